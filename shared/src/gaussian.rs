@@ -1,0 +1,407 @@
+//! ERA for continuous control: the Gaussian log-std activation and the distributions around it.
+//!
+//! A policy head outputs a mean `μ` and one raw score `ŝ_i` per action dimension. The activation
+//!
+//! ```text
+//! log σ'_i = clip( log σ_max + (H₀' − D·log√(2πe) − D·log σ_max) · softmax(ŝ)_i ,  log σ_min, log σ_max )
+//! ```
+//!
+//! with `H₀' = H₀ + δ`. The softmax sums to one, so before the clip `Σ_i log σ'_i = H₀' − D·log√(2πe)`
+//! and the diagonal Gaussian's entropy `Σ_i log σ_i + D·log√(2πe)` is exactly `H₀'`: the network only
+//! chooses how to spread a fixed entropy budget over the dimensions.
+//!
+//! The clip at `log σ_min` can only raise the entropy. The coefficient is `≤ 0` exactly when
+//! `H₀' ≤ D·(log√(2πe) + log σ_max)`, and then the upper clip never acts; above that the target is
+//! unreachable. So `H₀'` must lie in `[D·(log√(2πe) + log σ_min), D·(log√(2πe) + log σ_max)]`.
+//!
+//! Bounding the actions (truncation to `[−1, 1]`, or a tanh squash) lowers the entropy of what is
+//! sampled; `δ ≥ 0` compensates, as a constant or tuned by [`delta_loss`].
+
+use crate::error::{EraError, finite};
+use crate::real::Real;
+
+/// `log √(2πe) = ½·ln(2πe)`: the entropy of a unit-variance normal, in nats.
+pub const LOG_SQRT_2PI_E: f64 = 1.418_938_533_204_672_7;
+
+/// `log √(2π)`: the normal log-density's constant.
+pub const LOG_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// The authors' lower log-std bound (SAC-ERA): `σ_min = e⁻⁸`.
+pub const DEFAULT_LOG_STD_MIN: f64 = -8.0;
+
+/// The authors' upper log-std bound (SAC-ERA): `σ_max = 1`.
+pub const DEFAULT_LOG_STD_MAX: f64 = 0.0;
+
+/// A validated Gaussian ERA activation for `D` action dimensions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GaussianEra {
+    dims: usize,
+    h0: f64,
+    delta: f64,
+    log_std_min: f64,
+    log_std_max: f64,
+}
+
+impl GaussianEra {
+    /// Builds the activation, checking that `H₀ + δ` lies in [`GaussianEra::valid_range`].
+    ///
+    /// `h0` is the target entropy of the whole `D`-dimensional Gaussian in nats (per-dimension
+    /// targets multiply by `D` first); `delta ≥ 0` is the compensation for bounded actions.
+    pub fn new(dims: usize, h0: f64, delta: f64, log_std_min: f64, log_std_max: f64) -> Result<Self, EraError> {
+        if dims < 1 {
+            return Err(EraError::TooFew { what: "action dimensions", min: 1, got: dims });
+        }
+        finite("H0", h0)?;
+        finite("delta", delta)?;
+        finite("log_std_min", log_std_min)?;
+        finite("log_std_max", log_std_max)?;
+        if log_std_min >= log_std_max {
+            return Err(EraError::OutOfRange {
+                what: "log_std_min",
+                value: log_std_min,
+                range: format!("(-inf, {log_std_max})"),
+                context: format!("log_std_max = {log_std_max}"),
+            });
+        }
+        if delta < 0.0 {
+            return Err(EraError::OutOfRange {
+                what: "delta",
+                value: delta,
+                range: "[0, inf)".into(),
+                context: "the compensation for bounded actions".into(),
+            });
+        }
+        let (lo, hi) = Self::valid_range(dims, log_std_min, log_std_max);
+        let target = h0 + delta;
+        if !(lo..=hi).contains(&target) {
+            return Err(EraError::OutOfRange {
+                what: "H0 + delta",
+                value: target,
+                range: format!("[{lo:.6}, {hi:.6}]"),
+                context: format!("D = {dims}, log_std_min = {log_std_min}, log_std_max = {log_std_max}"),
+            });
+        }
+        Ok(Self { dims, h0, delta, log_std_min, log_std_max })
+    }
+
+    /// The closed range of reachable targets `H₀'`: `[D·(log√(2πe) + log σ_min), D·(log√(2πe) + log σ_max)]`.
+    pub fn valid_range(dims: usize, log_std_min: f64, log_std_max: f64) -> (f64, f64) {
+        let d = dims as f64;
+        (d * (LOG_SQRT_2PI_E + log_std_min), d * (LOG_SQRT_2PI_E + log_std_max))
+    }
+
+    /// The same activation with another compensation `δ` (used while `δ` is auto-tuned).
+    pub fn with_delta(&self, delta: f64) -> Result<Self, EraError> {
+        Self::new(self.dims, self.h0, delta, self.log_std_min, self.log_std_max)
+    }
+
+    /// Number of action dimensions `D`.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+    /// The target entropy `H₀` in nats, without compensation.
+    pub fn h0(&self) -> f64 {
+        self.h0
+    }
+    /// The compensation `δ`.
+    pub fn delta(&self) -> f64 {
+        self.delta
+    }
+    /// `log σ_min`.
+    pub fn log_std_min(&self) -> f64 {
+        self.log_std_min
+    }
+    /// `log σ_max`.
+    pub fn log_std_max(&self) -> f64 {
+        self.log_std_max
+    }
+    /// The Gaussian's entropy before the clip, `H₀' = H₀ + δ`.
+    pub fn target(&self) -> f64 {
+        self.h0 + self.delta
+    }
+
+    /// The softmax's coefficient `H₀' − D·log√(2πe) − D·log σ_max` (≤ 0 inside the valid range).
+    pub fn coefficient(&self) -> f64 {
+        let d = self.dims as f64;
+        self.target() - d * LOG_SQRT_2PI_E - d * self.log_std_max
+    }
+
+    /// Applies the activation to one row of `D` raw scores, writing `log σ'` into `log_std`.
+    pub fn apply_row<T: Real>(&self, raw: &[T], log_std: &mut [T]) -> Result<(), EraError> {
+        self.check_len(raw.len())?;
+        self.check_len(log_std.len())?;
+        let coef = T::c(self.coefficient());
+        let (lo, hi) = (T::c(self.log_std_min), T::c(self.log_std_max));
+        crate::prob::softmax(raw, log_std);
+        for s in log_std.iter_mut() {
+            *s = (hi + coef * *s).max(lo).min(hi);
+        }
+        Ok(())
+    }
+
+    /// Applies the activation to `rows × D` raw scores stored row-major; returns `log σ'` in the same layout.
+    pub fn apply<T: Real>(&self, raw: &[T]) -> Result<Vec<T>, EraError> {
+        if raw.len() % self.dims != 0 {
+            return Err(EraError::LengthMismatch {
+                what: "raw scores (a multiple of D)",
+                expected: raw.len().div_ceil(self.dims) * self.dims,
+                got: raw.len(),
+            });
+        }
+        let mut out = vec![T::zero(); raw.len()];
+        for (r, o) in raw.chunks_exact(self.dims).zip(out.chunks_exact_mut(self.dims)) {
+            self.apply_row(r, o)?;
+        }
+        Ok(out)
+    }
+
+    fn check_len(&self, got: usize) -> Result<(), EraError> {
+        if got == self.dims {
+            Ok(())
+        } else {
+            Err(EraError::LengthMismatch { what: "raw scores per row (D)", expected: self.dims, got })
+        }
+    }
+}
+
+/// Entropy of a diagonal Gaussian from its log-stds: `Σ_i log σ_i + D·log√(2πe)`.
+pub fn diag_gaussian_entropy<T: Real>(log_std: &[T]) -> T {
+    let d = T::c(log_std.len() as f64);
+    log_std.iter().fold(T::zero(), |acc, &s| acc + s) + d * T::c(LOG_SQRT_2PI_E)
+}
+
+/// The δ auto-tune loss `L(δ̂) = δ̂ · mean_s( H[π(·|s)] − H₀ )`, like SAC's temperature loss.
+///
+/// `entropies` are per-state estimates of the bounded policy's entropy (e.g. `−log π(a|s)` of sampled
+/// actions). The gradient in δ̂ is `mean(H − H₀)`: a policy below its target raises δ̂, and so the
+/// Gaussian's budget `H₀ + δ̂`.
+pub fn delta_loss<T: Real>(delta: T, entropies: &[T], h0: T) -> T {
+    if entropies.is_empty() {
+        return T::zero();
+    }
+    let n = T::c(entropies.len() as f64);
+    let mean_gap = entropies.iter().fold(T::zero(), |acc, &h| acc + (h - h0)) / n;
+    delta * mean_gap
+}
+
+/// Log-density of a diagonal Gaussian at `x`, summed over dimensions.
+pub fn gaussian_log_prob<T: Real>(x: &[T], mu: &[T], log_std: &[T]) -> T {
+    let half = T::c(0.5);
+    x.iter().zip(mu).zip(log_std).fold(T::zero(), |acc, ((&x, &m), &s)| {
+        let z = (x - m) / s.exp();
+        acc - half * z * z - s - T::c(LOG_SQRT_2PI)
+    })
+}
+
+/// `ln(1 − tanh(u)²)`, computed as `2·(ln 2 − u − softplus(−2u))` so it stays finite for large `|u|`.
+pub fn log_one_minus_tanh_sq<T: Real>(u: T) -> T {
+    let two = T::c(2.0);
+    two * (T::LN_2() - u - softplus(-two * u))
+}
+
+/// `softplus(x) = ln(1 + eˣ)`, without overflow.
+pub fn softplus<T: Real>(x: T) -> T {
+    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// Log-density of the tanh-squashed Gaussian (SAC) at `a = tanh(u)`, given the pre-squash sample `u`.
+///
+/// `log π(a) = log N(u; μ, σ) − Σ_i ln(1 − tanh(u_i)²)`: the change of variables' log-determinant.
+/// The squashed policy has no closed-form entropy; `−log π(a)` of a sample estimates it.
+pub fn tanh_gaussian_log_prob<T: Real>(u: &[T], mu: &[T], log_std: &[T]) -> T {
+    let correction = u.iter().fold(T::zero(), |acc, &u| acc + log_one_minus_tanh_sq(u));
+    gaussian_log_prob(u, mu, log_std) - correction
+}
+
+/// The standard normal CDF `Φ(x)`.
+pub fn normal_cdf<T: Real>(x: T) -> T {
+    T::c(0.5) * (-x / T::SQRT_2()).erfc()
+}
+
+/// `ln Z` with `Z = Φ(β) − Φ(α)`, `α < β`: the mass a normal keeps inside the truncation bounds.
+///
+/// Uses the tail on the side away from the mode so neither term cancels catastrophically.
+fn log_mass<T: Real>(alpha: T, beta: T) -> T {
+    let half = T::c(0.5);
+    let s = T::SQRT_2();
+    let z = if alpha > T::zero() {
+        half * ((alpha / s).erfc() - (beta / s).erfc())
+    } else if beta < T::zero() {
+        half * ((-beta / s).erfc() - (-alpha / s).erfc())
+    } else {
+        half * ((beta / s).erf() - (alpha / s).erf())
+    };
+    z.max(T::min_positive_value()).ln()
+}
+
+/// Log-density of the normal `N(loc, scale²)` truncated to `[−1, 1]` (the authors' SAC-ERA policy,
+/// with `loc = tanh(μ)`), summed over dimensions. `−∞` outside the bounds.
+pub fn truncated_normal_log_prob<T: Real>(a: &[T], loc: &[T], log_scale: &[T]) -> T {
+    let (lo, hi, half) = (-T::one(), T::one(), T::c(0.5));
+    a.iter().zip(loc).zip(log_scale).fold(T::zero(), |acc, ((&a, &m), &ls)| {
+        if a < lo || a > hi {
+            return T::neg_infinity();
+        }
+        let sigma = ls.exp();
+        let z = (a - m) / sigma;
+        acc - half * z * z - T::c(LOG_SQRT_2PI) - ls - log_mass((lo - m) / sigma, (hi - m) / sigma)
+    })
+}
+
+/// Entropy of the normal `N(loc, scale²)` truncated to `[−1, 1]`, summed over dimensions:
+///
+/// ```text
+/// H = ln(√(2πe)·σ·Z) + (α·φ(α) − β·φ(β)) / (2Z),   α = (−1 − loc)/σ,  β = (1 − loc)/σ,  Z = Φ(β) − Φ(α)
+/// ```
+pub fn truncated_normal_entropy<T: Real>(loc: &[T], log_scale: &[T]) -> T {
+    let half = T::c(0.5);
+    let phi = |x: T| (-half * x * x - T::c(LOG_SQRT_2PI)).exp();
+    loc.iter().zip(log_scale).fold(T::zero(), |acc, (&m, &ls)| {
+        let sigma = ls.exp();
+        let (alpha, beta) = ((-T::one() - m) / sigma, (T::one() - m) / sigma);
+        let log_z = log_mass(alpha, beta);
+        let z = log_z.exp();
+        acc + T::c(LOG_SQRT_2PI_E) + ls + log_z + (alpha * phi(alpha) - beta * phi(beta)) / (T::c(2.0) * z)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn golden_one_dimension() {
+        // D = 1, H0 = 1, δ = 0, log σ ∈ [−8, 0]: softmax of one score is 1, so
+        // log σ' = 0 + (1 − 1.4189385 − 0)·1 = −0.4189385 whatever the raw score.
+        let era = GaussianEra::new(1, 1.0, 0.0, -8.0, 0.0).unwrap();
+        let out = era.apply(&[3.7_f64]).unwrap();
+        assert!((out[0] - (1.0 - LOG_SQRT_2PI_E)).abs() < 1e-15);
+        assert!((diag_gaussian_entropy(&out) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn golden_two_dimensions() {
+        // D = 2, H0 = 0.5 (0.25 per dim), raw (0, ln 3): softmax = (1/4, 3/4).
+        // coefficient = 0.5 − 2·1.4189385 = −2.3378771;
+        // log σ' = (−0.5844693, −1.7534078), sum = −2.3378771, entropy = 0.5.
+        let era = GaussianEra::new(2, 0.5, 0.0, -8.0, 0.0).unwrap();
+        let out = era.apply(&[0.0_f64, 3.0_f64.ln()]).unwrap();
+        assert!((out[0] - (-0.584_469_266_602_336_3)).abs() < 1e-12, "{out:?}");
+        assert!((out[1] - (-1.753_407_799_807_009)).abs() < 1e-12, "{out:?}");
+        assert!((diag_gaussian_entropy(&out) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lower_clip_raises_entropy() {
+        // D = 2, H0 at the bottom of the range: coefficient = 2·(−8) = −16.
+        // raw (0, 10): softmax ≈ (4.54e-5, 0.99995) → log σ' ≈ (−0.00073, −15.9993) → clipped to −8.
+        let (lo, _) = GaussianEra::valid_range(2, -8.0, 0.0);
+        let era = GaussianEra::new(2, lo, 0.0, -8.0, 0.0).unwrap();
+        let out = era.apply(&[0.0_f64, 10.0]).unwrap();
+        assert_eq!(out[1], -8.0);
+        assert!(diag_gaussian_entropy(&out) > lo + 7.9);
+    }
+
+    #[test]
+    fn rejects_unreachable_target() {
+        // D = 3, σ_max = 1: the top of the range is 3·1.4189385 = 4.2568156.
+        let err = GaussianEra::new(3, 4.3, 0.0, -8.0, 0.0).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("[-19.743184, 4.256816]"), "{msg}");
+        assert!(GaussianEra::new(0, 0.0, 0.0, -8.0, 0.0).is_err());
+        assert!(GaussianEra::new(2, 0.0, -0.1, -8.0, 0.0).is_err());
+        assert!(GaussianEra::new(2, f64::NAN, 0.0, -8.0, 0.0).is_err());
+        assert!(GaussianEra::new(2, 0.0, 0.0, 0.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn wrong_row_length_is_an_error() {
+        let era = GaussianEra::new(3, 0.0, 0.0, -8.0, 0.0).unwrap();
+        assert!(era.apply(&[0.0_f32; 4]).is_err());
+        let mut out = [0.0_f32; 2];
+        assert!(era.apply_row(&[0.0_f32; 2], &mut out).is_err());
+    }
+
+    #[test]
+    fn truncated_normal_golden() {
+        // A very narrow truncated normal at loc 0 is the plain normal: H = ln(√(2πe)·σ) with σ = e^−3.
+        let h = truncated_normal_entropy(&[0.0_f64], &[-3.0]);
+        assert!((h - (LOG_SQRT_2PI_E - 3.0)).abs() < 1e-12);
+        // σ = 1, loc = 0: Z = 2Φ(1) − 1 = 0.6826895, α = −1, β = 1, φ(1) = 0.2419707;
+        // H = ln(4.1327314·0.6826895) + (−2·0.2419707)/(2·0.6826895) = 1.0372234 − 0.3544375 = 0.6827859.
+        let h = truncated_normal_entropy(&[0.0_f64], &[0.0]);
+        assert!((h - 0.682_785_9).abs() < 1e-6, "{h}");
+        // The uniform on [−1, 1] (σ → ∞) has entropy ln 2; σ = e^6 is close.
+        let h = truncated_normal_entropy(&[0.3_f64], &[6.0]);
+        assert!((h - 2.0_f64.ln()).abs() < 1e-5, "{h}");
+        // Log-density of σ = 1, loc = 0 at a = 0: −ln√(2π) − ln Z = −0.9189385 + 0.3817151 = −0.5372234.
+        let lp = truncated_normal_log_prob(&[0.0_f64], &[0.0], &[0.0]);
+        assert!((lp - (-0.537_223_4)).abs() < 1e-6, "{lp}");
+        assert_eq!(truncated_normal_log_prob(&[1.5_f64], &[0.0], &[0.0]), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn tanh_log_prob_golden() {
+        // u = 0: tanh'(0) = 1, so the squashed density equals the normal's: −ln√(2π) at μ = 0, σ = 1.
+        let lp = tanh_gaussian_log_prob(&[0.0_f64], &[0.0], &[0.0]);
+        assert!((lp + LOG_SQRT_2PI).abs() < 1e-15);
+        // ln(1 − tanh²(2)) = ln(1 − 0.9640276²) = ln(0.0706508) = −2.6500055.
+        assert!((log_one_minus_tanh_sq(2.0_f64) - (-2.650_005_5)).abs() < 1e-6);
+        // Stays finite where tanh saturates in floating point.
+        assert!(log_one_minus_tanh_sq(50.0_f32).is_finite());
+    }
+
+    #[test]
+    fn delta_loss_golden() {
+        // δ = 0.5, entropies (1, 2), H0 = 1: mean gap 0.5, loss 0.25.
+        assert_eq!(delta_loss(0.5_f64, &[1.0, 2.0], 1.0), 0.25);
+        assert_eq!(delta_loss(0.5_f64, &[], 1.0), 0.0);
+    }
+
+    fn raw_rows() -> impl Strategy<Value = (usize, Vec<f64>)> {
+        (1usize..24).prop_flat_map(|d| (Just(d), prop::collection::vec(-30.0f64..30.0, d)))
+    }
+
+    proptest! {
+        /// Where no clip can act (coefficient ≥ log σ_min − log σ_max), entropy is exactly H₀ + δ.
+        #[test]
+        fn entropy_equals_target_without_clip((d, raw) in raw_rows(), t in 0.0f64..1.0, delta in 0.0f64..0.5) {
+            let (lmin, lmax) = (-8.0, 0.0);
+            let hi = d as f64 * (LOG_SQRT_2PI_E + lmax);
+            let no_clip_lo = hi + lmin - lmax;
+            let target = no_clip_lo + t * (hi - no_clip_lo);
+            let h0 = target - delta;
+            let era = GaussianEra::new(d, h0, delta, lmin, lmax).unwrap();
+            let out = era.apply(&raw).unwrap();
+            prop_assert!((diag_gaussian_entropy(&out) - target).abs() < 1e-9);
+            let out32 = era.apply(&raw.iter().map(|&x| x as f32).collect::<Vec<_>>()).unwrap();
+            prop_assert!((f64::from(diag_gaussian_entropy(&out32)) - target).abs() < 1e-4 * (1.0 + target.abs()));
+        }
+
+        /// Anywhere in the valid range, the entropy is at least H₀ + δ and every log σ' is within bounds.
+        #[test]
+        fn entropy_at_least_target((d, raw) in raw_rows(), t in 0.0f64..=1.0, lmin in -10.0f64..-1.0, lmax in -0.5f64..1.0) {
+            let (lo, hi) = GaussianEra::valid_range(d, lmin, lmax);
+            let era = GaussianEra::new(d, lo + t * (hi - lo), 0.0, lmin, lmax).unwrap();
+            let out = era.apply(&raw).unwrap();
+            prop_assert!(diag_gaussian_entropy(&out) >= era.target() - 1e-9);
+            for &s in &out {
+                prop_assert!(s >= lmin && s <= lmax);
+            }
+        }
+
+        /// No NaN or ∞ out of the activation or the distribution helpers for finite input.
+        #[test]
+        fn finite_everywhere(raw in prop::collection::vec(-1e30f64..1e30, 1..8), m in -1e3f64..1e3, ls in -8.0f64..0.0, a in -1.0f64..=1.0) {
+            let era = GaussianEra::new(raw.len(), 0.0, 0.0, -8.0, 0.0);
+            if let Ok(era) = era {
+                prop_assert!(era.apply(&raw).unwrap().iter().all(|x| x.is_finite()));
+            }
+            let loc = m.tanh();
+            prop_assert!(truncated_normal_entropy(&[loc], &[ls]).is_finite());
+            prop_assert!(truncated_normal_log_prob(&[a], &[loc], &[ls]).is_finite());
+            prop_assert!(tanh_gaussian_log_prob(&[m], &[0.0], &[ls]).is_finite());
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Metric keys, namespaced as in CleanRL (`charts/…`, `losses/…`), and what each is drawn against.
+//!
+//! The trainer writes only these constants and the explorer reads them, so a chart knows its unit,
+//! description and ERA target line (e.g. `policy/gaussian_entropy` against `H₀ + δ`).
+
+use crate::runlog::EraTargets;
+
+/// Undiscounted return of each finished training episode.
+pub const EPISODIC_RETURN: &str = "charts/episodic_return";
+/// Length of each finished training episode.
+pub const EPISODIC_LENGTH: &str = "charts/episodic_length";
+/// The learning rate in force.
+pub const LEARNING_RATE: &str = "charts/learning_rate";
+/// Mean return of deterministic evaluation episodes.
+pub const EVAL_RETURN: &str = "eval/episodic_return";
+/// Entropy of the Gaussian before bounding (what the ERA activation fixes).
+pub const GAUSSIAN_ENTROPY: &str = "policy/gaussian_entropy";
+/// Estimated entropy of the bounded (truncated or squashed) policy, `−log π(a|s)`.
+pub const POLICY_ENTROPY: &str = "policy/entropy";
+/// Mean σ over action dimensions and states.
+pub const STD_MEAN: &str = "policy/std_mean";
+/// Smallest σ over action dimensions, averaged over states.
+pub const STD_MIN: &str = "policy/std_min";
+/// Largest σ over action dimensions, averaged over states.
+pub const STD_MAX: &str = "policy/std_max";
+/// The compensation δ in force.
+pub const DELTA: &str = "era/delta";
+/// Critic (Q) loss.
+pub const QF_LOSS: &str = "losses/qf_loss";
+/// Mean Q value of the replayed actions.
+pub const QF_VALUE: &str = "losses/qf_value";
+/// Actor loss.
+pub const ACTOR_LOSS: &str = "losses/actor_loss";
+/// SAC's temperature α.
+pub const ALPHA: &str = "losses/alpha";
+/// SAC's temperature loss.
+pub const ALPHA_LOSS: &str = "losses/alpha_loss";
+/// The δ auto-tune loss.
+pub const DELTA_LOSS: &str = "losses/delta_loss";
+/// Policy-gradient loss (PPO, GRPO).
+pub const POLICY_LOSS: &str = "losses/policy";
+/// Value loss (PPO).
+pub const VALUE_LOSS: &str = "losses/value";
+/// Approximate KL between old and new policy (PPO, GRPO).
+pub const APPROX_KL: &str = "losses/approx_kl";
+/// Share of samples whose ratio was clipped (PPO, GRPO).
+pub const CLIP_FRAC: &str = "losses/clipfrac";
+/// Training loss (vision).
+pub const TRAIN_LOSS: &str = "train/loss";
+/// Training top-1 accuracy (vision).
+pub const TRAIN_TOP1: &str = "train/top1";
+/// Evaluation loss (vision).
+pub const EVAL_LOSS: &str = "eval/loss";
+/// Evaluation top-1 accuracy (vision).
+pub const EVAL_TOP1: &str = "eval/top1";
+/// Evaluation top-5 accuracy (vision).
+pub const EVAL_TOP5: &str = "eval/top5";
+/// Mean entropy of the predicted class distribution (vision).
+pub const PRED_ENTROPY_MEAN: &str = "pred/entropy_mean";
+/// Smallest entropy of a predicted class distribution (vision).
+pub const PRED_ENTROPY_MIN: &str = "pred/entropy_min";
+/// Mean reward of the sampled responses (LLM).
+pub const ROLLOUT_REWARD_MEAN: &str = "rollout/reward_mean";
+/// Mean `H_resp` of the sampled responses (LLM).
+pub const ROLLOUT_H_RESP_MEAN: &str = "rollout/h_resp_mean";
+/// Mean token entropy of the sampled responses (LLM).
+pub const ROLLOUT_ENTROPY_MEAN: &str = "rollout/entropy_mean";
+/// Mean response length in tokens (LLM).
+pub const ROLLOUT_RESPONSE_LEN: &str = "rollout/response_len";
+/// Share of responses sharpened by ERA (LLM).
+pub const FRAC_SHARPEN: &str = "era/frac_sharpen";
+/// Share of responses softened by ERA (LLM).
+pub const FRAC_SOFTEN: &str = "era/frac_soften";
+/// Environment steps per second (control).
+pub const STEPS_PER_SEC: &str = "perf/sps";
+/// Images per second (vision).
+pub const IMAGES_PER_SEC: &str = "perf/images_per_sec";
+/// Generated and trained tokens per second (LLM).
+pub const TOKENS_PER_SEC: &str = "perf/tokens_per_sec";
+/// Prefix of the pass@k keys: `eval/pass@1`, `eval/pass@2`, … (see [`pass_at`]).
+pub const PASS_AT_PREFIX: &str = "eval/pass@";
+
+/// The key of pass@k (the unbiased estimator), e.g. `eval/pass@8`.
+pub fn pass_at(k: usize) -> String {
+    format!("{PASS_AT_PREFIX}{k}")
+}
+
+/// Which ERA target a metric is drawn against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing to compare with.
+    None,
+    /// `H₀` (the floor of a bounded policy or a class distribution).
+    H0,
+    /// `H₀ + δ` (what the Gaussian's entropy equals).
+    H0PlusDelta,
+    /// The band `[ω_low, ω_high]`.
+    OmegaBand,
+}
+
+/// A documented metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricSpec {
+    /// The key written in run logs.
+    pub key: &'static str,
+    /// One line for a chart's title or tooltip.
+    pub description: &'static str,
+    /// What the chart draws as a reference line.
+    pub target: Target,
+}
+
+const fn spec(key: &'static str, description: &'static str, target: Target) -> MetricSpec {
+    MetricSpec { key, description, target }
+}
+
+/// Every metric key era writes (pass@k keys are matched by [`lookup`] through their prefix).
+pub const METRICS: &[MetricSpec] = &[
+    spec(EPISODIC_RETURN, "episodic return (training episodes)", Target::None),
+    spec(EPISODIC_LENGTH, "episode length", Target::None),
+    spec(LEARNING_RATE, "learning rate", Target::None),
+    spec(EVAL_RETURN, "evaluation return (deterministic policy)", Target::None),
+    spec(GAUSSIAN_ENTROPY, "entropy of the Gaussian before bounding (nats)", Target::H0PlusDelta),
+    spec(POLICY_ENTROPY, "entropy of the bounded policy, −log π(a|s) (nats)", Target::H0),
+    spec(STD_MEAN, "mean σ over action dimensions", Target::None),
+    spec(STD_MIN, "smallest σ over action dimensions", Target::None),
+    spec(STD_MAX, "largest σ over action dimensions", Target::None),
+    spec(DELTA, "compensation δ (nats)", Target::None),
+    spec(QF_LOSS, "critic loss", Target::None),
+    spec(QF_VALUE, "mean Q of replayed actions", Target::None),
+    spec(ACTOR_LOSS, "actor loss", Target::None),
+    spec(ALPHA, "SAC temperature α", Target::None),
+    spec(ALPHA_LOSS, "SAC temperature loss", Target::None),
+    spec(DELTA_LOSS, "δ auto-tune loss", Target::None),
+    spec(POLICY_LOSS, "policy-gradient loss", Target::None),
+    spec(VALUE_LOSS, "value loss", Target::None),
+    spec(APPROX_KL, "approximate KL(old ‖ new)", Target::None),
+    spec(CLIP_FRAC, "share of clipped ratios", Target::None),
+    spec(TRAIN_LOSS, "training loss", Target::None),
+    spec(TRAIN_TOP1, "training top-1 accuracy", Target::None),
+    spec(EVAL_LOSS, "evaluation loss", Target::None),
+    spec(EVAL_TOP1, "evaluation top-1 accuracy", Target::None),
+    spec(EVAL_TOP5, "evaluation top-5 accuracy", Target::None),
+    spec(PRED_ENTROPY_MEAN, "mean entropy of predictions (nats)", Target::H0),
+    spec(PRED_ENTROPY_MIN, "smallest entropy of a prediction (nats)", Target::H0),
+    spec(ROLLOUT_REWARD_MEAN, "mean reward of sampled responses", Target::None),
+    spec(ROLLOUT_H_RESP_MEAN, "mean H_resp, top-20 % token entropy (nats)", Target::OmegaBand),
+    spec(ROLLOUT_ENTROPY_MEAN, "mean token entropy (nats)", Target::None),
+    spec(ROLLOUT_RESPONSE_LEN, "mean response length (tokens)", Target::None),
+    spec(FRAC_SHARPEN, "share of responses sharpened (z' = k·z)", Target::None),
+    spec(FRAC_SOFTEN, "share of responses softened (z' = z/k)", Target::None),
+    spec(STEPS_PER_SEC, "environment steps per second", Target::None),
+    spec(IMAGES_PER_SEC, "images per second", Target::None),
+    spec(TOKENS_PER_SEC, "tokens per second", Target::None),
+];
+
+/// The spec of a key; pass@k keys share one spec.
+pub fn lookup(key: &str) -> Option<MetricSpec> {
+    if let Some(k) = key.strip_prefix(PASS_AT_PREFIX)
+        && k.parse::<usize>().is_ok_and(|k| k > 0)
+    {
+        return Some(spec("eval/pass@k", "pass@k on the test split (unbiased estimator)", Target::None));
+    }
+    METRICS.iter().find(|m| m.key == key).copied()
+}
+
+/// The reference lines to draw on a metric's chart, `(label, value)`, from a run's ERA targets.
+/// Empty when ERA is off, the metric has no target, or the target is not recorded.
+pub fn target_lines(key: &str, era: &EraTargets) -> Vec<(&'static str, f64)> {
+    if !era.enabled {
+        return Vec::new();
+    }
+    match lookup(key).map(|m| m.target) {
+        Some(Target::H0) => era.h0.map(|h| vec![("H₀", h)]).unwrap_or_default(),
+        Some(Target::H0PlusDelta) => era.h0.map(|h| vec![("H₀ + δ", h + era.delta.unwrap_or(0.0))]).unwrap_or_default(),
+        Some(Target::OmegaBand) => {
+            let mut v = Vec::new();
+            if let Some(lo) = era.omega_low {
+                v.push(("ω_low", lo));
+            }
+            if let Some(hi) = era.omega_high {
+                v.push(("ω_high", hi));
+            }
+            v
+        }
+        Some(Target::None) | None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_namespaced() {
+        let mut keys: Vec<_> = METRICS.iter().map(|m| m.key).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(n, keys.len());
+        assert!(METRICS.iter().all(|m| m.key.contains('/') && !m.description.is_empty()));
+    }
+
+    #[test]
+    fn pass_at_keys() {
+        assert_eq!(pass_at(8), "eval/pass@8");
+        assert!(lookup("eval/pass@16").is_some());
+        assert!(lookup("eval/pass@0").is_none());
+        assert!(lookup("eval/pass@x").is_none());
+    }
+
+    #[test]
+    fn targets_follow_the_header() {
+        let era = EraTargets { enabled: true, h0: Some(1.5), delta: Some(0.25), omega_low: Some(0.45), omega_high: Some(3.0), ..Default::default() };
+        assert_eq!(target_lines(GAUSSIAN_ENTROPY, &era), vec![("H₀ + δ", 1.75)]);
+        assert_eq!(target_lines(PRED_ENTROPY_MIN, &era), vec![("H₀", 1.5)]);
+        assert_eq!(target_lines(ROLLOUT_H_RESP_MEAN, &era), vec![("ω_low", 0.45), ("ω_high", 3.0)]);
+        assert!(target_lines(EPISODIC_RETURN, &era).is_empty());
+        assert!(target_lines(GAUSSIAN_ENTROPY, &EraTargets::default()).is_empty());
+    }
+}
