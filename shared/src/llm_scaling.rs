@@ -64,6 +64,17 @@ impl fmt::Display for Regime {
     }
 }
 
+/// What ERA does to one response: its regime, the factor on its logits and its new advantage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adjustment {
+    /// Sharpen, keep or soften.
+    pub regime: Regime,
+    /// `k`, `1/k` or `1`.
+    pub logit_scale: f64,
+    /// `A'`.
+    pub advantage: f64,
+}
+
 /// Validated ERA settings for GRPO.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LlmEra {
@@ -153,6 +164,12 @@ impl LlmEra {
     /// `A'`: the advantage divided by the logit scale when rescaling is on, else `A`.
     pub fn rescaled_advantage(&self, regime: Regime, advantage: f64) -> f64 {
         if self.advantage_rescale { advantage / self.logit_scale(regime) } else { advantage }
+    }
+
+    /// Regime, logit scale and rescaled advantage of one response.
+    pub fn adjust(&self, h_resp: f64, advantage: f64) -> Adjustment {
+        let regime = self.regime(h_resp, advantage);
+        Adjustment { regime, logit_scale: self.logit_scale(regime), advantage: self.rescaled_advantage(regime, advantage) }
     }
 
     /// `H_resp` of a response with this configuration's top fraction.
