@@ -1,1 +1,55 @@
-fn main() {}
+//! `era`: train with ERA (Entropy Regularizing Activation), apply its activations, compare runs.
+//!
+//! Every subcommand follows the same conventions: `--h0` is an ERA target entropy in nats,
+//! `--config FILE` (TOML) sets any option and flags on the command line override it, and bad input
+//! exits with status 2 and one line on stderr naming the problem.
+
+mod activation;
+mod cli;
+mod compare;
+mod config;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::FromArgMatches;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match parse(args) {
+        Ok(cli) => cli,
+        Err(e) => return fail(&e),
+    };
+    let result = match cli.command {
+        Command::Activation(cmd) => activation::run(cmd),
+        Command::Compare(args) => compare::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Parses the command line, merging `--config FILE` in front of the flags so the flags win.
+fn parse(args: Vec<std::ffi::OsString>) -> anyhow::Result<Cli> {
+    let command = cli::command();
+    let args = config::expand(args, &command)?;
+    match command.try_get_matches_from(&args) {
+        Ok(m) => Ok(Cli::from_arg_matches(&m)?),
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            // Help and version go to stdout with status 0, as usual.
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => Err(anyhow::anyhow!(cli::one_line(&e))),
+    }
+}
+
+/// Prints one line on stderr and returns status 2.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let msg = format!("{e:#}").replace('\n', " ");
+    eprintln!("era: error: {msg}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,233 @@
+//! `era compare RUN_DIR…`: final metrics of run logs side by side, seeds of one setting as mean ± std.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use era_shared::runlog::{RUN_LOG_FILE, RunLog};
+
+use crate::cli::CompareArgs;
+
+/// How deep below a given directory run logs are searched for.
+const MAX_DEPTH: usize = 4;
+
+/// Runs `era compare`.
+pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
+    let logs = load(&args.runs)?;
+    for log in &logs {
+        if let Some(line) = log.truncated_at {
+            eprintln!("era: note: {}: line {line} was cut off (the run crashed or is still writing); kept the {} complete records", log.source_name, log.records.len());
+        }
+    }
+    let groups = group(&logs);
+    print!("{}", table(&groups));
+    if let Some(path) = &args.csv {
+        std::fs::write(path, csv(&groups)).with_context(|| format!("{}: cannot write the CSV file", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Finds and parses every run log under the given paths.
+pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<RunLog>> {
+    let mut files = Vec::new();
+    for p in paths {
+        let before = files.len();
+        if p.is_file() {
+            files.push(p.clone());
+        } else if p.is_dir() {
+            find_logs(p, 0, &mut files)?;
+        } else {
+            bail!("{}: no such file or directory", p.display());
+        }
+        if files.len() == before {
+            bail!("{}: no {RUN_LOG_FILE} found (expected {0}/{RUN_LOG_FILE}, {0}/seed-<S>/{RUN_LOG_FILE} or runs further down)", p.display());
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+            Ok(RunLog::parse(&text, &f.display().to_string())?)
+        })
+        .collect()
+}
+
+fn find_logs(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let direct = dir.join(RUN_LOG_FILE);
+    if direct.is_file() {
+        out.push(direct);
+        return Ok(());
+    }
+    if depth >= MAX_DEPTH {
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    entries.sort();
+    for e in entries {
+        find_logs(&e, depth + 1, out)?;
+    }
+    Ok(())
+}
+
+/// Runs of one setting (same configuration but the seed).
+#[derive(Debug)]
+pub struct Group<'a> {
+    /// Column label: the run name, numbered if two settings share one.
+    pub label: String,
+    /// The runs, one per seed.
+    pub runs: Vec<&'a RunLog>,
+}
+
+impl Group<'_> {
+    /// Finite final values of `metric` across the group's runs.
+    fn values(&self, metric: &str) -> Vec<f64> {
+        self.runs.iter().filter_map(|r| r.final_metrics().get(metric).copied().flatten()).collect()
+    }
+}
+
+/// Groups runs by [`era_shared::runlog::Header::setting_key`], in order of first appearance.
+pub fn group(logs: &[RunLog]) -> Vec<Group<'_>> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_key: BTreeMap<String, Vec<&RunLog>> = BTreeMap::new();
+    for log in logs {
+        let key = log.header.setting_key();
+        if !by_key.contains_key(&key) {
+            order.push(key.clone());
+        }
+        by_key.entry(key).or_default().push(log);
+    }
+    let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
+    for key in &order {
+        *name_count.entry(by_key[key][0].header.run_name.clone()).or_default() += 1;
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    order
+        .into_iter()
+        .map(|key| {
+            let runs = by_key.remove(&key).unwrap_or_default();
+            let name = runs.first().map(|r| r.header.run_name.clone()).unwrap_or_default();
+            let label = if name_count.get(&name).copied().unwrap_or(0) > 1 {
+                let i = seen.entry(name.clone()).or_default();
+                *i += 1;
+                format!("{name} #{i}")
+            } else {
+                name
+            };
+            Group { label, runs }
+        })
+        .collect()
+}
+
+/// Mean and sample standard deviation (`None` for fewer than two values).
+pub fn mean_std(v: &[f64]) -> Option<(f64, Option<f64>)> {
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let std = (v.len() > 1).then(|| (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    Some((mean, std))
+}
+
+fn num(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || (1e-3..1e5).contains(&a) { format!("{x:.4}") } else { format!("{x:.3e}") }
+}
+
+fn cell(v: &[f64]) -> String {
+    match mean_std(v) {
+        None => "–".into(),
+        Some((m, None)) => num(m),
+        Some((m, Some(s))) => format!("{} ± {}", num(m), num(s)),
+    }
+}
+
+fn metrics(groups: &[Group<'_>]) -> BTreeSet<String> {
+    groups.iter().flat_map(|g| g.runs.iter().flat_map(|r| r.final_metrics().into_keys())).collect()
+}
+
+/// The table printed on stdout: one column per setting, one row per metric.
+pub fn table(groups: &[Group<'_>]) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let col = |f: &dyn Fn(&Group<'_>) -> String| groups.iter().map(f).collect::<Vec<_>>();
+    let first = |g: &Group<'_>| g.runs.first().map(|r| r.header.clone());
+    rows.push([vec!["setting".to_string()], col(&|g| g.label.clone())].concat());
+    rows.push([vec!["domain".to_string()], col(&|g| first(g).map(|h| h.domain.to_string()).unwrap_or_default())].concat());
+    rows.push([vec!["algorithm".to_string()], col(&|g| first(g).map(|h| h.algorithm).unwrap_or_default())].concat());
+    rows.push([vec!["target".to_string()], col(&|g| first(g).map(|h| h.target).unwrap_or_default())].concat());
+    rows.push([vec!["seeds".to_string()], col(&|g| g.runs.len().to_string())].concat());
+    rows.push([vec!["final step".to_string()], col(&|g| cell(&g.runs.iter().map(|r| r.final_step() as f64).collect::<Vec<_>>()))].concat());
+    rows.push([vec!["status".to_string()], col(&|g| {
+        let s: BTreeSet<&str> = g.runs.iter().map(|r| r.status_label()).collect();
+        s.into_iter().collect::<Vec<_>>().join("/")
+    })].concat());
+    for m in metrics(groups) {
+        rows.push([vec![m.clone()], col(&|g| cell(&g.values(&m)))].concat());
+    }
+    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count()))).collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+        if i == 0 {
+            let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        }
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// The CSV written by `--csv`: `setting,domain,algorithm,target,seeds,metric,mean,std,n`.
+pub fn csv(groups: &[Group<'_>]) -> String {
+    let mut out = String::from("setting,domain,algorithm,target,seeds,metric,mean,std,n\n");
+    for m in metrics(groups) {
+        for g in groups {
+            let Some(h) = g.runs.first().map(|r| &r.header) else { continue };
+            let v = g.values(&m);
+            let (mean, std) = match mean_std(&v) {
+                Some((m, s)) => (m.to_string(), s.map(|s| s.to_string()).unwrap_or_default()),
+                None => (String::new(), String::new()),
+            };
+            let fields = [g.label.clone(), h.domain.to_string(), h.algorithm.clone(), h.target.clone(), g.runs.len().to_string(), m.clone(), mean, std, v.len().to_string()];
+            let _ = writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_std_golden() {
+        // (1, 2, 3): mean 2, sample std √((1 + 0 + 1)/2) = 1.
+        assert_eq!(mean_std(&[1.0, 2.0, 3.0]), Some((2.0, Some(1.0))));
+        assert_eq!(mean_std(&[4.0]), Some((4.0, None)));
+        assert_eq!(mean_std(&[]), None);
+    }
+
+    #[test]
+    fn number_format() {
+        assert_eq!(num(0.12345), "0.1235");
+        assert_eq!(num(123456.0), "1.235e5");
+        assert_eq!(num(0.0), "0.0000");
+        assert_eq!(cell(&[1.0, 3.0]), "2.0000 ± 1.4142");
+    }
+
+    #[test]
+    fn csv_quotes_fields() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}
