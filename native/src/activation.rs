@@ -141,7 +141,11 @@ pub fn llm(a: &LlmArgs, text: &str) -> anyhow::Result<LlmResponse> {
         Some(rows) => {
             let v = check_matrix("logits", rows, 1, "vocabulary entries")?;
             if rows.len() != req.token_entropy.len() {
-                anyhow::bail!("`logits` has {} rows but `token_entropy` has {} tokens: give one row per token", rows.len(), req.token_entropy.len());
+                anyhow::bail!(
+                    "`logits` has {} rows but `token_entropy` has {} tokens: give one row per token",
+                    rows.len(),
+                    req.token_entropy.len()
+                );
             }
             Some(
                 rows.iter()
@@ -198,7 +202,8 @@ mod tests {
         let r = llm(&a, r#"{"token_entropy": [0.1, 0.3, 0.2, 0.0, 0.1], "advantage": 1.0, "logits": [[1,2],[0,0],[3,1],[1,1],[0,-1]]}"#).unwrap();
         assert_eq!((r.h_resp, r.regime, r.advantage), (0.3, Regime::Sharpen, 0.5));
         assert_eq!(r.logits.unwrap()[0], vec![2.0, 4.0]);
-        let e = llm(&a, r#"{"token_entropy": [0.1], "advantage": 1.0, "logits": [[1,2],[0,0]]}"#).unwrap_err().to_string();
+        let e =
+            llm(&a, r#"{"token_entropy": [0.1], "advantage": 1.0, "logits": [[1,2],[0,0]]}"#).unwrap_err().to_string();
         assert!(e.contains("one row per token"), "{e}");
         assert!(llm(&a, r#"{"token_entropy": [], "advantage": 1.0}"#).is_err());
         assert!(llm(&a, r#"{"token_entropy": [-0.1], "advantage": 1.0}"#).is_err());

@@ -17,7 +17,11 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     let logs = load(&args.runs)?;
     for log in &logs {
         if let Some(line) = log.truncated_at {
-            eprintln!("era: note: {}: line {line} was cut off (the run crashed or is still writing); kept the {} complete records", log.source_name, log.records.len());
+            eprintln!(
+                "era: note: {}: line {line} was cut off (the run crashed or is still writing); kept the {} complete records",
+                log.source_name,
+                log.records.len()
+            );
         }
     }
     let groups = group(&logs);
@@ -41,7 +45,10 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<RunLog>> {
             bail!("{}: no such file or directory", p.display());
         }
         if files.len() == before {
-            bail!("{}: no {RUN_LOG_FILE} found (expected {0}/{RUN_LOG_FILE}, {0}/seed-<S>/{RUN_LOG_FILE} or runs further down)", p.display());
+            bail!(
+                "{}: no {RUN_LOG_FILE} found (expected {0}/{RUN_LOG_FILE}, {0}/seed-<S>/{RUN_LOG_FILE} or runs further down)",
+                p.display()
+            );
         }
     }
     files.sort();
@@ -159,22 +166,38 @@ pub fn table(groups: &[Group<'_>]) -> String {
     let col = |f: &dyn Fn(&Group<'_>) -> String| groups.iter().map(f).collect::<Vec<_>>();
     let first = |g: &Group<'_>| g.runs.first().map(|r| r.header.clone());
     rows.push([vec!["setting".to_string()], col(&|g| g.label.clone())].concat());
-    rows.push([vec!["domain".to_string()], col(&|g| first(g).map(|h| h.domain.to_string()).unwrap_or_default())].concat());
+    rows.push(
+        [vec!["domain".to_string()], col(&|g| first(g).map(|h| h.domain.to_string()).unwrap_or_default())].concat(),
+    );
     rows.push([vec!["algorithm".to_string()], col(&|g| first(g).map(|h| h.algorithm).unwrap_or_default())].concat());
     rows.push([vec!["target".to_string()], col(&|g| first(g).map(|h| h.target).unwrap_or_default())].concat());
     rows.push([vec!["seeds".to_string()], col(&|g| g.runs.len().to_string())].concat());
-    rows.push([vec!["final step".to_string()], col(&|g| cell(&g.runs.iter().map(|r| r.final_step() as f64).collect::<Vec<_>>()))].concat());
-    rows.push([vec!["status".to_string()], col(&|g| {
-        let s: BTreeSet<&str> = g.runs.iter().map(|r| r.status_label()).collect();
-        s.into_iter().collect::<Vec<_>>().join("/")
-    })].concat());
+    rows.push(
+        [
+            vec!["final step".to_string()],
+            col(&|g| cell(&g.runs.iter().map(|r| r.final_step() as f64).collect::<Vec<_>>())),
+        ]
+        .concat(),
+    );
+    rows.push(
+        [
+            vec!["status".to_string()],
+            col(&|g| {
+                let s: BTreeSet<&str> = g.runs.iter().map(|r| r.status_label()).collect();
+                s.into_iter().collect::<Vec<_>>().join("/")
+            }),
+        ]
+        .concat(),
+    );
     for m in metrics(groups) {
         rows.push([vec![m.clone()], col(&|g| cell(&g.values(&m)))].concat());
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for (i, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count()))).collect();
+        let line: Vec<String> =
+            r.iter().zip(&widths).map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count()))).collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
         if i == 0 {
             let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
@@ -198,7 +221,17 @@ pub fn csv(groups: &[Group<'_>]) -> String {
                 Some((m, s)) => (m.to_string(), s.map(|s| s.to_string()).unwrap_or_default()),
                 None => (String::new(), String::new()),
             };
-            let fields = [g.label.clone(), h.domain.to_string(), h.algorithm.clone(), h.target.clone(), g.runs.len().to_string(), m.clone(), mean, std, v.len().to_string()];
+            let fields = [
+                g.label.clone(),
+                h.domain.to_string(),
+                h.algorithm.clone(),
+                h.target.clone(),
+                g.runs.len().to_string(),
+                m.clone(),
+                mean,
+                std,
+                v.len().to_string(),
+            ];
             let _ = writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         }
     }

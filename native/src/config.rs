@@ -34,13 +34,18 @@ pub fn expand(mut args: Vec<OsString>, root: &clap::Command) -> anyhow::Result<V
         bail!("{shown}: --config needs a subcommand to apply to (e.g. `era activation gaussian --config {shown}`)");
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("{shown}: cannot read the config file"))?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{shown}: not valid TOML: {}", e.message()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{shown}: not valid TOML: {}", e.message()))?;
     let mut extra = Vec::new();
     for (key, value) in &table {
         let long = key.replace('_', "-");
         let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long.as_str()) && long != "config");
         let Some(arg) = arg else {
-            let valid: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).filter(|l| *l != "help" && *l != "config" && *l != "version").collect();
+            let valid: Vec<&str> = cmd
+                .get_arguments()
+                .filter_map(|a| a.get_long())
+                .filter(|l| *l != "help" && *l != "config" && *l != "version")
+                .collect();
             bail!("{shown}: unknown option `{key}` for `{}` (valid: {})", name.join(" "), valid.join(", "));
         };
         let flag = format!("--{long}");
@@ -51,7 +56,14 @@ pub fn expand(mut args: Vec<OsString>, root: &clap::Command) -> anyhow::Result<V
                 }
             }
             (toml::Value::Boolean(_), _) | (_, ArgAction::SetTrue) => {
-                bail!("{shown}: `{key}` must be {}", if matches!(arg.get_action(), ArgAction::SetTrue) { "true or false" } else { "a value, not a boolean" })
+                bail!(
+                    "{shown}: `{key}` must be {}",
+                    if matches!(arg.get_action(), ArgAction::SetTrue) {
+                        "true or false"
+                    } else {
+                        "a value, not a boolean"
+                    }
+                )
             }
             (toml::Value::Array(items), _) => {
                 for item in items {
@@ -120,8 +132,12 @@ mod tests {
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "h0 = 0.5\ntau = 5.0\nmode = \"official\"\n").unwrap();
         let f = f.to_str().unwrap();
-        let out = expand(os(&["era", "--config", f, "activation", "softmax", "--h0", "0.7"]), &crate::cli::command()).unwrap();
-        assert_eq!(out, os(&["era", "activation", "softmax", "--h0", "0.5", "--mode", "official", "--tau", "5", "--h0", "0.7"]));
+        let out = expand(os(&["era", "--config", f, "activation", "softmax", "--h0", "0.7"]), &crate::cli::command())
+            .unwrap();
+        assert_eq!(
+            out,
+            os(&["era", "activation", "softmax", "--h0", "0.5", "--mode", "official", "--tau", "5", "--h0", "0.7"])
+        );
         let m = crate::cli::command().try_get_matches_from(&out).unwrap();
         let (_, act) = m.subcommand().unwrap();
         let (_, sm) = act.subcommand().unwrap();
@@ -134,13 +150,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("c.toml");
         std::fs::write(&f, "h00 = 0.5\n").unwrap();
-        let e = expand(os(&["era", "activation", "gaussian", "--config", f.to_str().unwrap()]), &crate::cli::command()).unwrap_err().to_string();
+        let e = expand(os(&["era", "activation", "gaussian", "--config", f.to_str().unwrap()]), &crate::cli::command())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("c.toml") && e.contains("unknown option `h00`") && e.contains("log-std-min"), "{e}");
         std::fs::write(&f, "h0 = [\n").unwrap();
-        let e = expand(os(&["era", "activation", "gaussian", "--config", f.to_str().unwrap()]), &crate::cli::command()).unwrap_err().to_string();
+        let e = expand(os(&["era", "activation", "gaussian", "--config", f.to_str().unwrap()]), &crate::cli::command())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not valid TOML"), "{e}");
         std::fs::write(&f, "no-advantage-rescale = 1\n").unwrap();
-        let e = expand(os(&["era", "activation", "llm", "--config", f.to_str().unwrap()]), &crate::cli::command()).unwrap_err().to_string();
+        let e = expand(os(&["era", "activation", "llm", "--config", f.to_str().unwrap()]), &crate::cli::command())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("true or false"), "{e}");
     }
 

@@ -50,7 +50,8 @@ pub fn check_matrix(field: &str, rows: &[Vec<f64>], min_len: usize, what: &str) 
 /// Reads all of stdin.
 pub fn read_stdin() -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| anyhow::anyhow!("stdin: cannot read: {e}"))?;
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+        .map_err(|e| anyhow::anyhow!("stdin: cannot read: {e}"))?;
     Ok(s)
 }
 
@@ -89,7 +90,11 @@ mod tests {
         assert_eq!(check_matrix("raw", &[vec![1.0, 2.0], vec![3.0, 4.0]], 1, "dims").unwrap(), 2);
         assert!(check_matrix("raw", &[], 1, "dims").unwrap_err().to_string().contains("empty"));
         assert!(check_matrix("raw", &[vec![]], 1, "dims").unwrap_err().to_string().contains("row 1 is empty"));
-        assert!(check_matrix("raw", &[vec![1.0], vec![1.0, 2.0]], 1, "dims").unwrap_err().to_string().contains("ragged"));
-        assert!(check_matrix("logits", &[vec![1.0]], 2, "classes").unwrap_err().to_string().contains("at least 2 classes"));
+        assert!(
+            check_matrix("raw", &[vec![1.0], vec![1.0, 2.0]], 1, "dims").unwrap_err().to_string().contains("ragged")
+        );
+        assert!(
+            check_matrix("logits", &[vec![1.0]], 2, "classes").unwrap_err().to_string().contains("at least 2 classes")
+        );
     }
 }

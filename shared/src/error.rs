@@ -49,9 +49,5 @@ pub enum EraError {
 
 /// Checks that `value` is finite.
 pub(crate) fn finite(what: &'static str, value: f64) -> Result<f64, EraError> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(EraError::NotFinite { what, value })
-    }
+    if value.is_finite() { Ok(value) } else { Err(EraError::NotFinite { what, value }) }
 }

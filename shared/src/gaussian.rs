@@ -141,7 +141,7 @@ impl GaussianEra {
 
     /// Applies the activation to `rows × D` raw scores stored row-major; returns `log σ'` in the same layout.
     pub fn apply<T: Real>(&self, raw: &[T]) -> Result<Vec<T>, EraError> {
-        if raw.len() % self.dims != 0 {
+        if !raw.len().is_multiple_of(self.dims) {
             return Err(EraError::LengthMismatch {
                 what: "raw scores (a multiple of D)",
                 expected: raw.len().div_ceil(self.dims) * self.dims,

@@ -99,23 +99,44 @@ impl Default for LlmEra {
 
 impl LlmEra {
     /// Checks `0 ≤ ω_low ≤ ω_high`, `k ≥ 1` and `top_fraction ∈ (0, 1]`.
-    pub fn new(omega_low: f64, omega_high: f64, k: f64, top_fraction: f64, advantage_rescale: bool) -> Result<Self, EraError> {
+    pub fn new(
+        omega_low: f64,
+        omega_high: f64,
+        k: f64,
+        top_fraction: f64,
+        advantage_rescale: bool,
+    ) -> Result<Self, EraError> {
         finite("omega_low", omega_low)?;
         finite("omega_high", omega_high)?;
         finite("k", k)?;
         finite("top_fraction", top_fraction)?;
-        let range_err = |what, value: f64, range: String, context: &str| EraError::OutOfRange { what, value, range, context: context.into() };
+        let range_err = |what, value: f64, range: String, context: &str| EraError::OutOfRange {
+            what,
+            value,
+            range,
+            context: context.into(),
+        };
         if omega_low < 0.0 {
             return Err(range_err("omega_low", omega_low, "[0, inf)".into(), "entropies are non-negative"));
         }
         if omega_high < omega_low {
-            return Err(range_err("omega_high", omega_high, format!("[{omega_low}, inf)"), "omega_high must not be below omega_low"));
+            return Err(range_err(
+                "omega_high",
+                omega_high,
+                format!("[{omega_low}, inf)"),
+                "omega_high must not be below omega_low",
+            ));
         }
         if k < 1.0 {
             return Err(range_err("k", k, "[1, inf)".into(), "the logit scaling factor"));
         }
         if !(top_fraction > 0.0 && top_fraction <= 1.0) {
-            return Err(range_err("top_fraction", top_fraction, "(0, 1]".into(), "the share of token entropies averaged"));
+            return Err(range_err(
+                "top_fraction",
+                top_fraction,
+                "(0, 1]".into(),
+                "the share of token entropies averaged",
+            ));
         }
         Ok(Self { omega_low, omega_high, k, top_fraction, advantage_rescale })
     }
@@ -169,7 +190,11 @@ impl LlmEra {
     /// Regime, logit scale and rescaled advantage of one response.
     pub fn adjust(&self, h_resp: f64, advantage: f64) -> Adjustment {
         let regime = self.regime(h_resp, advantage);
-        Adjustment { regime, logit_scale: self.logit_scale(regime), advantage: self.rescaled_advantage(regime, advantage) }
+        Adjustment {
+            regime,
+            logit_scale: self.logit_scale(regime),
+            advantage: self.rescaled_advantage(regime, advantage),
+        }
     }
 
     /// `H_resp` of a response with this configuration's top fraction.
@@ -188,7 +213,11 @@ pub fn top_count(len: usize, fraction: f64) -> usize {
 pub fn h_resp<T: Real>(token_entropies: &[T], mask: Option<&[bool]>, fraction: f64) -> Result<T, EraError> {
     let mut vals: Vec<T> = match mask {
         Some(m) if m.len() != token_entropies.len() => {
-            return Err(EraError::LengthMismatch { what: "response mask", expected: token_entropies.len(), got: m.len() });
+            return Err(EraError::LengthMismatch {
+                what: "response mask",
+                expected: token_entropies.len(),
+                got: m.len(),
+            });
         }
         Some(m) => token_entropies.iter().zip(m).filter(|(_, keep)| **keep).map(|(h, _)| *h).collect(),
         None => token_entropies.to_vec(),
@@ -251,7 +280,11 @@ fn check_token(vocab: usize, token: usize) -> Result<(), EraError> {
         return Err(EraError::TooFew { what: "vocabulary (logits per token)", min: 1, got: 0 });
     }
     if token >= vocab {
-        return Err(EraError::LengthMismatch { what: "token id (must be < vocabulary size)", expected: vocab, got: token });
+        return Err(EraError::LengthMismatch {
+            what: "token id (must be < vocabulary size)",
+            expected: vocab,
+            got: token,
+        });
     }
     Ok(())
 }

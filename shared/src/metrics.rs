@@ -210,7 +210,14 @@ mod tests {
 
     #[test]
     fn targets_follow_the_header() {
-        let era = EraTargets { enabled: true, h0: Some(1.5), delta: Some(0.25), omega_low: Some(0.45), omega_high: Some(3.0), ..Default::default() };
+        let era = EraTargets {
+            enabled: true,
+            h0: Some(1.5),
+            delta: Some(0.25),
+            omega_low: Some(0.45),
+            omega_high: Some(3.0),
+            ..Default::default()
+        };
         assert_eq!(target_lines(GAUSSIAN_ENTROPY, &era), vec![("H₀ + δ", 1.75)]);
         assert_eq!(target_lines(PRED_ENTROPY_MIN, &era), vec![("H₀", 1.5)]);
         assert_eq!(target_lines(ROLLOUT_H_RESP_MEAN, &era), vec![("ω_low", 0.45), ("ω_high", 3.0)]);

@@ -253,8 +253,8 @@ pub struct Footer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Line {
-    /// The first line.
-    Header(Header),
+    /// The first line (boxed: it is much larger than the other lines).
+    Header(Box<Header>),
     /// A measurement.
     Record(Record),
     /// A continuation from a checkpoint.
@@ -276,7 +276,7 @@ impl<W: Write> RunLogWriter<W> {
     /// Starts a new log by writing its header.
     pub fn new(out: W, header: &Header) -> io::Result<Self> {
         let mut w = Self { out, last: BTreeMap::new(), non_finite: BTreeMap::new(), step: 0 };
-        w.write(&Line::Header(header.clone()))?;
+        w.write(&Line::Header(Box::new(header.clone())))?;
         Ok(w)
     }
 
@@ -410,10 +410,13 @@ impl RunLog {
                     if h.schema_version > SCHEMA_VERSION || h.schema_version == 0 {
                         return Err(err(
                             n,
-                            format!("schema version {} is not supported (this reader knows 1 to {SCHEMA_VERSION})", h.schema_version),
+                            format!(
+                                "schema version {} is not supported (this reader knows 1 to {SCHEMA_VERSION})",
+                                h.schema_version
+                            ),
                         ));
                     }
-                    header = Some(h);
+                    header = Some(*h);
                 }
                 _ if header.is_none() => return Err(err(n, "the first line must be the header".into())),
                 Line::Record(r) => {
@@ -559,7 +562,9 @@ mod tests {
             String::from_utf8(w.out).unwrap()
         };
         let crashed = RunLog::parse(&first, "a").unwrap();
-        let mut w = RunLogWriter::resume(first.clone().into_bytes(), &crashed, 20, 2.0, Some("checkpoints/step-20".into())).unwrap();
+        let mut w =
+            RunLogWriter::resume(first.clone().into_bytes(), &crashed, 20, 2.0, Some("checkpoints/step-20".into()))
+                .unwrap();
         w.record(30, 3.1, &[("x", 3.5)]).unwrap();
         let text = String::from_utf8(w.finish(Status::Completed, 4.0).unwrap()).unwrap();
         let log = RunLog::parse(&text, "a").unwrap();

@@ -171,7 +171,7 @@ impl SoftmaxFloor {
 
     /// Applies the floor to `rows × n` logits stored row-major.
     pub fn apply<T: Real>(&self, logits: &[T]) -> Result<Vec<T>, EraError> {
-        if logits.len() % self.classes != 0 {
+        if !logits.len().is_multiple_of(self.classes) {
             return Err(EraError::LengthMismatch {
                 what: "logits (a multiple of n)",
                 expected: logits.len().div_ceil(self.classes) * self.classes,
@@ -247,7 +247,11 @@ mod tests {
     fn floor_case() -> impl Strategy<Value = (Vec<f64>, f64, f64)> {
         (2usize..1000, -3.0f64..3.0, 0.0f64..1.0, 3.0f64..12.0).prop_flat_map(|(n, log_scale, t, tau)| {
             let scale = 10f64.powf(log_scale);
-            (prop::collection::vec(-1.0f64..1.0, n).prop_map(move |v| v.into_iter().map(|x| x * scale).collect()), Just(t), Just(tau))
+            (
+                prop::collection::vec(-1.0f64..1.0, n).prop_map(move |v| v.into_iter().map(|x| x * scale).collect()),
+                Just(t),
+                Just(tau),
+            )
         })
     }
 

@@ -25,7 +25,11 @@ pub fn delta_loss<B: Backend>(delta: Tensor<B, 1>, entropy: Tensor<B, 1>, h0: f6
     delta.mul(entropy.detach().sub_scalar(h0).mean())
 }
 
-fn normal_log_density<B: Backend, const N: usize>(x: Tensor<B, N>, mu: Tensor<B, N>, log_std: Tensor<B, N>) -> Tensor<B, N> {
+fn normal_log_density<B: Backend, const N: usize>(
+    x: Tensor<B, N>,
+    mu: Tensor<B, N>,
+    log_std: Tensor<B, N>,
+) -> Tensor<B, N> {
     let z = x.sub(mu).div(log_std.clone().exp());
     z.square().mul_scalar(-0.5).sub(log_std).sub_scalar(LOG_SQRT_2PI)
 }
@@ -37,7 +41,11 @@ fn log_one_minus_tanh_sq<B: Backend, const N: usize>(u: Tensor<B, N>) -> Tensor<
 }
 
 /// Log-density of the tanh-squashed Gaussian at `tanh(u)`, summed over the last dimension (kept as size 1).
-pub fn tanh_gaussian_log_prob<B: Backend, const N: usize>(u: Tensor<B, N>, mu: Tensor<B, N>, log_std: Tensor<B, N>) -> Tensor<B, N> {
+pub fn tanh_gaussian_log_prob<B: Backend, const N: usize>(
+    u: Tensor<B, N>,
+    mu: Tensor<B, N>,
+    log_std: Tensor<B, N>,
+) -> Tensor<B, N> {
     normal_log_density(u.clone(), mu, log_std).sub(log_one_minus_tanh_sq(u)).sum_dim(N - 1)
 }
 
@@ -56,14 +64,21 @@ fn truncation<B: Backend, const N: usize>(loc: Tensor<B, N>, log_scale: Tensor<B
 
 /// Log-density of `N(loc, σ²)` truncated to `[−1, 1]`, summed over the last dimension (kept as size 1).
 /// Actions must lie in `[−1, 1]`.
-pub fn truncated_normal_log_prob<B: Backend, const N: usize>(a: Tensor<B, N>, loc: Tensor<B, N>, log_scale: Tensor<B, N>) -> Tensor<B, N> {
+pub fn truncated_normal_log_prob<B: Backend, const N: usize>(
+    a: Tensor<B, N>,
+    loc: Tensor<B, N>,
+    log_scale: Tensor<B, N>,
+) -> Tensor<B, N> {
     let [_, _, log_z] = truncation(loc.clone(), log_scale.clone());
     normal_log_density(a, loc, log_scale).sub(log_z).sum_dim(N - 1)
 }
 
 /// Entropy of `N(loc, σ²)` truncated to `[−1, 1]`, summed over the last dimension (kept as size 1):
 /// `ln(√(2πe)·σ·Z) + (α·φ(α) − β·φ(β)) / (2Z)`.
-pub fn truncated_normal_entropy<B: Backend, const N: usize>(loc: Tensor<B, N>, log_scale: Tensor<B, N>) -> Tensor<B, N> {
+pub fn truncated_normal_entropy<B: Backend, const N: usize>(
+    loc: Tensor<B, N>,
+    log_scale: Tensor<B, N>,
+) -> Tensor<B, N> {
     let [alpha, beta, log_z] = truncation(loc, log_scale.clone());
     let phi = |x: Tensor<B, N>| x.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).exp();
     let edge = alpha.clone().mul(phi(alpha)).sub(beta.clone().mul(phi(beta)));
@@ -125,7 +140,8 @@ mod tests {
         // Without a clip the entropy does not depend on the raw scores: its gradient is zero.
         type AB = Autodiff<NdArray<f64>>;
         let era = GaussianEra::new(4, 0.0, 0.0, -8.0, 0.0).unwrap();
-        let raw: Tensor<AB, 2> = Tensor::from_data(TensorData::new(vec![0.3, -0.1, 0.7, 0.0], [1, 4]), &Default::default()).require_grad();
+        let raw: Tensor<AB, 2> =
+            Tensor::from_data(TensorData::new(vec![0.3, -0.1, 0.7, 0.0], [1, 4]), &Default::default()).require_grad();
         let h = diag_gaussian_entropy(gaussian_era_log_std(raw.clone(), &era)).sum();
         assert!((h.clone().into_scalar() - 0.0).abs() < 1e-12);
         let grads = h.backward();

@@ -28,7 +28,11 @@ pub fn h_resp<B: Backend>(token_entropy: Tensor<B, 2>, mask: Tensor<B, 2, Bool>,
 
 /// `log softmax(s_b · z)_{a_t}` for every token: `logits` `[B, T, V]`, `tokens` `[B, T]`, `scale` `[B]`
 /// (the per-response factor `k`, `1/k` or `1`). Returns `[B, T]`.
-pub fn scaled_token_log_probs<B: Backend>(logits: Tensor<B, 3>, tokens: Tensor<B, 2, Int>, scale: Tensor<B, 1>) -> Tensor<B, 2> {
+pub fn scaled_token_log_probs<B: Backend>(
+    logits: Tensor<B, 3>,
+    tokens: Tensor<B, 2, Int>,
+    scale: Tensor<B, 1>,
+) -> Tensor<B, 2> {
     let [b, t, _] = logits.dims();
     let scaled = logits.mul(scale.reshape([b, 1, 1]));
     activation::log_softmax(scaled, 2).gather(2, tokens.reshape([b, t, 1])).reshape([b, t])
@@ -36,7 +40,12 @@ pub fn scaled_token_log_probs<B: Backend>(logits: Tensor<B, 3>, tokens: Tensor<B
 
 /// Like [`scaled_token_log_probs`], but each softmax is restricted to the `k` largest scaled logits
 /// (renormalised); a sampled token outside them joins the set.
-pub fn top_k_token_log_probs<B: Backend>(logits: Tensor<B, 3>, tokens: Tensor<B, 2, Int>, scale: Tensor<B, 1>, k: usize) -> Tensor<B, 2> {
+pub fn top_k_token_log_probs<B: Backend>(
+    logits: Tensor<B, 3>,
+    tokens: Tensor<B, 2, Int>,
+    scale: Tensor<B, 1>,
+    k: usize,
+) -> Tensor<B, 2> {
     let [b, t, v] = logits.dims();
     let k = k.clamp(1, v);
     let scaled = logits.mul(scale.reshape([b, 1, 1]));
@@ -80,7 +89,8 @@ mod tests {
     #[test]
     fn h_resp_matches_scalar() {
         let dev = Default::default();
-        let ent = vec![0.1, 2.0, 0.3, 3.0, 0.0, 0.5, 0.2, 0.1, 1.0, 0.4, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 5.0];
+        let ent =
+            vec![0.1, 2.0, 0.3, 3.0, 0.0, 0.5, 0.2, 0.1, 1.0, 0.4, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 5.0];
         let mask: Vec<bool> = (0..20).map(|i| i < 10 || i % 3 != 0).collect();
         let te: Tensor<B, 2> = Tensor::from_data(TensorData::new(ent.clone(), [2, 10]), &dev);
         let tm: Tensor<B, 2, Bool> = Tensor::from_data(TensorData::new(mask.clone(), [2, 10]), &dev);
@@ -96,7 +106,8 @@ mod tests {
         let dev = Default::default();
         let (flat, t) = logits_3d();
         let tokens = [0usize, 4, 2, 1, 3, 3];
-        let tt: Tensor<B, 2, Int> = Tensor::from_data(TensorData::new(tokens.iter().map(|&x| x as i64).collect::<Vec<_>>(), [2, 3]), &dev);
+        let tt: Tensor<B, 2, Int> =
+            Tensor::from_data(TensorData::new(tokens.iter().map(|&x| x as i64).collect::<Vec<_>>(), [2, 3]), &dev);
         let scale_v = [2.0, 0.5];
         let scale: Tensor<B, 1> = Tensor::from_floats(scale_v, &dev);
         let full = scaled_token_log_probs(t.clone(), tt.clone(), scale.clone()).into_data().to_vec::<f64>().unwrap();

@@ -63,7 +63,7 @@ mod tests {
     use super::*;
     use crate::prob;
     use burn::backend::{Autodiff, NdArray};
-        use proptest::prelude::*;
+    use proptest::prelude::*;
 
     fn tensor<Bk: Backend>(flat: Vec<f64>, rows: usize, n: usize) -> Tensor<Bk, 2> {
         crate::tensor::from_f64(flat, [rows, n], &Default::default())
@@ -114,7 +114,11 @@ mod tests {
             up[i] += eps;
             down[i] -= eps;
             let fd = (objective(&up) - objective(&down)) / (2.0 * eps);
-            assert!((grad[i] - fd).abs() < 1e-6 * fd.abs().max(1.0), "d/dz{i}: autodiff {} vs finite difference {fd}", grad[i]);
+            assert!(
+                (grad[i] - fd).abs() < 1e-6 * fd.abs().max(1.0),
+                "d/dz{i}: autodiff {} vs finite difference {fd}",
+                grad[i]
+            );
         }
     }
 
