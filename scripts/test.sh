@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up and runs every check: formatting, lints (host and wasm32), all tests, the browser build,
+# and a smoke run of the main job. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (workspace, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "clippy (web, wasm32)"
+cargo clippy -p era-web --target wasm32-unknown-unknown -- -D warnings
+
+step "era-shared builds without burn (the browser's default)"
+cargo check -p era-shared
+
+step "tests"
+cargo test --workspace
+
+step "web: wasm32 build"
+cargo build -p era-web --target wasm32-unknown-unknown --profile wasm-release
+
+step "main job (smoke run)"
+ERA_DEMO_SMOKE=1 scripts/demo.sh
+
+echo
+echo "all checks passed"
