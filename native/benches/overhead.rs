@@ -39,7 +39,8 @@ fn classifier_head(c: &mut Criterion, batch: usize, features: usize, classes: us
     let y = labels::<Ad>(batch, classes);
     let exact = SoftmaxFloor::new(classes, DEFAULT_H0, DEFAULT_TAU, FloorMode::Exact).ok();
     let official = SoftmaxFloor::new(classes, DEFAULT_H0, DEFAULT_TAU, FloorMode::Official).ok();
-    let variants: [(&str, Option<SoftmaxFloor>); 3] = [("plain", None), ("era_exact", exact), ("era_official", official)];
+    let variants: [(&str, Option<SoftmaxFloor>); 3] =
+        [("plain", None), ("era_exact", exact), ("era_official", official)];
     for (label, floor) in variants {
         g.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| {
@@ -92,7 +93,9 @@ fn grpo_log_probs(c: &mut Criterion) {
     let one: Tensor<Ad, 1> = Tensor::ones([1], &Default::default());
     let two: Tensor<Ad, 1> = one.clone().mul_scalar(2.0);
     // `era_scaled` adds the logit scale; `era_with_entropy` also computes the token entropies for H_resp.
-    for (label, scale, entropy) in [("plain", None, false), ("era_scaled", Some(two.clone()), false), ("era_with_entropy", Some(two), true)] {
+    for (label, scale, entropy) in
+        [("plain", None, false), ("era_scaled", Some(two.clone()), false), ("era_with_entropy", Some(two), true)]
+    {
         g.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| {
                 if entropy {
@@ -100,7 +103,9 @@ fn grpo_log_probs(c: &mut Criterion) {
                 }
                 let lp = match &scale {
                     Some(s) => scaled_token_log_probs(logits.clone(), ids.clone(), s.clone()),
-                    None => activation::log_softmax(logits.clone(), 2).gather(2, ids.clone().reshape([1, tokens, 1])).reshape([1, tokens]),
+                    None => activation::log_softmax(logits.clone(), 2)
+                        .gather(2, ids.clone().reshape([1, tokens, 1]))
+                        .reshape([1, tokens]),
                 };
                 lp.mul(adv.clone()).mean().neg().backward()
             })

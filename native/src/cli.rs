@@ -122,8 +122,16 @@ pub fn command() -> clap::Command {
 
 /// A clap error as one line: its message and where to get help.
 pub fn one_line(e: &clap::Error) -> String {
+    // clap's message is its first paragraph (a required-argument error lists the arguments below it).
     let rendered = e.render().to_string();
-    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-    let first = first.trim().trim_start_matches("error: ");
-    format!("{first} (see `era --help`)")
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let msg = paragraph.join(" ");
+    let msg = msg.trim_start_matches("error: ");
+    let msg = if msg.is_empty() { "invalid arguments" } else { msg };
+    format!("{msg} (see `era --help`)")
 }

@@ -1,0 +1,193 @@
+//! End-to-end tests of the `era` binary: stdin/stdout contracts, exit codes and error lines.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, RunLogWriter, Status, StepUnit, seed_dir};
+
+fn era(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_era"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/examples").join(name)).unwrap()
+}
+
+/// Asserts exit status 2 and exactly one stderr line containing `needle`.
+fn assert_bad(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err}");
+    assert!(err.starts_with("era: error: ") && err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bundled_examples_run() {
+    let g = json(&era(&["activation", "gaussian", "--h0", "1.5"], &example("gaussian.json")));
+    for h in g["entropy"].as_array().unwrap() {
+        assert!((h.as_f64().unwrap() - 1.5).abs() < 1e-9);
+    }
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/examples/softmax.toml");
+    let s = json(&era(&["activation", "softmax", "--config", cfg.to_str().unwrap()], &example("softmax.json")));
+    for h in s["entropy"].as_array().unwrap() {
+        assert!(h.as_f64().unwrap() >= 0.6);
+    }
+    let l = json(&era(&["activation", "llm"], &example("llm.json")));
+    assert_eq!(l["regime"], "sharpen");
+    assert_eq!(l["advantage"], 0.6);
+}
+
+#[test]
+fn softmax_output_contract() {
+    // n = 2, H0 = 0.3, logits (0, 0): uniform stays uniform, entropy ln 2.
+    let v = json(&era(&["activation", "softmax", "--h0", "0.3"], r#"{"logits": [[0, 0]]}"#));
+    assert!((v["entropy"][0].as_f64().unwrap() - 2f64.ln()).abs() < 1e-12);
+    assert_eq!(v["probs"][0][0], 0.5);
+    let off = json(&era(&["activation", "softmax", "--h0", "0.3", "--mode", "official"], r#"{"logits": [[0, 20]]}"#));
+    let exact = json(&era(&["activation", "softmax", "--h0", "0.3"], r#"{"logits": [[0, 20]]}"#));
+    assert_ne!(off["logits"], exact["logits"]);
+}
+
+#[test]
+fn bad_input_is_one_line_and_status_2() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["activation", "gaussian", "--h0", "1"], r#"{"raw": [[0, NaN]]}"#, "NaN and Infinity are not allowed"),
+        (&["activation", "gaussian", "--h0", "1"], r#"{"raw": [[Infinity]]}"#, "NaN and Infinity are not allowed"),
+        (&["activation", "gaussian", "--h0", "1"], r#"{"raw": [[0, 1], [2]]}"#, "ragged: row 2 has 1 values"),
+        (&["activation", "gaussian", "--h0", "1"], r#"{"raw": [[]]}"#, "row 1 is empty"),
+        (&["activation", "gaussian", "--h0", "1"], r#"{"raw": []}"#, "`raw` is empty"),
+        (&["activation", "gaussian", "--h0", "1"], r#"{"raw": [[1]], "extra": 1}"#, "unknown field `extra`"),
+        (
+            &["activation", "gaussian", "--h0", "9"],
+            r#"{"raw": [[1, 2]]}"#,
+            "outside its valid range [-13.162123, 2.837877]",
+        ),
+        (&["activation", "gaussian", "--h0", "1"], "", "empty input"),
+        (&["activation", "softmax", "--h0", "0.5"], r#"{"logits": [[1]]}"#, "at least 2 classes"),
+        (&["activation", "softmax", "--h0", "0.7"], r#"{"logits": [[1, 2]]}"#, "(-0.059660, 0.633487) for n = 2"),
+        (&["activation", "softmax", "--h0", "0.5", "--tau", "2"], r#"{"logits": [[1, 2]]}"#, "tau = 2 is outside"),
+        (&["activation", "softmax", "--h0", "0.5", "--mode", "approx"], r#"{"logits": [[1, 2]]}"#, "approx"),
+        (&["activation", "softmax"], r#"{"logits": [[1, 2]]}"#, "--h0"),
+        (&["activation", "llm"], r#"{"token_entropy": [], "advantage": 1}"#, "`token_entropy` is empty"),
+        (&["activation", "llm", "--k", "0.5"], r#"{"token_entropy": [0.1], "advantage": 1}"#, "k = 0.5 is outside"),
+        (
+            &["activation", "llm"],
+            r#"{"token_entropy": [0.1], "advantage": 1, "logits": [[1], [2]]}"#,
+            "one row per token",
+        ),
+        (&["activation", "gaussian", "--h0", "1", "--bogus"], "{}", "unexpected argument '--bogus'"),
+    ];
+    for (args, stdin, needle) in cases {
+        assert_bad(&era(args, stdin), needle);
+    }
+}
+
+#[test]
+fn config_file_is_overridden_by_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "h0 = 0.2\nmode = \"official\"\n").unwrap();
+    let c = cfg.to_str().unwrap();
+    let from_file = json(&era(&["activation", "softmax", "--config", c], r#"{"logits": [[0, 20]]}"#));
+    let official =
+        json(&era(&["activation", "softmax", "--h0", "0.2", "--mode", "official"], r#"{"logits": [[0, 20]]}"#));
+    assert_eq!(from_file, official);
+    let overridden =
+        json(&era(&["activation", "softmax", "--config", c, "--mode", "exact"], r#"{"logits": [[0, 20]]}"#));
+    let exact = json(&era(&["activation", "softmax", "--h0", "0.2"], r#"{"logits": [[0, 20]]}"#));
+    assert_eq!(overridden, exact);
+    std::fs::write(&cfg, "tau_x = 3\n").unwrap();
+    assert_bad(&era(&["activation", "softmax", "--config", c], "{}"), "unknown option `tau_x`");
+    assert_bad(
+        &era(&["activation", "softmax", "--config", "/nonexistent/c.toml"], "{}"),
+        "cannot read the config file",
+    );
+}
+
+/// Writes a finished run log with one metric value per seed.
+fn write_run(dir: &Path, name: &str, lr: f64, seed: u64, value: f64, finish: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let header = Header::new(
+        Domain::Control,
+        "sac-era",
+        "Pendulum-v1",
+        name,
+        seed,
+        StepUnit::EnvSteps,
+        EraTargets { enabled: true, h0: Some(0.25), ..Default::default() },
+        serde_json::json!({"lr": lr, "seed": seed, "out": "runs"}),
+        "2026-01-01T00:00:00Z",
+    );
+    let file = std::fs::File::create(dir.join(RUN_LOG_FILE)).unwrap();
+    let mut w = RunLogWriter::new(file, &header).unwrap();
+    w.record(100, 1.0, &[("charts/episodic_return", value), ("policy/gaussian_entropy", 0.25)]).unwrap();
+    if finish {
+        w.finish(Status::Completed, 2.0).unwrap();
+    }
+}
+
+#[test]
+fn compare_groups_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let era_dir = dir.path().join("era");
+    for (seed, v) in [(1, 1.0), (2, 2.0), (3, 3.0)] {
+        write_run(&era_dir.join(seed_dir(seed)), "era", 3e-4, seed, v, true);
+    }
+    // Another setting (different lr), one seed, crashed mid-line.
+    let base = dir.path().join("base");
+    write_run(&base, "base", 1e-3, 1, -5.0, false);
+    let mut f = std::fs::OpenOptions::new().append(true).open(base.join(RUN_LOG_FILE)).unwrap();
+    f.write_all(br#"{"type":"record","step":200,"wall_s":1.5,"metr"#).unwrap();
+    drop(f);
+
+    let csv = dir.path().join("out.csv");
+    let out = era(&["compare", era_dir.to_str().unwrap(), base.to_str().unwrap(), "--csv", csv.to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Seeds (1, 2, 3): mean 2, sample std 1.
+    let row = stdout.lines().find(|l| l.starts_with("charts/episodic_return")).unwrap();
+    assert!(row.contains("2.0000 ± 1.0000") && row.contains("-5.0000"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("seeds") && l.contains('3') && l.contains('1')), "{stdout}");
+    assert!(stdout.contains("unfinished"), "{stdout}");
+    assert!(stderr.contains("line 3 was cut off"), "{stderr}");
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert!(csv.lines().any(|l| l == "era,control,sac-era,Pendulum-v1,3,charts/episodic_return,2,1,3"), "{csv}");
+
+    // The parent directory finds all four runs.
+    let all = era(&["compare", dir.path().to_str().unwrap()], "");
+    assert!(all.status.success());
+}
+
+#[test]
+fn compare_rejects_malformed_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), "r", 1e-3, 1, 0.0, true);
+    let log = dir.path().join(RUN_LOG_FILE);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(2, "{\"type\":\"record\"}");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    assert_bad(
+        &era(&["compare", dir.path().to_str().unwrap()], ""),
+        &format!("{}:3: not a run-log line", log.display()),
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_bad(&era(&["compare", empty.path().to_str().unwrap()], ""), "no run.jsonl found");
+    assert_bad(&era(&["compare", "/nonexistent/run"], ""), "no such file or directory");
+}
