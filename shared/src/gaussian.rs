@@ -141,18 +141,7 @@ impl GaussianEra {
 
     /// Applies the activation to `rows × D` raw scores stored row-major; returns `log σ'` in the same layout.
     pub fn apply<T: Real>(&self, raw: &[T]) -> Result<Vec<T>, EraError> {
-        if !raw.len().is_multiple_of(self.dims) {
-            return Err(EraError::LengthMismatch {
-                what: "raw scores (a multiple of D)",
-                expected: raw.len().div_ceil(self.dims) * self.dims,
-                got: raw.len(),
-            });
-        }
-        let mut out = vec![T::zero(); raw.len()];
-        for (r, o) in raw.chunks_exact(self.dims).zip(out.chunks_exact_mut(self.dims)) {
-            self.apply_row(r, o)?;
-        }
-        Ok(out)
+        crate::real::map_rows(raw, self.dims, "raw scores (a multiple of D)", |r, o| self.apply_row(r, o))
     }
 
     fn check_len(&self, got: usize) -> Result<(), EraError> {

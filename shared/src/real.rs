@@ -2,6 +2,8 @@
 
 use num_traits::{Float, FloatConst};
 
+use crate::error::EraError;
+
 /// A float the scalar ERA functions accept: `f32` (what models run in) or `f64` (reference values).
 pub trait Real: Float + FloatConst + std::fmt::Debug + std::fmt::Display + Default + Send + Sync + 'static {
     /// Converts an `f64` constant (rounding to nearest for `f32`).
@@ -50,4 +52,26 @@ impl Real for f64 {
     fn erfc(self) -> Self {
         libm::erfc(self)
     }
+}
+
+/// Applies a row function to `input` stored row-major with rows of `width`, returning the outputs in the
+/// same layout; `what` names the input in the error when its length is not a multiple of `width`.
+pub(crate) fn map_rows<T: Real>(
+    input: &[T],
+    width: usize,
+    what: &'static str,
+    row: impl Fn(&[T], &mut [T]) -> Result<(), EraError>,
+) -> Result<Vec<T>, EraError> {
+    if width == 0 || !input.len().is_multiple_of(width) {
+        return Err(EraError::LengthMismatch {
+            what,
+            expected: input.len().div_ceil(width.max(1)) * width,
+            got: input.len(),
+        });
+    }
+    let mut out = vec![T::zero(); input.len()];
+    for (r, o) in input.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+        row(r, o)?;
+    }
+    Ok(out)
 }

@@ -171,18 +171,7 @@ impl SoftmaxFloor {
 
     /// Applies the floor to `rows × n` logits stored row-major.
     pub fn apply<T: Real>(&self, logits: &[T]) -> Result<Vec<T>, EraError> {
-        if !logits.len().is_multiple_of(self.classes) {
-            return Err(EraError::LengthMismatch {
-                what: "logits (a multiple of n)",
-                expected: logits.len().div_ceil(self.classes) * self.classes,
-                got: logits.len(),
-            });
-        }
-        let mut out = vec![T::zero(); logits.len()];
-        for (r, o) in logits.chunks_exact(self.classes).zip(out.chunks_exact_mut(self.classes)) {
-            self.apply_row(r, o)?;
-        }
-        Ok(out)
+        crate::real::map_rows(logits, self.classes, "logits (a multiple of n)", |r, o| self.apply_row(r, o))
     }
 }
 
