@@ -4,39 +4,38 @@
 //! `m = −ln h ≥ 1`, the equation becomes `y − ln y = m`, which is solved in log space: `h` itself
 //! may be far below the smallest float that `e^x` can represent.
 //!
-//! The start point is the branch-point series `y ≈ 1 + √(2v) + ⅔v` (`v = m − 1`) for `v < 1.5` and the
-//! asymptotic `y ≈ m + ln m + ln m / m` beyond; its relative error is below 3.1 % everywhere. Halley's
-//! iteration on `f(y) = y − ln y − m` (`f' = 1 − 1/y`, `f'' = 1/y²`) then triples the correct digits
-//! per step: one step leaves ≤ 1e-5, two leave ≤ 1e-13 relative error (measured over `v ∈ [1e-4, 1e3]`).
+//! The start point is the branch-point series `y ≈ 1 + s + s²/3 + s³/36 − s⁴/270` (`s = √(2v)`,
+//! `v = m − 1`) for `v < 2.5` and the asymptotic `y ≈ m + L + L/m + L(2 − L)/(2m²)` (`L = ln m`) beyond;
+//! its relative error is below 0.31 % everywhere. Newton's iteration on `f(y) = y − ln y − m`,
+//! `y ← y·(ln y + v)/(y − 1)`, then squares the error per step: one step leaves ≤ 1.2e-6, two leave
+//! ≤ 2e-13 relative error (measured over `v ∈ [1e-4, 1e3]`). Newton is used rather than Halley because
+//! each step is five element-wise operations, which is what the tensor version pays for.
 
 use crate::real::Real;
 
 /// Where the start point switches from the branch-point series to the asymptotic expansion, in `v = −1 − ln h`.
-pub const SERIES_CROSSOVER: f64 = 1.5;
+pub const SERIES_CROSSOVER: f64 = 2.5;
 
-/// Halley steps that bring the start point to full `f32` precision (the tensor solver runs this many).
-pub const F32_HALLEY_STEPS: usize = 2;
+/// Newton steps that bring the start point to full `f32` precision (the tensor solver runs this many).
+pub const F32_NEWTON_STEPS: usize = 2;
 
 /// Start point `y₀ ≈ −W₋₁(−h)` from `ln h`.
 pub fn initial_guess<T: Real>(log_h: T) -> T {
-    let m = -log_h;
-    let v = (m - T::one()).max(T::zero());
+    let m = (-log_h).max(T::one());
+    let v = m - T::one();
     if v < T::c(SERIES_CROSSOVER) {
-        T::one() + (T::c(2.0) * v).sqrt() + T::c(2.0 / 3.0) * v
+        let s = (T::c(2.0) * v).sqrt();
+        T::one() + s * (T::one() + s * (T::c(1.0 / 3.0) + s * (T::c(1.0 / 36.0) - s * T::c(1.0 / 270.0))))
     } else {
-        let lm = m.ln();
-        m + lm + lm / m
+        let l = m.ln();
+        m + l + l / m + l * (T::c(2.0) - l) / (T::c(2.0) * m * m)
     }
 }
 
-/// One Halley step for `y − ln y = m`.
-pub fn halley_step<T: Real>(y: T, m: T) -> T {
-    let f = y - y.ln() - m;
-    let ym1 = y - T::one();
-    let d = f * y / ym1;
-    let y_next = y - d / (T::one() - d / (T::c(2.0) * y * ym1));
-    // Stay on the lower branch: a step may not cross the branch point at y = 1.
-    y_next.max(T::one() + T::epsilon())
+/// One Newton step for `y − ln y = 1 + v`: `y·(ln y + v)/(y − 1)`.
+pub fn newton_step<T: Real>(y: T, v: T) -> T {
+    // Stay on the lower branch: a step may not reach the branch point at y = 1.
+    (y * (y.ln() + v) / (y - T::one())).max(T::one() + T::epsilon())
 }
 
 /// `W₋₁(−h)` from `ln h`, iterated to the working precision of `T` (the exact mode's solver).
@@ -47,9 +46,10 @@ pub fn w_minus1_neg_from_log<T: Real>(log_h: T) -> T {
     if m == T::one() {
         return -T::one();
     }
-    let mut y = initial_guess(-m);
+    let v = m - T::one();
+    let mut y = initial_guess(-m).max(T::one() + T::epsilon());
     for _ in 0..8 {
-        let next = halley_step(y, m);
+        let next = newton_step(y, v);
         let done = (next - y).abs() <= T::solver_tolerance() * next;
         y = next;
         if done {
@@ -112,10 +112,10 @@ mod tests {
         #[test]
         fn fixed_steps_reach_f32(x in -90.0f64..-1.0001) {
             let log_h = ((-x).ln() + x) as f32;
-            let m = -log_h;
+            let v = -log_h - 1.0;
             let mut y = initial_guess(log_h);
-            for _ in 0..F32_HALLEY_STEPS {
-                y = halley_step(y, m);
+            for _ in 0..F32_NEWTON_STEPS {
+                y = newton_step(y, v);
             }
             let reference = -w_minus1_neg_from_log(f64::from(log_h));
             prop_assert!(((f64::from(y) - reference) / reference).abs() <= 1e-6);

@@ -1,7 +1,7 @@
 //! The softmax entropy floor on tensors (see [`crate::softmax_floor`] for the math).
 //!
 //! In `exact` mode the inverse `x = W₋₁(−h)` is solved without gradient tracking (start point and
-//! [`crate::lambert::F32_HALLEY_STEPS`] Halley steps, as [`crate::lambert`] does on scalars), then
+//! [`crate::lambert::F32_NEWTON_STEPS`] Newton steps, as [`crate::lambert`] does on scalars), then
 //! re-attached in first-order form: with `L = ln h` and `dx/dL = x/(1 + x)` (implicit function
 //! theorem on `x + ln(−x) = L`),
 //!
@@ -13,7 +13,7 @@
 
 use burn::tensor::{Tensor, activation, backend::Backend};
 
-use crate::lambert::{F32_HALLEY_STEPS, SERIES_CROSSOVER};
+use crate::lambert::{F32_NEWTON_STEPS, SERIES_CROSSOVER};
 use crate::softmax_floor::{FloorMode, SoftmaxFloor};
 
 /// `h` is clamped to at least this, so `ln h` stays finite in `f32`.
@@ -26,7 +26,7 @@ pub fn softmax_floor<B: Backend, const N: usize>(logits: Tensor<B, N>, floor: &S
     match floor.mode() {
         FloorMode::Exact => {
             let l0 = log_h.clone().detach();
-            let x0 = lambert_w_minus1_from_log(l0.clone(), F32_HALLEY_STEPS);
+            let x0 = lambert_w_minus1_from_log(l0.clone(), F32_NEWTON_STEPS);
             let slope = x0.clone().div(x0.clone().add_scalar(1.0));
             let offset = x0.sub(slope.clone().mul(l0));
             log_h.mul(slope).add(offset)
@@ -39,21 +39,23 @@ pub fn softmax_floor<B: Backend, const N: usize>(logits: Tensor<B, N>, floor: &S
     }
 }
 
-/// `W₋₁(−h)` from `ln h ≤ −1`, element-wise, with `halley_steps` steps from the start point of
-/// [`crate::lambert::initial_guess`]. Not differentiable by itself: call it on detached tensors.
-pub fn lambert_w_minus1_from_log<B: Backend, const N: usize>(log_h: Tensor<B, N>, halley_steps: usize) -> Tensor<B, N> {
-    let m = log_h.neg().clamp_min(1.0);
-    let v = m.clone().sub_scalar(1.0);
-    let series = v.clone().mul_scalar(2.0).sqrt().add(v.clone().mul_scalar(2.0 / 3.0)).add_scalar(1.0);
-    let lm = m.clone().log();
-    let asymptotic = m.clone().add(lm.clone()).add(lm.div(m.clone()));
-    let mut y = asymptotic.mask_where(v.lower_elem(SERIES_CROSSOVER), series);
-    for _ in 0..halley_steps {
-        let ym1 = y.clone().sub_scalar(1.0).clamp_min(f64::from(f32::EPSILON));
-        let f = y.clone().sub(y.clone().log()).sub(m.clone());
-        let d = f.mul(y.clone()).div(ym1.clone());
-        let denom = d.clone().div(y.clone().mul(ym1).mul_scalar(2.0)).neg().add_scalar(1.0);
-        y = y.sub(d.div(denom)).clamp_min(1.0 + f64::from(f32::EPSILON));
+/// `W₋₁(−h)` from `ln h ≤ −1`, element-wise, with `newton_steps` steps from the start point of
+/// [`crate::lambert::initial_guess`] (same formulas). Not differentiable by itself: call it on detached tensors.
+pub fn lambert_w_minus1_from_log<B: Backend, const N: usize>(log_h: Tensor<B, N>, newton_steps: usize) -> Tensor<B, N> {
+    let v = log_h.neg().sub_scalar(1.0).clamp_min(0.0);
+    let s = v.clone().mul_scalar(2.0).sqrt();
+    // 1 + s·(1 + s·(1/3 + s·(1/36 − s/270))), by Horner.
+    let series = s.clone().mul_scalar(-1.0 / 270.0).add_scalar(1.0 / 36.0);
+    let series = series.mul(s.clone()).add_scalar(1.0 / 3.0).mul(s.clone()).add_scalar(1.0).mul(s).add_scalar(1.0);
+    let m = v.clone().add_scalar(1.0);
+    let l = m.clone().log();
+    let m2 = m.clone().square().mul_scalar(2.0);
+    let asymptotic = l.clone().neg().add_scalar(2.0).mul(l.clone()).div(m2).add(l.clone().div(m.clone())).add(l).add(m);
+    let mut y =
+        asymptotic.mask_where(v.clone().lower_elem(SERIES_CROSSOVER), series).clamp_min(1.0 + f64::from(f32::EPSILON));
+    for _ in 0..newton_steps {
+        let ratio = y.clone().log().add(v.clone()).div(y.clone().sub_scalar(1.0));
+        y = y.mul(ratio).clamp_min(1.0 + f64::from(f32::EPSILON));
     }
     y.neg()
 }
