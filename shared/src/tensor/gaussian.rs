@@ -102,7 +102,7 @@ mod tests {
     }
 
     fn values<const N: usize>(t: Tensor<B, N>) -> Vec<f64> {
-        t.into_data().to_vec::<f64>().unwrap()
+        crate::tensor::to_f64(t)
     }
 
     #[test]
@@ -145,7 +145,7 @@ mod tests {
         let h = diag_gaussian_entropy(gaussian_era_log_std(raw.clone(), &era)).sum();
         assert!((h.clone().into_scalar() - 0.0).abs() < 1e-12);
         let grads = h.backward();
-        let g = raw.grad(&grads).unwrap().into_data().to_vec::<f64>().unwrap();
+        let g = crate::tensor::to_f64(raw.grad(&grads).unwrap());
         assert!(g.iter().all(|x| x.abs() < 1e-12), "{g:?}");
     }
 

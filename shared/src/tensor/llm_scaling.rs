@@ -77,12 +77,13 @@ mod tests {
     #[test]
     fn token_entropy_matches_scalar() {
         let (flat, t) = logits_3d();
-        let got = token_entropy(t).into_data().to_vec::<f64>().unwrap();
+        let got = crate::tensor::to_f64(token_entropy(t));
         for (row, g) in flat.chunks(5).zip(got) {
             assert!((scalar::token_entropy(row) - g).abs() < 1e-12);
         }
-        // ±1e4 logits in f32 stay finite.
-        let ext: Tensor<NdArray<f32>, 2> = crate::tensor::from_f64(vec![1e4, -1e4, 0.0], [1, 3], &Default::default());
+        // ±1e4 logits in f32 stay finite (f32 data keeps its dtype on the f64 backend).
+        let ext: Tensor<B, 2> =
+            Tensor::from_data(TensorData::new(vec![1e4_f32, -1e4, 0.0], [1, 3]), &Default::default());
         assert_eq!(crate::tensor::to_f64(token_entropy(ext)), vec![0.0]);
     }
 
@@ -94,7 +95,7 @@ mod tests {
         let mask: Vec<bool> = (0..20).map(|i| i < 10 || i % 3 != 0).collect();
         let te: Tensor<B, 2> = Tensor::from_data(TensorData::new(ent.clone(), [2, 10]), &dev);
         let tm: Tensor<B, 2, Bool> = Tensor::from_data(TensorData::new(mask.clone(), [2, 10]), &dev);
-        let got = h_resp(te, tm, 0.2).into_data().to_vec::<f64>().unwrap();
+        let got = crate::tensor::to_f64(h_resp(te, tm, 0.2));
         for r in 0..2 {
             let want = scalar::h_resp(&ent[r * 10..r * 10 + 10], Some(&mask[r * 10..r * 10 + 10]), 0.2).unwrap();
             assert!((got[r] - want).abs() < 1e-12, "{got:?} vs {want}");
@@ -110,8 +111,8 @@ mod tests {
             Tensor::from_data(TensorData::new(tokens.iter().map(|&x| x as i64).collect::<Vec<_>>(), [2, 3]), &dev);
         let scale_v = [2.0, 0.5];
         let scale: Tensor<B, 1> = Tensor::from_floats(scale_v, &dev);
-        let full = scaled_token_log_probs(t.clone(), tt.clone(), scale.clone()).into_data().to_vec::<f64>().unwrap();
-        let top = top_k_token_log_probs(t, tt, scale, 2).into_data().to_vec::<f64>().unwrap();
+        let full = crate::tensor::to_f64(scaled_token_log_probs(t.clone(), tt.clone(), scale.clone()));
+        let top = crate::tensor::to_f64(top_k_token_log_probs(t, tt, scale, 2));
         for (i, row) in flat.chunks(5).enumerate() {
             let mut scaled = vec![0.0; 5];
             scalar::scale_logits(row, scale_v[i / 3], &mut scaled);

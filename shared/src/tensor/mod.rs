@@ -28,5 +28,5 @@ pub fn from_f64<B: Backend, const N: usize>(values: Vec<f64>, shape: [usize; N],
 /// A float tensor's values as `f64`, whatever its element type. Blocks until the device is done: for
 /// tests, the command line and the end of a step, never inside a browser's frame loop.
 pub fn to_f64<B: Backend, const N: usize>(tensor: Tensor<B, N>) -> Vec<f64> {
-    tensor.into_data().convert::<f64>().into_vec::<f64>().unwrap_or_default()
+    tensor.into_data().iter::<f64>().collect()
 }

@@ -65,6 +65,7 @@ mod tests {
     use super::*;
     use crate::prob;
     use burn::backend::{Autodiff, NdArray};
+    use burn::tensor::TensorData;
     use proptest::prelude::*;
 
     fn tensor<Bk: Backend>(flat: Vec<f64>, rows: usize, n: usize) -> Tensor<Bk, 2> {
@@ -86,7 +87,10 @@ mod tests {
                 ((state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * 10f64.powf(scale)
             }).collect();
             let want = floor.apply(&flat).unwrap();
-            let got = crate::tensor::to_f64(softmax_floor(tensor::<NdArray<f32>>(flat.clone(), rows, n), &floor));
+            // f32 data on the f64 backend: burn keeps the data's dtype and computes in f32. (One element
+            // type per process: a device's default dtype is fixed by its first use.)
+            let f32_data = TensorData::new(flat.iter().map(|&x| x as f32).collect::<Vec<f32>>(), [rows, n]);
+            let got = crate::tensor::to_f64(softmax_floor(Tensor::<NdArray<f64>, 2>::from_data(f32_data, &Default::default()), &floor));
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!((g - w).abs() <= 2e-5 * w.abs().max(1.0), "{g} vs {w}");
             }
@@ -109,7 +113,7 @@ mod tests {
         let zt: Tensor<AB, 2> = tensor::<AB>(z.clone(), 1, n).require_grad();
         let wt: Tensor<AB, 2> = tensor::<AB>(w.to_vec(), 1, n);
         let out = softmax_floor(zt.clone(), &floor).mul(wt).sum();
-        let grad = zt.grad(&out.backward()).unwrap().into_data().to_vec::<f64>().unwrap();
+        let grad = crate::tensor::to_f64(zt.grad(&out.backward()).unwrap());
         for i in 0..n {
             let eps = 1e-6;
             let (mut up, mut down) = (z.clone(), z.clone());
@@ -132,7 +136,7 @@ mod tests {
         let z = vec![0.2, 1.5, -0.7];
         let zt: Tensor<AB, 2> = tensor::<AB>(z.clone(), 1, 3).require_grad();
         let out = softmax_floor(zt.clone(), &floor).slice([0..1, 0..1]).sum();
-        let grad = zt.grad(&out.backward()).unwrap().into_data().to_vec::<f64>().unwrap();
+        let grad = crate::tensor::to_f64(zt.grad(&out.backward()).unwrap());
         for i in 0..3 {
             let (mut up, mut down) = (z.clone(), z.clone());
             up[i] += 1e-6;
