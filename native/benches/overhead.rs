@@ -136,8 +136,9 @@ fn bare_ops(c: &mut Criterion) {
     g.finish();
 }
 
-/// Reads criterion's median estimates back and prints each variant's ratio to the group's baseline.
-fn print_ratios() {
+/// Reads criterion's median estimates back and prints each variant's ratio to the group's baseline,
+/// for the groups measured by this process (written after `started`).
+fn print_ratios(started: std::time::SystemTime) {
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
     let groups = [
         ("classifier_head/4096x512->1000", "plain", &["era_exact", "era_official"][..]),
@@ -149,7 +150,11 @@ fn print_ratios() {
     ];
     let median = |group: &str, f: &str| -> Option<f64> {
         let dir = group.replace(['/', '>'], "_");
-        let text = std::fs::read_to_string(root.join(dir).join(f).join("new/estimates.json")).ok()?;
+        let path = root.join(dir).join(f).join("new/estimates.json");
+        if std::fs::metadata(&path).and_then(|m| m.modified()).ok()? < started {
+            return None;
+        }
+        let text = std::fs::read_to_string(path).ok()?;
         serde_json::from_str::<serde_json::Value>(&text).ok()?["median"]["point_estimate"].as_f64()
     };
     println!("\nERA overhead (median time ratio to the baseline, same run):");
@@ -164,6 +169,7 @@ fn print_ratios() {
 }
 
 fn main() {
+    let started = std::time::SystemTime::now();
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
@@ -175,5 +181,5 @@ fn main() {
     classifier_head(&mut c, 256, 1024, 50_000);
     grpo_log_probs(&mut c);
     c.final_summary();
-    print_ratios();
+    print_ratios(started);
 }
