@@ -1,5 +1,8 @@
 //! End-to-end tests of the `era` binary: stdin/stdout contracts, exit codes and error lines.
 
+// Helpers outside `#[test]` functions set up fixtures: a failure there should panic the test.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
