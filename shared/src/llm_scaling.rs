@@ -211,6 +211,14 @@ pub fn top_count(len: usize, fraction: f64) -> usize {
 /// `H_resp`: the mean of the `max(1, ⌊fraction·len⌋)` highest token entropies of the response's tokens
 /// (those with `mask = true`, or all without a mask).
 pub fn h_resp<T: Real>(token_entropies: &[T], mask: Option<&[bool]>, fraction: f64) -> Result<T, EraError> {
+    if let Some(i) = token_entropies.iter().position(|h| !(h.is_finite() && *h >= T::zero())) {
+        return Err(EraError::OutOfRange {
+            what: "token entropy",
+            value: token_entropies[i].f64(),
+            range: "[0, inf)".into(),
+            context: format!("token {} of the response", i + 1),
+        });
+    }
     let mut vals: Vec<T> = match mask {
         Some(m) if m.len() != token_entropies.len() => {
             return Err(EraError::LengthMismatch {
@@ -224,9 +232,6 @@ pub fn h_resp<T: Real>(token_entropies: &[T], mask: Option<&[bool]>, fraction: f
     };
     if vals.is_empty() {
         return Err(EraError::TooFew { what: "response tokens", min: 1, got: 0 });
-    }
-    if let Some(bad) = vals.iter().find(|h| !h.is_finite()) {
-        return Err(EraError::NotFinite { what: "token entropy", value: bad.f64() });
     }
     let count = top_count(vals.len(), fraction);
     vals.sort_by(|a, b| b.partial_cmp(a).unwrap_or(std::cmp::Ordering::Equal));
@@ -311,6 +316,8 @@ mod tests {
         assert!(h_resp::<f64>(&[], None, 0.2).is_err());
         assert!(h_resp(&[0.1_f64], Some(&[false]), 0.2).is_err());
         assert!(h_resp(&[f64::NAN], None, 0.2).is_err());
+        let e = h_resp(&[0.1_f64, -0.2], None, 0.2).unwrap_err().to_string();
+        assert!(e.contains("-0.2") && e.contains("[0, inf)") && e.contains("token 2"), "{e}");
     }
 
     #[test]

@@ -49,17 +49,18 @@ pub fn tanh_gaussian_log_prob<B: Backend, const N: usize>(
     normal_log_density(u.clone(), mu, log_std).sub(log_one_minus_tanh_sq(u)).sum_dim(N - 1)
 }
 
-/// `(α, β, ln Z)` of the normal truncated to `[−1, 1]`; `Z = ½(erf(β/√2) − erf(α/√2))`.
+/// `[α, β, Z, ln Z]` of the normal truncated to `[−1, 1]`; `Z = ½(erf(β/√2) − erf(α/√2))`.
 ///
 /// With `loc = tanh(μ) ∈ (−1, 1)` the bounds straddle the mode (`α < 0 < β`), so the difference of
 /// `erf` does not cancel; `Z` is clamped away from zero for safety.
-fn truncation<B: Backend, const N: usize>(loc: Tensor<B, N>, log_scale: Tensor<B, N>) -> [Tensor<B, N>; 3] {
+fn truncation<B: Backend, const N: usize>(loc: Tensor<B, N>, log_scale: Tensor<B, N>) -> [Tensor<B, N>; 4] {
     let inv_sigma = log_scale.neg().exp();
     let alpha = loc.clone().neg().sub_scalar(1.0).mul(inv_sigma.clone());
     let beta = loc.neg().add_scalar(1.0).mul(inv_sigma);
     let s = std::f64::consts::FRAC_1_SQRT_2;
     let z = beta.clone().mul_scalar(s).erf().sub(alpha.clone().mul_scalar(s).erf()).mul_scalar(0.5);
-    [alpha, beta, z.clamp_min(1e-30).log()]
+    let z = z.clamp_min(1e-30);
+    [alpha, beta, z.clone(), z.log()]
 }
 
 /// Log-density of `N(loc, σ²)` truncated to `[−1, 1]`, summed over the last dimension (kept as size 1).
@@ -69,7 +70,7 @@ pub fn truncated_normal_log_prob<B: Backend, const N: usize>(
     loc: Tensor<B, N>,
     log_scale: Tensor<B, N>,
 ) -> Tensor<B, N> {
-    let [_, _, log_z] = truncation(loc.clone(), log_scale.clone());
+    let [_, _, _, log_z] = truncation(loc.clone(), log_scale.clone());
     normal_log_density(a, loc, log_scale).sub(log_z).sum_dim(N - 1)
 }
 
@@ -79,10 +80,9 @@ pub fn truncated_normal_entropy<B: Backend, const N: usize>(
     loc: Tensor<B, N>,
     log_scale: Tensor<B, N>,
 ) -> Tensor<B, N> {
-    let [alpha, beta, log_z] = truncation(loc, log_scale.clone());
+    let [alpha, beta, z, log_z] = truncation(loc, log_scale.clone());
     let phi = |x: Tensor<B, N>| x.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).exp();
     let edge = alpha.clone().mul(phi(alpha)).sub(beta.clone().mul(phi(beta)));
-    let z = log_z.clone().exp();
     log_scale.add(log_z).add_scalar(LOG_SQRT_2PI_E).add(edge.div(z.mul_scalar(2.0))).sum_dim(N - 1)
 }
 
@@ -96,25 +96,19 @@ mod tests {
     type B = NdArray<f64>;
 
     fn t2(rows: &[Vec<f64>]) -> Tensor<B, 2> {
-        let d = rows[0].len();
-        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-        Tensor::from_data(TensorData::new(flat, [rows.len(), d]), &Default::default())
-    }
-
-    fn values<const N: usize>(t: Tensor<B, N>) -> Vec<f64> {
-        crate::tensor::to_f64(t)
+        crate::tensor::from_f64(rows.concat(), [rows.len(), rows[0].len()], &Default::default())
     }
 
     #[test]
     fn activation_matches_scalar() {
         let era = GaussianEra::new(3, -1.0, 0.2, -8.0, 0.0).unwrap();
         let rows = vec![vec![0.1, -2.0, 5.0], vec![30.0, -30.0, 0.0], vec![0.0, 0.0, 0.0]];
-        let got = values(gaussian_era_log_std(t2(&rows), &era));
+        let got = crate::tensor::to_f64(gaussian_era_log_std(t2(&rows), &era));
         let want = era.apply(&rows.concat()).unwrap();
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
         }
-        let ent = values(diag_gaussian_entropy(t2(&rows)));
+        let ent = crate::tensor::to_f64(diag_gaussian_entropy(t2(&rows)));
         for (row, e) in rows.iter().zip(ent) {
             assert!((e - scalar::diag_gaussian_entropy(row)).abs() < 1e-12);
         }
@@ -125,9 +119,9 @@ mod tests {
         let a = vec![vec![0.3, -0.99], vec![1.0, 0.0]];
         let loc = vec![vec![0.5, -0.2], vec![-0.9, 0.95]];
         let ls = vec![vec![-1.0, 0.0], vec![-5.0, -0.3]];
-        let lp = values(truncated_normal_log_prob(t2(&a), t2(&loc), t2(&ls)));
-        let h = values(truncated_normal_entropy(t2(&loc), t2(&ls)));
-        let tl = values(tanh_gaussian_log_prob(t2(&a), t2(&loc), t2(&ls)));
+        let lp = crate::tensor::to_f64(truncated_normal_log_prob(t2(&a), t2(&loc), t2(&ls)));
+        let h = crate::tensor::to_f64(truncated_normal_entropy(t2(&loc), t2(&ls)));
+        let tl = crate::tensor::to_f64(tanh_gaussian_log_prob(t2(&a), t2(&loc), t2(&ls)));
         for i in 0..2 {
             assert!((lp[i] - scalar::truncated_normal_log_prob(&a[i], &loc[i], &ls[i])).abs() < 1e-10);
             assert!((h[i] - scalar::truncated_normal_entropy(&loc[i], &ls[i])).abs() < 1e-10);

@@ -26,6 +26,19 @@ pub fn h_resp<B: Backend>(token_entropy: Tensor<B, 2>, mask: Tensor<B, 2, Bool>,
     sorted.mul(keep).sum_dim(1).div(count).reshape([batch])
 }
 
+/// `log softmax(z)_{a_t}` for every token: `logits` `[B, T, V]`, `tokens` `[B, T]`. Returns `[B, T]`.
+/// Plain GRPO's log-probs; ERA's are this on [`scale_logits`]'s output.
+pub fn token_log_probs<B: Backend>(logits: Tensor<B, 3>, tokens: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+    let [b, t, _] = logits.dims();
+    activation::log_softmax(logits, 2).gather(2, tokens.reshape([b, t, 1])).reshape([b, t])
+}
+
+/// `z' = s_b · z`: each response's logits `[B, T, V]` times its factor in `scale` `[B]`.
+pub fn scale_logits<B: Backend>(logits: Tensor<B, 3>, scale: Tensor<B, 1>) -> Tensor<B, 3> {
+    let b = logits.dims()[0];
+    logits.mul(scale.reshape([b, 1, 1]))
+}
+
 /// `log softmax(s_b · z)_{a_t}` for every token: `logits` `[B, T, V]`, `tokens` `[B, T]`, `scale` `[B]`
 /// (the per-response factor `k`, `1/k` or `1`). Returns `[B, T]`.
 pub fn scaled_token_log_probs<B: Backend>(
@@ -33,9 +46,7 @@ pub fn scaled_token_log_probs<B: Backend>(
     tokens: Tensor<B, 2, Int>,
     scale: Tensor<B, 1>,
 ) -> Tensor<B, 2> {
-    let [b, t, _] = logits.dims();
-    let scaled = logits.mul(scale.reshape([b, 1, 1]));
-    activation::log_softmax(scaled, 2).gather(2, tokens.reshape([b, t, 1])).reshape([b, t])
+    token_log_probs(scale_logits(logits, scale), tokens)
 }
 
 /// Like [`scaled_token_log_probs`], but each softmax is restricted to the `k` largest scaled logits
@@ -48,7 +59,7 @@ pub fn top_k_token_log_probs<B: Backend>(
 ) -> Tensor<B, 2> {
     let [b, t, v] = logits.dims();
     let k = k.clamp(1, v);
-    let scaled = logits.mul(scale.reshape([b, 1, 1]));
+    let scaled = scale_logits(logits, scale);
     let chosen = scaled.clone().gather(2, tokens.reshape([b, t, 1]));
     let top = scaled.topk(k, 2);
     let kth = top.clone().slice([0..b, 0..t, k - 1..k]).detach();

@@ -2,7 +2,8 @@
 //!
 //! Each function computes the same formula as its scalar twin in the crate root (the tests check that
 //! they agree) and works on any backend: ndarray for tests, wgpu for training, WebGPU in the browser.
-//! Nothing here reads a tensor's value back to the host, so no call blocks on the device.
+//! None of the activations reads a tensor's value back to the host, so none blocks on the device
+//! (only [`to_f64`], meant for tests and the command line, does).
 
 pub mod gaussian;
 pub mod llm_scaling;
@@ -12,7 +13,9 @@ pub use gaussian::{
     delta_loss, diag_gaussian_entropy, gaussian_era_log_std, tanh_gaussian_log_prob, truncated_normal_entropy,
     truncated_normal_log_prob,
 };
-pub use llm_scaling::{h_resp, scaled_token_log_probs, token_entropy, top_k_token_log_probs};
+pub use llm_scaling::{
+    h_resp, scale_logits, scaled_token_log_probs, token_entropy, token_log_probs, top_k_token_log_probs,
+};
 pub use softmax_floor::{lambert_w_minus1_from_log, softmax_floor};
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};

@@ -13,7 +13,7 @@
 
 use burn::tensor::{Tensor, activation, backend::Backend};
 
-use crate::lambert::{F32_NEWTON_STEPS, SERIES_CROSSOVER};
+use crate::lambert::{BRANCH_SERIES, F32_NEWTON_STEPS, OFFICIAL_SLOPE, SERIES_CROSSOVER};
 use crate::softmax_floor::{FloorMode, SoftmaxFloor};
 
 /// `h` is clamped to at least this, so `ln h` stays finite in `f32`.
@@ -34,7 +34,7 @@ pub fn softmax_floor<B: Backend, const N: usize>(logits: Tensor<B, N>, floor: &S
         FloorMode::Official => {
             // The authors' closed form; v ≥ −1 − ln u_b > 0 inside the valid range, the clamp only guards sqrt.
             let v = log_h.neg().sub_scalar(1.0).clamp_min(1e-12);
-            v.clone().mul_scalar(2.0).sqrt().add(v.mul_scalar(0.75)).add_scalar(1.0).neg()
+            v.clone().mul_scalar(2.0).sqrt().add(v.mul_scalar(OFFICIAL_SLOPE)).add_scalar(1.0).neg()
         }
     }
 }
@@ -44,9 +44,10 @@ pub fn softmax_floor<B: Backend, const N: usize>(logits: Tensor<B, N>, floor: &S
 pub fn lambert_w_minus1_from_log<B: Backend, const N: usize>(log_h: Tensor<B, N>, newton_steps: usize) -> Tensor<B, N> {
     let v = log_h.neg().sub_scalar(1.0).clamp_min(0.0);
     let s = v.clone().mul_scalar(2.0).sqrt();
-    // 1 + s·(1 + s·(1/3 + s·(1/36 − s/270))), by Horner.
-    let series = s.clone().mul_scalar(-1.0 / 270.0).add_scalar(1.0 / 36.0);
-    let series = series.mul(s.clone()).add_scalar(1.0 / 3.0).mul(s.clone()).add_scalar(1.0).mul(s).add_scalar(1.0);
+    // 1 + s·(c₁ + s·(c₂ + s·(c₃ + s·c₄))), by Horner.
+    let [c1, c2, c3, c4] = BRANCH_SERIES;
+    let series = s.clone().mul_scalar(c4).add_scalar(c3);
+    let series = series.mul(s.clone()).add_scalar(c2).mul(s.clone()).add_scalar(c1).mul(s).add_scalar(1.0);
     let m = v.clone().add_scalar(1.0);
     let l = m.clone().log();
     let m2 = m.clone().square().mul_scalar(2.0);
