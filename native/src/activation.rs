@@ -48,15 +48,17 @@ pub fn gaussian(a: &GaussianArgs, text: &str) -> anyhow::Result<GaussianResponse
     let req: GaussianRequest = parse_json(text, "stdin")?;
     let d = check_matrix("raw", &req.raw, 1, "action dimensions")?;
     let era = GaussianEra::new(d, a.h0, a.delta, a.log_std_min, a.log_std_max)?;
-    let mut resp = GaussianResponse { log_std: Vec::new(), std: Vec::new(), entropy: Vec::new() };
-    for row in &req.raw {
-        let mut ls = vec![0.0; d];
-        era.apply_row(row, &mut ls)?;
-        resp.entropy.push(diag_gaussian_entropy(&ls));
-        resp.std.push(ls.iter().map(|s| s.exp()).collect());
-        resp.log_std.push(ls);
-    }
-    Ok(resp)
+    let log_std = rows(&era.apply(&req.raw.concat())?, d);
+    Ok(GaussianResponse {
+        std: log_std.iter().map(|r| r.iter().map(|s| s.exp()).collect()).collect(),
+        entropy: log_std.iter().map(|r| diag_gaussian_entropy(r)).collect(),
+        log_std,
+    })
+}
+
+/// Splits row-major values into rows of `width`.
+fn rows(flat: &[f64], width: usize) -> Vec<Vec<f64>> {
+    flat.chunks(width).map(<[f64]>::to_vec).collect()
 }
 
 /// stdin of `era activation softmax`.
@@ -83,17 +85,19 @@ pub fn softmax(a: &SoftmaxArgs, text: &str) -> anyhow::Result<SoftmaxResponse> {
     let req: SoftmaxRequest = parse_json(text, "stdin")?;
     let n = check_matrix("logits", &req.logits, 2, "classes")?;
     let floor = SoftmaxFloor::new(n, a.h0, a.tau, a.mode)?;
-    let mut resp = SoftmaxResponse { logits: Vec::new(), probs: Vec::new(), entropy: Vec::new() };
-    for row in &req.logits {
-        let mut z = vec![0.0; n];
-        floor.apply_row(row, &mut z)?;
-        let mut p = vec![0.0; n];
-        prob::softmax(&z, &mut p);
-        resp.entropy.push(prob::entropy_from_logits(&z));
-        resp.probs.push(p);
-        resp.logits.push(z);
-    }
-    Ok(resp)
+    let logits = rows(&floor.apply(&req.logits.concat())?, n);
+    Ok(SoftmaxResponse {
+        probs: logits
+            .iter()
+            .map(|z| {
+                let mut p = vec![0.0; n];
+                prob::softmax(z, &mut p);
+                p
+            })
+            .collect(),
+        entropy: logits.iter().map(|z| prob::entropy_from_logits(z)).collect(),
+        logits,
+    })
 }
 
 /// stdin of `era activation llm`.
@@ -130,11 +134,8 @@ pub fn llm(a: &LlmArgs, text: &str) -> anyhow::Result<LlmResponse> {
     if req.token_entropy.is_empty() {
         anyhow::bail!("`token_entropy` is empty: a response has at least one token");
     }
-    if let Some(i) = req.token_entropy.iter().position(|h| !h.is_finite() || *h < 0.0) {
-        anyhow::bail!("`token_entropy` value {} is {}: entropies are finite and ≥ 0", i + 1, req.token_entropy[i]);
-    }
     llm_scaling::finite_advantage(req.advantage).context("`advantage`")?;
-    let h_resp = era.h_resp(&req.token_entropy, None)?;
+    let h_resp = era.h_resp(&req.token_entropy, None).context("`token_entropy`")?;
     let adj = era.adjust(h_resp, req.advantage);
     let logits = match &req.logits {
         None => None,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use era_shared::runlog::{RUN_LOG_FILE, RunLog};
+use era_shared::runlog::{Header, RUN_LOG_FILE, RunLog};
 
 use crate::cli::CompareArgs;
 
@@ -90,12 +90,19 @@ pub struct Group<'a> {
     pub label: String,
     /// The runs, one per seed.
     pub runs: Vec<&'a RunLog>,
+    /// Each run's final metrics, read once (a log without a footer is scanned to find them).
+    finals: Vec<BTreeMap<String, Option<f64>>>,
 }
 
 impl Group<'_> {
     /// Finite final values of `metric` across the group's runs.
     fn values(&self, metric: &str) -> Vec<f64> {
-        self.runs.iter().filter_map(|r| r.final_metrics().get(metric).copied().flatten()).collect()
+        self.finals.iter().filter_map(|f| f.get(metric).copied().flatten()).collect()
+    }
+
+    /// The header of the group's first run (all share the setting).
+    fn header(&self) -> Option<&Header> {
+        self.runs.first().map(|r| &r.header)
     }
 }
 
@@ -127,7 +134,8 @@ pub fn group(logs: &[RunLog]) -> Vec<Group<'_>> {
             } else {
                 name
             };
-            Group { label, runs }
+            let finals = runs.iter().map(|r| r.final_metrics()).collect();
+            Group { label, runs, finals }
         })
         .collect()
 }
@@ -157,20 +165,23 @@ fn cell(v: &[f64]) -> String {
 }
 
 fn metrics(groups: &[Group<'_>]) -> BTreeSet<String> {
-    groups.iter().flat_map(|g| g.runs.iter().flat_map(|r| r.final_metrics().into_keys())).collect()
+    groups.iter().flat_map(|g| g.finals.iter().flat_map(|f| f.keys().cloned())).collect()
 }
 
 /// The table printed on stdout: one column per setting, one row per metric.
 pub fn table(groups: &[Group<'_>]) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let col = |f: &dyn Fn(&Group<'_>) -> String| groups.iter().map(f).collect::<Vec<_>>();
-    let first = |g: &Group<'_>| g.runs.first().map(|r| r.header.clone());
     rows.push([vec!["setting".to_string()], col(&|g| g.label.clone())].concat());
     rows.push(
-        [vec!["domain".to_string()], col(&|g| first(g).map(|h| h.domain.to_string()).unwrap_or_default())].concat(),
+        [vec!["domain".to_string()], col(&|g| g.header().map(|h| h.domain.to_string()).unwrap_or_default())].concat(),
     );
-    rows.push([vec!["algorithm".to_string()], col(&|g| first(g).map(|h| h.algorithm).unwrap_or_default())].concat());
-    rows.push([vec!["target".to_string()], col(&|g| first(g).map(|h| h.target).unwrap_or_default())].concat());
+    rows.push(
+        [vec!["algorithm".to_string()], col(&|g| g.header().map(|h| h.algorithm.clone()).unwrap_or_default())].concat(),
+    );
+    rows.push(
+        [vec!["target".to_string()], col(&|g| g.header().map(|h| h.target.clone()).unwrap_or_default())].concat(),
+    );
     rows.push([vec!["seeds".to_string()], col(&|g| g.runs.len().to_string())].concat());
     rows.push(
         [
@@ -215,7 +226,7 @@ pub fn csv(groups: &[Group<'_>]) -> String {
     let mut out = String::from("setting,domain,algorithm,target,seeds,metric,mean,std,n\n");
     for m in metrics(groups) {
         for g in groups {
-            let Some(h) = g.runs.first().map(|r| &r.header) else { continue };
+            let Some(h) = g.header() else { continue };
             let v = g.values(&m);
             let (mean, std) = match mean_std(&v) {
                 Some((m, s)) => (m.to_string(), s.map(|s| s.to_string()).unwrap_or_default()),

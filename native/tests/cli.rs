@@ -176,6 +176,8 @@ fn compare_groups_seeds() {
     // The parent directory finds all four runs.
     let all = era(&["compare", dir.path().to_str().unwrap()], "");
     assert!(all.status.success());
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(all.lines().any(|l| l.starts_with("seeds") && l.contains('3') && l.contains('1')), "{all}");
 }
 
 #[test]
