@@ -10,7 +10,7 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Distribution, Int, Tensor, activation, backend::Backend};
 use criterion::{BenchmarkId, Criterion};
 use era_shared::softmax_floor::{DEFAULT_H0, DEFAULT_TAU};
-use era_shared::tensor::{gaussian_era_log_std, scaled_token_log_probs, softmax_floor, token_entropy};
+use era_shared::tensor::{gaussian_era_log_std, scaled_token_log_probs, softmax_floor, token_entropy, token_log_probs};
 use era_shared::{FloorMode, GaussianEra, SoftmaxFloor};
 
 type Cpu = NdArray<f32>;
@@ -30,17 +30,29 @@ fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tens
     activation::log_softmax(logits, 1).gather(1, y.reshape([n, 1])).mean().neg()
 }
 
+/// A benchmark group: its baseline and the ERA variants whose time ratios to it are printed at the end.
+struct Comparison {
+    group: String,
+    baseline: &'static str,
+    variants: Vec<&'static str>,
+}
+
+impl Comparison {
+    fn new(group: String, baseline: &'static str, variants: &[&'static str]) -> Self {
+        Self { group, baseline, variants: variants.to_vec() }
+    }
+}
+
 /// fc → (ERA floor) → cross-entropy, forward and backward.
-fn classifier_head(c: &mut Criterion, batch: usize, features: usize, classes: usize) {
+fn classifier_head(c: &mut Criterion, batch: usize, features: usize, classes: usize) -> Comparison {
     let name = format!("classifier_head/{batch}x{features}->{classes}");
     let mut g = c.benchmark_group(&name);
     let x: Tensor<Ad, 2> = uniform([batch, features], 1.0);
     let w: Tensor<Ad, 2> = uniform::<Ad, 2>([features, classes], 1.0 / (features as f64).sqrt()).require_grad();
     let y = labels::<Ad>(batch, classes);
-    let exact = SoftmaxFloor::new(classes, DEFAULT_H0, DEFAULT_TAU, FloorMode::Exact).ok();
-    let official = SoftmaxFloor::new(classes, DEFAULT_H0, DEFAULT_TAU, FloorMode::Official).ok();
-    let variants: [(&str, Option<SoftmaxFloor>); 3] =
-        [("plain", None), ("era_exact", exact), ("era_official", official)];
+    let floor = |mode| Some(SoftmaxFloor::new(classes, DEFAULT_H0, DEFAULT_TAU, mode).expect("H0 = 0.6 is valid"));
+    let variants =
+        [("plain", None), ("era_exact", floor(FloorMode::Exact)), ("era_official", floor(FloorMode::Official))];
     for (label, floor) in variants {
         g.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| {
@@ -54,17 +66,19 @@ fn classifier_head(c: &mut Criterion, batch: usize, features: usize, classes: us
         });
     }
     g.finish();
+    Comparison::new(name, "plain", &["era_exact", "era_official"])
 }
 
 /// linear → (Gaussian ERA | clip) log-stds → Gaussian log-likelihood of fixed actions, forward and backward.
-fn policy_head(c: &mut Criterion) {
+fn policy_head(c: &mut Criterion) -> Comparison {
     let (batch, width, dims) = (4096, 256, 17);
-    let mut g = c.benchmark_group(format!("policy_head/{batch}x{width}->{dims}"));
+    let name = format!("policy_head/{batch}x{width}->{dims}");
+    let mut g = c.benchmark_group(&name);
     let x: Tensor<Ad, 2> = uniform([batch, width], 1.0);
     let w: Tensor<Ad, 2> = uniform::<Ad, 2>([width, 2 * dims], 1.0 / (width as f64).sqrt()).require_grad();
     let a: Tensor<Ad, 2> = uniform([batch, dims], 1.0);
-    let era = GaussianEra::new(dims, 0.25 * dims as f64, 0.0, -8.0, 0.0).ok();
-    let variants: [(&str, Option<GaussianEra>); 2] = [("plain_clip", None), ("era", era)];
+    let era = GaussianEra::new(dims, 0.25 * dims as f64, 0.0, -8.0, 0.0).expect("0.25 nats per dimension is valid");
+    let variants = [("plain_clip", None), ("era", Some(era))];
     for (label, era) in variants {
         g.bench_function(BenchmarkId::from_parameter(label), |b| {
             b.iter(|| {
@@ -81,12 +95,14 @@ fn policy_head(c: &mut Criterion) {
         });
     }
     g.finish();
+    Comparison::new(name, "plain_clip", &["era"])
 }
 
 /// GRPO token log-probs over a Qwen-sized vocabulary, with and without ERA's scaling.
-fn grpo_log_probs(c: &mut Criterion) {
+fn grpo_log_probs(c: &mut Criterion) -> Comparison {
     let (tokens, vocab) = (64, 151_936);
-    let mut g = c.benchmark_group(format!("grpo_log_probs/{tokens}x{vocab}"));
+    let name = format!("grpo_log_probs/{tokens}x{vocab}");
+    let mut g = c.benchmark_group(&name);
     let logits: Tensor<Ad, 3> = uniform::<Ad, 3>([1, tokens, vocab], 5.0).require_grad();
     let ids: Tensor<Ad, 2, Int> = labels::<Ad>(tokens, vocab).reshape([1, tokens]);
     let adv: Tensor<Ad, 2> = uniform([1, tokens], 1.0);
@@ -103,51 +119,42 @@ fn grpo_log_probs(c: &mut Criterion) {
                 }
                 let lp = match &scale {
                     Some(s) => scaled_token_log_probs(logits.clone(), ids.clone(), s.clone()),
-                    None => activation::log_softmax(logits.clone(), 2)
-                        .gather(2, ids.clone().reshape([1, tokens, 1]))
-                        .reshape([1, tokens]),
+                    None => token_log_probs(logits.clone(), ids.clone()),
                 };
                 lp.mul(adv.clone()).mean().neg().backward()
             })
         });
     }
     g.finish();
+    Comparison::new(name, "plain", &["era_scaled", "era_with_entropy"])
 }
 
 /// The bare operations, forward only: the kernel cost of each activation against its plain counterpart.
-fn bare_ops(c: &mut Criterion) {
+fn bare_ops(c: &mut Criterion) -> [Comparison; 2] {
     let mut g = c.benchmark_group("bare/4096x1000");
     let z: Tensor<Cpu, 2> = uniform([4096, 1000], 5.0);
-    let exact = SoftmaxFloor::new(1000, DEFAULT_H0, DEFAULT_TAU, FloorMode::Exact).ok();
-    let official = SoftmaxFloor::new(1000, DEFAULT_H0, DEFAULT_TAU, FloorMode::Official).ok();
     g.bench_function("softmax", |b| b.iter(|| activation::softmax(z.clone(), 1)));
-    for (label, f) in [("floor_exact", exact), ("floor_official", official)] {
-        if let Some(f) = f {
-            g.bench_function(label, |b| b.iter(|| softmax_floor(z.clone(), &f)));
-        }
+    for (label, mode) in [("floor_exact", FloorMode::Exact), ("floor_official", FloorMode::Official)] {
+        let f = SoftmaxFloor::new(1000, DEFAULT_H0, DEFAULT_TAU, mode).expect("H0 = 0.6 is valid");
+        g.bench_function(label, |b| b.iter(|| softmax_floor(z.clone(), &f)));
     }
     g.finish();
     let mut g = c.benchmark_group("bare/4096x17");
     let s: Tensor<Cpu, 2> = uniform([4096, 17], 5.0);
     g.bench_function("clip", |b| b.iter(|| s.clone().clamp(-8.0, 0.0)));
-    if let Ok(era) = GaussianEra::new(17, 4.25, 0.0, -8.0, 0.0) {
-        g.bench_function("gaussian_era", |b| b.iter(|| gaussian_era_log_std(s.clone(), &era)));
-    }
+    let era = GaussianEra::new(17, 4.25, 0.0, -8.0, 0.0).expect("0.25 nats per dimension is valid");
+    g.bench_function("gaussian_era", |b| b.iter(|| gaussian_era_log_std(s.clone(), &era)));
     g.finish();
+    [
+        Comparison::new("bare/4096x1000".into(), "softmax", &["floor_exact", "floor_official"]),
+        Comparison::new("bare/4096x17".into(), "clip", &["gaussian_era"]),
+    ]
 }
 
-/// Reads criterion's median estimates back and prints each variant's ratio to the group's baseline,
-/// for the groups measured by this process (written after `started`).
-fn print_ratios(started: std::time::SystemTime) {
+/// Reads criterion's median estimates back and prints each variant's ratio to its group's baseline,
+/// for the groups measured by this process (written after `started`; a filter may skip some).
+fn print_ratios(comparisons: &[Comparison], started: std::time::SystemTime) {
     let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
-    let groups = [
-        ("classifier_head/4096x512->1000", "plain", &["era_exact", "era_official"][..]),
-        ("classifier_head/256x1024->50000", "plain", &["era_exact", "era_official"][..]),
-        ("policy_head/4096x256->17", "plain_clip", &["era"][..]),
-        ("grpo_log_probs/64x151936", "plain", &["era_scaled", "era_with_entropy"][..]),
-        ("bare/4096x1000", "softmax", &["floor_exact", "floor_official"][..]),
-        ("bare/4096x17", "clip", &["gaussian_era"][..]),
-    ];
     let median = |group: &str, f: &str| -> Option<f64> {
         let dir = group.replace(['/', '>'], "_");
         let path = root.join(dir).join(f).join("new/estimates.json");
@@ -158,8 +165,8 @@ fn print_ratios(started: std::time::SystemTime) {
         serde_json::from_str::<serde_json::Value>(&text).ok()?["median"]["point_estimate"].as_f64()
     };
     println!("\nERA overhead (median time ratio to the baseline, same run):");
-    for (group, base, variants) in groups {
-        let Some(b) = median(group, base) else { continue };
+    for Comparison { group, baseline, variants } in comparisons {
+        let Some(b) = median(group, baseline) else { continue };
         for v in variants {
             if let Some(t) = median(group, v) {
                 println!("  {group:<34} {v:<18} {:>6.3}×  ({:.3} ms vs {:.3} ms)", t / b, t / 1e6, b / 1e6);
@@ -175,11 +182,11 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .configure_from_args();
-    bare_ops(&mut c);
-    policy_head(&mut c);
-    classifier_head(&mut c, 4096, 512, 1000);
-    classifier_head(&mut c, 256, 1024, 50_000);
-    grpo_log_probs(&mut c);
+    let mut comparisons = Vec::from(bare_ops(&mut c));
+    comparisons.push(policy_head(&mut c));
+    comparisons.push(classifier_head(&mut c, 4096, 512, 1000));
+    comparisons.push(classifier_head(&mut c, 256, 1024, 50_000));
+    comparisons.push(grpo_log_probs(&mut c));
     c.final_summary();
-    print_ratios(started);
+    print_ratios(&comparisons, started);
 }
