@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
 
+# A caller that already ran this script (scripts/test.sh before the demo) says so.
+if [ "${ERA_SETUP_DONE:-0}" = 1 ]; then
+  exit 0
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found: install Rust with rustup first (https://rustup.rs)" >&2
   exit 1

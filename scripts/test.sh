@@ -8,6 +8,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "setup"
 scripts/setup.sh
+export ERA_SETUP_DONE=1
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

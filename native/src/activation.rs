@@ -134,7 +134,6 @@ pub fn llm(a: &LlmArgs, text: &str) -> anyhow::Result<LlmResponse> {
     if req.token_entropy.is_empty() {
         anyhow::bail!("`token_entropy` is empty: a response has at least one token");
     }
-    llm_scaling::finite_advantage(req.advantage).context("`advantage`")?;
     let h_resp = era.h_resp(&req.token_entropy, None).context("`token_entropy`")?;
     let adj = era.adjust(h_resp, req.advantage);
     let logits = match &req.logits {

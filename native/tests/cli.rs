@@ -88,6 +88,13 @@ fn bad_input_is_one_line_and_status_2() {
         (&["activation", "softmax", "--h0", "0.5", "--mode", "approx"], r#"{"logits": [[1, 2]]}"#, "approx"),
         (&["activation", "softmax"], r#"{"logits": [[1, 2]]}"#, "--h0"),
         (&["activation", "llm"], r#"{"token_entropy": [], "advantage": 1}"#, "`token_entropy` is empty"),
+        (
+            &["activation", "llm"],
+            r#"{"token_entropy": [0.1], "advantage": -Infinity}"#,
+            "NaN and Infinity are not allowed",
+        ),
+        (&["activation", "llm"], r#"{"token_entropy": [0.1], "advantage": 1e999}"#, "out of range"),
+        (&["activation", "llm"], r#"{"token_entropy": [0.1, -0.5], "advantage": 1}"#, "token 2 of the response"),
         (&["activation", "llm", "--k", "0.5"], r#"{"token_entropy": [0.1], "advantage": 1}"#, "k = 0.5 is outside"),
         (
             &["activation", "llm"],

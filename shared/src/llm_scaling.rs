@@ -294,11 +294,6 @@ fn check_token(vocab: usize, token: usize) -> Result<(), EraError> {
     Ok(())
 }
 
-/// Checks that `value` is finite (re-exported for callers validating advantages).
-pub fn finite_advantage(value: f64) -> Result<f64, EraError> {
-    finite("advantage", value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

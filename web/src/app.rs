@@ -1,17 +1,21 @@
 //! The placeholder page: one reactive example of the softmax floor.
 
+use era_shared::prob;
 use era_shared::softmax_floor::{DEFAULT_H0, DEFAULT_TAU, FloorMode, SoftmaxFloor};
-use era_shared::{prob, softmax_floor};
 use leptos::prelude::*;
 
 /// Example logits, confident in class 0.
 const EXAMPLE: [f64; 4] = [6.0, 1.0, 0.5, -2.0];
 
-/// The page: number of classes and `H₀` in, the valid range and the floored distribution out.
+/// The page: `H₀` in; the valid range for the fixed 4-class example and its floored distribution out.
 #[component]
 pub fn App() -> impl IntoView {
     let (h0, set_h0) = signal(DEFAULT_H0);
-    let range = move || SoftmaxFloor::valid_range(EXAMPLE.len(), DEFAULT_TAU);
+    // Depends only on constants: computed once, not per render.
+    let range = match SoftmaxFloor::valid_range(EXAMPLE.len(), DEFAULT_TAU) {
+        Ok((lo, hi)) => format!("valid for {} classes: {lo:.4} < H₀ < {hi:.4}", EXAMPLE.len()),
+        Err(e) => e.to_string(),
+    };
     let result = Memo::new(move |_| {
         let floor =
             SoftmaxFloor::new(EXAMPLE.len(), h0.get(), DEFAULT_TAU, FloorMode::Exact).map_err(|e| e.to_string())?;
@@ -23,7 +27,7 @@ pub fn App() -> impl IntoView {
     view! {
         <main>
             <h1>"era explorer"</h1>
-            <p>"ERA's softmax floor keeps the entropy of a classifier's prediction at or above H₀ (τ = " {softmax_floor::DEFAULT_TAU} ")."</p>
+            <p>"ERA's softmax floor keeps the entropy of a classifier's prediction at or above H₀ (τ = " {DEFAULT_TAU} ")."</p>
             <label>
                 "H₀ (nats): "
                 <input
@@ -38,12 +42,7 @@ pub fn App() -> impl IntoView {
                     }
                 />
             </label>
-            <p id="range">
-                {move || match range() {
-                    Ok((lo, hi)) => format!("valid for {} classes: {lo:.4} < H₀ < {hi:.4}", EXAMPLE.len()),
-                    Err(e) => e.to_string(),
-                }}
-            </p>
+            <p id="range">{range}</p>
             <p id="result">
                 {move || match result.get() {
                     Ok((p, h)) => format!(

@@ -1,7 +1,7 @@
 //! The era explorer in the browser (built with trunk from `index.html`).
 //!
-//! For now one placeholder page that computes with `era-shared`: the valid `H₀` range of the softmax
-//! floor for the number of classes a visitor picks, and the floor applied to an example.
+//! For now one placeholder page that computes with `era-shared`: the softmax floor applied to a fixed
+//! 4-class example for the `H₀` a visitor types, with the valid range of `H₀`.
 
 #[cfg(target_arch = "wasm32")]
 mod app;
