@@ -55,16 +55,8 @@ pub fn expand(mut args: Vec<OsString>, root: &clap::Command) -> anyhow::Result<V
                     extra.push(OsString::from(&flag));
                 }
             }
-            (toml::Value::Boolean(_), _) | (_, ArgAction::SetTrue) => {
-                bail!(
-                    "{shown}: `{key}` must be {}",
-                    if matches!(arg.get_action(), ArgAction::SetTrue) {
-                        "true or false"
-                    } else {
-                        "a value, not a boolean"
-                    }
-                )
-            }
+            (toml::Value::Boolean(_), _) => bail!("{shown}: `{key}` must be a value, not a boolean"),
+            (_, ArgAction::SetTrue) => bail!("{shown}: `{key}` must be true or false"),
             (toml::Value::Array(items), _) => {
                 for item in items {
                     extra.push(OsString::from(&flag));
