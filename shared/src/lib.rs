@@ -13,6 +13,7 @@
 //!
 //! [`runlog`] and [`metrics`] define the run-log format that the trainer writes and the explorer reads.
 
+pub mod env;
 pub mod error;
 pub mod gaussian;
 pub mod lambert;
