@@ -113,10 +113,12 @@ fn solve(mut m: Vec<Vec<f64>>) -> Vec<f64> {
     for col in 0..n {
         let pivot = (col..n).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs())).unwrap_or(col);
         m.swap(col, pivot);
-        for row in col + 1..n {
-            let f = m[row][col] / m[col][col];
-            for k in col..=n {
-                m[row][k] -= f * m[col][k];
+        let (top, rest) = m.split_at_mut(col + 1);
+        let pivot_row = &top[col];
+        for row in rest {
+            let f = row[col] / pivot_row[col];
+            for (r, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *r -= f * p;
             }
         }
     }
@@ -126,6 +128,40 @@ fn solve(mut m: Vec<Vec<f64>>) -> Vec<f64> {
         x[i] = (m[i][n] - s) / m[i][i];
     }
     x
+}
+
+/// The arm tasks' shared observation: `[cos q…, sin q…, q̇…, target, tip − target]`.
+pub(crate) fn arm_observation(chain: &Chain, state: &[f64]) -> Vec<f32> {
+    let n = chain.joints();
+    let (q, qd, target) = (&state[..n], &state[n..2 * n], &state[2 * n..2 * n + 2]);
+    let tip = chain.tip(q);
+    q.iter()
+        .map(|a| a.cos())
+        .chain(q.iter().map(|a| a.sin()))
+        .chain(qd.iter().copied())
+        .chain(target.iter().copied())
+        .chain([tip[0] - target[0], tip[1] - target[1]])
+        .map(|v| v as f32)
+        .collect()
+}
+
+/// Distance from the tip to the target for an arm state `[q…, q̇…, target_x, target_y]`.
+pub(crate) fn tip_distance(chain: &Chain, state: &[f64]) -> f64 {
+    let n = chain.joints();
+    let tip = chain.tip(&state[..n]);
+    (tip[0] - state[2 * n]).hypot(tip[1] - state[2 * n + 1])
+}
+
+/// The arm tasks' scene: links, joints and the target.
+pub(crate) fn arm_scene(chain: &Chain, state: &[f64], half_width: f64, width: f64) -> super::Scene {
+    use super::{Role, Shape};
+    let n = chain.joints();
+    let pts = chain.points(&state[..n]);
+    let mut shapes =
+        vec![Shape::Circle { center: [state[2 * n], state[2 * n + 1]], radius: width, role: Role::Target }];
+    shapes.extend(pts.windows(2).map(|w| Shape::Segment { from: w[0], to: w[1], width, role: Role::Body }));
+    shapes.extend(pts[..n].iter().map(|&p| Shape::Circle { center: p, radius: width * 0.7, role: Role::Joint }));
+    super::Scene { view: [-half_width, half_width, -half_width, half_width], shapes }
 }
 
 #[cfg(test)]
@@ -196,38 +232,4 @@ mod tests {
         c.advance(&mut s, &[0.0; 3]);
         assert!((energy(&s) - e0).abs() < 1e-3 * e0.abs().max(1.0), "{} vs {e0}", energy(&s));
     }
-}
-
-/// The arm tasks' shared observation: `[cos q…, sin q…, q̇…, target, tip − target]`.
-pub(crate) fn arm_observation(chain: &Chain, state: &[f64]) -> Vec<f32> {
-    let n = chain.joints();
-    let (q, qd, target) = (&state[..n], &state[n..2 * n], &state[2 * n..2 * n + 2]);
-    let tip = chain.tip(q);
-    q.iter()
-        .map(|a| a.cos())
-        .chain(q.iter().map(|a| a.sin()))
-        .chain(qd.iter().copied())
-        .chain(target.iter().copied())
-        .chain([tip[0] - target[0], tip[1] - target[1]])
-        .map(|v| v as f32)
-        .collect()
-}
-
-/// Distance from the tip to the target for an arm state `[q…, q̇…, target_x, target_y]`.
-pub(crate) fn tip_distance(chain: &Chain, state: &[f64]) -> f64 {
-    let n = chain.joints();
-    let tip = chain.tip(&state[..n]);
-    (tip[0] - state[2 * n]).hypot(tip[1] - state[2 * n + 1])
-}
-
-/// The arm tasks' scene: links, joints and the target.
-pub(crate) fn arm_scene(chain: &Chain, state: &[f64], half_width: f64, width: f64) -> super::Scene {
-    use super::{Role, Shape};
-    let n = chain.joints();
-    let pts = chain.points(&state[..n]);
-    let mut shapes =
-        vec![Shape::Circle { center: [state[2 * n], state[2 * n + 1]], radius: width, role: Role::Target }];
-    shapes.extend(pts.windows(2).map(|w| Shape::Segment { from: w[0], to: w[1], width, role: Role::Body }));
-    shapes.extend(pts[..n].iter().map(|&p| Shape::Circle { center: p, radius: width * 0.7, role: Role::Joint }));
-    super::Scene { view: [-half_width, half_width, -half_width, half_width], shapes }
 }
