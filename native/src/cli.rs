@@ -28,6 +28,40 @@ pub enum Command {
     Activation(ActivationCommand),
     /// Print a table of final metrics of run logs, seeds of one setting as mean ± std.
     Compare(CompareArgs),
+    /// List the environments or roll one out with given actions.
+    #[command(subcommand)]
+    Env(EnvCommand),
+}
+
+/// `era env …`
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Print every environment's id, observation and action dimensions, time limit and state layout.
+    List {
+        /// Print the full specs (bounds included) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a list of actions and print one JSON object per step:
+    /// {"obs": […], "reward": r, "terminated": b, "truncated": b}, stopping at termination or truncation.
+    Rollout(RolloutArgs),
+}
+
+/// Options of `era env rollout`.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// The environment id (see `era env list`).
+    #[arg(long)]
+    pub env: String,
+    /// Reset seed (ignored with --state).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Start from this raw state instead, a JSON array (e.g. Pendulum `[θ, θ̇]`; layouts in `era env list`).
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub state: Option<String>,
+    /// A JSON file holding an array of actions, each an array of the action's dimensions (environment units).
+    #[arg(long, value_name = "FILE.json")]
+    pub actions: PathBuf,
 }
 
 /// `era activation …`

@@ -8,6 +8,7 @@ mod activation;
 mod cli;
 mod compare;
 mod config;
+mod env_cmd;
 mod input;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Activation(cmd) => activation::run(cmd),
         Command::Compare(args) => compare::run(&args),
+        Command::Env(cmd) => env_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

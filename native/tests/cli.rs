@@ -204,3 +204,55 @@ fn compare_rejects_malformed_logs() {
     assert_bad(&era(&["compare", empty.path().to_str().unwrap()], ""), "no run.jsonl found");
     assert_bad(&era(&["compare", "/nonexistent/run"], ""), "no such file or directory");
 }
+
+#[test]
+fn env_rollout_reproduces_gymnasium_and_names_bad_input() {
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("../../shared/tests/data/gymnasium_reference.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for case in reference.as_array().unwrap() {
+        let actions = dir.path().join("actions.json");
+        std::fs::write(&actions, case["actions"].to_string()).unwrap();
+        let out = era(
+            &[
+                "env",
+                "rollout",
+                "--env",
+                case["env"].as_str().unwrap(),
+                "--state",
+                &case["state"].to_string(),
+                "--actions",
+                actions.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines: Vec<serde_json::Value> =
+            String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let want = case["steps"].as_array().unwrap();
+        assert_eq!(lines.len(), want.len(), "stops at termination or truncation like Gymnasium");
+        for (got, want) in lines.iter().zip(want) {
+            assert_eq!(got["terminated"], want["terminated"]);
+            assert_eq!(got["truncated"], want["truncated"]);
+            assert!((got["reward"].as_f64().unwrap() - want["reward"].as_f64().unwrap()).abs() <= 1e-5);
+            for (g, w) in got["obs"].as_array().unwrap().iter().zip(want["obs"].as_array().unwrap()) {
+                assert!((g.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 1e-5);
+            }
+        }
+    }
+    let actions = dir.path().join("bad.json");
+    std::fs::write(&actions, "[[0.1], [0.2, 0.3]]").unwrap();
+    let a = actions.to_str().unwrap();
+    assert_bad(&era(&["env", "rollout", "--env", "Pendulum-v1", "--actions", a], ""), "action 2 has 2 values");
+    assert_bad(&era(&["env", "rollout", "--env", "Pendulum", "--actions", a], ""), "unknown environment `Pendulum`");
+    std::fs::write(&actions, "[[0.1]]").unwrap();
+    assert_bad(
+        &era(&["env", "rollout", "--env", "MountainCarContinuous-v0", "--state", "[0.9, 0]", "--actions", a], ""),
+        "state[0] (position) = 0.9 is outside [-1.2, 0.6]",
+    );
+    let list = era(&["env", "list", "--json"], "");
+    let specs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let dims: Vec<u64> =
+        specs.as_array().unwrap().iter().map(|s| s["action"]["low"].as_array().unwrap().len() as u64).collect();
+    assert!(dims.iter().filter(|&&d| d >= 2).count() >= 2, "{dims:?}");
+}
