@@ -14,6 +14,16 @@ pub fn gaussian_era_log_std<B: Backend, const N: usize>(raw: Tensor<B, N>, era: 
         .clamp(era.log_std_min(), era.log_std_max())
 }
 
+/// [`gaussian_era_log_std`] with a learned compensation: the target is `H₀ + era.delta() + delta`,
+/// where `delta` is a one-element tensor kept on the device (so auto-tuning δ never reads it back).
+///
+/// The coefficient is linear in δ, so this is the same formula with `coefficient + δ`; the caller keeps
+/// `era.delta() + delta` inside the valid range (see [`GaussianEra::valid_range`]).
+pub fn gaussian_era_log_std_learned<B: Backend>(raw: Tensor<B, 2>, era: &GaussianEra, delta: Tensor<B, 1>) -> Tensor<B, 2> {
+    let coefficient = delta.add_scalar(era.coefficient()).unsqueeze_dim::<2>(0);
+    activation::softmax(raw, 1).mul(coefficient).add_scalar(era.log_std_max()).clamp(era.log_std_min(), era.log_std_max())
+}
+
 /// Entropy of a diagonal Gaussian, `Σ_i log σ_i + D·log√(2πe)`, over the last dimension (kept as size 1).
 pub fn diag_gaussian_entropy<B: Backend, const N: usize>(log_std: Tensor<B, N>) -> Tensor<B, N> {
     let d = log_std.dims()[N - 1] as f64;
@@ -86,6 +96,57 @@ pub fn truncated_normal_entropy<B: Backend, const N: usize>(
     log_scale.add(log_z).add_scalar(LOG_SQRT_2PI_E).add(edge.div(z.mul_scalar(2.0))).sum_dim(N - 1)
 }
 
+/// `erf⁻¹(y)` for `y ∈ (−1, 1)`: Winitzki's closed form (relative error ≈ 2·10⁻³), then two Newton
+/// steps on the backend's `erf` (quadratic convergence, so the result inverts that `erf` to its own
+/// accuracy: within 10⁻⁶ of libm's on ndarray). `y` is clamped to `±(1 − 10⁻⁷)`.
+pub fn erfinv<B: Backend, const N: usize>(y: Tensor<B, N>) -> Tensor<B, N> {
+    const A: f64 = 0.147;
+    let two_over_pi_a = 2.0 / (std::f64::consts::PI * A);
+    let y = y.clamp(-1.0 + 1e-7, 1.0 - 1e-7);
+    let ln = y.clone().square().neg().add_scalar(1.0).log();
+    let t = ln.clone().mul_scalar(0.5).add_scalar(two_over_pi_a);
+    let mut x = t.clone().square().sub(ln.div_scalar(A)).sqrt().sub(t).sqrt().mul(y.clone().sign());
+    let slope = 2.0 / std::f64::consts::PI.sqrt();
+    for _ in 0..2 {
+        let derivative = x.clone().square().neg().exp().mul_scalar(slope);
+        x = x.clone().sub(x.erf().sub(y.clone()).div(derivative));
+    }
+    x
+}
+
+/// Standard normal CDF `Φ(x) = ½(1 + erf(x/√2))`.
+fn std_normal_cdf<B: Backend, const N: usize>(x: Tensor<B, N>) -> Tensor<B, N> {
+    x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2).erf().add_scalar(1.0).mul_scalar(0.5)
+}
+
+/// A reparameterised sample of `N(loc, σ²)` truncated to `[−1, 1]` from uniforms `u ∈ (0, 1)`, one per
+/// element.
+///
+/// The value is the inverse CDF, `loc + σ·Φ⁻¹(Φ(α) + u·Z)`, computed outside the autodiff graph. The
+/// gradient is the implicit one (Figurnov et al. 2018, as TensorFlow Probability does for this
+/// distribution): with `F(a; loc, σ)` the truncated CDF held at `u`, `∂a/∂θ = −(∂F/∂θ) / p(a)`. It is
+/// attached as `a + (F̄ − F)/p̄` where bars mark detached values: the value stays `a`, the gradient is
+/// exact, and no `erf⁻¹` is differentiated.
+pub fn truncated_normal_sample<B: Backend, const N: usize>(
+    loc: Tensor<B, N>,
+    log_scale: Tensor<B, N>,
+    u: Tensor<B, N>,
+) -> Tensor<B, N> {
+    let (loc_d, log_scale_d) = (loc.clone().detach(), log_scale.clone().detach());
+    let sigma_d = log_scale_d.clone().exp();
+    let [alpha, _, z, _] = truncation(loc_d.clone(), log_scale_d.clone());
+    let p = std_normal_cdf(alpha).add(u.mul(z.clone()));
+    let x = erfinv(p.mul_scalar(2.0).sub_scalar(1.0)).mul_scalar(std::f64::consts::SQRT_2);
+    let a = loc_d.clone().add(sigma_d.clone().mul(x.clone())).clamp(-1.0, 1.0);
+    // F(a; loc, σ) = (Φ((a − loc)/σ) − Φ(α))/Z, differentiable in loc and σ.
+    let [alpha_t, _, z_t, _] = truncation(loc.clone(), log_scale.clone());
+    let cdf = std_normal_cdf(a.clone().sub(loc).div(log_scale.exp())).sub(std_normal_cdf(alpha_t)).div(z_t);
+    // p(a) = φ((a − loc)/σ) / (σ Z), detached.
+    let zeta = a.clone().sub(loc_d).div(sigma_d.clone());
+    let density = zeta.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).exp().div(sigma_d.mul(z)).clamp_min(1e-12);
+    a.add(cdf.clone().detach().sub(cdf).div(density))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +202,67 @@ mod tests {
         let grads = h.backward();
         let g = crate::tensor::to_f64(raw.grad(&grads).unwrap());
         assert!(g.iter().all(|x| x.abs() < 1e-12), "{g:?}");
+    }
+
+    #[test]
+    fn learned_delta_matches_the_constant_formula() {
+        let era = GaussianEra::new(3, -1.0, 0.0, -8.0, 0.0).unwrap();
+        let rows = vec![vec![0.1, -2.0, 5.0], vec![0.0, 0.0, 0.0]];
+        let delta = crate::tensor::from_f64(vec![0.4], [1], &Default::default());
+        let got = crate::tensor::to_f64(gaussian_era_log_std_learned(t2(&rows), &era, delta));
+        let want = era.with_delta(0.4).unwrap().apply(&rows.concat()).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn erfinv_inverts_erf() {
+        let ys: Vec<f64> = (-99..=99).map(|i| f64::from(i) / 100.0).chain([-0.999_999, 0.999_99, 1e-9]).collect();
+        let n = ys.len();
+        let x = crate::tensor::to_f64(erfinv(crate::tensor::from_f64::<B, 1>(ys.clone(), [n], &Default::default())));
+        for (x, y) in x.iter().zip(&ys) {
+            assert!((libm::erf(*x) - y).abs() < 1e-6, "erf({x}) = {} vs {y}", libm::erf(*x));
+        }
+    }
+
+    #[test]
+    fn truncated_samples_follow_the_distribution_and_have_implicit_gradients() {
+        // The sample at u is the u-quantile: its truncated CDF equals u.
+        let loc = vec![0.6, -0.95, 0.0];
+        let ls = vec![-1.0, -0.2, -4.0];
+        let us = [0.1, 0.5, 0.97];
+        for u in us {
+            let a = crate::tensor::to_f64(truncated_normal_sample(
+                t2(&[loc.clone()]),
+                t2(&[ls.clone()]),
+                t2(&[vec![u; 3]]),
+            ));
+            for i in 0..3 {
+                let s = ls[i].exp();
+                let cdf = |x: f64| scalar::normal_cdf((x - loc[i]) / s);
+                let f = (cdf(a[i]) - cdf(-1.0)) / (cdf(1.0) - cdf(-1.0));
+                assert!((f - u).abs() < 1e-9 && a[i].abs() <= 1.0, "dim {i}: F(a) = {f} for u = {u}");
+            }
+        }
+        // Gradient against central finite differences of the quantile function.
+        type AB = Autodiff<NdArray<f64>>;
+        let dev = Default::default();
+        let quantile = |l: f64, s: f64| {
+            let t = |v: f64| crate::tensor::from_f64::<B, 2>(vec![v], [1, 1], &dev);
+            crate::tensor::to_f64(truncated_normal_sample(t(l), t(s), t(0.3)))[0]
+        };
+        let (l0, s0) = (0.4, -0.7);
+        let lt: Tensor<AB, 2> = crate::tensor::from_f64(vec![l0], [1, 1], &dev).require_grad();
+        let st: Tensor<AB, 2> = crate::tensor::from_f64(vec![s0], [1, 1], &dev).require_grad();
+        let u: Tensor<AB, 2> = crate::tensor::from_f64(vec![0.3], [1, 1], &dev);
+        let a = truncated_normal_sample(lt.clone(), st.clone(), u).sum();
+        let g = a.backward();
+        let (gl, gs) = (lt.grad(&g).unwrap().into_scalar(), st.grad(&g).unwrap().into_scalar());
+        let h = 1e-5;
+        let fl = (quantile(l0 + h, s0) - quantile(l0 - h, s0)) / (2.0 * h);
+        let fs = (quantile(l0, s0 + h) - quantile(l0, s0 - h)) / (2.0 * h);
+        assert!((gl - fl).abs() < 1e-6 && (gs - fs).abs() < 1e-6, "{gl} vs {fl}, {gs} vs {fs}");
     }
 
     #[test]
