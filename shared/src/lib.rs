@@ -13,6 +13,8 @@
 //!
 //! [`runlog`] and [`metrics`] define the run-log format that the trainer writes and the explorer reads.
 
+#[cfg(feature = "burn")]
+pub mod control;
 pub mod env;
 pub mod error;
 pub mod gaussian;

@@ -11,8 +11,8 @@ pub const EPISODIC_RETURN: &str = "charts/episodic_return";
 pub const EPISODIC_LENGTH: &str = "charts/episodic_length";
 /// The learning rate in force.
 pub const LEARNING_RATE: &str = "charts/learning_rate";
-/// Mean return of deterministic evaluation episodes.
-pub const EVAL_RETURN: &str = "eval/episodic_return";
+/// Mean return of deterministic evaluation episodes (mean action).
+pub const EVAL_RETURN: &str = "eval/return_mean";
 /// Entropy of the Gaussian before bounding (what the ERA activation fixes).
 pub const GAUSSIAN_ENTROPY: &str = "policy/gaussian_entropy";
 /// Estimated entropy of the bounded (truncated or squashed) policy, `−log π(a|s)`.
@@ -25,12 +25,12 @@ pub const STD_MIN: &str = "policy/std_min";
 pub const STD_MAX: &str = "policy/std_max";
 /// The compensation δ in force.
 pub const DELTA: &str = "era/delta";
-/// Critic (Q) loss.
-pub const QF_LOSS: &str = "losses/qf_loss";
+/// Critic loss (SAC: both Q's squared errors).
+pub const CRITIC_LOSS: &str = "losses/critic";
 /// Mean Q value of the replayed actions.
 pub const QF_VALUE: &str = "losses/qf_value";
-/// Actor loss.
-pub const ACTOR_LOSS: &str = "losses/actor_loss";
+/// Actor loss (SAC).
+pub const ACTOR_LOSS: &str = "losses/actor";
 /// SAC's temperature α.
 pub const ALPHA: &str = "losses/alpha";
 /// SAC's temperature loss.
@@ -71,8 +71,10 @@ pub const ROLLOUT_RESPONSE_LEN: &str = "rollout/response_len";
 pub const FRAC_SHARPEN: &str = "era/frac_sharpen";
 /// Share of responses softened by ERA (LLM).
 pub const FRAC_SOFTEN: &str = "era/frac_soften";
+/// Gradient updates made so far (control).
+pub const UPDATES: &str = "charts/updates";
 /// Environment steps per second (control).
-pub const STEPS_PER_SEC: &str = "perf/sps";
+pub const STEPS_PER_SEC: &str = "perf/steps_per_sec";
 /// Images per second (vision).
 pub const IMAGES_PER_SEC: &str = "perf/images_per_sec";
 /// Generated and trained tokens per second (LLM).
@@ -125,7 +127,7 @@ pub const METRICS: &[MetricSpec] = &[
     spec(STD_MIN, "smallest σ over action dimensions", Target::None),
     spec(STD_MAX, "largest σ over action dimensions", Target::None),
     spec(DELTA, "compensation δ (nats)", Target::None),
-    spec(QF_LOSS, "critic loss", Target::None),
+    spec(CRITIC_LOSS, "critic loss", Target::None),
     spec(QF_VALUE, "mean Q of replayed actions", Target::None),
     spec(ACTOR_LOSS, "actor loss", Target::None),
     spec(ALPHA, "SAC temperature α", Target::None),
@@ -148,6 +150,7 @@ pub const METRICS: &[MetricSpec] = &[
     spec(ROLLOUT_RESPONSE_LEN, "mean response length (tokens)", Target::None),
     spec(FRAC_SHARPEN, "share of responses sharpened (z' = k·z)", Target::None),
     spec(FRAC_SOFTEN, "share of responses softened (z' = z/k)", Target::None),
+    spec(UPDATES, "gradient updates so far", Target::None),
     spec(STEPS_PER_SEC, "environment steps per second", Target::None),
     spec(IMAGES_PER_SEC, "images per second", Target::None),
     spec(TOKENS_PER_SEC, "tokens per second", Target::None),

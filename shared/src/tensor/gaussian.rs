@@ -19,9 +19,16 @@ pub fn gaussian_era_log_std<B: Backend, const N: usize>(raw: Tensor<B, N>, era: 
 ///
 /// The coefficient is linear in δ, so this is the same formula with `coefficient + δ`; the caller keeps
 /// `era.delta() + delta` inside the valid range (see [`GaussianEra::valid_range`]).
-pub fn gaussian_era_log_std_learned<B: Backend>(raw: Tensor<B, 2>, era: &GaussianEra, delta: Tensor<B, 1>) -> Tensor<B, 2> {
+pub fn gaussian_era_log_std_learned<B: Backend>(
+    raw: Tensor<B, 2>,
+    era: &GaussianEra,
+    delta: Tensor<B, 1>,
+) -> Tensor<B, 2> {
     let coefficient = delta.add_scalar(era.coefficient()).unsqueeze_dim::<2>(0);
-    activation::softmax(raw, 1).mul(coefficient).add_scalar(era.log_std_max()).clamp(era.log_std_min(), era.log_std_max())
+    activation::softmax(raw, 1)
+        .mul(coefficient)
+        .add_scalar(era.log_std_max())
+        .clamp(era.log_std_min(), era.log_std_max())
 }
 
 /// Entropy of a diagonal Gaussian, `Σ_i log σ_i + D·log√(2πe)`, over the last dimension (kept as size 1).
@@ -42,6 +49,15 @@ fn normal_log_density<B: Backend, const N: usize>(
 ) -> Tensor<B, N> {
     let z = x.sub(mu).div(log_std.clone().exp());
     z.square().mul_scalar(-0.5).sub(log_std).sub_scalar(LOG_SQRT_2PI)
+}
+
+/// Log-density of a diagonal Gaussian at `x`, summed over the last dimension (kept as size 1).
+pub fn gaussian_log_prob<B: Backend, const N: usize>(
+    x: Tensor<B, N>,
+    mu: Tensor<B, N>,
+    log_std: Tensor<B, N>,
+) -> Tensor<B, N> {
+    normal_log_density(x, mu, log_std).sum_dim(N - 1)
 }
 
 /// `ln(1 − tanh(u)²) = 2·(ln 2 − u − softplus(−2u))`, finite for any `u`.
@@ -183,10 +199,12 @@ mod tests {
         let lp = crate::tensor::to_f64(truncated_normal_log_prob(t2(&a), t2(&loc), t2(&ls)));
         let h = crate::tensor::to_f64(truncated_normal_entropy(t2(&loc), t2(&ls)));
         let tl = crate::tensor::to_f64(tanh_gaussian_log_prob(t2(&a), t2(&loc), t2(&ls)));
+        let gl = crate::tensor::to_f64(gaussian_log_prob(t2(&a), t2(&loc), t2(&ls)));
         for i in 0..2 {
             assert!((lp[i] - scalar::truncated_normal_log_prob(&a[i], &loc[i], &ls[i])).abs() < 1e-10);
             assert!((h[i] - scalar::truncated_normal_entropy(&loc[i], &ls[i])).abs() < 1e-10);
             assert!((tl[i] - scalar::tanh_gaussian_log_prob(&a[i], &loc[i], &ls[i])).abs() < 1e-10);
+            assert!((gl[i] - scalar::gaussian_log_prob(&a[i], &loc[i], &ls[i])).abs() < 1e-10);
         }
     }
 
@@ -234,8 +252,8 @@ mod tests {
         let us = [0.1, 0.5, 0.97];
         for u in us {
             let a = crate::tensor::to_f64(truncated_normal_sample(
-                t2(&[loc.clone()]),
-                t2(&[ls.clone()]),
+                t2(std::slice::from_ref(&loc)),
+                t2(std::slice::from_ref(&ls)),
                 t2(&[vec![u; 3]]),
             ));
             for i in 0..3 {

@@ -10,7 +10,7 @@ pub mod llm_scaling;
 pub mod softmax_floor;
 
 pub use gaussian::{
-    delta_loss, diag_gaussian_entropy, erfinv, gaussian_era_log_std, gaussian_era_log_std_learned,
+    delta_loss, diag_gaussian_entropy, erfinv, gaussian_era_log_std, gaussian_era_log_std_learned, gaussian_log_prob,
     tanh_gaussian_log_prob, truncated_normal_entropy, truncated_normal_log_prob, truncated_normal_sample,
 };
 pub use llm_scaling::{

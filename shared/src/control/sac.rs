@@ -1,0 +1,366 @@
+//! Soft actor-critic, with ERA (the authors' SAC-ERA) or without (SAC as the field knows it).
+//!
+//! Both keep twin Q networks with Polyak-averaged targets and learn from a replay buffer:
+//!
+//! | | SAC | SAC-ERA |
+//! |---|---|---|
+//! | policy | `tanh(u)`, `u ~ N(μ, σ²)`, `log σ` squashed into `[−5, 2]` | `N(tanh μ, σ′²)` truncated to `[−1, 1]` |
+//! | `log σ` | a head | the ERA activation of a head: entropy `H₀ + δ` |
+//! | critic target | `r + γ(1−d)(min Q̄(s′,a′) − α log π(a′|s′))` | `r + γ(1−d) min Q̄(s′,a′)` |
+//! | actor loss | `α log π(a|s) − min Q(s,a)` | `−min Q(s,a)` |
+//! | entropy control | `α` learned towards target entropy `−D` | δ learned so `H[π] ≈ H₀` |
+//!
+//! The critics are not differentiated for the actor loss (only the action is). Actions live in
+//! `[−1, 1]`; the trainer rescales them to the environment's bounds.
+
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, activation};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use super::mlp::{Activation, Mlp};
+use super::policy::{EraConfig, EraHead, Scalar, std_stats};
+use super::replay::{Batch, ReplayBuffer};
+use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
+use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_log_prob, truncated_normal_sample};
+
+/// CleanRL's bounds for SAC's squashed log-std.
+const LOG_STD_MIN: f64 = -5.0;
+const LOG_STD_MAX: f64 = 2.0;
+
+/// SAC and SAC-ERA settings; defaults follow the authors' SAC-ERA where it differs from SAC.
+#[derive(Config, Debug, PartialEq)]
+pub struct SacConfig {
+    /// ERA on (SAC-ERA) or off (SAC), its target and δ.
+    pub era: EraConfig,
+    /// Hidden layer widths of every network.
+    #[config(default = "vec![256, 256]")]
+    pub hidden: Vec<usize>,
+    /// Hidden nonlinearity (the authors' SAC-ERA uses ELU with 512-wide layers).
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+    /// Actor learning rate (Adam).
+    #[config(default = 3e-4)]
+    pub actor_lr: f64,
+    /// Critic learning rate (Adam).
+    #[config(default = 3e-4)]
+    pub critic_lr: f64,
+    /// Learning rate of `log α` (SAC).
+    #[config(default = 3e-4)]
+    pub alpha_lr: f64,
+    /// Initial temperature α (SAC).
+    #[config(default = 1.0)]
+    pub init_alpha: f64,
+    /// SAC's target entropy; `−D` when absent.
+    pub target_entropy: Option<f64>,
+    /// Discount γ.
+    #[config(default = 0.99)]
+    pub gamma: f64,
+    /// Polyak factor τ of the target critics.
+    #[config(default = 0.005)]
+    pub tau: f64,
+    /// Transitions per update.
+    #[config(default = 256)]
+    pub batch_size: usize,
+    /// Replay buffer capacity.
+    #[config(default = 1_000_000)]
+    pub buffer_size: usize,
+    /// Environment steps of uniform random actions before learning starts.
+    #[config(default = 5000)]
+    pub learning_starts: u64,
+    /// Gradient updates per environment step (the update-to-data ratio; SAC-ERA uses 2).
+    #[config(default = 2)]
+    pub updates_per_step: usize,
+}
+
+/// Twin Q networks `Q(s, a)`.
+#[derive(Module, Debug)]
+pub struct Critic<B: Backend> {
+    q1: Mlp<B>,
+    q2: Mlp<B>,
+}
+
+impl<B: Backend> Critic<B> {
+    fn new(cfg: &SacConfig, obs: usize, act: usize, rng: &mut AgentRng, device: &B::Device) -> Self {
+        let sizes = [&[obs + act][..], &cfg.hidden, &[1]].concat();
+        Self {
+            q1: Mlp::new(&sizes, cfg.activation, 1.0, rng, device),
+            q2: Mlp::new(&sizes, cfg.activation, 1.0, rng, device),
+        }
+    }
+
+    /// `min(Q₁, Q₂)` and `(Q₁, Q₂)`, each `[batch, 1]`.
+    fn forward(&self, obs: Tensor<B, 2>, action: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let x = Tensor::cat(vec![obs, action], 1);
+        (self.q1.forward(x.clone()), self.q2.forward(x))
+    }
+
+    fn soft_update(self, online: &Self, tau: f64) -> Self {
+        Self { q1: self.q1.soft_update(&online.q1, tau), q2: self.q2.soft_update(&online.q2, tau) }
+    }
+}
+
+/// Everything SAC learns, saved as one record.
+#[derive(Module, Debug)]
+pub struct SacNets<B: Backend> {
+    /// Observation → `[μ, raw log-std scores]` (2·D outputs).
+    actor: Mlp<B>,
+    critic: Critic<B>,
+    /// Polyak-averaged critics (never differentiated).
+    target: Critic<B>,
+    /// SAC: `log α`. SAC-ERA: δ.
+    scalar: Scalar<B>,
+}
+
+/// A sampled action with its log-density and the policy's log-std.
+struct Sample<B: Backend> {
+    action: Tensor<B, 2>,
+    log_prob: Tensor<B, 2>,
+    log_std: Tensor<B, 2>,
+}
+
+/// The order of [`Sac::update`]'s statistics.
+pub const STATS: [&str; 10] = [
+    crate::metrics::CRITIC_LOSS,
+    crate::metrics::ACTOR_LOSS,
+    crate::metrics::QF_VALUE,
+    crate::metrics::POLICY_ENTROPY,
+    crate::metrics::GAUSSIAN_ENTROPY,
+    crate::metrics::STD_MEAN,
+    crate::metrics::STD_MIN,
+    crate::metrics::STD_MAX,
+    // α for SAC, δ for SAC-ERA; the trainer renames it.
+    crate::metrics::ALPHA,
+    crate::metrics::ALPHA_LOSS,
+];
+
+/// A SAC or SAC-ERA agent.
+pub struct Sac<B: AutodiffBackend> {
+    cfg: SacConfig,
+    act_dim: usize,
+    era: Option<EraHead>,
+    target_entropy: f64,
+    nets: SacNets<B>,
+    actor_opt: OptimizerAdaptor<Adam, Mlp<B>, B>,
+    critic_opt: OptimizerAdaptor<Adam, Critic<B>, B>,
+    scalar_opt: OptimizerAdaptor<Adam, Scalar<B>, B>,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> Sac<B> {
+    /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng`.
+    pub fn new(
+        cfg: SacConfig,
+        obs_dim: usize,
+        act_dim: usize,
+        rng: &mut AgentRng,
+        device: &B::Device,
+    ) -> Result<Self, AgentError> {
+        if cfg.batch_size == 0 || cfg.hidden.contains(&0) {
+            return Err(AgentError::Config("batch_size and every hidden width must be at least 1".into()));
+        }
+        let era = cfg.era.build(act_dim)?;
+        let actor_sizes = [&[obs_dim][..], &cfg.hidden, &[2 * act_dim]].concat();
+        let actor = Mlp::new(&actor_sizes, cfg.activation, 1.0, rng, device);
+        let critic = Critic::new(&cfg, obs_dim, act_dim, rng, device);
+        let target = critic.clone().no_grad();
+        let scalar = match &era {
+            Some(_) => Scalar::new(cfg.era.delta, device),
+            None => Scalar::new(cfg.init_alpha.ln(), device),
+        };
+        let adam = || AdamConfig::new().with_epsilon(1e-8);
+        Ok(Self {
+            target_entropy: cfg.target_entropy.unwrap_or(-(act_dim as f64)),
+            act_dim,
+            era,
+            nets: SacNets { actor, critic, target, scalar },
+            actor_opt: adam().init(),
+            critic_opt: adam().init(),
+            scalar_opt: adam().init(),
+            device: device.clone(),
+            cfg,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SacConfig {
+        &self.cfg
+    }
+
+    /// A replay buffer sized by the settings.
+    pub fn buffer(&self, obs_dim: usize) -> ReplayBuffer {
+        ReplayBuffer::new(self.cfg.buffer_size, obs_dim, self.act_dim)
+    }
+
+    /// Noise for `rows` samples: standard normals (SAC) or uniforms in `(0, 1)` (SAC-ERA's inverse CDF).
+    fn noise<BB: Backend>(&self, rows: usize, rng: &mut AgentRng, device: &BB::Device) -> Tensor<BB, 2> {
+        let n = rows * self.act_dim;
+        let values: Vec<f32> = match self.era {
+            Some(_) => (0..n).map(|_| rng.random_range(1e-6f32..1.0 - 1e-6)).collect(),
+            None => (0..n).map(|_| rng.sample::<f32, _>(StandardNormal)).collect(),
+        };
+        upload(&values, [rows, self.act_dim], device)
+    }
+
+    /// Splits the actor's output into the mean and the log-std.
+    fn head<BB: Backend>(&self, out: Tensor<BB, 2>, scalar: Tensor<BB, 1>) -> (Tensor<BB, 2>, Tensor<BB, 2>) {
+        let d = self.act_dim;
+        let mu = out.clone().narrow(1, 0, d);
+        let raw = out.narrow(1, d, d);
+        let log_std = match &self.era {
+            Some(head) => head.log_std(raw, scalar),
+            None => activation::tanh(raw)
+                .add_scalar(1.0)
+                .mul_scalar(0.5 * (LOG_STD_MAX - LOG_STD_MIN))
+                .add_scalar(LOG_STD_MIN),
+        };
+        (mu, log_std)
+    }
+
+    /// Samples actions in `[−1, 1]` with their log-density.
+    fn sample<BB: Backend>(
+        &self,
+        actor: &Mlp<BB>,
+        obs: Tensor<BB, 2>,
+        scalar: Tensor<BB, 1>,
+        noise: Tensor<BB, 2>,
+    ) -> Sample<BB> {
+        let (mu, log_std) = self.head(actor.forward(obs), scalar);
+        match self.era {
+            Some(_) => {
+                let loc = mu.tanh();
+                let action = truncated_normal_sample(loc.clone(), log_std.clone(), noise);
+                let log_prob = truncated_normal_log_prob(action.clone(), loc, log_std.clone());
+                Sample { action, log_prob, log_std }
+            }
+            None => {
+                let u = mu.clone().add(log_std.clone().exp().mul(noise));
+                let log_prob = tanh_gaussian_log_prob(u.clone(), mu, log_std.clone());
+                Sample { action: u.tanh(), log_prob, log_std }
+            }
+        }
+    }
+
+    /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations, left on the device: sampled, or the
+    /// mode `tanh μ` when `deterministic` (evaluation).
+    pub fn act(&self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 2> {
+        let actor = self.nets.actor.valid();
+        let obs = upload(obs, [rows, obs.len() / rows.max(1)], &self.device);
+        if deterministic {
+            return actor.forward(obs).narrow(1, 0, self.act_dim).tanh();
+        }
+        let noise = self.noise(rows, rng, &self.device);
+        self.sample(&actor, obs, self.nets.scalar.valid().get(), noise).action
+    }
+
+    /// One gradient step of the critics, the actor and α or δ, then the target update. Returns the
+    /// statistics named in [`STATS`], on the device.
+    pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 1> {
+        let n = batch.rewards.len();
+        let (o, d, dev) = (batch.obs.len() / n.max(1), self.act_dim, &self.device);
+        let obs: Tensor<B, 2> = upload(&batch.obs, [n, o], dev);
+        let actions: Tensor<B, 2> = upload(&batch.actions, [n, d], dev);
+
+        // Critic: regress both Q's on the bootstrapped target, computed without autodiff.
+        let target_q = {
+            let next_obs = upload(&batch.next_obs, [n, o], dev);
+            let rewards: Tensor<B::InnerBackend, 2> = upload(&batch.rewards, [n, 1], dev);
+            let not_done = upload::<B::InnerBackend, 2>(&batch.terminated, [n, 1], dev).neg().add_scalar(1.0);
+            let scalar = self.nets.scalar.valid().get();
+            let next = self.sample(&self.nets.actor.valid(), next_obs.clone(), scalar.clone(), self.noise(n, rng, dev));
+            let (t1, t2) = self.nets.target.valid().forward(next_obs, next.action);
+            let mut v = t1.min_pair(t2);
+            if self.era.is_none() {
+                v = v.sub(next.log_prob.mul(scalar.exp().unsqueeze_dim::<2>(0)));
+            }
+            Tensor::<B, 2>::from_inner(rewards.add(not_done.mul(v).mul_scalar(self.cfg.gamma)))
+        };
+        let (q1, q2) = self.nets.critic.forward(obs.clone(), actions);
+        let q_mean = q1.clone().detach().mean();
+        let critic_loss = q1.sub(target_q.clone()).square().mean().add(q2.sub(target_q).square().mean());
+        let grads = GradientsParams::from_grads(critic_loss.backward(), &self.nets.critic);
+        self.nets.critic = self.critic_opt.step(self.cfg.critic_lr, self.nets.critic.clone(), grads);
+
+        // Actor: push sampled actions up the (fixed) critics.
+        let critic = self.nets.critic.clone().no_grad();
+        let scalar = self.nets.scalar.get().detach();
+        let s = self.sample(&self.nets.actor, obs.clone(), scalar.clone(), self.noise(n, rng, dev));
+        let (q1, q2) = critic.forward(obs, s.action);
+        let q = q1.min_pair(q2);
+        let actor_loss = match self.era {
+            Some(_) => q.neg().mean(),
+            None => s.log_prob.clone().mul(scalar.clone().exp().unsqueeze_dim::<2>(0)).sub(q).mean(),
+        };
+        let grads = GradientsParams::from_grads(actor_loss.backward(), &self.nets.actor);
+        self.nets.actor = self.actor_opt.step(self.cfg.actor_lr, self.nets.actor.clone(), grads);
+
+        // α (SAC) or δ (SAC-ERA) from the same samples' log-densities.
+        let log_prob = s.log_prob.detach();
+        let entropy = log_prob.clone().neg().mean();
+        let scalar_loss = match &self.era {
+            Some(head) if head.delta_auto => {
+                let h = log_prob.neg().squeeze_dim::<1>(1);
+                Some(delta_loss(self.nets.scalar.get(), h, head.era.h0()))
+            }
+            Some(_) => None,
+            None => Some(self.nets.scalar.get().mul(log_prob.add_scalar(self.target_entropy).mean()).neg()),
+        };
+        let scalar_loss_value = match scalar_loss {
+            Some(loss) => {
+                let value = loss.clone().detach();
+                let grads = GradientsParams::from_grads(loss.backward(), &self.nets.scalar);
+                let lr = if self.era.is_some() { self.cfg.era.delta_lr } else { self.cfg.alpha_lr };
+                self.nets.scalar = self.scalar_opt.step(lr, self.nets.scalar.clone(), grads);
+                if let Some(head) = &self.era {
+                    self.nets.scalar = self.nets.scalar.clone().clamped(0.0, head.delta_max);
+                }
+                value.inner()
+            }
+            None => Tensor::zeros([1], &self.device),
+        };
+
+        self.nets.target = self.nets.target.clone().soft_update(&self.nets.critic, self.cfg.tau);
+
+        // The δ or α in force for this update's samples (before its own step).
+        let scalar_now = match &self.era {
+            Some(head) => scalar.inner().clamp(0.0, head.delta_max),
+            None => scalar.inner().exp(),
+        };
+        Tensor::cat(
+            vec![
+                critic_loss.detach().inner().reshape([1]),
+                actor_loss.detach().inner().reshape([1]),
+                q_mean.inner().reshape([1]),
+                entropy.inner().reshape([1]),
+                std_stats(s.log_std.detach().inner()),
+                scalar_now,
+                scalar_loss_value.reshape([1]),
+            ],
+            0,
+        )
+    }
+
+    /// The networks and optimiser states as checkpoint parts.
+    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+        Ok(vec![
+            record_bytes::<B, _>(self.nets.clone().into_record(), "nets.mpk")?,
+            record_bytes::<B, _>(self.actor_opt.to_record(), "optim-actor.mpk")?,
+            record_bytes::<B, _>(self.critic_opt.to_record(), "optim-critic.mpk")?,
+            record_bytes::<B, _>(self.scalar_opt.to_record(), "optim-scalar.mpk")?,
+        ])
+    }
+
+    /// Restores what [`Sac::save`] wrote.
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        let dev = &self.device;
+        self.nets = self.nets.clone().load_record(load_record::<B, _>(parts, "nets.mpk", dev)?);
+        self.actor_opt = self.actor_opt.clone().load_record(load_record::<B, _>(parts, "optim-actor.mpk", dev)?);
+        self.critic_opt = self.critic_opt.clone().load_record(load_record::<B, _>(parts, "optim-critic.mpk", dev)?);
+        self.scalar_opt = self.scalar_opt.clone().load_record(load_record::<B, _>(parts, "optim-scalar.mpk", dev)?);
+        Ok(())
+    }
+}

@@ -1,0 +1,510 @@
+//! The control training loop, shared by `era train control` and the browser.
+//!
+//! [`ControlTrainer::advance`] runs one unit of work — one environment step (and its updates) for SAC,
+//! one rollout and its update epochs for PPO — and returns the metrics to log. It is `async` only
+//! because reading the device is (see [`read`](super::read)); nothing in it measures time, so the
+//! caller adds wall-clock metrics. Everything random comes from the run's seed, so on the CPU backend a
+//! run is reproducible, and [`ControlTrainer::save`] / [`ControlTrainer::load`] continue it exactly.
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+use burn::tensor::backend::AutodiffBackend;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::ppo::{self, Ppo, PpoConfig, PpoHostState, Rollout};
+use super::replay::ReplayBuffer;
+use super::sac::{self, Sac, SacConfig};
+use super::{AgentError, AgentRng, Part, part, read};
+use crate::env::{Env, EnvSnapshot, EnvSpec, Scene, VecEnv};
+use crate::metrics;
+use crate::runlog::EraTargets;
+
+/// Which algorithm family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algo {
+    /// Soft actor-critic (SAC-ERA with ERA on).
+    Sac,
+    /// Proximal policy optimisation (PPO-ERA with ERA on).
+    Ppo,
+}
+
+impl std::str::FromStr for Algo {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sac" => Ok(Self::Sac),
+            "ppo" => Ok(Self::Ppo),
+            _ => Err(format!("unknown algorithm `{s}` (valid: sac, ppo)")),
+        }
+    }
+}
+
+/// The agent's settings, tagged by algorithm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algo", rename_all = "snake_case")]
+pub enum AgentConfig {
+    /// SAC or SAC-ERA.
+    Sac(SacConfig),
+    /// PPO or PPO-ERA.
+    Ppo(PpoConfig),
+}
+
+impl AgentConfig {
+    /// The family.
+    pub fn algo(&self) -> Algo {
+        match self {
+            Self::Sac(_) => Algo::Sac,
+            Self::Ppo(_) => Algo::Ppo,
+        }
+    }
+
+    /// The ERA settings.
+    pub fn era(&self) -> &super::policy::EraConfig {
+        match self {
+            Self::Sac(c) => &c.era,
+            Self::Ppo(c) => &c.era,
+        }
+    }
+}
+
+/// A control run: environment, agent, budget, evaluation and logging cadence.
+#[derive(Config, Debug, PartialEq)]
+pub struct ControlConfig {
+    /// Environment id (see `era env list`).
+    pub env: String,
+    /// The agent.
+    pub agent: AgentConfig,
+    /// Seed of everything random in the run.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Environment steps to train for (summed over copies).
+    #[config(default = 100_000)]
+    pub total_steps: u64,
+    /// Environment copies stepped together.
+    #[config(default = 1)]
+    pub num_envs: usize,
+    /// Evaluate every this many environment steps (and at the end).
+    #[config(default = 5000)]
+    pub eval_every: u64,
+    /// Deterministic (mean-action) episodes per evaluation.
+    #[config(default = 10)]
+    pub eval_episodes: usize,
+    /// Log training statistics every this many environment steps (PPO: after every rollout).
+    #[config(default = 1000)]
+    pub log_every: u64,
+}
+
+impl ControlConfig {
+    /// The algorithm's name as logged: `sac-era`, `sac`, `ppo-era` or `ppo`.
+    pub fn algorithm_name(&self) -> &'static str {
+        match (self.agent.algo(), self.agent.era().enabled) {
+            (Algo::Sac, true) => "sac-era",
+            (Algo::Sac, false) => "sac",
+            (Algo::Ppo, true) => "ppo-era",
+            (Algo::Ppo, false) => "ppo",
+        }
+    }
+}
+
+/// Metrics to log at one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    /// Environment steps so far.
+    pub step: u64,
+    /// `(key, value)` pairs, keys from [`metrics`].
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+enum Agent<B: AutodiffBackend> {
+    Sac { agent: Box<Sac<B>>, buffer: ReplayBuffer, stats: Option<Tensor<B::InnerBackend, 1>> },
+    Ppo { agent: Box<Ppo<B>>, obs_norm: Vec<f32>, rollouts: u64 },
+}
+
+/// What a checkpoint stores besides the networks: the loop's exact position.
+#[derive(Debug, Serialize, Deserialize)]
+struct LoopState {
+    step: u64,
+    updates: u64,
+    obs: Vec<f32>,
+    episode_return: Vec<f64>,
+    episode_length: Vec<u32>,
+    next_eval: u64,
+    next_log: u64,
+    last_eval: Option<u64>,
+    rng: AgentRng,
+    envs: Vec<EnvSnapshot>,
+    ppo: Option<PpoLoopState>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PpoLoopState {
+    host: PpoHostState,
+    obs_norm: Vec<f32>,
+    rollouts: u64,
+}
+
+/// The checkpoint part holding [`LoopState`] as JSON.
+pub const LOOP_PART: &str = "loop.json";
+/// The checkpoint part holding the replay buffer (SAC) as safetensors.
+pub const REPLAY_PART: &str = "replay.safetensors";
+
+/// A control training run in progress.
+pub struct ControlTrainer<B: AutodiffBackend> {
+    config: ControlConfig,
+    agent: Agent<B>,
+    envs: VecEnv,
+    eval_env: Env,
+    obs: Vec<f32>,
+    rng: AgentRng,
+    step: u64,
+    updates: u64,
+    episode_return: Vec<f64>,
+    episode_length: Vec<u32>,
+    next_eval: u64,
+    next_log: u64,
+    last_eval: Option<u64>,
+}
+
+impl<B: AutodiffBackend> ControlTrainer<B> {
+    /// A fresh run: environments reset from the seed, networks initialised from it.
+    pub fn new(config: ControlConfig, device: &B::Device) -> Result<Self, AgentError> {
+        if config.total_steps == 0 || config.eval_every == 0 || config.log_every == 0 || config.num_envs == 0 {
+            return Err(AgentError::Config(
+                "total_steps, eval_every, log_every and num_envs must be at least 1".into(),
+            ));
+        }
+        let mut envs = VecEnv::new(&config.env, config.num_envs)?;
+        let eval_env = Env::make(&config.env)?;
+        let (o, d, n) = (envs.spec().observation.dims(), envs.spec().action.dims(), envs.len());
+        let mut rng = AgentRng::seed_from_u64(config.seed);
+        let obs = envs.reset(config.seed);
+        let agent = match &config.agent {
+            AgentConfig::Sac(c) => {
+                let agent = Sac::new(c.clone(), o, d, &mut rng, device)?;
+                let buffer = agent.buffer(o);
+                Agent::Sac { agent: Box::new(agent), buffer, stats: None }
+            }
+            AgentConfig::Ppo(c) => {
+                let mut agent = Ppo::new(c.clone(), o, d, n, &mut rng, device)?;
+                let obs_norm = agent.normalize_obs(&obs, true);
+                Agent::Ppo { agent: Box::new(agent), obs_norm, rollouts: 0 }
+            }
+        };
+        Ok(Self {
+            next_eval: config.eval_every,
+            next_log: config.log_every,
+            agent,
+            envs,
+            eval_env,
+            obs,
+            rng,
+            step: 0,
+            updates: 0,
+            episode_return: vec![0.0; n],
+            episode_length: vec![0; n],
+            last_eval: None,
+            config,
+        })
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &ControlConfig {
+        &self.config
+    }
+
+    /// The environment's spec.
+    pub fn env_spec(&self) -> &EnvSpec {
+        self.envs.spec()
+    }
+
+    /// The header's `era` object.
+    pub fn era_targets(&self) -> EraTargets {
+        self.config.agent.era().targets(self.envs.spec().action.dims())
+    }
+
+    /// Environment steps taken.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Gradient updates made (SAC) or minibatch epochs (PPO: rollouts × epochs × minibatches).
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// Whether the budget is used up.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.config.total_steps
+    }
+
+    /// What the first environment copy looks like now.
+    pub fn scene(&self) -> Scene {
+        self.envs.envs()[0].scene()
+    }
+
+    /// One unit of work (SAC: one step of every copy and its updates; PPO: a rollout and its update),
+    /// then any evaluation that fell due. Returns what to log.
+    pub async fn advance(&mut self) -> Result<Vec<Logged>, AgentError> {
+        let mut logged = match self.config.agent.algo() {
+            Algo::Sac => self.advance_sac().await?,
+            Algo::Ppo => self.advance_ppo().await?,
+        };
+        if self.step >= self.next_eval || (self.is_done() && self.last_eval != Some(self.step)) {
+            while self.next_eval <= self.step {
+                self.next_eval += self.config.eval_every;
+            }
+            let ret = self.evaluate(self.config.eval_episodes).await?;
+            self.last_eval = Some(self.step);
+            logged.push(Logged { step: self.step, metrics: vec![(metrics::EVAL_RETURN, ret)] });
+        }
+        Ok(logged)
+    }
+
+    /// Books one step's rewards; returns the finished episodes' `(return, length)`.
+    fn book(&mut self, rewards: &[f64], terminated: &[bool], truncated: &[bool]) -> Vec<Logged> {
+        let mut out = Vec::new();
+        for i in 0..rewards.len() {
+            self.episode_return[i] += rewards[i];
+            self.episode_length[i] += 1;
+            if terminated[i] || truncated[i] {
+                out.push(Logged {
+                    step: self.step,
+                    metrics: vec![
+                        (metrics::EPISODIC_RETURN, self.episode_return[i]),
+                        (metrics::EPISODIC_LENGTH, f64::from(self.episode_length[i])),
+                    ],
+                });
+                self.episode_return[i] = 0.0;
+                self.episode_length[i] = 0;
+            }
+        }
+        out
+    }
+
+    async fn advance_sac(&mut self) -> Result<Vec<Logged>, AgentError> {
+        let Agent::Sac { agent, buffer, stats } = &mut self.agent else { unreachable!("advance_sac on a SAC agent") };
+        let spec = self.envs.spec().clone();
+        let (o, d, n) = (spec.observation.dims(), spec.action.dims(), self.envs.len());
+        let learning_starts = agent.config().learning_starts;
+        let actions: Vec<f32> = if self.step < learning_starts {
+            (0..n * d).map(|_| self.rng.random_range(-1.0f32..=1.0)).collect()
+        } else {
+            read(agent.act(&self.obs, n, false, &mut self.rng)).await?
+        };
+        let env_actions: Vec<f32> = actions.chunks(d).flat_map(|a| spec.action.from_unit(a)).collect();
+        let s = self.envs.step(&env_actions)?;
+        for i in 0..n {
+            let next = s.final_obs[i].as_deref().unwrap_or(&s.obs[i * o..(i + 1) * o]);
+            buffer.push(
+                &self.obs[i * o..(i + 1) * o],
+                &actions[i * d..(i + 1) * d],
+                s.rewards[i] as f32,
+                next,
+                s.terminated[i],
+            );
+        }
+        self.obs = s.obs;
+        self.step += n as u64;
+        if self.step > learning_starts {
+            let (batch_size, utd) = (agent.config().batch_size, agent.config().updates_per_step);
+            for _ in 0..utd * n {
+                let batch = buffer.sample(batch_size, &mut self.rng);
+                *stats = Some(agent.update(&batch, &mut self.rng));
+                self.updates += 1;
+            }
+        }
+        let mut logged = Vec::new();
+        if self.step >= self.next_log {
+            while self.next_log <= self.step {
+                self.next_log += self.config.log_every;
+            }
+            if let Some(t) = stats.clone() {
+                let values = read(t).await?;
+                let era = self.config.agent.era().enabled;
+                let mut m: Vec<(&'static str, f64)> = sac::STATS
+                    .iter()
+                    .zip(&values)
+                    .map(|(&k, &v)| {
+                        let k = match (era, k) {
+                            (true, metrics::ALPHA) => metrics::DELTA,
+                            (true, metrics::ALPHA_LOSS) => metrics::DELTA_LOSS,
+                            _ => k,
+                        };
+                        (k, f64::from(v))
+                    })
+                    .collect();
+                m.push((metrics::UPDATES, self.updates as f64));
+                logged.push(Logged { step: self.step, metrics: m });
+            }
+        }
+        let mut episodes = self.book(&s.rewards, &s.terminated, &s.truncated);
+        episodes.append(&mut logged);
+        Ok(episodes)
+    }
+
+    async fn advance_ppo(&mut self) -> Result<Vec<Logged>, AgentError> {
+        let spec = self.envs.spec().clone();
+        let (d, n) = (spec.action.dims(), self.envs.len());
+        let Agent::Ppo { agent, obs_norm, rollouts } = &mut self.agent else {
+            unreachable!("advance_ppo on a PPO agent")
+        };
+        let cfg = agent.config().clone();
+        let mut ro = Rollout::default();
+        let mut episodes = Vec::new();
+        for _ in 0..cfg.num_steps {
+            let out = read(agent.act(obs_norm, n, false, &mut self.rng)).await?;
+            let mut actions = Vec::with_capacity(n * d);
+            for row in out.chunks(d + 2) {
+                actions.extend_from_slice(&row[..d]);
+                ro.log_probs.push(row[d]);
+                ro.values.push(row[d + 1]);
+            }
+            let clipped: Vec<f32> = actions.iter().map(|a| a.clamp(-1.0, 1.0)).collect();
+            let env_actions: Vec<f32> = clipped.chunks(d).flat_map(|a| spec.action.from_unit(a)).collect();
+            let s = self.envs.step(&env_actions)?;
+            ro.obs.extend_from_slice(obs_norm);
+            ro.actions.extend_from_slice(&actions);
+            ro.rewards.extend(agent.normalize_rewards(&s.rewards, &s.terminated));
+            ro.dones.extend(s.terminated.iter().zip(&s.truncated).map(|(a, b)| *a || *b));
+            *obs_norm = agent.normalize_obs(&s.obs, true);
+            self.obs = s.obs;
+            self.step += n as u64;
+            // `book` needs `&mut self`; collect the finished episodes here instead.
+            for i in 0..n {
+                self.episode_return[i] += s.rewards[i];
+                self.episode_length[i] += 1;
+                if s.terminated[i] || s.truncated[i] {
+                    episodes.push(Logged {
+                        step: self.step,
+                        metrics: vec![
+                            (metrics::EPISODIC_RETURN, self.episode_return[i]),
+                            (metrics::EPISODIC_LENGTH, f64::from(self.episode_length[i])),
+                        ],
+                    });
+                    self.episode_return[i] = 0.0;
+                    self.episode_length[i] = 0;
+                }
+            }
+        }
+        let next = read(agent.act(obs_norm, n, true, &mut self.rng)).await?;
+        let next_values: Vec<f32> = next.chunks(d + 2).map(|r| r[d + 1]).collect();
+        let (adv, ret) = ppo::gae(&ro, &next_values, n, cfg.gamma, cfg.gae_lambda);
+        let iterations = (self.config.total_steps / (cfg.num_steps * n) as u64).max(1);
+        let frac = (1.0 - *rollouts as f64 / iterations as f64).max(0.0);
+        let stats = read(agent.update(&ro, &adv, &ret, frac, &mut self.rng)).await?;
+        *rollouts += 1;
+        self.updates += (cfg.update_epochs * cfg.num_minibatches) as u64;
+        let era = cfg.era.enabled;
+        let mut m: Vec<(&'static str, f64)> = ppo::STATS
+            .iter()
+            .zip(&stats)
+            .filter(|(k, _)| era || (**k != metrics::DELTA && **k != metrics::DELTA_LOSS))
+            .map(|(&k, &v)| (k, f64::from(v)))
+            .collect();
+        let entropy = -ro.log_probs.iter().map(|&l| f64::from(l)).sum::<f64>() / ro.log_probs.len().max(1) as f64;
+        m.push((metrics::POLICY_ENTROPY, entropy));
+        let lr = if cfg.anneal_lr { cfg.lr * frac } else { cfg.lr };
+        m.push((metrics::LEARNING_RATE, lr));
+        m.push((metrics::UPDATES, self.updates as f64));
+        episodes.push(Logged { step: self.step, metrics: m });
+        self.next_log = self.step + self.config.log_every;
+        Ok(episodes)
+    }
+
+    /// Mean undiscounted return of `episodes` deterministic (mean-action) episodes on a separate
+    /// environment, seeded from the run's seed and the current step so every evaluation is reproducible.
+    pub async fn evaluate(&mut self, episodes: usize) -> Result<f64, AgentError> {
+        let spec = self.eval_env.spec().clone();
+        let d = spec.action.dims();
+        let base = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.step.wrapping_mul(7919));
+        let mut total = 0.0;
+        for e in 0..episodes {
+            let mut obs = self.eval_env.reset(Some(base.wrapping_add(e as u64)));
+            loop {
+                let action: Vec<f32> = match &mut self.agent {
+                    Agent::Sac { agent, .. } => read(agent.act(&obs, 1, true, &mut self.rng)).await?,
+                    Agent::Ppo { agent, .. } => {
+                        let norm = agent.normalize_obs(&obs, false);
+                        let out = read(agent.act(&norm, 1, true, &mut self.rng)).await?;
+                        out[..d].iter().map(|a| a.clamp(-1.0, 1.0)).collect()
+                    }
+                };
+                let s = self.eval_env.step(&spec.action.from_unit(&action))?;
+                total += s.reward;
+                obs = s.obs;
+                if s.terminated || s.truncated {
+                    break;
+                }
+            }
+        }
+        Ok(total / episodes.max(1) as f64)
+    }
+
+    /// Everything needed to continue exactly: the agent's parts, the loop state and (SAC) the replay buffer.
+    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+        let (mut parts, ppo) = match &self.agent {
+            Agent::Sac { agent, buffer, .. } => {
+                let mut parts = agent.save()?;
+                parts.push((REPLAY_PART.to_string(), buffer.to_safetensors()?));
+                (parts, None)
+            }
+            Agent::Ppo { agent, obs_norm, rollouts } => (
+                agent.save()?,
+                Some(PpoLoopState {
+                    host: agent.host_state().clone(),
+                    obs_norm: obs_norm.clone(),
+                    rollouts: *rollouts,
+                }),
+            ),
+        };
+        let state = LoopState {
+            step: self.step,
+            updates: self.updates,
+            obs: self.obs.clone(),
+            episode_return: self.episode_return.clone(),
+            episode_length: self.episode_length.clone(),
+            next_eval: self.next_eval,
+            next_log: self.next_log,
+            last_eval: self.last_eval,
+            rng: self.rng.clone(),
+            envs: self.envs.snapshot(),
+            ppo,
+        };
+        let json = serde_json::to_vec(&state).map_err(|e| AgentError::Checkpoint(e.to_string()))?;
+        parts.push((LOOP_PART.to_string(), json));
+        Ok(parts)
+    }
+
+    /// Continues from [`ControlTrainer::save`]'s parts (for a trainer built with the same config).
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        let state: LoopState = serde_json::from_slice(part(parts, LOOP_PART)?)
+            .map_err(|e| AgentError::Checkpoint(format!("{LOOP_PART}: {e}")))?;
+        match (&mut self.agent, state.ppo) {
+            (Agent::Sac { agent, buffer, stats }, None) => {
+                agent.load(parts)?;
+                buffer.from_safetensors(part(parts, REPLAY_PART)?)?;
+                *stats = None;
+            }
+            (Agent::Ppo { agent, obs_norm, rollouts }, Some(p)) => {
+                agent.load(parts)?;
+                agent.set_host_state(p.host);
+                *obs_norm = p.obs_norm;
+                *rollouts = p.rollouts;
+            }
+            _ => return Err(AgentError::Checkpoint("the checkpoint was written by the other algorithm".into())),
+        }
+        self.envs.restore(state.envs)?;
+        self.step = state.step;
+        self.updates = state.updates;
+        self.obs = state.obs;
+        self.episode_return = state.episode_return;
+        self.episode_length = state.episode_length;
+        self.next_eval = state.next_eval;
+        self.next_log = state.next_log;
+        self.last_eval = state.last_eval;
+        self.rng = state.rng;
+        Ok(())
+    }
+}
