@@ -2,10 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use era_shared::control::Algo;
+use era_shared::control::mlp::Activation;
 use era_shared::gaussian::{DEFAULT_LOG_STD_MAX, DEFAULT_LOG_STD_MIN};
 use era_shared::llm_scaling::{DEFAULT_K, DEFAULT_OMEGA_HIGH, DEFAULT_OMEGA_LOW, DEFAULT_TOP_FRACTION};
 use era_shared::softmax_floor::{DEFAULT_TAU, FloorMode};
+
+use crate::backend::BackendChoice;
 
 /// ERA (Entropy Regularizing Activation): keep a policy's entropy above a floor with an activation on
 /// its outputs, in continuous control, image classification and LLM reinforcement learning.
@@ -31,6 +35,208 @@ pub enum Command {
     /// List the environments or roll one out with given actions.
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Train with or without ERA and write run logs.
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Evaluate a trained run from its last checkpoint.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Measure speed: updates/s with and without ERA, environment steps/s.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `era train …`
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Continuous control: SAC-ERA, SAC, PPO-ERA or PPO on an environment of `era env list`.
+    Control(Box<TrainControlArgs>),
+}
+
+/// `era eval …`
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Load a control run's last checkpoint and report its deterministic (mean-action) return.
+    Control(EvalControlArgs),
+}
+
+/// `era bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// SAC-ERA vs SAC and PPO-ERA vs PPO updates/s on the same networks and batches, and every
+    /// environment's steps/s.
+    Control(BenchControlArgs),
+}
+
+/// `--era on|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// ERA on.
+    On,
+    /// ERA off: the baseline algorithm.
+    Off,
+}
+
+/// Options of `era train control`. Unset options take the algorithm's documented default (see
+/// the `config.json` each run writes).
+#[derive(Debug, Args)]
+pub struct TrainControlArgs {
+    /// Environment id (see `era env list`).
+    #[arg(long, required_unless_present = "resume")]
+    pub env: Option<String>,
+    /// Algorithm family.
+    #[arg(long, default_value = "sac")]
+    pub algo: Algo,
+    /// ERA on (SAC-ERA, PPO-ERA) or off (SAC, PPO).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub era: OnOff,
+    /// Target entropy per action dimension in nats [default: 0.25, the authors' script].
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "h0")]
+    pub h0_per_dim: Option<f64>,
+    /// Target entropy of the whole action in nats (instead of --h0-per-dim).
+    #[arg(long, allow_hyphen_values = true)]
+    pub h0: Option<f64>,
+    /// Compensation δ: `auto` (learned, the default) or a constant ≥ 0.
+    #[arg(long)]
+    pub delta: Option<DeltaArg>,
+    /// Environment steps to train for [default: 100000].
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Seed (the first seed with --seeds).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run this many seeds (seed, seed+1, …) in parallel threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub seeds: u64,
+    /// Where run directories are created.
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
+    /// The run directory's name [default: <algorithm>-<env>, made unique].
+    #[arg(long)]
+    pub run_name: Option<String>,
+    /// Continue the killed or stopped run in this directory from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Hidden layer widths, comma-separated [default: SAC 256,256; PPO 64,64].
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Hidden nonlinearity: relu, elu or tanh [default: SAC relu; PPO tanh].
+    #[arg(long)]
+    pub activation: Option<Activation>,
+    /// Learning rate (SAC: actor and critic; PPO: Adam) [default: 3e-4].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SAC: transitions per update [default: 256].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// SAC: random-action warm-up steps [default: 5000].
+    #[arg(long)]
+    pub learning_starts: Option<u64>,
+    /// SAC: gradient updates per environment step [default: 2 for SAC-ERA, 1 for SAC].
+    #[arg(long)]
+    pub updates_per_step: Option<usize>,
+    /// SAC: replay buffer capacity [default: 1000000].
+    #[arg(long)]
+    pub buffer_size: Option<usize>,
+    /// PPO: steps per environment copy per rollout [default: 2048].
+    #[arg(long)]
+    pub num_steps: Option<usize>,
+    /// PPO: a state-dependent log-std head instead of a parameter.
+    #[arg(long)]
+    pub state_dependent_std: bool,
+    /// Environment copies stepped together [default: 1].
+    #[arg(long)]
+    pub num_envs: Option<usize>,
+    /// Evaluate every this many steps [default: 5000].
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Episodes per evaluation [default: 10].
+    #[arg(long)]
+    pub eval_episodes: Option<usize>,
+    /// Log training statistics every this many steps [default: 1000].
+    #[arg(long)]
+    pub log_every: Option<u64>,
+    /// Write a checkpoint every this many steps (and at the end) [default: 10000].
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// No progress bars (one line per evaluation instead).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `--delta auto|X`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeltaArg {
+    /// Learned.
+    Auto,
+    /// A constant.
+    Fixed(f64),
+}
+
+impl std::str::FromStr for DeltaArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(Self::Fixed(x)),
+            _ => Err(format!("`{s}` is neither `auto` nor a number ≥ 0")),
+        }
+    }
+}
+
+/// Options of `era eval control`.
+#[derive(Debug, Args)]
+pub struct EvalControlArgs {
+    /// The run directory (or a multi-seed run's directory: every seed is evaluated).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// Deterministic episodes.
+    #[arg(long, default_value_t = 10)]
+    pub episodes: usize,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
+    pub backend: BackendChoice,
+}
+
+/// Options of `era bench control`.
+#[derive(Debug, Args)]
+pub struct BenchControlArgs {
+    /// Which agents.
+    #[arg(long, value_enum, default_value_t = BenchAlgo::All)]
+    pub algo: BenchAlgo,
+    /// Hidden width of SAC's networks (two layers; PPO keeps 64).
+    #[arg(long, default_value_t = 256)]
+    pub width: usize,
+    /// SAC updates per measurement.
+    #[arg(long, default_value_t = 200)]
+    pub updates: usize,
+    /// Alternating measurements of each variant (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Environment steps per environment for the steps/s measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub env_steps: usize,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
+    pub backend: BackendChoice,
+}
+
+/// `era bench control --algo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchAlgo {
+    /// SAC-ERA vs SAC.
+    Sac,
+    /// PPO-ERA vs PPO.
+    Ppo,
+    /// Environments only.
+    Env,
+    /// Everything.
+    All,
 }
 
 /// `era env …`

@@ -5,11 +5,15 @@
 //! exits with status 2 and one line on stderr naming the problem.
 
 mod activation;
+mod backend;
+mod bench_control;
+mod checkpoint;
 mod cli;
 mod compare;
 mod config;
 mod env_cmd;
 mod input;
+mod train_control;
 
 use std::process::ExitCode;
 
@@ -27,6 +31,9 @@ fn main() -> ExitCode {
         Command::Activation(cmd) => activation::run(cmd),
         Command::Compare(args) => compare::run(&args),
         Command::Env(cmd) => env_cmd::run(cmd),
+        Command::Train(cli::TrainCommand::Control(args)) => train_control::run(&args),
+        Command::Eval(cli::EvalCommand::Control(args)) => train_control::eval(&args),
+        Command::Bench(cli::BenchCommand::Control(args)) => bench_control::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,90 @@
+//! The one place that names burn backends: the CPU (ndarray) or a GPU through wgpu.
+//!
+//! Library code is generic over `B: AutodiffBackend`; a command implements [`Task`] once and
+//! [`run`] instantiates it for the chosen backend.
+
+use std::fmt;
+
+use burn::backend::wgpu::WgpuDevice;
+use burn::backend::{Autodiff, NdArray, Wgpu};
+use burn::tensor::backend::AutodiffBackend;
+use clap::ValueEnum;
+
+/// The CPU backend used for tests and as the fallback.
+pub type Cpu = Autodiff<NdArray<f32>>;
+/// The GPU backend.
+pub type Gpu = Autodiff<Wgpu>;
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// wgpu on a real GPU adapter if there is one, else ndarray (a software adapter such as
+    /// lavapipe is slower than ndarray, so it is not chosen).
+    Auto,
+    /// wgpu, on whatever adapter it finds (forces a software adapter too).
+    Wgpu,
+    /// ndarray on the CPU: deterministic for a seed.
+    Ndarray,
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Wgpu => "wgpu",
+            Self::Ndarray => "ndarray",
+        })
+    }
+}
+
+/// Work generic over the backend.
+pub trait Task {
+    /// What the work returns.
+    type Output;
+    /// Runs on backend `B` and its device.
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> Self::Output;
+}
+
+/// The GPU adapters wgpu finds, as `(name, is a real GPU)`.
+pub fn adapters() -> Vec<(String, bool)> {
+    let instance = wgpu::Instance::default();
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .map(|a| {
+            let info = a.get_info();
+            (format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend), info.device_type != wgpu::DeviceType::Cpu)
+        })
+        .collect()
+}
+
+/// Resolves `choice` to a concrete backend, saying on stderr what it chose and why, and runs `task` on it.
+pub fn run<T: Task>(choice: BackendChoice, task: T) -> T::Output {
+    let use_gpu = match choice {
+        BackendChoice::Ndarray => false,
+        BackendChoice::Wgpu => true,
+        BackendChoice::Auto => {
+            let found = adapters();
+            match found.iter().find(|(_, real)| *real) {
+                Some((name, _)) => {
+                    eprintln!("era: backend wgpu on {name} (--backend auto)");
+                    true
+                }
+                None => {
+                    let why = if found.is_empty() {
+                        "no GPU adapter found".to_string()
+                    } else {
+                        format!("only software adapters: {}", found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))
+                    };
+                    eprintln!("era: backend ndarray on the CPU ({why}; --backend wgpu forces wgpu)");
+                    false
+                }
+            }
+        }
+    };
+    if use_gpu {
+        task.run::<Gpu>(WgpuDevice::DefaultDevice, "wgpu")
+    } else {
+        task.run::<Cpu>(Default::default(), "ndarray")
+    }
+}

@@ -1,0 +1,155 @@
+//! `era bench control`: what ERA costs in a control update, and how fast the environments step.
+//!
+//! ERA and its baseline run on the same networks (same seed), the same batches and the same backend;
+//! measurements alternate between them and the median of each is reported, with the ratio, because
+//! these machines are shared and noisy.
+
+use std::time::Instant;
+
+use burn::tensor::backend::AutodiffBackend;
+use era_shared::control::mlp::Activation;
+use era_shared::control::policy::EraConfig;
+use era_shared::control::ppo::{Ppo, PpoConfig, Rollout};
+use era_shared::control::replay::ReplayBuffer;
+use era_shared::control::sac::{Sac, SacConfig};
+use era_shared::control::{AgentError, AgentRng, read};
+use era_shared::env::{ENV_IDS, Env};
+use rand::{Rng, SeedableRng};
+
+use crate::backend::{self, Task};
+use crate::cli::{BenchAlgo, BenchControlArgs};
+
+/// HalfCheetah's dimensions: the usual yardstick for a SAC update.
+const OBS: usize = 17;
+const ACT: usize = 6;
+
+/// Runs `era bench control`.
+pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
+    let want = |a: BenchAlgo| args.algo == a || args.algo == BenchAlgo::All;
+    if want(BenchAlgo::Sac) || want(BenchAlgo::Ppo) {
+        backend::run(args.backend, Agents { args: BenchControlArgs { ..*args } })?;
+    }
+    if want(BenchAlgo::Env) {
+        println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);
+        for id in ENV_IDS {
+            println!("  {id:<26} {:>12.0} steps/s", env_steps_per_sec(id, args.env_steps)?);
+        }
+    }
+    Ok(())
+}
+
+struct Agents {
+    args: BenchControlArgs,
+}
+
+impl Task for Agents {
+    type Output = anyhow::Result<()>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+        let a = &self.args;
+        let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
+        if want(BenchAlgo::Sac) {
+            let [era, plain] = alternate(a.repeats, |era| sac_updates_per_sec::<B>(era, a.width, a.updates, &device))?;
+            println!("SAC update (obs {OBS}, action {ACT}, 2×{} MLPs, batch 256, {backend}), median of {}:", a.width, a.repeats);
+            println!("  sac-era  {era:>10.1} updates/s\n  sac      {plain:>10.1} updates/s");
+            println!("  ERA overhead: {:.3}× (time per update, sac-era / sac)", plain / era);
+        }
+        if want(BenchAlgo::Ppo) {
+            let [era, plain] = alternate(a.repeats, |era| ppo_updates_per_sec::<B>(era, &device))?;
+            println!("PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {backend}), median of {}:", a.repeats);
+            println!("  ppo-era  {era:>10.1} minibatch updates/s\n  ppo      {plain:>10.1} minibatch updates/s");
+            println!("  ERA overhead: {:.3}× (time per update, ppo-era / ppo)", plain / era);
+        }
+        Ok(())
+    }
+}
+
+/// Measures `f(true)` and `f(false)` alternately `repeats` times; the medians as `[era, plain]`.
+fn alternate(repeats: usize, mut f: impl FnMut(bool) -> Result<f64, AgentError>) -> Result<[f64; 2], AgentError> {
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..repeats.max(1) {
+        on.push(f(true)?);
+        off.push(f(false)?);
+    }
+    Ok([median(on), median(off)])
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// SAC or SAC-ERA updates per second on a buffer of random transitions (a warm-up of 10 updates first).
+fn sac_updates_per_sec<B: AutodiffBackend>(era: bool, width: usize, updates: usize, device: &B::Device) -> Result<f64, AgentError> {
+    let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![width, width]).with_activation(Activation::Relu);
+    let mut rng = AgentRng::seed_from_u64(0);
+    let mut agent = Sac::<B>::new(cfg, OBS, ACT, &mut rng, device)?;
+    let mut buffer = ReplayBuffer::new(100_000, OBS, ACT);
+    let mut data = AgentRng::seed_from_u64(1);
+    for _ in 0..10_000 {
+        let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
+        let (o, a, n) = (v(OBS), v(ACT), v(OBS));
+        buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
+    }
+    let batches: Vec<_> = (0..updates + 10).map(|_| buffer.sample(256, &mut data)).collect();
+    let mut last = None;
+    for b in &batches[..10] {
+        last = Some(agent.update(b, &mut rng));
+    }
+    if let Some(t) = last.take() {
+        pollster::block_on(read(t))?;
+    }
+    let start = Instant::now();
+    for b in &batches[10..] {
+        last = Some(agent.update(b, &mut rng));
+    }
+    if let Some(t) = last {
+        pollster::block_on(read(t))?;
+    }
+    Ok(updates as f64 / start.elapsed().as_secs_f64())
+}
+
+/// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data.
+fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, device: &B::Device) -> Result<f64, AgentError> {
+    let cfg = PpoConfig::new(EraConfig::new().with_enabled(era));
+    let (steps, minibatches) = (cfg.num_steps * cfg.update_epochs, cfg.num_minibatches * cfg.update_epochs);
+    let mut rng = AgentRng::seed_from_u64(0);
+    let mut agent = Ppo::<B>::new(cfg, OBS, ACT, 1, &mut rng, device)?;
+    let mut data = AgentRng::seed_from_u64(1);
+    let n = steps / 10;
+    let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
+    let rollout = Rollout {
+        obs: v(n * OBS),
+        actions: v(n * ACT),
+        log_probs: v(n).iter().map(|x| x - 8.0).collect(),
+        values: v(n),
+        rewards: v(n),
+        dones: vec![false; n],
+    };
+    let (adv, ret) = (v(n), v(n));
+    let start = Instant::now();
+    pollster::block_on(read(agent.update(&rollout, &adv, &ret, 1.0, &mut rng)))?;
+    Ok(minibatches as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Steps per second of one environment copy under uniform random actions.
+fn env_steps_per_sec(id: &str, steps: usize) -> anyhow::Result<f64> {
+    let mut env = Env::make(id)?;
+    let mut rng = AgentRng::seed_from_u64(0);
+    let spec = env.spec().clone();
+    let actions: Vec<Vec<f32>> = (0..1000)
+        .map(|_| {
+            let unit: Vec<f32> = (0..spec.action.dims()).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            spec.action.from_unit(&unit)
+        })
+        .collect();
+    env.reset(Some(0));
+    let start = Instant::now();
+    for t in 0..steps {
+        let s = env.step(&actions[t % actions.len()])?;
+        if s.terminated || s.truncated {
+            env.reset(None);
+        }
+    }
+    Ok(steps as f64 / start.elapsed().as_secs_f64())
+}
