@@ -53,7 +53,10 @@ pub fn adapters() -> Vec<(String, bool)> {
         .into_iter()
         .map(|a| {
             let info = a.get_info();
-            (format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend), info.device_type != wgpu::DeviceType::Cpu)
+            (
+                format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend),
+                info.device_type != wgpu::DeviceType::Cpu,
+            )
         })
         .collect()
 }
@@ -74,7 +77,10 @@ pub fn run<T: Task>(choice: BackendChoice, task: T) -> T::Output {
                     let why = if found.is_empty() {
                         "no GPU adapter found".to_string()
                     } else {
-                        format!("only software adapters: {}", found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))
+                        format!(
+                            "only software adapters: {}",
+                            found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                        )
                     };
                     eprintln!("era: backend ndarray on the CPU ({why}; --backend wgpu forces wgpu)");
                     false

@@ -50,13 +50,19 @@ impl Task for Agents {
         let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
         if want(BenchAlgo::Sac) {
             let [era, plain] = alternate(a.repeats, |era| sac_updates_per_sec::<B>(era, a.width, a.updates, &device))?;
-            println!("SAC update (obs {OBS}, action {ACT}, 2×{} MLPs, batch 256, {backend}), median of {}:", a.width, a.repeats);
+            println!(
+                "SAC update (obs {OBS}, action {ACT}, 2×{} MLPs, batch 256, {backend}), median of {}:",
+                a.width, a.repeats
+            );
             println!("  sac-era  {era:>10.1} updates/s\n  sac      {plain:>10.1} updates/s");
             println!("  ERA overhead: {:.3}× (time per update, sac-era / sac)", plain / era);
         }
         if want(BenchAlgo::Ppo) {
             let [era, plain] = alternate(a.repeats, |era| ppo_updates_per_sec::<B>(era, &device))?;
-            println!("PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {backend}), median of {}:", a.repeats);
+            println!(
+                "PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {backend}), median of {}:",
+                a.repeats
+            );
             println!("  ppo-era  {era:>10.1} minibatch updates/s\n  ppo      {plain:>10.1} minibatch updates/s");
             println!("  ERA overhead: {:.3}× (time per update, ppo-era / ppo)", plain / era);
         }
@@ -80,8 +86,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// SAC or SAC-ERA updates per second on a buffer of random transitions (a warm-up of 10 updates first).
-fn sac_updates_per_sec<B: AutodiffBackend>(era: bool, width: usize, updates: usize, device: &B::Device) -> Result<f64, AgentError> {
-    let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![width, width]).with_activation(Activation::Relu);
+fn sac_updates_per_sec<B: AutodiffBackend>(
+    era: bool,
+    width: usize,
+    updates: usize,
+    device: &B::Device,
+) -> Result<f64, AgentError> {
+    let cfg = SacConfig::new(EraConfig::new().with_enabled(era))
+        .with_hidden(vec![width, width])
+        .with_activation(Activation::Relu);
     let mut rng = AgentRng::seed_from_u64(0);
     let mut agent = Sac::<B>::new(cfg, OBS, ACT, &mut rng, device)?;
     let mut buffer = ReplayBuffer::new(100_000, OBS, ACT);

@@ -124,9 +124,15 @@ fn list(run_dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
 pub fn read(dir: &Path) -> anyhow::Result<Checkpoint> {
     let meta_path = dir.join(META);
     let text = fs::read_to_string(&meta_path).with_context(|| format!("{}: cannot read", meta_path.display()))?;
-    let meta: Meta = serde_json::from_str(&text).with_context(|| format!("{}: not a checkpoint description", meta_path.display()))?;
+    let meta: Meta = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a checkpoint description", meta_path.display()))?;
     if meta.format != FORMAT || meta.version != VERSION {
-        bail!("{}: format {} version {} (this era reads {FORMAT} version {VERSION})", meta_path.display(), meta.format, meta.version);
+        bail!(
+            "{}: format {} version {} (this era reads {FORMAT} version {VERSION})",
+            meta_path.display(),
+            meta.format,
+            meta.version
+        );
     }
     let parts = meta
         .parts

@@ -97,7 +97,7 @@ pub struct TrainControlArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub h0: Option<f64>,
     /// Compensation δ: `auto` (learned, the default) or a constant ≥ 0.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub delta: Option<DeltaArg>,
     /// Environment steps to train for [default: 100000].
     #[arg(long)]

@@ -118,7 +118,8 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
     // Build once on the CPU so a bad setting fails before anything is written.
     ControlTrainer::<Cpu>::new(first.clone(), &Default::default()).map_err(anyhow::Error::from)?;
     let base = args.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
-    fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create the output folder", args.out.display()))?;
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create the output folder", args.out.display()))?;
     let top = unique_dir(&args.out, &base)?;
     let run_name = top.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or(base);
     let mut jobs = Vec::new();
@@ -132,7 +133,8 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
             run_name: run_name.clone(),
         };
         let path = dir.join(CONFIG_FILE);
-        fs::write(&path, serde_json::to_string_pretty(&config)?).with_context(|| format!("{}: cannot write", path.display()))?;
+        fs::write(&path, serde_json::to_string_pretty(&config)?)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
         jobs.push(Job { dir, config, resume: false });
     }
     Ok((jobs, args.backend, top))
@@ -182,7 +184,9 @@ fn resume_jobs(dir: &Path) -> anyhow::Result<Vec<Job>> {
     for d in run_dirs(dir)? {
         let log_path = d.join(RUN_LOG_FILE);
         let finished = match fs::read_to_string(&log_path) {
-            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?.footer.is_some_and(|f| f.status == Status::Completed),
+            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?
+                .footer
+                .is_some_and(|f| f.status == Status::Completed),
             Err(_) => false,
         };
         if finished {
@@ -223,7 +227,10 @@ impl Task for Train {
                     scope.spawn(move || train_one::<B>(job, device, backend, &bar, quiet))
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a training thread panicked")))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a training thread panicked"))))
+                .collect()
         });
         let errors: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| format!("{e:#}")).collect();
         if errors.is_empty() { Ok(()) } else { bail!("{}", errors.join("; ")) }
@@ -248,21 +255,32 @@ fn header(job: &Job, trainer_era: era_shared::runlog::EraTargets) -> anyhow::Res
 }
 
 /// Trains one seed to the end of its budget, writing its log and checkpoints.
-fn train_one<B: AutodiffBackend>(job: &Job, device: B::Device, backend: &str, bar: &ProgressBar, quiet: bool) -> anyhow::Result<()> {
+fn train_one<B: AutodiffBackend>(
+    job: &Job,
+    device: B::Device,
+    backend: &str,
+    bar: &ProgressBar,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let c = &job.config.control;
     let log_path = job.dir.join(RUN_LOG_FILE);
     let shown = log_path.display().to_string();
     let mut trainer = ControlTrainer::<B>::new(c.clone(), &device)?;
     let (file, mut writer, wall0) = if job.resume {
         let Some(ckpt) = checkpoint::latest(&job.dir)? else {
-            bail!("{}: no checkpoint to resume from (the run stopped before its first one); start it again", job.dir.display());
+            bail!(
+                "{}: no checkpoint to resume from (the run stopped before its first one); start it again",
+                job.dir.display()
+            );
         };
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
         let text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
         let existing = RunLog::parse(&text, &shown)?;
-        let file = OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
+        let file =
+            OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
         let rel = ckpt.dir.strip_prefix(&job.dir).unwrap_or(&ckpt.dir).display().to_string();
-        let writer = RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
+        let writer =
+            RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
         (log_path.clone(), writer, ckpt.meta.wall_s)
     } else {
         let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;

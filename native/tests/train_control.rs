@@ -1,0 +1,246 @@
+//! End-to-end tests of `era train control`, `era eval control` and `era bench control`.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use era_shared::runlog::{RUN_LOG_FILE, RunLog, Status};
+
+/// Options that make a run take seconds: tiny networks, a short warm-up.
+const TINY: &[&str] = &[
+    "--hidden",
+    "16,16",
+    "--batch-size",
+    "16",
+    "--learning-starts",
+    "100",
+    "--eval-episodes",
+    "1",
+    "--log-every",
+    "100",
+    "--backend",
+    "ndarray",
+    "--quiet",
+];
+
+fn era(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn train(out: &Path, name: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "control", "--out", out.to_str().unwrap(), "--run-name", name];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(extra);
+    era(&args)
+}
+
+fn log(dir: &Path) -> RunLog {
+    let path = dir.join(RUN_LOG_FILE);
+    RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
+}
+
+/// The records without wall-clock metrics, for comparing runs.
+fn records(log: &RunLog) -> Vec<(u64, Vec<(String, Option<f64>)>)> {
+    log.records
+        .iter()
+        .map(|r| {
+            let m = r.metrics.iter().filter(|(k, _)| !k.starts_with("perf/")).map(|(k, v)| (k.clone(), *v)).collect();
+            (r.step, m)
+        })
+        .collect()
+}
+
+#[test]
+fn every_algorithm_trains_writes_its_log_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    for (algo, era_flag, env) in [
+        ("sac", "on", "Pendulum-v1"),
+        ("sac", "off", "TwoLinkReacher-v0"),
+        ("ppo", "on", "FiveLinkArm-v0"),
+        ("ppo", "off", "MountainCarContinuous-v0"),
+    ] {
+        let name = format!("{algo}-{era_flag}");
+        let extra = [
+            "--env",
+            env,
+            "--algo",
+            algo,
+            "--era",
+            era_flag,
+            "--steps",
+            "400",
+            "--eval-every",
+            "200",
+            "--num-steps",
+            "100",
+        ];
+        let out = train(dir.path(), &name, &extra);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let run = dir.path().join(&name);
+        let log = log(&run);
+        assert_eq!(log.footer.as_ref().unwrap().status, Status::Completed);
+        assert_eq!(log.header.target, env);
+        assert_eq!(log.header.era.enabled, era_flag == "on");
+        let keys: Vec<&str> = log.records.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
+        for key in [
+            "charts/episodic_return",
+            "eval/return_mean",
+            "policy/entropy",
+            "policy/gaussian_entropy",
+            "policy/std_mean",
+            "policy/std_min",
+            "perf/steps_per_sec",
+        ] {
+            assert!(
+                keys.contains(&key) || (key == "charts/episodic_return" && env == "MountainCarContinuous-v0"),
+                "{name}: no {key}"
+            );
+        }
+        if era_flag == "on" {
+            assert!(keys.contains(&"era/delta"), "{name}");
+        }
+        if algo == "sac" {
+            assert!(keys.contains(&"losses/critic") && keys.contains(&"losses/actor"), "{name}");
+        }
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["agent"]["algo"], algo);
+        let e = era(&["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "2"]);
+        assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+        assert!(String::from_utf8_lossy(&e.stdout).contains("mean return"), "{}", String::from_utf8_lossy(&e.stdout));
+    }
+}
+
+#[test]
+fn kill_9_then_resume_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = ["--env", "Pendulum-v1", "--steps", "3000", "--eval-every", "1000", "--checkpoint-every", "500"];
+    let out = train(dir.path(), "whole", &common);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let mut args = vec!["train", "control", "--out", dir.path().to_str().unwrap(), "--run-name", "killed"];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(&common);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_era"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run = dir.path().join("killed");
+    let ckpt = run.join("checkpoints/step-000000001500/meta.json");
+    let start = Instant::now();
+    while !ckpt.exists() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(log(&run).footer.is_none(), "a killed run has no footer");
+
+    let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let (a, b) = (log(&dir.path().join("whole")), log(&run));
+    assert!(!b.resumes.is_empty() && b.footer.as_ref().unwrap().status == Status::Completed);
+    let steps: Vec<u64> = b.records.iter().map(|r| r.step).collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "steps go forward: {steps:?}");
+    assert_eq!(records(&a), records(&b), "the resumed run's log equals the uninterrupted one");
+
+    let again = era(&["train", "control", "--resume", run.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("completed"));
+}
+
+#[test]
+fn several_seeds_run_in_parallel_and_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = train(dir.path(), "multi", &["--env", "Pendulum-v1", "--steps", "300", "--seeds", "2", "--seed", "5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (a, b) = (log(&dir.path().join("multi/seed-5")), log(&dir.path().join("multi/seed-6")));
+    assert_eq!((a.header.seed, b.header.seed), (5, 6));
+    assert_ne!(records(&a), records(&b));
+    let cmp = era(&["compare", dir.path().join("multi").to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&cmp.stdout);
+    assert!(cmp.status.success() && table.contains("eval/return_mean") && table.contains("sac-era"), "{table}");
+    // The same name again gets a fresh folder, never overwriting.
+    let out = train(dir.path(), "multi", &["--env", "Pendulum-v1", "--steps", "200"]);
+    assert!(out.status.success());
+    assert!(dir.path().join("multi-2/run.jsonl").exists());
+}
+
+#[test]
+fn bad_settings_are_named_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--env", "Pendulum-v9"], "unknown environment `Pendulum-v9`"),
+        (&["--env", "FiveLinkArm-v0", "--h0", "9"], "H0"),
+        (&["--env", "Pendulum-v1", "--delta", "-1"], "neither `auto` nor a number"),
+        (&["--env", "Pendulum-v1", "--algo", "dqn"], "unknown algorithm `dqn`"),
+        (&["--resume", "/nonexistent/run"], "/nonexistent/run"),
+    ];
+    for (args, needle) in cases {
+        let out = train(dir.path(), "bad", args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+    }
+    assert!(!dir.path().join("bad").exists());
+}
+
+#[test]
+fn bench_reports_ratios_and_env_speed() {
+    let out = era(&[
+        "bench",
+        "control",
+        "--width",
+        "16",
+        "--updates",
+        "5",
+        "--repeats",
+        "1",
+        "--env-steps",
+        "200",
+        "--algo",
+        "all",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for needle in ["sac-era", "ppo-era", "ERA overhead", "Pendulum-v1", "FiveLinkArm-v0", "steps/s"] {
+        assert!(text.contains(needle), "{needle} missing in {text}");
+    }
+}
+
+/// wgpu really trains (on a software adapter here; CI installs Mesa's lavapipe).
+#[test]
+fn wgpu_backend_smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["train", "control", "--out", dir.path().to_str().unwrap(), "--run-name", "gpu"];
+    args.extend_from_slice(&[
+        "--env",
+        "Pendulum-v1",
+        "--steps",
+        "40",
+        "--learning-starts",
+        "20",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "8",
+        "--eval-episodes",
+        "1",
+        "--eval-every",
+        "40",
+        "--log-every",
+        "20",
+        "--backend",
+        "wgpu",
+        "--quiet",
+    ]);
+    let out = era(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = log(&dir.path().join("gpu"));
+    assert_eq!(log.header.config["backend"], "wgpu");
+    assert!(log.records.iter().any(|r| r.metrics.contains_key("losses/critic")), "updates ran on wgpu");
+}
