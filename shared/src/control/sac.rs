@@ -26,7 +26,9 @@ use super::mlp::{Activation, Mlp};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
 use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
-use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_log_prob, truncated_normal_sample};
+use crate::tensor::{
+    delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample,
+};
 
 /// CleanRL's bounds for SAC's squashed log-std.
 const LOG_STD_MIN: f64 = -5.0;
@@ -232,9 +234,7 @@ impl<B: AutodiffBackend> Sac<B> {
         let (mu, log_std) = self.head(actor.forward(obs), scalar);
         match self.era {
             Some(_) => {
-                let loc = mu.tanh();
-                let action = truncated_normal_sample(loc.clone(), log_std.clone(), noise);
-                let log_prob = truncated_normal_log_prob(action.clone(), loc, log_std.clone());
+                let (action, log_prob) = truncated_normal_sample(mu.tanh(), log_std.clone(), noise);
                 Sample { action, log_prob, log_std }
             }
             None => {
@@ -271,11 +271,23 @@ impl<B: AutodiffBackend> Sac<B> {
             let rewards: Tensor<B::InnerBackend, 2> = upload(&batch.rewards, [n, 1], dev);
             let not_done = upload::<B::InnerBackend, 2>(&batch.terminated, [n, 1], dev).neg().add_scalar(1.0);
             let scalar = self.nets.scalar.valid().get();
-            let next = self.sample(&self.nets.actor.valid(), next_obs.clone(), scalar.clone(), self.noise(n, rng, dev));
-            let (t1, t2) = self.nets.target.valid().forward(next_obs, next.action);
+            let noise = self.noise(n, rng, dev);
+            let actor = self.nets.actor.valid();
+            let (next_action, entropy_term) = match self.era {
+                // SAC-ERA's target has no entropy term: the action alone, without a gradient path.
+                Some(_) => {
+                    let (mu, log_std) = self.head(actor.forward(next_obs.clone()), scalar);
+                    (truncated_normal_quantile(mu.tanh(), log_std, noise), None)
+                }
+                None => {
+                    let next = self.sample(&actor, next_obs.clone(), scalar.clone(), noise);
+                    (next.action, Some(next.log_prob.mul(scalar.exp().unsqueeze_dim::<2>(0))))
+                }
+            };
+            let (t1, t2) = self.nets.target.valid().forward(next_obs, next_action);
             let mut v = t1.min_pair(t2);
-            if self.era.is_none() {
-                v = v.sub(next.log_prob.mul(scalar.exp().unsqueeze_dim::<2>(0)));
+            if let Some(term) = entropy_term {
+                v = v.sub(term);
             }
             Tensor::<B, 2>::from_inner(rewards.add(not_done.mul(v).mul_scalar(self.cfg.gamma)))
         };

@@ -135,32 +135,48 @@ fn std_normal_cdf<B: Backend, const N: usize>(x: Tensor<B, N>) -> Tensor<B, N> {
     x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2).erf().add_scalar(1.0).mul_scalar(0.5)
 }
 
-/// A reparameterised sample of `N(loc, σ²)` truncated to `[−1, 1]` from uniforms `u ∈ (0, 1)`, one per
-/// element.
-///
-/// The value is the inverse CDF, `loc + σ·Φ⁻¹(Φ(α) + u·Z)`, computed outside the autodiff graph. The
-/// gradient is the implicit one (Figurnov et al. 2018, as TensorFlow Probability does for this
-/// distribution): with `F(a; loc, σ)` the truncated CDF held at `u`, `∂a/∂θ = −(∂F/∂θ) / p(a)`. It is
-/// attached as `a + (F̄ − F)/p̄` where bars mark detached values: the value stays `a`, the gradient is
-/// exact, and no `erf⁻¹` is differentiated.
-pub fn truncated_normal_sample<B: Backend, const N: usize>(
+/// The `u`-quantile of `N(loc, σ²)` truncated to `[−1, 1]`, `loc + σ·Φ⁻¹(Φ(α) + u·Z)`: a sample when
+/// `u ~ U(0, 1)`. No gradient (use [`truncated_normal_sample`] for one); enough where none is needed,
+/// such as the critic's target.
+pub fn truncated_normal_quantile<B: Backend, const N: usize>(
     loc: Tensor<B, N>,
     log_scale: Tensor<B, N>,
     u: Tensor<B, N>,
 ) -> Tensor<B, N> {
-    let (loc_d, log_scale_d) = (loc.clone().detach(), log_scale.clone().detach());
-    let sigma_d = log_scale_d.clone().exp();
-    let [alpha, _, z, _] = truncation(loc_d.clone(), log_scale_d.clone());
-    let p = std_normal_cdf(alpha).add(u.mul(z.clone()));
+    let (loc, log_scale) = (loc.detach(), log_scale.detach());
+    let [alpha, _, z, _] = truncation(loc.clone(), log_scale.clone());
+    let p = std_normal_cdf(alpha).add(u.mul(z));
     let x = erfinv(p.mul_scalar(2.0).sub_scalar(1.0)).mul_scalar(std::f64::consts::SQRT_2);
-    let a = loc_d.clone().add(sigma_d.clone().mul(x.clone())).clamp(-1.0, 1.0);
+    loc.add(log_scale.exp().mul(x)).clamp(-1.0, 1.0)
+}
+
+/// A reparameterised sample of `N(loc, σ²)` truncated to `[−1, 1]` from uniforms `u ∈ (0, 1)`, one per
+/// element, and its log-density summed over the last dimension (kept as size 1).
+///
+/// The value is [`truncated_normal_quantile`], computed outside the autodiff graph. The gradient is the
+/// implicit one (Figurnov et al. 2018, as TensorFlow Probability does for this distribution): with
+/// `F(a; loc, σ)` the truncated CDF held at `u`, `∂a/∂θ = −(∂F/∂θ) / p(a)`. It is attached as
+/// `a + (F̄ − F)/p̄` where bars mark detached values: the value stays `a`, the gradient is exact, and
+/// no `erf⁻¹` is differentiated. The log-density (equal to [`truncated_normal_log_prob`] at `a`) shares
+/// `α`, `Z` and `σ` with the sample, which matters where every tensor operation has a fixed cost.
+pub fn truncated_normal_sample<B: Backend, const N: usize>(
+    loc: Tensor<B, N>,
+    log_scale: Tensor<B, N>,
+    u: Tensor<B, N>,
+) -> (Tensor<B, N>, Tensor<B, N>) {
+    let a0 = truncated_normal_quantile(loc.clone(), log_scale.clone(), u);
     // F(a; loc, σ) = (Φ((a − loc)/σ) − Φ(α))/Z, differentiable in loc and σ.
-    let [alpha_t, _, z_t, _] = truncation(loc.clone(), log_scale.clone());
-    let cdf = std_normal_cdf(a.clone().sub(loc).div(log_scale.exp())).sub(std_normal_cdf(alpha_t)).div(z_t);
-    // p(a) = φ((a − loc)/σ) / (σ Z), detached.
-    let zeta = a.clone().sub(loc_d).div(sigma_d.clone());
-    let density = zeta.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).exp().div(sigma_d.mul(z)).clamp_min(1e-12);
-    a.add(cdf.clone().detach().sub(cdf).div(density))
+    let [alpha, _, z, log_z] = truncation(loc.clone(), log_scale.clone());
+    let inv_sigma = log_scale.clone().neg().exp();
+    let zeta0 = a0.clone().sub(loc.clone()).mul(inv_sigma.clone());
+    let cdf = std_normal_cdf(zeta0.clone()).sub(std_normal_cdf(alpha)).div(z.clone());
+    // ln p(a) = −ζ²/2 − ln√(2π) − ln σ − ln Z, detached for the implicit gradient's denominator.
+    let log_density0 = zeta0.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_scale.clone()).sub(log_z.clone());
+    let density = log_density0.detach().exp().clamp_min(1e-12);
+    let a = a0.add(cdf.clone().detach().sub(cdf).div(density));
+    let zeta = a.clone().sub(loc).mul(inv_sigma);
+    let log_prob = zeta.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_scale).sub(log_z).sum_dim(N - 1);
+    (a, log_prob)
 }
 
 #[cfg(test)]
@@ -251,11 +267,9 @@ mod tests {
         let ls = vec![-1.0, -0.2, -4.0];
         let us = [0.1, 0.5, 0.97];
         for u in us {
-            let a = crate::tensor::to_f64(truncated_normal_sample(
-                t2(std::slice::from_ref(&loc)),
-                t2(std::slice::from_ref(&ls)),
-                t2(&[vec![u; 3]]),
-            ));
+            let (a, lp) = truncated_normal_sample(t2(std::slice::from_ref(&loc)), t2(std::slice::from_ref(&ls)), t2(&[vec![u; 3]]));
+            let (a, lp) = (crate::tensor::to_f64(a), crate::tensor::to_f64(lp)[0]);
+            assert!((lp - scalar::truncated_normal_log_prob(&a, &loc, &ls)).abs() < 1e-9, "log-density at the sample");
             for i in 0..3 {
                 let s = ls[i].exp();
                 let cdf = |x: f64| scalar::normal_cdf((x - loc[i]) / s);
@@ -268,13 +282,13 @@ mod tests {
         let dev = Default::default();
         let quantile = |l: f64, s: f64| {
             let t = |v: f64| crate::tensor::from_f64::<B, 2>(vec![v], [1, 1], &dev);
-            crate::tensor::to_f64(truncated_normal_sample(t(l), t(s), t(0.3)))[0]
+            crate::tensor::to_f64(truncated_normal_sample(t(l), t(s), t(0.3)).0)[0]
         };
         let (l0, s0) = (0.4, -0.7);
         let lt: Tensor<AB, 2> = crate::tensor::from_f64(vec![l0], [1, 1], &dev).require_grad();
         let st: Tensor<AB, 2> = crate::tensor::from_f64(vec![s0], [1, 1], &dev).require_grad();
         let u: Tensor<AB, 2> = crate::tensor::from_f64(vec![0.3], [1, 1], &dev);
-        let a = truncated_normal_sample(lt.clone(), st.clone(), u).sum();
+        let a = truncated_normal_sample(lt.clone(), st.clone(), u).0.sum();
         let g = a.backward();
         let (gl, gs) = (lt.grad(&g).unwrap().into_scalar(), st.grad(&g).unwrap().into_scalar());
         let h = 1e-5;
