@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job: set up, build `era`, and apply each ERA activation to the bundled examples in
-# assets/examples/. Usage: scripts/demo.sh
-#   ERA_DEMO_SMOKE=1 scripts/demo.sh   use the debug build (what the test suite runs)
+# The main job: set up, build `era`, apply each ERA activation to the bundled examples in
+# assets/examples/, then train SAC-ERA and SAC side by side on Pendulum-v1 (a few minutes on 2 cores)
+# and compare their run logs. Usage: scripts/demo.sh
+#   ERA_DEMO_SMOKE=1 scripts/demo.sh   debug build and a tiny training budget (what the test suite runs)
+#   ERA_DEMO_OUT=DIR                   where the run logs go (default: runs/demo-<date>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,5 +41,26 @@ if "$era" activation softmax --h0 3 <"$ex/softmax.json"; then
   echo "expected an error" >&2
   exit 1
 fi
+
+out=${ERA_DEMO_OUT:-runs/demo-$(date +%Y%m%d-%H%M%S)}
+if [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
+  budget=(--steps 300 --learning-starts 100 --hidden 16,16 --eval-every 150 --eval-episodes 1 --log-every 100)
+else
+  # 2 000 random steps, then 10 000 of learning: SAC-ERA makes 2 updates per step (the authors'), SAC 1.
+  budget=(--steps 12000 --learning-starts 2000 --eval-every 3000 --eval-episodes 10)
+fi
+section "Continuous control: SAC-ERA and SAC on Pendulum-v1, side by side (both CPU cores, one run each)"
+echo "\$ era train control --env Pendulum-v1 --algo sac --era on|off ${budget[*]} --out $out"
+"$era" train control --env Pendulum-v1 --algo sac --era on "${budget[@]}" --out "$out" --backend ndarray --quiet &
+era_pid=$!
+"$era" train control --env Pendulum-v1 --algo sac --era off "${budget[@]}" --out "$out" --backend ndarray --quiet
+wait "$era_pid"
+
+section "The two runs compared (final metrics; policy/gaussian_entropy is SAC-ERA's H0 + delta, SAC's moves with alpha)"
+echo "\$ era compare $out"
+"$era" compare "$out"
+echo
+echo "Run logs (JSON Lines, one record per line; open them in the explorer or any JSON tool):"
+for f in "$out"/*/run.jsonl; do echo "  $f"; done
 echo
 echo "demo: done"

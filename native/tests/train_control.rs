@@ -100,9 +100,7 @@ fn every_algorithm_trains_writes_its_log_and_evaluates() {
         if era_flag == "on" {
             assert!(keys.contains(&"era/delta"), "{name}");
         }
-        if algo == "sac" {
-            assert!(keys.contains(&"losses/critic") && keys.contains(&"losses/actor"), "{name}");
-        }
+        assert!(keys.contains(&"losses/critic") && keys.contains(&"losses/actor"), "{name}");
         let config: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
         assert_eq!(config["agent"]["algo"], algo);

@@ -25,11 +25,11 @@ pub const STD_MIN: &str = "policy/std_min";
 pub const STD_MAX: &str = "policy/std_max";
 /// The compensation δ in force.
 pub const DELTA: &str = "era/delta";
-/// Critic loss (SAC: both Q's squared errors).
+/// Critic loss (SAC: both Q's squared errors; PPO: the value loss).
 pub const CRITIC_LOSS: &str = "losses/critic";
 /// Mean Q value of the replayed actions.
 pub const QF_VALUE: &str = "losses/qf_value";
-/// Actor loss (SAC).
+/// Actor loss (SAC: `α log π − min Q` or `−min Q`; PPO: the clipped surrogate).
 pub const ACTOR_LOSS: &str = "losses/actor";
 /// SAC's temperature α.
 pub const ALPHA: &str = "losses/alpha";
@@ -37,10 +37,8 @@ pub const ALPHA: &str = "losses/alpha";
 pub const ALPHA_LOSS: &str = "losses/alpha_loss";
 /// The δ auto-tune loss.
 pub const DELTA_LOSS: &str = "losses/delta_loss";
-/// Policy-gradient loss (PPO, GRPO).
+/// Policy-gradient loss (GRPO).
 pub const POLICY_LOSS: &str = "losses/policy";
-/// Value loss (PPO).
-pub const VALUE_LOSS: &str = "losses/value";
 /// Approximate KL between old and new policy (PPO, GRPO).
 pub const APPROX_KL: &str = "losses/approx_kl";
 /// Share of samples whose ratio was clipped (PPO, GRPO).
@@ -134,7 +132,6 @@ pub const METRICS: &[MetricSpec] = &[
     spec(ALPHA_LOSS, "SAC temperature loss", Target::None),
     spec(DELTA_LOSS, "δ auto-tune loss", Target::None),
     spec(POLICY_LOSS, "policy-gradient loss", Target::None),
-    spec(VALUE_LOSS, "value loss", Target::None),
     spec(APPROX_KL, "approximate KL(old ‖ new)", Target::None),
     spec(CLIP_FRAC, "share of clipped ratios", Target::None),
     spec(TRAIN_LOSS, "training loss", Target::None),

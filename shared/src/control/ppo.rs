@@ -124,8 +124,8 @@ pub struct Rollout {
 
 /// The order of [`Ppo::update`]'s statistics.
 pub const STATS: [&str; 10] = [
-    crate::metrics::POLICY_LOSS,
-    crate::metrics::VALUE_LOSS,
+    crate::metrics::ACTOR_LOSS,
+    crate::metrics::CRITIC_LOSS,
     crate::metrics::APPROX_KL,
     crate::metrics::CLIP_FRAC,
     crate::metrics::GAUSSIAN_ENTROPY,

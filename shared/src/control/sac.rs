@@ -26,9 +26,7 @@ use super::mlp::{Activation, Mlp};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
 use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
-use crate::tensor::{
-    delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample,
-};
+use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample};
 
 /// CleanRL's bounds for SAC's squashed log-std.
 const LOG_STD_MIN: f64 = -5.0;

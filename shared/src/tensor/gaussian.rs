@@ -171,7 +171,8 @@ pub fn truncated_normal_sample<B: Backend, const N: usize>(
     let zeta0 = a0.clone().sub(loc.clone()).mul(inv_sigma.clone());
     let cdf = std_normal_cdf(zeta0.clone()).sub(std_normal_cdf(alpha)).div(z.clone());
     // ln p(a) = −ζ²/2 − ln√(2π) − ln σ − ln Z, detached for the implicit gradient's denominator.
-    let log_density0 = zeta0.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_scale.clone()).sub(log_z.clone());
+    let log_density0 =
+        zeta0.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_scale.clone()).sub(log_z.clone());
     let density = log_density0.detach().exp().clamp_min(1e-12);
     let a = a0.add(cdf.clone().detach().sub(cdf).div(density));
     let zeta = a.clone().sub(loc).mul(inv_sigma);
@@ -267,7 +268,11 @@ mod tests {
         let ls = vec![-1.0, -0.2, -4.0];
         let us = [0.1, 0.5, 0.97];
         for u in us {
-            let (a, lp) = truncated_normal_sample(t2(std::slice::from_ref(&loc)), t2(std::slice::from_ref(&ls)), t2(&[vec![u; 3]]));
+            let (a, lp) = truncated_normal_sample(
+                t2(std::slice::from_ref(&loc)),
+                t2(std::slice::from_ref(&ls)),
+                t2(&[vec![u; 3]]),
+            );
             let (a, lp) = (crate::tensor::to_f64(a), crate::tensor::to_f64(lp)[0]);
             assert!((lp - scalar::truncated_normal_log_prob(&a, &loc, &ls)).abs() < 1e-9, "log-density at the sample");
             for i in 0..3 {

@@ -11,7 +11,8 @@ pub mod softmax_floor;
 
 pub use gaussian::{
     delta_loss, diag_gaussian_entropy, erfinv, gaussian_era_log_std, gaussian_era_log_std_learned, gaussian_log_prob,
-    tanh_gaussian_log_prob, truncated_normal_entropy, truncated_normal_log_prob, truncated_normal_quantile, truncated_normal_sample,
+    tanh_gaussian_log_prob, truncated_normal_entropy, truncated_normal_log_prob, truncated_normal_quantile,
+    truncated_normal_sample,
 };
 pub use llm_scaling::{
     h_resp, scale_logits, scaled_token_log_probs, token_entropy, token_log_probs, top_k_token_log_probs,
