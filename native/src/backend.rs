@@ -61,11 +61,26 @@ pub fn adapters() -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Fails, naming the fix, when `choice` cannot work here (`wgpu` with no adapter at all).
+pub fn ensure_available(choice: BackendChoice) -> anyhow::Result<()> {
+    if choice == BackendChoice::Wgpu && adapters().is_empty() {
+        anyhow::bail!(
+            "--backend wgpu: no GPU adapter found (wgpu needs a Vulkan, Metal or DX12 driver and its loader, e.g. \
+             Debian's libvulkan1 with a GPU driver or mesa-vulkan-drivers); use --backend ndarray"
+        );
+    }
+    Ok(())
+}
+
 /// Resolves `choice` to a concrete backend, saying on stderr what it chose and why, and runs `task` on it.
-pub fn run<T: Task>(choice: BackendChoice, task: T) -> T::Output {
+/// Fails, instead of letting wgpu panic, when `--backend wgpu` finds no adapter at all.
+pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
     let use_gpu = match choice {
         BackendChoice::Ndarray => false,
-        BackendChoice::Wgpu => true,
+        BackendChoice::Wgpu => {
+            ensure_available(choice)?;
+            true
+        }
         BackendChoice::Auto => {
             let found = adapters();
             match found.iter().find(|(_, real)| *real) {
@@ -88,9 +103,9 @@ pub fn run<T: Task>(choice: BackendChoice, task: T) -> T::Output {
             }
         }
     };
-    if use_gpu {
+    Ok(if use_gpu {
         task.run::<Gpu>(WgpuDevice::DefaultDevice, "wgpu")
     } else {
         task.run::<Cpu>(Default::default(), "ndarray")
-    }
+    })
 }

@@ -27,7 +27,7 @@ const ACT: usize = 6;
 pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
     let want = |a: BenchAlgo| args.algo == a || args.algo == BenchAlgo::All;
     if want(BenchAlgo::Sac) || want(BenchAlgo::Ppo) {
-        backend::run(args.backend, Agents { args: BenchControlArgs { ..*args } })?;
+        backend::run(args.backend, Agents { args: BenchControlArgs { ..*args } })??;
     }
     if want(BenchAlgo::Env) {
         println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);

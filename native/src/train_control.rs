@@ -101,7 +101,7 @@ pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
         }
         None => new_jobs(args)?,
     };
-    let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.quiet });
+    let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.quiet }).and_then(|r| r);
     println!("era: run logs:");
     for job in &jobs {
         println!("  {}", job.dir.join(RUN_LOG_FILE).display());
@@ -113,6 +113,7 @@ pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
 
 /// Creates the run directory (one per seed below it with several seeds) and its configs.
 fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice, PathBuf)> {
+    backend::ensure_available(args.backend)?;
     let env = args.env.clone().unwrap_or_default();
     let first = control_config(args, &env, args.seed);
     // Build once on the CPU so a bad setting fails before anything is written.
@@ -343,7 +344,7 @@ fn train_one<B: AutodiffBackend>(
 /// Runs `era eval control`.
 pub fn eval(args: &EvalControlArgs) -> anyhow::Result<()> {
     let dirs = run_dirs(&args.run)?;
-    backend::run(args.backend, Eval { dirs, episodes: args.episodes.max(1) })
+    backend::run(args.backend, Eval { dirs, episodes: args.episodes.max(1) })?
 }
 
 struct Eval {
