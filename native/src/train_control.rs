@@ -3,6 +3,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -83,6 +84,9 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
     c
 }
 
+/// Set by Ctrl-C: every run checkpoints, writes a `stopped` footer and returns.
+static STOP: AtomicBool = AtomicBool::new(false);
+
 /// One seed's run: its directory and settings, and whether it continues from a checkpoint.
 #[derive(Debug, Clone)]
 struct Job {
@@ -101,13 +105,24 @@ pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
         }
         None => new_jobs(args)?,
     };
+    // The first Ctrl-C stops cleanly (checkpoint + footer); a second one kills as usual.
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nera: stopping after the current step (checkpoint and footer are written; Ctrl-C again to kill)");
+    });
     let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.quiet }).and_then(|r| r);
     println!("era: run logs:");
     for job in &jobs {
         println!("  {}", job.dir.join(RUN_LOG_FILE).display());
     }
     outcome?;
-    println!("era: compare with: era compare {}", top.display());
+    if STOP.load(Ordering::SeqCst) {
+        println!("era: stopped; continue with: era train control --resume {}", top.display());
+    } else {
+        println!("era: compare with: era compare {}", top.display());
+    }
     Ok(())
 }
 
@@ -303,7 +318,7 @@ fn train_one<B: AutodiffBackend>(
     let mut next_checkpoint = (trainer.step() / every + 1) * every;
     let (mut last_return, mut last_eval, mut last_entropy) = (f64::NAN, f64::NAN, f64::NAN);
     let result: anyhow::Result<()> = (|| {
-        while !trainer.is_done() {
+        while !trainer.is_done() && !STOP.load(Ordering::SeqCst) {
             for mut l in pollster::block_on(trainer.advance())? {
                 for &(k, v) in &l.metrics {
                     match k {
@@ -326,7 +341,7 @@ fn train_one<B: AutodiffBackend>(
             }
             bar.set_position(trainer.step());
             bar.set_message(format!("return {last_return:.1} · eval {last_eval:.1} · entropy {last_entropy:.3}"));
-            if trainer.step() >= next_checkpoint || trainer.is_done() {
+            if trainer.step() >= next_checkpoint || trainer.is_done() || STOP.load(Ordering::SeqCst) {
                 checkpoint::write(&job.dir, trainer.step(), wall(), c.algorithm_name(), &trainer.save()?)?;
                 while next_checkpoint <= trainer.step() {
                     next_checkpoint += every;
@@ -335,7 +350,11 @@ fn train_one<B: AutodiffBackend>(
         }
         Ok(())
     })();
-    let status = if result.is_ok() { Status::Completed } else { Status::Failed };
+    let status = match &result {
+        Err(_) => Status::Failed,
+        Ok(()) if trainer.is_done() => Status::Completed,
+        Ok(()) => Status::Stopped,
+    };
     writer.finish(status, wall()).with_context(|| format!("{shown}: cannot write the footer"))?;
     bar.finish();
     result.with_context(|| format!("{} seed {}", c.env, c.seed))

@@ -12,7 +12,8 @@
 //!    target in force, the full configuration, start time and the writing crate's version.
 //! 2. `record`: `step`, `wall_s` and any subset of metrics (`{"key": value}`, non-finite values as `null`).
 //! 3. `resume`: the run continued from a checkpoint at `step`; records read before it with a larger
-//!    step are superseded (nothing is ever deleted from the file).
+//!    step are superseded (nothing is ever deleted from the file). It may follow the footer of a
+//!    `stopped` or `failed` run, which it then supersedes too.
 //! 4. `footer` (last, on a clean finish): final step, wall time, status, the last value of every
 //!    metric and how many non-finite values each metric had.
 //!
@@ -393,8 +394,13 @@ impl RunLog {
                 }
                 Err(e) => return Err(err(n, format!("not a run-log line: {e}"))),
             };
-            if footer.is_some() {
-                return Err(err(n, "line after the footer".into()));
+            // A stopped or failed run may be resumed: its footer is then superseded by the resume line.
+            if let Some(f) = &footer {
+                let resumable = f.status != Status::Completed && matches!(line, Line::Resume(_));
+                if !resumable {
+                    return Err(err(n, "line after the footer".into()));
+                }
+                footer = None;
             }
             match line {
                 Line::Header(h) => {
@@ -539,6 +545,26 @@ mod tests {
         assert_eq!(log.series("charts/episodic_return"), vec![(10, Some(-100.0)), (20, None)]);
         assert_eq!(log.status_label(), "completed");
         assert!(log.truncated_at.is_none());
+    }
+
+    #[test]
+    fn a_stopped_run_resumes_after_its_footer_but_a_completed_one_does_not() {
+        let mut w = RunLogWriter::new(Vec::new(), &header()).unwrap();
+        w.record(10, 0.5, &[("charts/episodic_return", -100.0)]).unwrap();
+        w.record(20, 1.0, &[("charts/episodic_return", -90.0)]).unwrap();
+        let mut text = String::from_utf8(w.finish(Status::Stopped, 1.0).unwrap()).unwrap();
+        let existing = RunLog::parse(&text, "run.jsonl").unwrap();
+        let mut w = RunLogWriter::resume(Vec::new(), &existing, 20, 1.0, None).unwrap();
+        w.record(30, 1.5, &[("charts/episodic_return", -80.0)]).unwrap();
+        text.push_str(&String::from_utf8(w.finish(Status::Completed, 2.0).unwrap()).unwrap());
+        let log = RunLog::parse(&text, "run.jsonl").unwrap();
+        assert_eq!(log.status_label(), "completed");
+        assert_eq!(log.records.iter().map(|r| r.step).collect::<Vec<_>>(), vec![10, 20, 30]);
+        let again = format!(
+            "{text}{}\n",
+            serde_json::to_string(&Line::Resume(Resume { step: 30, wall_s: 2.0, checkpoint: None })).unwrap()
+        );
+        assert!(RunLog::parse(&again, "run.jsonl").unwrap_err().to_string().contains("line after the footer"));
     }
 
     #[test]
