@@ -40,8 +40,11 @@ fn log(dir: &Path) -> RunLog {
     RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
 }
 
+/// A record's step and metrics, without wall-clock ones.
+type Comparable = (u64, Vec<(String, Option<f64>)>);
+
 /// The records without wall-clock metrics, for comparing runs.
-fn records(log: &RunLog) -> Vec<(u64, Vec<(String, Option<f64>)>)> {
+fn records(log: &RunLog) -> Vec<Comparable> {
     log.records
         .iter()
         .map(|r| {
