@@ -128,8 +128,7 @@ struct LoopState {
     step: u64,
     updates: u64,
     obs: Vec<f32>,
-    episode_return: Vec<f64>,
-    episode_length: Vec<u32>,
+    episodes: Episodes,
     next_eval: u64,
     next_log: u64,
     last_eval: Option<u64>,
@@ -143,6 +142,40 @@ struct PpoLoopState {
     host: PpoHostState,
     obs_norm: Vec<f32>,
     rollouts: u64,
+}
+
+/// Running return and length of each environment copy's current episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Episodes {
+    returns: Vec<f64>,
+    lengths: Vec<u32>,
+}
+
+impl Episodes {
+    fn new(copies: usize) -> Self {
+        Self { returns: vec![0.0; copies], lengths: vec![0; copies] }
+    }
+
+    /// Books one step of every copy; returns the finished episodes' return and length, logged at `step`.
+    fn book(&mut self, step: u64, rewards: &[f64], terminated: &[bool], truncated: &[bool]) -> Vec<Logged> {
+        let mut out = Vec::new();
+        for i in 0..rewards.len() {
+            self.returns[i] += rewards[i];
+            self.lengths[i] += 1;
+            if terminated[i] || truncated[i] {
+                out.push(Logged {
+                    step,
+                    metrics: vec![
+                        (metrics::EPISODIC_RETURN, self.returns[i]),
+                        (metrics::EPISODIC_LENGTH, f64::from(self.lengths[i])),
+                    ],
+                });
+                self.returns[i] = 0.0;
+                self.lengths[i] = 0;
+            }
+        }
+        out
+    }
 }
 
 /// The checkpoint part holding [`LoopState`] as JSON.
@@ -160,8 +193,7 @@ pub struct ControlTrainer<B: AutodiffBackend> {
     rng: AgentRng,
     step: u64,
     updates: u64,
-    episode_return: Vec<f64>,
-    episode_length: Vec<u32>,
+    episodes: Episodes,
     next_eval: u64,
     next_log: u64,
     last_eval: Option<u64>,
@@ -202,8 +234,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             rng,
             step: 0,
             updates: 0,
-            episode_return: vec![0.0; n],
-            episode_length: vec![0; n],
+            episodes: Episodes::new(n),
             last_eval: None,
             config,
         })
@@ -262,27 +293,6 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         Ok(logged)
     }
 
-    /// Books one step's rewards; returns the finished episodes' `(return, length)`.
-    fn book(&mut self, rewards: &[f64], terminated: &[bool], truncated: &[bool]) -> Vec<Logged> {
-        let mut out = Vec::new();
-        for i in 0..rewards.len() {
-            self.episode_return[i] += rewards[i];
-            self.episode_length[i] += 1;
-            if terminated[i] || truncated[i] {
-                out.push(Logged {
-                    step: self.step,
-                    metrics: vec![
-                        (metrics::EPISODIC_RETURN, self.episode_return[i]),
-                        (metrics::EPISODIC_LENGTH, f64::from(self.episode_length[i])),
-                    ],
-                });
-                self.episode_return[i] = 0.0;
-                self.episode_length[i] = 0;
-            }
-        }
-        out
-    }
-
     async fn advance_sac(&mut self) -> Result<Vec<Logged>, AgentError> {
         let Agent::Sac { agent, buffer, stats } = &mut self.agent else { unreachable!("advance_sac on a SAC agent") };
         let spec = self.envs.spec().clone();
@@ -339,7 +349,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 logged.push(Logged { step: self.step, metrics: m });
             }
         }
-        let mut episodes = self.book(&s.rewards, &s.terminated, &s.truncated);
+        let mut episodes = self.episodes.book(self.step, &s.rewards, &s.terminated, &s.truncated);
         episodes.append(&mut logged);
         Ok(episodes)
     }
@@ -371,22 +381,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             *obs_norm = agent.normalize_obs(&s.obs, true);
             self.obs = s.obs;
             self.step += n as u64;
-            // `book` needs `&mut self`; collect the finished episodes here instead.
-            for i in 0..n {
-                self.episode_return[i] += s.rewards[i];
-                self.episode_length[i] += 1;
-                if s.terminated[i] || s.truncated[i] {
-                    episodes.push(Logged {
-                        step: self.step,
-                        metrics: vec![
-                            (metrics::EPISODIC_RETURN, self.episode_return[i]),
-                            (metrics::EPISODIC_LENGTH, f64::from(self.episode_length[i])),
-                        ],
-                    });
-                    self.episode_return[i] = 0.0;
-                    self.episode_length[i] = 0;
-                }
-            }
+            episodes.extend(self.episodes.book(self.step, &s.rewards, &s.terminated, &s.truncated));
         }
         let next = read(agent.act(obs_norm, n, true, &mut self.rng)).await?;
         let next_values: Vec<f32> = next.chunks(d + 2).map(|r| r[d + 1]).collect();
@@ -463,8 +458,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             step: self.step,
             updates: self.updates,
             obs: self.obs.clone(),
-            episode_return: self.episode_return.clone(),
-            episode_length: self.episode_length.clone(),
+            episodes: self.episodes.clone(),
             next_eval: self.next_eval,
             next_log: self.next_log,
             last_eval: self.last_eval,
@@ -499,8 +493,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.step = state.step;
         self.updates = state.updates;
         self.obs = state.obs;
-        self.episode_return = state.episode_return;
-        self.episode_length = state.episode_length;
+        self.episodes = state.episodes;
         self.next_eval = state.next_eval;
         self.next_log = state.next_log;
         self.last_eval = state.last_eval;
