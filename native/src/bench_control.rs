@@ -124,7 +124,7 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
 
 /// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data.
 fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, device: &B::Device) -> Result<f64, AgentError> {
-    let cfg = PpoConfig::new(EraConfig::new().with_enabled(era));
+    let cfg = PpoConfig::new(era_shared::control::ppo::default_era().with_enabled(era));
     let (steps, minibatches) = (cfg.num_steps * cfg.update_epochs, cfg.num_minibatches * cfg.update_epochs);
     let mut rng = AgentRng::seed_from_u64(0);
     let mut agent = Ppo::<B>::new(cfg, OBS, ACT, 1, &mut rng, device)?;

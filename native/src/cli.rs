@@ -96,7 +96,7 @@ pub struct TrainControlArgs {
     /// Target entropy of the whole action in nats (instead of --h0-per-dim).
     #[arg(long, allow_hyphen_values = true)]
     pub h0: Option<f64>,
-    /// Compensation δ: `auto` (learned, the default) or a constant ≥ 0.
+    /// Compensation δ: `auto` (learned; SAC's default) or a constant ≥ 0 (PPO's default: 0).
     #[arg(long, allow_hyphen_values = true)]
     pub delta: Option<DeltaArg>,
     /// Environment steps to train for [default: 100000].

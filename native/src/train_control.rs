@@ -42,12 +42,19 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
     if let Some(x) = a.h0_per_dim {
         era.h0_per_dim = x;
     }
+    // δ is learned by default where actions are bounded by the policy itself (SAC); PPO's Gaussian is
+    // unbounded, so its default is a constant 0 (see `ppo::default_era`).
+    era.delta_auto = match a.algo {
+        Algo::Sac => true,
+        Algo::Ppo => era_shared::control::ppo::default_era().delta_auto,
+    };
     match a.delta {
-        Some(DeltaArg::Auto) | None => era.delta_auto = true,
+        Some(DeltaArg::Auto) => era.delta_auto = true,
         Some(DeltaArg::Fixed(x)) => {
             era.delta = x;
             era.delta_auto = false;
         }
+        None => {}
     }
     let agent = match a.algo {
         Algo::Sac => {
