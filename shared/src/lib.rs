@@ -15,6 +15,8 @@
 
 #[cfg(feature = "burn")]
 pub mod control;
+#[cfg(feature = "data")]
+pub mod data;
 pub mod env;
 pub mod error;
 pub mod gaussian;

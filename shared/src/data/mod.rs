@@ -1,0 +1,129 @@
+//! Image-classification datasets from their standard files (feature `data`).
+//!
+//! - [`idx`]: MNIST and Fashion-MNIST (`*-idx3-ubyte[.gz]`, `*-idx1-ubyte[.gz]`);
+//! - [`cifar`]: CIFAR-10 (`data_batch_{1..5}.bin`, `test_batch.bin`) and CIFAR-100 (`train.bin`, `test.bin`),
+//!   the binary versions;
+//! - [`folder`]: one sub-folder per class of PNG/JPEG files (ImageNet-style `train/` and `val/`);
+//! - [`embedded`]: the 10 000 MNIST digits that ship with era (`assets/mnist-embedded/`).
+//!
+//! Every loader returns an [`ImageDataset`] of bytes, channel-first, and fails with a [`DataError`]
+//! naming the file and what is wrong (or, for a missing file, where the dataset is obtained).
+
+pub mod augment;
+pub mod cifar;
+pub mod embedded;
+pub mod folder;
+pub mod idx;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Which part of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// The training images.
+    Train,
+    /// The held-out test (or validation) images.
+    Test,
+}
+
+/// Images as bytes `[n × channels × height × width]` with their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageDataset {
+    /// Pixel bytes, image after image, each channel-first.
+    pub images: Vec<u8>,
+    /// One label per image, in `0..classes`.
+    pub labels: Vec<u16>,
+    /// Channels per image (1 or 3).
+    pub channels: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+    /// Class names, one per class.
+    pub class_names: Vec<String>,
+}
+
+impl ImageDataset {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    /// Bytes per image.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// The bytes of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.images[i * n..(i + 1) * n]
+    }
+}
+
+/// Why a dataset could not be read.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// A file the dataset needs is not there.
+    #[error("{}: not found ({hint})", path.display())]
+    Missing {
+        /// The file looked for.
+        path: PathBuf,
+        /// Where the dataset is normally obtained.
+        hint: &'static str,
+    },
+    /// A file that cannot be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file whose content is not what its format says.
+    #[error("{}: {reason}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, e.g. `truncated: 1000 bytes, expected 7840016`.
+        reason: String,
+    },
+}
+
+/// Reads a whole file, decompressing it if it is gzipped (by its magic bytes, whatever its name).
+pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    read_maybe_gz_bytes(&bytes, path)
+}
+
+/// `bytes`, decompressed if they are gzipped; `path` names them in errors.
+pub(crate) fn read_maybe_gz_bytes(bytes: &[u8], path: &Path) -> Result<Vec<u8>, DataError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out)
+        .map_err(|e| DataError::Format { path: path.to_path_buf(), reason: format!("corrupt gzip data: {e}") })?;
+    Ok(out)
+}
+
+/// The first of `names` that exists in `dir`, or a [`DataError::Missing`] naming the first.
+pub(crate) fn find(dir: &Path, names: &[&str], hint: &'static str) -> Result<PathBuf, DataError> {
+    names
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| DataError::Missing { path: dir.join(names[0]), hint })
+}
