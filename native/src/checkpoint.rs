@@ -66,10 +66,15 @@ fn step_dir(run_dir: &Path, step: u64) -> PathBuf {
 pub fn write(run_dir: &Path, step: u64, wall_s: f64, algorithm: &str, parts: &[Part]) -> anyhow::Result<PathBuf> {
     let root = run_dir.join(CHECKPOINT_DIR);
     fs::create_dir_all(&root).with_context(|| format!("{}: cannot create the checkpoint folder", root.display()))?;
-    let tmp = root.join(format!(".tmp-step-{step:012}-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).with_context(|| format!("{}: cannot clear", tmp.display()))?;
+    // Temporary folders left by a process killed mid-write are never complete: clear them.
+    if let Ok(entries) = fs::read_dir(&root) {
+        for e in entries.filter_map(Result::ok) {
+            if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
     }
+    let tmp = root.join(format!(".tmp-step-{step:012}-{}", std::process::id()));
     fs::create_dir(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
     let save = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
         let path = tmp.join(name);
@@ -165,8 +170,12 @@ mod tests {
         }
         let steps: Vec<u64> = list(dir.path()).unwrap().into_iter().map(|(s, _)| s).collect();
         assert_eq!(steps, vec![20, 30]);
-        // A half-written checkpoint (no meta.json) is ignored.
+        // A half-written checkpoint (no meta.json) is ignored; a killed writer's temporary folder is cleared.
         fs::create_dir_all(step_dir(dir.path(), 40)).unwrap();
+        let stale = dir.path().join(CHECKPOINT_DIR).join(".tmp-step-000000000050-1");
+        fs::create_dir_all(&stale).unwrap();
+        write(dir.path(), 30, 30.0, "sac", &[("a.bin".into(), vec![30u8; 3])]).unwrap();
+        assert!(!stale.exists());
         let c = latest(dir.path()).unwrap().unwrap();
         assert_eq!(c.meta.step, 30);
         assert_eq!(c.parts, vec![("a.bin".to_string(), vec![30u8; 3])]);
