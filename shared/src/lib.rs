@@ -29,6 +29,8 @@ pub mod runlog;
 pub mod softmax_floor;
 #[cfg(feature = "burn")]
 pub mod tensor;
+#[cfg(feature = "burn")]
+pub mod vision;
 
 pub use error::EraError;
 pub use gaussian::GaussianEra;

@@ -1,0 +1,11 @@
+//! Image classifiers (feature `burn`): a small CNN for quick CPU runs and ResNet-18/34/50.
+//!
+//! Every model maps `[batch, channels, height, width]` to logits `[batch, classes]`; the ERA softmax
+//! floor ([`crate::tensor::softmax_floor`]) is applied to those logits by the trainer, so the models
+//! stay the architectures the field knows. Dropout, when asked for, sits before the last linear layer.
+
+pub mod resnet;
+pub mod small_cnn;
+
+pub use resnet::{ResNet, ResNetDepth, Stem};
+pub use small_cnn::SmallCnn;
