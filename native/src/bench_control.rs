@@ -27,7 +27,7 @@ const ACT: usize = 6;
 pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
     let want = |a: BenchAlgo| args.algo == a || args.algo == BenchAlgo::All;
     if want(BenchAlgo::Sac) || want(BenchAlgo::Ppo) {
-        backend::run(args.backend, Agents { args: BenchControlArgs { ..*args } })??;
+        backend::run(args.backend, Agents { args })??;
     }
     if want(BenchAlgo::Env) {
         println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);
@@ -38,15 +38,15 @@ pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Agents {
-    args: BenchControlArgs,
+struct Agents<'a> {
+    args: &'a BenchControlArgs,
 }
 
-impl Task for Agents {
+impl Task for Agents<'_> {
     type Output = anyhow::Result<()>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
-        let a = &self.args;
+        let a = self.args;
         let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
         if want(BenchAlgo::Sac) {
             let [era, plain] = alternate(a.repeats, |era| sac_updates_per_sec::<B>(era, a.width, a.updates, &device))?;
@@ -105,20 +105,19 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
         buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
     }
     let batches: Vec<_> = (0..updates + 10).map(|_| buffer.sample(256, &mut data)).collect();
-    let mut last = None;
-    for b in &batches[..10] {
-        last = Some(agent.update(b, &mut rng));
-    }
-    if let Some(t) = last.take() {
-        pollster::block_on(read(t))?;
-    }
+    // As in training: only the last update computes statistics, and reading them waits for the device.
+    let mut run = |batches: &[_]| -> Result<(), AgentError> {
+        let last = batches.len().saturating_sub(1);
+        for (i, b) in batches.iter().enumerate() {
+            if let Some(t) = agent.update(b, &mut rng, i == last) {
+                pollster::block_on(read(t))?;
+            }
+        }
+        Ok(())
+    };
+    run(&batches[..10])?;
     let start = Instant::now();
-    for b in &batches[10..] {
-        last = Some(agent.update(b, &mut rng));
-    }
-    if let Some(t) = last {
-        pollster::block_on(read(t))?;
-    }
+    run(&batches[10..])?;
     Ok(updates as f64 / start.elapsed().as_secs_f64())
 }
 

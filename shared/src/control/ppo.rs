@@ -129,20 +129,6 @@ pub struct Rollout {
     pub dones: Vec<bool>,
 }
 
-/// The order of [`Ppo::update`]'s statistics.
-pub const STATS: [&str; 10] = [
-    crate::metrics::ACTOR_LOSS,
-    crate::metrics::CRITIC_LOSS,
-    crate::metrics::APPROX_KL,
-    crate::metrics::CLIP_FRAC,
-    crate::metrics::GAUSSIAN_ENTROPY,
-    crate::metrics::STD_MEAN,
-    crate::metrics::STD_MIN,
-    crate::metrics::STD_MAX,
-    crate::metrics::DELTA,
-    crate::metrics::DELTA_LOSS,
-];
-
 /// A PPO or PPO-ERA agent.
 pub struct Ppo<B: AutodiffBackend> {
     cfg: PpoConfig,
@@ -200,6 +186,17 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// The settings.
     pub fn config(&self) -> &PpoConfig {
         &self.cfg
+    }
+
+    /// The keys of [`Ppo::update`]'s statistics, in order (δ and its loss only with ERA).
+    pub fn stat_keys(&self) -> Vec<&'static str> {
+        use crate::metrics::*;
+        let mut keys =
+            vec![ACTOR_LOSS, CRITIC_LOSS, APPROX_KL, CLIP_FRAC, GAUSSIAN_ENTROPY, STD_MEAN, STD_MIN, STD_MAX];
+        if self.era.is_some() {
+            keys.extend([DELTA, DELTA_LOSS]);
+        }
+        keys
     }
 
     /// Normalises raw observations `[rows × obs_dim]`, first folding them into the statistics when `update`.
@@ -289,8 +286,8 @@ impl<B: AutodiffBackend> Ppo<B> {
     }
 
     /// `update_epochs` epochs of minibatch updates on a rollout with its advantages and returns;
-    /// `lr_frac` scales the learning rate (annealing). Returns the last minibatch's statistics named in
-    /// [`STATS`], on the device.
+    /// `lr_frac` scales the learning rate (annealing). Returns the last minibatch's statistics named by
+    /// [`Ppo::stat_keys`], on the device (only that minibatch computes them).
     pub fn update(
         &mut self,
         rollout: &Rollout,
@@ -305,10 +302,14 @@ impl<B: AutodiffBackend> Ppo<B> {
         let lr = if self.cfg.anneal_lr { self.cfg.lr * lr_frac } else { self.cfg.lr };
         let c = self.cfg.clip_coef;
         let mut order: Vec<usize> = (0..n).collect();
-        let mut stats = Tensor::zeros([STATS.len()], &dev);
+        let mut stats = Tensor::zeros([self.stat_keys().len()], &dev);
+        let steps = self.cfg.update_epochs * (n / mb.max(1));
+        let mut step = 0;
         for _ in 0..self.cfg.update_epochs {
             order.shuffle(rng);
             for idx in order.chunks_exact(mb) {
+                step += 1;
+                let last = step == steps;
                 let gather = |src: &[f32], w: usize| -> Vec<f32> {
                     idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].iter().copied()).collect()
                 };
@@ -324,7 +325,7 @@ impl<B: AutodiffBackend> Ppo<B> {
                 let ret: Tensor<B, 2> = upload(&gather(returns, 1), [mb, 1], &dev);
                 let old_v: Tensor<B, 2> = upload(&gather(&rollout.values, 1), [mb, 1], &dev);
 
-                let delta_used = self.delta();
+                let delta_used = last.then(|| self.delta());
                 let (mu, log_std) = self.policy(&self.nets, obs.clone(), self.delta.get().detach());
                 let log_prob = gaussian_log_prob(actions, mu, log_std.clone());
                 let log_ratio = log_prob.sub(old_log_prob.clone());
@@ -340,11 +341,10 @@ impl<B: AutodiffBackend> Ppo<B> {
                 } else {
                     v_err.mean().mul_scalar(0.5)
                 };
-                let entropy = diag_gaussian_entropy(log_std.clone()).mean();
-                let loss = pg_loss
-                    .clone()
-                    .sub(entropy.mul_scalar(self.cfg.ent_coef))
-                    .add(v_loss.clone().mul_scalar(self.cfg.vf_coef));
+                let mut loss = pg_loss.clone().add(v_loss.clone().mul_scalar(self.cfg.vf_coef));
+                if self.cfg.ent_coef != 0.0 {
+                    loss = loss.sub(diag_gaussian_entropy(log_std.clone()).mean().mul_scalar(self.cfg.ent_coef));
+                }
                 let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
                 let grads = clip_global_norm::<B>(grads, &self.nets, self.cfg.max_grad_norm);
                 self.nets = self.opt.step(lr, self.nets.clone(), grads);
@@ -353,29 +353,31 @@ impl<B: AutodiffBackend> Ppo<B> {
                     Some(head) if head.delta_auto => {
                         let h = old_log_prob.neg().squeeze_dim::<1>(1);
                         let loss = delta_loss(self.delta.get(), h, head.era.h0());
-                        let value = loss.clone().detach().inner();
+                        let value = last.then(|| loss.clone().detach().inner());
                         let grads = GradientsParams::from_grads(loss.backward(), &self.delta);
                         self.delta = self.delta_opt.step(self.cfg.era.delta_lr, self.delta.clone(), grads);
                         self.delta = self.delta.clone().clamped(0.0, head.delta_max);
                         value
                     }
-                    _ => Tensor::zeros([1], &dev),
+                    _ => None,
                 };
+                // Only the last minibatch reports statistics.
+                let Some(delta_used) = delta_used else { continue };
                 let ratio = ratio.detach().inner();
                 let approx_kl = ratio.clone().sub_scalar(1.0).sub(log_ratio.detach().inner()).mean();
                 let clip_frac = ratio.sub_scalar(1.0).abs().greater_elem(c).float().mean();
-                stats = Tensor::cat(
-                    vec![
-                        pg_loss.detach().inner().reshape([1]),
-                        v_loss.detach().inner().reshape([1]),
-                        approx_kl.reshape([1]),
-                        clip_frac.reshape([1]),
-                        std_stats(log_std.detach().inner()),
-                        delta_used,
-                        delta_loss_value.reshape([1]),
-                    ],
-                    0,
-                );
+                let mut parts = vec![
+                    pg_loss.detach().inner().reshape([1]),
+                    v_loss.detach().inner().reshape([1]),
+                    approx_kl.reshape([1]),
+                    clip_frac.reshape([1]),
+                    std_stats(log_std.detach().inner()),
+                ];
+                if self.era.is_some() {
+                    parts.push(delta_used);
+                    parts.push(delta_loss_value.unwrap_or_else(|| Tensor::zeros([1], &dev)));
+                }
+                stats = Tensor::cat(parts, 0);
             }
         }
         stats

@@ -123,21 +123,6 @@ struct Sample<B: Backend> {
     log_std: Tensor<B, 2>,
 }
 
-/// The order of [`Sac::update`]'s statistics.
-pub const STATS: [&str; 10] = [
-    crate::metrics::CRITIC_LOSS,
-    crate::metrics::ACTOR_LOSS,
-    crate::metrics::QF_VALUE,
-    crate::metrics::POLICY_ENTROPY,
-    crate::metrics::GAUSSIAN_ENTROPY,
-    crate::metrics::STD_MEAN,
-    crate::metrics::STD_MIN,
-    crate::metrics::STD_MAX,
-    // α for SAC, δ for SAC-ERA; the trainer renames it.
-    crate::metrics::ALPHA,
-    crate::metrics::ALPHA_LOSS,
-];
-
 /// A SAC or SAC-ERA agent.
 pub struct Sac<B: AutodiffBackend> {
     cfg: SacConfig,
@@ -189,6 +174,25 @@ impl<B: AutodiffBackend> Sac<B> {
     /// The settings.
     pub fn config(&self) -> &SacConfig {
         &self.cfg
+    }
+
+    /// The keys of [`Sac::update`]'s statistics, in order: the last two are SAC's α and its loss, or
+    /// SAC-ERA's δ and its loss.
+    pub fn stat_keys(&self) -> [&'static str; 10] {
+        use crate::metrics::*;
+        let (scalar, scalar_loss) = if self.era.is_some() { (DELTA, DELTA_LOSS) } else { (ALPHA, ALPHA_LOSS) };
+        [
+            CRITIC_LOSS,
+            ACTOR_LOSS,
+            QF_VALUE,
+            POLICY_ENTROPY,
+            GAUSSIAN_ENTROPY,
+            STD_MEAN,
+            STD_MIN,
+            STD_MAX,
+            scalar,
+            scalar_loss,
+        ]
     }
 
     /// A replay buffer sized by the settings.
@@ -255,9 +259,10 @@ impl<B: AutodiffBackend> Sac<B> {
         self.sample(&actor, obs, self.nets.scalar.valid().get(), noise).action
     }
 
-    /// One gradient step of the critics, the actor and α or δ, then the target update. Returns the
-    /// statistics named in [`STATS`], on the device.
-    pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 1> {
+    /// One gradient step of the critics, the actor and α or δ, then the target update. With `stats`,
+    /// also returns the statistics named by [`Sac::stat_keys`], on the device (computing them costs a
+    /// dozen tensor operations, so only the update before a log asks for them).
+    pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng, stats: bool) -> Option<Tensor<B::InnerBackend, 1>> {
         let n = batch.rewards.len();
         let (o, d, dev) = (batch.obs.len() / n.max(1), self.act_dim, &self.device);
         let obs: Tensor<B, 2> = upload(&batch.obs, [n, o], dev);
@@ -290,7 +295,7 @@ impl<B: AutodiffBackend> Sac<B> {
             Tensor::<B, 2>::from_inner(rewards.add(not_done.mul(v).mul_scalar(self.cfg.gamma)))
         };
         let (q1, q2) = self.nets.critic.forward(obs.clone(), actions);
-        let q_mean = q1.clone().detach().mean();
+        let q_mean = stats.then(|| q1.clone().detach().inner().mean());
         let critic_loss = q1.sub(target_q.clone()).square().mean().add(q2.sub(target_q).square().mean());
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.nets.critic);
         self.nets.critic = self.critic_opt.step(self.cfg.critic_lr, self.nets.critic.clone(), grads);
@@ -310,7 +315,7 @@ impl<B: AutodiffBackend> Sac<B> {
 
         // α (SAC) or δ (SAC-ERA) from the same samples' log-densities.
         let log_prob = s.log_prob.detach();
-        let entropy = log_prob.clone().neg().mean();
+        let entropy = stats.then(|| log_prob.clone().neg().mean().inner());
         let scalar_loss = match &self.era {
             Some(head) if head.delta_auto => {
                 let h = log_prob.neg().squeeze_dim::<1>(1);
@@ -321,37 +326,39 @@ impl<B: AutodiffBackend> Sac<B> {
         };
         let scalar_loss_value = match scalar_loss {
             Some(loss) => {
-                let value = loss.clone().detach();
+                let value = loss.clone().detach().inner();
                 let grads = GradientsParams::from_grads(loss.backward(), &self.nets.scalar);
                 let lr = if self.era.is_some() { self.cfg.era.delta_lr } else { self.cfg.alpha_lr };
                 self.nets.scalar = self.scalar_opt.step(lr, self.nets.scalar.clone(), grads);
                 if let Some(head) = &self.era {
                     self.nets.scalar = self.nets.scalar.clone().clamped(0.0, head.delta_max);
                 }
-                value.inner()
+                Some(value)
             }
-            None => Tensor::zeros([1], &self.device),
+            None => None,
         };
 
         self.nets.target = self.nets.target.clone().soft_update(&self.nets.critic, self.cfg.tau);
 
+        let (Some(q_mean), Some(entropy)) = (q_mean, entropy) else { return None };
         // The δ or α in force for this update's samples (before its own step).
         let scalar_now = match &self.era {
             Some(head) => scalar.inner().clamp(0.0, head.delta_max),
             None => scalar.inner().exp(),
         };
-        Tensor::cat(
+        let scalar_loss_value = scalar_loss_value.unwrap_or_else(|| Tensor::zeros([1], &self.device));
+        Some(Tensor::cat(
             vec![
                 critic_loss.detach().inner().reshape([1]),
                 actor_loss.detach().inner().reshape([1]),
-                q_mean.inner().reshape([1]),
-                entropy.inner().reshape([1]),
+                q_mean.reshape([1]),
+                entropy.reshape([1]),
                 std_stats(s.log_std.detach().inner()),
                 scalar_now,
                 scalar_loss_value.reshape([1]),
             ],
             0,
-        )
+        ))
     }
 
     /// The networks and optimiser states as checkpoint parts.

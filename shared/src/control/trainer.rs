@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ppo::{self, Ppo, PpoConfig, PpoHostState, Rollout};
 use super::replay::ReplayBuffer;
-use super::sac::{self, Sac, SacConfig};
+use super::sac::{Sac, SacConfig};
 use super::{AgentError, AgentRng, Part, part, read};
 use crate::env::{Env, EnvSnapshot, EnvSpec, Scene, VecEnv};
 use crate::metrics;
@@ -319,9 +319,14 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.step += n as u64;
         if self.step > learning_starts {
             let (batch_size, utd) = (agent.config().batch_size, agent.config().updates_per_step);
-            for _ in 0..utd * n {
+            // Statistics are only computed for the last update before a log.
+            let log_due = self.step >= self.next_log;
+            for i in 0..utd * n {
                 let batch = buffer.sample(batch_size, &mut self.rng);
-                *stats = Some(agent.update(&batch, &mut self.rng));
+                let last = log_due && i + 1 == utd * n;
+                if let Some(t) = agent.update(&batch, &mut self.rng, last) {
+                    *stats = Some(t);
+                }
                 self.updates += 1;
             }
         }
@@ -330,21 +335,10 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             while self.next_log <= self.step {
                 self.next_log += self.config.log_every;
             }
-            if let Some(t) = stats.clone() {
+            if let Some(t) = stats.take() {
                 let values = read(t).await?;
-                let era = self.config.agent.era().enabled;
-                let mut m: Vec<(&'static str, f64)> = sac::STATS
-                    .iter()
-                    .zip(&values)
-                    .map(|(&k, &v)| {
-                        let k = match (era, k) {
-                            (true, metrics::ALPHA) => metrics::DELTA,
-                            (true, metrics::ALPHA_LOSS) => metrics::DELTA_LOSS,
-                            _ => k,
-                        };
-                        (k, f64::from(v))
-                    })
-                    .collect();
+                let mut m: Vec<(&'static str, f64)> =
+                    agent.stat_keys().into_iter().zip(&values).map(|(k, &v)| (k, f64::from(v))).collect();
                 m.push((metrics::UPDATES, self.updates as f64));
                 logged.push(Logged { step: self.step, metrics: m });
             }
@@ -391,13 +385,8 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let stats = read(agent.update(&ro, &adv, &ret, frac, &mut self.rng)).await?;
         *rollouts += 1;
         self.updates += (cfg.update_epochs * cfg.num_minibatches) as u64;
-        let era = cfg.era.enabled;
-        let mut m: Vec<(&'static str, f64)> = ppo::STATS
-            .iter()
-            .zip(&stats)
-            .filter(|(k, _)| era || (**k != metrics::DELTA && **k != metrics::DELTA_LOSS))
-            .map(|(&k, &v)| (k, f64::from(v)))
-            .collect();
+        let mut m: Vec<(&'static str, f64)> =
+            agent.stat_keys().into_iter().zip(&stats).map(|(k, &v)| (k, f64::from(v))).collect();
         let entropy = -ro.log_probs.iter().map(|&l| f64::from(l)).sum::<f64>() / ro.log_probs.len().max(1) as f64;
         m.push((metrics::POLICY_ENTROPY, entropy));
         let lr = if cfg.anneal_lr { cfg.lr * frac } else { cfg.lr };
