@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::control::mlp::Activation;
-use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::{Ppo, PpoConfig, Rollout};
 use era_shared::control::replay::ReplayBuffer;
 use era_shared::control::sac::{Sac, SacConfig};
@@ -92,9 +91,7 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
     updates: usize,
     device: &B::Device,
 ) -> Result<f64, AgentError> {
-    let cfg = SacConfig::new(EraConfig::new().with_enabled(era))
-        .with_hidden(vec![width, width])
-        .with_activation(Activation::Relu);
+    let cfg = SacConfig::standard(era).with_hidden(vec![width, width]).with_activation(Activation::Relu);
     let mut rng = AgentRng::seed_from_u64(0);
     let mut agent = Sac::<B>::new(cfg, OBS, ACT, &mut rng, device)?;
     let mut buffer = ReplayBuffer::new(100_000, OBS, ACT);
@@ -123,7 +120,7 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
 
 /// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data.
 fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, device: &B::Device) -> Result<f64, AgentError> {
-    let cfg = PpoConfig::new(era_shared::control::ppo::default_era().with_enabled(era));
+    let cfg = PpoConfig::standard(era);
     let (steps, minibatches) = (cfg.num_steps * cfg.update_epochs, cfg.num_minibatches * cfg.update_epochs);
     let mut rng = AgentRng::seed_from_u64(0);
     let mut agent = Ppo::<B>::new(cfg, OBS, ACT, 1, &mut rng, device)?;

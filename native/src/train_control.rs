@@ -38,29 +38,23 @@ pub struct RunConfig {
 
 /// The effective training settings: the algorithm's defaults with the command line's options applied.
 pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConfig {
-    let mut era = EraConfig::new().with_enabled(a.era == OnOff::On).with_h0(a.h0);
-    if let Some(x) = a.h0_per_dim {
-        era.h0_per_dim = x;
-    }
-    // δ is learned by default where actions are bounded by the policy itself (SAC); PPO's Gaussian is
-    // unbounded, so its default is a constant 0 (see `ppo::default_era`).
-    era.delta_auto = match a.algo {
-        Algo::Sac => true,
-        Algo::Ppo => era_shared::control::ppo::default_era().delta_auto,
-    };
-    match a.delta {
-        Some(DeltaArg::Auto) => era.delta_auto = true,
-        Some(DeltaArg::Fixed(x)) => {
-            era.delta = x;
-            era.delta_auto = false;
+    let era_on = a.era == OnOff::On;
+    let with_era_options = |era: &mut EraConfig| {
+        era.h0 = a.h0;
+        era.h0_per_dim = a.h0_per_dim.unwrap_or(era.h0_per_dim);
+        match a.delta {
+            Some(DeltaArg::Auto) => era.delta_auto = true,
+            Some(DeltaArg::Fixed(x)) => {
+                era.delta = x;
+                era.delta_auto = false;
+            }
+            None => {}
         }
-        None => {}
-    }
+    };
     let agent = match a.algo {
         Algo::Sac => {
-            let mut c = SacConfig::new(era.clone());
-            // The authors' SAC-ERA makes 2 updates per step; SAC as the field runs it, 1.
-            c.updates_per_step = if era.enabled { 2 } else { 1 };
+            let mut c = SacConfig::standard(era_on);
+            with_era_options(&mut c.era);
             c.hidden = a.hidden.clone().unwrap_or(c.hidden);
             c.activation = a.activation.unwrap_or(c.activation);
             if let Some(lr) = a.lr {
@@ -74,7 +68,8 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
             AgentConfig::Sac(c)
         }
         Algo::Ppo => {
-            let mut c = PpoConfig::new(era).with_state_dependent_std(a.state_dependent_std);
+            let mut c = PpoConfig::standard(era_on).with_state_dependent_std(a.state_dependent_std);
+            with_era_options(&mut c.era);
             c.hidden = a.hidden.clone().unwrap_or(c.hidden);
             c.activation = a.activation.unwrap_or(c.activation);
             c.lr = a.lr.unwrap_or(c.lr);

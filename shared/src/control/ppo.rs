@@ -83,11 +83,13 @@ pub struct PpoConfig {
     pub norm_reward: bool,
 }
 
-/// PPO-ERA's default ERA settings: those of [`EraConfig`] but with δ constant at 0. PPO's Gaussian is
-/// not bounded (the environment clips actions), so its entropy is exactly `H₀ + δ` and there is
-/// nothing to compensate; learning δ would only cost an optimiser step per minibatch.
-pub fn default_era() -> EraConfig {
-    EraConfig::new().with_delta_auto(false)
+impl PpoConfig {
+    /// PPO-ERA (`era`) or PPO with every other setting at its default. PPO-ERA keeps δ constant at 0:
+    /// its Gaussian is not bounded (the environment clips actions), so its entropy is exactly `H₀ + δ`
+    /// and there is nothing to compensate; learning δ would only cost an optimiser step per minibatch.
+    pub fn standard(era: bool) -> Self {
+        Self::new(EraConfig::new().with_enabled(era).with_delta_auto(false))
+    }
 }
 
 /// The actor, its log-std parameter and the value network, saved as one record.

@@ -77,6 +77,14 @@ pub struct SacConfig {
     pub updates_per_step: usize,
 }
 
+impl SacConfig {
+    /// SAC-ERA as the authors run it (`era`: δ learned, 2 updates per environment step) or SAC as the
+    /// field runs it (1 update per step), with every other setting at its default.
+    pub fn standard(era: bool) -> Self {
+        Self::new(EraConfig::new().with_enabled(era)).with_updates_per_step(if era { 2 } else { 1 })
+    }
+}
+
 /// Twin Q networks `Q(s, a)`.
 #[derive(Module, Debug)]
 pub struct Critic<B: Backend> {
