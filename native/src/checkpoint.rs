@@ -101,7 +101,7 @@ pub fn write(run_dir: &Path, step: u64, wall_s: f64, algorithm: &str, parts: &[P
     if let Ok(d) = fs::File::open(&root) {
         let _ = d.sync_all();
     }
-    let mut all = list(run_dir)?;
+    let mut all = list(run_dir);
     while all.len() > KEEP {
         let (_, old) = all.remove(0);
         let _ = fs::remove_dir_all(old);
@@ -110,9 +110,9 @@ pub fn write(run_dir: &Path, step: u64, wall_s: f64, algorithm: &str, parts: &[P
 }
 
 /// Complete checkpoints of a run, oldest first, as `(step, dir)`.
-fn list(run_dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
+fn list(run_dir: &Path) -> Vec<(u64, PathBuf)> {
     let root = run_dir.join(CHECKPOINT_DIR);
-    let Ok(entries) = fs::read_dir(&root) else { return Ok(Vec::new()) };
+    let Ok(entries) = fs::read_dir(&root) else { return Vec::new() };
     let mut out: Vec<(u64, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter_map(|e| {
@@ -122,7 +122,7 @@ fn list(run_dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
         })
         .collect();
     out.sort();
-    Ok(out)
+    out
 }
 
 /// Reads the checkpoint in `dir`.
@@ -152,7 +152,7 @@ pub fn read(dir: &Path) -> anyhow::Result<Checkpoint> {
 
 /// The newest complete checkpoint of a run, if any.
 pub fn latest(run_dir: &Path) -> anyhow::Result<Option<Checkpoint>> {
-    match list(run_dir)?.pop() {
+    match list(run_dir).pop() {
         Some((_, dir)) => read(&dir).map(Some),
         None => Ok(None),
     }
@@ -168,7 +168,7 @@ mod tests {
         for step in [10, 20, 30] {
             write(dir.path(), step, step as f64, "sac", &[("a.bin".into(), vec![step as u8; 3])]).unwrap();
         }
-        let steps: Vec<u64> = list(dir.path()).unwrap().into_iter().map(|(s, _)| s).collect();
+        let steps: Vec<u64> = list(dir.path()).into_iter().map(|(s, _)| s).collect();
         assert_eq!(steps, vec![20, 30]);
         // A half-written checkpoint (no meta.json) is ignored; a killed writer's temporary folder is cleared.
         fs::create_dir_all(step_dir(dir.path(), 40)).unwrap();

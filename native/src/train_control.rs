@@ -284,7 +284,7 @@ fn train_one<B: AutodiffBackend>(
     let log_path = job.dir.join(RUN_LOG_FILE);
     let shown = log_path.display().to_string();
     let mut trainer = ControlTrainer::<B>::new(c.clone(), &device)?;
-    let (file, mut writer, wall0) = if job.resume {
+    let (mut writer, wall0) = if job.resume {
         let Some(ckpt) = checkpoint::latest(&job.dir)? else {
             bail!(
                 "{}: no checkpoint to resume from (the run stopped before its first one); start it again",
@@ -299,13 +299,12 @@ fn train_one<B: AutodiffBackend>(
         let rel = ckpt.dir.strip_prefix(&job.dir).unwrap_or(&ckpt.dir).display().to_string();
         let writer =
             RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
-        (log_path.clone(), writer, ckpt.meta.wall_s)
+        (writer, ckpt.meta.wall_s)
     } else {
         let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;
         let writer = RunLogWriter::new(BufWriter::new(file), &header(job, trainer.era_targets())?)?;
-        (log_path.clone(), writer, 0.0)
+        (writer, 0.0)
     };
-    let _ = file;
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:24}] {pos}/{len} steps {per_sec:>12} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())

@@ -88,6 +88,7 @@ fn era_fixes_the_gaussian_entropy_at_h0_plus_delta() {
     let logged = run(&mut t);
     let h = value(&logged, metrics::GAUSSIAN_ENTROPY);
     let delta = value(&logged, metrics::DELTA);
+    assert!(!h.is_empty() && h.len() == delta.len());
     for (h, d) in h.iter().zip(&delta) {
         assert!((h - (5.0 * 0.25 + d)).abs() < 1e-4, "{h} vs {}", 1.25 + d);
     }

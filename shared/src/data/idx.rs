@@ -86,20 +86,20 @@ pub fn load(dir: &Path, split: Split, fashion: bool) -> Result<ImageDataset, Dat
     parse(&read_maybe_gz(&images_path)?, &read_maybe_gz(&labels_path)?, &images_path, &labels_path, classes)
 }
 
-/// IDX files' contents for `images` (each `rows × cols` bytes) and `labels`: for tests and tools.
-pub fn encode(images: &[u8], labels: &[u8], rows: usize, cols: usize) -> (Vec<u8>, Vec<u8>) {
-    let n = labels.len() as u32;
-    let mut i = [0x803u32, n, rows as u32, cols as u32].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
-    i.extend_from_slice(images);
-    let mut l = [0x801u32, n].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
-    l.extend_from_slice(labels);
-    (i, l)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// IDX files' contents for `images` (each `rows × cols` bytes) and `labels`.
+    fn encode(images: &[u8], labels: &[u8], rows: usize, cols: usize) -> (Vec<u8>, Vec<u8>) {
+        let n = labels.len() as u32;
+        let mut i = [0x803u32, n, rows as u32, cols as u32].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+        i.extend_from_slice(images);
+        let mut l = [0x801u32, n].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+        l.extend_from_slice(labels);
+        (i, l)
+    }
 
     #[test]
     fn reads_raw_and_gzipped_files_and_names_every_defect() {

@@ -206,6 +206,8 @@ pub struct Env {
     dynamics: Box<dyn Dynamics>,
     spec: EnvSpec,
     state: Vec<f64>,
+    /// Length of a raw state (fixed per task).
+    state_len: usize,
     rng: EnvRng,
     elapsed: u32,
     done: bool,
@@ -218,7 +220,7 @@ impl Env {
         let spec = dynamics.spec();
         let mut rng = EnvRng::seed_from_u64(0);
         let state = dynamics.initial_state(&mut rng);
-        Ok(Self { dynamics, spec, state, rng, elapsed: 0, done: true })
+        Ok(Self { dynamics, spec, state_len: state.len(), state, rng, elapsed: 0, done: true })
     }
 
     /// The spec.
@@ -239,7 +241,7 @@ impl Env {
 
     /// Starts an episode from a raw state (layout in [`EnvSpec::state_layout`]).
     pub fn reset_to(&mut self, state: &[f64]) -> Result<Vec<f32>, EnvError> {
-        let expected = self.dynamics.initial_state(&mut EnvRng::seed_from_u64(0)).len();
+        let expected = self.state_len;
         if state.len() != expected {
             return Err(EnvError::Length {
                 env: self.spec.id,
