@@ -13,6 +13,7 @@ mod compare;
 mod config;
 mod env_cmd;
 mod input;
+mod runs;
 mod train_control;
 
 use std::process::ExitCode;

@@ -1,9 +1,6 @@
 //! `era train control` and `era eval control`: control runs with run logs, checkpoints and resume.
 
-use std::fs::{self, OpenOptions};
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -14,13 +11,14 @@ use era_shared::control::sac::SacConfig;
 use era_shared::control::trainer::AgentConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::metrics;
-use era_shared::runlog::{CONFIG_FILE, Domain, Header, RUN_LOG_FILE, RunLog, RunLogWriter, Status, StepUnit, seed_dir};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use era_shared::runlog::{Domain, Header, StepUnit};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, BackendChoice, Cpu, Task};
 use crate::checkpoint;
 use crate::cli::{DeltaArg, EvalControlArgs, OnOff, TrainControlArgs};
+use crate::runs::{self, stopping};
 
 /// What `config.json` holds: the trainer's settings plus how the run is executed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,9 +84,6 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
     c
 }
 
-/// Set by Ctrl-C: every run checkpoints, writes a `stopped` footer and returns.
-static STOP: AtomicBool = AtomicBool::new(false);
-
 /// One seed's run: its directory and settings, and whether it continues from a checkpoint.
 #[derive(Debug, Clone)]
 struct Job {
@@ -97,35 +92,26 @@ struct Job {
     resume: bool,
 }
 
+/// What a control config is called in errors.
+const WHAT: &str = "era control";
+
 /// Runs `era train control`.
 pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
     let (jobs, backend_choice, top) = match &args.resume {
         Some(dir) => {
-            let jobs = resume_jobs(dir)?;
+            let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
+                .into_iter()
+                .map(|(dir, config)| Job { dir, config, resume: true })
+                .collect();
             let choice = jobs[0].config.backend;
             (jobs, choice, dir.clone())
         }
         None => new_jobs(args)?,
     };
-    // The first Ctrl-C stops cleanly (checkpoint + footer); a second one kills as usual.
-    let _ = ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\nera: stopping after the current step (checkpoint and footer are written; Ctrl-C again to kill)");
-    });
+    runs::install_stop_handler();
     let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.quiet }).and_then(|r| r);
-    println!("era: run logs:");
-    for job in &jobs {
-        println!("  {}", job.dir.join(RUN_LOG_FILE).display());
-    }
-    outcome?;
-    if STOP.load(Ordering::SeqCst) {
-        println!("era: stopped; continue with: era train control --resume {}", top.display());
-    } else {
-        println!("era: compare with: era compare {}", top.display());
-    }
-    Ok(())
+    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "control");
+    outcome
 }
 
 /// Creates the run directory (one per seed below it with several seeds) and its configs.
@@ -136,87 +122,15 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
     // Build once on the CPU so a bad setting fails before anything is written.
     ControlTrainer::<Cpu>::new(first.clone(), &Default::default()).map_err(anyhow::Error::from)?;
     let base = args.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create the output folder", args.out.display()))?;
-    let top = unique_dir(&args.out, &base)?;
-    let run_name = top.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or(base);
-    let mut jobs = Vec::new();
-    for seed in args.seed..args.seed + args.seeds {
-        let dir = if args.seeds > 1 { top.join(seed_dir(seed)) } else { top.clone() };
-        fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create the run folder", dir.display()))?;
-        let config = RunConfig {
+    let (top, created) =
+        runs::create(&args.out, &base, args.seed..args.seed + args.seeds, |seed, run_name| RunConfig {
             control: control_config(args, &env, seed),
             checkpoint_every: args.checkpoint_every.unwrap_or(10_000).max(1),
             backend: args.backend,
-            run_name: run_name.clone(),
-        };
-        let path = dir.join(CONFIG_FILE);
-        fs::write(&path, serde_json::to_string_pretty(&config)?)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        jobs.push(Job { dir, config, resume: false });
-    }
+            run_name: run_name.to_string(),
+        })?;
+    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
     Ok((jobs, args.backend, top))
-}
-
-/// `base`, or `base-2`, `base-3`, … : the first name not taken under `out` (never overwrite a run).
-fn unique_dir(out: &Path, base: &str) -> anyhow::Result<PathBuf> {
-    for i in 1..10_000 {
-        let name = if i == 1 { base.to_string() } else { format!("{base}-{i}") };
-        let dir = out.join(name);
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot create the run folder", dir.display())),
-        }
-    }
-    bail!("{}: no free run name `{base}-N`", out.display())
-}
-
-/// The run directories below `dir` (itself, or its `seed-*` folders) that have a config.
-fn run_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    if dir.join(CONFIG_FILE).is_file() {
-        return Ok(vec![dir.to_path_buf()]);
-    }
-    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
-        .with_context(|| format!("{}: cannot read the run folder", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.join(CONFIG_FILE).is_file())
-        .collect();
-    dirs.sort();
-    if dirs.is_empty() {
-        bail!("{}: no {CONFIG_FILE} here or in its seed-* folders: not a run directory", dir.display());
-    }
-    Ok(dirs)
-}
-
-fn read_config(dir: &Path) -> anyhow::Result<RunConfig> {
-    let path = dir.join(CONFIG_FILE);
-    let text = fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not an era control config", path.display()))
-}
-
-/// The unfinished runs below `dir`, to continue from their checkpoints.
-fn resume_jobs(dir: &Path) -> anyhow::Result<Vec<Job>> {
-    let mut jobs = Vec::new();
-    for d in run_dirs(dir)? {
-        let log_path = d.join(RUN_LOG_FILE);
-        let finished = match fs::read_to_string(&log_path) {
-            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?
-                .footer
-                .is_some_and(|f| f.status == Status::Completed),
-            Err(_) => false,
-        };
-        if finished {
-            eprintln!("era: {}: already completed, nothing to resume", d.display());
-            continue;
-        }
-        jobs.push(Job { config: read_config(&d)?, dir: d, resume: true });
-    }
-    if jobs.is_empty() {
-        bail!("{}: every run here has completed", dir.display());
-    }
-    Ok(jobs)
 }
 
 /// Training of every job, one thread per seed, on one backend.
@@ -229,29 +143,13 @@ impl Task for Train {
     type Output = anyhow::Result<()>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
-        let bars = MultiProgress::with_draw_target(if self.quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        });
-        let results: Vec<anyhow::Result<()>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = self
-                .jobs
-                .iter()
-                .map(|job| {
-                    let bar = bars.add(ProgressBar::new(job.config.control.total_steps));
-                    let device = device.clone();
-                    let quiet = self.quiet;
-                    scope.spawn(move || train_one::<B>(job, device, backend, &bar, quiet))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a training thread panicked"))))
-                .collect()
-        });
-        let errors: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| format!("{e:#}")).collect();
-        if errors.is_empty() { Ok(()) } else { bail!("{}", errors.join("; ")) }
+        let quiet = self.quiet;
+        runs::in_parallel(
+            &self.jobs,
+            quiet,
+            |job| job.config.control.total_steps,
+            |job, bar| train_one::<B>(job, device.clone(), backend, bar, quiet),
+        )
     }
 }
 
@@ -281,35 +179,13 @@ fn train_one<B: AutodiffBackend>(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let c = &job.config.control;
-    let log_path = job.dir.join(RUN_LOG_FILE);
-    let shown = log_path.display().to_string();
+    let shown = job.dir.join(era_shared::runlog::RUN_LOG_FILE).display().to_string();
     let mut trainer = ControlTrainer::<B>::new(c.clone(), &device)?;
-    let (mut writer, wall0) = if job.resume {
-        let Some(ckpt) = checkpoint::latest(&job.dir)? else {
-            bail!(
-                "{}: no checkpoint to resume from (the run stopped before its first one); start it again",
-                job.dir.display()
-            );
-        };
+    let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job, trainer.era_targets()))?;
+    if let Some(ckpt) = ckpt {
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
-        let text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
-        let existing = RunLog::parse(&text, &shown)?;
-        let file =
-            OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
-        let rel = ckpt.dir.strip_prefix(&job.dir).unwrap_or(&ckpt.dir).display().to_string();
-        let writer =
-            RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
-        (writer, ckpt.meta.wall_s)
-    } else {
-        let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;
-        let writer = RunLogWriter::new(BufWriter::new(file), &header(job, trainer.era_targets())?)?;
-        (writer, 0.0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:24}] {pos}/{len} steps {per_sec:>12} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    }
+    bar.set_style(runs::bar_style("steps"));
     bar.set_prefix(format!("{} {} seed {} ({backend})", c.algorithm_name(), c.env, c.seed));
     bar.set_position(trainer.step());
     let start = Instant::now();
@@ -319,7 +195,7 @@ fn train_one<B: AutodiffBackend>(
     let mut next_checkpoint = (trainer.step() / every + 1) * every;
     let (mut last_return, mut last_eval, mut last_entropy) = (f64::NAN, f64::NAN, f64::NAN);
     let result: anyhow::Result<()> = (|| {
-        while !trainer.is_done() && !STOP.load(Ordering::SeqCst) {
+        while !trainer.is_done() && !stopping() {
             for mut l in pollster::block_on(trainer.advance())? {
                 for &(k, v) in &l.metrics {
                     match k {
@@ -342,7 +218,7 @@ fn train_one<B: AutodiffBackend>(
             }
             bar.set_position(trainer.step());
             bar.set_message(format!("return {last_return:.1} · eval {last_eval:.1} · entropy {last_entropy:.3}"));
-            if trainer.step() >= next_checkpoint || trainer.is_done() || STOP.load(Ordering::SeqCst) {
+            if trainer.step() >= next_checkpoint || trainer.is_done() || stopping() {
                 checkpoint::write(&job.dir, trainer.step(), wall(), c.algorithm_name(), &trainer.save()?)?;
                 while next_checkpoint <= trainer.step() {
                     next_checkpoint += every;
@@ -351,19 +227,16 @@ fn train_one<B: AutodiffBackend>(
         }
         Ok(())
     })();
-    let status = match &result {
-        Err(_) => Status::Failed,
-        Ok(()) if trainer.is_done() => Status::Completed,
-        Ok(()) => Status::Stopped,
-    };
-    writer.finish(status, wall()).with_context(|| format!("{shown}: cannot write the footer"))?;
+    writer
+        .finish(runs::status(&result, trainer.is_done()), wall())
+        .with_context(|| format!("{shown}: cannot write the footer"))?;
     bar.finish();
     result.with_context(|| format!("{} seed {}", c.env, c.seed))
 }
 
 /// Runs `era eval control`.
 pub fn eval(args: &EvalControlArgs) -> anyhow::Result<()> {
-    let dirs = run_dirs(&args.run)?;
+    let dirs = runs::run_dirs(&args.run)?;
     backend::run(args.backend, Eval { dirs, episodes: args.episodes.max(1) })?
 }
 
@@ -377,7 +250,7 @@ impl Task for Eval {
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
         for dir in &self.dirs {
-            let config = read_config(dir)?;
+            let config: RunConfig = runs::read_config(dir, WHAT)?;
             let Some(ckpt) = checkpoint::latest(dir)? else {
                 bail!("{}: no checkpoint yet", dir.display());
             };

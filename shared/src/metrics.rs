@@ -43,6 +43,10 @@ pub const POLICY_LOSS: &str = "losses/policy";
 pub const APPROX_KL: &str = "losses/approx_kl";
 /// Share of samples whose ratio was clipped (PPO, GRPO).
 pub const CLIP_FRAC: &str = "losses/clipfrac";
+/// Epochs completed, fractional between epoch ends (vision).
+pub const EPOCH: &str = "charts/epoch";
+/// Mean entropy of the predictions on the evaluation images (vision).
+pub const EVAL_ENTROPY_MEAN: &str = "eval/entropy_mean";
 /// Training loss (vision).
 pub const TRAIN_LOSS: &str = "train/loss";
 /// Training top-1 accuracy (vision).
@@ -134,6 +138,8 @@ pub const METRICS: &[MetricSpec] = &[
     spec(POLICY_LOSS, "policy-gradient loss", Target::None),
     spec(APPROX_KL, "approximate KL(old ‖ new)", Target::None),
     spec(CLIP_FRAC, "share of clipped ratios", Target::None),
+    spec(EPOCH, "epochs completed", Target::None),
+    spec(EVAL_ENTROPY_MEAN, "mean entropy of predictions on evaluation images (nats)", Target::H0),
     spec(TRAIN_LOSS, "training loss", Target::None),
     spec(TRAIN_TOP1, "training top-1 accuracy", Target::None),
     spec(EVAL_LOSS, "evaluation loss", Target::None),

@@ -17,7 +17,95 @@ pub mod idx;
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+/// The datasets era reads, by the name the command line uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// The 10 000 MNIST digits embedded in era (8 000 train, 2 000 test); needs no directory.
+    MnistEmbedded,
+    /// MNIST IDX files.
+    Mnist,
+    /// Fashion-MNIST IDX files.
+    FashionMnist,
+    /// CIFAR-10, binary version.
+    Cifar10,
+    /// CIFAR-100, binary version.
+    Cifar100,
+    /// An image folder, `train/<class>/` and `val/<class>/`.
+    Folder,
+}
+
+impl DatasetKind {
+    /// Every dataset, in the order `--help` lists them.
+    pub const ALL: [DatasetKind; 6] =
+        [Self::MnistEmbedded, Self::Mnist, Self::FashionMnist, Self::Cifar10, Self::Cifar100, Self::Folder];
+
+    /// The name on the command line and in run logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MnistEmbedded => "mnist-embedded",
+            Self::Mnist => "mnist",
+            Self::FashionMnist => "fashion-mnist",
+            Self::Cifar10 => "cifar10",
+            Self::Cifar100 => "cifar100",
+            Self::Folder => "folder",
+        }
+    }
+
+    /// The per-channel normalisation the field uses for it.
+    pub fn normalization(self) -> augment::Normalization {
+        match self {
+            Self::MnistEmbedded | Self::Mnist => augment::MNIST,
+            Self::FashionMnist => augment::FASHION_MNIST,
+            Self::Cifar10 => augment::CIFAR10,
+            Self::Cifar100 => augment::CIFAR100,
+            Self::Folder => augment::IMAGENET,
+        }
+    }
+
+    /// Whether random crop and flip make sense for it (natural images; not digits or clothing
+    /// silhouettes, whose orientation carries the class).
+    pub fn augmentable(self) -> bool {
+        matches!(self, Self::Cifar10 | Self::Cifar100 | Self::Folder)
+    }
+
+    /// One split, from `dir` (ignored for the embedded digits); folder images are resized to
+    /// `image_size × image_size`.
+    pub fn load(self, dir: Option<&Path>, split: Split, image_size: u32) -> Result<ImageDataset, DataError> {
+        let dir = match (self, dir) {
+            (Self::MnistEmbedded, _) => return embedded::load(split),
+            (_, Some(d)) => d,
+            (_, None) => return Err(DataError::NoDirectory { dataset: self.as_str() }),
+        };
+        match self {
+            Self::MnistEmbedded => embedded::load(split),
+            Self::Mnist => idx::load(dir, split, false),
+            Self::FashionMnist => idx::load(dir, split, true),
+            Self::Cifar10 => cifar::load(dir, split, false),
+            Self::Cifar100 => cifar::load(dir, split, true),
+            Self::Folder => folder::load(dir, split, image_size),
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DatasetKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|d| d.as_str()).collect();
+            format!("unknown dataset `{s}` (valid: {})", names.join(", "))
+        })
+    }
+}
 
 /// Which part of a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +164,12 @@ impl ImageDataset {
 /// Why a dataset could not be read.
 #[derive(Debug, Error)]
 pub enum DataError {
+    /// A dataset read from files was asked for without saying where they are.
+    #[error("--dataset {dataset} needs --data DIR (the folder holding its files)")]
+    NoDirectory {
+        /// The dataset's name.
+        dataset: &'static str,
+    },
     /// A file the dataset needs is not there.
     #[error("{}: not found ({hint})", path.display())]
     Missing {

@@ -3,9 +3,18 @@
 //! Every model maps `[batch, channels, height, width]` to logits `[batch, classes]`; the ERA softmax
 //! floor ([`crate::tensor::softmax_floor`]) is applied to those logits by the trainer, so the models
 //! stay the architectures the field knows. Dropout, when asked for, sits before the last linear layer.
+//!
+//! - [`classifier`]: the model choice, the regularisers and the losses;
+//! - [`trainer`] (feature `data` too): the training loop shared by `era train vision` and its tests.
 
+pub mod classifier;
+pub mod conv;
 pub mod resnet;
 pub mod small_cnn;
+#[cfg(feature = "data")]
+pub mod trainer;
+
+pub use classifier::{ModelKind, Net, Regularizer};
 
 pub use resnet::{ResNet, ResNetDepth, Stem};
 pub use small_cnn::SmallCnn;

@@ -6,9 +6,11 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Tensor, activation::relu, backend::Backend};
 use serde::{Deserialize, Serialize};
+
+use super::conv::conv2d;
 
 /// How deep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +53,7 @@ impl<B: Backend> ConvBn<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.bn.forward(self.conv.forward(x))
+        self.bn.forward(conv2d(&self.conv, x))
     }
 }
 
@@ -102,20 +104,12 @@ pub struct ResNet<B: Backend> {
     stem_pool: Option<MaxPool2d>,
     blocks: Vec<Block<B>>,
     pool: AdaptiveAvgPool2d,
-    dropout: Dropout,
     fc: Linear<B>,
 }
 
 impl<B: Backend> ResNet<B> {
     /// A ResNet of `depth` for `channels`-channel images and `classes` outputs.
-    pub fn new(
-        depth: ResNetDepth,
-        stem: Stem,
-        channels: usize,
-        classes: usize,
-        dropout: f64,
-        device: &B::Device,
-    ) -> Self {
+    pub fn new(depth: ResNetDepth, stem: Stem, channels: usize, classes: usize, device: &B::Device) -> Self {
         let (counts, bottleneck) = match depth {
             ResNetDepth::R18 => ([2, 2, 2, 2], false),
             ResNetDepth::R34 => ([3, 4, 6, 3], false),
@@ -148,13 +142,12 @@ impl<B: Backend> ResNet<B> {
             stem_pool,
             blocks,
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            dropout: DropoutConfig::new(dropout).init(),
             fc: LinearConfig::new(cin, classes).init(device),
         }
     }
 
-    /// Logits `[batch, classes]`.
-    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+    /// The pooled features the classifier reads, `[batch, 512]` (`[batch, 2048]` for ResNet-50).
+    pub fn features(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let mut x = relu(self.stem.forward(x));
         if let Some(p) = &self.stem_pool {
             x = p.forward(x);
@@ -162,8 +155,17 @@ impl<B: Backend> ResNet<B> {
         for b in &self.blocks {
             x = b.forward(x);
         }
-        let x = self.pool.forward(x).flatten::<2>(1, 3);
-        self.fc.forward(self.dropout.forward(x))
+        self.pool.forward(x).flatten::<2>(1, 3)
+    }
+
+    /// The classifier: features to logits `[batch, classes]`.
+    pub fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.fc.forward(features)
+    }
+
+    /// Logits `[batch, classes]`.
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.head(self.features(x))
     }
 }
 
@@ -188,7 +190,7 @@ mod tests {
             (ResNetDepth::R34, 21_797_672, 8_512),
             (ResNetDepth::R50, 25_557_032, 26_560),
         ] {
-            let m: ResNet<B> = ResNet::new(depth, Stem::ImageNet, 3, 1000, 0.0, &dev);
+            let m: ResNet<B> = ResNet::new(depth, Stem::ImageNet, 3, 1000, &dev);
             assert_eq!(m.num_params(), torchvision + 2 * bn_channels, "{depth:?}");
         }
     }
@@ -196,9 +198,9 @@ mod tests {
     #[test]
     fn both_stems_give_logits() {
         let dev = Default::default();
-        let cifar: ResNet<B> = ResNet::new(ResNetDepth::R18, Stem::Cifar, 3, 10, 0.1, &dev);
+        let cifar: ResNet<B> = ResNet::new(ResNetDepth::R18, Stem::Cifar, 3, 10, &dev);
         assert_eq!(cifar.forward(Tensor::zeros([2, 3, 32, 32], &dev)).dims(), [2, 10]);
-        let imagenet: ResNet<B> = ResNet::new(ResNetDepth::R50, Stem::ImageNet, 3, 7, 0.0, &dev);
+        let imagenet: ResNet<B> = ResNet::new(ResNetDepth::R50, Stem::ImageNet, 3, 7, &dev);
         assert_eq!(imagenet.forward(Tensor::zeros([1, 3, 64, 64], &dev)).dims(), [1, 7]);
     }
 }

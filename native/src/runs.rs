@@ -1,0 +1,207 @@
+//! What every `era train …` command shares: run directories that never overwrite each other, one
+//! directory per seed, seeds trained in parallel threads with one progress bar each, run logs opened
+//! fresh or appended to on `--resume`, and a clean stop on Ctrl-C.
+
+use std::fs::{self, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use era_shared::runlog::{CONFIG_FILE, Header, RUN_LOG_FILE, RunLog, RunLogWriter, Status, seed_dir};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::checkpoint::{self, Checkpoint};
+
+/// Set by Ctrl-C: every run checkpoints, writes a `stopped` footer and returns.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C asked the runs to stop.
+pub fn stopping() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Makes the first Ctrl-C stop cleanly (checkpoint + footer); a second one kills as usual.
+pub fn install_stop_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nera: stopping after the current step (checkpoint and footer are written; Ctrl-C again to kill)");
+    });
+}
+
+/// A new run directory `out/base` (made unique) with one folder per seed when there are several,
+/// each holding `config_for(seed)` as `config.json`; returns the top directory and `(dir, config)` per seed.
+pub fn create<C: Serialize>(
+    out: &Path,
+    base: &str,
+    seeds: std::ops::Range<u64>,
+    config_for: impl Fn(u64, &str) -> C,
+) -> anyhow::Result<(PathBuf, Vec<(PathBuf, C)>)> {
+    fs::create_dir_all(out).with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    let top = unique_dir(out, base)?;
+    let run_name = top.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| base.to_string());
+    let several = seeds.end - seeds.start > 1;
+    let mut runs = Vec::new();
+    for seed in seeds {
+        let dir = if several { top.join(seed_dir(seed)) } else { top.clone() };
+        fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create the run folder", dir.display()))?;
+        let config = config_for(seed, &run_name);
+        let path = dir.join(CONFIG_FILE);
+        fs::write(&path, serde_json::to_string_pretty(&config)?)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        runs.push((dir, config));
+    }
+    Ok((top, runs))
+}
+
+/// `base`, or `base-2`, `base-3`, … : the first name not taken under `out` (never overwrite a run).
+fn unique_dir(out: &Path, base: &str) -> anyhow::Result<PathBuf> {
+    for i in 1..10_000 {
+        let name = if i == 1 { base.to_string() } else { format!("{base}-{i}") };
+        let dir = out.join(name);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot create the run folder", dir.display())),
+        }
+    }
+    bail!("{}: no free run name `{base}-N`", out.display())
+}
+
+/// The run directories below `dir` (itself, or its `seed-*` folders) that have a config.
+pub fn run_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.join(CONFIG_FILE).is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot read the run folder", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join(CONFIG_FILE).is_file())
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        bail!("{}: no {CONFIG_FILE} here or in its seed-* folders: not a run directory", dir.display());
+    }
+    Ok(dirs)
+}
+
+/// A run's `config.json`, as the config of `what` (e.g. "era control").
+pub fn read_config<C: DeserializeOwned>(dir: &Path, what: &str) -> anyhow::Result<C> {
+    let path = dir.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not an {what} config", path.display()))
+}
+
+/// The runs below `dir` that have not completed, with their configs, to continue from their checkpoints.
+pub fn unfinished<C: DeserializeOwned>(dir: &Path, what: &str) -> anyhow::Result<Vec<(PathBuf, C)>> {
+    let mut runs = Vec::new();
+    for d in run_dirs(dir)? {
+        let log_path = d.join(RUN_LOG_FILE);
+        let finished = match fs::read_to_string(&log_path) {
+            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?
+                .footer
+                .is_some_and(|f| f.status == Status::Completed),
+            Err(_) => false,
+        };
+        if finished {
+            eprintln!("era: {}: already completed, nothing to resume", d.display());
+            continue;
+        }
+        runs.push((d.clone(), read_config(&d, what)?));
+    }
+    if runs.is_empty() {
+        bail!("{}: every run here has completed", dir.display());
+    }
+    Ok(runs)
+}
+
+/// A run's log, opened for writing: a new file with `header`, or, when resuming, the existing log
+/// continued after the last checkpoint (records past it are superseded). Returns the writer, the
+/// wall-clock seconds already spent and the checkpoint to restore.
+pub fn open_log(
+    dir: &Path,
+    resume: bool,
+    header: impl FnOnce() -> anyhow::Result<Header>,
+) -> anyhow::Result<(RunLogWriter<BufWriter<fs::File>>, f64, Option<Checkpoint>)> {
+    let log_path = dir.join(RUN_LOG_FILE);
+    let shown = log_path.display().to_string();
+    if !resume {
+        let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;
+        return Ok((RunLogWriter::new(BufWriter::new(file), &header()?)?, 0.0, None));
+    }
+    let Some(ckpt) = checkpoint::latest(dir)? else {
+        bail!("{}: no checkpoint to resume from (the run stopped before its first one); start it again", dir.display());
+    };
+    let text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
+    let existing = RunLog::parse(&text, &shown)?;
+    let file = OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
+    let rel = ckpt.dir.strip_prefix(dir).unwrap_or(&ckpt.dir).display().to_string();
+    let writer = RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
+    let wall = ckpt.meta.wall_s;
+    Ok((writer, wall, Some(ckpt)))
+}
+
+/// The footer status of a run that returned `result` and is `done` or not.
+pub fn status(result: &anyhow::Result<()>, done: bool) -> Status {
+    match result {
+        Err(_) => Status::Failed,
+        Ok(()) if done => Status::Completed,
+        Ok(()) => Status::Stopped,
+    }
+}
+
+/// Runs `train(job, bar)` for every job in its own thread, each with a progress bar of `len(job)`
+/// steps (hidden when `quiet`), and joins them; the error names every failed job.
+pub fn in_parallel<J: Sync>(
+    jobs: &[J],
+    quiet: bool,
+    len: impl Fn(&J) -> u64,
+    train: impl Fn(&J, &ProgressBar) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<()> {
+    let bars = MultiProgress::with_draw_target(if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let train = &train;
+    let results: Vec<anyhow::Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|job| {
+                let bar = bars.add(ProgressBar::new(len(job)));
+                scope.spawn(move || train(job, &bar))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a training thread panicked"))))
+            .collect()
+    });
+    let errors: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| format!("{e:#}")).collect();
+    if errors.is_empty() { Ok(()) } else { bail!("{}", errors.join("; ")) }
+}
+
+/// A progress bar's style: `prefix [bar] pos/len unit rate message`.
+pub fn bar_style(unit: &str) -> ProgressStyle {
+    ProgressStyle::with_template(&format!("{{prefix}} [{{bar:24}}] {{pos}}/{{len}} {unit} {{per_sec:>12}} {{msg}}"))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// Prints where the logs are and what to do next.
+pub fn report(dirs: &[&Path], top: &Path, command: &str) {
+    println!("era: run logs:");
+    for dir in dirs {
+        println!("  {}", dir.join(RUN_LOG_FILE).display());
+    }
+    if stopping() {
+        println!("era: stopped; continue with: era train {command} --resume {}", top.display());
+    } else {
+        println!("era: compare with: era compare {}", top.display());
+    }
+}

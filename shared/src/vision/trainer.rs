@@ -1,0 +1,610 @@
+//! The image-classification training loop (features `burn` and `data`): SGD with momentum and weight
+//! decay, a linear warm-up into a cosine schedule, per-batch prediction statistics, and top-1/top-5
+//! evaluation at the end of every epoch.
+//!
+//! Everything random (the epoch's shuffle, a batch's crops and flips, a batch's dropout mask) is drawn
+//! from generators derived from `(seed, what, index)`, so a run is the same for its seed and a resumed
+//! run continues exactly where the checkpoint left it: the loop's whole position is the batch count.
+
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, Optimizer, Sgd, SgdConfig, decay::WeightDecayConfig};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::classifier::{ModelKind, Net, Regularizer, RowStats, cross_entropy, row_stats};
+use crate::control::{AgentError, AgentRng, Logged, Part, load_record, part, read, record_bytes, upload};
+use crate::data::{DatasetKind, ImageDataset, augment};
+use crate::metrics;
+use crate::runlog::EraTargets;
+use crate::softmax_floor::{DEFAULT_H0, DEFAULT_TAU, FloorMode, SoftmaxFloor};
+
+/// Settings of a vision run; saved as `config.json` with every run. Defaults are the ones of
+/// [`VisionConfig::standard`] for the embedded MNIST digits and the small CNN.
+#[derive(Config, Debug, PartialEq)]
+pub struct VisionConfig {
+    /// The dataset.
+    pub dataset: DatasetKind,
+    /// The network.
+    pub model: ModelKind,
+    /// The regulariser.
+    #[config(default = "Regularizer::Era")]
+    pub reg: Regularizer,
+    /// Label smoothing's ε or dropout's p (ignored by `none` and `era`).
+    #[config(default = 0.1)]
+    pub strength: f64,
+    /// ERA: the entropy floor in nats (the authors' 0.6).
+    #[config(default = "DEFAULT_H0")]
+    pub h0: f64,
+    /// ERA: τ > e (the authors' 4).
+    #[config(default = "DEFAULT_TAU")]
+    pub tau: f64,
+    /// ERA: exact (floor guaranteed) or the authors' official approximation.
+    #[config(default = "FloorMode::Exact")]
+    pub era_mode: FloorMode,
+    /// Passes over the training images.
+    #[config(default = 8)]
+    pub epochs: usize,
+    /// Images per optimiser step (the last incomplete batch of an epoch is dropped).
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Peak learning rate, reached after the warm-up.
+    #[config(default = 0.05)]
+    pub lr: f64,
+    /// SGD momentum.
+    #[config(default = 0.9)]
+    pub momentum: f64,
+    /// L2 weight decay added to the gradients.
+    #[config(default = 5e-4)]
+    pub weight_decay: f64,
+    /// Linear warm-up length, in epochs (fractions allowed).
+    #[config(default = 0.5)]
+    pub warmup_epochs: f64,
+    /// Random crop (padding of 1/8 of the side) and horizontal flip, for natural-image datasets.
+    #[config(default = true)]
+    pub augment: bool,
+    /// Side in pixels that image-folder images are resized to.
+    #[config(default = 224)]
+    pub image_size: u32,
+    /// Seed of the initialisation, shuffles, augmentation and dropout.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Log training statistics every this many optimiser steps (and at each epoch's end).
+    #[config(default = 25)]
+    pub log_every: u64,
+    /// Images per evaluation batch.
+    #[config(default = 500)]
+    pub eval_batch_size: usize,
+}
+
+impl VisionConfig {
+    /// The defaults for `dataset` and `model`: the small CNN trains at batch 64 and learning rate
+    /// 0.05; ResNets at batch 128 and 0.1 (the usual CIFAR recipe). Epochs: 8 on the embedded digits
+    /// (a few minutes on two cores), 20 on MNIST and Fashion-MNIST, 200 on CIFAR (the authors' budget),
+    /// 90 on image folders (the ImageNet recipe).
+    pub fn standard(dataset: DatasetKind, model: ModelKind) -> Self {
+        let c = Self::new(dataset, model);
+        let c = match model {
+            ModelKind::SmallCnn => c,
+            _ => c.with_batch_size(128).with_lr(0.1).with_warmup_epochs(1.0),
+        };
+        c.with_epochs(match dataset {
+            DatasetKind::MnistEmbedded => 8,
+            DatasetKind::Mnist | DatasetKind::FashionMnist => 20,
+            DatasetKind::Cifar10 | DatasetKind::Cifar100 => 200,
+            DatasetKind::Folder => 90,
+        })
+    }
+
+    /// The algorithm's name in run logs and `era compare`, e.g. `small-cnn-era`, `resnet18-dropout-0.2`.
+    pub fn algorithm_name(&self) -> String {
+        match self.reg {
+            Regularizer::None | Regularizer::Era => format!("{}-{}", self.model, self.reg),
+            _ => format!("{}-{}-{}", self.model, self.reg, self.strength),
+        }
+    }
+
+    /// The header's `era` object.
+    pub fn era_targets(&self) -> EraTargets {
+        if self.reg != Regularizer::Era {
+            return EraTargets { enabled: false, ..Default::default() };
+        }
+        EraTargets {
+            enabled: true,
+            h0: Some(self.h0),
+            tau: Some(self.tau),
+            mode: Some(self.era_mode),
+            ..Default::default()
+        }
+    }
+
+    /// Fails with the setting's name and valid range when a setting cannot work.
+    pub fn validate(&self, classes: usize) -> Result<(), AgentError> {
+        let bad = |what: String| Err(AgentError::Config(what));
+        if self.epochs == 0 || self.batch_size == 0 || self.eval_batch_size == 0 || self.log_every == 0 {
+            return bad("--epochs, --batch-size, eval_batch_size and log_every must be ≥ 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr {}: must be > 0", self.lr));
+        }
+        let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        if !(0.0..1.0).contains(&self.momentum) || !non_negative(self.weight_decay) || !non_negative(self.warmup_epochs)
+        {
+            return bad(format!(
+                "momentum {} must be in [0, 1), weight decay {} and warm-up {} ≥ 0",
+                self.momentum, self.weight_decay, self.warmup_epochs
+            ));
+        }
+        match self.reg {
+            Regularizer::LabelSmoothing | Regularizer::Dropout if !(0.0..1.0).contains(&self.strength) => {
+                bad(format!("--strength {}: {} needs a value in [0, 1)", self.strength, self.reg))
+            }
+            Regularizer::Era => {
+                SoftmaxFloor::new(classes, self.h0, self.tau, self.era_mode).map(|_| ()).map_err(Into::into)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Statistics over the batches since the last log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Window {
+    loss_sum: f64,
+    batches: u64,
+    images: u64,
+    correct: u64,
+    entropy_sum: f64,
+    entropy_min: Option<f64>,
+}
+
+impl Window {
+    fn add(&mut self, loss: f64, rows: &[RowStats]) {
+        self.loss_sum += loss;
+        self.batches += 1;
+        self.images += rows.len() as u64;
+        self.correct += rows.iter().filter(|r| r.top1).count() as u64;
+        self.entropy_sum += rows.iter().map(|r| r.entropy).sum::<f64>();
+        let min = rows.iter().map(|r| r.entropy).fold(f64::INFINITY, f64::min);
+        self.entropy_min = Some(self.entropy_min.map_or(min, |m| m.min(min)));
+    }
+}
+
+/// What an evaluation measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy (without label smoothing).
+    pub loss: f64,
+    /// Share of images whose label scored highest.
+    pub top1: f64,
+    /// Share of images whose label is among the five highest.
+    pub top5: f64,
+    /// Mean entropy of the predictions.
+    pub entropy_mean: f64,
+    /// Smallest entropy of a prediction.
+    pub entropy_min: f64,
+    /// Images evaluated.
+    pub images: usize,
+}
+
+/// The loop's position, saved as `loop.json` in checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct LoopState {
+    step: u64,
+    window: Window,
+}
+
+/// Trains one classifier.
+pub struct VisionTrainer<B: AutodiffBackend> {
+    config: VisionConfig,
+    net: Net<B>,
+    optim: OptimizerAdaptor<Sgd<B::InnerBackend>, Net<B>, B>,
+    floor: Option<SoftmaxFloor>,
+    train: ImageDataset,
+    test: ImageDataset,
+    device: B::Device,
+    step: u64,
+    order: (usize, Vec<usize>),
+    window: Window,
+}
+
+/// Tags of the derived generators.
+const SHUFFLE: u64 = 1;
+const AUGMENT: u64 = 2;
+const DROPOUT: u64 = 3;
+const INIT: u64 = 4;
+
+/// A seed for `(seed, tag, index)`: SplitMix64 over the three, so nearby inputs give unrelated streams.
+fn derive(seed: u64, tag: u64, index: u64) -> u64 {
+    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<B: AutodiffBackend> VisionTrainer<B> {
+    /// A fresh classifier for `train` (evaluated on `test`), or a clear error for a setting that
+    /// cannot work with this data.
+    pub fn new(
+        config: VisionConfig,
+        train: ImageDataset,
+        test: ImageDataset,
+        device: &B::Device,
+    ) -> Result<Self, AgentError> {
+        let classes = train.classes();
+        config.validate(classes)?;
+        if train.is_empty() || test.is_empty() {
+            return Err(AgentError::Config("the dataset has no training or no test images".into()));
+        }
+        let shape = (train.channels, train.height, train.width);
+        if shape != (test.channels, test.height, test.width) || test.classes() != classes {
+            return Err(AgentError::Config(format!(
+                "train images are {}×{}×{} with {classes} classes but test images {}×{}×{} with {}",
+                shape.0,
+                shape.1,
+                shape.2,
+                test.channels,
+                test.height,
+                test.width,
+                test.classes()
+            )));
+        }
+        if config.model == ModelKind::SmallCnn && (train.height < 4 || train.width < 4) {
+            return Err(AgentError::Config(format!(
+                "small-cnn needs images of at least 4×4, not {}×{}",
+                shape.1, shape.2
+            )));
+        }
+        let floor = match config.reg {
+            Regularizer::Era => Some(SoftmaxFloor::new(classes, config.h0, config.tau, config.era_mode)?),
+            _ => None,
+        };
+        let net = Net::new(config.model, [shape.0, shape.1, shape.2], classes, derive(config.seed, INIT, 0), device);
+        let optim = SgdConfig::new()
+            .with_momentum(Some(MomentumConfig::new().with_momentum(config.momentum).with_dampening(0.0)))
+            .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)))
+            .init();
+        Ok(Self {
+            config,
+            net,
+            optim,
+            floor,
+            train,
+            test,
+            device: device.clone(),
+            step: 0,
+            order: (usize::MAX, Vec::new()),
+            window: Window::default(),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &VisionConfig {
+        &self.config
+    }
+
+    /// Optimiser steps so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Images per optimiser step (the batch size, or the whole training set when it is smaller).
+    pub fn batch_size(&self) -> usize {
+        self.config.batch_size.min(self.train.len())
+    }
+
+    /// Optimiser steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        (self.train.len() / self.batch_size()) as u64
+    }
+
+    /// Optimiser steps of the whole run.
+    pub fn total_steps(&self) -> u64 {
+        self.steps_per_epoch() * self.config.epochs as u64
+    }
+
+    /// Whether the run has made all its steps.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.total_steps()
+    }
+
+    /// Epochs completed.
+    pub fn epoch(&self) -> u64 {
+        self.step / self.steps_per_epoch()
+    }
+
+    /// The test images.
+    pub fn test_set(&self) -> &ImageDataset {
+        &self.test
+    }
+
+    /// The learning rate at optimiser step `step`: linear from `lr/warm-up steps` to `lr` over the
+    /// warm-up, then `lr·(1 + cos(π·t))/2` with `t` going from 0 to 1 over the remaining steps.
+    pub fn learning_rate(&self, step: u64) -> f64 {
+        let total = self.total_steps() as f64;
+        let warmup = (self.config.warmup_epochs * self.steps_per_epoch() as f64).round().min(total);
+        let s = step as f64;
+        if s < warmup {
+            return self.config.lr * (s + 1.0) / warmup;
+        }
+        let t = if total > warmup { (s - warmup) / (total - warmup) } else { 1.0 };
+        self.config.lr * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+    }
+
+    /// The images of the batch at `step`, normalised (and augmented when the dataset calls for it),
+    /// with their labels.
+    fn batch(&mut self, step: u64) -> (Vec<f32>, Vec<u16>) {
+        let epoch = (step / self.steps_per_epoch()) as usize;
+        if self.order.0 != epoch {
+            let mut order: Vec<usize> = (0..self.train.len()).collect();
+            order.shuffle(&mut AgentRng::seed_from_u64(derive(self.config.seed, SHUFFLE, epoch as u64)));
+            self.order = (epoch, order);
+        }
+        let bs = self.batch_size();
+        let start = (step % self.steps_per_epoch()) as usize * bs;
+        let augment = self.config.augment && self.config.dataset.augmentable();
+        let mut rng = AgentRng::seed_from_u64(derive(self.config.seed, AUGMENT, step));
+        let norm = self.config.dataset.normalization();
+        let d = &self.train;
+        let mut pixels = Vec::with_capacity(bs * d.image_len());
+        let mut labels = Vec::with_capacity(bs);
+        for &i in &self.order.1[start..start + bs] {
+            let image = d.image(i);
+            if augment {
+                let pad = d.height.max(d.width) / 8;
+                let crop = augment::random_crop_flip(image, d.channels, d.height, d.width, pad, &mut rng);
+                norm.apply(&crop, d.channels, &mut pixels);
+            } else {
+                norm.apply(image, d.channels, &mut pixels);
+            }
+            labels.push(d.labels[i]);
+        }
+        (pixels, labels)
+    }
+
+    /// The model's output logits, through the ERA floor when it is on.
+    fn output<C: Backend>(
+        net: &Net<C>,
+        floor: Option<&SoftmaxFloor>,
+        x: Tensor<C, 4>,
+        dropout: Option<(f64, u64)>,
+    ) -> Tensor<C, 2> {
+        let z = net.forward(x, dropout);
+        match floor {
+            Some(f) => crate::tensor::softmax_floor(z, f),
+            None => z,
+        }
+    }
+
+    /// One optimiser step; returns the records to log (training statistics every `log_every` steps,
+    /// evaluation at the end of each epoch).
+    pub async fn advance(&mut self) -> Result<Vec<Logged>, AgentError> {
+        if self.is_done() {
+            return Ok(Vec::new());
+        }
+        let step = self.step;
+        let (pixels, labels) = self.batch(step);
+        let d = &self.train;
+        let bs = labels.len();
+        let x = upload::<B, 4>(&pixels, [bs, d.channels, d.height, d.width], &self.device);
+        let y = Tensor::<B, 1, Int>::from_data(
+            TensorData::new(labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>(), [bs]).convert::<B::IntElem>(),
+            &self.device,
+        );
+        let dropout = (self.config.reg == Regularizer::Dropout)
+            .then(|| (self.config.strength, derive(self.config.seed, DROPOUT, step)));
+        let smoothing = if self.config.reg == Regularizer::LabelSmoothing { self.config.strength } else { 0.0 };
+        let z = Self::output(&self.net, self.floor.as_ref(), x, dropout);
+        let loss = cross_entropy(z.clone(), y, smoothing);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        let lr = self.learning_rate(step);
+        self.net = self.optim.step(lr, self.net.clone(), grads);
+        let loss = f64::from(read(loss.inner()).await?[0]);
+        let rows = row_stats(&read(z.inner()).await?, &labels, self.train.classes());
+        if !loss.is_finite() {
+            return Err(AgentError::Config(format!(
+                "the training loss became {loss} at step {step}: lower --lr (now {})",
+                self.config.lr
+            )));
+        }
+        self.window.add(loss, &rows);
+        self.step += 1;
+        let mut out = Vec::new();
+        let epoch_end = self.step.is_multiple_of(self.steps_per_epoch());
+        if self.step.is_multiple_of(self.config.log_every) || epoch_end {
+            let w = std::mem::take(&mut self.window);
+            out.push(Logged {
+                step: self.step,
+                metrics: vec![
+                    (metrics::TRAIN_LOSS, w.loss_sum / w.batches as f64),
+                    (metrics::TRAIN_TOP1, w.correct as f64 / w.images as f64),
+                    (metrics::PRED_ENTROPY_MEAN, w.entropy_sum / w.images as f64),
+                    (metrics::PRED_ENTROPY_MIN, w.entropy_min.unwrap_or(f64::NAN)),
+                    (metrics::LEARNING_RATE, lr),
+                    (metrics::EPOCH, self.step as f64 / self.steps_per_epoch() as f64),
+                ],
+            });
+        }
+        if epoch_end {
+            let e = self.evaluate().await?;
+            out.push(Logged {
+                step: self.step,
+                metrics: vec![
+                    (metrics::EVAL_LOSS, e.loss),
+                    (metrics::EVAL_TOP1, e.top1),
+                    (metrics::EVAL_TOP5, e.top5),
+                    (metrics::EVAL_ENTROPY_MEAN, e.entropy_mean),
+                ],
+            });
+        }
+        Ok(out)
+    }
+
+    /// Top-1/top-5 accuracy, loss and prediction entropy on the test images (batch norm on its
+    /// running statistics, no dropout).
+    pub async fn evaluate(&self) -> Result<Evaluation, AgentError> {
+        self.evaluate_on(&self.test).await
+    }
+
+    /// [`Self::evaluate`] on any images of the same shape and classes.
+    pub async fn evaluate_on(&self, data: &ImageDataset) -> Result<Evaluation, AgentError> {
+        let net = self.net.valid();
+        let norm = self.config.dataset.normalization();
+        let n = data.classes();
+        let (mut loss_sum, mut top1, mut top5, mut entropy_sum, mut entropy_min) = (0.0, 0, 0, 0.0, f64::INFINITY);
+        let indices: Vec<usize> = (0..data.len()).collect();
+        for chunk in indices.chunks(self.config.eval_batch_size) {
+            let mut pixels = Vec::with_capacity(chunk.len() * data.image_len());
+            chunk.iter().for_each(|&i| norm.apply(data.image(i), data.channels, &mut pixels));
+            let x = upload::<B::InnerBackend, 4>(
+                &pixels,
+                [chunk.len(), data.channels, data.height, data.width],
+                &self.device,
+            );
+            let z = read(Self::output(&net, self.floor.as_ref(), x, None)).await?;
+            let labels: Vec<u16> = chunk.iter().map(|&i| data.labels[i]).collect();
+            for (row, (s, &label)) in z.chunks_exact(n).zip(row_stats(&z, &labels, n).iter().zip(&labels)) {
+                // −log softmax(row)[label], computed stably.
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let lse = f64::from(max) + row.iter().map(|&v| f64::from(v - max).exp()).sum::<f64>().ln();
+                loss_sum += lse - f64::from(row[usize::from(label)]);
+                top1 += usize::from(s.top1);
+                top5 += usize::from(s.top5);
+                entropy_sum += s.entropy;
+                entropy_min = entropy_min.min(s.entropy);
+            }
+        }
+        let count = data.len().max(1) as f64;
+        Ok(Evaluation {
+            loss: loss_sum / count,
+            top1: top1 as f64 / count,
+            top5: top5 as f64 / count,
+            entropy_mean: entropy_sum / count,
+            entropy_min,
+            images: data.len(),
+        })
+    }
+
+    /// The checkpoint parts: the network, the optimiser's momentum and the loop's position.
+    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+        let state = LoopState { step: self.step, window: self.window.clone() };
+        let json = serde_json::to_vec_pretty(&state).map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
+        Ok(vec![
+            record_bytes::<B, _>(self.net.clone().into_record(), "net.mpk")?,
+            record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?,
+            ("loop.json".to_string(), json),
+        ])
+    }
+
+    /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        let state: LoopState = serde_json::from_slice(part(parts, "loop.json")?)
+            .map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
+        if state.step > self.total_steps() {
+            return Err(AgentError::Checkpoint(format!(
+                "loop.json: step {} is past this run's {} steps",
+                state.step,
+                self.total_steps()
+            )));
+        }
+        self.net = self.net.clone().load_record(load_record::<B, _>(parts, "net.mpk", &self.device)?);
+        self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
+        self.step = state.step;
+        self.window = state.window;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+
+    type B = Autodiff<NdArray<f64>>;
+
+    /// `n` 8×8 one-channel images of 3 classes: class c has a bright band in rows 2c..2c+2.
+    fn bands(n: usize) -> ImageDataset {
+        let mut images = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let c = i % 3;
+            for y in 0..8 {
+                for x in 0..8 {
+                    let on = y / 2 == c;
+                    images.push(if on { 200 + (x * 7 + i) as u8 % 50 } else { ((x + y + i) % 30) as u8 });
+                }
+            }
+            labels.push(c as u16);
+        }
+        ImageDataset {
+            images,
+            labels,
+            channels: 1,
+            height: 8,
+            width: 8,
+            class_names: vec!["a".into(), "b".into(), "c".into()],
+        }
+    }
+
+    fn config(reg: Regularizer) -> VisionConfig {
+        VisionConfig::new(DatasetKind::Mnist, ModelKind::SmallCnn)
+            .with_reg(reg)
+            .with_epochs(3)
+            .with_batch_size(16)
+            .with_log_every(2)
+            .with_h0(0.5)
+    }
+
+    #[test]
+    fn learns_bands_with_the_floor_holding_in_every_batch() {
+        let dev = Default::default();
+        let mut t = VisionTrainer::<B>::new(config(Regularizer::Era), bands(96), bands(30), &dev).unwrap();
+        assert_eq!((t.steps_per_epoch(), t.total_steps()), (6, 18));
+        let mut mins = Vec::new();
+        let mut top1 = 0.0;
+        while !t.is_done() {
+            for l in pollster::block_on(t.advance()).unwrap() {
+                for (k, v) in l.metrics {
+                    if k == metrics::PRED_ENTROPY_MIN {
+                        mins.push(v);
+                    }
+                    if k == metrics::EVAL_TOP1 {
+                        top1 = v;
+                    }
+                }
+            }
+        }
+        assert!(!mins.is_empty() && mins.iter().all(|&m| m >= 0.5 - 1e-4), "{mins:?}");
+        assert!(top1 > 0.9, "top-1 {top1}");
+        let e = pollster::block_on(t.evaluate()).unwrap();
+        assert!(e.entropy_min >= 0.5 - 1e-4 && e.top5 == 1.0);
+    }
+
+    #[test]
+    fn schedule_warms_up_then_follows_the_cosine() {
+        let dev = Default::default();
+        let c = config(Regularizer::None).with_epochs(10).with_warmup_epochs(1.0).with_lr(0.1);
+        let t = VisionTrainer::<B>::new(c, bands(96), bands(30), &dev).unwrap();
+        // 6 steps per epoch, 60 in all, 6 of warm-up: lr(0) = 0.1/6, lr(5) = 0.1, then
+        // lr(6 + 27) = 0.1·(1 + cos(π/2))/2 = 0.05, lr(59) = 0.1·(1 + cos(53π/54))/2 ≈ 0.0000846.
+        assert!((t.learning_rate(0) - 0.1 / 6.0).abs() < 1e-12);
+        assert!((t.learning_rate(5) - 0.1).abs() < 1e-12);
+        assert!((t.learning_rate(6) - 0.1).abs() < 1e-12);
+        assert!((t.learning_rate(33) - 0.05).abs() < 1e-12);
+        assert!((t.learning_rate(59) - 0.1 * 0.5 * (1.0 + (std::f64::consts::PI * 53.0 / 54.0).cos())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let dev = Default::default();
+        let err = |c: VisionConfig| VisionTrainer::<B>::new(c, bands(12), bands(6), &dev).err().unwrap().to_string();
+        assert!(err(config(Regularizer::Era).with_h0(5.0)).contains("H0 = 5 is outside its valid range"));
+        assert!(err(config(Regularizer::Dropout).with_strength(1.0)).contains("--strength 1"));
+        assert!(err(config(Regularizer::None).with_lr(-1.0)).contains("--lr"));
+    }
+}
