@@ -48,8 +48,13 @@ pub trait Task {
 
 /// The GPU adapters wgpu finds, as `(name, is a real GPU)`.
 pub fn adapters() -> Vec<(String, bool)> {
-    let instance = wgpu::Instance::default();
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+    // Vulkan, Metal, DX12 and WebGPU only: burn's wgpu backend does not use OpenGL, and probing it
+    // prints display-server errors on headless machines.
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::PRIMARY,
+        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+    });
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
         .into_iter()
         .map(|a| {
             let info = a.get_info();

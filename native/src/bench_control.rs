@@ -79,7 +79,8 @@ fn alternate(repeats: usize, mut f: impl FnMut(bool) -> Result<f64, AgentError>)
     Ok([median(on), median(off)])
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of measurements.
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

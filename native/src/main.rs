@@ -7,6 +7,7 @@
 mod activation;
 mod backend;
 mod bench_control;
+mod bench_vision;
 mod checkpoint;
 mod cli;
 mod compare;
@@ -15,6 +16,7 @@ mod env_cmd;
 mod input;
 mod runs;
 mod train_control;
+mod train_vision;
 
 use std::process::ExitCode;
 
@@ -35,6 +37,9 @@ fn main() -> ExitCode {
         Command::Train(cli::TrainCommand::Control(args)) => train_control::run(&args),
         Command::Eval(cli::EvalCommand::Control(args)) => train_control::eval(&args),
         Command::Bench(cli::BenchCommand::Control(args)) => bench_control::run(&args),
+        Command::Train(cli::TrainCommand::Vision(args)) => train_vision::run(&args),
+        Command::Eval(cli::EvalCommand::Vision(args)) => train_vision::eval(&args),
+        Command::Bench(cli::BenchCommand::Vision(args)) => bench_vision::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
