@@ -307,3 +307,39 @@ fn bench_reports_training_and_inference_ratios() {
         assert!(text.contains(needle), "{needle} missing in {text}");
     }
 }
+
+/// The classifier trains on wgpu too (on a software adapter here; the test setup installs Mesa's lavapipe).
+#[test]
+fn wgpu_backend_smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    write_idx(&data, "train", 16, false);
+    write_idx(&data, "t10k", 8, false);
+    let out = dir.path().join("runs");
+    ok(&era(&[
+        "train",
+        "vision",
+        "--dataset",
+        "mnist",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--log-every",
+        "1",
+        "--backend",
+        "wgpu",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--run-name",
+        "gpu",
+    ]));
+    let l = log(&out.join("gpu"));
+    assert_eq!(l.header.config["backend"], "wgpu");
+    assert!(floor_holds(&l, 0.6) == 2, "two logged batches, floor held");
+    assert!(l.records.iter().any(|r| r.metrics.contains_key(metrics::EVAL_TOP1)));
+}
