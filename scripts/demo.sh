@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job: set up, build `era`, apply each ERA activation to the bundled examples in
 # assets/examples/, train SAC-ERA and SAC side by side on Pendulum-v1, then a small CNN with and
-# without the ERA softmax floor on the embedded MNIST digits (a few minutes each on 2 cores), and
-# compare the run logs. Usage: scripts/demo.sh
+# without the ERA softmax floor on the embedded MNIST digits (a few minutes each on 2 cores), compare
+# the run logs, and serve the browser explorer with those runs loaded until Ctrl-C. Usage: scripts/demo.sh
 #   ERA_DEMO_SMOKE=1 scripts/demo.sh   debug build and a tiny training budget (what the test suite runs)
 #   ERA_DEMO_OUT=DIR                   where the run logs go (default: runs/demo-<date>)
+#   ERA_DEMO_NO_SERVE=1                build the explorer but do not serve it (the demo then ends)
+#   ERA_PORT=N                         the explorer's port (default 8080)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,5 +80,30 @@ echo "pred/entropy_min is the lowest entropy of any prediction in the last logge
 echo
 echo "Run logs (JSON Lines, one record per line; open them in the explorer or any JSON tool):"
 for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl; do echo "  $f"; done
+
+section "The explorer, with these runs loaded"
+scripts/web.sh build
+# The runs are served beside the page and named in the URL, so the link opens them.
+served=dist/runs/demo
+rm -rf "$served" && mkdir -p "$served"
+files=()
+for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl; do
+  name=$(basename "$(dirname "$f")").jsonl
+  cp "$f" "$served/$name"
+  files+=("runs/demo/$name")
+done
+port=${ERA_PORT:-8080}
+list=$(IFS=,; echo "${files[*]}")
+url="http://127.0.0.1:$port/?view=replay&runs=$list"
+if [ "${ERA_DEMO_NO_SERVE:-0}" = 1 ]; then
+  echo "explorer built in dist/ (serving skipped); serve it with: scripts/web.sh serve $port and open"
+  echo "  $url"
+else
+  echo "open this in a browser (Ctrl-C stops the server):"
+  echo
+  echo "  $url"
+  echo
+  scripts/web.sh serve "$port"
+fi
 echo
 echo "demo: done"

@@ -25,11 +25,12 @@ cargo check -p era-shared
 step "tests"
 cargo test --workspace
 
-step "web: wasm32 build"
-cargo build -p era-web --target wasm32-unknown-unknown --profile wasm-release
+step "web: trunk build (release) and browser tests in headless Chromium"
+scripts/web.sh build
+node --test web/e2e/
 
 step "main job (smoke run)"
-ERA_DEMO_SMOKE=1 scripts/demo.sh
+ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 scripts/demo.sh
 
 echo
 echo "all checks passed"

@@ -1,57 +1,112 @@
-//! The placeholder page: one reactive example of the softmax floor.
+//! The page: a tab per explorer, the state of the open one mirrored into the URL so a link reopens it.
 
-use era_shared::prob;
-use era_shared::softmax_floor::{DEFAULT_H0, DEFAULT_TAU, FloorMode, SoftmaxFloor};
+use era_web::params::{self, GaussianParams, LlmParams, Query, Reader, SoftmaxParams, View};
 use leptos::prelude::*;
 
-/// Example logits, confident in class 0.
-const EXAMPLE: [f64; 4] = [6.0, 1.0, 0.5, -2.0];
+use crate::gaussian_explorer::GaussianExplorer;
+use crate::llm_explorer::LlmExplorer;
+use crate::replay_explorer::ReplayExplorer;
+use crate::softmax_explorer::SoftmaxExplorer;
 
-/// The page: `H₀` in; the valid range for the fixed 4-class example and its floored distribution out.
+/// The page's query string as it was loaded.
+fn initial_query() -> Query {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    Query::parse(&search)
+}
+
+/// Replaces the URL's query without reloading (the browser's history is the outside world).
+fn write_url(q: &Query) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&q.to_search()));
+    }
+}
+
+/// The explorer page.
 #[component]
 pub fn App() -> impl IntoView {
-    let (h0, set_h0) = signal(DEFAULT_H0);
-    // Depends only on constants: computed once, not per render.
-    let range = match SoftmaxFloor::valid_range(EXAMPLE.len(), DEFAULT_TAU) {
-        Ok((lo, hi)) => format!("valid for {} classes: {lo:.4} < H₀ < {hi:.4}", EXAMPLE.len()),
-        Err(e) => e.to_string(),
-    };
-    let result = Memo::new(move |_| {
-        let floor =
-            SoftmaxFloor::new(EXAMPLE.len(), h0.get(), DEFAULT_TAU, FloorMode::Exact).map_err(|e| e.to_string())?;
-        let z = floor.apply(&EXAMPLE).map_err(|e| e.to_string())?;
-        let mut p = vec![0.0; z.len()];
-        prob::softmax(&z, &mut p);
-        Ok::<_, String>((p, prob::entropy_from_logits(&z)))
+    let query = initial_query();
+    let view = RwSignal::new(query.view());
+    let mut reader = Reader::new(&query);
+    let gaussian = GaussianParams::read(&mut reader);
+    let softmax = SoftmaxParams::read(&mut reader);
+    let llm = LlmParams::read(&mut reader);
+    let runs: Vec<String> = query
+        .get("runs")
+        .map(|r| r.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+        .unwrap_or_default();
+    // Only the open view's parameters are meant for it; corrections of the others would be noise.
+    let notes = if query.get("view").is_some() { reader.notes.clone() } else { Vec::new() };
+    // Each explorer's latest parameters, as URL pairs; the open one goes into the URL.
+    let state: [RwSignal<Vec<(String, String)>>; 4] = [
+        RwSignal::new(gaussian.write()),
+        RwSignal::new(softmax.write()),
+        RwSignal::new(llm.write()),
+        RwSignal::new(vec![("runs".into(), runs.join(","))]),
+    ];
+    let index = |v: View| View::ALL.iter().position(|x| *x == v).unwrap_or(0);
+    Effect::new(move |_| {
+        let v = view.get();
+        write_url(&params::query(v, state[index(v)].get()));
     });
+    let on_gaussian = Callback::new(move |p: GaussianParams| state[0].set(p.write()));
+    let on_softmax = Callback::new(move |p: SoftmaxParams| state[1].set(p.write()));
+    let on_llm = Callback::new(move |p: LlmParams| state[2].set(p.write()));
+    let on_runs = Callback::new(move |r: Vec<String>| state[3].set(vec![("runs".into(), r.join(","))]));
     view! {
-        <main>
+        <header>
             <h1>"era explorer"</h1>
-            <p>"ERA's softmax floor keeps the entropy of a classifier's prediction at or above H₀ (τ = " {DEFAULT_TAU} ")."</p>
-            <label>
-                "H₀ (nats): "
-                <input
-                    id="h0"
-                    type="number"
-                    step="0.05"
-                    prop:value=move || h0.get()
-                    on:input=move |ev| {
-                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
-                            set_h0.set(v);
-                        }
-                    }
-                />
-            </label>
-            <p id="range">{range}</p>
-            <p id="result">
-                {move || match result.get() {
-                    Ok((p, h)) => format!(
-                        "logits {EXAMPLE:?} → probabilities [{}], entropy {h:.4} nats",
-                        p.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(", ")
-                    ),
-                    Err(e) => e,
-                }}
+            <p class="lede">
+                "ERA (Entropy Regularizing Activation) keeps a policy's entropy above a floor with an activation on the "
+                "model's outputs instead of an entropy bonus in the loss. Move the sliders; the link in the address bar "
+                "reopens exactly this view."
             </p>
+            <nav role="tablist" aria-label="explorers">
+                {View::ALL
+                    .into_iter()
+                    .map(|v| {
+                        view! {
+                            <button
+                                type="button"
+                                role="tab"
+                                id=format!("tab-{}", v.key())
+                                aria-selected=move || (view.get() == v).to_string()
+                                on:click=move |_| view.set(v)
+                            >
+                                {v.title()}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            {(!notes.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="notes" role="status" id="url-notes">
+                            "Some link parameters were corrected: " {notes.join("; ")}
+                        </div>
+                    }
+                })}
+        </header>
+        <main>
+            // Every explorer stays mounted, so switching tabs keeps what a visitor set.
+            <div hidden=move || view.get() != View::Gaussian>
+                <GaussianExplorer initial=gaussian on_change=on_gaussian />
+            </div>
+            <div hidden=move || view.get() != View::Softmax>
+                <SoftmaxExplorer initial=softmax on_change=on_softmax />
+            </div>
+            <div hidden=move || view.get() != View::Llm>
+                <LlmExplorer initial=llm on_change=on_llm />
+            </div>
+            <div hidden=move || view.get() != View::Replay>
+                <ReplayExplorer urls=runs on_change=on_runs />
+            </div>
         </main>
+        <footer>
+            <p>
+                "Kang, Liao, Xu, Xu (2025), Entropy Regularizing Activation, arXiv 2510.08549. Computed in your browser "
+                "with era-shared, the same code as the era command line."
+            </p>
+        </footer>
     }
 }

@@ -1,10 +1,20 @@
-//! The era explorer in the browser (built with trunk from `index.html`).
-//!
-//! For now one placeholder page that computes with `era-shared`: the softmax floor applied to a fixed
-//! 4-class example for the `H₀` a visitor types, with the valid range of `H₀`.
+//! The era explorer in the browser (built with trunk from `index.html`): three activation explorers
+//! and a replay of logged runs, one component file each.
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod chart;
+#[cfg(target_arch = "wasm32")]
+mod gaussian_explorer;
+#[cfg(target_arch = "wasm32")]
+mod llm_explorer;
+#[cfg(target_arch = "wasm32")]
+mod replay_explorer;
+#[cfg(target_arch = "wasm32")]
+mod softmax_explorer;
+#[cfg(target_arch = "wasm32")]
+mod widgets;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
