@@ -177,6 +177,10 @@ pub fn target_lines(key: &str, era: &EraTargets) -> Vec<(&'static str, f64)> {
     }
     match lookup(key).map(|m| m.target) {
         Some(Target::H0) => era.h0.map(|h| vec![("H₀", h)]).unwrap_or_default(),
+        // A learned δ moves during the run (its value is charted as era/delta): only H₀ is fixed.
+        Some(Target::H0PlusDelta) if era.delta_auto == Some(true) => {
+            era.h0.map(|h| vec![("H₀", h)]).unwrap_or_default()
+        }
         Some(Target::H0PlusDelta) => era.h0.map(|h| vec![("H₀ + δ", h + era.delta.unwrap_or(0.0))]).unwrap_or_default(),
         Some(Target::OmegaBand) => {
             let mut v = Vec::new();
@@ -229,5 +233,7 @@ mod tests {
         assert_eq!(target_lines(ROLLOUT_H_RESP_MEAN, &era), vec![("ω_low", 0.45), ("ω_high", 3.0)]);
         assert!(target_lines(EPISODIC_RETURN, &era).is_empty());
         assert!(target_lines(GAUSSIAN_ENTROPY, &EraTargets::default()).is_empty());
+        let learned = EraTargets { delta_auto: Some(true), ..era };
+        assert_eq!(target_lines(GAUSSIAN_ENTROPY, &learned), vec![("H₀", 1.5)]);
     }
 }

@@ -9,6 +9,9 @@ use leptos::prelude::*;
 use crate::chart::{self, Bars, Lines};
 use crate::widgets::{ChartCanvas, ListSlider, Slider};
 
+/// The H₀ slider's step; its ends sit on multiples of it so keyboard steps land on round values.
+const H0_STEP: f64 = 0.005;
+
 /// The explorer; `initial` comes from the URL, and every change is reported through `on_change`.
 #[component]
 pub fn SoftmaxExplorer(initial: SoftmaxParams, on_change: Callback<SoftmaxParams>) -> impl IntoView {
@@ -113,9 +116,9 @@ pub fn SoftmaxExplorer(initial: SoftmaxParams, on_change: Callback<SoftmaxParams
                 <Slider
                     id="s-h0".into()
                     label="H₀ (nats)"
-                    min=Signal::derive(move || inside(f64::NEG_INFINITY))
-                    max=Signal::derive(move || inside(f64::INFINITY))
-                    step=0.005
+                    min=Signal::derive(move || (inside(f64::NEG_INFINITY) / H0_STEP).ceil() * H0_STEP)
+                    max=Signal::derive(move || (inside(f64::INFINITY) / H0_STEP).floor() * H0_STEP)
+                    step=H0_STEP
                     value=h0
                 />
                 <Slider id="s-tau".into() label="τ" min=2.75 max=20.0 step=0.05 value=tau decimals=2 />
