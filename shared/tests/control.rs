@@ -117,3 +117,27 @@ fn same_seed_same_run_and_checkpoints_continue_exactly() {
         assert_eq!(logged, full, "resumed run equals the uninterrupted one");
     }
 }
+
+#[test]
+fn h0_changed_mid_run_moves_the_entropy_to_the_new_target() {
+    for (env, agent, dims) in [("TwoLinkReacher-v0", sac(true), 2.0), ("FiveLinkArm-v0", ppo(true, false), 5.0)] {
+        let mut t = ControlTrainer::<B>::new(config(env, agent, 400), &Default::default()).unwrap();
+        let mut before = Vec::new();
+        while t.step() < 100 {
+            before.extend(pollster::block_on(t.advance()).unwrap());
+        }
+        t.set_h0(-1.0).unwrap();
+        let after = run(&mut t);
+        let (h, d) = (value(&after, metrics::GAUSSIAN_ENTROPY), value(&after, metrics::DELTA));
+        assert!(!h.is_empty() && h.len() == d.len(), "{env}");
+        for (h, d) in h.iter().zip(&d) {
+            assert!((h - (-1.0 + d)).abs() < 1e-4, "{env}: {h} vs the new H0 + δ = {}", -1.0 + d);
+        }
+        for (h, d) in value(&before, metrics::GAUSSIAN_ENTROPY).iter().zip(value(&before, metrics::DELTA)) {
+            assert!((h - (0.25 * dims + d)).abs() < 1e-4, "{env}: before the change");
+        }
+        assert!(t.set_h0(1e6).unwrap_err().to_string().contains("H0"));
+    }
+    let mut plain = ControlTrainer::<B>::new(config("Pendulum-v1", sac(false), 40), &Default::default()).unwrap();
+    assert!(plain.set_h0(0.5).unwrap_err().to_string().contains("ERA on"));
+}

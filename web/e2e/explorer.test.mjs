@@ -173,3 +173,47 @@ test('at phone width nothing overflows and the sliders stay usable', async () =>
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('training runs live on the CPU backend when the browser has no WebGPU adapter', async () => {
+  const { page, errors } = await open('?view=train', '#t-device');
+  await page.waitForFunction(() => /CPU backend/.test(document.getElementById('t-device').textContent));
+  await page.click('#t-start');
+  const stepOf = () => page.$eval('#t-status', (e) => Number(/step (\d+)/.exec(e.textContent)?.[1] ?? 0));
+  await page.waitForFunction(() => Number(/step (\d+)/.exec(document.getElementById('t-status').textContent)?.[1] ?? 0) > 1500, null, { timeout: 120000 });
+  // The page stays responsive while it trains: a slider elsewhere still answers.
+  const scene = await draws(page, 't-scene');
+  assert.ok(scene > 5, `scene drawn ${scene} times`);
+  const s0 = await stepOf();
+  const t0 = Date.now();
+  await page.waitForTimeout(3000);
+  figures.live_cpu_steps_per_sec = Math.round(((await stepOf()) - s0) / ((Date.now() - t0) / 1000));
+  // H₀ changed mid-run: the entropy chart's target moves with it.
+  await page.focus('#t-h0');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction(() => document.getElementById('t-h0-value').textContent === '0.05');
+  await page.screenshot({ path: path.join(artifacts, 'train-cpu.png'), fullPage: true });
+  assert.match(await page.textContent('#t-status'), /steps\/s/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('training runs on WebGPU when the browser gives an adapter', async () => {
+  const gpu = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...FLAGS, '--enable-unsafe-webgpu'] });
+  const page = await gpu.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/?view=train`);
+  await page.waitForFunction(() => /WebGPU \(/.test(document.getElementById('t-device')?.textContent ?? ''), null, { timeout: 30000 });
+  await page.click('#t-start');
+  await page.waitForFunction(() => Number(/step (\d+)/.exec(document.getElementById('t-status').textContent)?.[1] ?? 0) > 1100, null, { timeout: 240000 });
+  const stepOf = () => page.$eval('#t-status', (e) => Number(/step (\d+)/.exec(e.textContent)?.[1] ?? 0));
+  const s0 = await stepOf();
+  const t0 = Date.now();
+  await page.waitForTimeout(5000);
+  figures.live_webgpu_steps_per_sec = Math.round(((await stepOf()) - s0) / ((Date.now() - t0) / 1000));
+  figures.webgpu_adapter = await page.textContent('#t-device');
+  await page.screenshot({ path: path.join(artifacts, 'train-webgpu.png'), fullPage: true });
+  assert.doesNotMatch(await page.textContent('#t-status'), /training stopped/);
+  assert.deepEqual(errors, []);
+  await gpu.close();
+});

@@ -7,6 +7,7 @@ use crate::gaussian_explorer::GaussianExplorer;
 use crate::llm_explorer::LlmExplorer;
 use crate::replay_explorer::ReplayExplorer;
 use crate::softmax_explorer::SoftmaxExplorer;
+use crate::training_explorer::TrainingExplorer;
 
 /// The page's query string as it was loaded.
 fn initial_query() -> Query {
@@ -37,10 +38,11 @@ pub fn App() -> impl IntoView {
     // Only the open view's parameters are meant for it; corrections of the others would be noise.
     let notes = if query.get("view").is_some() { reader.notes.clone() } else { Vec::new() };
     // Each explorer's latest parameters, as URL pairs; the open one goes into the URL.
-    let state: [RwSignal<Vec<(String, String)>>; 4] = [
+    let state: [RwSignal<Vec<(String, String)>>; 5] = [
         RwSignal::new(gaussian.write()),
         RwSignal::new(softmax.write()),
         RwSignal::new(llm.write()),
+        RwSignal::new(Vec::new()),
         RwSignal::new(vec![("runs".into(), runs.join(","))]),
     ];
     let index = |v: View| View::ALL.iter().position(|x| *x == v).unwrap_or(0);
@@ -51,7 +53,7 @@ pub fn App() -> impl IntoView {
     let on_gaussian = Callback::new(move |p: GaussianParams| state[0].set(p.write()));
     let on_softmax = Callback::new(move |p: SoftmaxParams| state[1].set(p.write()));
     let on_llm = Callback::new(move |p: LlmParams| state[2].set(p.write()));
-    let on_runs = Callback::new(move |r: Vec<String>| state[3].set(vec![("runs".into(), r.join(","))]));
+    let on_runs = Callback::new(move |r: Vec<String>| state[4].set(vec![("runs".into(), r.join(","))]));
     view! {
         <header>
             <h1>"era explorer"</h1>
@@ -97,6 +99,9 @@ pub fn App() -> impl IntoView {
             </div>
             <div hidden=move || view.get() != View::Llm>
                 <LlmExplorer initial=llm on_change=on_llm />
+            </div>
+            <div hidden=move || view.get() != View::Train>
+                <TrainingExplorer />
             </div>
             <div hidden=move || view.get() != View::Replay>
                 <ReplayExplorer urls=runs on_change=on_runs />

@@ -1,5 +1,5 @@
-//! The era explorer in the browser (built with trunk from `index.html`): three activation explorers
-//! and a replay of logged runs, one component file each.
+//! The era explorer in the browser (built with trunk from `index.html`): three activation explorers,
+//! training live in the page and a replay of logged runs, one component file each.
 
 #[cfg(target_arch = "wasm32")]
 mod app;
@@ -13,6 +13,8 @@ mod llm_explorer;
 mod replay_explorer;
 #[cfg(target_arch = "wasm32")]
 mod softmax_explorer;
+#[cfg(target_arch = "wasm32")]
+mod training_explorer;
 #[cfg(target_arch = "wasm32")]
 mod widgets;
 

@@ -17,11 +17,13 @@ pub enum View {
     Llm,
     /// Replay of logged runs.
     Replay,
+    /// Training live in the page.
+    Train,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 4] = [Self::Gaussian, Self::Softmax, Self::Llm, Self::Replay];
+    pub const ALL: [View; 5] = [Self::Gaussian, Self::Softmax, Self::Llm, Self::Train, Self::Replay];
 
     /// The `view=` value.
     pub fn key(self) -> &'static str {
@@ -30,6 +32,7 @@ impl View {
             Self::Softmax => "softmax",
             Self::Llm => "llm",
             Self::Replay => "replay",
+            Self::Train => "train",
         }
     }
 
@@ -40,6 +43,7 @@ impl View {
             Self::Softmax => "Softmax floor (classification)",
             Self::Llm => "LLM logit scaling (GRPO)",
             Self::Replay => "Replay runs",
+            Self::Train => "Train live",
         }
     }
 }

@@ -145,6 +145,21 @@ pub struct Sac<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Sac<B> {
+    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
+    /// naming the valid range, when it cannot be reached, or when ERA is off.
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+        let mut era = self.cfg.era.clone();
+        era.h0 = Some(h0);
+        match era.build(self.act_dim)? {
+            Some(head) => {
+                self.era = Some(head);
+                self.cfg.era = era;
+                Ok(())
+            }
+            None => Err(AgentError::Config("H₀ can only be changed with ERA on".into())),
+        }
+    }
+
     /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng`.
     pub fn new(
         cfg: SacConfig,

@@ -270,6 +270,23 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.step >= self.config.total_steps
     }
 
+    /// Moves the ERA target to `h0` nats (whole action) from the next update on, e.g. when a viewer
+    /// changes it in the explorer; the config (and so the next checkpoint) records the new value.
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+        match (&mut self.agent, &mut self.config.agent) {
+            (Agent::Sac { agent, .. }, AgentConfig::Sac(c)) => {
+                agent.set_h0(h0)?;
+                c.era.h0 = Some(h0);
+            }
+            (Agent::Ppo { agent, .. }, AgentConfig::Ppo(c)) => {
+                agent.set_h0(h0)?;
+                c.era.h0 = Some(h0);
+            }
+            _ => return Err(AgentError::Config("the agent does not match its config".into())),
+        }
+        Ok(())
+    }
+
     /// What the first environment copy looks like now.
     pub fn scene(&self) -> Scene {
         self.envs.envs()[0].scene()

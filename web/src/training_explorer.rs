@@ -1,0 +1,357 @@
+//! Training live in the page: the `era-shared` SAC or PPO agent, with or without ERA, on one of the
+//! pure-Rust environments, on WebGPU when the browser gives an adapter and on the CPU otherwise. The
+//! environment is drawn as it trains, and H₀ can be changed mid-run.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::AutodiffBackend;
+use era_shared::control::ppo::PpoConfig;
+use era_shared::control::sac::SacConfig;
+use era_shared::control::trainer::AgentConfig;
+use era_shared::control::{Algo, ControlConfig, ControlTrainer};
+use era_shared::env::ENV_IDS;
+use era_shared::env::scene::{Role, Scene, Shape};
+use era_shared::metrics;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::chart::{self, Lines};
+use crate::widgets::{ChartCanvas, Slider};
+
+/// Series the page charts, by metric key.
+const CHARTED: [&str; 4] =
+    [metrics::EPISODIC_RETURN, metrics::GAUSSIAN_ENTROPY, metrics::STD_MEAN, metrics::EVAL_RETURN];
+
+/// Which compute backend the page trains on.
+#[derive(Debug, Clone, PartialEq)]
+enum Device {
+    /// Still asking the browser.
+    Probing,
+    /// WebGPU, with the adapter's description.
+    WebGpu(String),
+    /// The CPU, with the reason WebGPU is not used.
+    Cpu(String),
+}
+
+/// Asks `navigator.gpu` for an adapter; its description, or why there is none.
+async fn webgpu_adapter() -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let gpu = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("gpu")).map_err(|_| "no navigator.gpu")?;
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let request: js_sys::Function = js_sys::Reflect::get(&gpu, &JsValue::from_str("requestAdapter"))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("navigator.gpu.requestAdapter is missing")?;
+    let promise: js_sys::Promise =
+        request.call0(&gpu).ok().and_then(|p| p.dyn_into().ok()).ok_or("requestAdapter failed")?;
+    let adapter = JsFuture::from(promise).await.map_err(|e| format!("requestAdapter: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("WebGPU gave no adapter".into());
+    }
+    let info = js_sys::Reflect::get(&adapter, &JsValue::from_str("info")).unwrap_or(JsValue::UNDEFINED);
+    let field = |k: &str| {
+        js_sys::Reflect::get(&info, &JsValue::from_str(k)).ok().and_then(|v| v.as_string()).unwrap_or_default()
+    };
+    let name = [field("vendor"), field("architecture"), field("description")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>();
+    Ok(if name.is_empty() { "adapter".into() } else { name.join(" ") })
+}
+
+/// Resolves after `ms` milliseconds, letting the browser paint and handle input meanwhile.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// `(metric key, (step, value) points)` per charted metric.
+type Series = Vec<(String, Vec<(f64, f64)>)>;
+
+/// What the page shows of a run, written by the training loop.
+#[derive(Clone, Copy)]
+struct View {
+    step: RwSignal<u64>,
+    steps_per_sec: RwSignal<f64>,
+    series: RwSignal<Series>,
+    scene: RwSignal<Option<Scene>>,
+    status: RwSignal<String>,
+    target: RwSignal<Option<f64>>,
+}
+
+/// The settings a run starts with.
+#[derive(Clone)]
+struct Settings {
+    env: String,
+    algo: Algo,
+    era: bool,
+}
+
+fn config(s: &Settings, h0_per_dim: f64) -> ControlConfig {
+    // Small networks and short warm-ups: the page should show learning within a minute or two.
+    let agent = match s.algo {
+        Algo::Sac => {
+            let mut c =
+                SacConfig::standard(s.era).with_hidden(vec![64, 64]).with_batch_size(64).with_learning_starts(1000);
+            c.era.h0_per_dim = h0_per_dim;
+            AgentConfig::Sac(c)
+        }
+        Algo::Ppo => {
+            let mut c = PpoConfig::standard(s.era).with_num_steps(512).with_num_minibatches(8);
+            c.era.h0_per_dim = h0_per_dim;
+            AgentConfig::Ppo(c)
+        }
+    };
+    ControlConfig::new(s.env.clone(), agent)
+        .with_total_steps(10_000_000)
+        .with_log_every(250)
+        .with_eval_every(2500)
+        .with_eval_episodes(2)
+}
+
+/// Trains until `alive` turns false; `running` pauses, `h0_per_dim` is applied as it changes.
+async fn train<B: AutodiffBackend>(
+    device: B::Device,
+    settings: Settings,
+    h0_per_dim: RwSignal<f64>,
+    running: RwSignal<bool>,
+    alive: Rc<Cell<bool>>,
+    view: View,
+) -> Result<(), String> {
+    let mut applied = h0_per_dim.get_untracked();
+    let mut trainer = ControlTrainer::<B>::new(config(&settings, applied), &device).map_err(|e| e.to_string())?;
+    let dims = trainer.env_spec().action.dims();
+    view.target.set(settings.era.then_some(applied * dims as f64));
+    let mut window = (now_ms(), 0u64);
+    while alive.get() {
+        if !running.get_untracked() {
+            sleep(100).await;
+            continue;
+        }
+        let h = h0_per_dim.get_untracked();
+        if settings.era && (h - applied).abs() > 1e-12 {
+            trainer.set_h0(h * dims as f64).map_err(|e| e.to_string())?;
+            applied = h;
+            view.target.set(Some(h * dims as f64));
+        }
+        // Work for about one frame, then give the browser its turn.
+        let start = now_ms();
+        while now_ms() - start < 14.0 && alive.get() {
+            for l in trainer.advance().await.map_err(|e| e.to_string())? {
+                view.series.update(|series| {
+                    for (k, v) in &l.metrics {
+                        if let Some(s) = series.iter_mut().find(|(key, _)| key == k) {
+                            s.1.push((l.step as f64, *v));
+                        }
+                    }
+                });
+            }
+        }
+        let step = trainer.step();
+        view.step.set(step);
+        if now_ms() - window.0 > 500.0 {
+            view.steps_per_sec.set((step - window.1) as f64 / ((now_ms() - window.0) / 1000.0));
+            window = (now_ms(), step);
+        }
+        view.scene.set(Some(trainer.scene()));
+        sleep(0).await;
+    }
+    Ok(())
+}
+
+/// Paints a scene: world coordinates mapped into the canvas, y up.
+fn draw_scene(canvas: &web_sys::HtmlCanvasElement, scene: &Scene) -> Result<(), String> {
+    let ctx: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("the canvas has no 2D context")?;
+    let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    ctx.set_fill_style_str("#ffffff");
+    ctx.fill_rect(0.0, 0.0, w, h);
+    let [x0, x1, y0, y1] = scene.view;
+    let scale = (w / (x1 - x0)).min(h / (y1 - y0));
+    let (ox, oy) = ((w - scale * (x1 - x0)) / 2.0, (h - scale * (y1 - y0)) / 2.0);
+    let px = |p: [f64; 2]| (ox + (p[0] - x0) * scale, h - oy - (p[1] - y0) * scale);
+    let colour = |r: Role| match r {
+        Role::Ground => "#9a9a9a",
+        Role::Body => "#0072b2",
+        Role::Joint => "#1b1b1b",
+        Role::Target => "#d55e00",
+    };
+    for shape in &scene.shapes {
+        match shape {
+            Shape::Segment { from, to, width, role } => {
+                ctx.set_stroke_style_str(colour(*role));
+                ctx.set_line_width((width * scale).max(1.0));
+                ctx.set_line_cap("round");
+                ctx.begin_path();
+                let (a, b) = (px(*from), px(*to));
+                ctx.move_to(a.0, a.1);
+                ctx.line_to(b.0, b.1);
+                ctx.stroke();
+            }
+            Shape::Circle { center, radius, role } => {
+                ctx.set_fill_style_str(colour(*role));
+                ctx.begin_path();
+                let c = px(*center);
+                let _ = ctx.arc(c.0, c.1, (radius * scale).max(1.5), 0.0, std::f64::consts::TAU);
+                ctx.fill();
+            }
+            Shape::Polyline { points, role } => {
+                ctx.set_stroke_style_str(colour(*role));
+                ctx.set_line_width(2.0);
+                ctx.begin_path();
+                for (i, p) in points.iter().enumerate() {
+                    let q = px(*p);
+                    if i == 0 { ctx.move_to(q.0, q.1) } else { ctx.line_to(q.0, q.1) }
+                }
+                ctx.stroke();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The live-training panel.
+#[component]
+pub fn TrainingExplorer() -> impl IntoView {
+    let env = RwSignal::new("Pendulum-v1".to_string());
+    let algo = RwSignal::new(Algo::Sac);
+    let era = RwSignal::new(true);
+    let h0_per_dim = RwSignal::new(0.25);
+    let running = RwSignal::new(false);
+    let device = RwSignal::new(Device::Probing);
+    let alive: StoredValue<Option<Rc<Cell<bool>>>, LocalStorage> = StoredValue::new_local(None);
+    let view = View {
+        step: RwSignal::new(0),
+        steps_per_sec: RwSignal::new(0.0),
+        series: RwSignal::new(Vec::new()),
+        scene: RwSignal::new(None),
+        status: RwSignal::new(String::new()),
+        target: RwSignal::new(None),
+    };
+    spawn_local(async move {
+        device.set(match webgpu_adapter().await {
+            Ok(name) => Device::WebGpu(name),
+            Err(why) => Device::Cpu(why),
+        });
+    });
+    let start = move |_| {
+        if let Some(a) = alive.get_value() {
+            a.set(false);
+        }
+        let flag = Rc::new(Cell::new(true));
+        alive.set_value(Some(flag.clone()));
+        view.series.set(CHARTED.iter().map(|k| (k.to_string(), Vec::new())).collect());
+        view.step.set(0);
+        view.status.set(String::new());
+        running.set(true);
+        let settings = Settings { env: env.get_untracked(), algo: algo.get_untracked(), era: era.get_untracked() };
+        let on_gpu = matches!(device.get_untracked(), Device::WebGpu(_));
+        spawn_local(async move {
+            let result = if on_gpu {
+                use burn::backend::wgpu::{WgpuDevice, graphics};
+                let d = WgpuDevice::default();
+                // The synchronous setup blocks, which a browser cannot do.
+                burn::backend::wgpu::init_setup_async::<graphics::WebGpu>(&d, Default::default()).await;
+                train::<Autodiff<burn::backend::Wgpu>>(d, settings, h0_per_dim, running, flag, view).await
+            } else {
+                train::<Autodiff<NdArray>>(Default::default(), settings, h0_per_dim, running, flag, view).await
+            };
+            if let Err(e) = result {
+                view.status.set(format!("training stopped: {e}"));
+                running.set(false);
+            }
+        });
+    };
+    let chart_of = move |key: &'static str, title: &'static str| {
+        move |c: &web_sys::HtmlCanvasElement| {
+            let points =
+                view.series.with(|s| s.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()).unwrap_or_default());
+            let hlines = match (key, view.target.get()) {
+                (metrics::GAUSSIAN_ENTROPY, Some(h)) => vec![("H₀".to_string(), h)],
+                _ => vec![],
+            };
+            chart::draw_lines(
+                c,
+                &Lines {
+                    title: title.into(),
+                    x_label: "environment step".into(),
+                    series: vec![(key.to_string(), points)],
+                    hlines,
+                    cursor: None,
+                    log_x: false,
+                },
+            )
+        }
+    };
+    let scene_draw = move |c: &web_sys::HtmlCanvasElement| match view.scene.get() {
+        Some(s) => draw_scene(c, &s),
+        None => Ok(()),
+    };
+    view! {
+        <section class="explorer" aria-labelledby="train-title">
+            <h2 id="train-title">"Train live"</h2>
+            <p>
+                "The same SAC and PPO agents as era train control, compiled for the browser, learning on a pure-Rust "
+                "environment while you watch (small 64-unit networks so it moves quickly). With ERA on, the Gaussian's "
+                "entropy stays where H₀ puts it; change H₀ mid-run and watch exploration widen or narrow. With ERA off, "
+                "SAC's temperature and PPO's free log-std decide it."
+            </p>
+            <p id="t-device" class="readout">
+                {move || match device.get() {
+                    Device::Probing => "Looking for WebGPU…".to_string(),
+                    Device::WebGpu(name) => format!("Training on WebGPU ({name})."),
+                    Device::Cpu(why) => format!("Training on the CPU backend ({why})."),
+                }}
+            </p>
+            <div class="controls">
+                <label>"environment "
+                    <select id="t-env" on:change=move |ev| env.set(event_target_value(&ev))>
+                        {ENV_IDS.iter().map(|id| view! { <option value=*id selected=*id == "Pendulum-v1">{*id}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"algorithm "
+                    <select id="t-algo" on:change=move |ev| algo.set(if event_target_value(&ev) == "ppo" { Algo::Ppo } else { Algo::Sac })>
+                        <option value="sac">"SAC"</option>
+                        <option value="ppo">"PPO"</option>
+                    </select>
+                </label>
+                <label><input type="checkbox" id="t-era" prop:checked=move || era.get() on:change=move |ev| era.set(event_target_checked(&ev)) />" ERA"</label>
+                <Slider id="t-h0".into() label="H₀ per dimension (nats)" min=-3.0 max=1.4 step=0.05 value=h0_per_dim decimals=2 />
+                <button type="button" id="t-start" on:click=start disabled=move || device.get() == Device::Probing>"Start"</button>
+                <button type="button" id="t-pause" on:click=move |_| running.update(|r| *r = !*r)>
+                    {move || if running.get() { "Pause" } else { "Resume" }}
+                </button>
+            </div>
+            <p class="readout" id="t-status" aria-live="polite">
+                {move || {
+                    let s = view.status.get();
+                    if !s.is_empty() { s } else { format!("step {} · {:.0} steps/s", view.step.get(), view.steps_per_sec.get()) }
+                }}
+            </p>
+            <div class="charts">
+                <ChartCanvas id="t-scene".into() label="the environment" draw=scene_draw width=480 height=300 />
+                <ChartCanvas id="t-return".into() label="episodic return" draw=chart_of(metrics::EPISODIC_RETURN, "episodic return") />
+                <ChartCanvas id="t-entropy".into() label="Gaussian entropy" draw=chart_of(metrics::GAUSSIAN_ENTROPY, "Gaussian entropy (nats)") />
+                <ChartCanvas id="t-std".into() label="mean sigma" draw=chart_of(metrics::STD_MEAN, "mean σ") />
+            </div>
+        </section>
+    }
+}
