@@ -217,3 +217,28 @@ test('training runs on WebGPU when the browser gives an adapter', async () => {
   assert.deepEqual(errors, []);
   await gpu.close();
 });
+
+test('files dropped on the replay page open like picked ones', async () => {
+  const { page, errors } = await open('?view=replay', '.dropzone');
+  const text = fs.readFileSync(path.join(repo, 'assets', 'runs', 'vision-era.jsonl'), 'utf8');
+  const transfer = await page.evaluateHandle((t) => {
+    const d = new DataTransfer();
+    d.items.add(new File([t], 'dropped.jsonl', { type: 'application/json' }));
+    return d;
+  }, text);
+  await page.dispatchEvent('.dropzone', 'drop', { dataTransfer: transfer });
+  await page.waitForSelector('#r-pred-entropy_min');
+  assert.match(await page.textContent('#r-runs'), /small-cnn-era · mnist-embedded · seed 0/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the live-training settings come from the URL', async () => {
+  const { page, errors } = await open('?view=train&env=FiveLinkArm-v0&algo=ppo&era=off&h0d=-0.5', '#t-env');
+  assert.equal(await page.$eval('#t-env', (e) => e.value), 'FiveLinkArm-v0');
+  assert.equal(await page.$eval('#t-algo', (e) => e.value), 'ppo');
+  assert.equal(await page.$eval('#t-era', (e) => e.checked), false);
+  assert.equal(await page.textContent('#t-h0-value'), '-0.50');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,6 +1,6 @@
 //! The page: a tab per explorer, the state of the open one mirrored into the URL so a link reopens it.
 
-use era_web::params::{self, GaussianParams, LlmParams, Query, Reader, SoftmaxParams, View};
+use era_web::params::{self, GaussianParams, LlmParams, Query, Reader, SoftmaxParams, TrainParams, View};
 use leptos::prelude::*;
 
 use crate::gaussian_explorer::GaussianExplorer;
@@ -31,6 +31,7 @@ pub fn App() -> impl IntoView {
     let gaussian = GaussianParams::read(&mut reader);
     let softmax = SoftmaxParams::read(&mut reader);
     let llm = LlmParams::read(&mut reader);
+    let train = TrainParams::read(&mut reader);
     let runs: Vec<String> = query
         .get("runs")
         .map(|r| r.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
@@ -42,7 +43,7 @@ pub fn App() -> impl IntoView {
         RwSignal::new(gaussian.write()),
         RwSignal::new(softmax.write()),
         RwSignal::new(llm.write()),
-        RwSignal::new(Vec::new()),
+        RwSignal::new(train.write()),
         RwSignal::new(vec![("runs".into(), runs.join(","))]),
     ];
     let index = |v: View| View::ALL.iter().position(|x| *x == v).unwrap_or(0);
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
     let on_gaussian = Callback::new(move |p: GaussianParams| state[0].set(p.write()));
     let on_softmax = Callback::new(move |p: SoftmaxParams| state[1].set(p.write()));
     let on_llm = Callback::new(move |p: LlmParams| state[2].set(p.write()));
+    let on_train = Callback::new(move |p: TrainParams| state[3].set(p.write()));
     let on_runs = Callback::new(move |r: Vec<String>| state[4].set(vec![("runs".into(), r.join(","))]));
     view! {
         <header>
@@ -101,7 +103,7 @@ pub fn App() -> impl IntoView {
                 <LlmExplorer initial=llm on_change=on_llm />
             </div>
             <div hidden=move || view.get() != View::Train>
-                <TrainingExplorer />
+                <TrainingExplorer initial=train on_change=on_train />
             </div>
             <div hidden=move || view.get() != View::Replay>
                 <ReplayExplorer urls=runs on_change=on_runs />

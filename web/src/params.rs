@@ -346,6 +346,61 @@ impl LlmParams {
     }
 }
 
+/// The live-training tab's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainParams {
+    /// Environment id (one of `era env list`).
+    pub env: String,
+    /// `sac` or `ppo`.
+    pub algo: String,
+    /// ERA on or off.
+    pub era: bool,
+    /// H₀ per action dimension (nats).
+    pub h0_per_dim: f64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self { env: "Pendulum-v1".into(), algo: "sac".into(), era: true, h0_per_dim: 0.25 }
+    }
+}
+
+impl TrainParams {
+    /// From the URL.
+    pub fn read(r: &mut Reader) -> Self {
+        let d = Self::default();
+        let q = r.query;
+        let env = match q.and_then(|q| q.get("env")) {
+            Some(e) if era_shared::env::ENV_IDS.contains(&e) => e.to_string(),
+            Some(e) => {
+                r.notes.push(format!("env={e} is not one of {}: using {}", era_shared::env::ENV_IDS.join(", "), d.env));
+                d.env.clone()
+            }
+            None => d.env.clone(),
+        };
+        let algo = match q.and_then(|q| q.get("algo")) {
+            Some(a @ ("sac" | "ppo")) => a.to_string(),
+            Some(a) => {
+                r.notes.push(format!("algo={a} is neither sac nor ppo: using sac"));
+                d.algo.clone()
+            }
+            None => d.algo.clone(),
+        };
+        let era = q.and_then(|q| q.get("era")) != Some("off");
+        Self { env, algo, era, h0_per_dim: r.number("h0d", d.h0_per_dim, -3.0, 1.4) }
+    }
+
+    /// For the URL.
+    pub fn write(&self) -> Vec<(String, String)> {
+        vec![
+            ("env".into(), self.env.clone()),
+            ("algo".into(), self.algo.clone()),
+            ("era".into(), if self.era { "on" } else { "off" }.into()),
+            ("h0d".into(), self.h0_per_dim.to_string()),
+        ]
+    }
+}
+
 /// The query of `view` with its parameters.
 pub fn query(view: View, params: Vec<(String, String)>) -> Query {
     let mut q = vec![("view".to_string(), view.key().to_string())];
@@ -376,6 +431,15 @@ mod tests {
         assert_eq!(g.raw, GaussianParams::default().raw);
         assert_eq!(r.notes.len(), 3, "{:?}", r.notes);
         assert!(r.notes[0].contains("s=1,2,x") && r.notes[1].contains("h0=abc") && r.notes[2].contains("delta=9"));
+
+        let t = TrainParams { env: "FiveLinkArm-v0".into(), algo: "ppo".into(), era: false, h0_per_dim: -0.5 };
+        let q = Query::parse(&query(View::Train, t.write()).to_search());
+        let mut r = Reader::new(&q);
+        assert_eq!(TrainParams::read(&mut r), t);
+        let q = Query::parse("?view=train&env=Hopper-v5&algo=dqn");
+        let mut r = Reader::new(&q);
+        assert_eq!(TrainParams::read(&mut r), TrainParams::default());
+        assert!(r.notes[0].contains("env=Hopper-v5") && r.notes[1].contains("algo=dqn"), "{:?}", r.notes);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::env::scene::{Role, Scene, Shape};
 use era_shared::metrics;
+use era_web::params::TrainParams;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
@@ -228,13 +229,21 @@ fn draw_scene(canvas: &web_sys::HtmlCanvasElement, scene: &Scene) -> Result<(), 
     Ok(())
 }
 
-/// The live-training panel.
+/// The live-training panel; `initial` comes from the URL, and every change is reported through `on_change`.
 #[component]
-pub fn TrainingExplorer() -> impl IntoView {
-    let env = RwSignal::new("Pendulum-v1".to_string());
-    let algo = RwSignal::new(Algo::Sac);
-    let era = RwSignal::new(true);
-    let h0_per_dim = RwSignal::new(0.25);
+pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) -> impl IntoView {
+    let env = RwSignal::new(initial.env);
+    let algo = RwSignal::new(if initial.algo == "ppo" { Algo::Ppo } else { Algo::Sac });
+    let era = RwSignal::new(initial.era);
+    let h0_per_dim = RwSignal::new(initial.h0_per_dim);
+    Effect::new(move |_| {
+        on_change.run(TrainParams {
+            env: env.get(),
+            algo: if algo.get() == Algo::Ppo { "ppo" } else { "sac" }.into(),
+            era: era.get(),
+            h0_per_dim: h0_per_dim.get(),
+        })
+    });
     let running = RwSignal::new(false);
     let device = RwSignal::new(Device::Probing);
     let alive: StoredValue<Option<Rc<Cell<bool>>>, LocalStorage> = StoredValue::new_local(None);
@@ -324,13 +333,13 @@ pub fn TrainingExplorer() -> impl IntoView {
             <div class="controls">
                 <label>"environment "
                     <select id="t-env" on:change=move |ev| env.set(event_target_value(&ev))>
-                        {ENV_IDS.iter().map(|id| view! { <option value=*id selected=*id == "Pendulum-v1">{*id}</option> }).collect_view()}
+                        {ENV_IDS.iter().map(|id| view! { <option value=*id selected=move || env.get() == *id>{*id}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"algorithm "
                     <select id="t-algo" on:change=move |ev| algo.set(if event_target_value(&ev) == "ppo" { Algo::Ppo } else { Algo::Sac })>
-                        <option value="sac">"SAC"</option>
-                        <option value="ppo">"PPO"</option>
+                        <option value="sac" selected=move || algo.get() == Algo::Sac>"SAC"</option>
+                        <option value="ppo" selected=move || algo.get() == Algo::Ppo>"PPO"</option>
                     </select>
                 </label>
                 <label><input type="checkbox" id="t-era" prop:checked=move || era.get() on:change=move |ev| era.set(event_target_checked(&ev)) />" ERA"</label>
