@@ -21,6 +21,8 @@ pub mod env;
 pub mod error;
 pub mod gaussian;
 pub mod lambert;
+#[cfg(feature = "burn")]
+pub mod llm;
 pub mod llm_scaling;
 pub mod metrics;
 pub mod prob;

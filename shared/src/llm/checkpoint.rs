@@ -1,0 +1,393 @@
+//! Qwen2 / Qwen2.5 checkpoints as Hugging Face ships them, read from a local directory (feature `burn`):
+//!
+//! ```text
+//! DIR/config.json                      the architecture (Qwen2Config)
+//! DIR/model.safetensors                the weights, or shards listed in
+//! DIR/model.safetensors.index.json     {"weight_map": {"model.norm.weight": "model-00002-of-00002.safetensors", …}}
+//! DIR/tokenizer.json                   the tokenizer
+//! ```
+//!
+//! Weight names are the checkpoint's own (`model.layers.0.self_attn.q_proj.weight`, …). Every tensor
+//! the config implies is checked before anything is built: a missing one, or one whose shape does not
+//! fit, is an error naming the tensor, its file and both shapes. `f32`, `bf16` and `f16` are read and
+//! widened to `f32`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why a checkpoint could not be read.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// A file that cannot be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file whose content is not what it should be.
+    #[error("{}: {reason}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor the config needs is not in the checkpoint.
+    #[error("{}: tensor `{name}` is missing (config.json implies it)", dir.display())]
+    Missing {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A tensor whose shape does not fit the config.
+    #[error("{}: tensor `{name}` has shape {found:?} but config.json implies {expected:?}", file.display())]
+    Shape {
+        /// The file holding it.
+        file: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// Its shape in the file.
+        found: Vec<usize>,
+        /// The shape the config implies.
+        expected: Vec<usize>,
+    },
+}
+
+/// The architecture, as `config.json` gives it (fields the model does not use are ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Qwen2Config {
+    /// Tokens in the vocabulary.
+    pub vocab_size: usize,
+    /// Width of the residual stream.
+    pub hidden_size: usize,
+    /// Width of the SwiGLU MLP.
+    pub intermediate_size: usize,
+    /// Decoder layers.
+    pub num_hidden_layers: usize,
+    /// Query heads.
+    pub num_attention_heads: usize,
+    /// Key/value heads (grouped-query attention: each serves `heads / kv_heads` query heads).
+    pub num_key_value_heads: usize,
+    /// Longest sequence the rotary table covers.
+    #[serde(default = "default_max_positions")]
+    pub max_position_embeddings: usize,
+    /// RMSNorm's ε.
+    #[serde(default = "default_eps")]
+    pub rms_norm_eps: f64,
+    /// Rotary embedding base θ.
+    #[serde(default = "default_theta")]
+    pub rope_theta: f64,
+    /// Whether the output projection is the token embedding (no `lm_head.weight`).
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    /// End-of-sequence token id(s), when given.
+    #[serde(default)]
+    pub eos_token_id: Option<serde_json::Value>,
+}
+
+fn default_max_positions() -> usize {
+    32_768
+}
+fn default_eps() -> f64 {
+    1e-6
+}
+fn default_theta() -> f64 {
+    10_000.0
+}
+
+impl Qwen2Config {
+    /// Reads and checks `DIR/config.json`.
+    pub fn from_dir(dir: &Path) -> Result<Self, CheckpointError> {
+        let path = dir.join("config.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| CheckpointError::Io { path: path.clone(), source })?;
+        let c: Self = serde_json::from_str(&text)
+            .map_err(|e| CheckpointError::Format { path: path.clone(), reason: format!("not a Qwen2 config: {e}") })?;
+        c.check().map_err(|reason| CheckpointError::Format { path, reason })?;
+        Ok(c)
+    }
+
+    /// Fails, naming the fields, when the sizes cannot form the architecture.
+    pub fn check(&self) -> Result<(), String> {
+        let sizes = [self.vocab_size, self.hidden_size, self.intermediate_size, self.num_hidden_layers];
+        if sizes.contains(&0) || self.num_attention_heads == 0 || self.num_key_value_heads == 0 {
+            return Err(
+                "vocab_size, hidden_size, intermediate_size, num_hidden_layers and the head counts must be ≥ 1".into(),
+            );
+        }
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+            return Err(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            ));
+        }
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
+            return Err(format!(
+                "num_attention_heads {} is not a multiple of num_key_value_heads {}",
+                self.num_attention_heads, self.num_key_value_heads
+            ));
+        }
+        if !self.head_dim().is_multiple_of(2) {
+            return Err(format!("head size {} is odd: rotary embeddings need pairs", self.head_dim()));
+        }
+        if !(self.rms_norm_eps > 0.0 && self.rope_theta > 0.0) {
+            return Err("rms_norm_eps and rope_theta must be > 0".into());
+        }
+        Ok(())
+    }
+
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+
+    /// Every tensor the config implies, with its shape, in the checkpoint's names and layout
+    /// (linear weights are `[out, in]`).
+    pub fn tensors(&self) -> Vec<(String, Vec<usize>)> {
+        let (h, i, v) = (self.hidden_size, self.intermediate_size, self.vocab_size);
+        let (q, kv) = (self.num_attention_heads * self.head_dim(), self.num_key_value_heads * self.head_dim());
+        let mut t = vec![("model.embed_tokens.weight".to_string(), vec![v, h])];
+        for l in 0..self.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            t.extend([
+                (format!("{p}.input_layernorm.weight"), vec![h]),
+                (format!("{p}.self_attn.q_proj.weight"), vec![q, h]),
+                (format!("{p}.self_attn.q_proj.bias"), vec![q]),
+                (format!("{p}.self_attn.k_proj.weight"), vec![kv, h]),
+                (format!("{p}.self_attn.k_proj.bias"), vec![kv]),
+                (format!("{p}.self_attn.v_proj.weight"), vec![kv, h]),
+                (format!("{p}.self_attn.v_proj.bias"), vec![kv]),
+                (format!("{p}.self_attn.o_proj.weight"), vec![h, q]),
+                (format!("{p}.post_attention_layernorm.weight"), vec![h]),
+                (format!("{p}.mlp.gate_proj.weight"), vec![i, h]),
+                (format!("{p}.mlp.up_proj.weight"), vec![i, h]),
+                (format!("{p}.mlp.down_proj.weight"), vec![h, i]),
+            ]);
+        }
+        t.push(("model.norm.weight".to_string(), vec![h]));
+        if !self.tie_word_embeddings {
+            t.push(("lm_head.weight".to_string(), vec![v, h]));
+        }
+        t
+    }
+}
+
+/// A tensor read from a checkpoint, widened to `f32`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// The weights of a checkpoint, by name, checked against its config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    tensors: HashMap<String, HostTensor>,
+}
+
+/// Which file holds each tensor: the shard index, or the one `model.safetensors`.
+fn weight_files(dir: &Path) -> Result<Option<BTreeMap<String, String>>, CheckpointError> {
+    let index = dir.join("model.safetensors.index.json");
+    if !index.is_file() {
+        return Ok(None);
+    }
+    #[derive(Deserialize)]
+    struct Index {
+        weight_map: BTreeMap<String, String>,
+    }
+    let text = std::fs::read_to_string(&index).map_err(|source| CheckpointError::Io { path: index.clone(), source })?;
+    let parsed: Index = serde_json::from_str(&text)
+        .map_err(|e| CheckpointError::Format { path: index.clone(), reason: format!("not a shard index: {e}") })?;
+    Ok(Some(parsed.weight_map))
+}
+
+fn widen(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, String> {
+    Ok(match dtype {
+        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::BF16 => bytes.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        other => return Err(format!("dtype {other:?} is not supported (f32, bf16, f16 are)")),
+    })
+}
+
+impl Weights {
+    /// Reads every tensor `config` implies from `dir` (one `model.safetensors`, or the shards its
+    /// index names), checking names and shapes.
+    pub fn from_dir(dir: &Path, config: &Qwen2Config) -> Result<Self, CheckpointError> {
+        let map = weight_files(dir)?;
+        let mut by_file: BTreeMap<String, Vec<(String, Vec<usize>)>> = BTreeMap::new();
+        for (name, shape) in config.tensors() {
+            let file = match &map {
+                Some(m) => m
+                    .get(&name)
+                    .cloned()
+                    .ok_or_else(|| CheckpointError::Missing { dir: dir.to_path_buf(), name: name.clone() })?,
+                None => "model.safetensors".to_string(),
+            };
+            by_file.entry(file).or_default().push((name, shape));
+        }
+        let mut tensors = HashMap::new();
+        for (file, wanted) in by_file {
+            let path = dir.join(&file);
+            let bytes = std::fs::read(&path).map_err(|source| CheckpointError::Io { path: path.clone(), source })?;
+            let st = SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
+                path: path.clone(),
+                reason: format!("not a safetensors file: {e}"),
+            })?;
+            for (name, expected) in wanted {
+                let view = st.tensor(&name).map_err(|_| CheckpointError::Missing {
+                    dir: dir.to_path_buf(),
+                    name: format!("{name}` (in {file})"),
+                })?;
+                if view.shape() != expected.as_slice() {
+                    return Err(CheckpointError::Shape {
+                        file: path.clone(),
+                        name,
+                        found: view.shape().to_vec(),
+                        expected,
+                    });
+                }
+                let values = widen(view.dtype(), view.data()).map_err(|reason| CheckpointError::Format {
+                    path: path.clone(),
+                    reason: format!("{name}: {reason}"),
+                })?;
+                tensors.insert(name, HostTensor { shape: expected, values });
+            }
+        }
+        Ok(Self { tensors })
+    }
+
+    /// The tensor called `name`, if the config implies it.
+    pub fn get(&self, name: &str) -> Option<&HostTensor> {
+        self.tensors.get(name)
+    }
+
+    /// How many tensors were read.
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    /// Whether no tensor was read.
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::tensor::TensorView;
+
+    fn tiny() -> Qwen2Config {
+        Qwen2Config {
+            vocab_size: 11,
+            hidden_size: 8,
+            intermediate_size: 12,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            num_key_value_heads: 2,
+            max_position_embeddings: 64,
+            rms_norm_eps: 1e-6,
+            rope_theta: 10_000.0,
+            tie_word_embeddings: false,
+            eos_token_id: None,
+        }
+    }
+
+    /// Writes `config` and its tensors (value `k·0.5` for the k-th element, in `dtype`) into `dir`,
+    /// split into `shards` files with an index when `shards > 1`.
+    fn write(dir: &Path, config: &Qwen2Config, dtype: Dtype, shards: usize, skip: Option<&str>, reshape: Option<&str>) {
+        std::fs::write(dir.join("config.json"), serde_json::to_string(config).unwrap()).unwrap();
+        let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = config
+            .tensors()
+            .into_iter()
+            .filter(|(n, _)| Some(n.as_str()) != skip)
+            .map(|(n, mut shape)| {
+                if Some(n.as_str()) == reshape {
+                    shape[0] += 1;
+                }
+                let count: usize = shape.iter().product();
+                let values = (0..count).map(|k| k as f32 * 0.5);
+                let bytes = match dtype {
+                    Dtype::BF16 => values.flat_map(|v| half::bf16::from_f32(v).to_le_bytes()).collect(),
+                    Dtype::F16 => values.flat_map(|v| half::f16::from_f32(v).to_le_bytes()).collect(),
+                    _ => values.flat_map(f32::to_le_bytes).collect(),
+                };
+                (n, shape, bytes)
+            })
+            .collect();
+        let per = tensors.len().div_ceil(shards);
+        let mut map = BTreeMap::new();
+        for (s, chunk) in tensors.chunks(per).enumerate() {
+            let file = if shards > 1 {
+                format!("model-{:05}-of-{shards:05}.safetensors", s + 1)
+            } else {
+                "model.safetensors".into()
+            };
+            let views: Vec<(String, TensorView)> = chunk
+                .iter()
+                .map(|(n, shape, b)| (n.clone(), TensorView::new(dtype, shape.clone(), b).unwrap()))
+                .collect();
+            std::fs::write(dir.join(&file), safetensors::serialize(views, None).unwrap()).unwrap();
+            for (n, _, _) in chunk {
+                map.insert(n.clone(), file.clone());
+            }
+        }
+        if shards > 1 {
+            let index = serde_json::json!({"metadata": {}, "weight_map": map});
+            std::fs::write(dir.join("model.safetensors.index.json"), index.to_string()).unwrap();
+        }
+    }
+
+    #[test]
+    fn reads_single_and_sharded_checkpoints_in_every_dtype() {
+        for (dtype, shards) in [(Dtype::F32, 1), (Dtype::BF16, 3), (Dtype::F16, 2)] {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), &tiny(), dtype, shards, None, None);
+            let c = Qwen2Config::from_dir(dir.path()).unwrap();
+            assert_eq!((c.head_dim(), c.tensors().len()), (2, 1 + 2 * 12 + 2));
+            let w = Weights::from_dir(dir.path(), &c).unwrap();
+            assert_eq!(w.len(), 27);
+            let q = w.get("model.layers.1.self_attn.q_proj.weight").unwrap();
+            assert_eq!(q.shape, vec![8, 8]);
+            // 0.5·k is exact in bf16 and f16 for these small k (k ≤ 63 needs 6 bits of mantissa).
+            assert_eq!(q.values[..4], [0.0, 0.5, 1.0, 1.5], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn names_missing_and_misshapen_tensors_and_bad_configs() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &tiny(), Dtype::F32, 1, Some("model.layers.1.mlp.up_proj.weight"), None);
+        let e = Weights::from_dir(dir.path(), &tiny()).unwrap_err().to_string();
+        assert!(e.contains("`model.layers.1.mlp.up_proj.weight"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &tiny(), Dtype::F32, 2, None, Some("model.layers.0.self_attn.k_proj.weight"));
+        let e = Weights::from_dir(dir.path(), &tiny()).unwrap_err().to_string();
+        assert!(
+            e.contains("model.layers.0.self_attn.k_proj.weight` has shape [5, 8] but config.json implies [4, 8]"),
+            "{e}"
+        );
+        // A tied model has no lm_head; an untied config finds none in a tied checkpoint.
+        let tied = Qwen2Config { tie_word_embeddings: true, ..tiny() };
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &tied, Dtype::F32, 1, None, None);
+        assert!(Weights::from_dir(dir.path(), &tied).is_ok());
+        assert!(Weights::from_dir(dir.path(), &tiny()).unwrap_err().to_string().contains("`lm_head.weight"));
+        std::fs::write(dir.path().join("model.safetensors"), b"\x08\x00\x00\x00\x00\x00\x00\x00{}").unwrap();
+        assert!(Weights::from_dir(dir.path(), &tied).unwrap_err().to_string().contains("model.safetensors"));
+        let bad = Qwen2Config { num_key_value_heads: 3, ..tiny() };
+        assert!(bad.check().unwrap_err().contains("num_key_value_heads 3"));
+        std::fs::write(dir.path().join("config.json"), "{\"hidden_size\": 8}").unwrap();
+        assert!(Qwen2Config::from_dir(dir.path()).unwrap_err().to_string().contains("config.json: not a Qwen2 config"));
+    }
+}
