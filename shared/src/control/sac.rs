@@ -148,16 +148,10 @@ impl<B: AutodiffBackend> Sac<B> {
     /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
     /// naming the valid range, when it cannot be reached, or when ERA is off.
     pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
-        let mut era = self.cfg.era.clone();
-        era.h0 = Some(h0);
-        match era.build(self.act_dim)? {
-            Some(head) => {
-                self.era = Some(head);
-                self.cfg.era = era;
-                Ok(())
-            }
-            None => Err(AgentError::Config("H₀ can only be changed with ERA on".into())),
-        }
+        let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
+        self.cfg.era = era;
+        self.era = Some(head);
+        Ok(())
     }
 
     /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng`.

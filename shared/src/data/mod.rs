@@ -75,18 +75,14 @@ impl DatasetKind {
     /// One split, from `dir` (ignored for the embedded digits); folder images are resized to
     /// `image_size × image_size`.
     pub fn load(self, dir: Option<&Path>, split: Split, image_size: u32) -> Result<ImageDataset, DataError> {
-        let dir = match (self, dir) {
-            (Self::MnistEmbedded, _) => return embedded::load(split),
-            (_, Some(d)) => d,
-            (_, None) => return Err(DataError::NoDirectory { dataset: self.as_str() }),
-        };
+        let dir = || dir.ok_or(DataError::NoDirectory { dataset: self.as_str() });
         match self {
             Self::MnistEmbedded => embedded::load(split),
-            Self::Mnist => idx::load(dir, split, false),
-            Self::FashionMnist => idx::load(dir, split, true),
-            Self::Cifar10 => cifar::load(dir, split, false),
-            Self::Cifar100 => cifar::load(dir, split, true),
-            Self::Folder => folder::load(dir, split, image_size),
+            Self::Mnist => idx::load(dir()?, split, false),
+            Self::FashionMnist => idx::load(dir()?, split, true),
+            Self::Cifar10 => cifar::load(dir()?, split, false),
+            Self::Cifar100 => cifar::load(dir()?, split, true),
+            Self::Folder => folder::load(dir()?, split, image_size),
         }
     }
 }

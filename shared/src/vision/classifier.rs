@@ -8,7 +8,7 @@
 //! dropout at 0.1/0.2/0.3) is one command per point.
 
 use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::{Distribution, Tensor, activation, backend::Backend};
+use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -244,11 +244,6 @@ pub struct RowStats {
     pub top1: bool,
     /// Whether the label is among the five highest.
     pub top5: bool,
-}
-
-/// A random input batch for speed measurements: standard-normal pixels.
-pub fn random_batch<B: Backend>(batch: usize, [c, h, w]: [usize; 3], device: &B::Device) -> Tensor<B, 4> {
-    Tensor::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), device)
 }
 
 #[cfg(test)]

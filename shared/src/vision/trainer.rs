@@ -318,11 +318,6 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         self.step / self.steps_per_epoch()
     }
 
-    /// The test images.
-    pub fn test_set(&self) -> &ImageDataset {
-        &self.test
-    }
-
     /// The learning rate at optimiser step `step`: linear from `lr/warm-up steps` to `lr` over the
     /// warm-up, then `lr·(1 + cos(π·t))/2` with `t` going from 0 to 1 over the remaining steps.
     pub fn learning_rate(&self, step: u64) -> f64 {
@@ -404,8 +399,10 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         let grads = GradientsParams::from_grads(loss.backward(), &self.net);
         let lr = self.learning_rate(step);
         self.net = self.optim.step(lr, self.net.clone(), grads);
-        let loss = f64::from(read(loss.inner()).await?[0]);
-        let rows = row_stats(&read(z.inner()).await?, &labels, self.train.classes());
+        // One read per step: the loss and the output logits travel together (each read is a device sync).
+        let host = read(Tensor::cat(vec![loss.inner(), z.inner().flatten::<1>(0, 1)], 0)).await?;
+        let loss = f64::from(host[0]);
+        let rows = row_stats(&host[1..], &labels, self.train.classes());
         if !loss.is_finite() {
             return Err(AgentError::Config(format!(
                 "the training loss became {loss} at step {step}: lower --lr (now {})",
