@@ -155,12 +155,11 @@ pub fn status(result: &anyhow::Result<()>, done: bool) -> Status {
     }
 }
 
-/// Runs `train(job, bar)` for every job in its own thread, each with a progress bar of `len(job)`
-/// steps (hidden when `quiet`), and joins them; the error names every failed job.
+/// Runs `train(job, bar)` for every job in its own thread, each with its own progress bar (hidden
+/// when `quiet`; `train` sets its length), and joins them; the error names every failed job.
 pub fn in_parallel<J: Sync>(
     jobs: &[J],
     quiet: bool,
-    len: impl Fn(&J) -> u64,
     train: impl Fn(&J, &ProgressBar) -> anyhow::Result<()> + Sync,
 ) -> anyhow::Result<()> {
     let bars = MultiProgress::with_draw_target(if quiet {
@@ -173,7 +172,7 @@ pub fn in_parallel<J: Sync>(
         let handles: Vec<_> = jobs
             .iter()
             .map(|job| {
-                let bar = bars.add(ProgressBar::new(len(job)));
+                let bar = bars.add(ProgressBar::new(0));
                 scope.spawn(move || train(job, &bar))
             })
             .collect();

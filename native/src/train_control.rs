@@ -144,12 +144,7 @@ impl Task for Train {
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let quiet = self.quiet;
-        runs::in_parallel(
-            &self.jobs,
-            quiet,
-            |job| job.config.control.total_steps,
-            |job, bar| train_one::<B>(job, device.clone(), backend, bar, quiet),
-        )
+        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, device.clone(), backend, bar, quiet))
     }
 }
 
@@ -186,6 +181,7 @@ fn train_one<B: AutodiffBackend>(
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
     }
     bar.set_style(runs::bar_style("steps"));
+    bar.set_length(c.total_steps);
     bar.set_prefix(format!("{} {} seed {} ({backend})", c.algorithm_name(), c.env, c.seed));
     bar.set_position(trainer.step());
     let start = Instant::now();

@@ -77,31 +77,32 @@ struct Job {
 
 /// Runs `era train vision`.
 pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
-    let (jobs, top) = match &args.resume {
+    let (jobs, top, data) = match &args.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
                 .into_iter()
                 .map(|(dir, config)| Job { dir, config, resume: true })
                 .collect();
-            (jobs, dir.clone())
+            let first = &jobs[0].config;
+            let data = load(&first.vision, first.data.as_deref())?;
+            (jobs, dir.clone(), data)
         }
         None => new_jobs(args)?,
     };
     let first = &jobs[0].config;
-    let data = load(&first.vision, first.data.as_deref())?;
     runs::install_stop_handler();
     let outcome = backend::run(first.backend, Train { jobs: jobs.clone(), data, quiet: args.quiet }).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "vision");
     outcome
 }
 
-/// Checks the settings against the data, then creates the run directory and its configs.
-fn new_jobs(args: &TrainVisionArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
+/// Reads the data and checks the settings against it, then creates the run directory and its configs.
+fn new_jobs(args: &TrainVisionArgs) -> anyhow::Result<(Vec<Job>, PathBuf, (ImageDataset, ImageDataset))> {
     backend::ensure_available(args.backend)?;
     let first = vision_config(args, args.seed);
     let (train, test) = load(&first, args.data.as_deref())?;
     // Build once on the CPU so a bad setting fails before anything is written.
-    VisionTrainer::<Cpu>::new(first.clone(), train, test, &Default::default())?;
+    VisionTrainer::<Cpu>::new(first.clone(), train.clone(), test.clone(), &Default::default())?;
     let base = args.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.dataset, first.algorithm_name()));
     let data = args.data.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     let (top, created) =
@@ -113,7 +114,7 @@ fn new_jobs(args: &TrainVisionArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
             run_name: run_name.to_string(),
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
-    Ok((jobs, top))
+    Ok((jobs, top, (train, test)))
 }
 
 /// Training of every seed, one thread each, on one backend.
@@ -129,14 +130,7 @@ impl Task for Train {
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let quiet = self.quiet;
         let data = &self.data;
-        let total = |job: &Job| {
-            let c = &job.config.vision;
-            let batch = c.batch_size.min(data.0.len()).max(1);
-            (data.0.len() / batch * c.epochs) as u64
-        };
-        runs::in_parallel(&self.jobs, quiet, total, |job, bar| {
-            train_one::<B>(job, data, device.clone(), backend, bar, quiet)
-        })
+        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, data, device.clone(), backend, bar, quiet))
     }
 }
 
@@ -174,6 +168,7 @@ fn train_one<B: AutodiffBackend>(
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
     }
     bar.set_style(runs::bar_style("steps"));
+    bar.set_length(trainer.total_steps());
     bar.set_prefix(format!("{} {} seed {} ({backend})", c.algorithm_name(), c.dataset, c.seed));
     bar.set_position(trainer.step());
     let start = Instant::now();
