@@ -111,24 +111,9 @@ pub struct TrainControlArgs {
     /// Environment steps to train for [default: 100000].
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Seed (the first seed with --seeds).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Run this many seeds (seed, seed+1, …) in parallel threads.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub seeds: u64,
-    /// Where run directories are created.
-    #[arg(long, default_value = "runs")]
-    pub out: PathBuf,
-    /// The run directory's name [default: <algorithm>-<env>, made unique].
-    #[arg(long)]
-    pub run_name: Option<String>,
-    /// Continue the killed or stopped run in this directory from its last checkpoint.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub resume: Option<PathBuf>,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
+    /// Seeds, output, resume, backend, checkpoints, progress.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Hidden layer widths, comma-separated [default: SAC 256,256; PPO 64,64].
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -168,12 +153,6 @@ pub struct TrainControlArgs {
     /// Log training statistics every this many steps [default: 1000].
     #[arg(long)]
     pub log_every: Option<u64>,
-    /// Write a checkpoint every this many steps (and at the end) [default: 10000].
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
-    /// No progress bars (one line per evaluation instead).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// Options of `era train vision`. Unset options take the dataset's and model's documented default
@@ -231,30 +210,9 @@ pub struct TrainVisionArgs {
     /// Log training statistics every this many steps [default: 25].
     #[arg(long)]
     pub log_every: Option<u64>,
-    /// Seed (the first seed with --seeds).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Run this many seeds (seed, seed+1, …) in parallel threads.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub seeds: u64,
-    /// Where run directories are created.
-    #[arg(long, default_value = "runs")]
-    pub out: PathBuf,
-    /// The run directory's name [default: <dataset>-<model>-<reg>, made unique].
-    #[arg(long)]
-    pub run_name: Option<String>,
-    /// Continue the killed or stopped run in this directory from its last checkpoint.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub resume: Option<PathBuf>,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
-    /// Write a checkpoint every this many steps [default: at the end of every epoch].
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
-    /// No progress bars (one line per epoch instead).
-    #[arg(long)]
-    pub quiet: bool,
+    /// Seeds, output, resume, backend, checkpoints, progress.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Options of `era eval vision`.
@@ -289,6 +247,37 @@ pub struct BenchVisionArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
+}
+
+/// Options every `era train …` command shares.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Seed (the first seed with --seeds).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Run this many seeds (seed, seed+1, …) in parallel threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub seeds: u64,
+    /// Where run directories are created.
+    #[arg(long, default_value = "runs")]
+    pub out: PathBuf,
+    /// The run directory's name [default: the algorithm and task, e.g. sac-era-Pendulum-v1 or
+    /// mnist-embedded-small-cnn-era, made unique].
+    #[arg(long)]
+    pub run_name: Option<String>,
+    /// Continue the killed or stopped run in this directory from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Write a checkpoint every this many steps, and at the end [default: control 10000 environment
+    /// steps; vision at the end of every epoch].
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// No progress bars (one line per evaluation or epoch instead).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `--delta auto|X`.

@@ -97,7 +97,7 @@ const WHAT: &str = "era control";
 
 /// Runs `era train control`.
 pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
-    let (jobs, backend_choice, top) = match &args.resume {
+    let (jobs, backend_choice, top) = match &args.run.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
                 .into_iter()
@@ -109,28 +109,30 @@ pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
         None => new_jobs(args)?,
     };
     runs::install_stop_handler();
-    let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.quiet }).and_then(|r| r);
+    let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "control");
     outcome
 }
 
 /// Creates the run directory (one per seed below it with several seeds) and its configs.
 fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice, PathBuf)> {
-    backend::ensure_available(args.backend)?;
+    backend::ensure_available(args.run.backend)?;
     let env = args.env.clone().unwrap_or_default();
-    let first = control_config(args, &env, args.seed);
+    let first = control_config(args, &env, args.run.seed);
     // Build once on the CPU so a bad setting fails before anything is written.
     ControlTrainer::<Cpu>::new(first.clone(), &Default::default()).map_err(anyhow::Error::from)?;
-    let base = args.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
+    let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
     let (top, created) =
-        runs::create(&args.out, &base, args.seed..args.seed + args.seeds, |seed, run_name| RunConfig {
-            control: control_config(args, &env, seed),
-            checkpoint_every: args.checkpoint_every.unwrap_or(10_000).max(1),
-            backend: args.backend,
-            run_name: run_name.to_string(),
+        runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
+            RunConfig {
+                control: control_config(args, &env, seed),
+                checkpoint_every: args.run.checkpoint_every.unwrap_or(10_000).max(1),
+                backend: args.run.backend,
+                run_name: run_name.to_string(),
+            }
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
-    Ok((jobs, args.backend, top))
+    Ok((jobs, args.run.backend, top))
 }
 
 /// Training of every job, one thread per seed, on one backend.

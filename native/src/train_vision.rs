@@ -77,7 +77,7 @@ struct Job {
 
 /// Runs `era train vision`.
 pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
-    let (jobs, top, data) = match &args.resume {
+    let (jobs, top, data) = match &args.run.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
                 .into_iter()
@@ -91,27 +91,30 @@ pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
     };
     let first = &jobs[0].config;
     runs::install_stop_handler();
-    let outcome = backend::run(first.backend, Train { jobs: jobs.clone(), data, quiet: args.quiet }).and_then(|r| r);
+    let outcome =
+        backend::run(first.backend, Train { jobs: jobs.clone(), data, quiet: args.run.quiet }).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "vision");
     outcome
 }
 
 /// Reads the data and checks the settings against it, then creates the run directory and its configs.
 fn new_jobs(args: &TrainVisionArgs) -> anyhow::Result<(Vec<Job>, PathBuf, (ImageDataset, ImageDataset))> {
-    backend::ensure_available(args.backend)?;
-    let first = vision_config(args, args.seed);
+    backend::ensure_available(args.run.backend)?;
+    let first = vision_config(args, args.run.seed);
     let (train, test) = load(&first, args.data.as_deref())?;
     // Build once on the CPU so a bad setting fails before anything is written.
     VisionTrainer::<Cpu>::new(first.clone(), train.clone(), test.clone(), &Default::default())?;
-    let base = args.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.dataset, first.algorithm_name()));
+    let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.dataset, first.algorithm_name()));
     let data = args.data.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     let (top, created) =
-        runs::create(&args.out, &base, args.seed..args.seed + args.seeds, |seed, run_name| RunConfig {
-            vision: vision_config(args, seed),
-            data: data.clone(),
-            checkpoint_every: args.checkpoint_every.map(|n| n.max(1)),
-            backend: args.backend,
-            run_name: run_name.to_string(),
+        runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
+            RunConfig {
+                vision: vision_config(args, seed),
+                data: data.clone(),
+                checkpoint_every: args.run.checkpoint_every.map(|n| n.max(1)),
+                backend: args.run.backend,
+                run_name: run_name.to_string(),
+            }
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
     Ok((jobs, top, (train, test)))
