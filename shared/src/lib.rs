@@ -21,7 +21,7 @@ pub mod env;
 pub mod error;
 pub mod gaussian;
 pub mod lambert;
-#[cfg(feature = "burn")]
+#[cfg(feature = "llm")]
 pub mod llm;
 pub mod llm_scaling;
 pub mod metrics;

@@ -47,7 +47,7 @@ pub const CLIP_FRAC: &str = "losses/clipfrac";
 pub const EPOCH: &str = "charts/epoch";
 /// Mean entropy of the predictions on the evaluation images (vision).
 pub const EVAL_ENTROPY_MEAN: &str = "eval/entropy_mean";
-/// Training loss (vision).
+/// Training loss (vision; the LLM's supervised warm-up).
 pub const TRAIN_LOSS: &str = "train/loss";
 /// Training top-1 accuracy (vision).
 pub const TRAIN_TOP1: &str = "train/top1";
@@ -69,6 +69,10 @@ pub const ROLLOUT_H_RESP_MEAN: &str = "rollout/h_resp_mean";
 pub const ROLLOUT_ENTROPY_MEAN: &str = "rollout/entropy_mean";
 /// Mean response length in tokens (LLM).
 pub const ROLLOUT_RESPONSE_LEN: &str = "rollout/response_len";
+/// Share of prompt groups kept by dynamic sampling (rewards not all equal) (LLM).
+pub const ROLLOUT_KEPT_FRAC: &str = "rollout/kept_frac";
+/// Share of test problems answered exactly by greedy decoding (LLM).
+pub const EVAL_GREEDY_ACCURACY: &str = "eval/greedy_accuracy";
 /// Share of responses sharpened by ERA (LLM).
 pub const FRAC_SHARPEN: &str = "era/frac_sharpen";
 /// Share of responses softened by ERA (LLM).
@@ -83,6 +87,9 @@ pub const IMAGES_PER_SEC: &str = "perf/images_per_sec";
 pub const TOKENS_PER_SEC: &str = "perf/tokens_per_sec";
 /// Prefix of the pass@k keys: `eval/pass@1`, `eval/pass@2`, … (see [`pass_at`]).
 pub const PASS_AT_PREFIX: &str = "eval/pass@";
+
+/// The pass@k keys the LLM trainer writes, for k = 1, 2, 4, 8, 16 (each equals [`pass_at`]`(k)`).
+pub const PASS_AT_KEYS: [&str; 5] = ["eval/pass@1", "eval/pass@2", "eval/pass@4", "eval/pass@8", "eval/pass@16"];
 
 /// The key of pass@k (the unbiased estimator), e.g. `eval/pass@8`.
 pub fn pass_at(k: usize) -> String {
@@ -151,6 +158,8 @@ pub const METRICS: &[MetricSpec] = &[
     spec(ROLLOUT_H_RESP_MEAN, "mean H_resp, top-20 % token entropy (nats)", Target::OmegaBand),
     spec(ROLLOUT_ENTROPY_MEAN, "mean token entropy (nats)", Target::None),
     spec(ROLLOUT_RESPONSE_LEN, "mean response length (tokens)", Target::None),
+    spec(ROLLOUT_KEPT_FRAC, "share of prompt groups kept (rewards not all equal)", Target::None),
+    spec(EVAL_GREEDY_ACCURACY, "test problems solved by greedy decoding", Target::None),
     spec(FRAC_SHARPEN, "share of responses sharpened (z' = k·z)", Target::None),
     spec(FRAC_SOFTEN, "share of responses softened (z' = z/k)", Target::None),
     spec(UPDATES, "gradient updates so far", Target::None),
@@ -213,6 +222,9 @@ mod tests {
     #[test]
     fn pass_at_keys() {
         assert_eq!(pass_at(8), "eval/pass@8");
+        for (key, k) in PASS_AT_KEYS.iter().zip([1, 2, 4, 8, 16]) {
+            assert_eq!(*key, pass_at(k));
+        }
         assert!(lookup("eval/pass@16").is_some());
         assert!(lookup("eval/pass@0").is_none());
         assert!(lookup("eval/pass@x").is_none());

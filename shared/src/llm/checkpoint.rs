@@ -266,6 +266,34 @@ impl Weights {
         Ok(Self { tensors })
     }
 
+    /// Weights from named tensors (no check: [`Self::from_dir`] checks what a file holds).
+    pub fn from_tensors(tensors: Vec<(String, HostTensor)>) -> Self {
+        Self { tensors: tensors.into_iter().collect() }
+    }
+
+    /// Every tensor, by name, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &HostTensor)> {
+        let mut all: Vec<_> = self.tensors.iter().collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    /// The tensors as one `model.safetensors` file, `f32`, in name order.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, CheckpointError> {
+        let bytes: Vec<(&String, Vec<usize>, Vec<u8>)> = self
+            .iter()
+            .map(|(n, t)| (n, t.shape.clone(), t.values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(n, shape, b)| {
+                safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), b).map(|v| ((*n).clone(), v))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|views| safetensors::serialize(views, None));
+        views.map_err(|e| CheckpointError::Format { path: "model.safetensors".into(), reason: e.to_string() })
+    }
+
     /// The tensor called `name`, if the config implies it.
     pub fn get(&self, name: &str) -> Option<&HostTensor> {
         self.tensors.get(name)

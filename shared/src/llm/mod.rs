@@ -1,6 +1,18 @@
-//! LLM reinforcement learning with ERA (feature `burn`): Qwen2-architecture checkpoints.
+//! LLM reinforcement learning with ERA (feature `llm`): GRPO on Qwen2-architecture models.
 //!
 //! - [`checkpoint`]: a Hugging Face checkpoint directory (`config.json`, `model.safetensors` or its
-//!   shards, `f32`/`bf16`/`f16`), read and checked against its config.
+//!   shards, `f32`/`bf16`/`f16`), read and checked against its config;
+//! - [`tokenizer`]: `tokenizer.json` through the `tokenizers` crate, and the embedded character-level one;
+//! - [`qwen2`]: the decoder (RMSNorm, rotary embeddings, grouped-query attention, SwiGLU) with a KV cache;
+//! - [`generate`]: batched sampling (temperature, top-k, top-p, greedy) until a stop token;
+//! - [`arithmetic`]: the embedded task with verifiable answers, seeded, with a held-out test split;
+//! - [`grpo`]: group advantages, dynamic sampling, the clipped token-mean loss, pass@k;
+//! - [`trainer`]: the supervised warm-up and GRPO with or without ERA, with checkpoints.
 
+pub mod arithmetic;
 pub mod checkpoint;
+pub mod generate;
+pub mod grpo;
+pub mod qwen2;
+pub mod tokenizer;
+pub mod trainer;

@@ -1,0 +1,195 @@
+//! Batched sampling with a KV cache: prompts are left-padded into one batch, the prompt is run once
+//! (prefill), then one token per step for every row until each row has produced a stop token or the
+//! length limit. Sampling (temperature, top-k, top-p, greedy) happens on the host from the run's own
+//! generator, so a seed gives the same responses on every backend that computes the same logits.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::qwen2::{KvCache, Qwen2};
+use crate::control::{AgentError, AgentRng, read};
+
+/// How the next token is drawn from the logits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// Logits are divided by this (> 0).
+    pub temperature: f64,
+    /// Keep only the `top_k` most likely tokens (0: all).
+    pub top_k: usize,
+    /// Keep the smallest set of most likely tokens whose probability reaches `top_p` (1: all).
+    pub top_p: f64,
+    /// Always take the most likely token (ties: the lowest id); the other fields are ignored.
+    pub greedy: bool,
+}
+
+impl Default for Sampling {
+    /// Plain sampling from the policy: temperature 1, no truncation.
+    fn default() -> Self {
+        Self { temperature: 1.0, top_k: 0, top_p: 1.0, greedy: false }
+    }
+}
+
+impl Sampling {
+    /// Greedy decoding.
+    pub fn greedy() -> Self {
+        Self { greedy: true, ..Self::default() }
+    }
+
+    /// Fails naming the field when a setting is out of range.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return Err(format!("temperature {} is outside (0, inf)", self.temperature));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("top_p {} is outside (0, 1]", self.top_p));
+        }
+        Ok(())
+    }
+
+    /// Draws a token id from one row of logits.
+    pub fn pick(&self, logits: &[f32], rng: &mut AgentRng) -> u32 {
+        let argmax = || {
+            let mut best = 0;
+            for (i, &l) in logits.iter().enumerate() {
+                if l > logits[best] {
+                    best = i;
+                }
+            }
+            best as u32
+        };
+        if self.greedy {
+            return argmax();
+        }
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        if self.top_k > 0 {
+            order.truncate(self.top_k);
+        }
+        let max = logits[order[0]] as f64;
+        let weights: Vec<f64> = order.iter().map(|&i| ((logits[i] as f64 - max) / self.temperature).exp()).collect();
+        let total: f64 = weights.iter().sum();
+        let mut keep = weights.len();
+        if self.top_p < 1.0 {
+            let mut acc = 0.0;
+            for (n, w) in weights.iter().enumerate() {
+                acc += w / total;
+                if acc >= self.top_p {
+                    keep = n + 1;
+                    break;
+                }
+            }
+        }
+        let kept: f64 = weights[..keep].iter().sum();
+        let mut u = rng.random::<f64>() * kept;
+        for (n, w) in weights[..keep].iter().enumerate() {
+            if u < *w {
+                return order[n] as u32;
+            }
+            u -= w;
+        }
+        order[keep - 1] as u32
+    }
+}
+
+/// Left-pads `rows` with `pad` into `[rows, width]` ids; returns them with each row's padding count.
+pub fn left_pad(rows: &[Vec<u32>], pad: u32) -> (Vec<i64>, Vec<usize>, usize) {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut ids = Vec::with_capacity(rows.len() * width);
+    let mut pads = Vec::with_capacity(rows.len());
+    for r in rows {
+        let p = width - r.len();
+        pads.push(p);
+        ids.extend(std::iter::repeat_n(pad as i64, p));
+        ids.extend(r.iter().map(|&t| t as i64));
+    }
+    (ids, pads, width)
+}
+
+/// Continues every prompt (token ids, each non-empty) with up to `max_new` tokens. A response ends
+/// with the first of `stop` it produces (kept in the response); a row that reaches `max_new` stops there.
+pub async fn generate<B: Backend>(
+    model: &Qwen2<B>,
+    prompts: &[Vec<u32>],
+    max_new: usize,
+    stop: &[u32],
+    sampling: &Sampling,
+    rng: &mut AgentRng,
+    device: &B::Device,
+) -> Result<Vec<Vec<u32>>, AgentError> {
+    if prompts.iter().any(Vec::is_empty) {
+        return Err(AgentError::Config("a prompt has no tokens".into()));
+    }
+    let n = prompts.len();
+    let pad_id = stop.first().copied().unwrap_or(0);
+    let (ids, pads, width) = left_pad(prompts, pad_id);
+    let mut cache = KvCache::new(model.num_layers());
+    let mut input: Tensor<B, 2, Int> = Tensor::from_data(TensorData::new(ids, [n, width]), device);
+    let mut responses = vec![Vec::new(); n];
+    let mut done = vec![false; n];
+    for _ in 0..max_new {
+        let hidden = model.hidden(input, &pads, Some(&mut cache));
+        let [_, t, d] = hidden.dims();
+        let last = model.logits(hidden.slice([0..n, t - 1..t, 0..d]));
+        let logits = read(last).await?;
+        let vocab = logits.len() / n;
+        let mut next = Vec::with_capacity(n);
+        for (row, chunk) in logits.chunks(vocab).enumerate() {
+            if done[row] {
+                next.push(pad_id as i64);
+                continue;
+            }
+            let token = sampling.pick(chunk, rng);
+            responses[row].push(token);
+            done[row] = stop.contains(&token);
+            next.push(token as i64);
+        }
+        if done.iter().all(|&d| d) {
+            break;
+        }
+        input = Tensor::from_data(TensorData::new(next, [n, 1]), device);
+    }
+    Ok(responses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn sampling_follows_temperature_top_k_and_top_p() {
+        let logits = [2.0f32, 1.0, 0.0, -1.0];
+        let mut rng = AgentRng::seed_from_u64(0);
+        assert_eq!(Sampling::greedy().pick(&logits, &mut rng), 0);
+        let count = |s: Sampling, rng: &mut AgentRng| {
+            let mut c = [0usize; 4];
+            for _ in 0..20_000 {
+                c[s.pick(&logits, rng) as usize] += 1;
+            }
+            c
+        };
+        // Plain sampling: p ∝ e^{2,1,0,−1} = (0.644, 0.237, 0.087, 0.032).
+        let c = count(Sampling::default(), &mut rng);
+        assert!((c[0] as f64 / 20_000.0 - 0.644).abs() < 0.015, "{c:?}");
+        // top_k 2 keeps ids 0, 1: (0.731, 0.269).
+        let c = count(Sampling { top_k: 2, ..Sampling::default() }, &mut rng);
+        assert_eq!(c[2] + c[3], 0);
+        assert!((c[1] as f64 / 20_000.0 - 0.269).abs() < 0.015, "{c:?}");
+        // top_p 0.85: 0.644 < 0.85 ≤ 0.881, so ids 0 and 1 are kept.
+        let c = count(Sampling { top_p: 0.85, ..Sampling::default() }, &mut rng);
+        assert_eq!(c[2] + c[3], 0);
+        // Temperature → 0 approaches greedy.
+        let c = count(Sampling { temperature: 0.05, ..Sampling::default() }, &mut rng);
+        assert_eq!(c[0], 20_000);
+        assert!(Sampling { temperature: 0.0, ..Sampling::default() }.check().unwrap_err().contains("temperature 0"));
+        assert!(Sampling { top_p: 1.5, ..Sampling::default() }.check().unwrap_err().contains("top_p 1.5"));
+    }
+
+    #[test]
+    fn left_padding_aligns_the_ends() {
+        let (ids, pads, width) = left_pad(&[vec![5, 6, 7], vec![8]], 0);
+        assert_eq!((ids, pads, width), (vec![5, 6, 7, 0, 0, 8], vec![0, 2], 3));
+    }
+}

@@ -1,0 +1,764 @@
+//! The LLM training loop: a supervised warm-up on worked answers, then GRPO with or without ERA.
+//!
+//! Steps `1..=warmup_steps` are warm-up steps (teacher forcing on prompt → worked response, loss on the
+//! response tokens); the next `grpo_steps` are GRPO steps, each sampling `group` responses to each of
+//! `prompts` training problems, rewarding exact answers and updating `epochs` times. The Adam state is
+//! started afresh when GRPO begins. pass@k on the test split is measured after the warm-up, every
+//! `eval_every` GRPO steps and at the end, from its own generator (evaluating never changes training).
+
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::arithmetic::{ALPHABET, Arithmetic, Problem};
+use super::checkpoint::{Qwen2Config, Weights};
+use super::generate::{Sampling, generate, left_pad};
+use super::grpo::{LossSettings, group_advantages, informative_groups, pass_at_k, policy_loss, taken_log_probs};
+use super::qwen2::{Qwen2, random_weights};
+use super::tokenizer::LlmTokenizer;
+use crate::control::{AgentError, AgentRng, Logged, Part, load_record, part, read, record_bytes, upload};
+use crate::llm_scaling::{self, LlmEra, Regime};
+use crate::metrics;
+use crate::runlog::EraTargets;
+use crate::tensor::llm_scaling::token_entropy;
+
+/// The pass@k reported (those with `k ≤ eval_samples`).
+pub const PASS_KS: [usize; 5] = [1, 2, 4, 8, 16];
+
+/// ω_low for the tiny model (see the README: its top-20 % token entropies sit lower than a 7B model's).
+pub const TINY_OMEGA_LOW: f64 = 0.35;
+/// ω_high for the tiny model.
+pub const TINY_OMEGA_HIGH: f64 = 1.5;
+
+/// Everything that defines a run (saved as `config.json` with it).
+#[derive(Config, Debug, PartialEq)]
+pub struct LlmConfig {
+    /// Operand digits of the arithmetic task (its difficulty, 1–9).
+    #[config(default = 3)]
+    pub digits: usize,
+    /// Problems in the held-out test split.
+    #[config(default = 200)]
+    pub test_size: usize,
+    /// Supervised warm-up steps (0: start GRPO from the given model).
+    #[config(default = 300)]
+    pub warmup_steps: u64,
+    /// Problems per warm-up step.
+    #[config(default = 64)]
+    pub warmup_batch: usize,
+    /// Warm-up peak learning rate (linear ramp over the first 10 %, then cosine to 10 %).
+    #[config(default = 2e-3)]
+    pub warmup_lr: f64,
+    /// GRPO steps.
+    #[config(default = 120)]
+    pub grpo_steps: u64,
+    /// Prompts per GRPO step.
+    #[config(default = 16)]
+    pub prompts: usize,
+    /// Responses per prompt (G).
+    #[config(default = 8)]
+    pub group: usize,
+    /// GRPO learning rate (constant).
+    #[config(default = 2e-4)]
+    pub lr: f64,
+    /// Update epochs over each GRPO batch.
+    #[config(default = 1)]
+    pub epochs: usize,
+    /// Responses per minibatch (0: the whole batch in one update).
+    #[config(default = 0)]
+    pub minibatch: usize,
+    /// Lower clip ε_low of the ratio.
+    #[config(default = 0.2)]
+    pub clip_low: f64,
+    /// Upper clip ε_high of the ratio.
+    #[config(default = 0.28)]
+    pub clip_high: f64,
+    /// KL coefficient β to the model as GRPO began (0: no reference model).
+    #[config(default = 0.0)]
+    pub kl_coef: f64,
+    /// Drop groups whose rewards are all equal.
+    #[config(default = true)]
+    pub dynamic_sampling: bool,
+    /// Sampling temperature of the rollouts.
+    #[config(default = 1.0)]
+    pub temperature: f64,
+    /// Longest response in tokens (0: the task's longest worked answer plus 4).
+    #[config(default = 0)]
+    pub max_new_tokens: usize,
+    /// ERA on (false: plain GRPO).
+    #[config(default = true)]
+    pub era: bool,
+    /// ERA's ω_low.
+    #[config(default = "TINY_OMEGA_LOW")]
+    pub omega_low: f64,
+    /// ERA's ω_high.
+    #[config(default = "TINY_OMEGA_HIGH")]
+    pub omega_high: f64,
+    /// ERA's k.
+    #[config(default = "llm_scaling::DEFAULT_K")]
+    pub era_k: f64,
+    /// Share of highest token entropies averaged into H_resp.
+    #[config(default = "llm_scaling::DEFAULT_TOP_FRACTION")]
+    pub top_fraction: f64,
+    /// Rescale the advantage by 1/k or k with the logits.
+    #[config(default = true)]
+    pub advantage_rescale: bool,
+    /// Compute log π' over this many largest logits (absent: all).
+    pub top_k_logprobs: Option<usize>,
+    /// Evaluate every this many GRPO steps.
+    #[config(default = 20)]
+    pub eval_every: u64,
+    /// Test problems used per evaluation (the first of the test split).
+    #[config(default = 64)]
+    pub eval_prompts: usize,
+    /// Samples per test problem for pass@k.
+    #[config(default = 16)]
+    pub eval_samples: usize,
+    /// Log every this many steps.
+    #[config(default = 5)]
+    pub log_every: u64,
+    /// The run's seed (model init, problems, sampling).
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl LlmConfig {
+    /// `grpo-era` or `grpo`.
+    pub fn algorithm_name(&self) -> &'static str {
+        if self.era { "grpo-era" } else { "grpo" }
+    }
+
+    /// ERA's settings, when on.
+    pub fn llm_era(&self) -> Result<Option<LlmEra>, AgentError> {
+        if !self.era {
+            return Ok(None);
+        }
+        Ok(Some(LlmEra::new(self.omega_low, self.omega_high, self.era_k, self.top_fraction, self.advantage_rescale)?))
+    }
+
+    /// The header's `era` object.
+    pub fn era_targets(&self) -> EraTargets {
+        EraTargets {
+            enabled: self.era,
+            omega_low: Some(self.omega_low),
+            omega_high: Some(self.omega_high),
+            k: Some(self.era_k),
+            top_fraction: Some(self.top_fraction),
+            advantage_rescale: Some(self.advantage_rescale),
+            top_k_logprobs: self.top_k_logprobs,
+            ..EraTargets::default()
+        }
+    }
+
+    /// Fails naming the setting when one cannot work.
+    pub fn validate(&self) -> Result<(), AgentError> {
+        let bad = |m: String| Err(AgentError::Config(m));
+        self.llm_era()?;
+        if self.group < 2 {
+            return bad(format!("group {} is outside 2.. (advantages compare responses to one prompt)", self.group));
+        }
+        for (name, v) in [("prompts", self.prompts), ("warmup_batch", self.warmup_batch), ("epochs", self.epochs)] {
+            if v == 0 {
+                return bad(format!("{name} 0 is outside 1.."));
+            }
+        }
+        if !(1..=PASS_KS[PASS_KS.len() - 1]).contains(&self.eval_samples) || self.eval_prompts == 0 {
+            return bad(format!("eval_samples {} is outside 1..=16 or eval_prompts is 0", self.eval_samples));
+        }
+        if self.eval_prompts > self.test_size {
+            return bad(format!("eval_prompts {} exceeds test_size {}", self.eval_prompts, self.test_size));
+        }
+        for (name, v) in [("lr", self.lr), ("warmup_lr", self.warmup_lr)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(format!("{name} {v} is outside (0, inf)"));
+            }
+        }
+        if !(self.clip_low >= 0.0 && self.clip_low <= 1.0 && self.clip_high >= 0.0 && self.kl_coef >= 0.0) {
+            return bad(format!(
+                "clip_low {} must be in [0, 1], clip_high {} and kl_coef {} ≥ 0",
+                self.clip_low, self.clip_high, self.kl_coef
+            ));
+        }
+        if self.top_k_logprobs == Some(0) || self.eval_every == 0 || self.log_every == 0 {
+            return bad("top_k_logprobs, eval_every and log_every must be ≥ 1".into());
+        }
+        Sampling { temperature: self.temperature, ..Sampling::default() }.check().map_err(AgentError::Config)?;
+        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(AgentError::Config)?;
+        Ok(())
+    }
+}
+
+/// The embedded tiny model: the Qwen2 architecture at about 1 M parameters over the task's characters.
+pub fn tiny_model() -> (Qwen2Config, LlmTokenizer) {
+    let tokenizer = LlmTokenizer::char_level(ALPHABET);
+    let config = Qwen2Config {
+        vocab_size: tokenizer.vocab_size(),
+        hidden_size: 128,
+        intermediate_size: 512,
+        num_hidden_layers: 4,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        max_position_embeddings: 128,
+        rms_norm_eps: 1e-6,
+        rope_theta: 10_000.0,
+        tie_word_embeddings: true,
+        eos_token_id: Some(serde_json::json!(0)),
+    };
+    (config, tokenizer)
+}
+
+/// A model to train: its architecture, starting weights and tokenizer.
+#[derive(Debug, Clone)]
+pub struct ModelSource {
+    /// The architecture.
+    pub config: Qwen2Config,
+    /// The starting weights.
+    pub weights: Weights,
+    /// The tokenizer.
+    pub tokenizer: LlmTokenizer,
+}
+
+impl ModelSource {
+    /// The embedded tiny model, freshly initialised from `seed`.
+    pub fn tiny(seed: u64) -> Self {
+        let (config, tokenizer) = tiny_model();
+        let weights = random_weights(&config, seed);
+        Self { config, weights, tokenizer }
+    }
+
+    /// A Hugging Face directory: `config.json`, `model.safetensors` (or shards), `tokenizer.json`.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, super::checkpoint::CheckpointError> {
+        let config = Qwen2Config::from_dir(dir)?;
+        let weights = Weights::from_dir(dir, &config)?;
+        let tokenizer = LlmTokenizer::from_dir(dir, config.eos_token_id.as_ref())?;
+        Ok(Self { config, weights, tokenizer })
+    }
+
+    /// Parameter count.
+    pub fn parameters(&self) -> usize {
+        self.weights.iter().map(|(_, t)| t.values.len()).sum()
+    }
+}
+
+/// Prompt and response token ids packed for one forward pass.
+#[derive(Debug, Clone)]
+pub struct Packed {
+    /// `[rows, width]` ids: left padding, prompt, response, right padding.
+    pub ids: Vec<i64>,
+    /// Left padding per row.
+    pub pads: Vec<usize>,
+    /// Sequence width.
+    pub width: usize,
+    /// `[rows, width − 1]`: whether position `t` predicts a response token (`t + 1`).
+    pub mask: Vec<bool>,
+}
+
+impl Packed {
+    /// Packs `prompts[i]` followed by `responses[i]`, padded with `pad`.
+    pub fn new(prompts: &[Vec<u32>], responses: &[Vec<u32>], pad: u32) -> Self {
+        let (left, pads, p_width) = left_pad(prompts, pad);
+        let r_width = responses.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let width = p_width + r_width;
+        let mut ids = Vec::with_capacity(prompts.len() * width);
+        let mut mask = Vec::with_capacity(prompts.len() * (width - 1));
+        for (row, r) in responses.iter().enumerate() {
+            ids.extend_from_slice(&left[row * p_width..(row + 1) * p_width]);
+            ids.extend(r.iter().map(|&t| t as i64));
+            ids.extend(std::iter::repeat_n(pad as i64, r_width - r.len()));
+            mask.extend((0..width - 1).map(|t| t + 1 >= p_width && t + 1 < p_width + r.len()));
+        }
+        Self { ids, pads, width, mask }
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.pads.len()
+    }
+
+    /// The rows listed in `keep`, in that order.
+    pub fn select(&self, keep: &[usize]) -> Self {
+        let (w, m) = (self.width, self.width - 1);
+        Self {
+            ids: keep.iter().flat_map(|&r| self.ids[r * w..(r + 1) * w].iter().copied()).collect(),
+            pads: keep.iter().map(|&r| self.pads[r]).collect(),
+            width: w,
+            mask: keep.iter().flat_map(|&r| self.mask[r * m..(r + 1) * m].iter().copied()).collect(),
+        }
+    }
+
+    /// `(ids [rows, width], inputs [rows, width − 1], mask [rows, width − 1])` on `device`.
+    pub fn tensors<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2, Int>, Tensor<B, 2, Bool>) {
+        let (n, w) = (self.rows(), self.width);
+        let ids: Tensor<B, 2, Int> = Tensor::from_data(TensorData::new(self.ids.clone(), [n, w]), device);
+        let inputs = ids.clone().slice([0..n, 0..w - 1]);
+        let mask = Tensor::from_data(TensorData::new(self.mask.clone(), [n, w - 1]), device);
+        (ids, inputs, mask)
+    }
+}
+
+/// pass@k and greedy accuracy on the test split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// `(k, pass@k)` for each reported `k ≤ samples`.
+    pub pass: Vec<(usize, f64)>,
+    /// Share of test problems answered exactly by greedy decoding.
+    pub greedy_accuracy: f64,
+    /// Mean token entropy of the sampled test responses.
+    pub entropy_mean: f64,
+    /// Test problems used.
+    pub problems: usize,
+    /// Samples per problem.
+    pub samples: usize,
+}
+
+impl Evaluation {
+    /// The logged `(key, value)` pairs.
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        let mut m: Vec<(&'static str, f64)> = self
+            .pass
+            .iter()
+            .filter_map(|&(k, v)| PASS_KS.iter().position(|&x| x == k).map(|i| (metrics::PASS_AT_KEYS[i], v)))
+            .collect();
+        m.push((metrics::EVAL_GREEDY_ACCURACY, self.greedy_accuracy));
+        m
+    }
+}
+
+/// What the loop stores in `loop.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LoopState {
+    step: u64,
+    rng: AgentRng,
+    tokens: u64,
+}
+
+/// Statistics of one batch of sampled responses, from the rollout policy's own logits.
+struct RolloutStats {
+    /// Per row: mean token entropy, `H_resp`.
+    entropy: Vec<(f64, f64)>,
+}
+
+/// Trains one model on the arithmetic task.
+pub struct LlmTrainer<B: AutodiffBackend> {
+    config: LlmConfig,
+    source: ModelSource,
+    task: Arithmetic,
+    era: Option<LlmEra>,
+    model: Qwen2<B>,
+    optim: OptimizerAdaptor<AdamW, Qwen2<B>, B>,
+    reference: Option<Qwen2<B::InnerBackend>>,
+    rng: AgentRng,
+    step: u64,
+    tokens: u64,
+    max_new: usize,
+    device: B::Device,
+}
+
+fn adam<B: AutodiffBackend>() -> OptimizerAdaptor<AdamW, Qwen2<B>, B> {
+    AdamWConfig::new()
+        .with_weight_decay(0.0)
+        .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)))
+        .init()
+}
+
+impl<B: AutodiffBackend> LlmTrainer<B> {
+    /// A trainer at step 0 with `source`'s weights.
+    pub fn new(config: LlmConfig, source: ModelSource, device: &B::Device) -> Result<Self, AgentError> {
+        config.validate()?;
+        let task = Arithmetic::new(config.digits, config.test_size, config.seed).map_err(AgentError::Config)?;
+        // Every character the task writes must be a token of the model.
+        let sample = task.test()[0];
+        for text in [sample.prompt(), sample.worked()] {
+            source.tokenizer.encode(&text).map_err(|e| AgentError::Config(format!("the arithmetic task: {e}")))?;
+        }
+        let max_new = if config.max_new_tokens == 0 {
+            source.tokenizer.encode(&task.longest().worked()).map_or(16, |t| t.len()) + 4
+        } else {
+            config.max_new_tokens
+        };
+        let model = Qwen2::from_weights(&source.config, &source.weights, device)?;
+        Ok(Self {
+            era: config.llm_era()?,
+            rng: AgentRng::seed_from_u64(config.seed),
+            config,
+            source,
+            task,
+            model,
+            optim: adam(),
+            reference: None,
+            step: 0,
+            tokens: 0,
+            max_new,
+            device: device.clone(),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    /// Steps taken (warm-up and GRPO).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Warm-up plus GRPO steps.
+    pub fn total_steps(&self) -> u64 {
+        self.config.warmup_steps + self.config.grpo_steps
+    }
+
+    /// Whether every step has been taken.
+    pub fn is_done(&self) -> bool {
+        self.step >= self.total_steps()
+    }
+
+    /// Whether the next step is a warm-up step.
+    pub fn in_warmup(&self) -> bool {
+        self.step < self.config.warmup_steps
+    }
+
+    /// Tokens generated or trained on so far (for throughput).
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    /// The model's tokenizer.
+    pub fn tokenizer(&self) -> &LlmTokenizer {
+        &self.source.tokenizer
+    }
+
+    /// The task.
+    pub fn task(&self) -> &Arithmetic {
+        &self.task
+    }
+
+    /// The model, without autodiff.
+    pub fn model(&self) -> Qwen2<B::InnerBackend> {
+        self.model.valid()
+    }
+
+    /// The warm-up learning rate at (0-based) `step`: linear ramp over 10 %, then cosine to 10 %.
+    pub fn warmup_lr(&self, step: u64) -> f64 {
+        let total = self.config.warmup_steps.max(1) as f64;
+        let ramp = (0.1 * total).max(1.0);
+        let s = step as f64;
+        if s < ramp {
+            return self.config.warmup_lr * (s + 1.0) / ramp;
+        }
+        let t = ((s - ramp) / (total - ramp).max(1.0)).min(1.0);
+        self.config.warmup_lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+    }
+
+    fn encode(&self, text: &str) -> Result<Vec<u32>, AgentError> {
+        self.source.tokenizer.encode(text).map_err(AgentError::Config)
+    }
+
+    fn stop(&self) -> u32 {
+        self.source.tokenizer.stop_ids()[0]
+    }
+
+    /// Takes one step (warm-up or GRPO) and returns what is logged after it.
+    pub async fn advance(&mut self) -> Result<Vec<Logged>, AgentError> {
+        if self.is_done() {
+            return Ok(Vec::new());
+        }
+        let mut metrics = if self.in_warmup() { self.warmup_step()? } else { self.grpo_step().await? };
+        self.step += 1;
+        let s = self.step;
+        let w = self.config.warmup_steps;
+        let log = s.is_multiple_of(self.config.log_every) || s == w || self.is_done();
+        let eval = s == w || (s > w && (s - w).is_multiple_of(self.config.eval_every)) || self.is_done();
+        if eval {
+            metrics.extend(self.evaluate().await?.metrics());
+        }
+        Ok(if log || eval { vec![Logged { step: s, metrics }] } else { Vec::new() })
+    }
+
+    fn warmup_step(&mut self) -> Result<Vec<(&'static str, f64)>, AgentError> {
+        let problems: Vec<Problem> = (0..self.config.warmup_batch).map(|_| self.task.train(&mut self.rng)).collect();
+        let mut prompts = Vec::with_capacity(problems.len());
+        let mut responses = Vec::with_capacity(problems.len());
+        for p in &problems {
+            prompts.push(self.encode(&p.prompt())?);
+            let mut r = self.encode(&p.worked())?;
+            r.push(self.stop());
+            responses.push(r);
+        }
+        let packed = Packed::new(&prompts, &responses, self.stop());
+        let (ids, inputs, mask) = packed.tensors::<B>(&self.device);
+        let logits = self.model.forward(inputs, &packed.pads, None);
+        let log_probs = taken_log_probs(logits, ids, None, None);
+        let m = mask.float();
+        let count = m.clone().sum();
+        let loss = (log_probs * m).sum().neg() / count;
+        let lr = self.warmup_lr(self.step);
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let loss_value = loss.into_data().convert::<f64>().into_vec::<f64>().map_err(|e| AgentError::Device(format!("{e:?}")))?[0];
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.tokens += packed.ids.len() as u64;
+        Ok(vec![(metrics::TRAIN_LOSS, loss_value), (metrics::LEARNING_RATE, lr)])
+    }
+
+    /// Mean token entropy and `H_resp` of every row of `packed` under `model`'s unscaled policy, and
+    /// the logits they came from.
+    async fn rollout_stats(
+        &self,
+        model: &Qwen2<B::InnerBackend>,
+        packed: &Packed,
+    ) -> Result<(RolloutStats, Tensor<B::InnerBackend, 3>), AgentError> {
+        let (_, inputs, _) = packed.tensors::<B::InnerBackend>(&self.device);
+        let logits = model.forward(inputs, &packed.pads, None);
+        let [n, t, _] = logits.dims();
+        let ent = read(token_entropy(logits.clone()).reshape([n, t])).await?;
+        let fraction = self.config.top_fraction;
+        let entropy = (0..n)
+            .map(|r| {
+                let row: Vec<f64> = ent[r * t..(r + 1) * t].iter().map(|&e| e as f64).collect();
+                let mask = &packed.mask[r * t..(r + 1) * t];
+                let len = mask.iter().filter(|&&m| m).count().max(1) as f64;
+                let mean = row.iter().zip(mask).filter(|(_, m)| **m).map(|(e, _)| e).sum::<f64>() / len;
+                let h = llm_scaling::h_resp(&row, Some(mask), fraction).unwrap_or(0.0);
+                (mean, h)
+            })
+            .collect();
+        Ok((RolloutStats { entropy }, logits))
+    }
+
+    async fn grpo_step(&mut self) -> Result<Vec<(&'static str, f64)>, AgentError> {
+        if self.step == self.config.warmup_steps {
+            // GRPO starts: fresh Adam state, and the reference model for the KL term.
+            self.optim = adam();
+            if self.config.kl_coef > 0.0 {
+                self.reference = Some(self.model.valid());
+            }
+        }
+        let c = self.config.clone();
+        let problems: Vec<Problem> = (0..c.prompts).map(|_| self.task.train(&mut self.rng)).collect();
+        let mut prompts = Vec::with_capacity(c.prompts * c.group);
+        for p in &problems {
+            let ids = self.encode(&p.prompt())?;
+            prompts.extend(std::iter::repeat_n(ids, c.group));
+        }
+        let inner = self.model.valid();
+        let sampling = Sampling { temperature: c.temperature, ..Sampling::default() };
+        let stop = self.source.tokenizer.stop_ids().to_vec();
+        let responses = generate(&inner, &prompts, self.max_new, &stop, &sampling, &mut self.rng, &self.device).await?;
+        let rewards: Vec<f64> = responses
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let text_ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
+                problems[i / c.group].reward(&self.source.tokenizer.decode(&text_ids))
+            })
+            .collect();
+        let packed = Packed::new(&prompts, &responses, self.stop());
+        let (stats, logits) = self.rollout_stats(&inner, &packed).await?;
+        let advantages = group_advantages(&rewards, c.group);
+        let groups: Vec<usize> = if c.dynamic_sampling {
+            informative_groups(&rewards, c.group)
+        } else {
+            (0..c.prompts).collect()
+        };
+        let keep: Vec<usize> = groups.iter().flat_map(|g| g * c.group..(g + 1) * c.group).collect();
+        let n = responses.len() as f64;
+        let mut out = vec![
+            (metrics::ROLLOUT_REWARD_MEAN, rewards.iter().sum::<f64>() / n),
+            (metrics::ROLLOUT_ENTROPY_MEAN, stats.entropy.iter().map(|e| e.0).sum::<f64>() / n),
+            (metrics::ROLLOUT_H_RESP_MEAN, stats.entropy.iter().map(|e| e.1).sum::<f64>() / n),
+            (metrics::ROLLOUT_RESPONSE_LEN, responses.iter().map(Vec::len).sum::<usize>() as f64 / n),
+            (metrics::ROLLOUT_KEPT_FRAC, groups.len() as f64 / c.prompts as f64),
+            (metrics::LEARNING_RATE, c.lr),
+        ];
+        self.tokens += packed.ids.len() as u64;
+        if keep.is_empty() {
+            out.extend([(metrics::FRAC_SHARPEN, 0.0), (metrics::FRAC_SOFTEN, 0.0)]);
+            return Ok(out);
+        }
+        // ERA decides each kept response's logit scale and advantage from the rollout policy.
+        let (mut scales, mut adv, mut regimes) = (Vec::new(), Vec::new(), [0usize; 2]);
+        for &r in &keep {
+            let (scale, a) = match &self.era {
+                Some(era) => {
+                    let adj = era.adjust(stats.entropy[r].1, advantages[r]);
+                    match adj.regime {
+                        Regime::Sharpen => regimes[0] += 1,
+                        Regime::Soften => regimes[1] += 1,
+                        Regime::Keep => {}
+                    }
+                    (adj.logit_scale, adj.advantage)
+                }
+                None => (1.0, advantages[r]),
+            };
+            scales.push(scale as f32);
+            adv.push(a as f32);
+        }
+        out.extend([
+            (metrics::FRAC_SHARPEN, regimes[0] as f64 / keep.len() as f64),
+            (metrics::FRAC_SOFTEN, regimes[1] as f64 / keep.len() as f64),
+        ]);
+        let kept = packed.select(&keep);
+        let idx = Tensor::<B::InnerBackend, 1, Int>::from_data(
+            TensorData::new(keep.iter().map(|&k| k as i64).collect::<Vec<_>>(), [keep.len()]),
+            &self.device,
+        );
+        let scale_of = |rows: &[usize]| -> Option<Tensor<B::InnerBackend, 1>> {
+            self.era.map(|_| upload(&rows.iter().map(|&r| scales[r]).collect::<Vec<_>>(), [rows.len()], &self.device))
+        };
+        let all: Vec<usize> = (0..keep.len()).collect();
+        let (kept_ids, _, _) = kept.tensors::<B::InnerBackend>(&self.device);
+        let old = taken_log_probs(logits.select(0, idx), kept_ids, scale_of(&all), c.top_k_logprobs);
+        let reference = match &self.reference {
+            Some(m) if c.kl_coef > 0.0 => {
+                let (ids, inputs, _) = kept.tensors::<B::InnerBackend>(&self.device);
+                Some(taken_log_probs(m.forward(inputs, &kept.pads, None), ids, None, None))
+            }
+            _ => None,
+        };
+        let settings = LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef };
+        let per = if c.minibatch == 0 { keep.len() } else { c.minibatch.min(keep.len()) };
+        let (mut policy, mut kl, mut clip, mut updates) = (0.0, 0.0, 0.0, 0.0);
+        for _ in 0..c.epochs {
+            for chunk in all.chunks(per) {
+                let mb = kept.select(chunk);
+                let rows = Tensor::<B::InnerBackend, 1, Int>::from_data(
+                    TensorData::new(chunk.iter().map(|&k| k as i64).collect::<Vec<_>>(), [chunk.len()]),
+                    &self.device,
+                );
+                let (ids, inputs, mask) = mb.tensors::<B>(&self.device);
+                let logits = self.model.forward(inputs, &mb.pads, None);
+                let scale = scale_of(chunk).map(Tensor::from_inner);
+                let log_probs = taken_log_probs(logits.clone(), ids.clone(), scale, c.top_k_logprobs);
+                let kl_terms = reference.as_ref().map(|r| {
+                    (taken_log_probs(logits, ids, None, None), Tensor::from_inner(r.clone().select(0, rows.clone())))
+                });
+                let old_mb = Tensor::from_inner(old.clone().select(0, rows));
+                let a = Tensor::from_inner(upload(&chunk.iter().map(|&r| adv[r]).collect::<Vec<_>>(), [chunk.len()], &self.device));
+                let l = policy_loss(log_probs, old_mb, kl_terms, a, mask, &settings);
+                let logged = Tensor::cat(vec![l.policy.clone(), l.approx_kl.clone(), l.clip_frac.clone()], 0);
+                let grads = GradientsParams::from_grads(l.loss.backward(), &self.model);
+                self.model = self.optim.step(c.lr, self.model.clone(), grads);
+                let v = read(logged).await?;
+                policy += v[0] as f64;
+                kl += v[1] as f64;
+                clip += v[2] as f64;
+                updates += 1.0;
+                self.tokens += mb.ids.len() as u64;
+            }
+        }
+        out.extend([
+            (metrics::POLICY_LOSS, policy / updates),
+            (metrics::APPROX_KL, kl / updates),
+            (metrics::CLIP_FRAC, clip / updates),
+        ]);
+        Ok(out)
+    }
+
+    /// pass@k (sampling at temperature 1) and greedy accuracy on the first `eval_prompts` test
+    /// problems, from a generator seeded by the run's seed and step.
+    pub async fn evaluate(&self) -> Result<Evaluation, AgentError> {
+        self.evaluate_with(self.config.eval_prompts, self.config.eval_samples).await
+    }
+
+    /// [`Self::evaluate`] with `problems` test problems and `samples` samples each.
+    pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, AgentError> {
+        let test: Vec<Problem> = self.task.test().iter().take(problems).copied().collect();
+        let mut rng = AgentRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
+        let model = self.model.valid();
+        let stop = self.source.tokenizer.stop_ids().to_vec();
+        let prompts: Vec<Vec<u32>> = test.iter().map(|p| self.encode(&p.prompt())).collect::<Result<_, _>>()?;
+        let text = |r: &[u32]| -> String {
+            let ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
+            self.source.tokenizer.decode(&ids)
+        };
+        let greedy = generate(&model, &prompts, self.max_new, &stop, &Sampling::greedy(), &mut rng, &self.device).await?;
+        let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| p.reward(&text(r)) == 1.0).count();
+        let mut correct = vec![0usize; test.len()];
+        let mut entropy = (0.0, 0usize);
+        // At most 256 sequences per batch keeps memory flat for large evaluations.
+        let per = (256 / samples).max(1);
+        for (chunk_i, chunk) in prompts.chunks(per).enumerate() {
+            let batch: Vec<Vec<u32>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), samples)).collect();
+            let out = generate(&model, &batch, self.max_new, &stop, &Sampling::default(), &mut rng, &self.device).await?;
+            let packed = Packed::new(&batch, &out, stop[0]);
+            let (stats, _) = self.rollout_stats(&model, &packed).await?;
+            entropy.0 += stats.entropy.iter().map(|e| e.0).sum::<f64>();
+            entropy.1 += out.len();
+            for (i, r) in out.iter().enumerate() {
+                let p = chunk_i * per + i / samples;
+                if test[p].reward(&text(r)) == 1.0 {
+                    correct[p] += 1;
+                }
+            }
+        }
+        let pass = PASS_KS
+            .iter()
+            .filter(|&&k| k <= samples)
+            .map(|&k| (k, correct.iter().map(|&c| pass_at_k(samples, c, k)).sum::<f64>() / test.len() as f64))
+            .collect();
+        Ok(Evaluation {
+            pass,
+            greedy_accuracy: greedy_ok as f64 / test.len() as f64,
+            entropy_mean: entropy.0 / entropy.1.max(1) as f64,
+            problems: test.len(),
+            samples,
+        })
+    }
+
+    /// The model as a Hugging Face directory's files (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`): what `era generate --model` reads.
+    pub fn export(&self) -> Result<Vec<Part>, AgentError> {
+        let weights = self.model.valid().to_weights()?;
+        let st = weights.to_safetensors().map_err(|e| AgentError::Checkpoint(e.to_string()))?;
+        let config = serde_json::to_vec_pretty(&self.source.config).map_err(|e| AgentError::Checkpoint(e.to_string()))?;
+        Ok(vec![
+            ("config.json".into(), config),
+            ("model.safetensors".into(), st),
+            ("tokenizer.json".into(), self.source.tokenizer.to_json().into_bytes()),
+        ])
+    }
+
+    /// The checkpoint: [`Self::export`]'s files plus the model's and optimiser's records, the
+    /// reference model when there is one, and the loop's position and generator.
+    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+        let mut parts = self.export()?;
+        parts.push(record_bytes::<B, _>(self.model.clone().into_record(), "model.mpk")?);
+        parts.push(record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?);
+        if let Some(r) = &self.reference {
+            parts.push(record_bytes::<B::InnerBackend, _>(r.clone().into_record(), "reference.mpk")?);
+        }
+        let state = LoopState { step: self.step, rng: self.rng.clone(), tokens: self.tokens };
+        let json = serde_json::to_vec_pretty(&state).map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
+        parts.push(("loop.json".into(), json));
+        Ok(parts)
+    }
+
+    /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        let state: LoopState = serde_json::from_slice(part(parts, "loop.json")?)
+            .map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
+        if state.step > self.total_steps() {
+            return Err(AgentError::Checkpoint(format!(
+                "loop.json: step {} is past this run's {} steps",
+                state.step,
+                self.total_steps()
+            )));
+        }
+        self.model = self.model.clone().load_record(load_record::<B, _>(parts, "model.mpk", &self.device)?);
+        self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
+        self.reference = match part(parts, "reference.mpk") {
+            Ok(_) => Some(
+                self.model.valid().load_record(load_record::<B::InnerBackend, _>(parts, "reference.mpk", &self.device)?),
+            ),
+            Err(_) => None,
+        };
+        self.step = state.step;
+        self.rng = state.rng;
+        self.tokens = state.tokens;
+        Ok(())
+    }
+}
