@@ -7,6 +7,7 @@
 mod activation;
 mod backend;
 mod bench_control;
+mod bench_llm;
 mod bench_vision;
 mod checkpoint;
 mod cli;
@@ -16,6 +17,7 @@ mod env_cmd;
 mod input;
 mod runs;
 mod train_control;
+mod train_llm;
 mod train_vision;
 
 use std::process::ExitCode;
@@ -40,6 +42,10 @@ fn main() -> ExitCode {
         Command::Train(cli::TrainCommand::Vision(args)) => train_vision::run(&args),
         Command::Eval(cli::EvalCommand::Vision(args)) => train_vision::eval(&args),
         Command::Bench(cli::BenchCommand::Vision(args)) => bench_vision::run(&args),
+        Command::Train(cli::TrainCommand::Llm(args)) => train_llm::run(&args),
+        Command::Eval(cli::EvalCommand::Llm(args)) => train_llm::eval(&args),
+        Command::Bench(cli::BenchCommand::Llm(args)) => bench_llm::run(&args),
+        Command::Generate(args) => train_llm::generate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

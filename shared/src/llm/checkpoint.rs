@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Dtype, SafeTensors};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -280,18 +280,30 @@ impl Weights {
 
     /// The tensors as one `model.safetensors` file, `f32`, in name order.
     pub fn to_safetensors(&self) -> Result<Vec<u8>, CheckpointError> {
-        let bytes: Vec<(&String, Vec<usize>, Vec<u8>)> = self
-            .iter()
-            .map(|(n, t)| (n, t.shape.clone(), t.values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-            .collect();
+        let names: Vec<&String> = self.iter().map(|(n, _)| n).collect();
+        self.serialize(&names, Dtype::F32, "model.safetensors")
+    }
+
+    /// The named tensors as a safetensors file in `dtype` (`F32`, `BF16` or `F16`).
+    fn serialize(&self, names: &[&String], dtype: Dtype, file: &str) -> Result<Vec<u8>, CheckpointError> {
+        let err = |reason: String| CheckpointError::Format { path: file.into(), reason };
+        let mut bytes = Vec::with_capacity(names.len());
+        for &n in names {
+            let t = self.tensors.get(n).ok_or_else(|| err(format!("no tensor `{n}`")))?;
+            let b: Vec<u8> = match dtype {
+                Dtype::F32 => t.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                Dtype::BF16 => t.values.iter().flat_map(|&v| half::bf16::from_f32(v).to_le_bytes()).collect(),
+                Dtype::F16 => t.values.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect(),
+                other => return Err(err(format!("dtype {other:?} is not supported for writing (f32, bf16, f16 are)"))),
+            };
+            bytes.push((n, t.shape.clone(), b));
+        }
         let views = bytes
             .iter()
-            .map(|(n, shape, b)| {
-                safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), b).map(|v| ((*n).clone(), v))
-            })
+            .map(|(n, shape, b)| TensorView::new(dtype, shape.clone(), b).map(|v| ((*n).clone(), v)))
             .collect::<Result<Vec<_>, _>>()
             .and_then(|views| safetensors::serialize(views, None));
-        views.map_err(|e| CheckpointError::Format { path: "model.safetensors".into(), reason: e.to_string() })
+        views.map_err(|e| err(e.to_string()))
     }
 
     /// The tensor called `name`, if the config implies it.
@@ -310,10 +322,43 @@ impl Weights {
     }
 }
 
+/// Writes a Hugging Face checkpoint directory: `config.json`, the weights in `dtype` as one
+/// `model.safetensors` or as `shards` files with `model.safetensors.index.json`, and `tokenizer.json`.
+pub fn write_dir(
+    dir: &Path,
+    config: &Qwen2Config,
+    weights: &Weights,
+    tokenizer_json: &str,
+    dtype: Dtype,
+    shards: usize,
+) -> Result<(), CheckpointError> {
+    let io = |path: PathBuf| move |source| CheckpointError::Io { path, source };
+    std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).map_err(io(dir.join(name)));
+    let json = serde_json::to_vec_pretty(config).map_err(|e| CheckpointError::Format {
+        path: dir.join("config.json"),
+        reason: e.to_string(),
+    })?;
+    write("config.json", &json)?;
+    write("tokenizer.json", tokenizer_json.as_bytes())?;
+    let names: Vec<&String> = weights.iter().map(|(n, _)| n).collect();
+    let shards = shards.clamp(1, names.len().max(1));
+    if shards == 1 {
+        return write("model.safetensors", &weights.serialize(&names, dtype, "model.safetensors")?);
+    }
+    let mut map = BTreeMap::new();
+    for (s, chunk) in names.chunks(names.len().div_ceil(shards)).enumerate() {
+        let file = format!("model-{:05}-of-{shards:05}.safetensors", s + 1);
+        write(&file, &weights.serialize(chunk, dtype, &file)?)?;
+        map.extend(chunk.iter().map(|n| ((*n).clone(), file.clone())));
+    }
+    let index = serde_json::json!({"metadata": {}, "weight_map": map});
+    write("model.safetensors.index.json", index.to_string().as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use safetensors::tensor::TensorView;
 
     fn tiny() -> Qwen2Config {
         Qwen2Config {

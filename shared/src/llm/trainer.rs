@@ -336,6 +336,21 @@ struct LoopState {
     tokens: u64,
 }
 
+/// One GRPO step's sampled responses, their rewards and the rollout policy's view of them.
+#[derive(Debug, Clone)]
+pub struct Rollout<B: Backend> {
+    /// Response token ids (ending with a stop token unless cut at the length limit).
+    pub responses: Vec<Vec<u32>>,
+    /// Reward of each response.
+    pub rewards: Vec<f64>,
+    /// Prompts and responses packed.
+    pub packed: Packed,
+    /// Per response: mean token entropy and `H_resp`.
+    pub entropy: Vec<(f64, f64)>,
+    /// The rollout policy's logits `[responses, width − 1, vocab]`.
+    pub logits: Tensor<B, 3>,
+}
+
 /// Statistics of one batch of sampled responses, from the rollout policy's own logits.
 struct RolloutStats {
     /// Per row: mean token entropy, `H_resp`.
@@ -537,6 +552,13 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
                 self.reference = Some(self.model.valid());
             }
         }
+        let rollout = self.rollout().await?;
+        self.update(&rollout).await
+    }
+
+    /// Samples `group` responses to each of `prompts` fresh training problems from the current policy,
+    /// rewards them, and measures their entropies (one forward pass without autodiff).
+    pub async fn rollout(&mut self) -> Result<Rollout<B::InnerBackend>, AgentError> {
         let c = self.config.clone();
         let problems: Vec<Problem> = (0..c.prompts).map(|_| self.task.train(&mut self.rng)).collect();
         let mut prompts = Vec::with_capacity(c.prompts * c.group);
@@ -558,9 +580,20 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             .collect();
         let packed = Packed::new(&prompts, &responses, self.stop());
         let (stats, logits) = self.rollout_stats(&inner, &packed).await?;
-        let advantages = group_advantages(&rewards, c.group);
+        self.tokens += packed.ids.len() as u64;
+        Ok(Rollout { responses, rewards, packed, entropy: stats.entropy, logits })
+    }
+
+    /// One GRPO update on `rollout`: advantages, dynamic sampling, ERA's scales, `epochs` passes.
+    /// Returns the rollout's and the update's statistics.
+    pub async fn update(&mut self, rollout: &Rollout<B::InnerBackend>) -> Result<Vec<(&'static str, f64)>, AgentError> {
+        let c = self.config.clone();
+        let Rollout { responses, rewards, packed, entropy, logits } = rollout;
+        let stats = RolloutStats { entropy: entropy.clone() };
+        let logits = logits.clone();
+        let advantages = group_advantages(rewards, c.group);
         let groups: Vec<usize> = if c.dynamic_sampling {
-            informative_groups(&rewards, c.group)
+            informative_groups(rewards, c.group)
         } else {
             (0..c.prompts).collect()
         };
@@ -574,7 +607,6 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             (metrics::ROLLOUT_KEPT_FRAC, groups.len() as f64 / c.prompts as f64),
             (metrics::LEARNING_RATE, c.lr),
         ];
-        self.tokens += packed.ids.len() as u64;
         if keep.is_empty() {
             out.extend([(metrics::FRAC_SHARPEN, 0.0), (metrics::FRAC_SOFTEN, 0.0)]);
             return Ok(out);

@@ -1,0 +1,102 @@
+//! `era bench llm`: generation speed, and what ERA's logit scaling costs in a GRPO update.
+//!
+//! Two trainers with the same model and seed, one with ERA and one without, update on the same
+//! rollout (sampled once, with rewards); measurements alternate between them and the median of each is
+//! reported with the ratio, because these machines are shared and noisy. ERA's ω are set so that
+//! every positive-advantage response is sharpened or softened: the scaled path is the one timed.
+
+use std::time::Instant;
+
+use burn::tensor::backend::AutodiffBackend;
+use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, Rollout};
+
+use crate::backend::{self, Task};
+use crate::bench_control::median;
+use crate::cli::BenchLlmArgs;
+
+/// Runs `era bench llm`.
+pub fn run(args: &BenchLlmArgs) -> anyhow::Result<()> {
+    if args.prompts == 0 || args.group < 2 || args.steps == 0 {
+        anyhow::bail!("--prompts and --steps must be ≥ 1 and --group ≥ 2");
+    }
+    let model = if args.model == "tiny" {
+        ModelSource::tiny(0)
+    } else {
+        ModelSource::from_dir(std::path::Path::new(&args.model))?
+    };
+    backend::run(args.backend, Bench { args, model })?
+}
+
+struct Bench<'a> {
+    args: &'a BenchLlmArgs,
+    model: ModelSource,
+}
+
+impl Task for Bench<'_> {
+    type Output = anyhow::Result<()>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+        let a = self.args;
+        let config = |era: bool| {
+            // A band no entropy falls inside: every positive-advantage response is rescaled.
+            LlmConfig::new()
+                .with_era(era)
+                .with_omega_low(1e-3)
+                .with_omega_high(1e-3)
+                .with_warmup_steps(0)
+                .with_prompts(a.prompts)
+                .with_group(a.group)
+                .with_dynamic_sampling(false)
+        };
+        let mut on = LlmTrainer::<B>::new(config(true), self.model.clone(), &device)?;
+        let mut off = LlmTrainer::<B>::new(config(false), self.model.clone(), &device)?;
+        // Generation: one warm-up rollout, then timed ones; a random model writes until the length limit.
+        pollster::block_on(on.rollout())?;
+        let mut gen_rates = Vec::new();
+        let mut rollout: Option<Rollout<B::InnerBackend>> = None;
+        for _ in 0..a.repeats.max(1) {
+            let start = Instant::now();
+            let r = pollster::block_on(on.rollout())?;
+            let tokens: usize = r.responses.iter().map(Vec::len).sum();
+            gen_rates.push(tokens as f64 / start.elapsed().as_secs_f64());
+            rollout = Some(r);
+        }
+        let Some(mut rollout) = rollout else { unreachable!("at least one repeat") };
+        // Rewards that vary within every group, so every response has a non-zero advantage.
+        for (i, r) in rollout.rewards.iter_mut().enumerate() {
+            *r = (i % 2) as f64;
+        }
+        let tokens = rollout.packed.mask.iter().filter(|&&m| m).count() as f64;
+        let update = |t: &mut LlmTrainer<B>| -> anyhow::Result<f64> {
+            let start = Instant::now();
+            for _ in 0..a.steps {
+                pollster::block_on(t.update(&rollout))?;
+            }
+            Ok(start.elapsed().as_secs_f64() / (a.steps as f64 * tokens))
+        };
+        update(&mut on)?;
+        update(&mut off)?;
+        let (mut t_on, mut t_off) = (Vec::new(), Vec::new());
+        for _ in 0..a.repeats.max(1) {
+            t_on.push(update(&mut on)?);
+            t_off.push(update(&mut off)?);
+        }
+        let (t_on, t_off) = (median(t_on), median(t_off));
+        println!(
+            "{} ({} parameters, {} prompts × {} responses, {backend}), median of {}:",
+            if a.model == "tiny" { "tiny model" } else { a.model.as_str() },
+            self.model.parameters(),
+            a.prompts,
+            a.group,
+            a.repeats
+        );
+        println!("  generation   {:>10.1} tokens/s (batched, KV cache)", median(gen_rates));
+        println!(
+            "  GRPO update  ERA {:>8.1} µs/token   plain {:>8.1} µs/token   ERA overhead {:.3}×",
+            1e6 * t_on,
+            1e6 * t_off,
+            t_on / t_off
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,364 @@
+//! `era train llm`, `era eval llm` and `era generate`: GRPO with or without ERA on Qwen2-architecture
+//! models, with run logs, checkpoints (each one a loadable Hugging Face directory) and resume.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::backend::AutodiffBackend;
+use era_shared::llm::generate::{Sampling, generate as sample};
+use era_shared::llm::qwen2::Qwen2;
+use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource};
+use era_shared::metrics;
+use era_shared::runlog::{Domain, Header, RUN_LOG_FILE, StepUnit};
+use indicatif::ProgressBar;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{self, BackendChoice, Cpu, Task};
+use crate::checkpoint;
+use crate::cli::{EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
+use crate::runs::{self, stopping};
+
+/// What an LLM run's config is called in errors.
+const WHAT: &str = "era llm";
+
+/// Checkpoint cadence when `--checkpoint-every` is not given (steps), besides the end of the warm-up
+/// and the end of the run.
+const DEFAULT_CHECKPOINT_EVERY: u64 = 50;
+
+/// What `config.json` holds: the training settings plus the model and how the run executes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The training settings.
+    #[serde(flatten)]
+    pub llm: LlmConfig,
+    /// `tiny` or the checkpoint directory the run started from.
+    pub model: String,
+    /// Checkpoint cadence in steps.
+    pub checkpoint_every: Option<u64>,
+    /// The backend asked for.
+    pub backend: BackendChoice,
+    /// The run directory's name.
+    pub run_name: String,
+}
+
+/// The model a run starts from: the tiny model initialised from the seed, or a checkpoint directory.
+fn source(model: &str, seed: u64) -> anyhow::Result<ModelSource> {
+    if model == "tiny" {
+        return Ok(ModelSource::tiny(seed));
+    }
+    let dir = Path::new(model);
+    if !dir.is_dir() {
+        anyhow::bail!("--model {model}: neither `tiny` nor a directory");
+    }
+    Ok(ModelSource::from_dir(dir)?)
+}
+
+/// The effective settings: the defaults with the command line's options applied.
+pub fn llm_config(a: &TrainLlmArgs, seed: u64) -> LlmConfig {
+    let mut c = LlmConfig::new();
+    if a.model != "tiny" {
+        // A checkpoint brings its own skills: no warm-up unless asked for.
+        c.warmup_steps = 0;
+    }
+    c.era = a.era == OnOff::On;
+    c.omega_low = a.omega_low.unwrap_or(c.omega_low);
+    c.omega_high = a.omega_high.unwrap_or(c.omega_high);
+    c.era_k = a.era_k.unwrap_or(c.era_k);
+    c.top_fraction = a.top_fraction.unwrap_or(c.top_fraction);
+    c.advantage_rescale = !a.no_advantage_rescale;
+    c.top_k_logprobs = a.top_k_logprobs;
+    c.grpo_steps = a.steps.unwrap_or(c.grpo_steps);
+    c.warmup_steps = a.warmup_steps.unwrap_or(c.warmup_steps);
+    c.group = a.group.unwrap_or(c.group);
+    c.prompts = a.prompts.unwrap_or(c.prompts);
+    c.lr = a.lr.unwrap_or(c.lr);
+    c.epochs = a.epochs.unwrap_or(c.epochs);
+    c.minibatch = a.minibatch.unwrap_or(c.minibatch);
+    c.clip_low = a.clip_low.unwrap_or(c.clip_low);
+    c.clip_high = a.clip_high.unwrap_or(c.clip_high);
+    c.kl_coef = a.kl_coef.unwrap_or(c.kl_coef);
+    c.dynamic_sampling = !a.no_dynamic_sampling;
+    c.temperature = a.temperature.unwrap_or(c.temperature);
+    c.max_new_tokens = a.max_new_tokens.unwrap_or(c.max_new_tokens);
+    c.digits = a.digits.unwrap_or(c.digits);
+    c.eval_every = a.eval_every.unwrap_or(c.eval_every);
+    c.eval_prompts = a.eval_prompts.unwrap_or(c.eval_prompts);
+    c.log_every = a.log_every.unwrap_or(c.log_every);
+    c.seed = seed;
+    c
+}
+
+/// One seed's run.
+#[derive(Debug, Clone)]
+struct Job {
+    dir: PathBuf,
+    config: RunConfig,
+    resume: bool,
+}
+
+/// Runs `era train llm`.
+pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
+    let (jobs, top) = match &args.run.resume {
+        Some(dir) => {
+            let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
+                .into_iter()
+                .map(|(dir, config)| Job { dir, config, resume: true })
+                .collect();
+            (jobs, dir.clone())
+        }
+        None => new_jobs(args)?,
+    };
+    let first = &jobs[0].config;
+    runs::install_stop_handler();
+    let outcome = backend::run(first.backend, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
+    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "llm");
+    outcome
+}
+
+/// Checks the settings against the model, then creates the run directory and its configs.
+fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
+    backend::ensure_available(args.run.backend)?;
+    let first = llm_config(args, args.run.seed);
+    let model = if args.model == "tiny" {
+        "tiny".to_string()
+    } else {
+        std::path::absolute(&args.model).unwrap_or_else(|_| PathBuf::from(&args.model)).display().to_string()
+    };
+    // Build once on the CPU so a bad setting or checkpoint fails before anything is written.
+    LlmTrainer::<Cpu>::new(first.clone(), source(&model, first.seed)?, &Default::default())?;
+    let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-arithmetic", first.algorithm_name()));
+    let (top, created) =
+        runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
+            RunConfig {
+                llm: llm_config(args, seed),
+                model: model.clone(),
+                checkpoint_every: args.run.checkpoint_every.map(|n| n.max(1)),
+                backend: args.run.backend,
+                run_name: run_name.to_string(),
+            }
+        })?;
+    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
+    Ok((jobs, top))
+}
+
+/// Training of every seed, one thread each, on one backend.
+struct Train {
+    jobs: Vec<Job>,
+    quiet: bool,
+}
+
+impl Task for Train {
+    type Output = anyhow::Result<()>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+        let quiet = self.quiet;
+        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, device.clone(), backend, bar, quiet))
+    }
+}
+
+/// The header of a run's log.
+fn header(job: &Job) -> anyhow::Result<Header> {
+    let c = &job.config.llm;
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    Ok(Header::new(
+        Domain::Llm,
+        c.algorithm_name(),
+        "arithmetic",
+        job.config.run_name.clone(),
+        c.seed,
+        StepUnit::GrpoSteps,
+        c.era_targets(),
+        serde_json::to_value(&job.config)?,
+        started,
+    ))
+}
+
+/// Trains one seed to its last step, writing its log and checkpoints.
+fn train_one<B: AutodiffBackend>(
+    job: &Job,
+    device: B::Device,
+    backend: &str,
+    bar: &ProgressBar,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let c = &job.config.llm;
+    let shown = job.dir.join(RUN_LOG_FILE).display().to_string();
+    let mut trainer = LlmTrainer::<B>::new(c.clone(), source(&job.config.model, c.seed)?, &device)?;
+    let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job))?;
+    if let Some(ckpt) = ckpt {
+        trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
+    }
+    bar.set_style(runs::bar_style("steps"));
+    bar.set_length(trainer.total_steps());
+    bar.set_prefix(format!("{} arithmetic seed {} ({backend})", c.algorithm_name(), c.seed));
+    bar.set_position(trainer.step());
+    let start = Instant::now();
+    let wall = || wall0 + start.elapsed().as_secs_f64();
+    let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY).max(1);
+    let mut window = (Instant::now(), trainer.tokens());
+    let (mut reward, mut h_resp, mut pass1, mut loss) = (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
+    let result: anyhow::Result<()> = (|| {
+        while !trainer.is_done() && !stopping() {
+            for mut l in pollster::block_on(trainer.advance())? {
+                let (t, n) = window;
+                let tps = (trainer.tokens() - n) as f64 / t.elapsed().as_secs_f64().max(1e-9);
+                l.metrics.push((metrics::TOKENS_PER_SEC, tps));
+                window = (Instant::now(), trainer.tokens());
+                for &(k, v) in &l.metrics {
+                    match k {
+                        metrics::ROLLOUT_REWARD_MEAN => reward = v,
+                        metrics::ROLLOUT_H_RESP_MEAN => h_resp = v,
+                        metrics::TRAIN_LOSS => loss = v,
+                        k if k == metrics::PASS_AT_KEYS[0] => pass1 = v,
+                        _ => {}
+                    }
+                }
+                writer.record(l.step, wall(), &l.metrics).with_context(|| format!("{shown}: cannot write"))?;
+                if quiet && l.metrics.iter().any(|(k, _)| *k == metrics::PASS_AT_KEYS[0]) {
+                    let pass: Vec<String> = l
+                        .metrics
+                        .iter()
+                        .filter(|(k, _)| k.starts_with(metrics::PASS_AT_PREFIX))
+                        .map(|(k, v)| format!("{} {v:.3}", &k[5..]))
+                        .collect();
+                    eprintln!("era: {} seed {} step {}: {}", c.algorithm_name(), c.seed, l.step, pass.join(", "));
+                }
+            }
+            bar.set_position(trainer.step());
+            bar.set_message(if trainer.in_warmup() {
+                format!("warm-up · loss {loss:.3} · pass@1 {pass1:.3}")
+            } else {
+                format!("GRPO · reward {reward:.3} · H_resp {h_resp:.3} · pass@1 {pass1:.3}")
+            });
+            let step = trainer.step();
+            if step.is_multiple_of(every) || step == c.warmup_steps || trainer.is_done() || stopping() {
+                checkpoint::write(&job.dir, step, wall(), c.algorithm_name(), &trainer.save()?)?;
+            }
+        }
+        Ok(())
+    })();
+    writer
+        .finish(runs::status(&result, trainer.is_done()), wall())
+        .with_context(|| format!("{shown}: cannot write the footer"))?;
+    bar.finish();
+    result.with_context(|| format!("arithmetic seed {}", c.seed))
+}
+
+/// Runs `era eval llm`.
+pub fn eval(args: &EvalLlmArgs) -> anyhow::Result<()> {
+    let dirs = runs::run_dirs(&args.run)?;
+    backend::run(args.backend, Eval { dirs, samples: args.pass_k as usize, prompts: args.prompts })?
+}
+
+struct Eval {
+    dirs: Vec<PathBuf>,
+    samples: usize,
+    prompts: Option<usize>,
+}
+
+impl Task for Eval {
+    type Output = anyhow::Result<()>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
+        for dir in &self.dirs {
+            let config: RunConfig = runs::read_config(dir, WHAT)?;
+            let Some(ckpt) = checkpoint::latest(dir)? else {
+                anyhow::bail!("{}: no checkpoint yet", dir.display());
+            };
+            let c = &config.llm;
+            let mut trainer = LlmTrainer::<B>::new(c.clone(), source(&config.model, c.seed)?, &device)?;
+            trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
+            let prompts = self.prompts.unwrap_or(c.test_size);
+            if prompts == 0 || prompts > c.test_size {
+                anyhow::bail!("--prompts {prompts} is outside 1..={} (the run's test split)", c.test_size);
+            }
+            let e = pollster::block_on(trainer.evaluate_with(prompts, self.samples))?;
+            let pass: Vec<String> = e.pass.iter().map(|(k, v)| format!("pass@{k} {v:.4}")).collect();
+            println!(
+                "{}: {} seed {}, checkpoint at step {}: {}, greedy accuracy {:.4}, token entropy {:.4} nats \
+                 ({} test problems × {} samples)",
+                dir.display(),
+                c.algorithm_name(),
+                c.seed,
+                ckpt.meta.step,
+                pass.join(", "),
+                e.greedy_accuracy,
+                e.entropy_mean,
+                e.problems,
+                e.samples
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The Hugging Face directory behind `--model`: the directory itself, or a run's last checkpoint.
+fn model_dir(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.join("config.json").is_file() && path.join("tokenizer.json").is_file() {
+        return Ok(path.to_path_buf());
+    }
+    if path.join(RUN_LOG_FILE).is_file() || path.join(era_shared::runlog::CHECKPOINT_DIR).is_dir() {
+        return match checkpoint::latest(path)? {
+            Some(c) => Ok(c.dir),
+            None => anyhow::bail!("{}: the run has no checkpoint yet", path.display()),
+        };
+    }
+    anyhow::bail!(
+        "{}: not a model directory (config.json, model.safetensors, tokenizer.json) nor an `era train llm` run",
+        path.display()
+    )
+}
+
+/// Runs `era generate`.
+pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    let sampling = Sampling {
+        temperature: args.temperature,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        greedy: args.greedy,
+    };
+    sampling.check().map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
+    if args.samples == 0 || args.max_tokens == 0 {
+        anyhow::bail!("--samples and --max-tokens must be ≥ 1");
+    }
+    let dir = model_dir(&args.model)?;
+    let model = ModelSource::from_dir(&dir)?;
+    let prompt = model.tokenizer.encode(&args.prompt).map_err(|e| anyhow::anyhow!("--prompt: {e}"))?;
+    if prompt.is_empty() {
+        anyhow::bail!("--prompt: no tokens");
+    }
+    let out = backend::run(args.backend, Generate { model, prompt, sampling, args })??;
+    for text in out {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+struct Generate<'a> {
+    model: ModelSource,
+    prompt: Vec<u32>,
+    sampling: Sampling,
+    args: &'a GenerateArgs,
+}
+
+impl Task for Generate<'_> {
+    type Output = anyhow::Result<Vec<String>>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<Vec<String>> {
+        let m = &self.model;
+        let net = Qwen2::<B::InnerBackend>::from_weights(&m.config, &m.weights, &device)?;
+        let mut rng = era_shared::control::AgentRng::seed_from_u64(self.args.seed);
+        let prompts = vec![self.prompt.clone(); self.args.samples];
+        let stop = m.tokenizer.stop_ids().to_vec();
+        let out = pollster::block_on(sample(&net, &prompts, self.args.max_tokens, &stop, &self.sampling, &mut rng, &device))?;
+        Ok(out
+            .iter()
+            .map(|r| {
+                let ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
+                m.tokenizer.decode(&ids)
+            })
+            .collect())
+    }
+}
