@@ -121,6 +121,9 @@ pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
 fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
     backend::ensure_available(args.run.backend)?;
     let first = llm_config(args, args.run.seed);
+    if args.model != "tiny" && !Path::new(&args.model).is_dir() {
+        anyhow::bail!("--model {}: neither `tiny` nor a directory", args.model);
+    }
     let model = if args.model == "tiny" {
         "tiny".to_string()
     } else {

@@ -1,0 +1,241 @@
+//! End-to-end tests of `era train llm`, `era eval llm`, `era generate` and `era bench llm` on tiny
+//! settings, and of checkpoints written in the Hugging Face layout.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use era_shared::llm::checkpoint::write_dir;
+use era_shared::llm::qwen2::random_weights;
+use era_shared::llm::trainer::tiny_model;
+use era_shared::metrics;
+use era_shared::runlog::{RUN_LOG_FILE, RunLog, Status};
+use safetensors::tensor::Dtype;
+
+fn era(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn log(dir: &Path) -> RunLog {
+    let path = dir.join(RUN_LOG_FILE);
+    RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
+}
+
+/// `era train llm` with settings small enough for a test, into `out/name`.
+fn train_args(out: &Path, name: &str, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "train",
+        "llm",
+        "--digits",
+        "2",
+        "--warmup-steps",
+        "4",
+        "--steps",
+        "4",
+        "--prompts",
+        "2",
+        "--group",
+        "4",
+        "--eval-every",
+        "2",
+        "--eval-prompts",
+        "3",
+        "--log-every",
+        "1",
+        "--backend",
+        "ndarray",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--run-name",
+        name,
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// A random tiny model written as a Hugging Face directory: bf16 weights in two shards.
+fn hf_checkpoint(dir: &Path) {
+    let (config, tokenizer) = tiny_model();
+    write_dir(dir, &config, &random_weights(&config, 1), &tokenizer.to_json(), Dtype::BF16, 2).unwrap();
+}
+
+#[test]
+fn trains_logs_evaluates_and_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    // An untrained model solves nothing, so every group would be dropped: keep them to exercise the update.
+    let extra = ["--omega-low", "0.2", "--omega-high", "2", "--no-dynamic-sampling"];
+    let text = ok(&era(&strs(&train_args(&out, "era", &extra))));
+    assert!(text.contains("era compare"), "{text}");
+    let run = out.join("era");
+    let l = log(&run);
+    assert_eq!(l.header.algorithm, "grpo-era");
+    assert_eq!((l.header.era.omega_low, l.header.era.omega_high, l.header.era.k), (Some(0.2), Some(2.0), Some(2.0)));
+    assert_eq!(l.footer.as_ref().unwrap().status, Status::Completed);
+    let keys = l.metric_keys();
+    for key in [
+        metrics::TRAIN_LOSS,
+        metrics::ROLLOUT_REWARD_MEAN,
+        metrics::ROLLOUT_H_RESP_MEAN,
+        metrics::ROLLOUT_ENTROPY_MEAN,
+        metrics::ROLLOUT_RESPONSE_LEN,
+        metrics::FRAC_SHARPEN,
+        metrics::FRAC_SOFTEN,
+        metrics::POLICY_LOSS,
+        metrics::TOKENS_PER_SEC,
+        "eval/pass@1",
+        "eval/pass@2",
+        "eval/pass@4",
+        "eval/pass@8",
+        "eval/pass@16",
+    ] {
+        assert!(keys.contains(key), "{key} missing: {keys:?}");
+    }
+    // The run's config is saved with it, and its last checkpoint is a model directory.
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!((config["model"].as_str(), config["group"].as_u64()), (Some("tiny"), Some(4)));
+    let last = run.join("checkpoints/step-000000000008");
+    for f in ["config.json", "model.safetensors", "tokenizer.json", "optim.mpk", "loop.json"] {
+        assert!(last.join(f).is_file(), "{f}");
+    }
+
+    let e = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--pass-k", "4", "--prompts", "5"]));
+    assert!(e.contains("pass@1 ") && e.contains("pass@4 ") && !e.contains("pass@8") && e.contains("5 test problems"), "{e}");
+
+    // era generate on the run and on its checkpoint directory: the same greedy continuation.
+    let g1 = ok(&era(&["generate", "--model", run.to_str().unwrap(), "--prompt", "12+34=", "--greedy", "--max-tokens", "12"]));
+    let g2 = ok(&era(&["generate", "--model", last.to_str().unwrap(), "--prompt", "12+34=", "--greedy", "--max-tokens", "12"]));
+    assert_eq!(g1, g2);
+    assert!(g1.lines().count() == 1 && g1.trim().chars().all(|c| "0123456789+=,>".contains(c)), "{g1}");
+    let three = ok(&era(&["generate", "--model", last.to_str().unwrap(), "--prompt", "1+2=", "--samples", "3", "--top-k", "3"]));
+    assert_eq!(three.lines().count(), 3, "{three}");
+
+    // Plain GRPO: never sharpens or softens.
+    ok(&era(&strs(&train_args(&out, "plain", &["--era", "off"]))));
+    let p = log(&out.join("plain"));
+    assert_eq!(p.header.algorithm, "grpo");
+    assert!(p.series(metrics::FRAC_SHARPEN).iter().chain(&p.series(metrics::FRAC_SOFTEN)).all(|(_, v)| *v == Some(0.0)));
+    let table = ok(&era(&["compare", run.to_str().unwrap(), out.join("plain").to_str().unwrap()]));
+    assert!(table.contains("grpo-era") && table.contains("eval/pass@1"), "{table}");
+}
+
+#[test]
+fn kill_9_then_resume_equals_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    let extra = ["--steps", "6", "--checkpoint-every", "3", "--kl-coef", "0.05"];
+    ok(&era(&strs(&train_args(&out, "whole", &extra))));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_era"))
+        .args(train_args(&out, "killed", &extra))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run = out.join("killed");
+    // Step 6 is two GRPO steps in: the checkpoint holds the reference model too.
+    let ckpt = run.join("checkpoints/step-000000000006/meta.json");
+    let start = Instant::now();
+    while !ckpt.exists() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    ok(&era(&["train", "llm", "--resume", run.to_str().unwrap(), "--quiet"]));
+    type Comparable = (u64, Vec<(String, Option<f64>)>);
+    let strip = |l: &RunLog| -> Vec<Comparable> {
+        l.records
+            .iter()
+            .map(|r| {
+                let m = r.metrics.iter().filter(|(k, _)| !k.starts_with("perf/")).map(|(k, v)| (k.clone(), *v));
+                (r.step, m.collect())
+            })
+            .collect()
+    };
+    let (a, b) = (log(&out.join("whole")), log(&run));
+    assert_eq!(b.footer.as_ref().unwrap().status, Status::Completed);
+    assert_eq!(strip(&a), strip(&b), "the resumed run's log equals the uninterrupted one");
+}
+
+#[test]
+fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("qwen-tiny");
+    hf_checkpoint(&model);
+    let m = model.to_str().unwrap();
+    let a = ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--greedy", "--max-tokens", "6"]));
+    let b = ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--greedy", "--max-tokens", "6"]));
+    assert_eq!(a, b);
+    // GRPO from a checkpoint: no warm-up unless asked for.
+    let out = dir.path().join("runs");
+    ok(&era(&strs(&train_args(&out, "from-dir", &["--model", m, "--warmup-steps", "0", "--steps", "2"]))));
+    let l = log(&out.join("from-dir"));
+    assert_eq!(l.final_step(), 2);
+
+    let cases: [(&[&str], &str); 6] = [
+        (&["train", "llm", "--model", "nowhere"], "--model nowhere: neither `tiny` nor a directory"),
+        (&["train", "llm", "--omega-low", "2", "--omega-high", "1"], "omega_high"),
+        (&["train", "llm", "--group", "1"], "group 1"),
+        (&["generate", "--model", m, "--prompt", "7*8="], "--prompt: character '*'"),
+        (&["generate", "--model", dir.path().to_str().unwrap(), "--prompt", "1"], "not a model directory"),
+        (&["generate", "--model", m, "--prompt", "1", "--temperature", "0"], "--temperature 0"),
+    ];
+    for (args, needle) in cases {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--backend", "ndarray"]);
+        if args[0] == "train" {
+            full.extend(["--out", out.to_str().unwrap()]);
+        }
+        let o = era(&full);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    // Shapes that do not fit the config are named with both shapes.
+    std::fs::write(
+        model.join("config.json"),
+        std::fs::read_to_string(model.join("config.json")).unwrap().replace("\"intermediate_size\": 512", "\"intermediate_size\": 500"),
+    )
+    .unwrap();
+    let o = era(&["generate", "--model", m, "--prompt", "1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("mlp.") && err.contains("[512, 128]") && err.contains("[500, 128]"), "{err}");
+}
+
+#[test]
+fn bench_reports_generation_and_the_era_update_ratio() {
+    let text = ok(&era(&["bench", "llm", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1"]));
+    for needle in ["tiny model", "generation", "tokens/s", "GRPO update", "µs/token", "ERA overhead"] {
+        assert!(text.contains(needle), "{needle} missing in {text}");
+    }
+}
+
+/// The same checkpoint greedy-decodes the same tokens on wgpu (a software adapter here; the test
+/// setup installs Mesa's lavapipe) as on the CPU.
+#[test]
+fn wgpu_backend_smoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("qwen-tiny");
+    hf_checkpoint(&model);
+    let m = model.to_str().unwrap();
+    let args = |backend| ["generate", "--model", m, "--prompt", "457+385=", "--greedy", "--max-tokens", "8", "--backend", backend];
+    let cpu = ok(&era(&args("ndarray")));
+    let gpu = ok(&era(&args("wgpu")));
+    assert_eq!(cpu, gpu);
+}
