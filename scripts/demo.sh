@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up, build `era`, apply each ERA activation to the bundled examples in
 # assets/examples/, train SAC-ERA and SAC side by side on Pendulum-v1, then a small CNN with and
-# without the ERA softmax floor on the embedded MNIST digits (a few minutes each on 2 cores), compare
-# the run logs, and serve the browser explorer with those runs loaded until Ctrl-C. Usage: scripts/demo.sh
+# without the ERA softmax floor on the embedded MNIST digits (a few minutes each on 2 cores), then the
+# tiny LLM's supervised warm-up and GRPO-ERA vs GRPO from it, compare the run logs, and serve the
+# browser explorer with those runs loaded until Ctrl-C. Usage: scripts/demo.sh
 #   ERA_DEMO_SMOKE=1 scripts/demo.sh   debug build and a tiny training budget (what the test suite runs)
 #   ERA_DEMO_OUT=DIR                   where the run logs go (default: runs/demo-<date>)
 #   ERA_DEMO_NO_SERVE=1                build the explorer but do not serve it (the demo then ends)
@@ -77,9 +78,34 @@ wait "$era_pid"
 echo "\$ era compare $out/vision"
 "$era" compare "$out/vision"
 echo "pred/entropy_min is the lowest entropy of any prediction in the last logged batches: never below H0 with ERA."
+
+if [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
+  warm=(--warmup-steps 4 --digits 2 --eval-prompts 4)
+  lbudget=(--steps 4 --digits 2 --prompts 2 --group 4 --eval-every 2 --eval-prompts 4 --log-every 1)
+else
+  warm=()
+  lbudget=(--steps 120)
+fi
+section "LLM RL: the embedded 1 M-parameter Qwen2-architecture model learns 3-digit addition (supervised warm-up)"
+echo "\$ era train llm --task arithmetic --steps 0 ${warm[*]} --out $out/llm --run-name warmup"
+"$era" train llm --task arithmetic --steps 0 "${warm[@]}" --out "$out/llm" --run-name warmup --backend ndarray --quiet
+ckpt=$(ls -d "$out"/llm/warmup/checkpoints/step-* | tail -n 1)
+echo "Its last checkpoint is a Hugging Face model directory:"
+echo "\$ era generate --model $ckpt --prompt 457+385= --greedy"
+"$era" generate --model "$ckpt" --prompt 457+385= --greedy --backend ndarray
+
+section "GRPO with ERA and plain GRPO from that model, side by side"
+echo "\$ era train llm --model $ckpt --era on|off ${lbudget[*]} --out $out/llm"
+"$era" train llm --model "$ckpt" --era on "${lbudget[@]}" --out "$out/llm" --backend ndarray --quiet &
+era_pid=$!
+"$era" train llm --model "$ckpt" --era off "${lbudget[@]}" --out "$out/llm" --backend ndarray --quiet
+wait "$era_pid"
+echo "\$ era compare $out/llm/grpo-era-arithmetic $out/llm/grpo-arithmetic"
+"$era" compare "$out/llm/grpo-era-arithmetic" "$out/llm/grpo-arithmetic"
+echo "rollout/entropy_mean collapses without ERA; with ERA rollout/h_resp_mean is steered back towards [omega_low, omega_high]."
 echo
 echo "Run logs (JSON Lines, one record per line; open them in the explorer or any JSON tool):"
-for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl; do echo "  $f"; done
+for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl "$out"/llm/grpo*/run.jsonl; do echo "  $f"; done
 
 section "The explorer, with these runs loaded"
 scripts/web.sh build
@@ -87,7 +113,7 @@ scripts/web.sh build
 served=dist/runs/demo
 rm -rf "$served" && mkdir -p "$served"
 files=()
-for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl; do
+for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl "$out"/llm/grpo*/run.jsonl; do
   name=$(basename "$(dirname "$f")").jsonl
   cp "$f" "$served/$name"
   files+=("runs/demo/$name")

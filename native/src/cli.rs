@@ -272,7 +272,7 @@ pub struct TrainLlmArgs {
     /// The task.
     #[arg(long, value_enum, default_value_t = LlmTask::Arithmetic)]
     pub task: LlmTask,
-    /// `tiny` (the embedded ~1 M-parameter model, trained from scratch) or a Hugging Face Qwen2
+    /// `tiny` (the embedded 0.99 M-parameter model, trained from scratch) or a Hugging Face Qwen2
     /// directory (config.json, model.safetensors or shards, tokenizer.json).
     #[arg(long, default_value = "tiny", value_name = "tiny|DIR")]
     pub model: String,
@@ -300,7 +300,7 @@ pub struct TrainLlmArgs {
     /// GRPO steps [default: 120].
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Supervised warm-up steps before GRPO [default: 300 for the tiny model, 0 for a checkpoint].
+    /// Supervised warm-up steps before GRPO [default: 800 for the tiny model, 0 for a checkpoint].
     #[arg(long)]
     pub warmup_steps: Option<u64>,
     /// Responses per prompt G [default: 8].

@@ -316,12 +316,8 @@ fn model_dir(path: &Path) -> anyhow::Result<PathBuf> {
 
 /// Runs `era generate`.
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
-    let sampling = Sampling {
-        temperature: args.temperature,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        greedy: args.greedy,
-    };
+    let sampling =
+        Sampling { temperature: args.temperature, top_k: args.top_k, top_p: args.top_p, greedy: args.greedy };
     sampling.check().map_err(|e| anyhow::anyhow!("--{}", e.replacen('_', "-", 1)))?;
     if args.samples == 0 || args.max_tokens == 0 {
         anyhow::bail!("--samples and --max-tokens must be ≥ 1");
@@ -355,7 +351,8 @@ impl Task for Generate<'_> {
         let mut rng = era_shared::control::AgentRng::seed_from_u64(self.args.seed);
         let prompts = vec![self.prompt.clone(); self.args.samples];
         let stop = m.tokenizer.stop_ids().to_vec();
-        let out = pollster::block_on(sample(&net, &prompts, self.args.max_tokens, &stop, &self.sampling, &mut rng, &device))?;
+        let out =
+            pollster::block_on(sample(&net, &prompts, self.args.max_tokens, &stop, &self.sampling, &mut rng, &device))?;
         Ok(out
             .iter()
             .map(|r| {

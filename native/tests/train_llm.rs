@@ -114,21 +114,54 @@ fn trains_logs_evaluates_and_generates() {
     }
 
     let e = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--pass-k", "4", "--prompts", "5"]));
-    assert!(e.contains("pass@1 ") && e.contains("pass@4 ") && !e.contains("pass@8") && e.contains("5 test problems"), "{e}");
+    assert!(
+        e.contains("pass@1 ") && e.contains("pass@4 ") && !e.contains("pass@8") && e.contains("5 test problems"),
+        "{e}"
+    );
 
     // era generate on the run and on its checkpoint directory: the same greedy continuation.
-    let g1 = ok(&era(&["generate", "--model", run.to_str().unwrap(), "--prompt", "12+34=", "--greedy", "--max-tokens", "12"]));
-    let g2 = ok(&era(&["generate", "--model", last.to_str().unwrap(), "--prompt", "12+34=", "--greedy", "--max-tokens", "12"]));
+    let g1 = ok(&era(&[
+        "generate",
+        "--model",
+        run.to_str().unwrap(),
+        "--prompt",
+        "12+34=",
+        "--greedy",
+        "--max-tokens",
+        "12",
+    ]));
+    let g2 = ok(&era(&[
+        "generate",
+        "--model",
+        last.to_str().unwrap(),
+        "--prompt",
+        "12+34=",
+        "--greedy",
+        "--max-tokens",
+        "12",
+    ]));
     assert_eq!(g1, g2);
     assert!(g1.lines().count() == 1 && g1.trim().chars().all(|c| "0123456789+=,>".contains(c)), "{g1}");
-    let three = ok(&era(&["generate", "--model", last.to_str().unwrap(), "--prompt", "1+2=", "--samples", "3", "--top-k", "3"]));
+    let three = ok(&era(&[
+        "generate",
+        "--model",
+        last.to_str().unwrap(),
+        "--prompt",
+        "1+2=",
+        "--samples",
+        "3",
+        "--top-k",
+        "3",
+    ]));
     assert_eq!(three.lines().count(), 3, "{three}");
 
     // Plain GRPO: never sharpens or softens.
     ok(&era(&strs(&train_args(&out, "plain", &["--era", "off"]))));
     let p = log(&out.join("plain"));
     assert_eq!(p.header.algorithm, "grpo");
-    assert!(p.series(metrics::FRAC_SHARPEN).iter().chain(&p.series(metrics::FRAC_SOFTEN)).all(|(_, v)| *v == Some(0.0)));
+    assert!(
+        p.series(metrics::FRAC_SHARPEN).iter().chain(&p.series(metrics::FRAC_SOFTEN)).all(|(_, v)| *v == Some(0.0))
+    );
     let table = ok(&era(&["compare", run.to_str().unwrap(), out.join("plain").to_str().unwrap()]));
     assert!(table.contains("grpo-era") && table.contains("eval/pass@1"), "{table}");
 }
@@ -210,7 +243,9 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
     // Shapes that do not fit the config are named with both shapes.
     std::fs::write(
         model.join("config.json"),
-        std::fs::read_to_string(model.join("config.json")).unwrap().replace("\"intermediate_size\": 512", "\"intermediate_size\": 500"),
+        std::fs::read_to_string(model.join("config.json"))
+            .unwrap()
+            .replace("\"intermediate_size\": 512", "\"intermediate_size\": 500"),
     )
     .unwrap();
     let o = era(&["generate", "--model", m, "--prompt", "1"]);
@@ -234,7 +269,9 @@ fn wgpu_backend_smoke() {
     let model = dir.path().join("qwen-tiny");
     hf_checkpoint(&model);
     let m = model.to_str().unwrap();
-    let args = |backend| ["generate", "--model", m, "--prompt", "457+385=", "--greedy", "--max-tokens", "8", "--backend", backend];
+    let args = |backend| {
+        ["generate", "--model", m, "--prompt", "457+385=", "--greedy", "--max-tokens", "8", "--backend", backend]
+    };
     let cpu = ok(&era(&args("ndarray")));
     let gpu = ok(&era(&args("wgpu")));
     assert_eq!(cpu, gpu);

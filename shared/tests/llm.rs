@@ -1,6 +1,7 @@
 //! The LLM pieces end to end on the CPU backend: a Hugging Face checkpoint directory written in its
 //! real layout → load → forward → decode; cached generation against recomputing everything; the
 //! warm-up + GRPO trainer, its bit-exact resume, and ERA's regimes.
+#![allow(clippy::unwrap_used)]
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -221,8 +222,16 @@ fn an_exported_run_is_a_checkpoint_directory_that_decodes_the_same() {
     let model = Qwen2::<Cpu>::from_weights(&back.config, &back.weights, &dev).unwrap();
     let prompt = back.tokenizer.encode("12+34=").unwrap();
     let greedy = |m: &Qwen2<Cpu>| {
-        pollster::block_on(generate(m, &[prompt.clone()], 10, &[0], &Sampling::greedy(), &mut AgentRng::seed_from_u64(0), &dev))
-            .unwrap()
+        pollster::block_on(generate(
+            m,
+            std::slice::from_ref(&prompt),
+            10,
+            &[0],
+            &Sampling::greedy(),
+            &mut AgentRng::seed_from_u64(0),
+            &dev,
+        ))
+        .unwrap()
     };
     assert_eq!(greedy(&model), greedy(&t.model()));
 }
@@ -230,7 +239,8 @@ fn an_exported_run_is_a_checkpoint_directory_that_decodes_the_same() {
 #[test]
 fn bad_settings_are_refused_naming_them() {
     let dev = Default::default();
-    let err = |c: LlmConfig| LlmTrainer::<Train>::new(c, source(), &dev).err().map(|e| e.to_string()).unwrap_or_default();
+    let err =
+        |c: LlmConfig| LlmTrainer::<Train>::new(c, source(), &dev).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err(quick(true).with_group(1)).contains("group 1"));
     assert!(err(quick(true).with_omega_low(2.0).with_omega_high(1.0)).contains("omega_high"));
     assert!(err(quick(true).with_era_k(0.5)).contains("k"));

@@ -27,7 +27,7 @@ pub const ALPHABET: &str = "0123456789+=,>";
 pub const MAX_DIGITS: usize = 9;
 
 /// Mixed into the seed that draws the test split, so it differs from the training stream's.
-const TEST_SALT: u64 = 0x7e57_5e7;
+const TEST_SALT: u64 = 0x07e5_75e7;
 
 /// One problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,7 +159,10 @@ mod tests {
         assert_eq!(Problem { a: 7, b: 385 }.worked(), "12,9,3>392");
         assert_eq!(Problem { a: 0, b: 0 }.worked(), "0>0");
         let p = Problem { a: 457, b: 385 };
-        assert_eq!((p.reward("12,14,8>842"), p.reward("1,1>842"), p.reward("12,14,8>843"), p.reward("842")), (1.0, 1.0, 0.0, 0.0));
+        assert_eq!(
+            (p.reward("12,14,8>842"), p.reward("1,1>842"), p.reward("12,14,8>843"), p.reward("842")),
+            (1.0, 1.0, 0.0, 0.0)
+        );
         assert_eq!(p.prompt(), "457+385=");
     }
 

@@ -335,10 +335,8 @@ pub fn write_dir(
     let io = |path: PathBuf| move |source| CheckpointError::Io { path, source };
     std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
     let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).map_err(io(dir.join(name)));
-    let json = serde_json::to_vec_pretty(config).map_err(|e| CheckpointError::Format {
-        path: dir.join("config.json"),
-        reason: e.to_string(),
-    })?;
+    let json = serde_json::to_vec_pretty(config)
+        .map_err(|e| CheckpointError::Format { path: dir.join("config.json"), reason: e.to_string() })?;
     write("config.json", &json)?;
     write("tokenizer.json", tokenizer_json.as_bytes())?;
     let names: Vec<&String> = weights.iter().map(|(n, _)| n).collect();

@@ -17,7 +17,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Int, Tensor};
 
-use crate::tensor::llm_scaling::{scaled_token_log_probs, top_k_token_log_probs, token_log_probs};
+use crate::tensor::llm_scaling::{scaled_token_log_probs, token_log_probs, top_k_token_log_probs};
 
 /// `(r − mean) / (std + 1e-6)` within each consecutive group of `group` rewards (sample std; a group
 /// of one gets 0).
@@ -36,12 +36,7 @@ pub fn group_advantages(rewards: &[f64], group: usize) -> Vec<f64> {
 
 /// Indices of the groups whose rewards are not all equal (the ones dynamic sampling keeps).
 pub fn informative_groups(rewards: &[f64], group: usize) -> Vec<usize> {
-    rewards
-        .chunks(group.max(1))
-        .enumerate()
-        .filter(|(_, g)| g.iter().any(|r| *r != g[0]))
-        .map(|(i, _)| i)
-        .collect()
+    rewards.chunks(group.max(1)).enumerate().filter(|(_, g)| g.iter().any(|r| *r != g[0])).map(|(i, _)| i).collect()
 }
 
 /// The unbiased pass@k of `n` samples with `c` correct: `1 − C(n−c, k) / C(n, k)` (Chen et al. 2021),
@@ -191,7 +186,8 @@ mod tests {
         // Two responses, three positions; the second response's last position is padding.
         let new = t(vec![0.0, (1.5f64).ln(), (0.5f64).ln(), 0.0, (1.1f64).ln(), 5.0], [2, 3]).require_grad();
         let old = t(vec![0.0; 6], [2, 3]);
-        let mask = Tensor::<B, 2, Bool>::from_data(TensorData::new(vec![true, true, true, true, true, false], [2, 3]), &dev);
+        let mask =
+            Tensor::<B, 2, Bool>::from_data(TensorData::new(vec![true, true, true, true, true, false], [2, 3]), &dev);
         let adv = Tensor::<B, 1>::from_floats([1.0, -2.0], &dev);
         let s = LossSettings { clip_low: 0.2, clip_high: 0.28, kl_coef: 0.0 };
         let l = policy_loss(new.clone(), old, None, adv, mask, &s);

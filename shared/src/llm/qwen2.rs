@@ -201,11 +201,8 @@ impl<B: Backend> Qwen2<B> {
     pub fn to_weights(&self) -> Result<Weights, AgentError> {
         fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<HostTensor, AgentError> {
             let shape = t.dims().to_vec();
-            let values = t
-                .into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .map_err(|e| AgentError::Device(format!("{e:?}")))?;
+            let values =
+                t.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| AgentError::Device(format!("{e:?}")))?;
             Ok(HostTensor { shape, values })
         }
         let mut out = Vec::new();
@@ -233,7 +230,10 @@ impl<B: Backend> Qwen2<B> {
         for (i, layer) in self.layers.iter().enumerate() {
             let p = format!("model.layers.{i}");
             out.push((format!("{p}.input_layernorm.weight"), host(layer.input_layernorm.gamma.val())?));
-            out.push((format!("{p}.post_attention_layernorm.weight"), host(layer.post_attention_layernorm.gamma.val())?));
+            out.push((
+                format!("{p}.post_attention_layernorm.weight"),
+                host(layer.post_attention_layernorm.gamma.val())?,
+            ));
         }
         out.push(("model.norm.weight".into(), host(self.norm.gamma.val())?));
         out.push(("model.embed_tokens.weight".into(), host(self.embed_tokens.weight.val())?));
@@ -317,7 +317,9 @@ impl<B: Backend> Attention<B> {
             if group == 1 {
                 y
             } else {
-                y.unsqueeze_dim::<5>(2).expand([b, s.kv_heads, group, tk, s.head_dim]).reshape([b, s.heads, tk, s.head_dim])
+                y.unsqueeze_dim::<5>(2)
+                    .expand([b, s.kv_heads, group, tk, s.head_dim])
+                    .reshape([b, s.heads, tk, s.head_dim])
             }
         };
         let scores = q.matmul(repeat(k).swap_dims(2, 3)).div_scalar((s.head_dim as f64).sqrt()) + mask.clone();
@@ -357,7 +359,8 @@ fn rope_tables<B: Backend>(
 ) -> (Tensor<B, 4>, Tensor<B, 4>) {
     let half = s.head_dim / 2;
     // As the reference implementation: inverse frequencies and angles in f32.
-    let inv: Vec<f32> = (0..half).map(|i| 1.0 / (s.rope_theta as f32).powf(2.0 * i as f32 / s.head_dim as f32)).collect();
+    let inv: Vec<f32> =
+        (0..half).map(|i| 1.0 / (s.rope_theta as f32).powf(2.0 * i as f32 / s.head_dim as f32)).collect();
     let n = pad.len() * len * s.head_dim;
     let (mut cos, mut sin) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for &p in pad {
@@ -517,7 +520,8 @@ mod tests {
         let mask = attention_mask::<B>(&[0], 0, 2, &Default::default());
         let identity = Linear { weight: Param::from_tensor(Tensor::eye(16, &Default::default())), bias: None };
         let probe = |v: Linear<B>| {
-            let att = Attention { q_proj: a.q_proj.clone(), k_proj: a.k_proj.clone(), v_proj: v, o_proj: identity.clone() };
+            let att =
+                Attention { q_proj: a.q_proj.clone(), k_proj: a.k_proj.clone(), v_proj: v, o_proj: identity.clone() };
             values(att.forward(x.clone(), &s, (&cos, &sin), &mask, None))
         };
         let before = probe(a.v_proj.clone());

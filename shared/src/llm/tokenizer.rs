@@ -191,6 +191,11 @@ mod tests {
         assert!(t.alphabet().is_empty());
         // Without eos_token_id in config.json the special token is found by name.
         assert_eq!(LlmTokenizer::from_json(&spec.to_string(), "t", None).unwrap().stop_ids(), &[96]);
-        assert!(LlmTokenizer::from_json("{}", "dir/tokenizer.json", None).unwrap_err().to_string().contains("dir/tokenizer.json"));
+        assert!(
+            LlmTokenizer::from_json("{}", "dir/tokenizer.json", None)
+                .unwrap_err()
+                .to_string()
+                .contains("dir/tokenizer.json")
+        );
     }
 }
