@@ -279,10 +279,10 @@ pub struct TrainLlmArgs {
     /// ERA on (GRPO-ERA) or off (plain GRPO).
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub era: OnOff,
-    /// ERA ω_low in nats [default: 0.35 for the tiny model; the authors' 0.45 was tuned for 7B models].
+    /// ERA ω_low in nats [default: 1.2, chosen for the tiny model; the authors' 0.45 was tuned for a 7B model].
     #[arg(long)]
     pub omega_low: Option<f64>,
-    /// ERA ω_high in nats [default: 1.5 for the tiny model; the authors' 3.0].
+    /// ERA ω_high in nats [default: 3.0, the authors'].
     #[arg(long)]
     pub omega_high: Option<f64>,
     /// ERA logit scaling factor k ≥ 1 [default: 2].
@@ -297,10 +297,10 @@ pub struct TrainLlmArgs {
     /// Compute log π' over this many largest logits only (the authors' "top-k log-probs", e.g. 20).
     #[arg(long)]
     pub top_k_logprobs: Option<usize>,
-    /// GRPO steps [default: 120].
+    /// GRPO steps [default: 600].
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Supervised warm-up steps before GRPO [default: 800 for the tiny model, 0 for a checkpoint].
+    /// Supervised warm-up steps before GRPO [default: 300 for the tiny model, 0 for a checkpoint].
     #[arg(long)]
     pub warmup_steps: Option<u64>,
     /// Responses per prompt G [default: 8].
@@ -309,7 +309,7 @@ pub struct TrainLlmArgs {
     /// Prompts per GRPO step [default: 16].
     #[arg(long)]
     pub prompts: Option<usize>,
-    /// GRPO learning rate [default: 2e-4].
+    /// GRPO learning rate [default: 3e-5].
     #[arg(long)]
     pub lr: Option<f64>,
     /// Update epochs per GRPO batch [default: 1].
@@ -339,7 +339,7 @@ pub struct TrainLlmArgs {
     /// Operand digits of the arithmetic problems, 1–9 [default: 3].
     #[arg(long)]
     pub digits: Option<usize>,
-    /// Evaluate pass@k every this many GRPO steps [default: 20].
+    /// Evaluate pass@k every this many GRPO steps [default: 100].
     #[arg(long)]
     pub eval_every: Option<u64>,
     /// Test problems per evaluation [default: 64].

@@ -253,3 +253,29 @@ fn bad_settings_are_refused_naming_them() {
     let e = LlmTrainer::<Train>::new(quick(true), s, &dev).err().unwrap().to_string();
     assert!(e.contains("'+'"), "{e}");
 }
+
+#[test]
+fn a_grpo_update_moves_probability_towards_rewarded_responses() {
+    use era_shared::llm::grpo::taken_log_probs;
+    let dev = Default::default();
+    for era in [false, true] {
+        let config = quick(era).with_warmup_steps(0).with_lr(1e-3).with_epochs(1).with_minibatch(0);
+        let mut t = LlmTrainer::<Train>::new(config, source(), &dev).unwrap();
+        let mut rollout = pollster::block_on(t.rollout()).unwrap();
+        rollout.rewards.iter_mut().enumerate().for_each(|(i, r)| *r = (i % 2) as f64);
+        // Summed log-probability of each response under the current policy.
+        let scores = |t: &LlmTrainer<Train>| -> Vec<f64> {
+            let (ids, inputs, mask) = rollout.packed.tensors::<Cpu>(&dev);
+            let lp = taken_log_probs(t.model().forward(inputs, &rollout.packed.pads, None), ids, None, None);
+            (lp * mask.float()).sum_dim(1).into_data().convert::<f64>().into_vec::<f64>().unwrap()
+        };
+        let before = scores(&t);
+        pollster::block_on(t.update(&rollout)).unwrap();
+        let after = scores(&t);
+        let (mut up, mut down) = (0.0, 0.0);
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            if i % 2 == 1 { up += a - b } else { down += a - b }
+        }
+        assert!(up > 0.0 && down < 0.0, "era {era}: rewarded {up}, unrewarded {down}");
+    }
+}

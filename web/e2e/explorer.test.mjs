@@ -150,6 +150,18 @@ test('a bundled run opens with every metric charted, targets drawn and a working
   await linked.page.close();
 });
 
+test('the bundled LLM runs chart pass@k and H_resp against the omega band', async () => {
+  const { page, errors } = await open('?view=replay', '#r-example-2');
+  await page.click('#r-example-2');
+  await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 2);
+  await page.waitForSelector('#r-rollout-h_resp_mean');
+  await page.waitForSelector('#r-eval-pass-1');
+  assert.match(await page.textContent('#r-runs'), /grpo-era · arithmetic/);
+  assert.match(await page.textContent('#r-charts'), /grpo · arithmetic · seed 0: \d/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a malformed file gets a message naming its line, and the page keeps working', async () => {
   const { page, errors } = await open('?view=replay', '#r-files');
   await page.setInputFiles('#r-files', [{ name: 'bad.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"type":"record","step":1}\n') }]);

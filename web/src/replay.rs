@@ -8,6 +8,7 @@ use era_shared::runlog::RunLog;
 pub const EXAMPLES: &[(&str, &str)] = &[
     ("Pendulum-v1: SAC-ERA vs SAC", "sac-era-pendulum.jsonl,sac-pendulum.jsonl"),
     ("Embedded MNIST: small CNN with the ERA floor vs plain", "vision-era.jsonl,vision-none.jsonl"),
+    ("Tiny LLM on addition: GRPO-ERA vs GRPO", "grpo-era-arithmetic.jsonl,grpo-arithmetic.jsonl"),
 ];
 
 /// A run log loaded in the page.
