@@ -84,7 +84,7 @@ if [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
   lbudget=(--steps 4 --digits 2 --prompts 2 --group 4 --eval-every 2 --eval-prompts 4 --log-every 1)
 else
   warm=()
-  lbudget=(--steps 120)
+  lbudget=(--steps 300 --eval-every 50)
 fi
 section "LLM RL: the embedded 1 M-parameter Qwen2-architecture model learns 3-digit addition (supervised warm-up)"
 echo "\$ era train llm --task arithmetic --steps 0 ${warm[*]} --out $out/llm --run-name warmup"
