@@ -80,6 +80,35 @@ pub(crate) fn load_record<B: Backend, R: Record<B>>(
         .map_err(|e| AgentError::Checkpoint(format!("{name} does not fit this agent: {e:?}")))
 }
 
+/// The checkpoint part holding a trainer's loop state (position, generator, …) as JSON.
+pub const LOOP_PART: &str = "loop.json";
+
+/// `state` as the [`LOOP_PART`] of a checkpoint.
+pub(crate) fn loop_part<T: serde::Serialize>(state: &T) -> Result<Part, AgentError> {
+    let json = serde_json::to_vec_pretty(state).map_err(|e| AgentError::Checkpoint(format!("{LOOP_PART}: {e}")))?;
+    Ok((LOOP_PART.to_string(), json))
+}
+
+/// The loop state in a checkpoint's [`LOOP_PART`]; with `total`, a step past it is refused
+/// (the checkpoint belongs to a longer run).
+pub(crate) fn read_loop<T: serde::de::DeserializeOwned>(
+    parts: &[Part],
+    step_of: impl Fn(&T) -> u64,
+    total: Option<u64>,
+) -> Result<T, AgentError> {
+    let state: T = serde_json::from_slice(part(parts, LOOP_PART)?)
+        .map_err(|e| AgentError::Checkpoint(format!("{LOOP_PART}: {e}")))?;
+    if let Some(total) = total
+        && step_of(&state) > total
+    {
+        return Err(AgentError::Checkpoint(format!(
+            "{LOOP_PART}: step {} is past this run's {total} steps",
+            step_of(&state)
+        )));
+    }
+    Ok(state)
+}
+
 /// The bytes of the part called `name`.
 pub(crate) fn part<'a>(parts: &'a [Part], name: &str) -> Result<&'a [u8], AgentError> {
     parts

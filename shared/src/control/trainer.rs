@@ -178,8 +178,7 @@ impl Episodes {
     }
 }
 
-/// The checkpoint part holding [`LoopState`] as JSON.
-pub const LOOP_PART: &str = "loop.json";
+pub use super::LOOP_PART;
 /// The checkpoint part holding the replay buffer (SAC) as safetensors.
 pub const REPLAY_PART: &str = "replay.safetensors";
 
@@ -472,15 +471,13 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             envs: self.envs.snapshot(),
             ppo,
         };
-        let json = serde_json::to_vec(&state).map_err(|e| AgentError::Checkpoint(e.to_string()))?;
-        parts.push((LOOP_PART.to_string(), json));
+        parts.push(super::loop_part(&state)?);
         Ok(parts)
     }
 
     /// Continues from [`ControlTrainer::save`]'s parts (for a trainer built with the same config).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let state: LoopState = serde_json::from_slice(part(parts, LOOP_PART)?)
-            .map_err(|e| AgentError::Checkpoint(format!("{LOOP_PART}: {e}")))?;
+        let state: LoopState = super::read_loop(parts, |s: &LoopState| s.step, None)?;
         match (&mut self.agent, state.ppo) {
             (Agent::Sac { agent, buffer, stats }, None) => {
                 agent.load(parts)?;

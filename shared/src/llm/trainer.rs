@@ -21,7 +21,9 @@ use super::generate::{Sampling, generate, left_pad};
 use super::grpo::{LossSettings, group_advantages, informative_groups, pass_at_k, policy_loss, taken_log_probs};
 use super::qwen2::{Qwen2, random_weights};
 use super::tokenizer::LlmTokenizer;
-use crate::control::{AgentError, AgentRng, Logged, Part, load_record, part, read, record_bytes, upload};
+use crate::control::{
+    AgentError, AgentRng, Logged, Part, load_record, loop_part, part, read, read_loop, record_bytes, upload,
+};
 use crate::llm_scaling::{self, LlmEra, Regime};
 use crate::metrics;
 use crate::runlog::EraTargets;
@@ -334,7 +336,7 @@ impl Evaluation {
     }
 }
 
-/// What the loop stores in `loop.json`.
+/// What the loop stores in its checkpoint's loop part.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LoopState {
     step: u64,
@@ -767,23 +769,13 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         if let Some(r) = &self.reference {
             parts.push(record_bytes::<B::InnerBackend, _>(r.clone().into_record(), "reference.mpk")?);
         }
-        let state = LoopState { step: self.step, rng: self.rng.clone(), tokens: self.tokens };
-        let json = serde_json::to_vec_pretty(&state).map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
-        parts.push(("loop.json".into(), json));
+        parts.push(loop_part(&LoopState { step: self.step, rng: self.rng.clone(), tokens: self.tokens })?);
         Ok(parts)
     }
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let state: LoopState = serde_json::from_slice(part(parts, "loop.json")?)
-            .map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
-        if state.step > self.total_steps() {
-            return Err(AgentError::Checkpoint(format!(
-                "loop.json: step {} is past this run's {} steps",
-                state.step,
-                self.total_steps()
-            )));
-        }
+        let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.model = self.model.clone().load_record(load_record::<B, _>(parts, "model.mpk", &self.device)?);
         self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
         self.reference = match part(parts, "reference.mpk") {

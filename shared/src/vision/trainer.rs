@@ -18,7 +18,9 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::classifier::{ModelKind, Net, Regularizer, RowStats, cross_entropy, row_stats};
-use crate::control::{AgentError, AgentRng, Logged, Part, load_record, part, read, record_bytes, upload};
+use crate::control::{
+    AgentError, AgentRng, Logged, Part, load_record, loop_part, read, read_loop, record_bytes, upload,
+};
 use crate::data::{DatasetKind, ImageDataset, augment};
 use crate::metrics;
 use crate::runlog::EraTargets;
@@ -490,25 +492,16 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
     /// The checkpoint parts: the network, the optimiser's momentum and the loop's position.
     pub fn save(&self) -> Result<Vec<Part>, AgentError> {
         let state = LoopState { step: self.step, window: self.window.clone() };
-        let json = serde_json::to_vec_pretty(&state).map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
         Ok(vec![
             record_bytes::<B, _>(self.net.clone().into_record(), "net.mpk")?,
             record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?,
-            ("loop.json".to_string(), json),
+            loop_part(&state)?,
         ])
     }
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let state: LoopState = serde_json::from_slice(part(parts, "loop.json")?)
-            .map_err(|e| AgentError::Checkpoint(format!("loop.json: {e}")))?;
-        if state.step > self.total_steps() {
-            return Err(AgentError::Checkpoint(format!(
-                "loop.json: step {} is past this run's {} steps",
-                state.step,
-                self.total_steps()
-            )));
-        }
+        let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.net = self.net.clone().load_record(load_record::<B, _>(parts, "net.mpk", &self.device)?);
         self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
         self.step = state.step;
