@@ -96,6 +96,7 @@ fn trains_logs_evaluates_and_generates() {
         metrics::FRAC_SOFTEN,
         metrics::POLICY_LOSS,
         metrics::TOKENS_PER_SEC,
+        metrics::EVAL_ENTROPY_MEAN,
         "eval/pass@1",
         "eval/pass@2",
         "eval/pass@4",

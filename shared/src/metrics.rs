@@ -45,7 +45,8 @@ pub const APPROX_KL: &str = "losses/approx_kl";
 pub const CLIP_FRAC: &str = "losses/clipfrac";
 /// Epochs completed, fractional between epoch ends (vision).
 pub const EPOCH: &str = "charts/epoch";
-/// Mean entropy of the predictions on the evaluation images (vision).
+/// Mean entropy on the evaluation set: of the predictions on its images (vision), of the tokens of
+/// the responses sampled to its problems (LLM).
 pub const EVAL_ENTROPY_MEAN: &str = "eval/entropy_mean";
 /// Training loss (vision; the LLM's supervised warm-up).
 pub const TRAIN_LOSS: &str = "train/loss";
@@ -146,7 +147,7 @@ pub const METRICS: &[MetricSpec] = &[
     spec(APPROX_KL, "approximate KL(old ‖ new)", Target::None),
     spec(CLIP_FRAC, "share of clipped ratios", Target::None),
     spec(EPOCH, "epochs completed", Target::None),
-    spec(EVAL_ENTROPY_MEAN, "mean entropy of predictions on evaluation images (nats)", Target::H0),
+    spec(EVAL_ENTROPY_MEAN, "mean entropy on the evaluation set: predictions or response tokens (nats)", Target::H0),
     spec(TRAIN_LOSS, "training loss", Target::None),
     spec(TRAIN_TOP1, "training top-1 accuracy", Target::None),
     spec(EVAL_LOSS, "evaluation loss", Target::None),

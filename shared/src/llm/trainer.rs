@@ -332,6 +332,7 @@ impl Evaluation {
             .filter_map(|&(k, v)| PASS_KS.iter().position(|&x| x == k).map(|i| (metrics::PASS_AT_KEYS[i], v)))
             .collect();
         m.push((metrics::EVAL_GREEDY_ACCURACY, self.greedy_accuracy));
+        m.push((metrics::EVAL_ENTROPY_MEAN, self.entropy_mean));
         m
     }
 }
