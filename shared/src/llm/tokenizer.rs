@@ -72,7 +72,8 @@ impl LlmTokenizer {
                 ),
             });
         }
-        let char_level = text.contains("\"WordLevel\"") && text.contains("\"Fuse\"");
+        // Character-level vocabularies are word-level models over single characters.
+        let char_level = matches!(inner.get_model(), tokenizers::ModelWrapper::WordLevel(_));
         Ok(Self { inner, stop, char_level })
     }
 
