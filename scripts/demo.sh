@@ -102,7 +102,7 @@ era_pid=$!
 wait "$era_pid"
 echo "\$ era compare $out/llm/grpo-era-arithmetic $out/llm/grpo-arithmetic"
 "$era" compare "$out/llm/grpo-era-arithmetic" "$out/llm/grpo-arithmetic"
-echo "rollout/entropy_mean collapses without ERA; with ERA rollout/h_resp_mean is steered back towards [omega_low, omega_high]."
+echo "rollout/entropy_mean falls faster without ERA; with ERA rollout/h_resp_mean stops falling at omega_low (it steers, it is not a floor)."
 echo
 echo "Run logs (JSON Lines, one record per line; open them in the explorer or any JSON tool):"
 for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl "$out"/llm/grpo*/run.jsonl; do echo "  $f"; done

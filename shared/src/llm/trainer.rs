@@ -642,15 +642,14 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             self.era.map(|_| upload(&rows.iter().map(|&r| scales[r]).collect::<Vec<_>>(), [rows.len()], &self.device))
         };
         let all: Vec<usize> = (0..keep.len()).collect();
-        let (kept_ids, _, _) = kept.tensors::<B::InnerBackend>(&self.device);
-        let old = taken_log_probs(logits.select(0, idx), kept_ids, scale_of(&all), c.top_k_logprobs);
+        let (kept_ids, kept_inputs, _) = kept.tensors::<B::InnerBackend>(&self.device);
         let reference = match &self.reference {
             Some(m) if c.kl_coef > 0.0 => {
-                let (ids, inputs, _) = kept.tensors::<B::InnerBackend>(&self.device);
-                Some(taken_log_probs(m.forward(inputs, &kept.pads, None), ids, None, None))
+                Some(taken_log_probs(m.forward(kept_inputs, &kept.pads, None), kept_ids.clone(), None, None))
             }
             _ => None,
         };
+        let old = taken_log_probs(logits.select(0, idx), kept_ids, scale_of(&all), c.top_k_logprobs);
         let settings = LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef };
         let per = if c.minibatch == 0 { keep.len() } else { c.minibatch.min(keep.len()) };
         let (mut policy, mut kl, mut clip, mut updates) = (0.0, 0.0, 0.0, 0.0);
