@@ -1,11 +1,13 @@
 //! End-to-end tests of `era train control`, `era eval control` and `era bench control`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use era_shared::runlog::{RUN_LOG_FILE, RunLog, Status};
+use std::path::Path;
+use std::process::Output;
+
+use common::{era, kill_at_checkpoint, log, records};
+use era_shared::runlog::Status;
 
 /// Options that make a run take seconds: tiny networks, a short warm-up.
 const TINY: &[&str] = &[
@@ -24,34 +26,11 @@ const TINY: &[&str] = &[
     "--quiet",
 ];
 
-fn era(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
 fn train(out: &Path, name: &str, extra: &[&str]) -> Output {
     let mut args = vec!["train", "control", "--out", out.to_str().unwrap(), "--run-name", name];
     args.extend_from_slice(TINY);
     args.extend_from_slice(extra);
     era(&args)
-}
-
-fn log(dir: &Path) -> RunLog {
-    let path = dir.join(RUN_LOG_FILE);
-    RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
-}
-
-/// A record's step and metrics, without wall-clock ones.
-type Comparable = (u64, Vec<(String, Option<f64>)>);
-
-/// The records without wall-clock metrics, for comparing runs.
-fn records(log: &RunLog) -> Vec<Comparable> {
-    log.records
-        .iter()
-        .map(|r| {
-            let m = r.metrics.iter().filter(|(k, _)| !k.starts_with("perf/")).map(|(k, v)| (k.clone(), *v)).collect();
-            (r.step, m)
-        })
-        .collect()
 }
 
 #[test]
@@ -123,22 +102,8 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let mut args = vec!["train", "control", "--out", dir.path().to_str().unwrap(), "--run-name", "killed"];
     args.extend_from_slice(TINY);
     args.extend_from_slice(&common);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_era"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let run = dir.path().join("killed");
-    let ckpt = run.join("checkpoints/step-000000001500/meta.json");
-    let start = Instant::now();
-    while !ckpt.exists() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_at_checkpoint(&args, &run.join("checkpoints/step-000000001500/meta.json"));
     assert!(log(&run).footer.is_none(), "a killed run has no footer");
 
     let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);

@@ -2,30 +2,17 @@
 //! settings, and of checkpoints written in the Hugging Face layout.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+
+use common::{era, kill_at_checkpoint, log, ok, records};
 use era_shared::llm::checkpoint::write_dir;
 use era_shared::llm::qwen2::random_weights;
 use era_shared::llm::trainer::tiny_model;
 use era_shared::metrics;
-use era_shared::runlog::{RUN_LOG_FILE, RunLog, Status};
+use era_shared::runlog::Status;
 use safetensors::tensor::Dtype;
-
-fn era(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn log(dir: &Path) -> RunLog {
-    let path = dir.join(RUN_LOG_FILE);
-    RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
-}
 
 /// `era train llm` with settings small enough for a test, into `out/name`.
 fn train_args(out: &Path, name: &str, extra: &[&str]) -> Vec<String> {
@@ -173,37 +160,13 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let out = dir.path().join("runs");
     let extra = ["--steps", "6", "--checkpoint-every", "3", "--kl-coef", "0.05"];
     ok(&era(&strs(&train_args(&out, "whole", &extra))));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_era"))
-        .args(train_args(&out, "killed", &extra))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let run = out.join("killed");
     // Step 6 is two GRPO steps in: the checkpoint holds the reference model too.
-    let ckpt = run.join("checkpoints/step-000000000006/meta.json");
-    let start = Instant::now();
-    while !ckpt.exists() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_at_checkpoint(&train_args(&out, "killed", &extra), &run.join("checkpoints/step-000000000006/meta.json"));
     ok(&era(&["train", "llm", "--resume", run.to_str().unwrap(), "--quiet"]));
-    type Comparable = (u64, Vec<(String, Option<f64>)>);
-    let strip = |l: &RunLog| -> Vec<Comparable> {
-        l.records
-            .iter()
-            .map(|r| {
-                let m = r.metrics.iter().filter(|(k, _)| !k.starts_with("perf/")).map(|(k, v)| (k.clone(), *v));
-                (r.step, m.collect())
-            })
-            .collect()
-    };
     let (a, b) = (log(&out.join("whole")), log(&run));
     assert_eq!(b.footer.as_ref().unwrap().status, Status::Completed);
-    assert_eq!(strip(&a), strip(&b), "the resumed run's log equals the uninterrupted one");
+    assert_eq!(records(&a), records(&b), "the resumed run's log equals the uninterrupted one");
 }
 
 #[test]

@@ -2,30 +2,14 @@
 //! written in each real format (IDX, gzipped IDX, CIFAR binary, image folders of PNG and JPEG).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
+use common::{era, kill_at_checkpoint, log, ok, records};
 use era_shared::metrics;
-use era_shared::runlog::{RUN_LOG_FILE, RunLog, Status};
-
-/// A record's step and metrics, without wall-clock ones.
-type Comparable = (u64, Vec<(String, Option<f64>)>);
-
-fn era(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn log(dir: &Path) -> RunLog {
-    let path = dir.join(RUN_LOG_FILE);
-    RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
-}
+use era_shared::runlog::{RunLog, Status};
 
 /// The pixel of image `i`, class `c`, at `(x, y)` of channel `ch`: the class decides which band of
 /// rows is bright, so a model can learn it in a few steps.
@@ -219,38 +203,13 @@ fn kill_9_then_resume_equals_an_uninterrupted_run_and_seeds_compare() {
     };
     let whole: Vec<String> = args("whole");
     ok(&era(&whole.iter().map(String::as_str).collect::<Vec<_>>()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_era"))
-        .args(args("killed"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     let run = out.join("killed");
-    let ckpt = run.join("checkpoints/step-000000000025/meta.json");
-    let start = Instant::now();
-    while !ckpt.exists() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_at_checkpoint(&args("killed"), &run.join("checkpoints/step-000000000025/meta.json"));
     assert!(log(&run).footer.is_none());
     ok(&era(&["train", "vision", "--resume", run.to_str().unwrap(), "--quiet"]));
-    let strip = |l: &RunLog| -> Vec<Comparable> {
-        l.records
-            .iter()
-            .map(|r| {
-                (
-                    r.step,
-                    r.metrics.iter().filter(|(k, _)| !k.starts_with("perf/")).map(|(k, v)| (k.clone(), *v)).collect(),
-                )
-            })
-            .collect()
-    };
     let (a, b) = (log(&out.join("whole")), log(&run));
     assert!(!b.resumes.is_empty() && b.footer.as_ref().unwrap().status == Status::Completed);
-    assert_eq!(strip(&a), strip(&b), "the resumed run's log equals the uninterrupted one");
+    assert_eq!(records(&a), records(&b), "the resumed run's log equals the uninterrupted one");
     let again = era(&["train", "vision", "--resume", run.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
 

@@ -1,0 +1,55 @@
+//! What the end-to-end tests of the `era` binary share: running it, reading run logs, comparing
+//! runs record by record, and killing a run once it has written a given checkpoint.
+// Each test crate uses a subset.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use era_shared::runlog::{RUN_LOG_FILE, RunLog};
+
+/// Runs `era` with `args` and no stdin.
+pub fn era(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// The stdout of a run that must have succeeded (its stderr is the failure message).
+pub fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The run log in `dir`.
+pub fn log(dir: &Path) -> RunLog {
+    let path = dir.join(RUN_LOG_FILE);
+    RunLog::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
+}
+
+/// A record's step and metrics, without wall-clock ones.
+pub type Comparable = (u64, Vec<(String, Option<f64>)>);
+
+/// The records without wall-clock metrics (`perf/…`), for comparing runs.
+pub fn records(log: &RunLog) -> Vec<Comparable> {
+    log.records
+        .iter()
+        .map(|r| {
+            let m = r.metrics.iter().filter(|(k, _)| !k.starts_with("perf/")).map(|(k, v)| (k.clone(), *v)).collect();
+            (r.step, m)
+        })
+        .collect()
+}
+
+/// Starts `era args`, waits until `checkpoint_meta` exists, then kills it with SIGKILL.
+pub fn kill_at_checkpoint<S: AsRef<std::ffi::OsStr>>(args: &[S], checkpoint_meta: &Path) {
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while !checkpoint_meta.exists() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
