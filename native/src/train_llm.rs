@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{self, BackendChoice, Cpu, Task};
+use crate::backend::{self, BackendChoice, Task};
 use crate::checkpoint;
 use crate::cli::{EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
 use crate::runs::{self, stopping};
@@ -100,25 +100,28 @@ struct Job {
 
 /// Runs `era train llm`.
 pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
-    let (jobs, top) = match &args.run.resume {
+    let (jobs, top, loaded) = match &args.run.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
                 .into_iter()
                 .map(|(dir, config)| Job { dir, config, resume: true })
                 .collect();
-            (jobs, dir.clone())
+            (jobs, dir.clone(), None)
         }
         None => new_jobs(args)?,
     };
     let first = &jobs[0].config;
     runs::install_stop_handler();
-    let outcome = backend::run(first.backend, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
+    let task = Train { jobs: jobs.clone(), loaded, quiet: args.run.quiet };
+    let outcome = backend::run(first.backend, task).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "llm");
     outcome
 }
 
-/// Checks the settings against the model, then creates the run directory and its configs.
-fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
+/// Checks the settings against the model, then creates the run directory and its configs. Returns
+/// the checkpoint read for the check, so that the seeds do not read it again (the tiny model is
+/// drawn per seed instead).
+fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf, Option<ModelSource>)> {
     backend::ensure_available(args.run.backend)?;
     let first = llm_config(args, args.run.seed);
     if args.model != "tiny" && !Path::new(&args.model).is_dir() {
@@ -129,8 +132,9 @@ fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
     } else {
         std::path::absolute(&args.model).unwrap_or_else(|_| PathBuf::from(&args.model)).display().to_string()
     };
-    // Build once on the CPU so a bad setting or checkpoint fails before anything is written.
-    LlmTrainer::<Cpu>::new(first.clone(), source(&model, first.seed)?, &Default::default())?;
+    // A bad setting or checkpoint fails before anything is written.
+    let checked = source(&model, first.seed)?;
+    first.task_for(&checked.tokenizer)?;
     let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-arithmetic", first.algorithm_name()));
     let (top, created) =
         runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
@@ -143,12 +147,14 @@ fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf)> {
             }
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
-    Ok((jobs, top))
+    Ok((jobs, top, (model != "tiny").then_some(checked)))
 }
 
 /// Training of every seed, one thread each, on one backend.
 struct Train {
     jobs: Vec<Job>,
+    /// The checkpoint every seed starts from, when already read.
+    loaded: Option<ModelSource>,
     quiet: bool,
 }
 
@@ -157,7 +163,14 @@ impl Task for Train {
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let quiet = self.quiet;
-        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, device.clone(), backend, bar, quiet))
+        let loaded = &self.loaded;
+        runs::in_parallel(&self.jobs, quiet, |job, bar| {
+            let start = match loaded {
+                Some(s) => s.clone(),
+                None => source(&job.config.model, job.config.llm.seed)?,
+            };
+            train_one::<B>(job, start, device.clone(), backend, bar, quiet)
+        })
     }
 }
 
@@ -181,6 +194,7 @@ fn header(job: &Job) -> anyhow::Result<Header> {
 /// Trains one seed to its last step, writing its log and checkpoints.
 fn train_one<B: AutodiffBackend>(
     job: &Job,
+    start_from: ModelSource,
     device: B::Device,
     backend: &str,
     bar: &ProgressBar,
@@ -188,7 +202,7 @@ fn train_one<B: AutodiffBackend>(
 ) -> anyhow::Result<()> {
     let c = &job.config.llm;
     let shown = job.dir.join(RUN_LOG_FILE).display().to_string();
-    let mut trainer = LlmTrainer::<B>::new(c.clone(), source(&job.config.model, c.seed)?, &device)?;
+    let mut trainer = LlmTrainer::<B>::new(c.clone(), start_from, &device)?;
     let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job))?;
     if let Some(ckpt) = ckpt {
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;

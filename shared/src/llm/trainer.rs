@@ -197,6 +197,20 @@ impl LlmConfig {
     }
 }
 
+impl LlmConfig {
+    /// Checks the settings and that `tokenizer` can write the task's prompts and answers, without
+    /// building a model; returns the task.
+    pub fn task_for(&self, tokenizer: &LlmTokenizer) -> Result<Arithmetic, AgentError> {
+        self.validate()?;
+        let task = Arithmetic::new(self.digits, self.test_size, self.seed).map_err(AgentError::Config)?;
+        let sample = task.test()[0];
+        for text in [sample.prompt(), sample.worked()] {
+            tokenizer.encode(&text).map_err(|e| AgentError::Config(format!("the arithmetic task: {e}")))?;
+        }
+        Ok(task)
+    }
+}
+
 /// The embedded tiny model: the Qwen2 architecture at 0.99 M parameters over the task's 15 characters.
 pub fn tiny_model() -> (Qwen2Config, LlmTokenizer) {
     let tokenizer = LlmTokenizer::char_level(ALPHABET);
@@ -386,13 +400,7 @@ fn adam<B: AutodiffBackend>() -> OptimizerAdaptor<AdamW, Qwen2<B>, B> {
 impl<B: AutodiffBackend> LlmTrainer<B> {
     /// A trainer at step 0 with `source`'s weights.
     pub fn new(config: LlmConfig, source: ModelSource, device: &B::Device) -> Result<Self, AgentError> {
-        config.validate()?;
-        let task = Arithmetic::new(config.digits, config.test_size, config.seed).map_err(AgentError::Config)?;
-        // Every character the task writes must be a token of the model.
-        let sample = task.test()[0];
-        for text in [sample.prompt(), sample.worked()] {
-            source.tokenizer.encode(&text).map_err(|e| AgentError::Config(format!("the arithmetic task: {e}")))?;
-        }
+        let task = config.task_for(&source.tokenizer)?;
         let max_new = if config.max_new_tokens == 0 {
             source.tokenizer.encode(&task.longest().worked()).map_or(16, |t| t.len()) + 4
         } else {
