@@ -10,10 +10,15 @@
 //! | `MountainCarContinuous-v0` | 2 | 1 | 999 | Gymnasium's continuous mountain car, exact |
 //! | `TwoLinkReacher-v0` | 10 | 2 | 50 | planar 2-link arm reaching a target (no gravity) |
 //! | `FiveLinkArm-v0` | 19 | 5 | 200 | planar 5-link arm under gravity holding its tip on a target |
+//!
+//! With the `mujoco` feature, [`mujoco`] adds Gymnasium's v5 locomotion tasks (`HalfCheetah-v5`,
+//! `Hopper-v5`, `Walker2d-v5`, `Ant-v5`, `Humanoid-v5`), simulated by MuJoCo 3.17.0.
 
 mod chain;
 pub mod five_link_arm;
 pub mod mountain_car;
+#[cfg(feature = "mujoco")]
+pub mod mujoco;
 pub mod pendulum;
 pub mod scene;
 pub mod two_link_reacher;
@@ -85,6 +90,14 @@ pub enum EnvError {
         /// Upper bound.
         high: f64,
     },
+    /// A known environment that cannot be made here (a missing feature or model file).
+    #[error("{id}: {reason}")]
+    Unavailable {
+        /// The environment id.
+        id: String,
+        /// What is missing and how to get it.
+        reason: String,
+    },
     /// `step` after the episode ended, before `reset`.
     #[error("{env}: step called after the episode ended; call reset first")]
     NeedsReset {
@@ -153,10 +166,34 @@ pub trait Dynamics: Send + Sync + fmt::Debug {
     fn step(&self, state: &mut [f64], action: &[f32]) -> (f64, bool);
     /// What to draw for a state.
     fn scene(&self, state: &[f64]) -> Scene;
+    /// An episode starts from `state` (a simulator sets its internal state here; the pure-Rust
+    /// tasks keep everything in `state` and need nothing).
+    fn begin(&self, _state: &[f64]) {}
+    /// Simulator state beyond the raw state that an exact continuation needs (MuJoCo: the solver's
+    /// warm start and time); empty when the raw state is everything.
+    fn sim_state(&self) -> Vec<f64> {
+        Vec::new()
+    }
+    /// Restores what [`Dynamics::sim_state`] returned, after the raw state was set.
+    fn restore_sim_state(&self, _sim: &[f64]) -> Result<(), EnvError> {
+        Ok(())
+    }
 }
 
-/// The ids of every environment, in the order `era env list` prints them.
+/// The ids of the pure-Rust environments (every build, the browser too), in the order `era env list` prints them.
 pub const ENV_IDS: &[&str] = &[pendulum::ID, mountain_car::ID, two_link_reacher::ID, five_link_arm::ID];
+
+/// The ids of the MuJoCo locomotion tasks (available with the `mujoco` feature).
+pub const MUJOCO_ENV_IDS: &[&str] = &["HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"];
+
+/// Every id this build can make: [`ENV_IDS`], plus [`MUJOCO_ENV_IDS`] with the `mujoco` feature.
+pub fn env_ids() -> Vec<&'static str> {
+    let mut ids = ENV_IDS.to_vec();
+    if cfg!(feature = "mujoco") {
+        ids.extend(MUJOCO_ENV_IDS);
+    }
+    ids
+}
 
 /// The dynamics registered under `id`.
 pub fn dynamics(id: &str) -> Result<Box<dyn Dynamics>, EnvError> {
@@ -165,13 +202,24 @@ pub fn dynamics(id: &str) -> Result<Box<dyn Dynamics>, EnvError> {
         mountain_car::ID => Box::new(mountain_car::MountainCarContinuous),
         two_link_reacher::ID => Box::new(two_link_reacher::TwoLinkReacher::default()),
         five_link_arm::ID => Box::new(five_link_arm::FiveLinkArm::default()),
-        _ => return Err(EnvError::UnknownId { id: id.to_string(), available: ENV_IDS.join(", ") }),
+        #[cfg(feature = "mujoco")]
+        _ if mujoco::task(id).is_some() => Box::new(mujoco::Locomotion::new(mujoco::task(id).expect("checked"))?),
+        _ if MUJOCO_ENV_IDS.contains(&id) => {
+            return Err(EnvError::Unavailable {
+                id: id.to_string(),
+                reason: "this build has no MuJoCo: set it up with `eval \"$(scripts/setup-mujoco.sh)\"` and build \
+                         with `--features mujoco`"
+                    .into(),
+            });
+        }
+        _ => return Err(EnvError::UnknownId { id: id.to_string(), available: env_ids().join(", ") }),
     })
 }
 
-/// The spec of every registered environment.
+/// The spec of every environment this build can make (a MuJoCo task whose model files are
+/// missing is left out; [`dynamics`] says why).
 pub fn specs() -> Vec<EnvSpec> {
-    ENV_IDS.iter().filter_map(|id| dynamics(id).ok()).map(|d| d.spec()).collect()
+    env_ids().iter().filter_map(|id| dynamics(id).ok()).map(|d| d.spec()).collect()
 }
 
 /// The result of one step, as Gymnasium returns it (without `info`).
@@ -198,6 +246,9 @@ pub struct EnvSnapshot {
     pub done: bool,
     /// The reset RNG.
     pub rng: EnvRng,
+    /// The simulator's own state ([`Dynamics::sim_state`]); empty for the pure-Rust tasks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sim: Vec<f64>,
 }
 
 /// A task with Gymnasium's `reset`/`step` API and time limit.
@@ -234,6 +285,7 @@ impl Env {
             self.rng = EnvRng::seed_from_u64(seed);
         }
         self.state = self.dynamics.initial_state(&mut self.rng);
+        self.dynamics.begin(&self.state);
         self.elapsed = 0;
         self.done = false;
         self.dynamics.observe(&self.state)
@@ -256,6 +308,7 @@ impl Env {
         }
         self.dynamics.check_state(state)?;
         self.state = state.to_vec();
+        self.dynamics.begin(&self.state);
         self.elapsed = 0;
         self.done = false;
         Ok(self.dynamics.observe(&self.state))
@@ -304,12 +357,21 @@ impl Env {
 
     /// A snapshot from which [`Env::restore`] continues exactly.
     pub fn snapshot(&self) -> EnvSnapshot {
-        EnvSnapshot { state: self.state.clone(), elapsed: self.elapsed, done: self.done, rng: self.rng.clone() }
+        EnvSnapshot {
+            state: self.state.clone(),
+            elapsed: self.elapsed,
+            done: self.done,
+            rng: self.rng.clone(),
+            sim: self.dynamics.sim_state(),
+        }
     }
 
     /// Continues from a snapshot taken of an environment with the same id.
     pub fn restore(&mut self, snapshot: EnvSnapshot) -> Result<(), EnvError> {
         self.reset_to(&snapshot.state)?;
+        if !snapshot.sim.is_empty() {
+            self.dynamics.restore_sim_state(&snapshot.sim)?;
+        }
         self.elapsed = snapshot.elapsed;
         self.done = snapshot.done;
         self.rng = snapshot.rng;
