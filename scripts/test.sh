@@ -9,21 +9,26 @@ step() { printf '\n== %s\n' "$*"; }
 step "setup"
 scripts/setup.sh
 export ERA_SETUP_DONE=1
+# MuJoCo 3.17.0, Gymnasium's models and the Gymnasium venv the comparison test runs (PyPI only).
+eval "$(scripts/setup-mujoco.sh)"
+# Everything below builds, lints and tests the MuJoCo tasks too.
+features=(--features era-shared/mujoco,era-native/mujoco)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy (workspace, all targets)"
-cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (workspace, all targets, with MuJoCo)"
+cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
 
 step "clippy (web, wasm32)"
 cargo clippy -p era-web --target wasm32-unknown-unknown -- -D warnings
 
-step "era-shared builds without burn (the browser's default)"
+step "era-shared builds without burn (the browser's default), era without MuJoCo"
 cargo check -p era-shared
+cargo check -p era-native --all-targets
 
-step "tests"
-cargo test --workspace
+step "tests (with MuJoCo: compared with Gymnasium itself)"
+cargo test --workspace "${features[@]}"
 
 step "web: trunk build (release) and browser tests in headless Chromium"
 scripts/web.sh build

@@ -12,7 +12,7 @@ use era_shared::control::ppo::{Ppo, PpoConfig, Rollout};
 use era_shared::control::replay::ReplayBuffer;
 use era_shared::control::sac::{Sac, SacConfig};
 use era_shared::control::{AgentError, AgentRng, read};
-use era_shared::env::{ENV_IDS, Env};
+use era_shared::env::{Env, env_ids};
 use rand::{Rng, SeedableRng};
 
 use crate::backend::{self, Task};
@@ -30,7 +30,7 @@ pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
     }
     if want(BenchAlgo::Env) {
         println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);
-        for id in ENV_IDS {
+        for id in env_ids() {
             println!("  {id:<26} {:>12.0} steps/s", env_steps_per_sec(id, args.env_steps)?);
         }
     }

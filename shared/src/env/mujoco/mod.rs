@@ -165,6 +165,22 @@ pub struct Locomotion {
     total_mass: f64,
 }
 
+/// MuJoCo's warnings go to the console only: by default it also appends them to `MUJOCO_LOG.TXT`
+/// in whatever directory era runs in.
+fn configure_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let config = mujoco_rs::wrappers::mj_logging::log_config().with_logto_file(false);
+        // SAFETY: MuJoCo is only reached through `Locomotion::new_in`, which calls this first; the
+        // `Once` makes every other thread wait here, so no MuJoCo call runs while the global
+        // configuration is written.
+        #[allow(unsafe_code)]
+        unsafe {
+            mujoco_rs::wrappers::mj_logging::set_log_config(config)
+        };
+    });
+}
+
 fn unavailable(id: &str, reason: String) -> EnvError {
     EnvError::Unavailable { id: id.to_string(), reason }
 }
@@ -177,6 +193,7 @@ impl Locomotion {
 
     /// Loads the task's model from the directory `assets`.
     pub fn new_in(task: Task, assets: &Path) -> Result<Self, EnvError> {
+        configure_logging();
         let path = assets.join(task.xml);
         if !path.is_file() {
             return Err(unavailable(
