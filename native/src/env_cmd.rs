@@ -38,6 +38,16 @@ fn list(json: bool) -> anyhow::Result<()> {
             s.summary
         );
     }
+    // Say why a known task is missing instead of leaving it out silently.
+    if cfg!(feature = "mujoco") {
+        for id in env::MUJOCO_ENV_IDS {
+            if let Err(e) = env::dynamics(id) {
+                eprintln!("{e}");
+            }
+        }
+    } else if let Err(env::EnvError::Unavailable { reason, .. }) = env::dynamics(env::MUJOCO_ENV_IDS[0]) {
+        eprintln!("{}: {reason}", env::MUJOCO_ENV_IDS.join(", "));
+    }
     Ok(())
 }
 
