@@ -92,7 +92,7 @@ fn a_restored_snapshot_continues_bit_for_bit() {
         let mut b = Env::make(id).unwrap();
         a.reset(Some(5));
         let dims = a.spec().action.dims();
-        let act = |t: usize| (0..dims).map(|i| (0.3 * ((t * dims + i) as f32).sin())).collect::<Vec<f32>>();
+        let act = |t: usize| (0..dims).map(|i| 0.3 * ((t * dims + i) as f32).sin()).collect::<Vec<f32>>();
         for t in 0..3 {
             a.step(&act(t)).unwrap();
         }

@@ -88,6 +88,9 @@ pub struct ContactCost {
     pub cost_range: Option<(f64, f64)>,
 }
 
+/// Whether a state (`qpos`, `qvel`) is healthy.
+pub type HealthCheck = fn(&[f64], &[f64]) -> bool;
+
 /// One Gymnasium v5 locomotion task: its numbers and rules.
 #[derive(Debug, Clone)]
 pub struct Task {
@@ -118,7 +121,7 @@ pub struct Task {
     /// Reward for every step the body is healthy.
     pub healthy_reward: f64,
     /// Whether `qpos` and `qvel` are healthy; the episode terminates when not (no check: always).
-    pub is_healthy: Option<fn(&[f64], &[f64]) -> bool>,
+    pub is_healthy: Option<HealthCheck>,
     /// Reset noise scale: `qpos0 + U(−s, s)`.
     pub reset_noise_scale: f64,
     /// The velocity noise at reset: `s · N(0, 1)` when true (HalfCheetah, Ant), else `U(−s, s)`.
