@@ -48,12 +48,16 @@ fn gymnasium(steps: usize) -> Reference {
 }
 
 /// Observations are f32 in era (f64 in Gymnasium): equal to 1e-6, relative above magnitude 1.
-fn assert_obs(env: &str, at: &str, ours: &[f32], theirs: &[f64]) {
+/// Returns the largest error seen.
+fn assert_obs(env: &str, at: &str, ours: &[f32], theirs: &[f64]) -> f64 {
     assert_eq!(ours.len(), theirs.len(), "{env} {at}: observation length");
+    let mut worst = 0.0f64;
     for (i, (&a, &b)) in ours.iter().zip(theirs).enumerate() {
         let err = (f64::from(a) - b).abs() / b.abs().max(1.0);
         assert!(err <= 1e-6, "{env} {at}: obs[{i}] = {a}, Gymnasium {b} (error {err:e})");
+        worst = worst.max(err);
     }
+    worst
 }
 
 #[test]
@@ -65,14 +69,14 @@ fn observations_and_rewards_match_gymnasium_for_100_steps() {
     for case in &reference.cases {
         let env_id = case.env.as_str();
         let mut env = Env::make(env_id).unwrap();
-        let (mut steps, mut worst) = (0, 0.0f64);
+        let (mut steps, mut worst, mut worst_obs) = (0, 0.0f64, 0.0f64);
         for (k, seg) in case.segments.iter().enumerate() {
             let obs = env.reset_to(&seg.state).unwrap();
-            assert_obs(env_id, &format!("segment {k} reset"), &obs, &seg.first_obs);
+            worst_obs = worst_obs.max(assert_obs(env_id, &format!("segment {k} reset"), &obs, &seg.first_obs));
             for (t, (action, want)) in seg.actions.iter().zip(&seg.steps).enumerate() {
                 let got = env.step(action).unwrap();
                 let at = format!("segment {k} step {t}");
-                assert_obs(env_id, &at, &got.obs, &want.obs);
+                worst_obs = worst_obs.max(assert_obs(env_id, &at, &got.obs, &want.obs));
                 let err = (got.reward - want.reward).abs();
                 worst = worst.max(err);
                 assert!(err <= 1e-6, "{env_id} {at}: reward {} vs Gymnasium {}", got.reward, want.reward);
@@ -81,7 +85,10 @@ fn observations_and_rewards_match_gymnasium_for_100_steps() {
             }
         }
         assert_eq!(steps, 100, "{env_id}");
-        eprintln!("{env_id}: 100 steps in {} segments, worst reward error {worst:e}", case.segments.len());
+        eprintln!(
+            "{env_id}: 100 steps in {} segments, worst observation error {worst_obs:e}, worst reward error {worst:e}",
+            case.segments.len()
+        );
     }
 }
 
