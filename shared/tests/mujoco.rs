@@ -42,8 +42,16 @@ fn gymnasium(steps: usize) -> Reference {
     let python = std::env::var("ERA_GYMNASIUM_PYTHON")
         .expect("ERA_GYMNASIUM_PYTHON is not set: run `eval \"$(scripts/setup-mujoco.sh)\"` first");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/gymnasium_mujoco_reference.py");
-    let out = Command::new(&python).arg(&script).arg(steps.to_string()).output().expect("run the Gymnasium venv");
+    // Python's MuJoCo appends its warnings to MUJOCO_LOG.TXT in the working directory: keep that out of the tree.
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(steps.to_string())
+        .current_dir(scratch.path())
+        .output()
+        .expect("run the Gymnasium venv");
     assert!(out.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).join("MUJOCO_LOG.TXT").exists(), "MuJoCo wrote a log into the tree");
     serde_json::from_slice(&out.stdout).expect("the reference script's JSON")
 }
 
