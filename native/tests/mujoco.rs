@@ -12,9 +12,8 @@ use era_shared::runlog::Status;
 #[test]
 fn rollout_from_qpos_then_qvel_for_every_task() {
     let dir = tempfile::tempdir().unwrap();
+    let specs: serde_json::Value = serde_json::from_str(&ok(&era(&["env", "list", "--json"]))).unwrap();
     for id in MUJOCO_ENV_IDS {
-        let list = ok(&era(&["env", "list", "--json"]));
-        let specs: serde_json::Value = serde_json::from_str(&list).unwrap();
         let spec = specs.as_array().unwrap().iter().find(|s| s["id"] == *id).unwrap();
         let dims = spec["action"]["low"].as_array().unwrap().len();
         // "qpos[N] then qvel[M]"
