@@ -40,7 +40,8 @@ fn list(json: bool) -> anyhow::Result<()> {
     }
     // Say why a known task is missing instead of leaving it out silently.
     if cfg!(feature = "mujoco") {
-        for id in env::MUJOCO_ENV_IDS {
+        // Only the ids `specs` left out: asking again loads no model that already loaded.
+        for id in env::MUJOCO_ENV_IDS.iter().filter(|id| !specs.iter().any(|s| s.id == **id)) {
             if let Err(e) = env::dynamics(id) {
                 eprintln!("{e}");
             }

@@ -197,13 +197,15 @@ pub fn env_ids() -> Vec<&'static str> {
 
 /// The dynamics registered under `id`.
 pub fn dynamics(id: &str) -> Result<Box<dyn Dynamics>, EnvError> {
+    #[cfg(feature = "mujoco")]
+    if let Some(task) = mujoco::task(id) {
+        return Ok(Box::new(mujoco::Locomotion::new(task)?));
+    }
     Ok(match id {
         pendulum::ID => Box::new(pendulum::Pendulum),
         mountain_car::ID => Box::new(mountain_car::MountainCarContinuous),
         two_link_reacher::ID => Box::new(two_link_reacher::TwoLinkReacher::default()),
         five_link_arm::ID => Box::new(five_link_arm::FiveLinkArm::default()),
-        #[cfg(feature = "mujoco")]
-        _ if mujoco::task(id).is_some() => Box::new(mujoco::Locomotion::new(mujoco::task(id).expect("checked"))?),
         _ if MUJOCO_ENV_IDS.contains(&id) => {
             return Err(EnvError::Unavailable {
                 id: id.to_string(),

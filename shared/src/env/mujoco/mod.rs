@@ -28,8 +28,6 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::{BoxSpace, Dynamics, EnvError, EnvRng, EnvSpec, Role, Scene, Shape};
 
-/// The MuJoCo version `mujoco-rs` 7.0.0 binds (and `scripts/setup-mujoco.sh` installs).
-pub const MUJOCO_VERSION: &str = "3.17.0";
 /// The Gymnasium release whose v5 definitions and model files these tasks follow.
 pub const GYMNASIUM_VERSION: &str = "1.4.0";
 /// Environment variable naming the directory of Gymnasium's MuJoCo XMLs.
@@ -161,6 +159,7 @@ pub struct Locomotion {
     sim: Mutex<Sim>,
     nq: usize,
     nv: usize,
+    /// The time one environment step covers: `timestep · frame_skip`.
     dt: f64,
     obs_dims: usize,
     action: BoxSpace,
@@ -240,16 +239,6 @@ impl Locomotion {
             action,
             total_mass,
         })
-    }
-
-    /// The task's numbers and rules.
-    pub fn task(&self) -> &Task {
-        &self.task
-    }
-
-    /// The time one environment step covers: `timestep · frame_skip`.
-    pub fn dt(&self) -> f64 {
-        self.dt
     }
 
     fn lock(&self) -> MutexGuard<'_, Sim> {
