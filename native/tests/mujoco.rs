@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{era, kill_at_checkpoint, log, ok, records};
+use common::{era, kill_at_checkpoint, log, ok, records, train_control_args};
 use era_shared::env::MUJOCO_ENV_IDS;
 use era_shared::runlog::Status;
 
@@ -55,24 +55,6 @@ fn rollout_from_qpos_then_qvel_for_every_task() {
     assert!(!std::path::Path::new("MUJOCO_LOG.TXT").exists());
 }
 
-const TINY: &[&str] = &[
-    "--hidden",
-    "16,16",
-    "--batch-size",
-    "16",
-    "--learning-starts",
-    "100",
-    "--eval-episodes",
-    "1",
-    "--log-every",
-    "100",
-    "--num-steps",
-    "100",
-    "--backend",
-    "ndarray",
-    "--quiet",
-];
-
 #[test]
 fn all_four_agents_train_on_mujoco_tasks() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,9 +65,7 @@ fn all_four_agents_train_on_mujoco_tasks() {
         ("ppo", "off", "Walker2d-v5"),
     ] {
         let name = format!("{algo}-{era_flag}-{env}");
-        let mut args = vec!["train", "control", "--out", dir.path().to_str().unwrap(), "--run-name", &name];
-        args.extend_from_slice(TINY);
-        args.extend_from_slice(&[
+        let extra = [
             "--env",
             env,
             "--algo",
@@ -96,8 +76,10 @@ fn all_four_agents_train_on_mujoco_tasks() {
             "300",
             "--eval-every",
             "300",
-        ]);
-        ok(&era(&args));
+            "--num-steps",
+            "100",
+        ];
+        ok(&era(&train_control_args(dir.path(), &name, &extra)));
         let log = log(&dir.path().join(&name));
         assert_eq!(log.footer.as_ref().unwrap().status, Status::Completed, "{name}");
         assert_eq!(log.header.target, env);
@@ -108,17 +90,13 @@ fn all_four_agents_train_on_mujoco_tasks() {
 #[test]
 fn kill_9_then_resume_equals_an_uninterrupted_run_on_hopper() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
     let common = ["--env", "Hopper-v5", "--steps", "1500", "--eval-every", "500", "--checkpoint-every", "300"];
-    let mut whole = vec!["train", "control", "--out", out, "--run-name", "whole"];
-    whole.extend_from_slice(TINY);
-    whole.extend_from_slice(&common);
-    ok(&era(&whole));
-    let mut killed = vec!["train", "control", "--out", out, "--run-name", "killed"];
-    killed.extend_from_slice(TINY);
-    killed.extend_from_slice(&common);
+    ok(&era(&train_control_args(dir.path(), "whole", &common)));
     let run = dir.path().join("killed");
-    kill_at_checkpoint(&killed, &run.join("checkpoints/step-000000000900/meta.json"));
+    kill_at_checkpoint(
+        &train_control_args(dir.path(), "killed", &common),
+        &run.join("checkpoints/step-000000000900/meta.json"),
+    );
     ok(&era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]));
     assert_eq!(records(&log(&dir.path().join("whole"))), records(&log(&run)));
 }
@@ -129,5 +107,7 @@ fn bench_reports_steps_per_second_for_every_task() {
     for id in MUJOCO_ENV_IDS {
         let line = out.lines().find(|l| l.contains(id)).unwrap_or_else(|| panic!("{id} missing: {out}"));
         assert!(line.trim_end().ends_with("steps/s"), "{line}");
+        let rate: f64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0.0);
+        assert!(rate > 0.0, "{line}");
     }
 }

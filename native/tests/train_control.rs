@@ -6,31 +6,11 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{era, kill_at_checkpoint, log, records};
+use common::{era, kill_at_checkpoint, log, records, train_control_args};
 use era_shared::runlog::Status;
 
-/// Options that make a run take seconds: tiny networks, a short warm-up.
-const TINY: &[&str] = &[
-    "--hidden",
-    "16,16",
-    "--batch-size",
-    "16",
-    "--learning-starts",
-    "100",
-    "--eval-episodes",
-    "1",
-    "--log-every",
-    "100",
-    "--backend",
-    "ndarray",
-    "--quiet",
-];
-
 fn train(out: &Path, name: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["train", "control", "--out", out.to_str().unwrap(), "--run-name", name];
-    args.extend_from_slice(TINY);
-    args.extend_from_slice(extra);
-    era(&args)
+    era(&train_control_args(out, name, extra))
 }
 
 #[test]
@@ -99,9 +79,7 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let out = train(dir.path(), "whole", &common);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let mut args = vec!["train", "control", "--out", dir.path().to_str().unwrap(), "--run-name", "killed"];
-    args.extend_from_slice(TINY);
-    args.extend_from_slice(&common);
+    let args = train_control_args(dir.path(), "killed", &common);
     let run = dir.path().join("killed");
     kill_at_checkpoint(&args, &run.join("checkpoints/step-000000001500/meta.json"));
     assert!(log(&run).footer.is_none(), "a killed run has no footer");

@@ -9,6 +9,31 @@ use std::time::{Duration, Instant};
 
 use era_shared::runlog::{RUN_LOG_FILE, RunLog};
 
+/// `era train control` options that make a run take seconds: tiny networks, a short warm-up.
+pub const TINY_CONTROL: &[&str] = &[
+    "--hidden",
+    "16,16",
+    "--batch-size",
+    "16",
+    "--learning-starts",
+    "100",
+    "--eval-episodes",
+    "1",
+    "--log-every",
+    "100",
+    "--backend",
+    "ndarray",
+    "--quiet",
+];
+
+/// The arguments of `era train control` for a tiny run `name` under `out`, with `extra` options.
+pub fn train_control_args<'a>(out: &'a Path, name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "control", "--out", out.to_str().unwrap(), "--run-name", name];
+    args.extend_from_slice(TINY_CONTROL);
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Runs `era` with `args` and no stdin.
 pub fn era(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdin(Stdio::null()).output().unwrap()
