@@ -161,6 +161,11 @@ impl LlmConfig {
 
     /// Fails naming the setting when one cannot work.
     pub fn validate(&self) -> Result<(), AgentError> {
+        self.checked_task().map(|_| ())
+    }
+
+    /// The settings checked, and the task they describe (built once: it is the last check).
+    fn checked_task(&self) -> Result<Arithmetic, AgentError> {
         let bad = |m: String| Err(AgentError::Config(m));
         self.llm_era()?;
         if self.group < 2 {
@@ -192,17 +197,13 @@ impl LlmConfig {
             return bad("top_k_logprobs, eval_every and log_every must be ≥ 1".into());
         }
         Sampling { temperature: self.temperature, ..Sampling::default() }.check().map_err(AgentError::Config)?;
-        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(AgentError::Config)?;
-        Ok(())
+        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(AgentError::Config)
     }
-}
 
-impl LlmConfig {
     /// Checks the settings and that `tokenizer` can write the task's prompts and answers, without
     /// building a model; returns the task.
     pub fn task_for(&self, tokenizer: &LlmTokenizer) -> Result<Arithmetic, AgentError> {
-        self.validate()?;
-        let task = Arithmetic::new(self.digits, self.test_size, self.seed).map_err(AgentError::Config)?;
+        let task = self.checked_task()?;
         let sample = task.test()[0];
         for text in [sample.prompt(), sample.worked()] {
             tokenizer.encode(&text).map_err(|e| AgentError::Config(format!("the arithmetic task: {e}")))?;
