@@ -47,6 +47,24 @@ impl std::str::FromStr for Activation {
     }
 }
 
+/// Each layer's initial `(weight [in, out] row-major, bias [out])` for layers `sizes[0] → … → sizes[n]`,
+/// drawn in that order from `U(−1/√fan_in, 1/√fan_in)` (PyTorch's default for linear layers); the last
+/// layer's draw is multiplied by `last_scale`. Every network of every path starts from these draws.
+pub fn draw_layers(sizes: &[usize], last_scale: f64, rng: &mut AgentRng) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let n = sizes.len().saturating_sub(1);
+    sizes
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let (fan_in, fan_out) = (w[0], w[1]);
+            let bound = 1.0 / (fan_in as f64).sqrt() * if i + 1 == n { last_scale } else { 1.0 };
+            let mut draw = |len: usize| -> Vec<f64> { (0..len).map(|_| rng.random_range(-bound..=bound)).collect() };
+            let weight = draw(fan_in * fan_out);
+            (weight, draw(fan_out))
+        })
+        .collect()
+}
+
 /// A stack of linear layers with a nonlinearity between them (none after the last).
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
@@ -55,9 +73,8 @@ pub struct Mlp<B: Backend> {
 }
 
 impl<B: Backend> Mlp<B> {
-    /// Layers `sizes[0] → sizes[1] → … → sizes[n]`, each weight and bias drawn from
-    /// `U(−1/√fan_in, 1/√fan_in)` (PyTorch's default for linear layers); the last layer's draw is
-    /// multiplied by `last_scale` (small values start a policy near its mean action).
+    /// Layers `sizes[0] → sizes[1] → … → sizes[n]` drawn by [`draw_layers`] (a small `last_scale`
+    /// starts a policy near its mean action).
     pub fn new(
         sizes: &[usize],
         activation: Activation,
@@ -65,17 +82,12 @@ impl<B: Backend> Mlp<B> {
         rng: &mut AgentRng,
         device: &B::Device,
     ) -> Self {
-        let n = sizes.len().saturating_sub(1);
-        let layers = sizes
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let (fan_in, fan_out) = (w[0], w[1]);
-                let bound = 1.0 / (fan_in as f64).sqrt() * if i + 1 == n { last_scale } else { 1.0 };
-                let mut draw =
-                    |len: usize| -> Vec<f64> { (0..len).map(|_| rng.random_range(-bound..=bound)).collect() };
-                let weight = crate::tensor::from_f64(draw(fan_in * fan_out), [fan_in, fan_out], device);
-                let bias = crate::tensor::from_f64(draw(fan_out), [fan_out], device);
+        let layers = draw_layers(sizes, last_scale, rng)
+            .into_iter()
+            .zip(sizes.windows(2))
+            .map(|((weight, bias), w)| {
+                let weight = crate::tensor::from_f64(weight, [w[0], w[1]], device);
+                let bias = crate::tensor::from_f64(bias, [w[1]], device);
                 Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) }
             })
             .collect();

@@ -12,6 +12,8 @@
 //! scalars, a rollout's log-probabilities) go through [`read`], an `async fn`. The command line blocks on
 //! it; the browser awaits it between animation frames.
 
+#[cfg(feature = "fast")]
+pub mod fast;
 pub mod mlp;
 pub mod normalize;
 pub mod policy;

@@ -28,9 +28,28 @@ use super::replay::{Batch, ReplayBuffer};
 use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
 use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample};
 
-/// CleanRL's bounds for SAC's squashed log-std.
-const LOG_STD_MIN: f64 = -5.0;
-const LOG_STD_MAX: f64 = 2.0;
+/// CleanRL's bounds for SAC's squashed log-std: `log σ = min + ½(max − min)(tanh(raw) + 1)`.
+pub const LOG_STD_MIN: f64 = -5.0;
+/// The upper bound of SAC's squashed log-std.
+pub const LOG_STD_MAX: f64 = 2.0;
+
+/// Noise for `len` action entries: uniforms in `(0, 1)` for SAC-ERA's inverse CDF (`era`), standard
+/// normals for SAC. Both paths draw it here, so they consume the generator identically.
+pub fn draw_noise(era: bool, len: usize, rng: &mut AgentRng) -> Vec<f32> {
+    if era {
+        (0..len).map(|_| rng.random_range(1e-6f32..1.0 - 1e-6)).collect()
+    } else {
+        (0..len).map(|_| rng.sample::<f32, _>(StandardNormal)).collect()
+    }
+}
+
+/// The keys of a SAC update's statistics, in order: the last two are SAC's α and its loss, or
+/// SAC-ERA's δ and its loss.
+pub fn stat_keys(era: bool) -> [&'static str; 10] {
+    use crate::metrics::*;
+    let (scalar, scalar_loss) = if era { (DELTA, DELTA_LOSS) } else { (ALPHA, ALPHA_LOSS) };
+    [CRITIC_LOSS, ACTOR_LOSS, QF_VALUE, POLICY_ENTROPY, GAUSSIAN_ENTROPY, STD_MEAN, STD_MIN, STD_MAX, scalar, scalar_loss]
+}
 
 /// SAC and SAC-ERA settings; defaults follow the authors' SAC-ERA where it differs from SAC.
 #[derive(Config, Debug, PartialEq)]
@@ -78,6 +97,14 @@ pub struct SacConfig {
 }
 
 impl SacConfig {
+    /// Checks the settings for `act_dim` action dimensions; the ERA head when ERA is on.
+    pub fn checked(&self, act_dim: usize) -> Result<Option<EraHead>, AgentError> {
+        if self.batch_size == 0 || self.hidden.contains(&0) {
+            return Err(AgentError::Config("batch_size and every hidden width must be at least 1".into()));
+        }
+        Ok(self.era.build(act_dim)?)
+    }
+
     /// SAC-ERA as the authors run it (`era`: δ learned, 2 updates per environment step) or SAC as the
     /// field runs it (1 update per step), with every other setting at its default.
     pub fn standard(era: bool) -> Self {
@@ -162,10 +189,7 @@ impl<B: AutodiffBackend> Sac<B> {
         rng: &mut AgentRng,
         device: &B::Device,
     ) -> Result<Self, AgentError> {
-        if cfg.batch_size == 0 || cfg.hidden.contains(&0) {
-            return Err(AgentError::Config("batch_size and every hidden width must be at least 1".into()));
-        }
-        let era = cfg.era.build(act_dim)?;
+        let era = cfg.checked(act_dim)?;
         let actor_sizes = [&[obs_dim][..], &cfg.hidden, &[2 * act_dim]].concat();
         let actor = Mlp::new(&actor_sizes, cfg.activation, 1.0, rng, device);
         let critic = Critic::new(&cfg, obs_dim, act_dim, rng, device);
@@ -193,23 +217,9 @@ impl<B: AutodiffBackend> Sac<B> {
         &self.cfg
     }
 
-    /// The keys of [`Sac::update`]'s statistics, in order: the last two are SAC's α and its loss, or
-    /// SAC-ERA's δ and its loss.
+    /// The keys of [`Sac::update`]'s statistics (see [`stat_keys`]).
     pub fn stat_keys(&self) -> [&'static str; 10] {
-        use crate::metrics::*;
-        let (scalar, scalar_loss) = if self.era.is_some() { (DELTA, DELTA_LOSS) } else { (ALPHA, ALPHA_LOSS) };
-        [
-            CRITIC_LOSS,
-            ACTOR_LOSS,
-            QF_VALUE,
-            POLICY_ENTROPY,
-            GAUSSIAN_ENTROPY,
-            STD_MEAN,
-            STD_MIN,
-            STD_MAX,
-            scalar,
-            scalar_loss,
-        ]
+        stat_keys(self.era.is_some())
     }
 
     /// A replay buffer sized by the settings.
@@ -219,12 +229,7 @@ impl<B: AutodiffBackend> Sac<B> {
 
     /// Noise for `rows` samples: standard normals (SAC) or uniforms in `(0, 1)` (SAC-ERA's inverse CDF).
     fn noise<BB: Backend>(&self, rows: usize, rng: &mut AgentRng, device: &BB::Device) -> Tensor<BB, 2> {
-        let n = rows * self.act_dim;
-        let values: Vec<f32> = match self.era {
-            Some(_) => (0..n).map(|_| rng.random_range(1e-6f32..1.0 - 1e-6)).collect(),
-            None => (0..n).map(|_| rng.sample::<f32, _>(StandardNormal)).collect(),
-        };
-        upload(&values, [rows, self.act_dim], device)
+        upload(&draw_noise(self.era.is_some(), rows * self.act_dim, rng), [rows, self.act_dim], device)
     }
 
     /// Splits the actor's output into the mean and the log-std.

@@ -1,0 +1,244 @@
+//! Multi-layer perceptrons on the CPU with hand-written gradients.
+//!
+//! All parameters of a network live in one flat buffer (per layer: the weight `[in, out]` row-major,
+//! then the bias), so Adam, Polyak averaging and checkpoints are single loops over it. A forward pass
+//! keeps each layer's input in a [`Trace`]; the backward pass needs nothing else, because every
+//! hidden nonlinearity's derivative is a function of its output (ReLU: `h > 0`, ELU: `h + 1` below
+//! zero, tanh: `1 − h²`).
+
+use super::{Threads, matmul};
+use crate::control::AgentRng;
+use crate::control::mlp::{Activation, draw_layers};
+
+/// A stack of linear layers with a nonlinearity between them (none after the last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp {
+    sizes: Vec<usize>,
+    activation: Activation,
+    /// Every parameter, layer by layer: weight `[in, out]` row-major, then bias `[out]`.
+    pub params: Vec<f32>,
+    /// Where each layer's weight starts in `params` (its bias follows it).
+    offsets: Vec<usize>,
+}
+
+/// The activations a forward pass keeps for its backward pass.
+#[derive(Debug, Default, Clone)]
+pub struct Trace {
+    /// `acts[l]`: the input of layer `l`, `[rows, sizes[l]]`; the last entry is the output.
+    acts: Vec<Vec<f32>>,
+    rows: usize,
+}
+
+impl Trace {
+    /// The network's output, `[rows, out]`.
+    pub fn output(&self) -> &[f32] {
+        self.acts.last().map_or(&[], Vec::as_slice)
+    }
+
+    /// The network's output, writable (callers turn it into the output's gradient in place).
+    pub fn output_mut(&mut self) -> &mut [f32] {
+        self.acts.last_mut().map_or(&mut [], Vec::as_mut_slice)
+    }
+
+    /// The input of the first layer.
+    pub fn input(&self) -> &[f32] {
+        self.acts.first().map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Scratch buffers of a backward pass, kept between updates so no update allocates.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    grad: Vec<f32>,
+    next: Vec<f32>,
+}
+
+impl Mlp {
+    /// Layers `sizes[0] → … → sizes[n]`, drawn from `rng` exactly as the burn agents' `Mlp::new` draws
+    /// them (so both paths start from the same network for a seed).
+    pub fn new(sizes: &[usize], activation: Activation, last_scale: f64, rng: &mut AgentRng) -> Self {
+        let mut params = Vec::new();
+        let mut offsets = Vec::new();
+        for (weight, bias) in draw_layers(sizes, last_scale, rng) {
+            offsets.push(params.len());
+            params.extend(weight.iter().map(|&w| w as f32));
+            params.extend(bias.iter().map(|&b| b as f32));
+        }
+        Self { sizes: sizes.to_vec(), activation, params, offsets }
+    }
+
+    /// Layer widths, input first.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Whether the network has no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    fn layer(&self, l: usize) -> (&[f32], &[f32]) {
+        let (i, o, at) = (self.sizes[l], self.sizes[l + 1], self.offsets[l]);
+        (&self.params[at..at + i * o], &self.params[at + i * o..at + i * o + o])
+    }
+
+    /// The forward pass on `rows` inputs written into `trace` (its buffers are reused).
+    pub fn forward(&self, input: &[f32], rows: usize, trace: &mut Trace, threads: Threads) {
+        let layers = self.sizes.len() - 1;
+        trace.acts.resize_with(layers + 1, Vec::new);
+        trace.rows = rows;
+        trace.acts[0].clear();
+        trace.acts[0].extend_from_slice(&input[..rows * self.sizes[0]]);
+        for l in 0..layers {
+            let (w, b) = self.layer(l);
+            let (i, o) = (self.sizes[l], self.sizes[l + 1]);
+            let (done, rest) = trace.acts.split_at_mut(l + 1);
+            let (x, y) = (&done[l], &mut rest[0]);
+            // y = x·W + b: the bias rows first, then the product accumulated onto them.
+            y.clear();
+            for _ in 0..rows {
+                y.extend_from_slice(b);
+            }
+            matmul(y, x, false, w, false, (rows, i, o), true, threads);
+            if l + 1 < layers {
+                self.activate(y);
+            }
+        }
+    }
+
+    fn activate(&self, y: &mut [f32]) {
+        match self.activation {
+            Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Elu => y.iter_mut().for_each(|v| *v = v.max(0.0) + (v.min(0.0).exp() - 1.0)),
+            Activation::Tanh => y.iter_mut().for_each(|v| *v = v.tanh()),
+        }
+    }
+
+    /// Multiplies `grad` by the nonlinearity's derivative at the outputs `h` it produced.
+    fn activation_backward(&self, h: &[f32], grad: &mut [f32]) {
+        match self.activation {
+            Activation::Relu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 }),
+            Activation::Elu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { *g * (h + 1.0) }),
+            Activation::Tanh => grad.iter_mut().zip(h).for_each(|(g, &h)| *g *= 1.0 - h * h),
+        }
+    }
+
+    /// The backward pass of the forward pass in `trace`, from `grad_out = ∂L/∂output` (`[rows, out]`).
+    /// Writes `∂L/∂θ` into `grads` (same layout as `params`) when given, and `∂L/∂input` into
+    /// `grad_input` when given.
+    pub fn backward(
+        &self,
+        trace: &Trace,
+        grad_out: &[f32],
+        mut grads: Option<&mut [f32]>,
+        mut grad_input: Option<&mut Vec<f32>>,
+        scratch: &mut Scratch,
+        threads: Threads,
+    ) {
+        let rows = trace.rows;
+        let layers = self.sizes.len() - 1;
+        scratch.grad.clear();
+        scratch.grad.extend_from_slice(grad_out);
+        for l in (0..layers).rev() {
+            let (i, o, at) = (self.sizes[l], self.sizes[l + 1], self.offsets[l]);
+            let x = &trace.acts[l];
+            if let Some(grads) = grads.as_deref_mut() {
+                let (gw, gb) = grads[at..at + i * o + o].split_at_mut(i * o);
+                // ∂L/∂W = xᵀ·g, ∂L/∂b = Σ_rows g.
+                matmul(gw, x, true, &scratch.grad, false, (i, rows, o), false, threads);
+                gb.fill(0.0);
+                for row in scratch.grad.chunks_exact(o) {
+                    gb.iter_mut().zip(row).for_each(|(b, &g)| *b += g);
+                }
+            }
+            if l == 0 && grad_input.is_none() {
+                break;
+            }
+            // ∂L/∂x = g·Wᵀ, then through the previous layer's nonlinearity.
+            let (w, _) = self.layer(l);
+            scratch.next.resize(rows * i, 0.0);
+            matmul(&mut scratch.next, &scratch.grad, false, w, true, (rows, o, i), false, threads);
+            if l > 0 {
+                self.activation_backward(x, &mut scratch.next);
+            }
+            std::mem::swap(&mut scratch.grad, &mut scratch.next);
+        }
+        if let Some(out) = grad_input.as_deref_mut() {
+            out.clear();
+            out.extend_from_slice(&scratch.grad);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The loss `Σ c_k · y_k` of a forward pass, for finite differences.
+    fn loss(mlp: &Mlp, x: &[f32], rows: usize, c: &[f32]) -> f64 {
+        let mut t = Trace::default();
+        mlp.forward(x, rows, &mut t, Threads::One);
+        t.output().iter().zip(c).map(|(&y, &c)| f64::from(y) * f64::from(c)).sum()
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_for_every_activation() {
+        for activation in [Activation::Relu, Activation::Elu, Activation::Tanh] {
+            let mut rng = AgentRng::seed_from_u64(3);
+            let mut mlp = Mlp::new(&[3, 5, 4, 2], activation, 1.0, &mut rng);
+            let rows = 4;
+            let x: Vec<f32> = (0..rows * 3).map(|i| (i as f32 * 0.37).sin()).collect();
+            let c: Vec<f32> = (0..rows * 2).map(|i| (i as f32 * 0.91).cos()).collect();
+            let mut t = Trace::default();
+            mlp.forward(&x, rows, &mut t, Threads::One);
+            let mut grads = vec![0.0; mlp.len()];
+            let mut gx = Vec::new();
+            mlp.backward(&t, &c, Some(&mut grads), Some(&mut gx), &mut Scratch::default(), Threads::Pool);
+            let h = 1e-2f32;
+            for p in 0..mlp.len() {
+                let keep = mlp.params[p];
+                mlp.params[p] = keep + h;
+                let up = loss(&mlp, &x, rows, &c);
+                mlp.params[p] = keep - h;
+                let down = loss(&mlp, &x, rows, &c);
+                mlp.params[p] = keep;
+                let numeric = (up - down) / (2.0 * f64::from(h));
+                let got = f64::from(grads[p]);
+                assert!((numeric - got).abs() < 2e-3 * (1.0 + numeric.abs()), "{activation:?} θ_{p}: {numeric} vs {got}");
+            }
+            for j in 0..x.len() {
+                let mut xp = x.clone();
+                xp[j] += h;
+                let up = loss(&mlp, &xp, rows, &c);
+                xp[j] -= 2.0 * h;
+                let down = loss(&mlp, &xp, rows, &c);
+                let numeric = (up - down) / (2.0 * f64::from(h));
+                assert!((numeric - f64::from(gx[j])).abs() < 2e-3 * (1.0 + numeric.abs()), "{activation:?} x_{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn forward_matches_the_burn_network_from_the_same_seed() {
+        use burn::backend::NdArray;
+        type B = NdArray<f64>;
+        let dev = Default::default();
+        let sizes = [3, 8, 2];
+        let burn_mlp: crate::control::mlp::Mlp<B> =
+            crate::control::mlp::Mlp::new(&sizes, Activation::Elu, 0.5, &mut AgentRng::seed_from_u64(9), &dev);
+        let fast = Mlp::new(&sizes, Activation::Elu, 0.5, &mut AgentRng::seed_from_u64(9));
+        let x = [0.1, -0.4, 2.0, 1.5, 0.0, -3.0];
+        let want = crate::tensor::to_f64(burn_mlp.forward(crate::tensor::from_f64::<B, 2>(x.to_vec(), [2, 3], &dev)));
+        let mut t = Trace::default();
+        fast.forward(&x.map(|v| v as f32), 2, &mut t, Threads::One);
+        for (g, w) in t.output().iter().zip(&want) {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "{g} vs {w}");
+        }
+    }
+}

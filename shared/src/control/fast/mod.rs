@@ -1,0 +1,189 @@
+//! The fast CPU path (feature `fast`): SAC's update on small MLPs with hand-written gradients, on
+//! AVX-512 (or AVX2/FMA) matrix kernels from the `gemm` crate, with preallocated buffers and one
+//! thread pool (rayon's) for both the kernels and the twin critics.
+//!
+//! It computes what the burn agents compute (same initialisation from the seed, same random draws,
+//! same formulas from [`crate::gaussian`]), so a run on it follows the reference run: the tests compare
+//! both paths update by update. It differs only by floating-point rounding: the kernels sum in another
+//! order, and the truncated normal's quantile is computed in `f64`. A run on this path is deterministic
+//! for its seed on a given machine and resumes bit for bit; its checkpoints are its own format.
+//!
+//! - [`mlp`]: the networks, their forward and backward passes, Adam and Polyak averaging;
+//! - [`sac`]: SAC and SAC-ERA on them.
+
+pub mod mlp;
+pub mod sac;
+
+/// How a matrix product may use threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// On the calling thread (inside work that is already split, such as the twin critics).
+    One,
+    /// On rayon's pool.
+    Pool,
+}
+
+impl Threads {
+    fn parallelism(self) -> gemm::Parallelism {
+        match self {
+            Self::One => gemm::Parallelism::None,
+            Self::Pool => gemm::Parallelism::Rayon(0),
+        }
+    }
+}
+
+/// `C = op(A)·op(B)` (or `C += op(A)·op(B)` with `accumulate`), all row-major: `C` is `m × n`, `op(A)`
+/// is `m × k` (`A` stored `k × m` when `ta`), `op(B)` is `k × n` (`B` stored `n × k` when `tb`).
+///
+/// # Panics
+/// When a slice is shorter than its shape says (a programming error, not an input error).
+#[allow(unsafe_code)]
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(
+    c: &mut [f32],
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    (m, k, n): (usize, usize, usize),
+    accumulate: bool,
+    threads: Threads,
+) {
+    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "matmul: slices shorter than {m}×{k}×{n}");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // (column stride, row stride) of each operand as gemm wants them.
+    let (a_cs, a_rs) = if ta { (m as isize, 1) } else { (1, k as isize) };
+    let (b_cs, b_rs) = if tb { (k as isize, 1) } else { (1, n as isize) };
+    // SAFETY: the assert above bounds every index gemm forms: C's largest is (m−1)·n + (n−1) < m·n,
+    // A's (m−1)·k + (k−1) < m·k in either layout, B's likewise < k·n. `c` is a unique borrow, so it
+    // cannot alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            threads.parallelism(),
+        );
+    }
+}
+
+/// Adam as burn's `AdamConfig::new().with_epsilon(1e-8)` computes it (β₁ 0.9, β₂ 0.999, in `f32`):
+/// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ − lr·m·c / (√v + ε·√(1−β₂ᵗ))` with
+/// `c = √(1−β₂ᵗ)/(1−β₁ᵗ)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adam {
+    /// First moments.
+    pub m: Vec<f32>,
+    /// Second moments.
+    pub v: Vec<f32>,
+    /// Steps taken.
+    pub t: u32,
+}
+
+impl Adam {
+    const BETA_1: f32 = 0.9;
+    const BETA_2: f32 = 0.999;
+    const EPSILON: f32 = 1e-8;
+
+    /// A fresh state for `len` parameters.
+    pub fn new(len: usize) -> Self {
+        Self { m: vec![0.0; len], v: vec![0.0; len], t: 0 }
+    }
+
+    /// One step on `params` with gradients `grads`.
+    pub fn step(&mut self, params: &mut [f32], grads: &[f32], lr: f64) {
+        self.t += 1;
+        let t = self.t as i32;
+        let bc2 = (1.0 - Self::BETA_2.powi(t)).sqrt();
+        let factor = bc2 / (1.0 - Self::BETA_1.powi(t));
+        let eps = Self::EPSILON * bc2;
+        let lr = lr as f32;
+        let (b1, b2) = (Self::BETA_1, Self::BETA_2);
+        let (f1, f2) = (1.0 - b1, 1.0 - b2);
+        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(&mut self.m).zip(&mut self.v) {
+            *m = *m * b1 + g * f1;
+            *v = *v * b2 + (g * g) * f2;
+            *p -= (*m * factor) / (v.sqrt() + eps) * lr;
+        }
+    }
+}
+
+/// Polyak averaging `target ← (1 − τ)·target + τ·online`.
+pub fn polyak(target: &mut [f32], online: &[f32], tau: f64) {
+    let (keep, take) = ((1.0 - tau) as f32, tau as f32);
+    for (t, &o) in target.iter_mut().zip(online) {
+        *t = *t * keep + o * take;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matmul_golden_in_every_layout() {
+        // A = [[1, 2, 3], [4, 5, 6]] (2×3), B = [[1, 0], [0, 1], [1, 1]] (3×2):
+        // A·B = [[1+3, 2+3], [4+6, 5+6]] = [[4, 5], [10, 11]].
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let at = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0];
+        let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        let bt = [1.0, 0.0, 1.0, 0.0, 1.0, 1.0];
+        for (a, ta) in [(&a, false), (&at, true)] {
+            for (b, tb) in [(&b, false), (&bt, true)] {
+                let mut c = [100.0; 4];
+                matmul(&mut c, a, ta, b, tb, (2, 3, 2), false, Threads::One);
+                assert_eq!(c, [4.0, 5.0, 10.0, 11.0], "ta {ta} tb {tb}");
+                matmul(&mut c, a, ta, b, tb, (2, 3, 2), true, Threads::Pool);
+                assert_eq!(c, [8.0, 10.0, 20.0, 22.0], "accumulate, ta {ta} tb {tb}");
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_on_the_pool_equals_one_thread_bit_for_bit() {
+        // Determinism for a seed must not depend on how many threads the pool has.
+        let (m, k, n) = (256, 300, 256);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5).collect();
+        let (mut one, mut pool) = (vec![0.0; m * n], vec![0.0; m * n]);
+        matmul(&mut one, &a, false, &b, false, (m, k, n), false, Threads::One);
+        matmul(&mut pool, &a, false, &b, false, (m, k, n), false, Threads::Pool);
+        assert_eq!(one, pool);
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_lr_and_polyak_blends() {
+        // First step: m = 0.1g, v = 0.001g², c = √0.001/0.1, so the step is lr·g/|g| (ε negligible).
+        let mut p = [1.0f32, -1.0];
+        let mut adam = Adam::new(2);
+        adam.step(&mut p, &[0.5, -2.0], 0.1);
+        assert!((p[0] - 0.9).abs() < 1e-6 && (p[1] + 0.9).abs() < 1e-6, "{p:?}");
+        assert_eq!(adam.t, 1);
+        let mut t = [0.0f32, 10.0];
+        polyak(&mut t, &[1.0, 0.0], 0.25);
+        assert_eq!(t, [0.25, 7.5]);
+    }
+}
