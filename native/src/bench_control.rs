@@ -9,9 +9,10 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::control::mlp::Activation;
 use era_shared::control::ppo::{Ppo, PpoConfig, Rollout};
-use era_shared::control::replay::ReplayBuffer;
+use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
-use era_shared::control::{AgentError, AgentRng, read};
+use era_shared::control::trainer::{AgentConfig, Engine};
+use era_shared::control::{AgentError, AgentRng, ControlConfig, ControlTrainer, fast, read};
 use era_shared::env::{Env, env_ids};
 use rand::{Rng, SeedableRng};
 
@@ -43,23 +44,53 @@ struct Agents<'a> {
 
 impl Task for Agents<'_> {
     type Output = anyhow::Result<()>;
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let a = self.args;
         let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
+        let engine = backend::engine(backend);
         if want(BenchAlgo::Sac) {
-            let [era, plain] = alternate(a.repeats, |era| sac_updates_per_sec::<B>(era, a.width, a.updates, &device))?;
-            println!(
-                "SAC update (obs {OBS}, action {ACT}, 2×{} MLPs, batch 256, {backend}), median of {}:",
-                a.width, a.repeats
-            );
-            println!("  sac-era  {era:>10.1} updates/s\n  sac      {plain:>10.1} updates/s");
-            println!("  ERA overhead: {:.3}× (time per update, sac-era / sac)", plain / era);
+            let shape = format!("obs {OBS}, action {ACT}, 2×{} MLPs, batch 256", a.width);
+            let update = |era, engine| sac_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
+            let in_loop = |era, engine| sac_loop_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
+            if engine == Engine::Fast {
+                // The fast path and the reference it must match, side by side.
+                let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(a.repeats, [
+                    &|| update(true, Engine::Fast),
+                    &|| update(true, Engine::Burn),
+                    &|| update(false, Engine::Fast),
+                    &|| update(false, Engine::Burn),
+                    &|| in_loop(true, Engine::Fast),
+                    &|| in_loop(true, Engine::Burn),
+                ])?;
+                println!("SAC update ({shape}), median of {}:", a.repeats);
+                println!("  {:<40} {:>12} {:>12} {:>9}", "", "fast", "ndarray", "speed-up");
+                for (name, fast, reference) in [
+                    ("sac-era", era_fast, era_ref),
+                    ("sac", plain_fast, plain_ref),
+                    (LOOP_VARIANT, loop_fast, loop_ref),
+                ] {
+                    println!("  {name:<40} {fast:>12.1} {reference:>12.1} {:>8.2}×", fast / reference);
+                }
+                println!("  sac-era (fast)     {era_fast:>10.1} updates/s");
+                println!("  ERA overhead (fast): {:.3}× (time per update, sac-era / sac)", plain_fast / era_fast);
+            } else {
+                let [era, plain, looped] =
+                    medians(a.repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(true, engine)])?;
+                println!("SAC update ({shape}, {backend}), median of {}:", a.repeats);
+                println!("  sac-era  {era:>10.1} updates/s\n  sac      {plain:>10.1} updates/s");
+                println!("  {LOOP_VARIANT}: {looped:.1} updates/s");
+                println!("  ERA overhead: {:.3}× (time per update, sac-era / sac)", plain / era);
+            }
         }
         if want(BenchAlgo::Ppo) {
-            let [era, plain] = alternate(a.repeats, |era| ppo_updates_per_sec::<B>(era, &device))?;
+            let [era, plain] = medians(a.repeats, [&|| ppo_updates_per_sec::<B>(true, &device), &|| {
+                ppo_updates_per_sec::<B>(false, &device)
+            }])?;
+            let on = if engine == Engine::Fast { "ndarray: PPO has no fast path" } else { backend };
             println!(
-                "PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {backend}), median of {}:",
+                "PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {on}), median of {}:",
                 a.repeats
             );
             println!("  ppo-era  {era:>10.1} minibatch updates/s\n  ppo      {plain:>10.1} minibatch updates/s");
@@ -69,14 +100,22 @@ impl Task for Agents<'_> {
     }
 }
 
-/// Measures `f(true)` and `f(false)` alternately `repeats` times; the medians as `[era, plain]`.
-fn alternate(repeats: usize, mut f: impl FnMut(bool) -> Result<f64, AgentError>) -> Result<[f64; 2], AgentError> {
-    let (mut on, mut off) = (Vec::new(), Vec::new());
+/// The training-loop variant's name: what a real run does per update besides the update itself.
+const LOOP_VARIANT: &str = "sac-era in a FiveLinkArm-v0 training loop";
+
+/// Runs every measurement once per round, `repeats` rounds, interleaved so that the machine's
+/// changing load falls on all alike; the median of each.
+fn medians<const N: usize>(
+    repeats: usize,
+    measure: [&dyn Fn() -> Result<f64, AgentError>; N],
+) -> Result<[f64; N], AgentError> {
+    let mut runs: [Vec<f64>; N] = std::array::from_fn(|_| Vec::new());
     for _ in 0..repeats.max(1) {
-        on.push(f(true)?);
-        off.push(f(false)?);
+        for (m, out) in measure.iter().zip(&mut runs) {
+            out.push(m()?);
+        }
     }
-    Ok([median(on), median(off)])
+    Ok(runs.map(median))
 }
 
 /// The median of measurements.
@@ -85,38 +124,79 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// SAC or SAC-ERA updates per second on a buffer of random transitions (a warm-up of 10 updates first).
+/// SAC or SAC-ERA updates per second on a 100 000-transition buffer of random transitions, on either
+/// engine (a warm-up of 10 updates first). Batches are sampled beforehand, so this is the update alone.
 fn sac_updates_per_sec<B: AutodiffBackend>(
     era: bool,
     width: usize,
     updates: usize,
+    engine: Engine,
     device: &B::Device,
 ) -> Result<f64, AgentError> {
     let cfg = SacConfig::standard(era).with_hidden(vec![width, width]).with_activation(Activation::Relu);
     let mut rng = AgentRng::seed_from_u64(0);
-    let mut agent = Sac::<B>::new(cfg, OBS, ACT, &mut rng, device)?;
     let mut buffer = ReplayBuffer::new(100_000, OBS, ACT);
     let mut data = AgentRng::seed_from_u64(1);
-    for _ in 0..10_000 {
+    for _ in 0..100_000 {
         let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
         let (o, a, n) = (v(OBS), v(ACT), v(OBS));
         buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
     }
     let batches: Vec<_> = (0..updates + 10).map(|_| buffer.sample(256, &mut data)).collect();
     // As in training: only the last update computes statistics, and reading them waits for the device.
-    let mut run = |batches: &[_]| -> Result<(), AgentError> {
-        let last = batches.len().saturating_sub(1);
-        for (i, b) in batches.iter().enumerate() {
-            if let Some(t) = agent.update(b, &mut rng, i == last) {
-                pollster::block_on(read(t))?;
-            }
-        }
-        Ok(())
+    let time = |run: &mut dyn FnMut(&[Batch]) -> Result<(), AgentError>| -> Result<f64, AgentError> {
+        run(&batches[..10])?;
+        let start = Instant::now();
+        run(&batches[10..])?;
+        Ok(updates as f64 / start.elapsed().as_secs_f64())
     };
-    run(&batches[..10])?;
-    let start = Instant::now();
-    run(&batches[10..])?;
-    Ok(updates as f64 / start.elapsed().as_secs_f64())
+    match engine {
+        Engine::Burn => {
+            let mut agent = Sac::<B>::new(cfg, OBS, ACT, &mut rng, device)?;
+            time(&mut |batches| {
+                for (i, b) in batches.iter().enumerate() {
+                    if let Some(t) = agent.update(b, &mut rng, i + 1 == batches.len()) {
+                        pollster::block_on(read(t))?;
+                    }
+                }
+                Ok(())
+            })
+        }
+        Engine::Fast => {
+            let mut agent = fast::sac::Sac::new(cfg, OBS, ACT, &mut rng)?;
+            time(&mut |batches| {
+                for (i, b) in batches.iter().enumerate() {
+                    agent.update(b, &mut rng, i + 1 == batches.len());
+                }
+                Ok(())
+            })
+        }
+    }
+}
+
+/// SAC-ERA updates per second inside a real training loop on FiveLinkArm-v0 (the largest pure-Rust
+/// task): each environment step acts, steps, stores the transition, samples two batches from the
+/// replay buffer and updates twice; statistics every 1000 steps as in a run.
+fn sac_loop_updates_per_sec<B: AutodiffBackend>(
+    era: bool,
+    width: usize,
+    updates: usize,
+    engine: Engine,
+    device: &B::Device,
+) -> Result<f64, AgentError> {
+    let sac = SacConfig::standard(era).with_hidden(vec![width, width]).with_learning_starts(300);
+    let config = ControlConfig::new("FiveLinkArm-v0".into(), AgentConfig::Sac(sac))
+        .with_total_steps(1_000_000)
+        .with_eval_every(1_000_000);
+    let mut trainer = ControlTrainer::<B>::with_engine(config, device, engine)?;
+    while trainer.updates() < 10 {
+        pollster::block_on(trainer.advance())?;
+    }
+    let (start, first) = (Instant::now(), trainer.updates());
+    while trainer.updates() < first + updates as u64 {
+        pollster::block_on(trainer.advance())?;
+    }
+    Ok((trainer.updates() - first) as f64 / start.elapsed().as_secs_f64())
 }
 
 /// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data.

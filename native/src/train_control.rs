@@ -120,7 +120,8 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
     let env = args.env.clone().unwrap_or_default();
     let first = control_config(args, &env, args.run.seed);
     // Build once on the CPU so a bad setting fails before anything is written.
-    ControlTrainer::<Cpu>::new(first.clone(), &Default::default()).map_err(anyhow::Error::from)?;
+    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), backend::engine(&args.run.backend.to_string()))
+        .map_err(anyhow::Error::from)?;
     let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
     let (top, created) =
         runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
@@ -143,6 +144,7 @@ struct Train {
 
 impl Task for Train {
     type Output = anyhow::Result<()>;
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let quiet = self.quiet;
@@ -177,7 +179,7 @@ fn train_one<B: AutodiffBackend>(
 ) -> anyhow::Result<()> {
     let c = &job.config.control;
     let shown = job.dir.join(era_shared::runlog::RUN_LOG_FILE).display().to_string();
-    let mut trainer = ControlTrainer::<B>::new(c.clone(), &device)?;
+    let mut trainer = ControlTrainer::<B>::with_engine(c.clone(), &device, backend::engine(backend))?;
     let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job, trainer.era_targets()))?;
     if let Some(ckpt) = ckpt {
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
@@ -245,14 +247,18 @@ struct Eval {
 
 impl Task for Eval {
     type Output = anyhow::Result<()>;
+    const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         for dir in &self.dirs {
             let config: RunConfig = runs::read_config(dir, WHAT)?;
             let Some(ckpt) = checkpoint::latest(dir)? else {
                 bail!("{}: no checkpoint yet", dir.display());
             };
-            let mut trainer = ControlTrainer::<B>::new(config.control.clone(), &device)?;
+            // A checkpoint of the fast path is in its own format: read it with that engine.
+            let engine =
+                if config.backend == BackendChoice::Fast { backend::engine("fast") } else { backend::engine(backend) };
+            let mut trainer = ControlTrainer::<B>::with_engine(config.control.clone(), &device, engine)?;
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let ret = pollster::block_on(trainer.evaluate(self.episodes))?;
             println!(

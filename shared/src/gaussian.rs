@@ -328,19 +328,44 @@ pub struct TruncatedDraw {
 /// `F` is evaluated at the returned `a` (not `u`), and `p` is kept above `10⁻¹²`, as the tensor version
 /// ([`crate::tensor::truncated_normal_sample`]) does.
 pub fn truncated_normal_draw(loc: f64, log_scale: f64, u: f64) -> TruncatedDraw {
-    let sigma = log_scale.exp();
-    let (alpha, beta) = ((-1.0 - loc) / sigma, (1.0 - loc) / sigma);
-    let z = (normal_cdf(beta) - normal_cdf(alpha)).max(1e-30);
-    let p = normal_cdf(alpha) + u * z;
-    let action = (loc + sigma * std::f64::consts::SQRT_2 * erfinv(2.0 * p - 1.0)).clamp(-1.0, 1.0);
-    let zeta = (action - loc) / sigma;
-    let f = (normal_cdf(zeta) - normal_cdf(alpha)) / z;
+    let q = Quantile::new(loc, log_scale, u);
+    let (sigma, alpha, beta, z) = (q.sigma, q.alpha, q.beta, q.z);
+    let zeta = (q.action - loc) / sigma;
+    let f = (normal_cdf(zeta) - q.cdf_alpha) / z;
     let log_prob = -0.5 * zeta * zeta - LOG_SQRT_2PI - log_scale - z.ln();
     let density = log_prob.exp().max(1e-12);
     let (pz, pa, pb) = (normal_pdf(zeta), normal_pdf(alpha), normal_pdf(beta));
     let df_dloc = -(pz - pa - f * (pb - pa)) / (sigma * z);
     let df_dlog_scale = -(zeta * pz - alpha * pa - f * (beta * pb - alpha * pa)) / z;
-    TruncatedDraw { action, log_prob, d_loc: -df_dloc / density, d_log_scale: -df_dlog_scale / density }
+    TruncatedDraw { action: q.action, log_prob, d_loc: -df_dloc / density, d_log_scale: -df_dlog_scale / density }
+}
+
+/// The `u`-quantile of `N(loc, σ²)` truncated to `[−1, 1]` alone (see [`truncated_normal_draw`]), for
+/// where no gradient or density is needed, such as the critic's target.
+pub fn truncated_normal_quantile(loc: f64, log_scale: f64, u: f64) -> f64 {
+    Quantile::new(loc, log_scale, u).action
+}
+
+/// The quantile and the truncation's numbers that its gradient reuses.
+struct Quantile {
+    action: f64,
+    sigma: f64,
+    alpha: f64,
+    beta: f64,
+    cdf_alpha: f64,
+    z: f64,
+}
+
+impl Quantile {
+    fn new(loc: f64, log_scale: f64, u: f64) -> Self {
+        let sigma = log_scale.exp();
+        let (alpha, beta) = ((-1.0 - loc) / sigma, (1.0 - loc) / sigma);
+        let cdf_alpha = normal_cdf(alpha);
+        let z = (normal_cdf(beta) - cdf_alpha).max(1e-30);
+        let p = cdf_alpha + u * z;
+        let action = (loc + sigma * std::f64::consts::SQRT_2 * erfinv(2.0 * p - 1.0)).clamp(-1.0, 1.0);
+        Self { action, sigma, alpha, beta, cdf_alpha, z }
+    }
 }
 
 #[cfg(test)]
@@ -479,6 +504,7 @@ mod tests {
         #[test]
         fn truncated_draw_inverts_the_cdf_and_its_gradient_is_right(loc in -0.95f64..0.95, log_scale in -3.0f64..0.5, u in 0.01f64..0.99) {
             let draw = truncated_normal_draw(loc, log_scale, u);
+            prop_assert_eq!(draw.action, truncated_normal_quantile(loc, log_scale, u));
             prop_assert!((-1.0..=1.0).contains(&draw.action));
             let sigma = log_scale.exp();
             let cdf = |a: f64| (normal_cdf((a - loc) / sigma) - normal_cdf((-1.0 - loc) / sigma))

@@ -7,7 +7,7 @@ use era_shared::control::mlp::Activation;
 use era_shared::control::policy::EraConfig;
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
-use era_shared::control::{AgentRng, fast, read};
+use era_shared::control::{AgentRng, Part, fast, read};
 use rand::{Rng, SeedableRng};
 
 type B = Autodiff<NdArray<f32>>;
@@ -71,7 +71,7 @@ fn fast_sac_follows_the_reference_update_by_update() {
 #[test]
 fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
     for era in [true, false] {
-        let run = |updates: &[Batch], from: Option<(&[(String, Vec<u8>)], AgentRng)>| {
+        let run = |updates: &[Batch], from: Option<(&[Part], AgentRng)>| {
             let mut rng = AgentRng::seed_from_u64(7);
             let mut agent = fast::sac::Sac::new(config(era, Activation::Relu), OBS, ACT, &mut rng).unwrap();
             if let Some((parts, saved)) = from {

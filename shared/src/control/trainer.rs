@@ -117,9 +117,106 @@ pub struct Logged {
     pub metrics: Vec<(&'static str, f64)>,
 }
 
+/// Which implementation runs the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The burn agents, on the trainer's backend: SAC and PPO, on any device.
+    #[default]
+    Burn,
+    /// The fast CPU path (feature `fast`, SAC only): the same update with hand-written gradients.
+    Fast,
+}
+
 enum Agent<B: AutodiffBackend> {
-    Sac { agent: Box<Sac<B>>, buffer: ReplayBuffer, stats: Option<Tensor<B::InnerBackend, 1>> },
+    Sac { agent: SacAgent<B>, buffer: ReplayBuffer, stats: Option<SacStats<B>> },
     Ppo { agent: Box<Ppo<B>>, obs_norm: Vec<f32>, rollouts: u64 },
+}
+
+/// A SAC agent on either engine.
+enum SacAgent<B: AutodiffBackend> {
+    Burn(Box<Sac<B>>),
+    #[cfg(feature = "fast")]
+    Fast(Box<super::fast::sac::Sac>),
+}
+
+/// An update's statistics: on the device (burn) or already on the host (fast path).
+enum SacStats<B: AutodiffBackend> {
+    Device(Tensor<B::InnerBackend, 1>),
+    #[cfg_attr(not(feature = "fast"), allow(dead_code))]
+    Host(Vec<f32>),
+}
+
+impl<B: AutodiffBackend> SacStats<B> {
+    async fn read(self) -> Result<Vec<f32>, AgentError> {
+        match self {
+            Self::Device(t) => read(t).await,
+            Self::Host(v) => Ok(v),
+        }
+    }
+}
+
+impl<B: AutodiffBackend> SacAgent<B> {
+    fn new(engine: Engine, cfg: &SacConfig, o: usize, d: usize, rng: &mut AgentRng, device: &B::Device) -> Result<Self, AgentError> {
+        match engine {
+            Engine::Burn => Ok(Self::Burn(Box::new(Sac::new(cfg.clone(), o, d, rng, device)?))),
+            #[cfg(feature = "fast")]
+            Engine::Fast => Ok(Self::Fast(Box::new(super::fast::sac::Sac::new(cfg.clone(), o, d, rng)?))),
+            #[cfg(not(feature = "fast"))]
+            Engine::Fast => Err(AgentError::Config("this build has no fast CPU path (feature `fast`)".into())),
+        }
+    }
+
+    fn config(&self) -> &SacConfig {
+        match self {
+            Self::Burn(a) => a.config(),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.config(),
+        }
+    }
+
+    fn stat_keys(&self) -> [&'static str; 10] {
+        super::sac::stat_keys(self.config().era.enabled)
+    }
+
+    async fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Result<Vec<f32>, AgentError> {
+        match self {
+            Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => Ok(a.act(obs, rows, deterministic, rng)),
+        }
+    }
+
+    fn update(&mut self, batch: &super::replay::Batch, rng: &mut AgentRng, stats: bool) -> Option<SacStats<B>> {
+        match self {
+            Self::Burn(a) => a.update(batch, rng, stats).map(SacStats::Device),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.update(batch, rng, stats).map(SacStats::Host),
+        }
+    }
+
+    fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+        match self {
+            Self::Burn(a) => a.set_h0(h0),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.set_h0(h0),
+        }
+    }
+
+    fn save(&self) -> Result<Vec<Part>, AgentError> {
+        match self {
+            Self::Burn(a) => a.save(),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.save(),
+        }
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        match self {
+            Self::Burn(a) => a.load(parts),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.load(parts),
+        }
+    }
 }
 
 /// What a checkpoint stores besides the networks: the loop's exact position.
@@ -201,6 +298,17 @@ pub struct ControlTrainer<B: AutodiffBackend> {
 impl<B: AutodiffBackend> ControlTrainer<B> {
     /// A fresh run: environments reset from the seed, networks initialised from it.
     pub fn new(config: ControlConfig, device: &B::Device) -> Result<Self, AgentError> {
+        Self::with_engine(config, device, Engine::Burn)
+    }
+
+    /// [`ControlTrainer::new`] on the given engine. [`Engine::Fast`] runs SAC only; for the same seed
+    /// it starts from the same networks and draws the same random numbers as [`Engine::Burn`].
+    pub fn with_engine(config: ControlConfig, device: &B::Device, engine: Engine) -> Result<Self, AgentError> {
+        if engine == Engine::Fast && config.agent.algo() != Algo::Sac {
+            return Err(AgentError::Config(
+                "the fast CPU path runs SAC only; PPO runs on the burn backends (ndarray, wgpu)".into(),
+            ));
+        }
         if config.total_steps == 0 || config.eval_every == 0 || config.log_every == 0 || config.num_envs == 0 {
             return Err(AgentError::Config(
                 "total_steps, eval_every, log_every and num_envs must be at least 1".into(),
@@ -213,9 +321,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let obs = envs.reset(config.seed);
         let agent = match &config.agent {
             AgentConfig::Sac(c) => {
-                let agent = Sac::new(c.clone(), o, d, &mut rng, device)?;
-                let buffer = agent.buffer(o);
-                Agent::Sac { agent: Box::new(agent), buffer, stats: None }
+                let agent = SacAgent::new(engine, c, o, d, &mut rng, device)?;
+                let buffer = ReplayBuffer::new(c.buffer_size, o, d);
+                Agent::Sac { agent, buffer, stats: None }
             }
             AgentConfig::Ppo(c) => {
                 let mut agent = Ppo::new(c.clone(), o, d, n, &mut rng, device)?;
@@ -317,7 +425,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let actions: Vec<f32> = if self.step < learning_starts {
             (0..n * d).map(|_| self.rng.random_range(-1.0f32..=1.0)).collect()
         } else {
-            read(agent.act(&self.obs, n, false, &mut self.rng)).await?
+            agent.act(&self.obs, n, false, &mut self.rng).await?
         };
         let env_actions: Vec<f32> = actions.chunks(d).flat_map(|a| spec.action.from_unit(a)).collect();
         let s = self.envs.step(&env_actions)?;
@@ -352,7 +460,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 self.next_log += self.config.log_every;
             }
             if let Some(t) = stats.take() {
-                let values = read(t).await?;
+                let values = t.read().await?;
                 let mut m: Vec<(&'static str, f64)> =
                     agent.stat_keys().into_iter().zip(&values).map(|(k, &v)| (k, f64::from(v))).collect();
                 m.push((metrics::UPDATES, self.updates as f64));
@@ -424,7 +532,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             let mut obs = self.eval_env.reset(Some(base.wrapping_add(e as u64)));
             loop {
                 let action: Vec<f32> = match &mut self.agent {
-                    Agent::Sac { agent, .. } => read(agent.act(&obs, 1, true, &mut self.rng)).await?,
+                    Agent::Sac { agent, .. } => agent.act(&obs, 1, true, &mut self.rng).await?,
                     Agent::Ppo { agent, .. } => {
                         let norm = agent.normalize_obs(&obs, false);
                         let out = read(agent.act(&norm, 1, true, &mut self.rng)).await?;

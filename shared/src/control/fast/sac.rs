@@ -8,12 +8,12 @@
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, Threads, polyak};
+use super::{Adam, polyak};
 use crate::control::policy::EraHead;
-use crate::control::replay::{Batch, ReplayBuffer};
+use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise, stat_keys};
 use crate::control::{AgentError, AgentRng, Part};
-use crate::gaussian::{LOG_SQRT_2PI_E, tanh_gaussian_log_prob, truncated_normal_draw};
+use crate::gaussian::{LOG_SQRT_2PI_E, tanh_gaussian_log_prob, truncated_normal_draw, truncated_normal_quantile};
 
 /// The checkpoint part of a fast SAC agent.
 pub const PART: &str = "fast-sac.safetensors";
@@ -23,7 +23,7 @@ pub const PART: &str = "fast-sac.safetensors";
 struct Head {
     /// Actions in `[−1, 1]`, `[rows, D]`.
     action: Vec<f32>,
-    /// `log π(a|s)` per row.
+    /// `log π(a|s)` per row (SAC-ERA: only where gradients are wanted).
     log_prob: Vec<f32>,
     /// `log σ` (SAC-ERA: after the ERA activation), `[rows, D]`.
     log_std: Vec<f32>,
@@ -33,13 +33,47 @@ struct Head {
     d_log_std: Vec<f32>,
 }
 
+/// Rows of a [`Head`], writable.
+struct HeadRows<'a> {
+    action: &'a mut [f32],
+    log_prob: &'a mut [f32],
+    log_std: &'a mut [f32],
+    d_loc: &'a mut [f32],
+    d_log_std: &'a mut [f32],
+}
+
+impl Head {
+    /// Sized for `rows` rows of `d` actions, split after row `split`.
+    fn halves(&mut self, rows: usize, d: usize, split: usize) -> (HeadRows<'_>, HeadRows<'_>) {
+        for buf in [&mut self.action, &mut self.log_std, &mut self.d_loc, &mut self.d_log_std] {
+            buf.resize(rows * d, 0.0);
+        }
+        self.log_prob.resize(rows, 0.0);
+        let (a0, a1) = self.action.split_at_mut(split * d);
+        let (p0, p1) = self.log_prob.split_at_mut(split);
+        let (s0, s1) = self.log_std.split_at_mut(split * d);
+        let (l0, l1) = self.d_loc.split_at_mut(split * d);
+        let (g0, g1) = self.d_log_std.split_at_mut(split * d);
+        (
+            HeadRows { action: a0, log_prob: p0, log_std: s0, d_loc: l0, d_log_std: g0 },
+            HeadRows { action: a1, log_prob: p1, log_std: s1, d_loc: l1, d_log_std: g1 },
+        )
+    }
+}
+
+/// The actor's buffers for one half of a batch.
+#[derive(Debug, Default, Clone)]
+struct ActorHalf {
+    trace: Trace,
+    scratch: Scratch,
+    grads: Vec<f32>,
+    grad_out: Vec<f32>,
+}
+
 /// Buffers every update reuses.
 #[derive(Debug, Default, Clone)]
 struct Workspace {
-    actor: Trace,
-    actor_scratch: Scratch,
-    actor_grads: Vec<f32>,
-    actor_grad_out: Vec<f32>,
+    actor: [ActorHalf; 2],
     critic: [Trace; 2],
     critic_scratch: [Scratch; 2],
     critic_grads: [Vec<f32>; 2],
@@ -76,6 +110,11 @@ fn critic_input(input: &mut Vec<f32>, obs: &[f32], actions: &[f32], rows: usize,
         input.extend_from_slice(&obs[r * o..(r + 1) * o]);
         input.extend_from_slice(&actions[r * d..(r + 1) * d]);
     }
+}
+
+/// Where a batch of `rows` is split between the two threads: halves from 64 rows on, else all on one.
+fn split(rows: usize) -> usize {
+    if rows >= 64 { rows / 2 } else { rows }
 }
 
 impl Sac {
@@ -120,11 +159,6 @@ impl Sac {
         stat_keys(self.era.is_some())
     }
 
-    /// A replay buffer sized by the settings.
-    pub fn buffer(&self) -> ReplayBuffer {
-        ReplayBuffer::new(self.cfg.buffer_size, self.obs_dim, self.act_dim)
-    }
-
     /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
     pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
         let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
@@ -139,65 +173,124 @@ impl Sac {
     }
 
     /// The policy head on the actor's output `out` (`[rows, 2D]`: means, then raw log-std scores) with
-    /// `noise` from [`draw_noise`]: samples, log-densities and what their gradients need.
-    fn head(&self, out: &[f32], rows: usize, noise: &[f32], head: &mut Head) {
+    /// `noise` from [`draw_noise`]: samples and log-std, and with `grads` (SAC: always) the
+    /// log-densities and what the actor's gradient needs.
+    fn head(&self, out: &[f32], noise: &[f32], grads: bool, h: HeadRows<'_>) {
         let d = self.act_dim;
-        for buf in [&mut head.action, &mut head.log_std, &mut head.d_loc, &mut head.d_log_std] {
-            buf.resize(rows * d, 0.0);
-        }
-        head.log_prob.resize(rows, 0.0);
-        let alpha_scale = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
-        for r in 0..rows {
+        let scale = (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) as f32;
+        for r in 0..h.log_prob.len() {
             let (mu, raw) = out[r * 2 * d..(r + 1) * 2 * d].split_at(d);
             let at = r * d..(r + 1) * d;
-            let log_std = &mut head.log_std[at.clone()];
+            let log_std = &mut h.log_std[at.clone()];
             match &self.era {
                 Some(era) => {
                     era.era.apply_row_learned(raw, self.delta(era), log_std).expect("rows of D raw scores");
                     let mut lp = 0.0f32;
                     for j in 0..d {
-                        let loc = mu[j].tanh();
-                        let draw =
-                            truncated_normal_draw(f64::from(loc), f64::from(log_std[j]), f64::from(noise[r * d + j]));
-                        head.action[r * d + j] = draw.action as f32;
-                        head.d_loc[r * d + j] = draw.d_loc as f32;
-                        head.d_log_std[r * d + j] = draw.d_log_scale as f32;
-                        lp += draw.log_prob as f32;
+                        let (loc, ls, u) = (f64::from(mu[j].tanh()), f64::from(log_std[j]), f64::from(noise[r * d + j]));
+                        if grads {
+                            let draw = truncated_normal_draw(loc, ls, u);
+                            h.action[r * d + j] = draw.action as f32;
+                            h.d_loc[r * d + j] = draw.d_loc as f32;
+                            h.d_log_std[r * d + j] = draw.d_log_scale as f32;
+                            lp += draw.log_prob as f32;
+                        } else {
+                            h.action[r * d + j] = truncated_normal_quantile(loc, ls, u) as f32;
+                        }
                     }
-                    head.log_prob[r] = lp;
+                    h.log_prob[r] = lp;
                 }
                 None => {
                     for j in 0..d {
-                        log_std[j] = ((raw[j].tanh() + 1.0) * alpha_scale as f32) + LOG_STD_MIN as f32;
+                        log_std[j] = ((raw[j].tanh() + 1.0) * scale) + LOG_STD_MIN as f32;
                         let u = mu[j] + log_std[j].exp() * noise[r * d + j];
-                        head.d_loc[r * d + j] = u;
-                        head.action[r * d + j] = u.tanh();
+                        h.d_loc[r * d + j] = u;
+                        h.action[r * d + j] = u.tanh();
                     }
-                    head.log_prob[r] = tanh_gaussian_log_prob(&head.d_loc[at.clone()], mu, log_std);
+                    h.log_prob[r] = tanh_gaussian_log_prob(&h.d_loc[at.clone()], mu, log_std);
                 }
             }
         }
+    }
+
+    /// The actor's forward pass and the policy head on `rows` observations, the batch's two halves side
+    /// by side (each half's products on one thread, so the split, and with it every rounding, is the
+    /// same whatever the pool's size).
+    fn actor_pass(&self, obs: &[f32], rows: usize, noise: &[f32], grads: bool, ws: &mut Workspace) {
+        let (o, d, at) = (self.obs_dim, self.act_dim, split(rows));
+        let (h0, h1) = ws.head.halves(rows, d, at);
+        let [a0, a1] = &mut ws.actor;
+        let first = || {
+            self.actor.forward(&obs[..at * o], at, &mut a0.trace);
+            self.head(a0.trace.output(), &noise[..at * d], grads, h0);
+        };
+        if at == rows {
+            first();
+            a1.trace = Trace::default();
+            return;
+        }
+        rayon::join(first, || {
+            self.actor.forward(&obs[at * o..rows * o], rows - at, &mut a1.trace);
+            self.head(a1.trace.output(), &noise[at * d..rows * d], grads, h1);
+        });
     }
 
     /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations: sampled, or the mode `tanh μ` when
     /// `deterministic`.
     pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Vec<f32> {
         let d = self.act_dim;
-        let threads = if rows >= 64 { Threads::Pool } else { Threads::One };
-        let mut trace = std::mem::take(&mut self.ws.actor);
-        self.actor.forward(obs, rows, &mut trace, threads);
+        let mut ws = std::mem::take(&mut self.ws);
         let actions = if deterministic {
-            trace.output().chunks_exact(2 * d).flat_map(|row| row[..d].iter().map(|m| m.tanh())).collect()
+            let [a0, _] = &mut ws.actor;
+            self.actor.forward(obs, rows, &mut a0.trace);
+            a0.trace.output().chunks_exact(2 * d).flat_map(|row| row[..d].iter().map(|m| m.tanh())).collect()
         } else {
             let noise = draw_noise(self.era.is_some(), rows * d, rng);
-            let mut head = std::mem::take(&mut self.ws.head);
-            self.head(trace.output(), rows, &noise, &mut head);
-            let actions = head.action.clone();
-            self.ws.head = head;
-            actions
+            self.actor_pass(obs, rows, &noise, false, &mut ws);
+            ws.head.action.clone()
         };
-        self.ws.actor = trace;
+        self.ws = ws;
         actions
+    }
+
+    /// `∂L/∂(actor output)` for the rows of half `k` (starting at row `r0`) of the actor loss, from the
+    /// critics' input gradients and what the head kept.
+    fn actor_output_grad(&self, half: &mut ActorHalf, r0: usize, ws_head: &Head, grad_in: &[Vec<f32>; 2], alpha: f32, inv_n: f32) {
+        let (o, d) = (self.obs_dim, self.act_dim);
+        let out = half.trace.output();
+        let rows = out.len() / (2 * d);
+        half.grad_out.resize(rows * 2 * d, 0.0);
+        let scale = (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) as f32;
+        let mut g_log_std = vec![0.0f32; d];
+        for r in 0..rows {
+            let out = &out[r * 2 * d..(r + 1) * 2 * d];
+            let (g_mu, g_raw) = half.grad_out[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
+            for j in 0..d {
+                let at = (r0 + r) * d + j;
+                let col = (r0 + r) * (o + d) + o + j;
+                let g_a = grad_in[0][col] + grad_in[1][col];
+                match self.era {
+                    Some(_) => {
+                        let loc = out[j].tanh();
+                        g_mu[j] = g_a * ws_head.d_loc[at] * (1.0 - loc * loc);
+                        g_log_std[j] = g_a * ws_head.d_log_std[at];
+                    }
+                    None => {
+                        // log π's gradient: 2·tanh(u) through the squash's log-determinant in u, and −1
+                        // per dimension in log σ (the Gaussian term's u- and μ/σ-paths cancel).
+                        let (u, a) = (ws_head.d_loc[at], ws_head.action[at]);
+                        let g_u = g_a * (1.0 - a * a) + alpha * inv_n * 2.0 * u.tanh();
+                        g_mu[j] = g_u;
+                        let g_ls = g_u * (u - out[j]) - alpha * inv_n;
+                        let t = out[d + j].tanh();
+                        g_raw[j] = g_ls * scale * (1.0 - t * t);
+                    }
+                }
+            }
+            if let Some(era) = &self.era {
+                era.era.backward_row(&out[d..], self.delta(era), &g_log_std, g_raw);
+            }
+        }
     }
 
     /// One gradient step of the critics, the actor and α or δ, then the target update, as
@@ -213,16 +306,12 @@ impl Sac {
 
         // Critic target, without gradients.
         let noise = draw_noise(era, n * d, rng);
-        self.actor.forward(&batch.next_obs, n, &mut ws.actor, Threads::Pool);
-        self.head(ws.actor.output(), n, &noise, &mut ws.head);
+        self.actor_pass(&batch.next_obs, n, &noise, !era, &mut ws);
         critic_input(&mut ws.input, &batch.next_obs, &ws.head.action, n, (o, d));
         {
             let [t0, t1] = &mut ws.critic;
             let (targets, input) = (&self.targets, &ws.input);
-            rayon::join(
-                || targets[0].forward(input, n, t0, Threads::One),
-                || targets[1].forward(input, n, t1, Threads::One),
-            );
+            rayon::join(|| targets[0].forward(input, n, t0), || targets[1].forward(input, n, t1));
         }
         ws.target_q.resize(n, 0.0);
         let gamma = self.cfg.gamma as f32;
@@ -247,7 +336,7 @@ impl Sac {
             let [go0, go1] = &mut ws.critic_grad_out;
             let (input, y) = (&ws.input, &ws.target_q);
             let step = |c: &mut Mlp, a: &mut Adam, t: &mut Trace, s: &mut Scratch, g: &mut Vec<f32>, go: &mut Vec<f32>| {
-                c.forward(input, n, t, Threads::One);
+                c.forward(input, n, t);
                 let q = t.output();
                 let (mut loss, mut sum) = (0.0f32, 0.0f32);
                 go.resize(n, 0.0);
@@ -258,7 +347,7 @@ impl Sac {
                     go[r] = 2.0 * e * inv_n;
                 }
                 g.resize(c.len(), 0.0);
-                c.backward(t, go, Some(g), None, s, Threads::One);
+                c.backward(t, go, Some(g), None, s);
                 a.step(&mut c.params, g, critic_lr);
                 (loss * inv_n, sum * inv_n)
             };
@@ -268,80 +357,55 @@ impl Sac {
 
         // Actor: push sampled actions up the updated, fixed critics.
         let noise = draw_noise(era, n * d, rng);
-        self.actor.forward(&batch.obs, n, &mut ws.actor, Threads::Pool);
-        self.head(ws.actor.output(), n, &noise, &mut ws.head);
+        self.actor_pass(&batch.obs, n, &noise, true, &mut ws);
         critic_input(&mut ws.input, &batch.obs, &ws.head.action, n, (o, d));
+        let mut q_sum = 0.0f32;
         {
             let [t0, t1] = &mut ws.critic;
             let (critics, input) = (&self.critics, &ws.input);
-            rayon::join(
-                || critics[0].forward(input, n, t0, Threads::One),
-                || critics[1].forward(input, n, t1, Threads::One),
-            );
-        }
-        let mut q_sum = 0.0f32;
-        for k in 0..2 {
-            ws.critic_grad_out[k].resize(n, 0.0);
-        }
-        for r in 0..n {
-            let (q1, q2) = (ws.critic[0].output()[r], ws.critic[1].output()[r]);
-            // min_pair keeps Q₁ on ties.
-            let second = q2 < q1;
-            q_sum += if second { q2 } else { q1 };
-            ws.critic_grad_out[0][r] = if second { 0.0 } else { -inv_n };
-            ws.critic_grad_out[1][r] = if second { -inv_n } else { 0.0 };
-        }
-        {
-            let critics = &self.critics;
-            let [t0, t1] = &ws.critic;
+            rayon::join(|| critics[0].forward(input, n, t0), || critics[1].forward(input, n, t1));
+            for k in 0..2 {
+                ws.critic_grad_out[k].resize(n, 0.0);
+            }
+            for r in 0..n {
+                let (q1, q2) = (t0.output()[r], t1.output()[r]);
+                // min_pair keeps Q₁ on ties.
+                let second = q2 < q1;
+                q_sum += if second { q2 } else { q1 };
+                ws.critic_grad_out[0][r] = if second { 0.0 } else { -inv_n };
+                ws.critic_grad_out[1][r] = if second { -inv_n } else { 0.0 };
+            }
             let [s0, s1] = &mut ws.critic_scratch;
             let [gi0, gi1] = &mut ws.critic_grad_in;
             let [go0, go1] = &ws.critic_grad_out;
             rayon::join(
-                || critics[0].backward(t0, go0, None, Some(gi0), s0, Threads::One),
-                || critics[1].backward(t1, go1, None, Some(gi1), s1, Threads::One),
+                || critics[0].backward(t0, go0, None, Some(gi0), s0),
+                || critics[1].backward(t1, go1, None, Some(gi1), s1),
             );
         }
-        let log_prob_mean = ws.head.log_prob.iter().sum::<f32>() * inv_n;
+        let log_prob_sum = ws.head.log_prob.iter().sum::<f32>();
         let actor_loss = match self.era {
             Some(_) => -q_sum * inv_n,
-            None => (ws.head.log_prob.iter().sum::<f32>() * alpha - q_sum) * inv_n,
+            None => (log_prob_sum * alpha - q_sum) * inv_n,
         };
-        ws.actor_grad_out.resize(n * 2 * d, 0.0);
-        let alpha_scale = (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) as f32;
-        for r in 0..n {
-            let out = &ws.actor.output()[r * 2 * d..(r + 1) * 2 * d];
-            let (g_mu, g_raw) = ws.actor_grad_out[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
-            let mut g_log_std = [0.0f32; 64];
-            for j in 0..d {
-                let at = r * d + j;
-                let g_a = ws.critic_grad_in[0][r * (o + d) + o + j] + ws.critic_grad_in[1][r * (o + d) + o + j];
-                match self.era {
-                    Some(_) => {
-                        let loc = out[j].tanh();
-                        g_mu[j] = g_a * ws.head.d_loc[at] * (1.0 - loc * loc);
-                        g_log_std[j] = g_a * ws.head.d_log_std[at];
-                    }
-                    None => {
-                        // log π's gradient: 2·tanh(u) through the squash's log-determinant in u, and −1
-                        // per dimension in log σ (the Gaussian term's u- and μ/σ-paths cancel).
-                        let (u, a) = (ws.head.d_loc[at], ws.head.action[at]);
-                        let g_u = g_a * (1.0 - a * a) + alpha * inv_n * 2.0 * u.tanh();
-                        g_mu[j] = g_u;
-                        let sigma_eps = u - out[j];
-                        let g_ls = g_u * sigma_eps - alpha * inv_n;
-                        let t = out[d + j].tanh();
-                        g_raw[j] = g_ls * alpha_scale * (1.0 - t * t);
-                    }
-                }
+        {
+            let at = split(n);
+            let [h0, h1] = &mut ws.actor;
+            let (head, grad_in, actor) = (&ws.head, &ws.critic_grad_in, &self.actor);
+            let half = |h: &mut ActorHalf, r0: usize| {
+                self.actor_output_grad(h, r0, head, grad_in, alpha, inv_n);
+                h.grads.resize(actor.len(), 0.0);
+                actor.backward(&h.trace, &h.grad_out, Some(&mut h.grads), None, &mut h.scratch);
+            };
+            if at == n {
+                half(h0, 0);
+            } else {
+                rayon::join(|| half(h0, 0), || half(h1, at));
+                // The whole batch's gradient: the halves' sums, added in a fixed order.
+                h0.grads.iter_mut().zip(&h1.grads).for_each(|(a, b)| *a += b);
             }
-            if let Some(era) = &self.era {
-                era.era.backward_row(&out[d..], self.delta(era), &g_log_std[..d], g_raw);
-            }
+            self.actor_adam.step(&mut self.actor.params, &h0.grads, self.cfg.actor_lr);
         }
-        ws.actor_grads.resize(self.actor.len(), 0.0);
-        self.actor.backward(&ws.actor, &ws.actor_grad_out, Some(&mut ws.actor_grads), None, &mut ws.actor_scratch, Threads::Pool);
-        self.actor_adam.step(&mut self.actor.params, &ws.actor_grads, self.cfg.actor_lr);
 
         // α (SAC) or δ (SAC-ERA) from the same samples' log-densities.
         let scalar_before = self.scalar;
@@ -361,14 +425,14 @@ impl Sac {
             }
         };
 
-        for k in 0..2 {
-            polyak(&mut self.targets[k].params, &self.critics[k].params, self.cfg.tau);
+        {
+            let ([t0, t1], [c0, c1], tau) = (&mut self.targets, &self.critics, self.cfg.tau);
+            rayon::join(|| polyak(&mut t0.params, &c0.params, tau), || polyak(&mut t1.params, &c1.params, tau));
         }
 
         let result = stats.then(|| {
-            let ls = &ws.head.log_std;
             let (mut h, mut s_mean, mut s_min, mut s_max) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for row in ls.chunks_exact(d) {
+            for row in ws.head.log_std.chunks_exact(d) {
                 h += row.iter().sum::<f32>() + d as f32 * LOG_SQRT_2PI_E as f32;
                 let s = row.iter().map(|v| v.exp());
                 s_mean += s.clone().sum::<f32>();
@@ -383,7 +447,7 @@ impl Sac {
                 losses[0].0 + losses[1].0,
                 actor_loss,
                 losses[0].1,
-                -log_prob_mean,
+                -log_prob_sum * inv_n,
                 h * inv_n,
                 s_mean * inv_n / d as f32,
                 s_min * inv_n,
