@@ -1,7 +1,7 @@
 //! The fast CPU path (feature `fast`): SAC's update on small MLPs with hand-written gradients, on
-//! AVX-512 (or AVX2/FMA) matrix kernels from the `gemm` crate, with preallocated buffers and one
-//! thread pool (rayon's) that runs the twin critics, and the two halves of each batch through the
-//! actor, side by side.
+//! AVX-512 (or AVX2/FMA) matrix kernels from the `gemm` crate, with preallocated buffers, on two
+//! lanes (this thread and one more) that run the twin critics, and the two halves of each batch
+//! through the actor, side by side.
 //!
 //! It computes what the burn agents compute (same initialisation from the seed, same random draws,
 //! same formulas from [`crate::gaussian`]), so a run on it follows the reference run: the tests compare
@@ -14,6 +14,8 @@
 
 pub mod mlp;
 pub mod sac;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// `C = op(A)·op(B)` (or `C += op(A)·op(B)` with `accumulate`), all row-major: `C` is `m × n`, `op(A)`
 /// is `m × k` (`A` stored `k × m` when `ta`), `op(B)` is `k × n` (`B` stored `n × k` when `tb`).
@@ -115,6 +117,55 @@ impl Adam {
             *v = *v * b2 + (g * g) * f2;
             *p -= (*m * factor) / (v.sqrt() + eps) * lr;
         }
+    }
+}
+
+/// A barrier for the two lanes of an update that spins instead of sleeping: a lane waits a few
+/// microseconds at most, and waking a sleeping thread costs tens of microseconds on a virtual machine
+/// (measured 26–120 µs per `rayon::join` here), several times per update.
+#[derive(Debug, Default)]
+pub struct SpinBarrier {
+    arrived: AtomicUsize,
+    round: AtomicUsize,
+    poisoned: AtomicBool,
+}
+
+impl SpinBarrier {
+    /// Waits until both lanes have arrived.
+    ///
+    /// # Panics
+    /// When the other lane panicked (instead of waiting for it forever).
+    pub fn wait(&self) {
+        let round = self.round.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) == 1 {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.round.store(round + 1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.round.load(Ordering::Acquire) == round {
+            assert!(!self.poisoned.load(Ordering::Acquire), "the other lane of the update panicked");
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(4096) {
+                // Let a descheduled partner run when the cores are oversubscribed.
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// A guard that marks the barrier poisoned if its lane unwinds, so the other lane stops waiting.
+    pub fn poison_on_panic(&self) -> impl Drop + '_ {
+        struct Guard<'a>(&'a SpinBarrier);
+        impl Drop for Guard<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.poisoned.store(true, Ordering::Release);
+                }
+            }
+        }
+        Guard(self)
     }
 }
 

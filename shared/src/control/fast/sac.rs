@@ -8,7 +8,9 @@
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, polyak};
+use std::sync::RwLock;
+
+use super::{Adam, SpinBarrier, polyak};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise, stat_keys};
@@ -18,7 +20,7 @@ use crate::gaussian::{LOG_SQRT_2PI_E, tanh_gaussian_log_prob, truncated_normal_d
 /// The checkpoint part of a fast SAC agent.
 pub const PART: &str = "fast-sac.safetensors";
 
-/// What the policy head made of the actor's output for a batch.
+/// What the policy head made of the actor's output for some rows.
 #[derive(Debug, Default, Clone)]
 struct Head {
     /// Actions in `[−1, 1]`, `[rows, D]`.
@@ -33,158 +35,34 @@ struct Head {
     d_log_std: Vec<f32>,
 }
 
-/// Rows of a [`Head`], writable.
-struct HeadRows<'a> {
-    action: &'a mut [f32],
-    log_prob: &'a mut [f32],
-    log_std: &'a mut [f32],
-    d_loc: &'a mut [f32],
-    d_log_std: &'a mut [f32],
+/// The policy as the lanes share it: the actor and its head, read-only during an update.
+struct Policy<'a> {
+    actor: &'a Mlp,
+    era: Option<&'a EraHead>,
+    /// SAC-ERA: the learned δ clamped into its range.
+    delta: f32,
+    act_dim: usize,
 }
 
-impl Head {
-    /// Sized for `rows` rows of `d` actions, split after row `split`.
-    fn halves(&mut self, rows: usize, d: usize, split: usize) -> (HeadRows<'_>, HeadRows<'_>) {
-        for buf in [&mut self.action, &mut self.log_std, &mut self.d_loc, &mut self.d_log_std] {
+impl Policy<'_> {
+    /// The head on the actor's output `out` (`[rows, 2D]`: means, then raw log-std scores) with `noise`
+    /// from [`draw_noise`]: samples and log-std, and with `grads` (SAC: always) the log-densities and
+    /// what the actor's gradient needs.
+    fn head(&self, out: &[f32], noise: &[f32], grads: bool, h: &mut Head) {
+        let d = self.act_dim;
+        let rows = out.len() / (2 * d);
+        for buf in [&mut h.action, &mut h.log_std, &mut h.d_loc, &mut h.d_log_std] {
             buf.resize(rows * d, 0.0);
         }
-        self.log_prob.resize(rows, 0.0);
-        let (a0, a1) = self.action.split_at_mut(split * d);
-        let (p0, p1) = self.log_prob.split_at_mut(split);
-        let (s0, s1) = self.log_std.split_at_mut(split * d);
-        let (l0, l1) = self.d_loc.split_at_mut(split * d);
-        let (g0, g1) = self.d_log_std.split_at_mut(split * d);
-        (
-            HeadRows { action: a0, log_prob: p0, log_std: s0, d_loc: l0, d_log_std: g0 },
-            HeadRows { action: a1, log_prob: p1, log_std: s1, d_loc: l1, d_log_std: g1 },
-        )
-    }
-}
-
-/// The actor's buffers for one half of a batch.
-#[derive(Debug, Default, Clone)]
-struct ActorHalf {
-    trace: Trace,
-    scratch: Scratch,
-    grads: Vec<f32>,
-    grad_out: Vec<f32>,
-}
-
-/// Buffers every update reuses.
-#[derive(Debug, Default, Clone)]
-struct Workspace {
-    actor: [ActorHalf; 2],
-    critic: [Trace; 2],
-    critic_scratch: [Scratch; 2],
-    critic_grads: [Vec<f32>; 2],
-    critic_grad_out: [Vec<f32>; 2],
-    critic_grad_in: [Vec<f32>; 2],
-    input: Vec<f32>,
-    target_q: Vec<f32>,
-    head: Head,
-}
-
-/// A SAC or SAC-ERA agent on the fast CPU path.
-#[derive(Debug, Clone)]
-pub struct Sac {
-    cfg: SacConfig,
-    obs_dim: usize,
-    act_dim: usize,
-    era: Option<EraHead>,
-    target_entropy: f64,
-    actor: Mlp,
-    critics: [Mlp; 2],
-    targets: [Mlp; 2],
-    /// SAC: `log α`. SAC-ERA: δ.
-    scalar: f32,
-    actor_adam: Adam,
-    critic_adams: [Adam; 2],
-    scalar_adam: Adam,
-    ws: Workspace,
-}
-
-/// `[obs, action]` rows (`o` and `d` wide), the critics' input, written into `input`.
-fn critic_input(input: &mut Vec<f32>, obs: &[f32], actions: &[f32], rows: usize, (o, d): (usize, usize)) {
-    input.clear();
-    for r in 0..rows {
-        input.extend_from_slice(&obs[r * o..(r + 1) * o]);
-        input.extend_from_slice(&actions[r * d..(r + 1) * d]);
-    }
-}
-
-/// Where a batch of `rows` is split between the two threads: halves from 64 rows on, else all on one.
-fn split(rows: usize) -> usize {
-    if rows >= 64 { rows / 2 } else { rows }
-}
-
-impl Sac {
-    /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng` exactly
-    /// as [`crate::control::sac::Sac::new`] initialises its networks.
-    pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut AgentRng) -> Result<Self, AgentError> {
-        let era = cfg.checked(act_dim)?;
-        let actor = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[2 * act_dim]].concat(), cfg.activation, 1.0, rng);
-        let critic_sizes = [&[obs_dim + act_dim][..], &cfg.hidden, &[1]].concat();
-        let critics = [
-            Mlp::new(&critic_sizes, cfg.activation, 1.0, rng),
-            Mlp::new(&critic_sizes, cfg.activation, 1.0, rng),
-        ];
-        let scalar = match &era {
-            Some(_) => cfg.era.delta as f32,
-            None => cfg.init_alpha.ln() as f32,
-        };
-        Ok(Self {
-            target_entropy: cfg.target_entropy.unwrap_or(-(act_dim as f64)),
-            actor_adam: Adam::new(actor.len()),
-            critic_adams: [Adam::new(critics[0].len()), Adam::new(critics[1].len())],
-            scalar_adam: Adam::new(1),
-            targets: critics.clone(),
-            critics,
-            actor,
-            scalar,
-            era,
-            obs_dim,
-            act_dim,
-            cfg,
-            ws: Workspace::default(),
-        })
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &SacConfig {
-        &self.cfg
-    }
-
-    /// The keys of [`Sac::update`]'s statistics (see [`stat_keys`]).
-    pub fn stat_keys(&self) -> [&'static str; 10] {
-        stat_keys(self.era.is_some())
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
-        let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
-        self.cfg.era = era;
-        self.era = Some(head);
-        Ok(())
-    }
-
-    /// The learned δ clamped into its range (SAC-ERA), the compensation the activation adds.
-    fn delta(&self, head: &EraHead) -> f32 {
-        self.scalar.clamp(0.0, head.delta_max as f32)
-    }
-
-    /// The policy head on the actor's output `out` (`[rows, 2D]`: means, then raw log-std scores) with
-    /// `noise` from [`draw_noise`]: samples and log-std, and with `grads` (SAC: always) the
-    /// log-densities and what the actor's gradient needs.
-    fn head(&self, out: &[f32], noise: &[f32], grads: bool, h: HeadRows<'_>) {
-        let d = self.act_dim;
+        h.log_prob.resize(rows, 0.0);
         let scale = (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) as f32;
-        for r in 0..h.log_prob.len() {
+        for r in 0..rows {
             let (mu, raw) = out[r * 2 * d..(r + 1) * 2 * d].split_at(d);
             let at = r * d..(r + 1) * d;
             let log_std = &mut h.log_std[at.clone()];
-            match &self.era {
+            match self.era {
                 Some(era) => {
-                    era.era.apply_row_learned(raw, self.delta(era), log_std).expect("rows of D raw scores");
+                    era.era.apply_row_learned(raw, self.delta, log_std).expect("rows of D raw scores");
                     let mut lp = 0.0f32;
                     for j in 0..d {
                         let (loc, ls, u) = (f64::from(mu[j].tanh()), f64::from(log_std[j]), f64::from(noise[r * d + j]));
@@ -213,72 +91,29 @@ impl Sac {
         }
     }
 
-    /// The actor's forward pass and the policy head on `rows` observations, the batch's two halves side
-    /// by side (each half's products on one thread, so the split, and with it every rounding, is the
-    /// same whatever the pool's size).
-    fn actor_pass(&self, obs: &[f32], rows: usize, noise: &[f32], grads: bool, ws: &mut Workspace) {
-        let (o, d, at) = (self.obs_dim, self.act_dim, split(rows));
-        let (h0, h1) = ws.head.halves(rows, d, at);
-        let [a0, a1] = &mut ws.actor;
-        let first = || {
-            self.actor.forward(&obs[..at * o], at, &mut a0.trace);
-            self.head(a0.trace.output(), &noise[..at * d], grads, h0);
-        };
-        if at == rows {
-            first();
-            a1.trace = Trace::default();
-            return;
-        }
-        rayon::join(first, || {
-            self.actor.forward(&obs[at * o..rows * o], rows - at, &mut a1.trace);
-            self.head(a1.trace.output(), &noise[at * d..rows * d], grads, h1);
-        });
-    }
-
-    /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations: sampled, or the mode `tanh μ` when
-    /// `deterministic`.
-    pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Vec<f32> {
+    /// `∂L/∂(actor output)` of the actor loss for rows starting at batch row `r0`, from `g_action`
+    /// (`∂L/∂a` through the critics, `[rows, D]`) and what the head kept for these rows.
+    fn output_grad(&self, out: &[f32], head: &Head, g_action: &[f32], alpha: f32, inv_n: f32, grad_out: &mut Vec<f32>) {
         let d = self.act_dim;
-        let mut ws = std::mem::take(&mut self.ws);
-        let actions = if deterministic {
-            let [a0, _] = &mut ws.actor;
-            self.actor.forward(obs, rows, &mut a0.trace);
-            a0.trace.output().chunks_exact(2 * d).flat_map(|row| row[..d].iter().map(|m| m.tanh())).collect()
-        } else {
-            let noise = draw_noise(self.era.is_some(), rows * d, rng);
-            self.actor_pass(obs, rows, &noise, false, &mut ws);
-            ws.head.action.clone()
-        };
-        self.ws = ws;
-        actions
-    }
-
-    /// `∂L/∂(actor output)` for the rows of half `k` (starting at row `r0`) of the actor loss, from the
-    /// critics' input gradients and what the head kept.
-    fn actor_output_grad(&self, half: &mut ActorHalf, r0: usize, ws_head: &Head, grad_in: &[Vec<f32>; 2], alpha: f32, inv_n: f32) {
-        let (o, d) = (self.obs_dim, self.act_dim);
-        let out = half.trace.output();
         let rows = out.len() / (2 * d);
-        half.grad_out.resize(rows * 2 * d, 0.0);
+        grad_out.resize(rows * 2 * d, 0.0);
         let scale = (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) as f32;
         let mut g_log_std = vec![0.0f32; d];
         for r in 0..rows {
             let out = &out[r * 2 * d..(r + 1) * 2 * d];
-            let (g_mu, g_raw) = half.grad_out[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
+            let (g_mu, g_raw) = grad_out[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
             for j in 0..d {
-                let at = (r0 + r) * d + j;
-                let col = (r0 + r) * (o + d) + o + j;
-                let g_a = grad_in[0][col] + grad_in[1][col];
+                let (at, g_a) = (r * d + j, g_action[r * d + j]);
                 match self.era {
                     Some(_) => {
                         let loc = out[j].tanh();
-                        g_mu[j] = g_a * ws_head.d_loc[at] * (1.0 - loc * loc);
-                        g_log_std[j] = g_a * ws_head.d_log_std[at];
+                        g_mu[j] = g_a * head.d_loc[at] * (1.0 - loc * loc);
+                        g_log_std[j] = g_a * head.d_log_std[at];
                     }
                     None => {
                         // log π's gradient: 2·tanh(u) through the squash's log-determinant in u, and −1
                         // per dimension in log σ (the Gaussian term's u- and μ/σ-paths cancel).
-                        let (u, a) = (ws_head.d_loc[at], ws_head.action[at]);
+                        let (u, a) = (head.d_loc[at], head.action[at]);
                         let g_u = g_a * (1.0 - a * a) + alpha * inv_n * 2.0 * u.tanh();
                         g_mu[j] = g_u;
                         let g_ls = g_u * (u - out[j]) - alpha * inv_n;
@@ -287,152 +122,344 @@ impl Sac {
                     }
                 }
             }
-            if let Some(era) = &self.era {
-                era.era.backward_row(&out[d..], self.delta(era), &g_log_std, g_raw);
+            if let Some(era) = self.era {
+                era.era.backward_row(&out[d..], self.delta, &g_log_std, g_raw);
             }
         }
+    }
+}
+
+/// One of the twin critics with its optimiser and Polyak-averaged target: what one lane owns.
+#[derive(Debug, Clone)]
+struct Twin {
+    critic: Mlp,
+    adam: Adam,
+    target: Mlp,
+}
+
+/// A lane's own buffers, kept between updates so no update allocates.
+#[derive(Debug, Default, Clone)]
+struct LaneBuffers {
+    /// The actor on this lane's half of the batch.
+    actor: Trace,
+    actor_scratch: Scratch,
+    actor_grads: Vec<f32>,
+    actor_grad_out: Vec<f32>,
+    /// The head on this lane's half.
+    head: Head,
+    /// This lane's critic (or target) on the whole batch.
+    critic: Trace,
+    critic_scratch: Scratch,
+    critic_grads: Vec<f32>,
+    critic_grad_out: Vec<f32>,
+    critic_grad_in: Vec<f32>,
+    input: Vec<f32>,
+    target_q: Vec<f32>,
+    g_action: Vec<f32>,
+}
+
+/// What a lane hands the other between phases (swapped in, never copied).
+#[derive(Debug, Default)]
+struct Published {
+    /// Actions of this lane's half, `[rows, D]`.
+    actions: Vec<f32>,
+    /// `log π` of this lane's half.
+    log_prob: Vec<f32>,
+    /// `log σ` of this lane's half (statistics).
+    log_std: Vec<f32>,
+    /// This lane's critic or target output on the whole batch, `[n]`.
+    q: Vec<f32>,
+    /// `∂L/∂input` of this lane's critic on the whole batch, `[n, obs + D]`.
+    grad_in: Vec<f32>,
+}
+
+/// What a lane returns: its critic's loss and mean Q, and `Σ min Q` of the actor step.
+struct LaneResult {
+    critic_loss: f32,
+    q_mean: f32,
+    q_min_sum: f32,
+}
+
+/// A SAC or SAC-ERA agent on the fast CPU path.
+#[derive(Debug)]
+pub struct Sac {
+    cfg: SacConfig,
+    obs_dim: usize,
+    act_dim: usize,
+    era: Option<EraHead>,
+    target_entropy: f64,
+    actor: Mlp,
+    twins: [Twin; 2],
+    /// SAC: `log α`. SAC-ERA: δ.
+    scalar: f32,
+    actor_adam: Adam,
+    scalar_adam: Adam,
+    lanes: [LaneBuffers; 2],
+    published: [RwLock<Published>; 2],
+}
+
+/// `[obs, action]` rows (`o` and `d` wide), the critics' input, written into `input`; the actions
+/// come in the lanes' halves.
+fn critic_input(input: &mut Vec<f32>, obs: &[f32], halves: [&[f32]; 2], (o, d): (usize, usize)) {
+    input.clear();
+    let actions = halves[0].chunks_exact(d).chain(halves[1].chunks_exact(d));
+    for (r, a) in actions.enumerate() {
+        input.extend_from_slice(&obs[r * o..(r + 1) * o]);
+        input.extend_from_slice(a);
+    }
+}
+
+/// Where a batch of `rows` is split between the two lanes.
+fn split(rows: usize) -> usize {
+    rows / 2
+}
+
+impl Sac {
+    /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng` exactly
+    /// as [`crate::control::sac::Sac::new`] initialises its networks.
+    pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut AgentRng) -> Result<Self, AgentError> {
+        let era = cfg.checked(act_dim)?;
+        let actor = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[2 * act_dim]].concat(), cfg.activation, 1.0, rng);
+        let critic_sizes = [&[obs_dim + act_dim][..], &cfg.hidden, &[1]].concat();
+        let mut twin = || {
+            let critic = Mlp::new(&critic_sizes, cfg.activation, 1.0, rng);
+            Twin { adam: Adam::new(critic.len()), target: critic.clone(), critic }
+        };
+        let twins = [twin(), twin()];
+        let scalar = match &era {
+            Some(_) => cfg.era.delta as f32,
+            None => cfg.init_alpha.ln() as f32,
+        };
+        Ok(Self {
+            target_entropy: cfg.target_entropy.unwrap_or(-(act_dim as f64)),
+            actor_adam: Adam::new(actor.len()),
+            scalar_adam: Adam::new(1),
+            twins,
+            actor,
+            scalar,
+            era,
+            obs_dim,
+            act_dim,
+            cfg,
+            lanes: Default::default(),
+            published: Default::default(),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SacConfig {
+        &self.cfg
+    }
+
+    /// The keys of [`Sac::update`]'s statistics (see [`stat_keys`]).
+    pub fn stat_keys(&self) -> [&'static str; 10] {
+        stat_keys(self.era.is_some())
+    }
+
+    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+        let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
+        self.cfg.era = era;
+        self.era = Some(head);
+        Ok(())
+    }
+
+    /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations: sampled, or the mode `tanh μ` when
+    /// `deterministic`. On the calling thread.
+    pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Vec<f32> {
+        let d = self.act_dim;
+        let lane = &mut self.lanes[0];
+        self.actor.forward(obs, rows, &mut lane.actor);
+        if deterministic {
+            return lane.actor.output().chunks_exact(2 * d).flat_map(|row| row[..d].iter().map(|m| m.tanh())).collect();
+        }
+        let noise = draw_noise(self.era.is_some(), rows * d, rng);
+        let policy = Policy {
+            actor: &self.actor,
+            era: self.era.as_ref(),
+            delta: self.era.as_ref().map_or(0.0, |h| self.scalar.clamp(0.0, h.delta_max as f32)),
+            act_dim: d,
+        };
+        policy.head(lane.actor.output(), &noise, false, &mut lane.head);
+        lane.head.action.clone()
     }
 
     /// One gradient step of the critics, the actor and α or δ, then the target update, as
     /// [`crate::control::sac::Sac::update`]. With `stats`, also returns the statistics named by
     /// [`Sac::stat_keys`].
+    ///
+    /// Two lanes run it, this thread and one scoped thread, meeting at spin barriers: lane `k` owns
+    /// critic `k` (its target, optimiser and buffers) and half `k` of the batch for the actor, and
+    /// hands results to the other lane through [`Published`].
     pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng, stats: bool) -> Option<Vec<f32>> {
         let n = batch.rewards.len();
         let (o, d) = (self.obs_dim, self.act_dim);
         let era = self.era.is_some();
         let inv_n = 1.0 / n as f32;
         let alpha = self.scalar.exp();
-        let mut ws = std::mem::take(&mut self.ws);
-
-        // Critic target, without gradients.
-        let noise = draw_noise(era, n * d, rng);
-        self.actor_pass(&batch.next_obs, n, &noise, !era, &mut ws);
-        critic_input(&mut ws.input, &batch.next_obs, &ws.head.action, n, (o, d));
-        {
-            let [t0, t1] = &mut ws.critic;
-            let (targets, input) = (&self.targets, &ws.input);
-            rayon::join(|| targets[0].forward(input, n, t0), || targets[1].forward(input, n, t1));
-        }
-        ws.target_q.resize(n, 0.0);
         let gamma = self.cfg.gamma as f32;
-        for r in 0..n {
-            let (q1, q2) = (ws.critic[0].output()[r], ws.critic[1].output()[r]);
-            let mut v = if q2 < q1 { q2 } else { q1 };
-            if !era {
-                v -= ws.head.log_prob[r] * alpha;
-            }
-            ws.target_q[r] = batch.rewards[r] + (1.0 - batch.terminated[r]) * v * gamma;
-        }
-
-        // Critics: regress both on the target, side by side.
-        critic_input(&mut ws.input, &batch.obs, &batch.actions, n, (o, d));
-        let critic_lr = self.cfg.critic_lr;
-        let losses = {
-            let [c0, c1] = &mut self.critics;
-            let [a0, a1] = &mut self.critic_adams;
-            let [t0, t1] = &mut ws.critic;
-            let [s0, s1] = &mut ws.critic_scratch;
-            let [g0, g1] = &mut ws.critic_grads;
-            let [go0, go1] = &mut ws.critic_grad_out;
-            let (input, y) = (&ws.input, &ws.target_q);
-            let step = |c: &mut Mlp, a: &mut Adam, t: &mut Trace, s: &mut Scratch, g: &mut Vec<f32>, go: &mut Vec<f32>| {
-                c.forward(input, n, t);
-                let q = t.output();
-                let (mut loss, mut sum) = (0.0f32, 0.0f32);
-                go.resize(n, 0.0);
-                for r in 0..n {
-                    let e = q[r] - y[r];
-                    loss += e * e;
-                    sum += q[r];
-                    go[r] = 2.0 * e * inv_n;
-                }
-                g.resize(c.len(), 0.0);
-                c.backward(t, go, Some(g), None, s);
-                a.step(&mut c.params, g, critic_lr);
-                (loss * inv_n, sum * inv_n)
-            };
-            let (l0, l1) = rayon::join(|| step(c0, a0, t0, s0, g0, go0), || step(c1, a1, t1, s1, g1, go1));
-            [l0, l1]
-        };
-
-        // Actor: push sampled actions up the updated, fixed critics.
+        let (critic_lr, tau) = (self.cfg.critic_lr, self.cfg.tau);
+        // Drawn here, in the reference's order: the target's noise, then the actor step's.
+        let noise_next = draw_noise(era, n * d, rng);
         let noise = draw_noise(era, n * d, rng);
-        self.actor_pass(&batch.obs, n, &noise, true, &mut ws);
-        critic_input(&mut ws.input, &batch.obs, &ws.head.action, n, (o, d));
-        let mut q_sum = 0.0f32;
-        {
-            let [t0, t1] = &mut ws.critic;
-            let (critics, input) = (&self.critics, &ws.input);
-            rayon::join(|| critics[0].forward(input, n, t0), || critics[1].forward(input, n, t1));
-            for k in 0..2 {
-                ws.critic_grad_out[k].resize(n, 0.0);
-            }
-            for r in 0..n {
-                let (q1, q2) = (t0.output()[r], t1.output()[r]);
-                // min_pair keeps Q₁ on ties.
-                let second = q2 < q1;
-                q_sum += if second { q2 } else { q1 };
-                ws.critic_grad_out[0][r] = if second { 0.0 } else { -inv_n };
-                ws.critic_grad_out[1][r] = if second { -inv_n } else { 0.0 };
-            }
-            let [s0, s1] = &mut ws.critic_scratch;
-            let [gi0, gi1] = &mut ws.critic_grad_in;
-            let [go0, go1] = &ws.critic_grad_out;
-            rayon::join(
-                || critics[0].backward(t0, go0, None, Some(gi0), s0),
-                || critics[1].backward(t1, go1, None, Some(gi1), s1),
-            );
-        }
-        let log_prob_sum = ws.head.log_prob.iter().sum::<f32>();
-        let actor_loss = match self.era {
-            Some(_) => -q_sum * inv_n,
-            None => (log_prob_sum * alpha - q_sum) * inv_n,
+        let policy = Policy {
+            actor: &self.actor,
+            era: self.era.as_ref(),
+            delta: self.era.as_ref().map_or(0.0, |h| self.scalar.clamp(0.0, h.delta_max as f32)),
+            act_dim: d,
         };
-        {
-            let at = split(n);
-            let [h0, h1] = &mut ws.actor;
-            let (head, grad_in, actor) = (&ws.head, &ws.critic_grad_in, &self.actor);
-            let half = |h: &mut ActorHalf, r0: usize| {
-                self.actor_output_grad(h, r0, head, grad_in, alpha, inv_n);
-                h.grads.resize(actor.len(), 0.0);
-                actor.backward(&h.trace, &h.grad_out, Some(&mut h.grads), None, &mut h.scratch);
-            };
-            if at == n {
-                half(h0, 0);
-            } else {
-                rayon::join(|| half(h0, 0), || half(h1, at));
-                // The whole batch's gradient: the halves' sums, added in a fixed order.
-                h0.grads.iter_mut().zip(&h1.grads).for_each(|(a, b)| *a += b);
-            }
-            self.actor_adam.step(&mut self.actor.params, &h0.grads, self.cfg.actor_lr);
-        }
+        let at = split(n);
+        let rows = [0..at, at..n];
+        let published = &self.published;
+        let barrier = SpinBarrier::default();
 
+        let lane = |k: usize, twin: &mut Twin, buf: &mut LaneBuffers| -> LaneResult {
+            let _guard = barrier.poison_on_panic();
+            let mine = rows[k].clone();
+            let publish = |f: &mut dyn FnMut(&mut Published)| f(&mut published[k].write().expect("lane lock"));
+            let both = || [published[0].read().expect("lane lock"), published[1].read().expect("lane lock")];
+
+            // 1. The actor on this half of the next observations: the target's actions.
+            policy.actor.forward(&batch.next_obs[mine.start * o..mine.end * o], mine.len(), &mut buf.actor);
+            policy.head(buf.actor.output(), &noise_next[mine.start * d..mine.end * d], !era, &mut buf.head);
+            publish(&mut |p| {
+                std::mem::swap(&mut p.actions, &mut buf.head.action);
+                std::mem::swap(&mut p.log_prob, &mut buf.head.log_prob);
+            });
+            barrier.wait();
+            // 2. This lane's target critic on the whole batch.
+            {
+                let p = both();
+                critic_input(&mut buf.input, &batch.next_obs, [&p[0].actions, &p[1].actions], (o, d));
+            }
+            twin.target.forward(&buf.input, n, &mut buf.critic);
+            publish(&mut |p| p.q.clear());
+            publish(&mut |p| p.q.extend_from_slice(buf.critic.output()));
+            barrier.wait();
+            // 3. The bootstrapped target (each lane computes all of it), then this lane's critic step.
+            {
+                let p = both();
+                buf.target_q.resize(n, 0.0);
+                let log_prob = p[0].log_prob.iter().chain(&p[1].log_prob);
+                for (r, lp) in log_prob.enumerate() {
+                    let (q1, q2) = (p[0].q[r], p[1].q[r]);
+                    let mut v = if q2 < q1 { q2 } else { q1 };
+                    if !era {
+                        v -= lp * alpha;
+                    }
+                    buf.target_q[r] = batch.rewards[r] + (1.0 - batch.terminated[r]) * v * gamma;
+                }
+            }
+            buf.input.clear();
+            for r in 0..n {
+                buf.input.extend_from_slice(&batch.obs[r * o..(r + 1) * o]);
+                buf.input.extend_from_slice(&batch.actions[r * d..(r + 1) * d]);
+            }
+            twin.critic.forward(&buf.input, n, &mut buf.critic);
+            let (mut loss, mut sum) = (0.0f32, 0.0f32);
+            buf.critic_grad_out.resize(n, 0.0);
+            for (r, &q) in buf.critic.output().iter().enumerate() {
+                let e = q - buf.target_q[r];
+                loss += e * e;
+                sum += q;
+                buf.critic_grad_out[r] = 2.0 * e * inv_n;
+            }
+            buf.critic_grads.resize(twin.critic.len(), 0.0);
+            twin.critic.backward(&buf.critic, &buf.critic_grad_out, Some(&mut buf.critic_grads), None, &mut buf.critic_scratch);
+            twin.adam.step(&mut twin.critic.params, &buf.critic_grads, critic_lr);
+            barrier.wait();
+            // 4. The actor on this half of the observations, with what its gradient needs.
+            policy.actor.forward(&batch.obs[mine.start * o..mine.end * o], mine.len(), &mut buf.actor);
+            policy.head(buf.actor.output(), &noise[mine.start * d..mine.end * d], true, &mut buf.head);
+            publish(&mut |p| {
+                p.actions.clear();
+                p.actions.extend_from_slice(&buf.head.action);
+                p.log_prob.clear();
+                p.log_prob.extend_from_slice(&buf.head.log_prob);
+                p.log_std.clear();
+                p.log_std.extend_from_slice(&buf.head.log_std);
+            });
+            barrier.wait();
+            // 5. This lane's (updated, fixed) critic on the sampled actions.
+            {
+                let p = both();
+                critic_input(&mut buf.input, &batch.obs, [&p[0].actions, &p[1].actions], (o, d));
+            }
+            twin.critic.forward(&buf.input, n, &mut buf.critic);
+            publish(&mut |p| p.q.clear());
+            publish(&mut |p| p.q.extend_from_slice(buf.critic.output()));
+            barrier.wait();
+            // 6. ∂(−min Q)/∂a through this lane's critic where it is the smaller (min_pair keeps Q₁ on ties).
+            let mut q_min_sum = 0.0f32;
+            {
+                let p = both();
+                for r in 0..n {
+                    let (q1, q2) = (p[0].q[r], p[1].q[r]);
+                    let second = q2 < q1;
+                    q_min_sum += if second { q2 } else { q1 };
+                    buf.critic_grad_out[r] = if second == (k == 1) { -inv_n } else { 0.0 };
+                }
+            }
+            twin.critic.backward(&buf.critic, &buf.critic_grad_out, None, Some(&mut buf.critic_grad_in), &mut buf.critic_scratch);
+            publish(&mut |p| std::mem::swap(&mut p.grad_in, &mut buf.critic_grad_in));
+            barrier.wait();
+            // 7. The actor's gradient on this half; the target's Polyak step.
+            {
+                let p = both();
+                buf.g_action.clear();
+                for r in mine.clone() {
+                    let col = r * (o + d) + o;
+                    buf.g_action.extend((0..d).map(|j| p[0].grad_in[col + j] + p[1].grad_in[col + j]));
+                }
+            }
+            policy.output_grad(buf.actor.output(), &buf.head, &buf.g_action, alpha, inv_n, &mut buf.actor_grad_out);
+            buf.actor_grads.resize(policy.actor.len(), 0.0);
+            policy.actor.backward(&buf.actor, &buf.actor_grad_out, Some(&mut buf.actor_grads), None, &mut buf.actor_scratch);
+            polyak(&mut twin.target.params, &twin.critic.params, tau);
+            LaneResult { critic_loss: loss * inv_n, q_mean: sum * inv_n, q_min_sum }
+        };
+
+        let [t0, t1] = &mut self.twins;
+        let [b0, b1] = &mut self.lanes;
+        let (r0, r1) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| lane(1, t1, b1));
+            let r0 = lane(0, t0, b0);
+            (r0, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+
+        // The whole batch's actor gradient: the halves' sums, added in a fixed order.
+        let [b0, b1] = &mut self.lanes;
+        b0.actor_grads.iter_mut().zip(&b1.actor_grads).for_each(|(a, b)| *a += b);
+        self.actor_adam.step(&mut self.actor.params, &b0.actor_grads, self.cfg.actor_lr);
+
+        let p = [self.published[0].read().expect("lane lock"), self.published[1].read().expect("lane lock")];
+        let log_prob_sum = p[0].log_prob.iter().chain(&p[1].log_prob).sum::<f32>();
+        let actor_loss = match self.era {
+            Some(_) => -r0.q_min_sum * inv_n,
+            None => (log_prob_sum * alpha - r0.q_min_sum) * inv_n,
+        };
         // α (SAC) or δ (SAC-ERA) from the same samples' log-densities.
         let scalar_before = self.scalar;
+        let log_prob = p[0].log_prob.iter().chain(&p[1].log_prob);
         let scalar_loss = match &self.era {
             Some(head) if head.delta_auto => {
                 let h0 = head.era.h0() as f32;
-                let gap = ws.head.log_prob.iter().map(|&lp| -lp - h0).sum::<f32>() * inv_n;
+                let gap = log_prob.map(|&lp| -lp - h0).sum::<f32>() * inv_n;
                 self.scalar_adam.step(std::slice::from_mut(&mut self.scalar), &[gap], self.cfg.era.delta_lr);
                 self.scalar = self.scalar.clamp(0.0, head.delta_max as f32);
                 Some(scalar_before * gap)
             }
             Some(_) => None,
             None => {
-                let mean = ws.head.log_prob.iter().map(|&lp| lp + self.target_entropy as f32).sum::<f32>() * inv_n;
+                let mean = log_prob.map(|&lp| lp + self.target_entropy as f32).sum::<f32>() * inv_n;
                 self.scalar_adam.step(std::slice::from_mut(&mut self.scalar), &[-mean], self.cfg.alpha_lr);
                 Some(-(scalar_before * mean))
             }
         };
 
-        {
-            let ([t0, t1], [c0, c1], tau) = (&mut self.targets, &self.critics, self.cfg.tau);
-            rayon::join(|| polyak(&mut t0.params, &c0.params, tau), || polyak(&mut t1.params, &c1.params, tau));
-        }
-
-        let result = stats.then(|| {
+        stats.then(|| {
             let (mut h, mut s_mean, mut s_min, mut s_max) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for row in ws.head.log_std.chunks_exact(d) {
+            for row in p[0].log_std.chunks_exact(d).chain(p[1].log_std.chunks_exact(d)) {
                 h += row.iter().sum::<f32>() + d as f32 * LOG_SQRT_2PI_E as f32;
                 let s = row.iter().map(|v| v.exp());
                 s_mean += s.clone().sum::<f32>();
@@ -444,9 +471,9 @@ impl Sac {
                 None => scalar_before.exp(),
             };
             vec![
-                losses[0].0 + losses[1].0,
+                r0.critic_loss + r1.critic_loss,
                 actor_loss,
-                losses[0].1,
+                r0.q_mean,
                 -log_prob_sum * inv_n,
                 h * inv_n,
                 s_mean * inv_n / d as f32,
@@ -455,9 +482,7 @@ impl Sac {
                 scalar_now,
                 scalar_loss.unwrap_or(0.0),
             ]
-        });
-        self.ws = ws;
-        result
+        })
     }
 
     /// The named tensors of the agent's state, in checkpoint order.
@@ -470,11 +495,11 @@ impl Sac {
             ("scalar.adam.m".into(), &self.scalar_adam.m),
             ("scalar.adam.v".into(), &self.scalar_adam.v),
         ];
-        for k in 0..2 {
-            out.push((format!("critic{}", k + 1), &self.critics[k].params));
-            out.push((format!("critic{}.adam.m", k + 1), &self.critic_adams[k].m));
-            out.push((format!("critic{}.adam.v", k + 1), &self.critic_adams[k].v));
-            out.push((format!("target{}", k + 1), &self.targets[k].params));
+        for (k, twin) in self.twins.iter().enumerate() {
+            out.push((format!("critic{}", k + 1), &twin.critic.params));
+            out.push((format!("critic{}.adam.m", k + 1), &twin.adam.m));
+            out.push((format!("critic{}.adam.v", k + 1), &twin.adam.v));
+            out.push((format!("target{}", k + 1), &twin.target.params));
         }
         out
     }
@@ -494,8 +519,8 @@ impl Sac {
             .map_err(bad)?;
         let meta = [
             ("actor.adam.t", self.actor_adam.t),
-            ("critic1.adam.t", self.critic_adams[0].t),
-            ("critic2.adam.t", self.critic_adams[1].t),
+            ("critic1.adam.t", self.twins[0].adam.t),
+            ("critic2.adam.t", self.twins[1].adam.t),
             ("scalar.adam.t", self.scalar_adam.t),
         ]
         .into_iter()
@@ -537,15 +562,12 @@ impl Sac {
         self.actor_adam = Adam { m: take("actor.adam.m"), v: take("actor.adam.v"), t: step("actor.adam.t")? };
         self.scalar = take("scalar")[0];
         self.scalar_adam = Adam { m: take("scalar.adam.m"), v: take("scalar.adam.v"), t: step("scalar.adam.t")? };
-        for k in 0..2 {
+        for (k, twin) in self.twins.iter_mut().enumerate() {
             let name = format!("critic{}", k + 1);
-            self.critics[k].params = take(&name);
-            self.critic_adams[k] = Adam {
-                m: take(&format!("{name}.adam.m")),
-                v: take(&format!("{name}.adam.v")),
-                t: step(&format!("{name}.adam.t"))?,
-            };
-            self.targets[k].params = take(&format!("target{}", k + 1));
+            twin.critic.params = take(&name);
+            twin.adam =
+                Adam { m: take(&format!("{name}.adam.m")), v: take(&format!("{name}.adam.v")), t: step(&format!("{name}.adam.t"))? };
+            twin.target.params = take(&format!("target{}", k + 1));
         }
         Ok(())
     }
