@@ -56,14 +56,17 @@ impl Task for Agents<'_> {
             let in_loop = |era, engine| sac_loop_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
             if engine == Engine::Fast {
                 // The fast path and the reference it must match, side by side.
-                let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(a.repeats, [
-                    &|| update(true, Engine::Fast),
-                    &|| update(true, Engine::Burn),
-                    &|| update(false, Engine::Fast),
-                    &|| update(false, Engine::Burn),
-                    &|| in_loop(true, Engine::Fast),
-                    &|| in_loop(true, Engine::Burn),
-                ])?;
+                let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
+                    a.repeats,
+                    [
+                        &|| update(true, Engine::Fast),
+                        &|| update(true, Engine::Burn),
+                        &|| update(false, Engine::Fast),
+                        &|| update(false, Engine::Burn),
+                        &|| in_loop(true, Engine::Fast),
+                        &|| in_loop(true, Engine::Burn),
+                    ],
+                )?;
                 println!("SAC update ({shape}), median of {}:", a.repeats);
                 println!("  {:<40} {:>12} {:>12} {:>9}", "", "fast", "ndarray", "speed-up");
                 for (name, fast, reference) in [
@@ -76,8 +79,10 @@ impl Task for Agents<'_> {
                 println!("  sac-era (fast)     {era_fast:>10.1} updates/s");
                 println!("  ERA overhead (fast): {:.3}× (time per update, sac-era / sac)", plain_fast / era_fast);
             } else {
-                let [era, plain, looped] =
-                    medians(a.repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(true, engine)])?;
+                let [era, plain, looped] = medians(
+                    a.repeats,
+                    [&|| update(true, engine), &|| update(false, engine), &|| in_loop(true, engine)],
+                )?;
                 println!("SAC update ({shape}, {backend}), median of {}:", a.repeats);
                 println!("  sac-era  {era:>10.1} updates/s\n  sac      {plain:>10.1} updates/s");
                 println!("  {LOOP_VARIANT}: {looped:.1} updates/s");
@@ -85,9 +90,10 @@ impl Task for Agents<'_> {
             }
         }
         if want(BenchAlgo::Ppo) {
-            let [era, plain] = medians(a.repeats, [&|| ppo_updates_per_sec::<B>(true, &device), &|| {
-                ppo_updates_per_sec::<B>(false, &device)
-            }])?;
+            let [era, plain] = medians(
+                a.repeats,
+                [&|| ppo_updates_per_sec::<B>(true, &device), &|| ppo_updates_per_sec::<B>(false, &device)],
+            )?;
             let on = if engine == Engine::Fast { "ndarray: PPO has no fast path" } else { backend };
             println!(
                 "PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {on}), median of {}:",

@@ -120,8 +120,12 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
     let env = args.env.clone().unwrap_or_default();
     let first = control_config(args, &env, args.run.seed);
     // Build once on the CPU so a bad setting fails before anything is written.
-    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), backend::engine(&args.run.backend.to_string()))
-        .map_err(anyhow::Error::from)?;
+    ControlTrainer::<Cpu>::with_engine(
+        first.clone(),
+        &Default::default(),
+        backend::engine(&args.run.backend.to_string()),
+    )
+    .map_err(anyhow::Error::from)?;
     let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
     let (top, created) =
         runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {

@@ -188,3 +188,85 @@ fn wgpu_backend_smoke() {
     assert_eq!(log.header.config["backend"], "wgpu");
     assert!(log.records.iter().any(|r| r.metrics.contains_key("losses/critic")), "updates ran on wgpu");
 }
+
+/// `--backend fast`: SAC trains on the fast CPU path, deterministically, resumes exactly after kill -9,
+/// evaluates; what it cannot run is refused with the reason.
+#[test]
+fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = [
+        "--env",
+        "Pendulum-v1",
+        "--steps",
+        "4000",
+        "--eval-every",
+        "1000",
+        "--checkpoint-every",
+        "500",
+        "--backend",
+        "fast",
+    ];
+    for name in ["fast-a", "fast-b"] {
+        let out = train(dir.path(), name, &common);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (a, b) = (log(&dir.path().join("fast-a")), log(&dir.path().join("fast-b")));
+    assert_eq!(records(&a), records(&b), "same seed, same run");
+    let keys: Vec<&str> = a.records.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
+    for key in ["losses/critic", "losses/actor", "era/delta", "policy/gaussian_entropy", "eval/return_mean"] {
+        assert!(keys.contains(&key), "no {key}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("fast-a/config.json")).unwrap()).unwrap();
+    assert_eq!(config["backend"], "fast");
+
+    let args = train_control_args(dir.path(), "killed", &common);
+    let run = dir.path().join("killed");
+    kill_at_checkpoint(&args, &run.join("checkpoints/step-000000001000/meta.json"));
+    assert!(log(&run).footer.is_none(), "a killed run has no footer");
+    let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(!log(&run).resumes.is_empty());
+    assert_eq!(records(&a), records(&log(&run)), "the resumed fast run's log equals the uninterrupted one");
+
+    // Evaluation reads the fast path's checkpoint whatever --backend says.
+    let e = era(&["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "1"]);
+    assert!(e.status.success() && String::from_utf8_lossy(&e.stdout).contains("mean return"));
+
+    let ppo = train(dir.path(), "ppo", &["--env", "Pendulum-v1", "--algo", "ppo", "--backend", "fast"]);
+    assert_eq!(ppo.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ppo.stderr).contains("fast CPU path runs SAC only"));
+    let vision = era(&["bench", "vision", "--backend", "fast", "--steps", "1"]);
+    assert!(!vision.status.success());
+    assert!(String::from_utf8_lossy(&vision.stderr).contains("--backend fast"));
+}
+
+#[test]
+fn fast_bench_measures_both_paths_side_by_side() {
+    let out = era(&[
+        "bench",
+        "control",
+        "--algo",
+        "sac",
+        "--width",
+        "16",
+        "--updates",
+        "5",
+        "--repeats",
+        "1",
+        "--backend",
+        "fast",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for needle in ["fast", "ndarray", "speed-up", "training loop", "updates/s"] {
+        assert!(text.contains(needle), "{needle} missing in {text}");
+    }
+    let rate: f64 = text
+        .lines()
+        .find(|l| l.contains("sac-era (fast)"))
+        .and_then(|l| l.split_whitespace().rev().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(rate > 0.0, "{text}");
+}

@@ -45,7 +45,9 @@ const TOLERANCE: f32 = 1e-4;
 
 #[test]
 fn fast_sac_follows_the_reference_update_by_update() {
-    for (era, activation) in [(true, Activation::Relu), (false, Activation::Relu), (true, Activation::Elu), (false, Activation::Elu)] {
+    for (era, activation) in
+        [(true, Activation::Relu), (false, Activation::Relu), (true, Activation::Elu), (false, Activation::Elu)]
+    {
         let cfg = config(era, activation);
         let (mut rng_ref, mut rng_fast) = (AgentRng::seed_from_u64(5), AgentRng::seed_from_u64(5));
         let mut reference = Sac::<B>::new(cfg.clone(), OBS, ACT, &mut rng_ref, &Default::default()).unwrap();
@@ -102,4 +104,38 @@ fn a_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
     assert!(err.contains("tensor `actor`") && err.contains("needs"), "{err}");
     let err = wide.load(&[]).unwrap_err().to_string();
     assert!(err.contains("fast-sac.safetensors") && err.contains("backend that wrote it"), "{err}");
+}
+
+/// The whole training loop on either engine: the same episodes, statistics and evaluations, up to
+/// rounding, for a short SAC-ERA run on Pendulum-v1 (150 updates).
+#[test]
+fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
+    use era_shared::control::trainer::{AgentConfig, Engine};
+    use era_shared::control::{ControlConfig, ControlTrainer, Logged};
+    let config = ControlConfig::new(
+        "Pendulum-v1".into(),
+        AgentConfig::Sac(config(true, Activation::Relu).with_batch_size(32).with_learning_starts(100)),
+    )
+    .with_total_steps(200)
+    .with_eval_every(100)
+    .with_eval_episodes(1)
+    .with_log_every(50);
+    let run = |engine| -> Vec<Logged> {
+        let mut t = ControlTrainer::<B>::with_engine(config.clone(), &Default::default(), engine).unwrap();
+        let mut out = Vec::new();
+        while !t.is_done() {
+            out.extend(pollster::block_on(t.advance()).unwrap());
+        }
+        out
+    };
+    let (reference, fast) = (run(Engine::Burn), run(Engine::Fast));
+    assert_eq!(reference.len(), fast.len());
+    assert!(reference.iter().any(|l| l.metrics.iter().any(|(k, _)| *k == era_shared::metrics::CRITIC_LOSS)));
+    for (r, f) in reference.iter().zip(&fast) {
+        assert_eq!(r.step, f.step);
+        for ((kr, vr), (kf, vf)) in r.metrics.iter().zip(&f.metrics) {
+            assert_eq!(kr, kf);
+            assert!((vr - vf).abs() <= 1e-3 * (1.0 + vr.abs()), "step {} {kr}: burn {vr} vs fast {vf}", r.step);
+        }
+    }
 }

@@ -48,7 +48,18 @@ pub fn draw_noise(era: bool, len: usize, rng: &mut AgentRng) -> Vec<f32> {
 pub fn stat_keys(era: bool) -> [&'static str; 10] {
     use crate::metrics::*;
     let (scalar, scalar_loss) = if era { (DELTA, DELTA_LOSS) } else { (ALPHA, ALPHA_LOSS) };
-    [CRITIC_LOSS, ACTOR_LOSS, QF_VALUE, POLICY_ENTROPY, GAUSSIAN_ENTROPY, STD_MEAN, STD_MIN, STD_MAX, scalar, scalar_loss]
+    [
+        CRITIC_LOSS,
+        ACTOR_LOSS,
+        QF_VALUE,
+        POLICY_ENTROPY,
+        GAUSSIAN_ENTROPY,
+        STD_MEAN,
+        STD_MIN,
+        STD_MAX,
+        scalar,
+        scalar_loss,
+    ]
 }
 
 /// SAC and SAC-ERA settings; defaults follow the authors' SAC-ERA where it differs from SAC.

@@ -156,7 +156,14 @@ impl<B: AutodiffBackend> SacStats<B> {
 }
 
 impl<B: AutodiffBackend> SacAgent<B> {
-    fn new(engine: Engine, cfg: &SacConfig, o: usize, d: usize, rng: &mut AgentRng, device: &B::Device) -> Result<Self, AgentError> {
+    fn new(
+        engine: Engine,
+        cfg: &SacConfig,
+        o: usize,
+        d: usize,
+        rng: &mut AgentRng,
+        device: &B::Device,
+    ) -> Result<Self, AgentError> {
         match engine {
             Engine::Burn => Ok(Self::Burn(Box::new(Sac::new(cfg.clone(), o, d, rng, device)?))),
             #[cfg(feature = "fast")]
@@ -178,7 +185,13 @@ impl<B: AutodiffBackend> SacAgent<B> {
         super::sac::stat_keys(self.config().era.enabled)
     }
 
-    async fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Result<Vec<f32>, AgentError> {
+    async fn act(
+        &mut self,
+        obs: &[f32],
+        rows: usize,
+        deterministic: bool,
+        rng: &mut AgentRng,
+    ) -> Result<Vec<f32>, AgentError> {
         match self {
             Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
             #[cfg(feature = "fast")]

@@ -123,7 +123,9 @@ impl Mlp {
     fn activation_backward(&self, h: &[f32], grad: &mut [f32]) {
         match self.activation {
             Activation::Relu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 }),
-            Activation::Elu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { *g * (h + 1.0) }),
+            Activation::Elu => {
+                grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { *g * (h + 1.0) })
+            }
             Activation::Tanh => grad.iter_mut().zip(h).for_each(|(g, &h)| *g *= 1.0 - h * h),
         }
     }
@@ -215,7 +217,10 @@ mod tests {
                 }
                 let numeric = (up - down) / (2.0 * f64::from(h));
                 let got = f64::from(got);
-                assert!((numeric - got).abs() < 2e-3 * (1.0 + numeric.abs()), "{activation:?} θ_{p}: {numeric} vs {got}");
+                assert!(
+                    (numeric - got).abs() < 2e-3 * (1.0 + numeric.abs()),
+                    "{activation:?} θ_{p}: {numeric} vs {got}"
+                );
                 checked += 1;
             }
             for j in 0..x.len() {

@@ -65,7 +65,8 @@ impl Policy<'_> {
                     era.era.apply_row_learned(raw, self.delta, log_std).expect("rows of D raw scores");
                     let mut lp = 0.0f32;
                     for j in 0..d {
-                        let (loc, ls, u) = (f64::from(mu[j].tanh()), f64::from(log_std[j]), f64::from(noise[r * d + j]));
+                        let (loc, ls, u) =
+                            (f64::from(mu[j].tanh()), f64::from(log_std[j]), f64::from(noise[r * d + j]));
                         if grads {
                             let draw = truncated_normal_draw(loc, ls, u);
                             h.action[r * d + j] = draw.action as f32;
@@ -365,7 +366,13 @@ impl Sac {
                 buf.critic_grad_out[r] = 2.0 * e * inv_n;
             }
             buf.critic_grads.resize(twin.critic.len(), 0.0);
-            twin.critic.backward(&buf.critic, &buf.critic_grad_out, Some(&mut buf.critic_grads), None, &mut buf.critic_scratch);
+            twin.critic.backward(
+                &buf.critic,
+                &buf.critic_grad_out,
+                Some(&mut buf.critic_grads),
+                None,
+                &mut buf.critic_scratch,
+            );
             twin.adam.step(&mut twin.critic.params, &buf.critic_grads, critic_lr);
             barrier.wait();
             // 4. The actor on this half of the observations, with what its gradient needs.
@@ -400,7 +407,13 @@ impl Sac {
                     buf.critic_grad_out[r] = if second == (k == 1) { -inv_n } else { 0.0 };
                 }
             }
-            twin.critic.backward(&buf.critic, &buf.critic_grad_out, None, Some(&mut buf.critic_grad_in), &mut buf.critic_scratch);
+            twin.critic.backward(
+                &buf.critic,
+                &buf.critic_grad_out,
+                None,
+                Some(&mut buf.critic_grad_in),
+                &mut buf.critic_scratch,
+            );
             publish(&mut |p| std::mem::swap(&mut p.grad_in, &mut buf.critic_grad_in));
             barrier.wait();
             // 7. The actor's gradient on this half; the target's Polyak step.
@@ -414,7 +427,13 @@ impl Sac {
             }
             policy.output_grad(buf.actor.output(), &buf.head, &buf.g_action, alpha, inv_n, &mut buf.actor_grad_out);
             buf.actor_grads.resize(policy.actor.len(), 0.0);
-            policy.actor.backward(&buf.actor, &buf.actor_grad_out, Some(&mut buf.actor_grads), None, &mut buf.actor_scratch);
+            policy.actor.backward(
+                &buf.actor,
+                &buf.actor_grad_out,
+                Some(&mut buf.actor_grads),
+                None,
+                &mut buf.actor_scratch,
+            );
             polyak(&mut twin.target.params, &twin.critic.params, tau);
             LaneResult { critic_loss: loss * inv_n, q_mean: sum * inv_n, q_min_sum }
         };
@@ -550,8 +569,7 @@ impl Sac {
                     t.dtype()
                 )));
             }
-            let v: Vec<f32> =
-                t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            let v: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
             values.insert(name, v);
         }
         let step = |key: &str| -> Result<u32, AgentError> {
@@ -565,8 +583,11 @@ impl Sac {
         for (k, twin) in self.twins.iter_mut().enumerate() {
             let name = format!("critic{}", k + 1);
             twin.critic.params = take(&name);
-            twin.adam =
-                Adam { m: take(&format!("{name}.adam.m")), v: take(&format!("{name}.adam.v")), t: step(&format!("{name}.adam.t"))? };
+            twin.adam = Adam {
+                m: take(&format!("{name}.adam.m")),
+                v: take(&format!("{name}.adam.v")),
+                t: step(&format!("{name}.adam.t"))?,
+            };
             twin.target.params = take(&format!("target{}", k + 1));
         }
         Ok(())

@@ -1,0 +1,67 @@
+//! The fast path's memory: after the first updates have sized every buffer, further updates leave
+//! the heap where it was (no per-update growth), measured by a counting allocator.
+#![allow(clippy::unwrap_used)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use era_shared::control::policy::EraConfig;
+use era_shared::control::replay::ReplayBuffer;
+use era_shared::control::sac::SacConfig;
+use era_shared::control::{AgentRng, fast};
+use rand::{Rng, SeedableRng};
+
+/// Bytes allocated and not yet freed, and allocations made, by this process.
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+struct Counting;
+
+// SAFETY: every call forwards to the system allocator with the caller's own arguments; the counters
+// are atomics and never affect what is returned.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+#[test]
+fn updates_do_not_grow_the_heap() {
+    for era in [true, false] {
+        let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![64, 64]).with_batch_size(128);
+        let mut rng = AgentRng::seed_from_u64(0);
+        let mut agent = fast::sac::Sac::new(cfg, 17, 6, &mut rng).unwrap();
+        let mut buffer = ReplayBuffer::new(2000, 17, 6);
+        let mut data = AgentRng::seed_from_u64(1);
+        for _ in 0..2000 {
+            let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
+            let (o, a, n) = (v(17), v(6), v(17));
+            buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
+        }
+        let batches: Vec<_> = (0..40).map(|_| buffer.sample(128, &mut data)).collect();
+        let mut run = |updates: usize| {
+            for i in 0..updates {
+                let _ = agent.update(&batches[i % batches.len()], &mut rng, i % 10 == 9);
+            }
+        };
+        run(20);
+        let (live, calls) = (LIVE.load(Ordering::Relaxed), CALLS.load(Ordering::Relaxed));
+        run(200);
+        let growth = LIVE.load(Ordering::Relaxed) - live;
+        let per_update = (CALLS.load(Ordering::Relaxed) - calls) as f64 / 200.0;
+        eprintln!("era {era}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update");
+        assert_eq!(growth, 0, "era {era}: the heap grew by {growth} bytes over 200 updates");
+    }
+}
