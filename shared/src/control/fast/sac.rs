@@ -65,16 +65,16 @@ impl Policy<'_> {
                     era.era.apply_row_learned(raw, self.delta, log_std).expect("rows of D raw scores");
                     let mut lp = 0.0f32;
                     for j in 0..d {
-                        let (loc, ls, u) =
-                            (f64::from(mu[j].tanh()), f64::from(log_std[j]), f64::from(noise[r * d + j]));
+                        // In f32, as the tensor version computes it.
+                        let (loc, ls, u) = (mu[j].tanh(), log_std[j], noise[r * d + j]);
                         if grads {
                             let draw = truncated_normal_draw(loc, ls, u);
-                            h.action[r * d + j] = draw.action as f32;
-                            h.d_loc[r * d + j] = draw.d_loc as f32;
-                            h.d_log_std[r * d + j] = draw.d_log_scale as f32;
-                            lp += draw.log_prob as f32;
+                            h.action[r * d + j] = draw.action;
+                            h.d_loc[r * d + j] = draw.d_loc;
+                            h.d_log_std[r * d + j] = draw.d_log_scale;
+                            lp += draw.log_prob;
                         } else {
-                            h.action[r * d + j] = truncated_normal_quantile(loc, ls, u) as f32;
+                            h.action[r * d + j] = truncated_normal_quantile(loc, ls, u);
                         }
                     }
                     h.log_prob[r] = lp;
