@@ -81,7 +81,7 @@ pub fn matmul(
 
 /// Adam as burn's `AdamConfig::new().with_epsilon(1e-8)` computes it (β₁ 0.9, β₂ 0.999, in `f32`):
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ − lr·m·c / (√v + ε·√(1−β₂ᵗ))` with
-/// `c = √(1−β₂ᵗ)/(1−β₁ᵗ)`.
+/// `c = √(1−β₂ᵗ)/(1−β₁ᵗ)`; moments below 10⁻³⁰ are kept at zero.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam {
     /// First moments.
@@ -112,9 +112,13 @@ impl Adam {
         let lr = lr as f32;
         let (b1, b2) = (Self::BETA_1, Self::BETA_2);
         let (f1, f2) = (1.0 - b1, 1.0 - b2);
+        // Moments below 10⁻³⁰ are flushed to zero: a unit whose gradient stopped (a dead ReLU) lets
+        // its moments decay into subnormal floats, on which this loop ran several times slower (seen
+        // in long runs), and a step of `m/(√v + ε)` with such moments is below 10⁻²² anyway.
+        let flush = |x: f32| if x.abs() < 1e-30 { 0.0 } else { x };
         for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(&mut self.m).zip(&mut self.v) {
-            *m = *m * b1 + g * f1;
-            *v = *v * b2 + (g * g) * f2;
+            *m = flush(*m * b1 + g * f1);
+            *v = flush(*v * b2 + (g * g) * f2);
             *p -= (*m * factor) / (v.sqrt() + eps) * lr;
         }
     }
@@ -211,5 +215,18 @@ mod tests {
         let mut t = [0.0f32, 10.0];
         polyak(&mut t, &[1.0, 0.0], 0.25);
         assert_eq!(t, [0.25, 7.5]);
+    }
+
+    #[test]
+    fn adam_keeps_decaying_moments_out_of_subnormals() {
+        // A gradient that stops: m shrinks by 0.9 and v by 0.999 per step towards the subnormal range.
+        let mut p = [0.0f32];
+        let mut adam = Adam::new(1);
+        adam.step(&mut p, &[1e-10], 1e-3);
+        for _ in 0..20_000 {
+            adam.step(&mut p, &[0.0], 1e-3);
+        }
+        assert!(adam.m[0] == 0.0 && adam.v[0] == 0.0, "{:?} {:?}", adam.m, adam.v);
+        assert!(p[0].is_finite());
     }
 }
