@@ -218,6 +218,29 @@ mod tests {
     }
 
     #[test]
+    fn a_lane_that_panics_releases_the_other_from_the_barrier() {
+        let barrier = SpinBarrier::default();
+        let (a, b) = std::thread::scope(|s| {
+            let failing = s.spawn(|| {
+                let _guard = barrier.poison_on_panic();
+                panic!("lane 1 fails");
+            });
+            let waiting = s.spawn(|| {
+                let _guard = barrier.poison_on_panic();
+                barrier.wait();
+            });
+            (failing.join().is_err(), waiting.join().is_err())
+        });
+        assert!(a && b, "both lanes end instead of one waiting forever");
+        // Unpoisoned, two lanes pass it repeatedly.
+        let barrier = SpinBarrier::default();
+        std::thread::scope(|s| {
+            s.spawn(|| (0..1000).for_each(|_| barrier.wait()));
+            (0..1000).for_each(|_| barrier.wait());
+        });
+    }
+
+    #[test]
     fn adam_keeps_decaying_moments_out_of_subnormals() {
         // A gradient that stops: m shrinks by 0.9 and v by 0.999 per step towards the subnormal range.
         let mut p = [0.0f32];

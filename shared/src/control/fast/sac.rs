@@ -197,6 +197,8 @@ pub struct Sac {
     scalar_adam: Adam,
     lanes: [LaneBuffers; 2],
     published: [RwLock<Published>; 2],
+    /// The thread that runs lane 1.
+    helper: rayon::ThreadPool,
 }
 
 /// `[obs, action]` rows (`o` and `d` wide), the critics' input, written into `input`; the actions
@@ -244,6 +246,11 @@ impl Sac {
             cfg,
             lanes: Default::default(),
             published: Default::default(),
+            helper: rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(|_| "era-sac-lane".into())
+                .build()
+                .map_err(|e| AgentError::Config(format!("cannot start the fast path's lane thread: {e}")))?,
         })
     }
 
@@ -440,11 +447,14 @@ impl Sac {
 
         let [t0, t1] = &mut self.twins;
         let [b0, b1] = &mut self.lanes;
-        let (r0, r1) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| lane(1, t1, b1));
-            let r0 = lane(0, t0, b0);
-            (r0, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        // Lane 1 on the agent's own worker thread (persistent: no thread is created per update, and it
+        // is never busy with other work, so the lanes always run together); lane 0 on this thread.
+        let mut r1 = None;
+        let r0 = self.helper.in_place_scope(|scope| {
+            scope.spawn(|_| r1 = Some(lane(1, t1, b1)));
+            lane(0, t0, b0)
         });
+        let r1 = r1.expect("the scope waits for lane 1");
 
         // The whole batch's actor gradient: the halves' sums, added in a fixed order.
         let [b0, b1] = &mut self.lanes;
