@@ -5,6 +5,16 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::{AgentError, AgentRng};
 
+/// `values` as little-endian bytes: borrowed where the machine is little-endian (a 1M-transition
+/// buffer is hundreds of MB; a copy would double a checkpoint's peak memory), copied elsewhere.
+fn le_bytes(values: &[f32]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
+    } else {
+        std::borrow::Cow::Owned(values.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+}
+
 /// A uniformly sampled batch, each field row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
@@ -110,13 +120,12 @@ impl ReplayBuffer {
     /// The buffer as a safetensors file: tensors `obs`, `actions`, `rewards`, `next_obs`, `terminated`
     /// (rows in storage order) and the metadata `capacity` and `next` (the row written next).
     pub fn to_safetensors(&self) -> Result<Vec<u8>, AgentError> {
-        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         let fields = [
-            ("obs", bytes(&self.obs), vec![self.len, self.obs_dim]),
-            ("actions", bytes(&self.actions), vec![self.len, self.act_dim]),
-            ("rewards", bytes(&self.rewards), vec![self.len]),
-            ("next_obs", bytes(&self.next_obs), vec![self.len, self.obs_dim]),
-            ("terminated", bytes(&self.terminated), vec![self.len]),
+            ("obs", le_bytes(&self.obs), vec![self.len, self.obs_dim]),
+            ("actions", le_bytes(&self.actions), vec![self.len, self.act_dim]),
+            ("rewards", le_bytes(&self.rewards), vec![self.len]),
+            ("next_obs", le_bytes(&self.next_obs), vec![self.len, self.obs_dim]),
+            ("terminated", le_bytes(&self.terminated), vec![self.len]),
         ];
         let views = fields
             .iter()
