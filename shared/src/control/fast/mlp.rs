@@ -34,16 +34,6 @@ impl Trace {
     pub fn output(&self) -> &[f32] {
         self.acts.last().map_or(&[], Vec::as_slice)
     }
-
-    /// The network's output, writable (callers turn it into the output's gradient in place).
-    pub fn output_mut(&mut self) -> &mut [f32] {
-        self.acts.last_mut().map_or(&mut [], Vec::as_mut_slice)
-    }
-
-    /// The input of the first layer.
-    pub fn input(&self) -> &[f32] {
-        self.acts.first().map_or(&[], Vec::as_slice)
-    }
 }
 
 /// Scratch buffers of a backward pass, kept between updates so no update allocates.
@@ -65,11 +55,6 @@ impl Mlp {
             params.extend(bias.iter().map(|&b| b as f32));
         }
         Self { sizes: sizes.to_vec(), activation, params, offsets }
-    }
-
-    /// Layer widths, input first.
-    pub fn sizes(&self) -> &[usize] {
-        &self.sizes
     }
 
     /// Number of parameters.

@@ -2,14 +2,15 @@
 //!
 //! The update is the reference's, step for step: the critics regress on `r + γ(1−d)(min Q̄(s′,a′) − …)`,
 //! the actor follows `−min Q(s, a)` through fixed critics, then α or δ, then Polyak averaging. What
-//! makes it fast: the twin critics run side by side on the pool's two halves, the actor's products use
-//! the whole pool, and every buffer is kept between updates.
+//! makes it fast: two lanes (this thread and the agent's own worker) run the twin critics and the two
+//! halves of each batch through the actor side by side, meeting at spin barriers, and every buffer is
+//! kept between updates (see [`Sac::update`]).
+
+use std::sync::RwLock;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::mlp::{Mlp, Scratch, Trace};
-use std::sync::RwLock;
-
 use super::{Adam, SpinBarrier, polyak};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
@@ -92,7 +93,7 @@ impl Policy<'_> {
         }
     }
 
-    /// `∂L/∂(actor output)` of the actor loss for rows starting at batch row `r0`, from `g_action`
+    /// `∂L/∂(actor output)` of the actor loss for some rows, from `g_action`
     /// (`∂L/∂a` through the critics, `[rows, D]`) and what the head kept for these rows.
     fn output_grad(&self, out: &[f32], head: &Head, g_action: &[f32], alpha: f32, inv_n: f32, grad_out: &mut Vec<f32>) {
         let d = self.act_dim;
@@ -296,7 +297,7 @@ impl Sac {
     /// [`crate::control::sac::Sac::update`]. With `stats`, also returns the statistics named by
     /// [`Sac::stat_keys`].
     ///
-    /// Two lanes run it, this thread and one scoped thread, meeting at spin barriers: lane `k` owns
+    /// Two lanes run it, this thread and the agent's worker thread, meeting at spin barriers: lane `k` owns
     /// critic `k` (its target, optimiser and buffers) and half `k` of the batch for the actor, and
     /// hands results to the other lane through [`Published`].
     pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng, stats: bool) -> Option<Vec<f32>> {
