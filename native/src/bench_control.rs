@@ -25,13 +25,15 @@
 //! | the truncated normal's draw in `f32` instead of `f64` (as the tensor version) | −5 % for SAC-ERA | within the noise (350–367) |
 //! | our own loops compiled for the host CPU (`-C target-cpu=native`) | AVX-512 for Adam, biases, activations | +2 %; not worth a non-portable binary |
 //! | column-major activations | `gemm` runs 5 % faster on a column-major forward product | not done: forward products are a third of the work |
+//! | lane 1 on a persistent worker thread of the agent's own instead of a thread spawned per update (60–120 µs each) | +4 % | 370–387 (SAC 392) |
 //! | Adam's moments flushed to zero below 10⁻³⁰ | a real run (not this benchmark) had 14 % of its time in Adam's loop: moments of dead ReLU units decay into subnormal floats | FiveLinkArm-v0 training 139 → 178 steps/s (×1.28); the benchmark's short runs never get there |
 //!
-//! Where the time goes now (perf, width 256): 62 % in `gemm`'s kernels and packing, 13 % in the
-//! truncated normal's draws, 7 % waiting at barriers (mostly for the lane thread, spawned per update:
-//! 60–120 µs), the rest in bias, activation, Adam and copies. At width 512 the kernels take 77 % and
-//! each core runs them at about 85 % of its single-core rate while the other core does the same; a
-//! persistent lane thread (instead of one per update) is the next step, worth an estimated 4 %.
+//! Where the time went before the persistent lane thread (perf, width 256): 62 % in `gemm`'s kernels
+//! and packing, 13 % in the truncated normal's draws, 7 % waiting at barriers (mostly for the lane
+//! thread spawned per update), the rest in bias, activation, Adam and copies. At width 512 the kernels
+//! take 77 % and each core runs them at about 85 % of its single-core rate while the other core does
+//! the same: 110 updates/s, short of JAX's 128 on the machine; fewer FLOPs or faster kernels
+//! would be needed (column-major activations are the one measured lead).
 
 use std::time::Instant;
 
