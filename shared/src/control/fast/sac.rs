@@ -14,7 +14,7 @@ use super::mlp::{Mlp, Scratch, Trace};
 use super::{Adam, SpinBarrier, polyak};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
-use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise, stat_keys};
+use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
 use crate::control::{AgentError, AgentRng, Part};
 use crate::gaussian::{LOG_SQRT_2PI_E, tanh_gaussian_log_prob, truncated_normal_draw, truncated_normal_quantile};
 
@@ -45,7 +45,12 @@ struct Policy<'a> {
     act_dim: usize,
 }
 
-impl Policy<'_> {
+impl<'a> Policy<'a> {
+    /// The policy with the learned scalar: SAC-ERA's δ is clamped into its range here, once.
+    fn new(actor: &'a Mlp, era: Option<&'a EraHead>, scalar: f32, act_dim: usize) -> Self {
+        Self { actor, era, delta: era.map_or(0.0, |h| scalar.clamp(0.0, h.delta_max as f32)), act_dim }
+    }
+
     /// The head on the actor's output `out` (`[rows, 2D]`: means, then raw log-std scores) with `noise`
     /// from [`draw_noise`]: samples and log-std, and with `grads` (SAC: always) the log-densities and
     /// what the actor's gradient needs.
@@ -260,11 +265,6 @@ impl Sac {
         &self.cfg
     }
 
-    /// The keys of [`Sac::update`]'s statistics (see [`stat_keys`]).
-    pub fn stat_keys(&self) -> [&'static str; 10] {
-        stat_keys(self.era.is_some())
-    }
-
     /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
     pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
         let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
@@ -283,19 +283,14 @@ impl Sac {
             return lane.actor.output().chunks_exact(2 * d).flat_map(|row| row[..d].iter().map(|m| m.tanh())).collect();
         }
         let noise = draw_noise(self.era.is_some(), rows * d, rng);
-        let policy = Policy {
-            actor: &self.actor,
-            era: self.era.as_ref(),
-            delta: self.era.as_ref().map_or(0.0, |h| self.scalar.clamp(0.0, h.delta_max as f32)),
-            act_dim: d,
-        };
+        let policy = Policy::new(&self.actor, self.era.as_ref(), self.scalar, d);
         policy.head(lane.actor.output(), &noise, false, &mut lane.head);
         lane.head.action.clone()
     }
 
     /// One gradient step of the critics, the actor and α or δ, then the target update, as
     /// [`crate::control::sac::Sac::update`]. With `stats`, also returns the statistics named by
-    /// [`Sac::stat_keys`].
+    /// [`crate::control::sac::stat_keys`].
     ///
     /// Two lanes run it, this thread and the agent's worker thread, meeting at spin barriers: lane `k` owns
     /// critic `k` (its target, optimiser and buffers) and half `k` of the batch for the actor, and
@@ -311,12 +306,7 @@ impl Sac {
         // Drawn here, in the reference's order: the target's noise, then the actor step's.
         let noise_next = draw_noise(era, n * d, rng);
         let noise = draw_noise(era, n * d, rng);
-        let policy = Policy {
-            actor: &self.actor,
-            era: self.era.as_ref(),
-            delta: self.era.as_ref().map_or(0.0, |h| self.scalar.clamp(0.0, h.delta_max as f32)),
-            act_dim: d,
-        };
+        let policy = Policy::new(&self.actor, self.era.as_ref(), self.scalar, d);
         let at = split(n);
         let rows = [0..at, at..n];
         let published = &self.published;
@@ -327,6 +317,18 @@ impl Sac {
             let mine = rows[k].clone();
             let publish = |f: &mut dyn FnMut(&mut Published)| f(&mut published[k].write().expect("lane lock"));
             let both = || [published[0].read().expect("lane lock"), published[1].read().expect("lane lock")];
+            // A network of this lane on `[obs, both halves' published actions]`; its output published.
+            let on_actions = |net: &Mlp, obs: &[f32], buf: &mut LaneBuffers| {
+                {
+                    let p = both();
+                    critic_input(&mut buf.input, obs, [&p[0].actions, &p[1].actions], (o, d));
+                }
+                net.forward(&buf.input, n, &mut buf.critic);
+                publish(&mut |p| {
+                    p.q.clear();
+                    p.q.extend_from_slice(buf.critic.output());
+                });
+            };
 
             // 1. The actor on this half of the next observations: the target's actions.
             policy.actor.forward(&batch.next_obs[mine.start * o..mine.end * o], mine.len(), &mut buf.actor);
@@ -337,13 +339,7 @@ impl Sac {
             });
             barrier.wait();
             // 2. This lane's target critic on the whole batch.
-            {
-                let p = both();
-                critic_input(&mut buf.input, &batch.next_obs, [&p[0].actions, &p[1].actions], (o, d));
-            }
-            twin.target.forward(&buf.input, n, &mut buf.critic);
-            publish(&mut |p| p.q.clear());
-            publish(&mut |p| p.q.extend_from_slice(buf.critic.output()));
+            on_actions(&twin.target, &batch.next_obs, buf);
             barrier.wait();
             // 3. The bootstrapped target (each lane computes all of it), then this lane's critic step.
             {
@@ -396,13 +392,7 @@ impl Sac {
             });
             barrier.wait();
             // 5. This lane's (updated, fixed) critic on the sampled actions.
-            {
-                let p = both();
-                critic_input(&mut buf.input, &batch.obs, [&p[0].actions, &p[1].actions], (o, d));
-            }
-            twin.critic.forward(&buf.input, n, &mut buf.critic);
-            publish(&mut |p| p.q.clear());
-            publish(&mut |p| p.q.extend_from_slice(buf.critic.output()));
+            on_actions(&twin.critic, &batch.obs, buf);
             barrier.wait();
             // 6. ∂(−min Q)/∂a through this lane's critic where it is the smaller (min_pair keeps Q₁ on ties).
             let mut q_min_sum = 0.0f32;
