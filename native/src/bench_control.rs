@@ -41,9 +41,9 @@ use burn::tensor::backend::AutodiffBackend;
 use era_shared::control::mlp::Activation;
 use era_shared::control::ppo::{Ppo, PpoConfig, Rollout};
 use era_shared::control::replay::{Batch, ReplayBuffer};
-use era_shared::control::sac::{Sac, SacConfig};
-use era_shared::control::trainer::{AgentConfig, Engine};
-use era_shared::control::{AgentError, AgentRng, ControlConfig, ControlTrainer, fast, read};
+use era_shared::control::sac::SacConfig;
+use era_shared::control::trainer::{AgentConfig, Engine, SacAgent};
+use era_shared::control::{AgentError, AgentRng, ControlConfig, ControlTrainer, read};
 use era_shared::env::{Env, env_ids};
 use rand::{Rng, SeedableRng};
 
@@ -187,28 +187,15 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
         run(&batches[10..])?;
         Ok(updates as f64 / start.elapsed().as_secs_f64())
     };
-    match engine {
-        Engine::Burn => {
-            let mut agent = Sac::<B>::new(cfg, OBS, ACT, &mut rng, device)?;
-            time(&mut |batches| {
-                for (i, b) in batches.iter().enumerate() {
-                    if let Some(t) = agent.update(b, &mut rng, i + 1 == batches.len()) {
-                        pollster::block_on(read(t))?;
-                    }
-                }
-                Ok(())
-            })
+    let mut agent = SacAgent::<B>::new(engine, &cfg, OBS, ACT, &mut rng, device)?;
+    time(&mut |batches| {
+        for (i, b) in batches.iter().enumerate() {
+            if let Some(stats) = agent.update(b, &mut rng, i + 1 == batches.len()) {
+                pollster::block_on(stats.read())?;
+            }
         }
-        Engine::Fast => {
-            let mut agent = fast::sac::Sac::new(cfg, OBS, ACT, &mut rng)?;
-            time(&mut |batches| {
-                for (i, b) in batches.iter().enumerate() {
-                    agent.update(b, &mut rng, i + 1 == batches.len());
-                }
-                Ok(())
-            })
-        }
-    }
+        Ok(())
+    })
 }
 
 /// SAC-ERA updates per second inside a real training loop on FiveLinkArm-v0 (the largest pure-Rust

@@ -133,21 +133,25 @@ enum Agent<B: AutodiffBackend> {
 }
 
 /// A SAC agent on either engine.
-enum SacAgent<B: AutodiffBackend> {
+pub enum SacAgent<B: AutodiffBackend> {
+    /// The burn agent.
     Burn(Box<Sac<B>>),
+    /// The fast CPU path.
     #[cfg(feature = "fast")]
     Fast(Box<super::fast::sac::Sac>),
 }
 
 /// An update's statistics: on the device (burn) or already on the host (fast path).
-enum SacStats<B: AutodiffBackend> {
+pub enum SacStats<B: AutodiffBackend> {
+    /// Still on the device.
     Device(Tensor<B::InnerBackend, 1>),
-    #[cfg_attr(not(feature = "fast"), allow(dead_code))]
+    /// On the host.
     Host(Vec<f32>),
 }
 
 impl<B: AutodiffBackend> SacStats<B> {
-    async fn read(self) -> Result<Vec<f32>, AgentError> {
+    /// The values, reading the device if they are there.
+    pub async fn read(self) -> Result<Vec<f32>, AgentError> {
         match self {
             Self::Device(t) => read(t).await,
             Self::Host(v) => Ok(v),
@@ -156,7 +160,8 @@ impl<B: AutodiffBackend> SacStats<B> {
 }
 
 impl<B: AutodiffBackend> SacAgent<B> {
-    fn new(
+    /// A fresh agent on `engine` for `o` observations and `d` actions (the same networks on both).
+    pub fn new(
         engine: Engine,
         cfg: &SacConfig,
         o: usize,
@@ -199,7 +204,8 @@ impl<B: AutodiffBackend> SacAgent<B> {
         }
     }
 
-    fn update(&mut self, batch: &super::replay::Batch, rng: &mut AgentRng, stats: bool) -> Option<SacStats<B>> {
+    /// One update (see [`Sac::update`]); the statistics when `stats`.
+    pub fn update(&mut self, batch: &super::replay::Batch, rng: &mut AgentRng, stats: bool) -> Option<SacStats<B>> {
         match self {
             Self::Burn(a) => a.update(batch, rng, stats).map(SacStats::Device),
             #[cfg(feature = "fast")]
