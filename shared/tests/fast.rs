@@ -139,3 +139,188 @@ fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
         }
     }
 }
+
+mod ppo {
+    use super::*;
+    use era_shared::control::ppo::{Ppo, PpoConfig, Rollout, gae};
+
+    /// Small networks and rollouts; a large learning rate so that ratios leave the clip range and
+    /// both sides of every `max` in the losses are exercised.
+    fn config(era: bool) -> PpoConfig {
+        PpoConfig::standard(era)
+            .with_hidden(vec![16, 16])
+            .with_num_steps(96)
+            .with_num_minibatches(3)
+            .with_update_epochs(3)
+            .with_lr(1e-2)
+    }
+
+    /// The variants the comparison covers: ERA on and off; the log-std as a parameter or a head;
+    /// δ constant or learned; clipped or plain value loss; an entropy bonus; each activation.
+    fn variants() -> Vec<(&'static str, PpoConfig)> {
+        let learned_delta = EraConfig::new().with_delta(0.3).with_delta_auto(true).with_h0_per_dim(-0.5);
+        vec![
+            ("ppo-era", config(true)),
+            ("ppo", config(false)),
+            (
+                "ppo-era, head, learned δ, entropy bonus, ReLU",
+                PpoConfig { era: learned_delta, ..config(true) }
+                    .with_state_dependent_std(true)
+                    .with_ent_coef(0.01)
+                    .with_activation(Activation::Relu),
+            ),
+            (
+                "ppo, head, plain value loss, ELU",
+                config(false)
+                    .with_state_dependent_std(true)
+                    .with_clip_vloss(false)
+                    .with_anneal_lr(false)
+                    .with_activation(Activation::Elu),
+            ),
+        ]
+    }
+
+    /// A rollout acted by `act` (rows of `[action, log π, V]`) on made-up observations and rewards.
+    fn rollout(
+        act: &mut dyn FnMut(&[f32], &mut AgentRng) -> Vec<f32>,
+        steps: usize,
+        data: &mut AgentRng,
+        rng: &mut AgentRng,
+    ) -> (Rollout, Vec<f32>, Vec<f32>) {
+        let mut ro = Rollout::default();
+        for _ in 0..steps {
+            let obs: Vec<f32> = (0..OBS).map(|_| data.random_range(-2.0f32..2.0)).collect();
+            let out = act(&obs, rng);
+            ro.actions.extend_from_slice(&out[..ACT]);
+            ro.log_probs.push(out[ACT]);
+            ro.values.push(out[ACT + 1]);
+            ro.obs.extend(obs);
+            ro.rewards.push(data.random_range(-1.0f32..1.0));
+            ro.dones.push(data.random_range(0.0..1.0) < 0.05);
+        }
+        let (adv, ret) = gae(&ro, &[0.0], 1, 0.99, 0.95);
+        (ro, adv, ret)
+    }
+
+    #[test]
+    fn fast_ppo_follows_the_reference_update_by_update() {
+        for (name, cfg) in variants() {
+            let (mut rng_ref, mut rng_fast) = (AgentRng::seed_from_u64(5), AgentRng::seed_from_u64(5));
+            let mut reference = Ppo::<B>::new(cfg.clone(), OBS, ACT, 1, &mut rng_ref, &Default::default()).unwrap();
+            let mut fast = fast::ppo::Ppo::new(cfg.clone(), OBS, ACT, 1, &mut rng_fast).unwrap();
+            let mut data = AgentRng::seed_from_u64(3);
+            let (mut worst, mut clipped) = (0.0f32, 0.0f32);
+            for r in 0..6 {
+                // Both act on the reference's rollout; the fast agent's actions are compared on the way.
+                let (mut acted_ref, mut acted_fast) = (Vec::new(), Vec::new());
+                let (ro, adv, ret) = rollout(
+                    &mut |obs, rng| {
+                        let want = pollster::block_on(read(reference.act(obs, 1, false, rng))).unwrap();
+                        acted_ref.extend_from_slice(&want);
+                        want
+                    },
+                    cfg.num_steps,
+                    &mut data,
+                    &mut rng_ref,
+                );
+                for row in ro.obs.chunks(OBS) {
+                    acted_fast.extend(fast.act(row, 1, false, &mut rng_fast));
+                }
+                let g = gap(&acted_fast, &acted_ref);
+                assert!(g < TOLERANCE, "{name} rollout {r}: actions differ by {g}");
+                let frac = 1.0 - r as f64 / 6.0;
+                let want = pollster::block_on(read(reference.update(&ro, &adv, &ret, frac, &mut rng_ref))).unwrap();
+                let got = fast.update(&ro, &adv, &ret, frac, &mut rng_fast);
+                let g = gap(&got, &want);
+                worst = worst.max(g);
+                clipped = clipped.max(want[3]);
+                assert!(g < TOLERANCE, "{name} rollout {r}: fast {got:?}\nreference {want:?}");
+            }
+            // The comparison means something only if the clip acted.
+            assert!(clipped > 0.0, "{name}: the largest clip fraction was {clipped}");
+            let probe: Vec<f32> = (0..4 * OBS).map(|i| (i as f32 * 0.7).sin()).collect();
+            let want = pollster::block_on(read(reference.act(&probe, 4, true, &mut rng_ref))).unwrap();
+            assert!(gap(&fast.act(&probe, 4, true, &mut rng_fast), &want) < TOLERANCE);
+            eprintln!(
+                "{name}: largest relative difference over 6 rollouts' updates {worst:.2e}, largest clip fraction {clipped}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_ppo_is_deterministic_and_resumes_bit_for_bit() {
+        for (name, cfg) in variants() {
+            let run = |rollouts: std::ops::Range<usize>, from: Option<(&[Part], AgentRng)>| {
+                let mut rng = AgentRng::seed_from_u64(7);
+                let mut agent = fast::ppo::Ppo::new(cfg.clone(), OBS, ACT, 1, &mut rng).unwrap();
+                if let Some((parts, saved)) = from {
+                    agent.load(parts).unwrap();
+                    rng = saved;
+                }
+                let mut out = Vec::new();
+                for r in rollouts {
+                    let mut data = AgentRng::seed_from_u64(100 + r as u64);
+                    let (ro, adv, ret) =
+                        rollout(&mut |obs, rng| agent.act(obs, 1, false, rng), cfg.num_steps, &mut data, &mut rng);
+                    out.push(agent.update(&ro, &adv, &ret, 1.0, &mut rng));
+                }
+                (agent, rng, out)
+            };
+            let (_, _, whole) = run(0..4, None);
+            let (_, _, again) = run(0..4, None);
+            assert_eq!(whole, again, "{name}: same seed, same numbers");
+            let (first, rng, head) = run(0..2, None);
+            let (_, _, tail) = run(2..4, Some((&first.save().unwrap(), rng)));
+            assert_eq!([head, tail].concat(), whole, "{name}: save after 2 rollouts, load, continue: identical");
+        }
+    }
+
+    #[test]
+    fn a_ppo_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
+        let mut rng = AgentRng::seed_from_u64(1);
+        let small = fast::ppo::Ppo::new(config(true), OBS, ACT, 1, &mut rng).unwrap();
+        let mut wide = fast::ppo::Ppo::new(config(true).with_hidden(vec![32, 32]), OBS, ACT, 1, &mut rng).unwrap();
+        let err = wide.load(&small.save().unwrap()).unwrap_err().to_string();
+        assert!(err.contains("tensor `actor`") && err.contains("needs"), "{err}");
+        let err = wide.load(&[]).unwrap_err().to_string();
+        assert!(err.contains("fast-ppo.safetensors") && err.contains("backend that wrote it"), "{err}");
+    }
+
+    /// The whole PPO loop on either engine (Pendulum-v1, four rollouts of 64 steps): the same
+    /// episodes, statistics and evaluations up to rounding.
+    #[test]
+    fn the_ppo_trainer_on_the_fast_engine_follows_the_burn_engine() {
+        use era_shared::control::trainer::{AgentConfig, Engine};
+        use era_shared::control::{ControlConfig, ControlTrainer, Logged};
+        for era in [true, false] {
+            let agent = PpoConfig::standard(era).with_num_steps(64).with_num_minibatches(2).with_update_epochs(2);
+            let config = ControlConfig::new("Pendulum-v1".into(), AgentConfig::Ppo(agent))
+                .with_total_steps(256)
+                .with_eval_every(128)
+                .with_eval_episodes(1)
+                .with_log_every(64);
+            let run = |engine| -> Vec<Logged> {
+                let mut t = ControlTrainer::<B>::with_engine(config.clone(), &Default::default(), engine).unwrap();
+                let mut out = Vec::new();
+                while !t.is_done() {
+                    out.extend(pollster::block_on(t.advance()).unwrap());
+                }
+                out
+            };
+            let (reference, fast) = (run(Engine::Burn), run(Engine::Fast));
+            assert_eq!(reference.len(), fast.len());
+            assert!(reference.iter().any(|l| l.metrics.iter().any(|(k, _)| *k == era_shared::metrics::APPROX_KL)));
+            for (r, f) in reference.iter().zip(&fast) {
+                assert_eq!(r.step, f.step);
+                for ((kr, vr), (kf, vf)) in r.metrics.iter().zip(&f.metrics) {
+                    assert_eq!(kr, kf);
+                    assert!(
+                        (vr - vf).abs() <= 1e-3 * (1.0 + vr.abs()),
+                        "era {era} step {} {kr}: burn {vr} vs fast {vf}",
+                        r.step
+                    );
+                }
+            }
+        }
+    }
+}

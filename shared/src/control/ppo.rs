@@ -90,6 +90,73 @@ impl PpoConfig {
     pub fn standard(era: bool) -> Self {
         Self::new(EraConfig::new().with_enabled(era).with_delta_auto(false))
     }
+
+    /// Checks the settings for `num_envs` environment copies and builds the ERA head (`None`: ERA off)
+    /// for `act_dim` action dimensions; the error names the setting and its valid range.
+    pub fn checked(&self, act_dim: usize, num_envs: usize) -> Result<Option<EraHead>, AgentError> {
+        let batch = self.num_steps * num_envs;
+        if self.num_minibatches == 0 || batch < self.num_minibatches || self.hidden.contains(&0) {
+            return Err(AgentError::Config(format!(
+                "num_steps × num_envs = {batch} must be at least num_minibatches = {} (≥ 1), hidden widths ≥ 1",
+                self.num_minibatches
+            )));
+        }
+        Ok(self.era.build(act_dim)?)
+    }
+
+    /// The learning rate at fraction `lr_frac` of the rate (1 at the start, towards 0 at the end) when
+    /// annealing, else the constant rate.
+    pub fn lr_at(&self, lr_frac: f64) -> f64 {
+        if self.anneal_lr { self.lr * lr_frac } else { self.lr }
+    }
+}
+
+/// The keys of a PPO update's statistics, in order (δ and its loss only with ERA).
+pub fn stat_keys(era: bool) -> Vec<&'static str> {
+    use crate::metrics::*;
+    let mut keys = vec![ACTOR_LOSS, CRITIC_LOSS, APPROX_KL, CLIP_FRAC, GAUSSIAN_ENTROPY, STD_MEAN, STD_MIN, STD_MAX];
+    if era {
+        keys.extend([DELTA, DELTA_LOSS]);
+    }
+    keys
+}
+
+/// Visits the minibatches of one update in the order every engine visits them: each of
+/// `update_epochs` epochs shuffles the `rows` rollout rows with `rng` and cuts them into
+/// `num_minibatches` equal chunks (a remainder is left out, as CleanRL). `visit` gets each chunk's row
+/// indices and whether it is the update's last.
+pub fn for_each_minibatch(cfg: &PpoConfig, rows: usize, rng: &mut AgentRng, mut visit: impl FnMut(&[usize], bool)) {
+    let mb = rows / cfg.num_minibatches.max(1);
+    if mb == 0 {
+        return;
+    }
+    let steps = cfg.update_epochs * (rows / mb);
+    let mut order: Vec<usize> = (0..rows).collect();
+    let mut step = 0;
+    for _ in 0..cfg.update_epochs {
+        order.shuffle(rng);
+        for idx in order.chunks_exact(mb) {
+            step += 1;
+            visit(idx, step == steps);
+        }
+    }
+}
+
+/// Rows `idx` of the row-major `[_, width]` array `src`, written into `out`.
+pub fn gather_rows(src: &[f32], width: usize, idx: &[usize], out: &mut Vec<f32>) {
+    out.clear();
+    for &i in idx {
+        out.extend_from_slice(&src[i * width..(i + 1) * width]);
+    }
+}
+
+/// A minibatch's advantages normalised to mean 0 and standard deviation 1 (the sample std, ddof 1, as
+/// torch's `.std()`), plus 10⁻⁸ in the divisor.
+pub fn normalize_advantages(adv: &mut [f32]) {
+    let n = adv.len();
+    let mean = adv.iter().sum::<f32>() / n as f32;
+    let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (n.max(2) - 1) as f32).sqrt();
+    adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
 }
 
 /// The actor, its log-std parameter and the value network, saved as one record.
@@ -103,7 +170,7 @@ pub struct PpoNets<B: Backend> {
     critic: Mlp<B>,
 }
 
-/// Host-side state that must survive a checkpoint: the normalisers.
+/// Host-side state that must survive a checkpoint: the normalisers, whichever engine runs the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PpoHostState {
     /// Observation statistics.
@@ -112,6 +179,44 @@ pub struct PpoHostState {
     pub ret_rms: RunningMeanStd,
     /// Each environment copy's running discounted return.
     pub discounted: Vec<f64>,
+}
+
+impl PpoHostState {
+    /// Fresh statistics for `obs_dim` observations and `num_envs` environment copies.
+    pub fn new(obs_dim: usize, num_envs: usize) -> Self {
+        Self { obs_rms: RunningMeanStd::new(obs_dim), ret_rms: RunningMeanStd::new(1), discounted: vec![0.0; num_envs] }
+    }
+
+    /// Normalises raw observations `[rows × obs_dim]` (when `cfg.norm_obs`), first folding them into
+    /// the statistics when `update`.
+    pub fn normalize_obs(&mut self, cfg: &PpoConfig, raw: &[f32], update: bool) -> Vec<f32> {
+        if !cfg.norm_obs {
+            return raw.to_vec();
+        }
+        let dims = self.obs_rms.mean.len().max(1);
+        raw.chunks(dims)
+            .flat_map(|row| {
+                if update {
+                    self.obs_rms.update(&row.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
+                }
+                self.obs_rms.normalize(row, 10.0)
+            })
+            .collect()
+    }
+
+    /// Scales one step's rewards (one per copy) by the running std of the discounted return (when
+    /// `cfg.norm_reward`), which restarts only at termination (Gymnasium's `NormalizeReward`).
+    pub fn normalize_rewards(&mut self, cfg: &PpoConfig, rewards: &[f64], terminated: &[bool]) -> Vec<f32> {
+        if !cfg.norm_reward {
+            return rewards.iter().map(|&r| r as f32).collect();
+        }
+        for ((g, &r), &t) in self.discounted.iter_mut().zip(rewards).zip(terminated) {
+            *g = *g * cfg.gamma * if t { 0.0 } else { 1.0 } + r;
+            self.ret_rms.update(&[*g]);
+        }
+        let scale = (self.ret_rms.var[0] + 1e-8).sqrt();
+        rewards.iter().map(|&r| (r / scale).clamp(-10.0, 10.0) as f32).collect()
+    }
 }
 
 /// One rollout, flattened over time × environment copies (row `t·N + i`).
@@ -140,7 +245,6 @@ pub struct Ppo<B: AutodiffBackend> {
     delta: Scalar<B>,
     opt: OptimizerAdaptor<Adam, PpoNets<B>, B>,
     delta_opt: OptimizerAdaptor<Adam, Scalar<B>, B>,
-    host: PpoHostState,
     device: B::Device,
 }
 
@@ -154,7 +258,8 @@ impl<B: AutodiffBackend> Ppo<B> {
         Ok(())
     }
 
-    /// A fresh agent for `num_envs` copies of an environment with `obs_dim` observations and `act_dim` actions.
+    /// A fresh agent for `num_envs` copies of an environment with `obs_dim` observations and
+    /// `act_dim` actions (the observation and reward statistics are the caller's: [`PpoHostState`]).
     pub fn new(
         cfg: PpoConfig,
         obs_dim: usize,
@@ -163,14 +268,7 @@ impl<B: AutodiffBackend> Ppo<B> {
         rng: &mut AgentRng,
         device: &B::Device,
     ) -> Result<Self, AgentError> {
-        let batch = cfg.num_steps * num_envs;
-        if cfg.num_minibatches == 0 || batch < cfg.num_minibatches || cfg.hidden.contains(&0) {
-            return Err(AgentError::Config(format!(
-                "num_steps × num_envs = {batch} must be at least num_minibatches = {} (≥ 1), hidden widths ≥ 1",
-                cfg.num_minibatches
-            )));
-        }
-        let era = cfg.era.build(act_dim)?;
+        let era = cfg.checked(act_dim, num_envs)?;
         let heads = if cfg.state_dependent_std { 2 * act_dim } else { act_dim };
         // Small last layers: the policy starts near zero mean, the value near zero (CleanRL's 0.01 / 1).
         let actor = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[heads]].concat(), cfg.activation, 0.01, rng, device);
@@ -183,11 +281,6 @@ impl<B: AutodiffBackend> Ppo<B> {
             delta: Scalar::new(cfg.era.delta, device),
             opt: adam().init(),
             delta_opt: adam().init(),
-            host: PpoHostState {
-                obs_rms: RunningMeanStd::new(obs_dim),
-                ret_rms: RunningMeanStd::new(1),
-                discounted: vec![0.0; num_envs],
-            },
             era,
             device: device.clone(),
             cfg,
@@ -199,56 +292,9 @@ impl<B: AutodiffBackend> Ppo<B> {
         &self.cfg
     }
 
-    /// The keys of [`Ppo::update`]'s statistics, in order (δ and its loss only with ERA).
+    /// The keys of [`Ppo::update`]'s statistics, in order (see [`stat_keys`]).
     pub fn stat_keys(&self) -> Vec<&'static str> {
-        use crate::metrics::*;
-        let mut keys =
-            vec![ACTOR_LOSS, CRITIC_LOSS, APPROX_KL, CLIP_FRAC, GAUSSIAN_ENTROPY, STD_MEAN, STD_MIN, STD_MAX];
-        if self.era.is_some() {
-            keys.extend([DELTA, DELTA_LOSS]);
-        }
-        keys
-    }
-
-    /// Normalises raw observations `[rows × obs_dim]`, first folding them into the statistics when `update`.
-    pub fn normalize_obs(&mut self, raw: &[f32], update: bool) -> Vec<f32> {
-        if !self.cfg.norm_obs {
-            return raw.to_vec();
-        }
-        let dims = self.host.obs_rms.mean.len().max(1);
-        raw.chunks(dims)
-            .flat_map(|row| {
-                if update {
-                    self.host.obs_rms.update(&row.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
-                }
-                self.host.obs_rms.normalize(row, 10.0)
-            })
-            .collect()
-    }
-
-    /// Scales one step's rewards (one per copy) by the running std of the discounted return, which
-    /// restarts only at termination (Gymnasium's `NormalizeReward`).
-    pub fn normalize_rewards(&mut self, rewards: &[f64], terminated: &[bool]) -> Vec<f32> {
-        if !self.cfg.norm_reward {
-            return rewards.iter().map(|&r| r as f32).collect();
-        }
-        let gamma = self.cfg.gamma;
-        for ((g, &r), &t) in self.host.discounted.iter_mut().zip(rewards).zip(terminated) {
-            *g = *g * gamma * if t { 0.0 } else { 1.0 } + r;
-            self.host.ret_rms.update(&[*g]);
-        }
-        let scale = (self.host.ret_rms.var[0] + 1e-8).sqrt();
-        rewards.iter().map(|&r| (r / scale).clamp(-10.0, 10.0) as f32).collect()
-    }
-
-    /// The host-side state for a checkpoint.
-    pub fn host_state(&self) -> &PpoHostState {
-        &self.host
-    }
-
-    /// Restores the host-side state.
-    pub fn set_host_state(&mut self, state: PpoHostState) {
-        self.host = state;
+        stat_keys(self.era.is_some())
     }
 
     fn policy<BB: Backend>(
@@ -309,88 +355,80 @@ impl<B: AutodiffBackend> Ppo<B> {
     ) -> Tensor<B::InnerBackend, 1> {
         let n = rollout.log_probs.len();
         let (o, d, dev) = (rollout.obs.len() / n.max(1), self.act_dim, self.device.clone());
-        let mb = n / self.cfg.num_minibatches;
-        let lr = if self.cfg.anneal_lr { self.cfg.lr * lr_frac } else { self.cfg.lr };
+        let lr = self.cfg.lr_at(lr_frac);
         let c = self.cfg.clip_coef;
-        let mut order: Vec<usize> = (0..n).collect();
         let mut stats = Tensor::zeros([self.stat_keys().len()], &dev);
-        let steps = self.cfg.update_epochs * (n / mb.max(1));
-        let mut step = 0;
-        for _ in 0..self.cfg.update_epochs {
-            order.shuffle(rng);
-            for idx in order.chunks_exact(mb) {
-                step += 1;
-                let last = step == steps;
-                let gather = |src: &[f32], w: usize| -> Vec<f32> {
-                    idx.iter().flat_map(|&i| src[i * w..(i + 1) * w].iter().copied()).collect()
-                };
-                let mut adv = gather(advantages, 1);
-                let mean = adv.iter().sum::<f32>() / mb as f32;
-                // Sample std (ddof 1), as torch's `.std()`.
-                let std = (adv.iter().map(|a| (a - mean).powi(2)).sum::<f32>() / (mb.max(2) - 1) as f32).sqrt();
-                adv.iter_mut().for_each(|a| *a = (*a - mean) / (std + 1e-8));
-                let obs: Tensor<B, 2> = upload(&gather(&rollout.obs, o), [mb, o], &dev);
-                let actions: Tensor<B, 2> = upload(&gather(&rollout.actions, d), [mb, d], &dev);
-                let old_log_prob: Tensor<B, 2> = upload(&gather(&rollout.log_probs, 1), [mb, 1], &dev);
-                let adv: Tensor<B, 2> = upload(&adv, [mb, 1], &dev);
-                let ret: Tensor<B, 2> = upload(&gather(returns, 1), [mb, 1], &dev);
-                let old_v: Tensor<B, 2> = upload(&gather(&rollout.values, 1), [mb, 1], &dev);
+        let cfg = self.cfg.clone();
+        let mut buf = Vec::new();
+        for_each_minibatch(&cfg, n, rng, |idx, last| {
+            let mb = idx.len();
+            let mut gather = |src: &[f32], w: usize| -> Vec<f32> {
+                gather_rows(src, w, idx, &mut buf);
+                buf.clone()
+            };
+            let mut adv = gather(advantages, 1);
+            normalize_advantages(&mut adv);
+            let obs: Tensor<B, 2> = upload(&gather(&rollout.obs, o), [mb, o], &dev);
+            let actions: Tensor<B, 2> = upload(&gather(&rollout.actions, d), [mb, d], &dev);
+            let old_log_prob: Tensor<B, 2> = upload(&gather(&rollout.log_probs, 1), [mb, 1], &dev);
+            let adv: Tensor<B, 2> = upload(&adv, [mb, 1], &dev);
+            let ret: Tensor<B, 2> = upload(&gather(returns, 1), [mb, 1], &dev);
+            let old_v: Tensor<B, 2> = upload(&gather(&rollout.values, 1), [mb, 1], &dev);
 
-                let delta_used = last.then(|| self.delta());
-                let (mu, log_std) = self.policy(&self.nets, obs.clone(), self.delta.get().detach());
-                let log_prob = gaussian_log_prob(actions, mu, log_std.clone());
-                let log_ratio = log_prob.sub(old_log_prob.clone());
-                let ratio = log_ratio.clone().exp();
-                let pg =
-                    adv.clone().neg().mul(ratio.clone()).max_pair(adv.neg().mul(ratio.clone().clamp(1.0 - c, 1.0 + c)));
-                let pg_loss = pg.mean();
-                let v = self.nets.critic.forward(obs);
-                let v_err = v.clone().sub(ret.clone()).square();
-                let v_loss = if self.cfg.clip_vloss {
-                    let clipped = old_v.clone().add(v.sub(old_v).clamp(-c, c));
-                    v_err.max_pair(clipped.sub(ret).square()).mean().mul_scalar(0.5)
-                } else {
-                    v_err.mean().mul_scalar(0.5)
-                };
-                let mut loss = pg_loss.clone().add(v_loss.clone().mul_scalar(self.cfg.vf_coef));
-                if self.cfg.ent_coef != 0.0 {
-                    loss = loss.sub(diag_gaussian_entropy(log_std.clone()).mean().mul_scalar(self.cfg.ent_coef));
-                }
-                let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
-                let grads = clip_global_norm::<B>(grads, &self.nets, self.cfg.max_grad_norm);
-                self.nets = self.opt.step(lr, self.nets.clone(), grads);
-
-                let delta_loss_value = match &self.era {
-                    Some(head) if head.delta_auto => {
-                        let h = old_log_prob.neg().squeeze_dim::<1>(1);
-                        let loss = delta_loss(self.delta.get(), h, head.era.h0());
-                        let value = last.then(|| loss.clone().detach().inner());
-                        let grads = GradientsParams::from_grads(loss.backward(), &self.delta);
-                        self.delta = self.delta_opt.step(self.cfg.era.delta_lr, self.delta.clone(), grads);
-                        self.delta = self.delta.clone().clamped(0.0, head.delta_max);
-                        value
-                    }
-                    _ => None,
-                };
-                // Only the last minibatch reports statistics.
-                let Some(delta_used) = delta_used else { continue };
-                let ratio = ratio.detach().inner();
-                let approx_kl = ratio.clone().sub_scalar(1.0).sub(log_ratio.detach().inner()).mean();
-                let clip_frac = ratio.sub_scalar(1.0).abs().greater_elem(c).float().mean();
-                let mut parts = vec![
-                    pg_loss.detach().inner().reshape([1]),
-                    v_loss.detach().inner().reshape([1]),
-                    approx_kl.reshape([1]),
-                    clip_frac.reshape([1]),
-                    std_stats(log_std.detach().inner()),
-                ];
-                if self.era.is_some() {
-                    parts.push(delta_used);
-                    parts.push(delta_loss_value.unwrap_or_else(|| Tensor::zeros([1], &dev)));
-                }
-                stats = Tensor::cat(parts, 0);
+            let delta_used = last.then(|| self.delta());
+            let (mu, log_std) = self.policy(&self.nets, obs.clone(), self.delta.get().detach());
+            let log_prob = gaussian_log_prob(actions, mu, log_std.clone());
+            let log_ratio = log_prob.sub(old_log_prob.clone());
+            let ratio = log_ratio.clone().exp();
+            let pg =
+                adv.clone().neg().mul(ratio.clone()).max_pair(adv.neg().mul(ratio.clone().clamp(1.0 - c, 1.0 + c)));
+            let pg_loss = pg.mean();
+            let v = self.nets.critic.forward(obs);
+            let v_err = v.clone().sub(ret.clone()).square();
+            let v_loss = if self.cfg.clip_vloss {
+                let clipped = old_v.clone().add(v.sub(old_v).clamp(-c, c));
+                v_err.max_pair(clipped.sub(ret).square()).mean().mul_scalar(0.5)
+            } else {
+                v_err.mean().mul_scalar(0.5)
+            };
+            let mut loss = pg_loss.clone().add(v_loss.clone().mul_scalar(self.cfg.vf_coef));
+            if self.cfg.ent_coef != 0.0 {
+                loss = loss.sub(diag_gaussian_entropy(log_std.clone()).mean().mul_scalar(self.cfg.ent_coef));
             }
-        }
+            let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
+            let grads = clip_global_norm::<B>(grads, &self.nets, self.cfg.max_grad_norm);
+            self.nets = self.opt.step(lr, self.nets.clone(), grads);
+
+            let delta_loss_value = match &self.era {
+                Some(head) if head.delta_auto => {
+                    let h = old_log_prob.neg().squeeze_dim::<1>(1);
+                    let loss = delta_loss(self.delta.get(), h, head.era.h0());
+                    let value = last.then(|| loss.clone().detach().inner());
+                    let grads = GradientsParams::from_grads(loss.backward(), &self.delta);
+                    self.delta = self.delta_opt.step(self.cfg.era.delta_lr, self.delta.clone(), grads);
+                    self.delta = self.delta.clone().clamped(0.0, head.delta_max);
+                    value
+                }
+                _ => None,
+            };
+            // Only the last minibatch reports statistics.
+            let Some(delta_used) = delta_used else { return };
+            let ratio = ratio.detach().inner();
+            let approx_kl = ratio.clone().sub_scalar(1.0).sub(log_ratio.detach().inner()).mean();
+            let clip_frac = ratio.sub_scalar(1.0).abs().greater_elem(c).float().mean();
+            let mut parts = vec![
+                pg_loss.detach().inner().reshape([1]),
+                v_loss.detach().inner().reshape([1]),
+                approx_kl.reshape([1]),
+                clip_frac.reshape([1]),
+                std_stats(log_std.detach().inner()),
+            ];
+            if self.era.is_some() {
+                parts.push(delta_used);
+                parts.push(delta_loss_value.unwrap_or_else(|| Tensor::zeros([1], &dev)));
+            }
+            stats = Tensor::cat(parts, 0);
+        });
         stats
     }
 

@@ -123,13 +123,110 @@ pub enum Engine {
     /// The burn agents, on the trainer's backend: SAC and PPO, on any device.
     #[default]
     Burn,
-    /// The fast CPU path (feature `fast`, SAC only): the same update with hand-written gradients.
+    /// The fast CPU path (feature `fast`): the same SAC and PPO updates with hand-written gradients.
     Fast,
 }
 
 enum Agent<B: AutodiffBackend> {
     Sac { agent: SacAgent<B>, buffer: ReplayBuffer, stats: Option<SacStats<B>> },
-    Ppo { agent: Box<Ppo<B>>, obs_norm: Vec<f32>, rollouts: u64 },
+    Ppo { agent: PpoAgent<B>, host: PpoHostState, obs_norm: Vec<f32>, rollouts: u64 },
+}
+
+/// A PPO agent on either engine.
+pub enum PpoAgent<B: AutodiffBackend> {
+    /// The burn agent.
+    Burn(Box<Ppo<B>>),
+    /// The fast CPU path.
+    #[cfg(feature = "fast")]
+    Fast(Box<super::fast::ppo::Ppo>),
+}
+
+impl<B: AutodiffBackend> PpoAgent<B> {
+    /// A fresh agent on `engine` for `n` copies of an environment with `o` observations and `d`
+    /// actions (the same networks on both).
+    pub fn new(
+        engine: Engine,
+        cfg: &PpoConfig,
+        (o, d, n): (usize, usize, usize),
+        rng: &mut AgentRng,
+        device: &B::Device,
+    ) -> Result<Self, AgentError> {
+        match engine {
+            Engine::Burn => Ok(Self::Burn(Box::new(Ppo::new(cfg.clone(), o, d, n, rng, device)?))),
+            #[cfg(feature = "fast")]
+            Engine::Fast => Ok(Self::Fast(Box::new(super::fast::ppo::Ppo::new(cfg.clone(), o, d, n, rng)?))),
+            #[cfg(not(feature = "fast"))]
+            Engine::Fast => Err(AgentError::Config("this build has no fast CPU path (feature `fast`)".into())),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PpoConfig {
+        match self {
+            Self::Burn(a) => a.config(),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.config(),
+        }
+    }
+
+    fn stat_keys(&self) -> Vec<&'static str> {
+        ppo::stat_keys(self.config().era.enabled)
+    }
+
+    /// Rows of `[action, log π, V]` for normalised observations (see [`Ppo::act`]).
+    pub async fn act(
+        &mut self,
+        obs: &[f32],
+        rows: usize,
+        deterministic: bool,
+        rng: &mut AgentRng,
+    ) -> Result<Vec<f32>, AgentError> {
+        match self {
+            Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => Ok(a.act(obs, rows, deterministic, rng)),
+        }
+    }
+
+    /// The update epochs on a rollout (see [`Ppo::update`]); the last minibatch's statistics.
+    pub async fn update(
+        &mut self,
+        rollout: &Rollout,
+        advantages: &[f32],
+        returns: &[f32],
+        lr_frac: f64,
+        rng: &mut AgentRng,
+    ) -> Result<Vec<f32>, AgentError> {
+        match self {
+            Self::Burn(a) => read(a.update(rollout, advantages, returns, lr_frac, rng)).await,
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => Ok(a.update(rollout, advantages, returns, lr_frac, rng)),
+        }
+    }
+
+    fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+        match self {
+            Self::Burn(a) => a.set_h0(h0),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.set_h0(h0),
+        }
+    }
+
+    fn save(&self) -> Result<Vec<Part>, AgentError> {
+        match self {
+            Self::Burn(a) => a.save(),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.save(),
+        }
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        match self {
+            Self::Burn(a) => a.load(parts),
+            #[cfg(feature = "fast")]
+            Self::Fast(a) => a.load(parts),
+        }
+    }
 }
 
 /// A SAC agent on either engine.
@@ -320,14 +417,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         Self::with_engine(config, device, Engine::Burn)
     }
 
-    /// [`ControlTrainer::new`] on the given engine. [`Engine::Fast`] runs SAC only; for the same seed
-    /// it starts from the same networks and draws the same random numbers as [`Engine::Burn`].
+    /// [`ControlTrainer::new`] on the given engine. For the same seed [`Engine::Fast`] starts from
+    /// the same networks and draws the same random numbers as [`Engine::Burn`].
     pub fn with_engine(config: ControlConfig, device: &B::Device, engine: Engine) -> Result<Self, AgentError> {
-        if engine == Engine::Fast && config.agent.algo() != Algo::Sac {
-            return Err(AgentError::Config(
-                "the fast CPU path runs SAC only; PPO runs on the burn backends (ndarray, wgpu)".into(),
-            ));
-        }
         if config.total_steps == 0 || config.eval_every == 0 || config.log_every == 0 || config.num_envs == 0 {
             return Err(AgentError::Config(
                 "total_steps, eval_every, log_every and num_envs must be at least 1".into(),
@@ -345,9 +437,10 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 Agent::Sac { agent, buffer, stats: None }
             }
             AgentConfig::Ppo(c) => {
-                let mut agent = Ppo::new(c.clone(), o, d, n, &mut rng, device)?;
-                let obs_norm = agent.normalize_obs(&obs, true);
-                Agent::Ppo { agent: Box::new(agent), obs_norm, rollouts: 0 }
+                let agent = PpoAgent::new(engine, c, (o, d, n), &mut rng, device)?;
+                let mut host = PpoHostState::new(o, n);
+                let obs_norm = host.normalize_obs(c, &obs, true);
+                Agent::Ppo { agent, host, obs_norm, rollouts: 0 }
             }
         };
         Ok(Self {
@@ -494,14 +587,14 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     async fn advance_ppo(&mut self) -> Result<Vec<Logged>, AgentError> {
         let spec = self.envs.spec().clone();
         let (d, n) = (spec.action.dims(), self.envs.len());
-        let Agent::Ppo { agent, obs_norm, rollouts } = &mut self.agent else {
+        let Agent::Ppo { agent, host, obs_norm, rollouts } = &mut self.agent else {
             unreachable!("advance_ppo on a PPO agent")
         };
         let cfg = agent.config().clone();
         let mut ro = Rollout::default();
         let mut episodes = Vec::new();
         for _ in 0..cfg.num_steps {
-            let out = read(agent.act(obs_norm, n, false, &mut self.rng)).await?;
+            let out = agent.act(obs_norm, n, false, &mut self.rng).await?;
             let mut actions = Vec::with_capacity(n * d);
             for row in out.chunks(d + 2) {
                 actions.extend_from_slice(&row[..d]);
@@ -513,27 +606,26 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             let s = self.envs.step(&env_actions)?;
             ro.obs.extend_from_slice(obs_norm);
             ro.actions.extend_from_slice(&actions);
-            ro.rewards.extend(agent.normalize_rewards(&s.rewards, &s.terminated));
+            ro.rewards.extend(host.normalize_rewards(&cfg, &s.rewards, &s.terminated));
             ro.dones.extend(s.terminated.iter().zip(&s.truncated).map(|(a, b)| *a || *b));
-            *obs_norm = agent.normalize_obs(&s.obs, true);
+            *obs_norm = host.normalize_obs(&cfg, &s.obs, true);
             self.obs = s.obs;
             self.step += n as u64;
             episodes.extend(self.episodes.book(self.step, &s.rewards, &s.terminated, &s.truncated));
         }
-        let next = read(agent.act(obs_norm, n, true, &mut self.rng)).await?;
+        let next = agent.act(obs_norm, n, true, &mut self.rng).await?;
         let next_values: Vec<f32> = next.chunks(d + 2).map(|r| r[d + 1]).collect();
         let (adv, ret) = ppo::gae(&ro, &next_values, n, cfg.gamma, cfg.gae_lambda);
         let iterations = (self.config.total_steps / (cfg.num_steps * n) as u64).max(1);
         let frac = (1.0 - *rollouts as f64 / iterations as f64).max(0.0);
-        let stats = read(agent.update(&ro, &adv, &ret, frac, &mut self.rng)).await?;
+        let stats = agent.update(&ro, &adv, &ret, frac, &mut self.rng).await?;
         *rollouts += 1;
         self.updates += (cfg.update_epochs * cfg.num_minibatches) as u64;
         let mut m: Vec<(&'static str, f64)> =
             agent.stat_keys().into_iter().zip(&stats).map(|(k, &v)| (k, f64::from(v))).collect();
         let entropy = -ro.log_probs.iter().map(|&l| f64::from(l)).sum::<f64>() / ro.log_probs.len().max(1) as f64;
         m.push((metrics::POLICY_ENTROPY, entropy));
-        let lr = if cfg.anneal_lr { cfg.lr * frac } else { cfg.lr };
-        m.push((metrics::LEARNING_RATE, lr));
+        m.push((metrics::LEARNING_RATE, cfg.lr_at(frac)));
         m.push((metrics::UPDATES, self.updates as f64));
         episodes.push(Logged { step: self.step, metrics: m });
         self.next_log = self.step + self.config.log_every;
@@ -552,9 +644,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             loop {
                 let action: Vec<f32> = match &mut self.agent {
                     Agent::Sac { agent, .. } => agent.act(&obs, 1, true, &mut self.rng).await?,
-                    Agent::Ppo { agent, .. } => {
-                        let norm = agent.normalize_obs(&obs, false);
-                        let out = read(agent.act(&norm, 1, true, &mut self.rng)).await?;
+                    Agent::Ppo { agent, host, .. } => {
+                        let norm = host.normalize_obs(agent.config(), &obs, false);
+                        let out = agent.act(&norm, 1, true, &mut self.rng).await?;
                         out[..d].iter().map(|a| a.clamp(-1.0, 1.0)).collect()
                     }
                 };
@@ -577,13 +669,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 parts.push((REPLAY_PART.to_string(), buffer.to_safetensors()?));
                 (parts, None)
             }
-            Agent::Ppo { agent, obs_norm, rollouts } => (
+            Agent::Ppo { agent, host, obs_norm, rollouts } => (
                 agent.save()?,
-                Some(PpoLoopState {
-                    host: agent.host_state().clone(),
-                    obs_norm: obs_norm.clone(),
-                    rollouts: *rollouts,
-                }),
+                Some(PpoLoopState { host: host.clone(), obs_norm: obs_norm.clone(), rollouts: *rollouts }),
             ),
         };
         let state = LoopState {
@@ -611,9 +699,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 buffer.from_safetensors(part(parts, REPLAY_PART)?)?;
                 *stats = None;
             }
-            (Agent::Ppo { agent, obs_norm, rollouts }, Some(p)) => {
+            (Agent::Ppo { agent, host, obs_norm, rollouts }, Some(p)) => {
                 agent.load(parts)?;
-                agent.set_host_state(p.host);
+                *host = p.host;
                 *obs_norm = p.obs_norm;
                 *rollouts = p.rollouts;
             }

@@ -1,7 +1,8 @@
-//! The fast CPU path (feature `fast`): SAC's update on small MLPs with hand-written gradients, on
-//! AVX-512 (or AVX2/FMA) matrix kernels from the `gemm` crate, with preallocated buffers, on two
-//! lanes (this thread and one more) that run the twin critics, and the two halves of each batch
-//! through the actor, side by side.
+//! The fast CPU path (feature `fast`): SAC's and PPO's updates on small MLPs with hand-written
+//! gradients, on AVX-512 (or AVX2/FMA) matrix kernels from the `gemm` crate, with preallocated
+//! buffers. SAC's runs on two lanes (this thread and one more) that run the twin critics, and the two
+//! halves of each batch through the actor, side by side; PPO's 64-row minibatches are too small to
+//! split and run on the calling thread.
 //!
 //! It computes what the burn agents compute (same initialisation from the seed, same random draws,
 //! same formulas from [`crate::gaussian`]), so a run on it follows the reference run: the tests compare
@@ -9,13 +10,22 @@
 //! order, and the truncated normal's quantile is computed in `f64`. A run on this path is deterministic
 //! for its seed on a given machine and resumes bit for bit; its checkpoints are its own format.
 //!
-//! - [`mlp`]: the networks, their forward and backward passes, Adam and Polyak averaging;
-//! - [`sac`]: SAC and SAC-ERA on them.
+//! - [`mlp`]: the networks and their forward and backward passes;
+//! - [`sac`]: SAC and SAC-ERA on them;
+//! - [`ppo`]: PPO and PPO-ERA on them;
+//! - here: the matrix product, Adam, Polyak averaging, the lanes' barrier and the checkpoint format.
 
 pub mod mlp;
+pub mod ppo;
 pub mod sac;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::control::{AgentError, Part};
+use crate::gaussian::LOG_SQRT_2PI_E;
 
 /// `C = op(A)·op(B)` (or `C += op(A)·op(B)` with `accumulate`), all row-major: `C` is `m × n`, `op(A)`
 /// is `m × k` (`A` stored `k × m` when `ta`), `op(B)` is `k × n` (`B` stored `n × k` when `tb`).
@@ -79,7 +89,7 @@ pub fn matmul(
     }
 }
 
-/// Adam as burn's `AdamConfig::new().with_epsilon(1e-8)` computes it (β₁ 0.9, β₂ 0.999, in `f32`):
+/// Adam as burn's `AdamConfig::new().with_epsilon(ε)` computes it (β₁ 0.9, β₂ 0.999, in `f32`):
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ − lr·m·c / (√v + ε·√(1−β₂ᵗ))` with
 /// `c = √(1−β₂ᵗ)/(1−β₁ᵗ)`; moments below 10⁻³⁰ are kept at zero.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,16 +100,22 @@ pub struct Adam {
     pub v: Vec<f32>,
     /// Steps taken.
     pub t: u32,
+    /// ε (burn's default 10⁻⁸; CleanRL's PPO uses 10⁻⁵).
+    pub epsilon: f32,
 }
 
 impl Adam {
     const BETA_1: f32 = 0.9;
     const BETA_2: f32 = 0.999;
-    const EPSILON: f32 = 1e-8;
 
-    /// A fresh state for `len` parameters.
+    /// A fresh state for `len` parameters with burn's default ε = 10⁻⁸.
     pub fn new(len: usize) -> Self {
-        Self { m: vec![0.0; len], v: vec![0.0; len], t: 0 }
+        Self::with_epsilon(len, 1e-8)
+    }
+
+    /// A fresh state for `len` parameters with the given ε.
+    pub fn with_epsilon(len: usize, epsilon: f32) -> Self {
+        Self { m: vec![0.0; len], v: vec![0.0; len], t: 0, epsilon }
     }
 
     /// One step on `params` with gradients `grads`.
@@ -108,7 +124,7 @@ impl Adam {
         let t = self.t as i32;
         let bc2 = (1.0 - Self::BETA_2.powi(t)).sqrt();
         let factor = bc2 / (1.0 - Self::BETA_1.powi(t));
-        let eps = Self::EPSILON * bc2;
+        let eps = self.epsilon * bc2;
         let lr = lr as f32;
         let (b1, b2) = (Self::BETA_1, Self::BETA_2);
         let (f1, f2) = (1.0 - b1, 1.0 - b2);
@@ -171,6 +187,103 @@ impl SpinBarrier {
         }
         Guard(self)
     }
+}
+
+/// `[H_gauss, σ_mean, σ_min, σ_max]` of rows of `d` log-stds, averaged over the rows: what
+/// [`crate::control::policy::std_stats`] computes on a device.
+pub fn std_stats<'a>(rows: impl Iterator<Item = &'a [f32]>, d: usize) -> [f32; 4] {
+    let (mut n, mut h, mut s_mean, mut s_min, mut s_max) = (0usize, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for row in rows {
+        n += 1;
+        h += row.iter().sum::<f32>() + d as f32 * LOG_SQRT_2PI_E as f32;
+        let s = row.iter().map(|v| v.exp());
+        s_mean += s.clone().sum::<f32>();
+        s_min += s.clone().fold(f32::INFINITY, f32::min);
+        s_max += s.fold(f32::NEG_INFINITY, f32::max);
+    }
+    let inv = 1.0 / n.max(1) as f32;
+    [h * inv, s_mean * inv / d.max(1) as f32, s_min * inv, s_max * inv]
+}
+
+/// Writes named `f32` tensors and optimiser step counts as one safetensors checkpoint part called `part`.
+pub fn write_part(part: &str, tensors: &[(String, &[f32])], steps: &[(String, u32)]) -> Result<Part, AgentError> {
+    let bad = |e: safetensors::SafeTensorError| AgentError::Checkpoint(format!("{part}: {e}"));
+    let bytes: Vec<(&str, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, values)| (name.as_str(), values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, b)| Ok((*name, TensorView::new(Dtype::F32, vec![b.len() / 4], b)?)))
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(bad)?;
+    let meta = steps.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    Ok((part.to_string(), safetensors::serialize(views, Some(meta)).map_err(bad)?))
+}
+
+/// What [`read_part`] found: the tensors, each of the length the agent asked for, and the step counts.
+#[derive(Debug)]
+pub struct ReadPart {
+    part: String,
+    values: HashMap<String, Vec<f32>>,
+    meta: HashMap<String, String>,
+}
+
+impl ReadPart {
+    /// The tensor called `name` (checked by [`read_part`]; empty if it was not asked for).
+    pub fn take(&mut self, name: &str) -> Vec<f32> {
+        self.values.remove(name).unwrap_or_default()
+    }
+
+    /// The step count stored under `key`.
+    pub fn step(&self, key: &str) -> Result<u32, AgentError> {
+        self.meta
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| AgentError::Checkpoint(format!("{}: metadata `{key}` missing", self.part)))
+    }
+
+    /// The optimiser state stored as `{name}.adam.m`, `.v` and `.t`, keeping `like`'s ε.
+    pub fn adam(&mut self, name: &str, like: &Adam) -> Result<Adam, AgentError> {
+        Ok(Adam {
+            m: self.take(&format!("{name}.adam.m")),
+            v: self.take(&format!("{name}.adam.v")),
+            t: self.step(&format!("{name}.adam.t"))?,
+            epsilon: like.epsilon,
+        })
+    }
+}
+
+/// Reads the part `part` that [`write_part`] wrote, checking that every tensor in `want` is there
+/// with the given number of values (a checkpoint of other network sizes is refused, naming the tensor).
+pub fn read_part(parts: &[Part], part: &str, want: &[(String, usize)]) -> Result<ReadPart, AgentError> {
+    let bytes = crate::control::part(parts, part).map_err(|_| {
+        AgentError::Checkpoint(format!(
+            "part `{part}` is missing: the checkpoint was not written by the fast CPU path (resume it with the backend that wrote it)"
+        ))
+    })?;
+    let bad = |what: String| AgentError::Checkpoint(format!("{part}: {what}"));
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let mut values = HashMap::new();
+    for (name, len) in want {
+        let t = st.tensor(name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
+        if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
+            return Err(bad(format!(
+                "tensor `{name}` has {} values of {:?}, this agent needs {len} of F32 (different network sizes?)",
+                t.data().len() / 4,
+                t.dtype()
+            )));
+        }
+        let v: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        values.insert(name.clone(), v);
+    }
+    Ok(ReadPart { part: part.to_string(), values, meta: meta.metadata().clone().unwrap_or_default() })
+}
+
+/// The named tensors of an optimiser state, `{name}.adam.m` and `.v`, for [`write_part`].
+pub fn adam_tensors<'a>(name: &str, adam: &'a Adam) -> [(String, &'a [f32]); 2] {
+    [(format!("{name}.adam.m"), &adam.m), (format!("{name}.adam.v"), &adam.v)]
 }
 
 /// Polyak averaging `target ← (1 − τ)·target + τ·online`.

@@ -8,15 +8,13 @@
 
 use std::sync::RwLock;
 
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, SpinBarrier, polyak};
+use super::{Adam, SpinBarrier, adam_tensors, polyak, read_part, write_part};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
 use crate::control::{AgentError, AgentRng, Part};
-use crate::gaussian::{LOG_SQRT_2PI_E, tanh_gaussian_log_prob, truncated_normal_draw, truncated_normal_quantile};
+use crate::gaussian::{tanh_gaussian_log_prob, truncated_normal_draw, truncated_normal_quantile};
 
 /// The checkpoint part of a fast SAC agent.
 pub const PART: &str = "fast-sac.safetensors";
@@ -478,14 +476,8 @@ impl Sac {
         };
 
         stats.then(|| {
-            let (mut h, mut s_mean, mut s_min, mut s_max) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for row in p[0].log_std.chunks_exact(d).chain(p[1].log_std.chunks_exact(d)) {
-                h += row.iter().sum::<f32>() + d as f32 * LOG_SQRT_2PI_E as f32;
-                let s = row.iter().map(|v| v.exp());
-                s_mean += s.clone().sum::<f32>();
-                s_min += s.clone().fold(f32::INFINITY, f32::min);
-                s_max += s.fold(f32::NEG_INFINITY, f32::max);
-            }
+            let [h, s_mean, s_min, s_max] =
+                super::std_stats(p[0].log_std.chunks_exact(d).chain(p[1].log_std.chunks_exact(d)), d);
             let scalar_now = match &self.era {
                 Some(head) => scalar_before.clamp(0.0, head.delta_max as f32),
                 None => scalar_before.exp(),
@@ -495,10 +487,10 @@ impl Sac {
                 actor_loss,
                 r0.q_mean,
                 -log_prob_sum * inv_n,
-                h * inv_n,
-                s_mean * inv_n / d as f32,
-                s_min * inv_n,
-                s_max * inv_n,
+                h,
+                s_mean,
+                s_min,
+                s_max,
                 scalar_now,
                 scalar_loss.unwrap_or(0.0),
             ]
@@ -507,18 +499,13 @@ impl Sac {
 
     /// The named tensors of the agent's state, in checkpoint order.
     fn tensors(&self) -> Vec<(String, &[f32])> {
-        let mut out: Vec<(String, &[f32])> = vec![
-            ("actor".into(), &self.actor.params),
-            ("actor.adam.m".into(), &self.actor_adam.m),
-            ("actor.adam.v".into(), &self.actor_adam.v),
-            ("scalar".into(), std::slice::from_ref(&self.scalar)),
-            ("scalar.adam.m".into(), &self.scalar_adam.m),
-            ("scalar.adam.v".into(), &self.scalar_adam.v),
-        ];
+        let mut out: Vec<(String, &[f32])> = vec![("actor".into(), &self.actor.params)];
+        out.extend(adam_tensors("actor", &self.actor_adam));
+        out.push(("scalar".into(), std::slice::from_ref(&self.scalar)));
+        out.extend(adam_tensors("scalar", &self.scalar_adam));
         for (k, twin) in self.twins.iter().enumerate() {
             out.push((format!("critic{}", k + 1), &twin.critic.params));
-            out.push((format!("critic{}.adam.m", k + 1), &twin.adam.m));
-            out.push((format!("critic{}.adam.v", k + 1), &twin.adam.v));
+            out.extend(adam_tensors(&format!("critic{}", k + 1), &twin.adam));
             out.push((format!("target{}", k + 1), &twin.target.params));
         }
         out
@@ -526,70 +513,29 @@ impl Sac {
 
     /// The networks, optimiser states and the learned scalar as one checkpoint part ([`PART`]).
     pub fn save(&self) -> Result<Vec<Part>, AgentError> {
-        let bad = |e: safetensors::SafeTensorError| AgentError::Checkpoint(format!("{PART}: {e}"));
-        let bytes: Vec<(String, Vec<u8>)> = self
-            .tensors()
-            .into_iter()
-            .map(|(name, values)| (name, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-            .collect();
-        let views = bytes
-            .iter()
-            .map(|(name, b)| Ok((name.as_str(), TensorView::new(Dtype::F32, vec![b.len() / 4], b)?)))
-            .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
-            .map_err(bad)?;
-        let meta = [
+        let steps = [
             ("actor.adam.t", self.actor_adam.t),
             ("critic1.adam.t", self.twins[0].adam.t),
             ("critic2.adam.t", self.twins[1].adam.t),
             ("scalar.adam.t", self.scalar_adam.t),
         ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        Ok(vec![(PART.to_string(), safetensors::serialize(views, Some(meta)).map_err(bad)?)])
+        .map(|(k, t)| (k.to_string(), t));
+        Ok(vec![write_part(PART, &self.tensors(), &steps)?])
     }
 
     /// Restores what [`Sac::save`] wrote, checking every tensor's length against this agent's.
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let bytes = crate::control::part(parts, PART).map_err(|_| {
-            AgentError::Checkpoint(format!(
-                "part `{PART}` is missing: the checkpoint was not written by the fast CPU path (resume it with the backend that wrote it)"
-            ))
-        })?;
-        let bad = |what: String| AgentError::Checkpoint(format!("{PART}: {what}"));
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
-        let meta = meta.metadata().clone().unwrap_or_default();
-        let mut values = std::collections::HashMap::new();
-        for (name, want) in self.tensors().into_iter().map(|(n, v)| (n, v.len())) {
-            let t = st.tensor(&name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
-            if t.dtype() != Dtype::F32 || t.data().len() != want * 4 {
-                return Err(bad(format!(
-                    "tensor `{name}` has {} values of {:?}, this agent needs {want} of F32 (different network sizes?)",
-                    t.data().len() / 4,
-                    t.dtype()
-                )));
-            }
-            let v: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-            values.insert(name, v);
-        }
-        let step = |key: &str| -> Result<u32, AgentError> {
-            meta.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| bad(format!("metadata `{key}` missing")))
-        };
-        let mut take = |name: &str| values.remove(name).unwrap_or_default();
-        self.actor.params = take("actor");
-        self.actor_adam = Adam { m: take("actor.adam.m"), v: take("actor.adam.v"), t: step("actor.adam.t")? };
-        self.scalar = take("scalar")[0];
-        self.scalar_adam = Adam { m: take("scalar.adam.m"), v: take("scalar.adam.v"), t: step("scalar.adam.t")? };
+        let want: Vec<(String, usize)> = self.tensors().into_iter().map(|(n, v)| (n, v.len())).collect();
+        let mut read = read_part(parts, PART, &want)?;
+        self.actor.params = read.take("actor");
+        self.actor_adam = read.adam("actor", &self.actor_adam)?;
+        self.scalar = read.take("scalar")[0];
+        self.scalar_adam = read.adam("scalar", &self.scalar_adam)?;
         for (k, twin) in self.twins.iter_mut().enumerate() {
             let name = format!("critic{}", k + 1);
-            twin.critic.params = take(&name);
-            twin.adam = Adam {
-                m: take(&format!("{name}.adam.m")),
-                v: take(&format!("{name}.adam.v")),
-                t: step(&format!("{name}.adam.t"))?,
-            };
-            twin.target.params = take(&format!("target{}", k + 1));
+            twin.critic.params = read.take(&name);
+            twin.adam = read.adam(&name, &twin.adam)?;
+            twin.target.params = read.take(&format!("target{}", k + 1));
         }
         Ok(())
     }
