@@ -26,8 +26,9 @@ pub enum BackendChoice {
     Wgpu,
     /// ndarray on the CPU: deterministic for a seed.
     Ndarray,
-    /// The fast CPU path (SAC only): hand-written gradients on AVX-512/AVX2 matrix kernels, several
-    /// times faster than ndarray for the same numbers; deterministic for a seed on a given machine.
+    /// The fast CPU path (control: SAC and PPO): hand-written gradients on AVX-512/AVX2 matrix
+    /// kernels, several times faster than ndarray for the same numbers; deterministic for a seed on a
+    /// given machine.
     Fast,
 }
 
@@ -95,7 +96,7 @@ pub fn ensure_available(choice: BackendChoice) -> anyhow::Result<()> {
 pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
     let use_gpu = match choice {
         BackendChoice::Fast if !T::FAST => anyhow::bail!(
-            "--backend fast: the fast CPU path runs SAC control training and benchmarks only; use --backend ndarray"
+            "--backend fast: the fast CPU path runs control training (SAC, PPO) and its benchmarks only; use --backend ndarray"
         ),
         BackendChoice::Fast => return Ok(task.run::<Cpu>(Default::default(), "fast")),
         BackendChoice::Ndarray => false,

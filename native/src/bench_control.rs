@@ -39,11 +39,11 @@ use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::control::mlp::Activation;
-use era_shared::control::ppo::{Ppo, PpoConfig, Rollout};
+use era_shared::control::ppo::{PpoConfig, Rollout};
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::SacConfig;
-use era_shared::control::trainer::{AgentConfig, Engine, SacAgent};
-use era_shared::control::{AgentError, AgentRng, ControlConfig, ControlTrainer, read};
+use era_shared::control::trainer::{AgentConfig, Engine, PpoAgent, SacAgent};
+use era_shared::control::{AgentError, AgentRng, ControlConfig, ControlTrainer};
 use era_shared::env::{Env, env_ids};
 use rand::{Rng, SeedableRng};
 
@@ -98,15 +98,12 @@ impl Task for Agents<'_> {
                         &|| in_loop(true, Engine::Burn),
                     ],
                 )?;
-                println!("SAC update ({shape}), median of {}:", a.repeats);
-                println!("  {:<40} {:>12} {:>12} {:>9}", "", "fast", "ndarray", "speed-up");
-                for (name, fast, reference) in [
+                println!("SAC update ({shape}), updates/s, median of {}:", a.repeats);
+                side_by_side(&[
                     ("sac-era", era_fast, era_ref),
                     ("sac", plain_fast, plain_ref),
                     (LOOP_VARIANT, loop_fast, loop_ref),
-                ] {
-                    println!("  {name:<40} {fast:>12.1} {reference:>12.1} {:>8.2}×", fast / reference);
-                }
+                ]);
                 println!("  sac-era (fast)     {era_fast:>10.1} updates/s");
                 println!("  ERA overhead (fast): {:.3}× (time per update, sac-era / sac)", plain_fast / era_fast);
             } else {
@@ -121,21 +118,50 @@ impl Task for Agents<'_> {
             }
         }
         if want(BenchAlgo::Ppo) {
-            let [era, plain] = medians(
-                a.repeats,
-                [&|| ppo_updates_per_sec::<B>(true, &device), &|| ppo_updates_per_sec::<B>(false, &device)],
-            )?;
-            let on = if engine == Engine::Fast { "ndarray: PPO has no fast path" } else { backend };
-            println!(
-                "PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches, {on}), median of {}:",
-                a.repeats
-            );
-            println!("  ppo-era  {era:>10.1} minibatch updates/s\n  ppo      {plain:>10.1} minibatch updates/s");
-            println!("  ERA overhead: {:.3}× (time per update, ppo-era / ppo)", plain / era);
+            let shape = "obs 17, action 6, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches of 64";
+            let update = |era, engine| ppo_updates_per_sec::<B>(era, engine, &device);
+            let in_loop = |engine| ppo_loop_steps_per_sec::<B>(engine, &device);
+            if engine == Engine::Fast {
+                let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
+                    a.repeats,
+                    [
+                        &|| update(true, Engine::Fast),
+                        &|| update(true, Engine::Burn),
+                        &|| update(false, Engine::Fast),
+                        &|| update(false, Engine::Burn),
+                        &|| in_loop(Engine::Fast),
+                        &|| in_loop(Engine::Burn),
+                    ],
+                )?;
+                println!("PPO update ({shape}), minibatch updates/s, median of {}:", a.repeats);
+                side_by_side(&[("ppo-era", era_fast, era_ref), ("ppo", plain_fast, plain_ref)]);
+                println!("PPO-ERA training on FiveLinkArm-v0 (a rollout and its update), environment steps/s:");
+                side_by_side(&[(PPO_LOOP_VARIANT, loop_fast, loop_ref)]);
+                println!("  ppo-era (fast)     {era_fast:>10.1} minibatch updates/s");
+                println!("  ERA overhead (fast): {:.3}× (time per update, ppo-era / ppo)", plain_fast / era_fast);
+            } else {
+                let [era, plain, looped] =
+                    medians(a.repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(engine)])?;
+                println!("PPO update ({shape}, {backend}), median of {}:", a.repeats);
+                println!("  ppo-era  {era:>10.1} minibatch updates/s\n  ppo      {plain:>10.1} minibatch updates/s");
+                println!("  {PPO_LOOP_VARIANT}: {looped:.1} environment steps/s");
+                println!("  ERA overhead: {:.3}× (time per update, ppo-era / ppo)", plain / era);
+            }
         }
         Ok(())
     }
 }
+
+/// Prints rows of `(variant, fast, ndarray)` rates with the speed-up.
+fn side_by_side(rows: &[(&str, f64, f64)]) {
+    println!("  {:<42} {:>12} {:>12} {:>9}", "", "fast", "ndarray", "speed-up");
+    for (name, fast, reference) in rows {
+        println!("  {name:<42} {fast:>12.1} {reference:>12.1} {:>8.2}×", fast / reference);
+    }
+}
+
+/// PPO's training-loop variant: a whole iteration of a run.
+const PPO_LOOP_VARIANT: &str = "ppo-era, rollout of 2048 steps + update";
 
 /// The training-loop variant's name: what a real run does per update besides the update itself.
 const LOOP_VARIANT: &str = "sac-era in a FiveLinkArm-v0 training loop";
@@ -223,14 +249,14 @@ fn sac_loop_updates_per_sec<B: AutodiffBackend>(
     Ok((trainer.updates() - first) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data.
-fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, device: &B::Device) -> Result<f64, AgentError> {
+/// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data, on either
+/// engine.
+fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B::Device) -> Result<f64, AgentError> {
     let cfg = PpoConfig::standard(era);
-    let (steps, minibatches) = (cfg.num_steps * cfg.update_epochs, cfg.num_minibatches * cfg.update_epochs);
+    let (n, minibatches) = (cfg.num_steps, cfg.num_minibatches * cfg.update_epochs);
     let mut rng = AgentRng::seed_from_u64(0);
-    let mut agent = Ppo::<B>::new(cfg, OBS, ACT, 1, &mut rng, device)?;
+    let mut agent = PpoAgent::<B>::new(engine, &cfg, (OBS, ACT, 1), &mut rng, device)?;
     let mut data = AgentRng::seed_from_u64(1);
-    let n = steps / 10;
     let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
     let rollout = Rollout {
         obs: v(n * OBS),
@@ -242,8 +268,21 @@ fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, device: &B::Device) -> Res
     };
     let (adv, ret) = (v(n), v(n));
     let start = Instant::now();
-    pollster::block_on(read(agent.update(&rollout, &adv, &ret, 1.0, &mut rng)))?;
+    pollster::block_on(agent.update(&rollout, &adv, &ret, 1.0, &mut rng))?;
     Ok(minibatches as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Environment steps per second of PPO-ERA training on FiveLinkArm-v0 with the default settings: one
+/// iteration of the loop, a 2048-step rollout (acting one step at a time, stepping, normalising)
+/// and its 320 minibatch updates.
+fn ppo_loop_steps_per_sec<B: AutodiffBackend>(engine: Engine, device: &B::Device) -> Result<f64, AgentError> {
+    let config = ControlConfig::new("FiveLinkArm-v0".into(), AgentConfig::Ppo(PpoConfig::standard(true)))
+        .with_total_steps(1_000_000)
+        .with_eval_every(1_000_000);
+    let mut trainer = ControlTrainer::<B>::with_engine(config, device, engine)?;
+    let start = Instant::now();
+    pollster::block_on(trainer.advance())?;
+    Ok(trainer.step() as f64 / start.elapsed().as_secs_f64())
 }
 
 /// Steps per second of one environment copy under uniform random actions.

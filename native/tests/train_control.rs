@@ -189,53 +189,49 @@ fn wgpu_backend_smoke() {
     assert!(log.records.iter().any(|r| r.metrics.contains_key("losses/critic")), "updates ran on wgpu");
 }
 
-/// `--backend fast`: SAC trains on the fast CPU path, deterministically, resumes exactly after kill -9,
-/// evaluates; what it cannot run is refused with the reason.
+/// `--backend fast`: SAC and PPO train on the fast CPU path, deterministically, resume exactly after
+/// kill -9, evaluate; what it cannot run is refused with the reason.
 #[test]
 fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
     let dir = tempfile::tempdir().unwrap();
-    let common = [
-        "--env",
-        "Pendulum-v1",
-        "--steps",
-        "4000",
-        "--eval-every",
-        "1000",
-        "--checkpoint-every",
-        "500",
-        "--backend",
-        "fast",
-    ];
-    for name in ["fast-a", "fast-b"] {
-        let out = train(dir.path(), name, &common);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sac = ["--steps", "4000", "--eval-every", "1000", "--checkpoint-every", "500"];
+    let ppo =
+        ["--algo", "ppo", "--num-steps", "256", "--steps", "2048", "--eval-every", "512", "--checkpoint-every", "512"];
+    for (algo, extra, checkpoint, losses) in [
+        ("sac", &sac[..], "step-000000001000", ["losses/critic", "losses/actor"]),
+        ("ppo", &ppo[..], "step-000000001024", ["losses/critic", "losses/approx_kl"]),
+    ] {
+        let common = [&["--env", "Pendulum-v1", "--backend", "fast"][..], extra].concat();
+        let name = |n: &str| format!("{algo}-{n}");
+        for n in ["a", "b"] {
+            let out = train(dir.path(), &name(n), &common);
+            assert!(out.status.success(), "{algo}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let (a, b) = (log(&dir.path().join(name("a"))), log(&dir.path().join(name("b"))));
+        assert_eq!(records(&a), records(&b), "{algo}: same seed, same run");
+        let keys: Vec<&str> = a.records.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
+        for key in losses.into_iter().chain(["era/delta", "policy/gaussian_entropy", "eval/return_mean"]) {
+            assert!(keys.contains(&key), "{algo}: no {key} in {keys:?}");
+        }
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(name("a")).join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config["backend"], "fast");
+
+        let killed = name("killed");
+        let args = train_control_args(dir.path(), &killed, &common);
+        let run = dir.path().join(&killed);
+        kill_at_checkpoint(&args, &run.join("checkpoints").join(checkpoint).join("meta.json"));
+        assert!(log(&run).footer.is_none(), "{algo}: a killed run has no footer");
+        let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+        assert!(resumed.status.success(), "{algo}: {}", String::from_utf8_lossy(&resumed.stderr));
+        assert!(!log(&run).resumes.is_empty());
+        assert_eq!(records(&a), records(&log(&run)), "{algo}: the resumed fast run's log equals the uninterrupted one");
+
+        // Evaluation reads the fast path's checkpoint whatever --backend says.
+        let e = era(&["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "1"]);
+        assert!(e.status.success() && String::from_utf8_lossy(&e.stdout).contains("mean return"), "{algo}");
     }
-    let (a, b) = (log(&dir.path().join("fast-a")), log(&dir.path().join("fast-b")));
-    assert_eq!(records(&a), records(&b), "same seed, same run");
-    let keys: Vec<&str> = a.records.iter().flat_map(|r| r.metrics.keys().map(String::as_str)).collect();
-    for key in ["losses/critic", "losses/actor", "era/delta", "policy/gaussian_entropy", "eval/return_mean"] {
-        assert!(keys.contains(&key), "no {key}");
-    }
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("fast-a/config.json")).unwrap()).unwrap();
-    assert_eq!(config["backend"], "fast");
-
-    let args = train_control_args(dir.path(), "killed", &common);
-    let run = dir.path().join("killed");
-    kill_at_checkpoint(&args, &run.join("checkpoints/step-000000001000/meta.json"));
-    assert!(log(&run).footer.is_none(), "a killed run has no footer");
-    let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
-    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
-    assert!(!log(&run).resumes.is_empty());
-    assert_eq!(records(&a), records(&log(&run)), "the resumed fast run's log equals the uninterrupted one");
-
-    // Evaluation reads the fast path's checkpoint whatever --backend says.
-    let e = era(&["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "1"]);
-    assert!(e.status.success() && String::from_utf8_lossy(&e.stdout).contains("mean return"));
-
-    let ppo = train(dir.path(), "ppo", &["--env", "Pendulum-v1", "--algo", "ppo", "--backend", "fast"]);
-    assert_eq!(ppo.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&ppo.stderr).contains("fast CPU path runs SAC only"));
     let vision = era(&["bench", "vision", "--backend", "fast", "--steps", "1"]);
     assert!(!vision.status.success());
     assert!(String::from_utf8_lossy(&vision.stderr).contains("--backend fast"));
@@ -243,30 +239,22 @@ fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
 
 #[test]
 fn fast_bench_measures_both_paths_side_by_side() {
-    let out = era(&[
-        "bench",
-        "control",
-        "--algo",
-        "sac",
-        "--width",
-        "16",
-        "--updates",
-        "5",
-        "--repeats",
-        "1",
-        "--backend",
-        "fast",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for needle in ["fast", "ndarray", "speed-up", "training loop", "updates/s"] {
-        assert!(text.contains(needle), "{needle} missing in {text}");
+    for (algo, rate_line, needles) in [
+        ("sac", "sac-era (fast)", ["fast", "ndarray", "speed-up", "training loop", "updates/s"]),
+        ("ppo", "ppo-era (fast)", ["fast", "ndarray", "speed-up", "rollout of 2048 steps", "environment steps/s"]),
+    ] {
+        let args = ["bench", "control", "--algo", algo, "--width", "16", "--updates", "5", "--repeats", "1"];
+        let out = era(&[&args[..], &["--backend", "fast"]].concat());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{algo}: {}", String::from_utf8_lossy(&out.stderr));
+        for needle in needles {
+            assert!(text.contains(needle), "{algo}: {needle} missing in {text}");
+        }
+        let rate: f64 = text
+            .lines()
+            .find(|l| l.contains(rate_line))
+            .and_then(|l| l.split_whitespace().find_map(|v| v.parse().ok()))
+            .unwrap_or_else(|| panic!("{algo}: no rate in {text}"));
+        assert!(rate > 0.0, "{text}");
     }
-    let rate: f64 = text
-        .lines()
-        .find(|l| l.contains("sac-era (fast)"))
-        .and_then(|l| l.split_whitespace().rev().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    assert!(rate > 0.0, "{text}");
 }
