@@ -1,11 +1,12 @@
-//! The fast path's memory: after the first updates have sized every buffer, further updates leave
-//! the heap where it was (no per-update growth), measured by a counting allocator.
+//! The fast path's memory: after the first updates have sized every buffer, further SAC and PPO
+//! updates leave the heap where it was (no per-update growth), measured by a counting allocator.
 #![allow(clippy::unwrap_used)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use era_shared::control::policy::EraConfig;
+use era_shared::control::ppo::{PpoConfig, Rollout};
 use era_shared::control::replay::ReplayBuffer;
 use era_shared::control::sac::SacConfig;
 use era_shared::control::{AgentRng, fast};
@@ -37,6 +38,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Runs `run(20)` to size every buffer, then `run(200)`: the heap's growth in bytes over those 200
+/// updates, and the allocations per update.
+fn growth(mut run: impl FnMut(usize)) -> (i64, f64) {
+    run(20);
+    let (live, calls) = (LIVE.load(Ordering::Relaxed), CALLS.load(Ordering::Relaxed));
+    run(200);
+    (LIVE.load(Ordering::Relaxed) - live, (CALLS.load(Ordering::Relaxed) - calls) as f64 / 200.0)
+}
+
+/// One test, so nothing else in this process allocates while it counts.
 #[test]
 fn updates_do_not_grow_the_heap() {
     for era in [true, false] {
@@ -51,17 +62,44 @@ fn updates_do_not_grow_the_heap() {
             buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
         }
         let batches: Vec<_> = (0..40).map(|_| buffer.sample(128, &mut data)).collect();
-        let mut run = |updates: usize| {
+        let (growth, per_update) = growth(|updates| {
             for i in 0..updates {
                 let _ = agent.update(&batches[i % batches.len()], &mut rng, i % 10 == 9);
             }
+        });
+        eprintln!(
+            "sac, era {era}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update"
+        );
+        assert_eq!(growth, 0, "sac, era {era}: the heap grew by {growth} bytes over 200 updates");
+    }
+    // PPO: an update is a rollout's minibatches (here 4 epochs × 4 of 64 rows).
+    for (era, head) in [(true, false), (false, false), (true, true)] {
+        let cfg = PpoConfig::standard(era)
+            .with_num_steps(256)
+            .with_num_minibatches(4)
+            .with_update_epochs(4)
+            .with_state_dependent_std(head);
+        let mut rng = AgentRng::seed_from_u64(0);
+        let mut agent = fast::ppo::Ppo::new(cfg, 17, 6, 1, &mut rng).unwrap();
+        let mut data = AgentRng::seed_from_u64(1);
+        let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
+        let rollout = Rollout {
+            obs: v(256 * 17),
+            actions: v(256 * 6),
+            log_probs: v(256).iter().map(|x| x - 8.0).collect(),
+            values: v(256),
+            rewards: v(256),
+            dones: vec![false; 256],
         };
-        run(20);
-        let (live, calls) = (LIVE.load(Ordering::Relaxed), CALLS.load(Ordering::Relaxed));
-        run(200);
-        let growth = LIVE.load(Ordering::Relaxed) - live;
-        let per_update = (CALLS.load(Ordering::Relaxed) - calls) as f64 / 200.0;
-        eprintln!("era {era}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update");
-        assert_eq!(growth, 0, "era {era}: the heap grew by {growth} bytes over 200 updates");
+        let (adv, ret) = (v(256), v(256));
+        let (growth, per_update) = growth(|updates| {
+            for _ in 0..updates {
+                std::hint::black_box(agent.update(&rollout, &adv, &ret, 1.0, &mut rng));
+            }
+        });
+        eprintln!(
+            "ppo, era {era}, head {head}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update"
+        );
+        assert_eq!(growth, 0, "ppo, era {era}: the heap grew by {growth} bytes over 200 updates");
     }
 }

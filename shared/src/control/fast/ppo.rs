@@ -64,20 +64,23 @@ impl Policy<'_> {
     }
 
     /// Passes `∂L/∂log σ` (`[rows, D]`) back to the raw scores: into the head's columns of `g_out`
-    /// (`[rows, heads]`), or summed over rows into `g_param` (`[D]`) for the parameter.
-    fn backward(&self, out: &[f32], g_log_std: &[f32], g_out: &mut [f32], g_param: &mut [f32]) {
+    /// (`[rows, heads]`), or summed over rows into `g_param` (`[D]`) for the parameter (`summed`:
+    /// scratch space of `D`).
+    fn backward(&self, out: &[f32], g_log_std: &[f32], g_out: &mut [f32], g_param: &mut [f32], summed: &mut [f32]) {
         let (d, heads) = (self.act_dim, self.heads());
         match self.param {
             Some(param) => {
                 // Every row's raw scores are the parameter, and the activation's gradient is linear in
                 // the upstream gradient: the rows' sum passes back once.
-                g_param.fill(0.0);
+                summed.fill(0.0);
                 for row in g_log_std.chunks_exact(d) {
-                    g_param.iter_mut().zip(row).for_each(|(p, g)| *p += g);
+                    summed.iter_mut().zip(row).for_each(|(p, g)| *p += g);
                 }
-                if let Some(head) = self.era {
-                    let summed = g_param.to_vec();
-                    head.era.backward_row(param, self.delta, &summed, g_param);
+                match self.era {
+                    Some(head) => {
+                        head.era.backward_row(param, self.delta, summed, g_param);
+                    }
+                    None => g_param.copy_from_slice(summed),
                 }
             }
             None => {
@@ -117,6 +120,8 @@ struct Buffers {
     g_out: Vec<f32>,
     /// `∂L/∂V`, `[rows]`.
     g_v: Vec<f32>,
+    /// `∂L/∂log σ` summed over rows, `[D]`.
+    g_summed: Vec<f32>,
     actor_grads: Vec<f32>,
     log_std_grads: Vec<f32>,
     critic_grads: Vec<f32>,
@@ -305,7 +310,8 @@ impl Ppo {
             }
         }
         b.log_std_grads.resize(d, 0.0);
-        policy.backward(out, &b.g_log_std, &mut b.g_out, &mut b.log_std_grads);
+        b.g_summed.resize(d, 0.0);
+        policy.backward(out, &b.g_log_std, &mut b.g_out, &mut b.log_std_grads, &mut b.g_summed);
         b.actor_grads.resize(self.actor.len(), 0.0);
         self.actor.backward(&b.actor, &b.g_out, Some(&mut b.actor_grads), None, &mut b.actor_scratch);
 
