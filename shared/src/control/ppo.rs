@@ -359,12 +359,12 @@ impl<B: AutodiffBackend> Ppo<B> {
         let c = self.cfg.clip_coef;
         let mut stats = Tensor::zeros([self.stat_keys().len()], &dev);
         let cfg = self.cfg.clone();
-        let mut buf = Vec::new();
         for_each_minibatch(&cfg, n, rng, |idx, last| {
             let mb = idx.len();
-            let mut gather = |src: &[f32], w: usize| -> Vec<f32> {
-                gather_rows(src, w, idx, &mut buf);
-                buf.clone()
+            let gather = |src: &[f32], w: usize| -> Vec<f32> {
+                let mut rows = Vec::with_capacity(mb * w);
+                gather_rows(src, w, idx, &mut rows);
+                rows
             };
             let mut adv = gather(advantages, 1);
             normalize_advantages(&mut adv);
