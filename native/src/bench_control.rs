@@ -28,6 +28,7 @@
 //! | our own loops compiled for the host CPU (`-C target-cpu=native`) | AVX-512 for Adam, biases, activations | +2 %; not worth a non-portable binary |
 //! | column-major activations | `gemm` runs 5 % faster on a column-major forward product | not done: forward products are a third of the work |
 //! | lane 1 on a persistent worker thread of the agent's own instead of a thread spawned per update (60–120 µs each) | +4 % | 370–387 (SAC 392) |
+//! | burn's other CPU backend, `cpu` (CubeCL, JIT-compiled kernels), and with it `fusion`/`autotune` | fused element-wise kernels would cut the reference's overhead | not measurable here: its build script downloads a prebuilt LLVM from GitHub (`tracel-llvm-bundler`), which this machine cannot reach (build fails with exit 101) |
 //! | Adam's moments flushed to zero below 10⁻³⁰ | a real run (not this benchmark) had 14 % of its time in Adam's loop: moments of dead ReLU units decay into subnormal floats | FiveLinkArm-v0 training 139 → 178 steps/s (×1.28); the benchmark's short runs never get there |
 //!
 //! Where the time went before the persistent lane thread (perf, width 256): 62 % in `gemm`'s kernels
