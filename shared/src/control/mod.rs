@@ -111,6 +111,21 @@ pub(crate) fn read_loop<T: serde::de::DeserializeOwned>(
     Ok(state)
 }
 
+/// `values` as little-endian bytes: borrowed where the machine is little-endian (a 1M-transition
+/// replay buffer is hundreds of MB; a copy would double a checkpoint's peak memory), copied elsewhere.
+pub(crate) fn le_bytes(values: &[f32]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
+    } else {
+        std::borrow::Cow::Owned(values.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+}
+
+/// `f32` values from their little-endian bytes (a safetensors tensor's data).
+pub(crate) fn from_le_bytes(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
 /// The bytes of the part called `name`.
 pub(crate) fn part<'a>(parts: &'a [Part], name: &str) -> Result<&'a [u8], AgentError> {
     parts

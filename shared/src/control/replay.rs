@@ -3,17 +3,7 @@
 use rand::Rng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::{AgentError, AgentRng};
-
-/// `values` as little-endian bytes: borrowed where the machine is little-endian (a 1M-transition
-/// buffer is hundreds of MB; a copy would double a checkpoint's peak memory), copied elsewhere.
-fn le_bytes(values: &[f32]) -> std::borrow::Cow<'_, [u8]> {
-    if cfg!(target_endian = "little") {
-        std::borrow::Cow::Borrowed(bytemuck::cast_slice(values))
-    } else {
-        std::borrow::Cow::Owned(values.iter().flat_map(|x| x.to_le_bytes()).collect())
-    }
-}
+use super::{AgentError, AgentRng, from_le_bytes, le_bytes};
 
 /// A uniformly sampled batch, each field row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +146,7 @@ impl ReplayBuffer {
                     t.dtype()
                 )));
             }
-            Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+            Ok(from_le_bytes(t.data()))
         };
         let obs = read("obs", self.obs_dim)?;
         let len = obs.len() / self.obs_dim.max(1);

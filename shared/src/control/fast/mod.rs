@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::control::{AgentError, Part};
+use crate::control::{AgentError, Part, from_le_bytes, le_bytes};
 use crate::gaussian::LOG_SQRT_2PI_E;
 
 /// `C = op(A)·op(B)` (or `C += op(A)·op(B)` with `accumulate`), all row-major: `C` is `m × n`, `op(A)`
@@ -205,23 +205,55 @@ pub fn std_stats<'a>(rows: impl Iterator<Item = &'a [f32]>, d: usize) -> [f32; 4
     [h * inv, s_mean * inv / d.max(1) as f32, s_min * inv, s_max * inv]
 }
 
-/// Writes named `f32` tensors and optimiser step counts as one safetensors checkpoint part called `part`.
-pub fn write_part(part: &str, tensors: &[(String, &[f32])], steps: &[(String, u32)]) -> Result<Part, AgentError> {
+/// An agent's state as its checkpoint part holds it: named parameter vectors, and named optimisers
+/// (stored as `{name}.adam.m` and `.v` tensors and the step count `{name}.adam.t` in the metadata).
+/// An agent describes itself once with this and both [`write_part`] and [`read_part`] follow it.
+#[derive(Debug, Default)]
+pub struct State<'a> {
+    /// Parameter vectors (a scalar as a one-element slice).
+    pub values: Vec<(String, &'a [f32])>,
+    /// Optimiser states.
+    pub adams: Vec<(String, &'a Adam)>,
+}
+
+impl<'a> State<'a> {
+    /// Adds a parameter vector.
+    pub fn value(mut self, name: impl Into<String>, values: &'a [f32]) -> Self {
+        self.values.push((name.into(), values));
+        self
+    }
+
+    /// Adds an optimiser.
+    pub fn adam(mut self, name: impl Into<String>, adam: &'a Adam) -> Self {
+        self.adams.push((name.into(), adam));
+        self
+    }
+
+    /// Every tensor the part holds, named: the values, then each optimiser's moments.
+    fn tensors(&self) -> Vec<(String, &'a [f32])> {
+        let moments = self.adams.iter().flat_map(|(name, adam)| {
+            [(format!("{name}.adam.m"), &adam.m[..]), (format!("{name}.adam.v"), &adam.v[..])]
+        });
+        self.values.iter().cloned().chain(moments).collect()
+    }
+}
+
+/// Writes `state` as one safetensors checkpoint part called `part`.
+pub fn write_part(part: &str, state: &State<'_>) -> Result<Part, AgentError> {
     let bad = |e: safetensors::SafeTensorError| AgentError::Checkpoint(format!("{part}: {e}"));
-    let bytes: Vec<(&str, Vec<u8>)> = tensors
+    let tensors = state.tensors();
+    let bytes: Vec<_> = tensors.iter().map(|(_, values)| le_bytes(values)).collect();
+    let views = tensors
         .iter()
-        .map(|(name, values)| (name.as_str(), values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-        .collect();
-    let views = bytes
-        .iter()
-        .map(|(name, b)| Ok((*name, TensorView::new(Dtype::F32, vec![b.len() / 4], b)?)))
+        .zip(&bytes)
+        .map(|((name, values), b)| Ok((name.as_str(), TensorView::new(Dtype::F32, vec![values.len()], b)?)))
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(bad)?;
-    let meta = steps.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+    let meta = state.adams.iter().map(|(name, adam)| (format!("{name}.adam.t"), adam.t.to_string())).collect();
     Ok((part.to_string(), safetensors::serialize(views, Some(meta)).map_err(bad)?))
 }
 
-/// What [`read_part`] found: the tensors, each of the length the agent asked for, and the step counts.
+/// What [`read_part`] found: every tensor of the state, of the length the agent has, and the step counts.
 #[derive(Debug)]
 pub struct ReadPart {
     part: String,
@@ -230,33 +262,29 @@ pub struct ReadPart {
 }
 
 impl ReadPart {
-    /// The tensor called `name` (checked by [`read_part`]; empty if it was not asked for).
+    /// The parameter vector called `name` (checked by [`read_part`]).
     pub fn take(&mut self, name: &str) -> Vec<f32> {
         self.values.remove(name).unwrap_or_default()
     }
 
-    /// The step count stored under `key`.
-    pub fn step(&self, key: &str) -> Result<u32, AgentError> {
-        self.meta
-            .get(key)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| AgentError::Checkpoint(format!("{}: metadata `{key}` missing", self.part)))
-    }
-
-    /// The optimiser state stored as `{name}.adam.m`, `.v` and `.t`, keeping `like`'s ε.
+    /// The optimiser called `name`, keeping `like`'s ε.
     pub fn adam(&mut self, name: &str, like: &Adam) -> Result<Adam, AgentError> {
+        let key = format!("{name}.adam.t");
+        let t = self.meta.get(&key).and_then(|v| v.parse().ok());
+        let t = t.ok_or_else(|| AgentError::Checkpoint(format!("{}: metadata `{key}` missing", self.part)))?;
         Ok(Adam {
             m: self.take(&format!("{name}.adam.m")),
             v: self.take(&format!("{name}.adam.v")),
-            t: self.step(&format!("{name}.adam.t"))?,
+            t,
             epsilon: like.epsilon,
         })
     }
 }
 
-/// Reads the part `part` that [`write_part`] wrote, checking that every tensor in `want` is there
-/// with the given number of values (a checkpoint of other network sizes is refused, naming the tensor).
-pub fn read_part(parts: &[Part], part: &str, want: &[(String, usize)]) -> Result<ReadPart, AgentError> {
+/// Reads the part `part` that [`write_part`] wrote, checking that it holds every tensor of `state`
+/// (the agent's current state) with the same number of values: a checkpoint of other network sizes
+/// is refused, naming the tensor.
+pub fn read_part(parts: &[Part], part: &str, state: &State<'_>) -> Result<ReadPart, AgentError> {
     let bytes = crate::control::part(parts, part).map_err(|_| {
         AgentError::Checkpoint(format!(
             "part `{part}` is missing: the checkpoint was not written by the fast CPU path (resume it with the backend that wrote it)"
@@ -266,24 +294,19 @@ pub fn read_part(parts: &[Part], part: &str, want: &[(String, usize)]) -> Result
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let mut values = HashMap::new();
-    for (name, len) in want {
-        let t = st.tensor(name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
-        if t.dtype() != Dtype::F32 || t.data().len() != len * 4 {
+    for (name, want) in state.tensors() {
+        let t = st.tensor(&name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
+        if t.dtype() != Dtype::F32 || t.data().len() != want.len() * 4 {
             return Err(bad(format!(
-                "tensor `{name}` has {} values of {:?}, this agent needs {len} of F32 (different network sizes?)",
+                "tensor `{name}` has {} values of {:?}, this agent needs {} of F32 (different network sizes?)",
                 t.data().len() / 4,
-                t.dtype()
+                t.dtype(),
+                want.len()
             )));
         }
-        let v: Vec<f32> = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        values.insert(name.clone(), v);
+        values.insert(name, from_le_bytes(t.data()));
     }
     Ok(ReadPart { part: part.to_string(), values, meta: meta.metadata().clone().unwrap_or_default() })
-}
-
-/// The named tensors of an optimiser state, `{name}.adam.m` and `.v`, for [`write_part`].
-pub fn adam_tensors<'a>(name: &str, adam: &'a Adam) -> [(String, &'a [f32]); 2] {
-    [(format!("{name}.adam.m"), &adam.m), (format!("{name}.adam.v"), &adam.v)]
 }
 
 /// Polyak averaging `target ← (1 − τ)·target + τ·online`.

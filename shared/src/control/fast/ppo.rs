@@ -20,7 +20,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, adam_tensors, read_part, std_stats, write_part};
+use super::{Adam, State, read_part, std_stats, write_part};
 use crate::control::policy::EraHead;
 use crate::control::ppo::{PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages, stat_keys};
 use crate::control::{AgentError, AgentRng, Part};
@@ -381,36 +381,28 @@ impl Ppo {
         stats
     }
 
-    /// The named tensors of the agent's state, in checkpoint order.
-    fn tensors(&self) -> Vec<(String, &[f32])> {
-        let mut out: Vec<(String, &[f32])> = vec![("actor".into(), &self.actor.params)];
-        out.extend(adam_tensors("actor", &self.actor_adam));
-        out.push(("log_std".into(), &self.log_std));
-        out.extend(adam_tensors("log_std", &self.log_std_adam));
-        out.push(("critic".into(), &self.critic.params));
-        out.extend(adam_tensors("critic", &self.critic_adam));
-        out.push(("delta".into(), std::slice::from_ref(&self.delta)));
-        out.extend(adam_tensors("delta", &self.delta_adam));
-        out
+    /// The agent's state as its checkpoint part holds it.
+    fn state(&self) -> State<'_> {
+        State::default()
+            .value("actor", &self.actor.params)
+            .adam("actor", &self.actor_adam)
+            .value("log_std", &self.log_std)
+            .adam("log_std", &self.log_std_adam)
+            .value("critic", &self.critic.params)
+            .adam("critic", &self.critic_adam)
+            .value("delta", std::slice::from_ref(&self.delta))
+            .adam("delta", &self.delta_adam)
     }
 
     /// The networks, optimiser states and δ as one checkpoint part ([`PART`]; the observation and
     /// reward statistics travel separately).
     pub fn save(&self) -> Result<Vec<Part>, AgentError> {
-        let steps = [
-            ("actor.adam.t", self.actor_adam.t),
-            ("log_std.adam.t", self.log_std_adam.t),
-            ("critic.adam.t", self.critic_adam.t),
-            ("delta.adam.t", self.delta_adam.t),
-        ]
-        .map(|(k, t)| (k.to_string(), t));
-        Ok(vec![write_part(PART, &self.tensors(), &steps)?])
+        Ok(vec![write_part(PART, &self.state())?])
     }
 
     /// Restores what [`Ppo::save`] wrote, checking every tensor's length against this agent's.
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let want: Vec<(String, usize)> = self.tensors().into_iter().map(|(n, v)| (n, v.len())).collect();
-        let mut read = read_part(parts, PART, &want)?;
+        let mut read = read_part(parts, PART, &self.state())?;
         self.actor.params = read.take("actor");
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
         self.log_std = read.take("log_std");

@@ -9,7 +9,7 @@
 use std::sync::RwLock;
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, SpinBarrier, adam_tensors, polyak, read_part, write_part};
+use super::{Adam, SpinBarrier, State, polyak, read_part, write_part};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
@@ -497,36 +497,30 @@ impl Sac {
         })
     }
 
-    /// The named tensors of the agent's state, in checkpoint order.
-    fn tensors(&self) -> Vec<(String, &[f32])> {
-        let mut out: Vec<(String, &[f32])> = vec![("actor".into(), &self.actor.params)];
-        out.extend(adam_tensors("actor", &self.actor_adam));
-        out.push(("scalar".into(), std::slice::from_ref(&self.scalar)));
-        out.extend(adam_tensors("scalar", &self.scalar_adam));
+    /// The agent's state as its checkpoint part holds it.
+    fn state(&self) -> State<'_> {
+        let mut state = State::default()
+            .value("actor", &self.actor.params)
+            .adam("actor", &self.actor_adam)
+            .value("scalar", std::slice::from_ref(&self.scalar))
+            .adam("scalar", &self.scalar_adam);
         for (k, twin) in self.twins.iter().enumerate() {
-            out.push((format!("critic{}", k + 1), &twin.critic.params));
-            out.extend(adam_tensors(&format!("critic{}", k + 1), &twin.adam));
-            out.push((format!("target{}", k + 1), &twin.target.params));
+            state = state
+                .value(format!("critic{}", k + 1), &twin.critic.params)
+                .adam(format!("critic{}", k + 1), &twin.adam)
+                .value(format!("target{}", k + 1), &twin.target.params);
         }
-        out
+        state
     }
 
     /// The networks, optimiser states and the learned scalar as one checkpoint part ([`PART`]).
     pub fn save(&self) -> Result<Vec<Part>, AgentError> {
-        let steps = [
-            ("actor.adam.t", self.actor_adam.t),
-            ("critic1.adam.t", self.twins[0].adam.t),
-            ("critic2.adam.t", self.twins[1].adam.t),
-            ("scalar.adam.t", self.scalar_adam.t),
-        ]
-        .map(|(k, t)| (k.to_string(), t));
-        Ok(vec![write_part(PART, &self.tensors(), &steps)?])
+        Ok(vec![write_part(PART, &self.state())?])
     }
 
     /// Restores what [`Sac::save`] wrote, checking every tensor's length against this agent's.
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let want: Vec<(String, usize)> = self.tensors().into_iter().map(|(n, v)| (n, v.len())).collect();
-        let mut read = read_part(parts, PART, &want)?;
+        let mut read = read_part(parts, PART, &self.state())?;
         self.actor.params = read.take("actor");
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
         self.scalar = read.take("scalar")[0];
