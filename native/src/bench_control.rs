@@ -278,10 +278,11 @@ fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B
         values: v(n),
         rewards: v(n),
         dones: vec![false; n],
+        advantages: v(n),
+        returns: v(n),
     };
-    let (adv, ret) = (v(n), v(n));
     let start = Instant::now();
-    pollster::block_on(agent.update(&rollout, &adv, &ret, 1.0, &mut rng))?;
+    pollster::block_on(agent.update(&rollout, 1.0, &mut rng))?;
     Ok(minibatches as f64 / start.elapsed().as_secs_f64())
 }
 

@@ -186,7 +186,7 @@ mod ppo {
         steps: usize,
         data: &mut AgentRng,
         rng: &mut AgentRng,
-    ) -> (Rollout, Vec<f32>, Vec<f32>) {
+    ) -> Rollout {
         let mut ro = Rollout::default();
         for _ in 0..steps {
             let obs: Vec<f32> = (0..OBS).map(|_| data.random_range(-2.0f32..2.0)).collect();
@@ -198,8 +198,8 @@ mod ppo {
             ro.rewards.push(data.random_range(-1.0f32..1.0));
             ro.dones.push(data.random_range(0.0..1.0) < 0.05);
         }
-        let (adv, ret) = gae(&ro, &[0.0], 1, 0.99, 0.95);
-        (ro, adv, ret)
+        (ro.advantages, ro.returns) = gae(&ro, &[0.0], 1, 0.99, 0.95);
+        ro
     }
 
     #[test]
@@ -213,7 +213,7 @@ mod ppo {
             for r in 0..6 {
                 // Both act on the reference's rollout; the fast agent's actions are compared on the way.
                 let (mut acted_ref, mut acted_fast) = (Vec::new(), Vec::new());
-                let (ro, adv, ret) = rollout(
+                let ro = rollout(
                     &mut |obs, rng| {
                         let want = pollster::block_on(read(reference.act(obs, 1, false, rng))).unwrap();
                         acted_ref.extend_from_slice(&want);
@@ -229,8 +229,8 @@ mod ppo {
                 let g = gap(&acted_fast, &acted_ref);
                 assert!(g < TOLERANCE, "{name} rollout {r}: actions differ by {g}");
                 let frac = 1.0 - r as f64 / 6.0;
-                let want = pollster::block_on(read(reference.update(&ro, &adv, &ret, frac, &mut rng_ref))).unwrap();
-                let got = fast.update(&ro, &adv, &ret, frac, &mut rng_fast);
+                let want = pollster::block_on(read(reference.update(&ro, frac, &mut rng_ref))).unwrap();
+                let got = fast.update(&ro, frac, &mut rng_fast);
                 let g = gap(&got, &want);
                 worst = worst.max(g);
                 clipped = clipped.max(want[3]);
@@ -260,9 +260,8 @@ mod ppo {
                 let mut out = Vec::new();
                 for r in rollouts {
                     let mut data = AgentRng::seed_from_u64(100 + r as u64);
-                    let (ro, adv, ret) =
-                        rollout(&mut |obs, rng| agent.act(obs, 1, false, rng), cfg.num_steps, &mut data, &mut rng);
-                    out.push(agent.update(&ro, &adv, &ret, 1.0, &mut rng));
+                    let ro = rollout(&mut |obs, rng| agent.act(obs, 1, false, rng), cfg.num_steps, &mut data, &mut rng);
+                    out.push(agent.update(&ro, 1.0, &mut rng));
                 }
                 (agent, rng, out)
             };

@@ -90,11 +90,12 @@ fn updates_do_not_grow_the_heap() {
             values: v(256),
             rewards: v(256),
             dones: vec![false; 256],
+            advantages: v(256),
+            returns: v(256),
         };
-        let (adv, ret) = (v(256), v(256));
         let (growth, per_update) = growth(|updates| {
             for _ in 0..updates {
-                std::hint::black_box(agent.update(&rollout, &adv, &ret, 1.0, &mut rng));
+                std::hint::black_box(agent.update(&rollout, 1.0, &mut rng));
             }
         });
         eprintln!(

@@ -121,19 +121,24 @@ pub fn stat_keys(era: bool) -> Vec<&'static str> {
     keys
 }
 
-/// Visits the minibatches of one update in the order every engine visits them: each of
-/// `update_epochs` epochs shuffles the `rows` rollout rows with `rng` and cuts them into
-/// `num_minibatches` equal chunks (a remainder is left out, as CleanRL). `visit` gets each chunk's row
-/// indices and whether it is the update's last.
-pub fn for_each_minibatch(cfg: &PpoConfig, rows: usize, rng: &mut AgentRng, mut visit: impl FnMut(&[usize], bool)) {
-    let mb = rows / cfg.num_minibatches.max(1);
+/// Visits the minibatches of one update in the order every engine visits them: each of `epochs`
+/// epochs shuffles the `rows` rollout rows with `rng` and cuts them into `minibatches` equal chunks
+/// (a remainder is left out, as CleanRL). `visit` gets each chunk's row indices and whether it is the
+/// update's last.
+pub fn for_each_minibatch(
+    (epochs, minibatches): (usize, usize),
+    rows: usize,
+    rng: &mut AgentRng,
+    mut visit: impl FnMut(&[usize], bool),
+) {
+    let mb = rows / minibatches.max(1);
     if mb == 0 {
         return;
     }
-    let steps = cfg.update_epochs * (rows / mb);
+    let steps = epochs * (rows / mb);
     let mut order: Vec<usize> = (0..rows).collect();
     let mut step = 0;
-    for _ in 0..cfg.update_epochs {
+    for _ in 0..epochs {
         order.shuffle(rng);
         for idx in order.chunks_exact(mb) {
             step += 1;
@@ -234,6 +239,10 @@ pub struct Rollout {
     pub rewards: Vec<f32>,
     /// Whether the episode ended at this step (terminated or truncated, as CleanRL).
     pub dones: Vec<bool>,
+    /// Advantage estimates (from [`gae`]).
+    pub advantages: Vec<f32>,
+    /// Returns, `advantages + values` (from [`gae`]).
+    pub returns: Vec<f32>,
 }
 
 /// A PPO or PPO-ERA agent.
@@ -342,37 +351,29 @@ impl<B: AutodiffBackend> Ppo<B> {
         }
     }
 
-    /// `update_epochs` epochs of minibatch updates on a rollout with its advantages and returns;
+    /// `update_epochs` epochs of minibatch updates on a rollout (its advantages and returns filled in);
     /// `lr_frac` scales the learning rate (annealing). Returns the last minibatch's statistics named by
     /// [`Ppo::stat_keys`], on the device (only that minibatch computes them).
-    pub fn update(
-        &mut self,
-        rollout: &Rollout,
-        advantages: &[f32],
-        returns: &[f32],
-        lr_frac: f64,
-        rng: &mut AgentRng,
-    ) -> Tensor<B::InnerBackend, 1> {
+    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 1> {
         let n = rollout.log_probs.len();
         let (o, d, dev) = (rollout.obs.len() / n.max(1), self.act_dim, self.device.clone());
         let lr = self.cfg.lr_at(lr_frac);
         let c = self.cfg.clip_coef;
         let mut stats = Tensor::zeros([self.stat_keys().len()], &dev);
-        let cfg = self.cfg.clone();
-        for_each_minibatch(&cfg, n, rng, |idx, last| {
+        for_each_minibatch((self.cfg.update_epochs, self.cfg.num_minibatches), n, rng, |idx, last| {
             let mb = idx.len();
             let gather = |src: &[f32], w: usize| -> Vec<f32> {
                 let mut rows = Vec::with_capacity(mb * w);
                 gather_rows(src, w, idx, &mut rows);
                 rows
             };
-            let mut adv = gather(advantages, 1);
+            let mut adv = gather(&rollout.advantages, 1);
             normalize_advantages(&mut adv);
             let obs: Tensor<B, 2> = upload(&gather(&rollout.obs, o), [mb, o], &dev);
             let actions: Tensor<B, 2> = upload(&gather(&rollout.actions, d), [mb, d], &dev);
             let old_log_prob: Tensor<B, 2> = upload(&gather(&rollout.log_probs, 1), [mb, 1], &dev);
             let adv: Tensor<B, 2> = upload(&adv, [mb, 1], &dev);
-            let ret: Tensor<B, 2> = upload(&gather(returns, 1), [mb, 1], &dev);
+            let ret: Tensor<B, 2> = upload(&gather(&rollout.returns, 1), [mb, 1], &dev);
             let old_v: Tensor<B, 2> = upload(&gather(&rollout.values, 1), [mb, 1], &dev);
 
             let delta_used = last.then(|| self.delta());
@@ -455,7 +456,8 @@ impl<B: AutodiffBackend> Ppo<B> {
 
 /// Generalised advantage estimation over a rollout of `num_envs` copies (rows `t·N + i`), bootstrapped
 /// from `next_values` (the values of the observations after the last step). A step that ended an
-/// episode does not bootstrap. Returns `(advantages, returns)` with `returns = advantages + values`.
+/// episode does not bootstrap. Returns `(advantages, returns)` with `returns = advantages + values`,
+/// what [`Rollout::advantages`] and [`Rollout::returns`] hold.
 pub fn gae(rollout: &Rollout, next_values: &[f32], num_envs: usize, gamma: f64, lambda: f64) -> (Vec<f32>, Vec<f32>) {
     let n = rollout.values.len();
     let steps = n / num_envs.max(1);

@@ -192,15 +192,13 @@ impl<B: AutodiffBackend> PpoAgent<B> {
     pub async fn update(
         &mut self,
         rollout: &Rollout,
-        advantages: &[f32],
-        returns: &[f32],
         lr_frac: f64,
         rng: &mut AgentRng,
     ) -> Result<Vec<f32>, AgentError> {
         match self {
-            Self::Burn(a) => read(a.update(rollout, advantages, returns, lr_frac, rng)).await,
+            Self::Burn(a) => read(a.update(rollout, lr_frac, rng)).await,
             #[cfg(feature = "fast")]
-            Self::Fast(a) => Ok(a.update(rollout, advantages, returns, lr_frac, rng)),
+            Self::Fast(a) => Ok(a.update(rollout, lr_frac, rng)),
         }
     }
 
@@ -615,10 +613,10 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         }
         let next = agent.act(obs_norm, n, true, &mut self.rng).await?;
         let next_values: Vec<f32> = next.chunks(d + 2).map(|r| r[d + 1]).collect();
-        let (adv, ret) = ppo::gae(&ro, &next_values, n, cfg.gamma, cfg.gae_lambda);
+        (ro.advantages, ro.returns) = ppo::gae(&ro, &next_values, n, cfg.gamma, cfg.gae_lambda);
         let iterations = (self.config.total_steps / (cfg.num_steps * n) as u64).max(1);
         let frac = (1.0 - *rollouts as f64 / iterations as f64).max(0.0);
-        let stats = agent.update(&ro, &adv, &ret, frac, &mut self.rng).await?;
+        let stats = agent.update(&ro, frac, &mut self.rng).await?;
         *rollouts += 1;
         self.updates += (cfg.update_epochs * cfg.num_minibatches) as u64;
         let mut m: Vec<(&'static str, f64)> =

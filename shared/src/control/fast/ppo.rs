@@ -234,22 +234,15 @@ impl Ppo {
         result
     }
 
-    /// `update_epochs` epochs of minibatch updates on a rollout with its advantages and returns, as
+    /// `update_epochs` epochs of minibatch updates on a rollout (its advantages and returns filled in), as
     /// [`crate::control::ppo::Ppo::update`]; `lr_frac` scales the learning rate (annealing). Returns
     /// the last minibatch's statistics named by [`Ppo::stat_keys`].
-    pub fn update(
-        &mut self,
-        rollout: &Rollout,
-        advantages: &[f32],
-        returns: &[f32],
-        lr_frac: f64,
-        rng: &mut AgentRng,
-    ) -> Vec<f32> {
+    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut AgentRng) -> Vec<f32> {
         let lr = self.cfg.lr_at(lr_frac);
         let mut stats = vec![0.0; self.stat_keys().len()];
-        let cfg = self.cfg.clone();
-        for_each_minibatch(&cfg, rollout.log_probs.len(), rng, |idx, last| {
-            if let Some(s) = self.minibatch(rollout, advantages, returns, idx, lr, last) {
+        let plan = (self.cfg.update_epochs, self.cfg.num_minibatches);
+        for_each_minibatch(plan, rollout.log_probs.len(), rng, |idx, last| {
+            if let Some(s) = self.minibatch(rollout, idx, lr, last) {
                 stats = s;
             }
         });
@@ -257,15 +250,7 @@ impl Ppo {
     }
 
     /// One minibatch's gradient step (and δ's when learned); its statistics when `last`.
-    fn minibatch(
-        &mut self,
-        rollout: &Rollout,
-        advantages: &[f32],
-        returns: &[f32],
-        idx: &[usize],
-        lr: f64,
-        last: bool,
-    ) -> Option<Vec<f32>> {
+    fn minibatch(&mut self, rollout: &Rollout, idx: &[usize], lr: f64, last: bool) -> Option<Vec<f32>> {
         let (d, rows) = (self.act_dim, idx.len());
         let o = rollout.obs.len() / rollout.log_probs.len().max(1);
         let inv = 1.0 / rows as f32;
@@ -274,9 +259,9 @@ impl Ppo {
         gather_rows(&rollout.obs, o, idx, &mut b.obs);
         gather_rows(&rollout.actions, d, idx, &mut b.actions);
         gather_rows(&rollout.log_probs, 1, idx, &mut b.old_log_prob);
-        gather_rows(advantages, 1, idx, &mut b.adv);
+        gather_rows(&rollout.advantages, 1, idx, &mut b.adv);
         normalize_advantages(&mut b.adv);
-        gather_rows(returns, 1, idx, &mut b.ret);
+        gather_rows(&rollout.returns, 1, idx, &mut b.ret);
         gather_rows(&rollout.values, 1, idx, &mut b.old_v);
 
         // The policy loss and its gradient in the actor's outputs.
