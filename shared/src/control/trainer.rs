@@ -127,6 +127,40 @@ pub enum Engine {
     Fast,
 }
 
+/// What every engine enum ([`SacAgent`], [`PpoAgent`]) forwards unchanged to the agent it holds:
+/// `config`, `set_h0`, `save` and `load`.
+macro_rules! forward_to_engine {
+    ($config:ty) => {
+        /// The settings.
+        pub fn config(&self) -> &$config {
+            on_engine!(self, a => a.config())
+        }
+
+        fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+            on_engine!(self, a => a.set_h0(h0))
+        }
+
+        fn save(&self) -> Result<Vec<Part>, AgentError> {
+            on_engine!(self, a => a.save())
+        }
+
+        fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+            on_engine!(self, a => a.load(parts))
+        }
+    };
+}
+
+/// `$body` on the agent an engine enum holds, bound to `$a`, whichever engine it is.
+macro_rules! on_engine {
+    ($agent:expr, $a:ident => $body:expr) => {
+        match $agent {
+            Self::Burn($a) => $body,
+            #[cfg(feature = "fast")]
+            Self::Fast($a) => $body,
+        }
+    };
+}
+
 enum Agent<B: AutodiffBackend> {
     Sac { agent: SacAgent<B>, buffer: ReplayBuffer, stats: Option<SacStats<B>> },
     Ppo { agent: PpoAgent<B>, host: PpoHostState, obs_norm: Vec<f32>, rollouts: u64 },
@@ -160,14 +194,7 @@ impl<B: AutodiffBackend> PpoAgent<B> {
         }
     }
 
-    /// The settings.
-    pub fn config(&self) -> &PpoConfig {
-        match self {
-            Self::Burn(a) => a.config(),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.config(),
-        }
-    }
+    forward_to_engine!(PpoConfig);
 
     fn stat_keys(&self) -> Vec<&'static str> {
         ppo::stat_keys(self.config().era.enabled)
@@ -199,30 +226,6 @@ impl<B: AutodiffBackend> PpoAgent<B> {
             Self::Burn(a) => read(a.update(rollout, lr_frac, rng)).await,
             #[cfg(feature = "fast")]
             Self::Fast(a) => Ok(a.update(rollout, lr_frac, rng)),
-        }
-    }
-
-    fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
-        match self {
-            Self::Burn(a) => a.set_h0(h0),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.set_h0(h0),
-        }
-    }
-
-    fn save(&self) -> Result<Vec<Part>, AgentError> {
-        match self {
-            Self::Burn(a) => a.save(),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.save(),
-        }
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        match self {
-            Self::Burn(a) => a.load(parts),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.load(parts),
         }
     }
 }
@@ -273,13 +276,7 @@ impl<B: AutodiffBackend> SacAgent<B> {
         }
     }
 
-    fn config(&self) -> &SacConfig {
-        match self {
-            Self::Burn(a) => a.config(),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.config(),
-        }
-    }
+    forward_to_engine!(SacConfig);
 
     fn stat_keys(&self) -> [&'static str; 10] {
         super::sac::stat_keys(self.config().era.enabled)
@@ -305,30 +302,6 @@ impl<B: AutodiffBackend> SacAgent<B> {
             Self::Burn(a) => a.update(batch, rng, stats).map(SacStats::Device),
             #[cfg(feature = "fast")]
             Self::Fast(a) => a.update(batch, rng, stats).map(SacStats::Host),
-        }
-    }
-
-    fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
-        match self {
-            Self::Burn(a) => a.set_h0(h0),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.set_h0(h0),
-        }
-    }
-
-    fn save(&self) -> Result<Vec<Part>, AgentError> {
-        match self {
-            Self::Burn(a) => a.save(),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.save(),
-        }
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        match self {
-            Self::Burn(a) => a.load(parts),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.load(parts),
         }
     }
 }
