@@ -7,7 +7,9 @@ use era_shared::control::mlp::Activation;
 use era_shared::control::policy::EraConfig;
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
+use era_shared::control::trainer::{AgentConfig, Engine};
 use era_shared::control::{AgentRng, Part, fast, read};
+use era_shared::control::{ControlConfig, ControlTrainer, Logged};
 use rand::{Rng, SeedableRng};
 
 type B = Autodiff<NdArray<f32>>;
@@ -106,20 +108,9 @@ fn a_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
     assert!(err.contains("fast-sac.safetensors") && err.contains("backend that wrote it"), "{err}");
 }
 
-/// The whole training loop on either engine: the same episodes, statistics and evaluations, up to
-/// rounding, for a short SAC-ERA run on Pendulum-v1 (150 updates).
-#[test]
-fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
-    use era_shared::control::trainer::{AgentConfig, Engine};
-    use era_shared::control::{ControlConfig, ControlTrainer, Logged};
-    let config = ControlConfig::new(
-        "Pendulum-v1".into(),
-        AgentConfig::Sac(config(true, Activation::Relu).with_batch_size(32).with_learning_starts(100)),
-    )
-    .with_total_steps(200)
-    .with_eval_every(100)
-    .with_eval_episodes(1)
-    .with_log_every(50);
+/// Runs `config` to the end on both engines and asserts they log the same steps, keys and values to
+/// within 10⁻³ (relative), and that the reference logged `key` (so updates happened).
+fn assert_engines_agree(config: &ControlConfig, key: &str) {
     let run = |engine| -> Vec<Logged> {
         let mut t = ControlTrainer::<B>::with_engine(config.clone(), &Default::default(), engine).unwrap();
         let mut out = Vec::new();
@@ -130,7 +121,7 @@ fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
     };
     let (reference, fast) = (run(Engine::Burn), run(Engine::Fast));
     assert_eq!(reference.len(), fast.len());
-    assert!(reference.iter().any(|l| l.metrics.iter().any(|(k, _)| *k == era_shared::metrics::CRITIC_LOSS)));
+    assert!(reference.iter().any(|l| l.metrics.iter().any(|(k, _)| *k == key)), "no {key} logged");
     for (r, f) in reference.iter().zip(&fast) {
         assert_eq!(r.step, f.step);
         for ((kr, vr), (kf, vf)) in r.metrics.iter().zip(&f.metrics) {
@@ -138,6 +129,21 @@ fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
             assert!((vr - vf).abs() <= 1e-3 * (1.0 + vr.abs()), "step {} {kr}: burn {vr} vs fast {vf}", r.step);
         }
     }
+}
+
+/// The whole training loop on either engine: the same episodes, statistics and evaluations, up to
+/// rounding, for a short SAC-ERA run on Pendulum-v1 (150 updates).
+#[test]
+fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
+    let config = ControlConfig::new(
+        "Pendulum-v1".into(),
+        AgentConfig::Sac(config(true, Activation::Relu).with_batch_size(32).with_learning_starts(100)),
+    )
+    .with_total_steps(200)
+    .with_eval_every(100)
+    .with_eval_episodes(1)
+    .with_log_every(50);
+    assert_engines_agree(&config, era_shared::metrics::CRITIC_LOSS);
 }
 
 mod ppo {
@@ -289,8 +295,6 @@ mod ppo {
     /// episodes, statistics and evaluations up to rounding.
     #[test]
     fn the_ppo_trainer_on_the_fast_engine_follows_the_burn_engine() {
-        use era_shared::control::trainer::{AgentConfig, Engine};
-        use era_shared::control::{ControlConfig, ControlTrainer, Logged};
         for era in [true, false] {
             let agent = PpoConfig::standard(era).with_num_steps(64).with_num_minibatches(2).with_update_epochs(2);
             let config = ControlConfig::new("Pendulum-v1".into(), AgentConfig::Ppo(agent))
@@ -298,28 +302,7 @@ mod ppo {
                 .with_eval_every(128)
                 .with_eval_episodes(1)
                 .with_log_every(64);
-            let run = |engine| -> Vec<Logged> {
-                let mut t = ControlTrainer::<B>::with_engine(config.clone(), &Default::default(), engine).unwrap();
-                let mut out = Vec::new();
-                while !t.is_done() {
-                    out.extend(pollster::block_on(t.advance()).unwrap());
-                }
-                out
-            };
-            let (reference, fast) = (run(Engine::Burn), run(Engine::Fast));
-            assert_eq!(reference.len(), fast.len());
-            assert!(reference.iter().any(|l| l.metrics.iter().any(|(k, _)| *k == era_shared::metrics::APPROX_KL)));
-            for (r, f) in reference.iter().zip(&fast) {
-                assert_eq!(r.step, f.step);
-                for ((kr, vr), (kf, vf)) in r.metrics.iter().zip(&f.metrics) {
-                    assert_eq!(kr, kf);
-                    assert!(
-                        (vr - vf).abs() <= 1e-3 * (1.0 + vr.abs()),
-                        "era {era} step {} {kr}: burn {vr} vs fast {vf}",
-                        r.step
-                    );
-                }
-            }
+            assert_engines_agree(&config, era_shared::metrics::APPROX_KL);
         }
     }
 }
