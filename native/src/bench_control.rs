@@ -95,71 +95,91 @@ impl Task for Agents<'_> {
         let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
         let engine = backend::engine(backend);
         if want(BenchAlgo::Sac) {
-            let shape = format!("obs {OBS}, action {ACT}, 2×{} MLPs, batch 256", a.width);
-            let update = |era, engine| sac_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
-            let in_loop = |era, engine| sac_loop_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
-            if engine == Engine::Fast {
-                // The fast path and the reference it must match, side by side.
-                let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
-                    a.repeats,
-                    [
-                        &|| update(true, Engine::Fast),
-                        &|| update(true, Engine::Burn),
-                        &|| update(false, Engine::Fast),
-                        &|| update(false, Engine::Burn),
-                        &|| in_loop(true, Engine::Fast),
-                        &|| in_loop(true, Engine::Burn),
-                    ],
-                )?;
-                println!("SAC update ({shape}), updates/s, median of {}:", a.repeats);
-                side_by_side(&[
-                    ("sac-era", era_fast, era_ref),
-                    ("sac", plain_fast, plain_ref),
-                    (LOOP_VARIANT, loop_fast, loop_ref),
-                ]);
-                println!("  sac-era (fast)     {era_fast:>10.1} updates/s");
-                println!("  ERA overhead (fast): {:.3}× (time per update, sac-era / sac)", plain_fast / era_fast);
-            } else {
-                let [era, plain, looped] = medians(
-                    a.repeats,
-                    [&|| update(true, engine), &|| update(false, engine), &|| in_loop(true, engine)],
-                )?;
-                println!("SAC update ({shape}, {backend}), median of {}:", a.repeats);
-                println!("  sac-era  {era:>10.1} updates/s\n  sac      {plain:>10.1} updates/s");
-                println!("  {LOOP_VARIANT}: {looped:.1} updates/s");
-                println!("  ERA overhead: {:.3}× (time per update, sac-era / sac)", plain / era);
-            }
+            let bench = Bench {
+                algo: "sac",
+                update: format!("SAC update (obs {OBS}, action {ACT}, 2×{} MLPs, batch 256)", a.width),
+                unit: "updates/s",
+                in_loop: "sac-era in a FiveLinkArm-v0 training loop (act, step, store, sample, 2 updates per step)",
+                loop_unit: "updates/s",
+            };
+            bench.report(
+                (a.repeats, engine, backend),
+                &|era, engine| sac_updates_per_sec::<B>(era, a.width, a.updates, engine, &device),
+                &|engine| sac_loop_updates_per_sec::<B>(a.width, a.updates, engine, &device),
+            )?;
         }
         if want(BenchAlgo::Ppo) {
-            let shape = "obs 17, action 6, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches of 64";
-            let update = |era, engine| ppo_updates_per_sec::<B>(era, engine, &device);
-            let in_loop = |engine| ppo_loop_steps_per_sec::<B>(engine, &device);
-            if engine == Engine::Fast {
-                let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
-                    a.repeats,
-                    [
-                        &|| update(true, Engine::Fast),
-                        &|| update(true, Engine::Burn),
-                        &|| update(false, Engine::Fast),
-                        &|| update(false, Engine::Burn),
-                        &|| in_loop(Engine::Fast),
-                        &|| in_loop(Engine::Burn),
-                    ],
-                )?;
-                println!("PPO update ({shape}), minibatch updates/s, median of {}:", a.repeats);
-                side_by_side(&[("ppo-era", era_fast, era_ref), ("ppo", plain_fast, plain_ref)]);
-                println!("PPO-ERA training on FiveLinkArm-v0 (a rollout and its update), environment steps/s:");
-                side_by_side(&[(PPO_LOOP_VARIANT, loop_fast, loop_ref)]);
-                println!("  ppo-era (fast)     {era_fast:>10.1} minibatch updates/s");
-                println!("  ERA overhead (fast): {:.3}× (time per update, ppo-era / ppo)", plain_fast / era_fast);
-            } else {
-                let [era, plain, looped] =
-                    medians(a.repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(engine)])?;
-                println!("PPO update ({shape}, {backend}), median of {}:", a.repeats);
-                println!("  ppo-era  {era:>10.1} minibatch updates/s\n  ppo      {plain:>10.1} minibatch updates/s");
-                println!("  {PPO_LOOP_VARIANT}: {looped:.1} environment steps/s");
-                println!("  ERA overhead: {:.3}× (time per update, ppo-era / ppo)", plain / era);
-            }
+            let bench = Bench {
+                algo: "ppo",
+                update: format!(
+                    "PPO update (obs {OBS}, action {ACT}, 2×64 MLPs, 2048-step rollout, 10 epochs × 32 minibatches of 64)"
+                ),
+                unit: "minibatch updates/s",
+                in_loop: "ppo-era on FiveLinkArm-v0, rollout of 2048 steps + update",
+                loop_unit: "environment steps/s",
+            };
+            bench.report(
+                (a.repeats, engine, backend),
+                &|era, engine| ppo_updates_per_sec::<B>(era, engine, &device),
+                &|engine| ppo_loop_steps_per_sec::<B>(engine, &device),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One algorithm's benchmark as printed: the update with ERA on and off, and ERA inside a training
+/// loop.
+struct Bench {
+    /// `sac` or `ppo`.
+    algo: &'static str,
+    /// What the update measurement is.
+    update: String,
+    /// Its unit.
+    unit: &'static str,
+    /// What the training-loop measurement is.
+    in_loop: &'static str,
+    /// Its unit.
+    loop_unit: &'static str,
+}
+
+impl Bench {
+    /// Measures `update(era, engine)` with ERA on and off and `in_loop(engine)`, interleaved, and
+    /// prints the medians. On the fast path each runs on the fast path and on the ndarray reference
+    /// side by side, with the speed-up.
+    fn report(
+        &self,
+        (repeats, engine, backend): (usize, Engine, &str),
+        update: &dyn Fn(bool, Engine) -> Result<f64, AgentError>,
+        in_loop: &dyn Fn(Engine) -> Result<f64, AgentError>,
+    ) -> Result<(), AgentError> {
+        let (algo, unit) = (self.algo, self.unit);
+        if engine == Engine::Fast {
+            let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
+                repeats,
+                [
+                    &|| update(true, Engine::Fast),
+                    &|| update(true, Engine::Burn),
+                    &|| update(false, Engine::Fast),
+                    &|| update(false, Engine::Burn),
+                    &|| in_loop(Engine::Fast),
+                    &|| in_loop(Engine::Burn),
+                ],
+            )?;
+            println!("{}, {unit}, median of {repeats}:", self.update);
+            let with_era = format!("{algo}-era");
+            side_by_side(&[(&with_era, era_fast, era_ref), (algo, plain_fast, plain_ref)]);
+            println!("{}, {}:", self.in_loop, self.loop_unit);
+            side_by_side(&[(&with_era, loop_fast, loop_ref)]);
+            println!("  {algo}-era (fast)     {era_fast:>10.1} {unit}");
+            println!("  ERA overhead (fast): {:.3}× (time per update, {algo}-era / {algo})", plain_fast / era_fast);
+        } else {
+            let [era, plain, looped] =
+                medians(repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(engine)])?;
+            println!("{} on {backend}, median of {repeats}:", self.update);
+            println!("  {algo}-era  {era:>10.1} {unit}\n  {algo}      {plain:>10.1} {unit}");
+            println!("  {}: {looped:.1} {}", self.in_loop, self.loop_unit);
+            println!("  ERA overhead: {:.3}× (time per update, {algo}-era / {algo})", plain / era);
         }
         Ok(())
     }
@@ -172,12 +192,6 @@ fn side_by_side(rows: &[(&str, f64, f64)]) {
         println!("  {name:<42} {fast:>12.1} {reference:>12.1} {:>8.2}×", fast / reference);
     }
 }
-
-/// PPO's training-loop variant: a whole iteration of a run.
-const PPO_LOOP_VARIANT: &str = "ppo-era, rollout of 2048 steps + update";
-
-/// The training-loop variant's name: what a real run does per update besides the update itself.
-const LOOP_VARIANT: &str = "sac-era in a FiveLinkArm-v0 training loop";
 
 /// Runs every measurement once per round, `repeats` rounds, interleaved so that the machine's
 /// changing load falls on all alike; the median of each.
@@ -241,13 +255,12 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
 /// task): each environment step acts, steps, stores the transition, samples two batches from the
 /// replay buffer and updates twice; statistics every 1000 steps as in a run.
 fn sac_loop_updates_per_sec<B: AutodiffBackend>(
-    era: bool,
     width: usize,
     updates: usize,
     engine: Engine,
     device: &B::Device,
 ) -> Result<f64, AgentError> {
-    let sac = SacConfig::standard(era).with_hidden(vec![width, width]).with_learning_starts(300);
+    let sac = SacConfig::standard(true).with_hidden(vec![width, width]).with_learning_starts(300);
     let config = ControlConfig::new("FiveLinkArm-v0".into(), AgentConfig::Sac(sac))
         .with_total_steps(1_000_000)
         .with_eval_every(1_000_000);
