@@ -54,11 +54,22 @@ impl Policy<'_> {
         let (d, heads) = (self.act_dim, self.heads());
         let rows = out.len() / heads;
         log_std.resize(rows * d, 0.0);
-        for (r, ls) in log_std.chunks_exact_mut(d).enumerate() {
-            let raw = self.param.unwrap_or(&out[r * heads + d..(r + 1) * heads]);
-            match self.era {
-                Some(head) => head.era.apply_row_learned(raw, self.delta, ls).expect("rows of D raw scores"),
-                None => ls.copy_from_slice(raw),
+        let apply = |raw: &[f32], ls: &mut [f32]| match self.era {
+            Some(head) => head.era.apply_row_learned(raw, self.delta, ls).expect("rows of D raw scores"),
+            None => ls.copy_from_slice(raw),
+        };
+        match self.param {
+            // The same for every row: computed once, then copied.
+            Some(param) if rows > 0 => {
+                let (first, rest) = log_std.split_at_mut(d);
+                apply(param, first);
+                rest.chunks_exact_mut(d).for_each(|ls| ls.copy_from_slice(first));
+            }
+            Some(_) => {}
+            None => {
+                for (r, ls) in log_std.chunks_exact_mut(d).enumerate() {
+                    apply(&out[r * heads + d..(r + 1) * heads], ls);
+                }
             }
         }
     }
