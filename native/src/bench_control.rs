@@ -39,7 +39,9 @@
 //! would be needed (column-major activations are the one measured lead).
 //!
 //! PPO (obs 17, action 6, 2×64 tanh MLPs, minibatches of 64, 10 epochs over 2048 steps), minibatch
-//! updates/s; the burn reference on ndarray does 1100–1210:
+//! updates/s; the burn reference on ndarray does 1100–1210. The first and last figures are this
+//! command's; the ones between come from a timing loop over the fast update alone (outside the
+//! project), which runs the same update without the reference beside it:
 //!
 //! | attempt | predicted | measured |
 //! |---|---|---|
