@@ -66,14 +66,15 @@ impl EraConfig {
         Ok(Some(EraHead { era, delta_max: upper - h0, delta_auto: self.delta_auto }))
     }
 
-    /// This config with the target moved to `h0` nats (whole action), and its head: a mid-run change
-    /// of `H₀`. Fails, naming the valid range, when `h0` cannot be reached, or when ERA is off.
-    pub fn retargeted(&self, h0: f64, dims: usize) -> Result<(Self, EraHead), super::AgentError> {
+    /// Moves the target to `h0` nats (whole action), a mid-run change of `H₀`, and returns the new
+    /// head for `dims` action dimensions. Fails, naming the valid range, when `h0` cannot be reached,
+    /// or when ERA is off; the config is then unchanged.
+    pub fn retarget(&mut self, h0: f64, dims: usize) -> Result<EraHead, super::AgentError> {
         let era = Self { h0: Some(h0), ..self.clone() };
-        match era.build(dims)? {
-            Some(head) => Ok((era, head)),
-            None => Err(super::AgentError::Config("H₀ can only be changed with ERA on".into())),
-        }
+        let head =
+            era.build(dims)?.ok_or_else(|| super::AgentError::Config("H₀ can only be changed with ERA on".into()))?;
+        *self = era;
+        Ok(head)
     }
 
     /// The header's `era` object for a run with `dims` action dimensions.

@@ -186,9 +186,7 @@ impl<B: AutodiffBackend> Sac<B> {
     /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
     /// naming the valid range, when it cannot be reached, or when ERA is off.
     pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
-        let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
-        self.cfg.era = era;
-        self.era = Some(head);
+        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
         Ok(())
     }
 

@@ -127,13 +127,29 @@ pub enum Engine {
     Fast,
 }
 
-/// What every engine enum ([`SacAgent`], [`PpoAgent`]) forwards unchanged to the agent it holds:
-/// `config`, `set_h0`, `save` and `load`.
+/// What every engine enum ([`SacAgent`], [`PpoAgent`]) forwards to the agent it holds: `config`,
+/// `act` (read from the device for burn), `set_h0`, `save` and `load`.
 macro_rules! forward_to_engine {
     ($config:ty) => {
         /// The settings.
         pub fn config(&self) -> &$config {
             on_engine!(self, a => a.config())
+        }
+
+        /// The agent's `act` on observations `[rows × obs_dim]` (PPO: normalised), read into host
+        /// memory (SAC: actions; PPO: rows of `[action, log π, V]`).
+        pub async fn act(
+            &mut self,
+            obs: &[f32],
+            rows: usize,
+            deterministic: bool,
+            rng: &mut AgentRng,
+        ) -> Result<Vec<f32>, AgentError> {
+            match self {
+                Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
+                #[cfg(feature = "fast")]
+                Self::Fast(a) => Ok(a.act(obs, rows, deterministic, rng)),
+            }
         }
 
         fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
@@ -198,21 +214,6 @@ impl<B: AutodiffBackend> PpoAgent<B> {
 
     fn stat_keys(&self) -> Vec<&'static str> {
         ppo::stat_keys(self.config().era.enabled)
-    }
-
-    /// Rows of `[action, log π, V]` for normalised observations (see [`Ppo::act`]).
-    pub async fn act(
-        &mut self,
-        obs: &[f32],
-        rows: usize,
-        deterministic: bool,
-        rng: &mut AgentRng,
-    ) -> Result<Vec<f32>, AgentError> {
-        match self {
-            Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => Ok(a.act(obs, rows, deterministic, rng)),
-        }
     }
 
     /// The update epochs on a rollout (see [`Ppo::update`]); the last minibatch's statistics.
@@ -280,20 +281,6 @@ impl<B: AutodiffBackend> SacAgent<B> {
 
     fn stat_keys(&self) -> [&'static str; 10] {
         super::sac::stat_keys(self.config().era.enabled)
-    }
-
-    async fn act(
-        &mut self,
-        obs: &[f32],
-        rows: usize,
-        deterministic: bool,
-        rng: &mut AgentRng,
-    ) -> Result<Vec<f32>, AgentError> {
-        match self {
-            Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => Ok(a.act(obs, rows, deterministic, rng)),
-        }
     }
 
     /// One update (see [`Sac::update`]); the statistics when `stats`.

@@ -196,9 +196,7 @@ impl Ppo {
 
     /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::ppo::Ppo::set_h0`].
     pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
-        let (era, head) = self.cfg.era.retargeted(h0, self.act_dim)?;
-        self.cfg.era = era;
-        self.era = Some(head);
+        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
         Ok(())
     }
 
