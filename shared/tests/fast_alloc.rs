@@ -38,6 +38,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The most that one lane job's box, freed by the lane thread after the update returns, can shift
+/// the count by.
+const LANE_JOB_SLACK: i64 = 64;
+
 /// Runs `run(20)` to size every buffer, then `run(200)`: the heap's growth in bytes over those 200
 /// updates, and the allocations per update.
 fn growth(mut run: impl FnMut(usize)) -> (i64, f64) {
@@ -70,7 +74,13 @@ fn updates_do_not_grow_the_heap() {
         eprintln!(
             "sac, era {era}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update"
         );
-        assert_eq!(growth, 0, "sac, era {era}: the heap grew by {growth} bytes over 200 updates");
+        // Lane 1 runs as a rayon job whose box (40 bytes here) the lane thread frees just after it
+        // signals completion, so one such box may still be counted at either end of the window. A
+        // leak of even one byte per update would add 200.
+        assert!(
+            growth.abs() <= LANE_JOB_SLACK,
+            "sac, era {era}: the heap grew by {growth} bytes over 200 updates (more than one in-flight lane job, {LANE_JOB_SLACK} bytes)"
+        );
     }
     // PPO: an update is a rollout's minibatches (here 4 epochs × 4 of 64 rows).
     for (era, head) in [(true, false), (false, false), (true, true)] {
