@@ -11,8 +11,10 @@ scripts/setup.sh
 export ERA_SETUP_DONE=1
 # MuJoCo 3.17.0, Gymnasium's models and the Gymnasium venv the comparison test runs (PyPI only).
 eval "$(scripts/setup-mujoco.sh)"
-# Everything below builds, lints and tests the MuJoCo tasks too.
-features=(--features era-shared/mujoco,era-native/mujoco)
+# JAX 0.10.2, for the test that measures the fast path beside it (PyPI only).
+eval "$(scripts/setup-jax.sh)"
+# Everything below builds, lints and tests the MuJoCo tasks and the JAX comparison too.
+features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -27,7 +29,7 @@ step "era-shared builds without burn (the browser's default), era without MuJoCo
 cargo check -p era-shared
 cargo check -p era-native --all-targets
 
-step "tests (with MuJoCo: compared with Gymnasium itself)"
+step "tests (with MuJoCo compared with Gymnasium itself, and the fast path beside JAX)"
 cargo test --workspace "${features[@]}"
 
 step "web: trunk build (release) and browser tests in headless Chromium"

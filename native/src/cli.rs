@@ -516,6 +516,23 @@ pub struct BenchControlArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
+    /// What the fast path (`--backend fast`) is measured side by side with: the burn reference on
+    /// ndarray, or the same SAC update in JAX, compiled end to end (`--algo sac` only; set it up with
+    /// `eval "$(scripts/setup-jax.sh)"`).
+    #[arg(long, value_enum, default_value_t = Against::Ndarray)]
+    pub against: Against,
+    /// The Python that has JAX, for `--against jax`.
+    #[arg(long, env = "ERA_JAX_PYTHON", default_value = "python3", value_name = "PATH")]
+    pub python: PathBuf,
+}
+
+/// `era bench control --against`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Against {
+    /// The burn reference on ndarray.
+    Ndarray,
+    /// The same update in JAX (`scripts/jax_sac_update.py`).
+    Jax,
 }
 
 /// `era bench control --algo`.

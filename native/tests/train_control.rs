@@ -238,6 +238,31 @@ fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
 }
 
 #[test]
+fn the_jax_comparison_refuses_what_it_cannot_measure_and_names_the_fix() {
+    let base = ["bench", "control", "--width", "16", "--updates", "5", "--repeats", "1", "--against", "jax"];
+    for (extra, needle) in [
+        (&["--algo", "ppo", "--backend", "fast"][..], "SAC update only"),
+        (&["--algo", "sac"][..], "add --backend fast"),
+        (
+            &["--algo", "sac", "--backend", "fast", "--python", "/nonexistent/python3"][..],
+            "cannot run /nonexistent/python3",
+        ),
+        // An interpreter that fails, as one without JAX does.
+        (&["--algo", "sac", "--backend", "fast", "--python", "false"][..], "false failed"),
+    ] {
+        let out = era(&[&base[..], extra].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}: {stderr}");
+        assert!(stderr.contains(needle), "{extra:?}: {needle} missing in {stderr}");
+        assert!(out.stdout.is_empty(), "{extra:?}: printed {}", String::from_utf8_lossy(&out.stdout));
+    }
+    for extra in [["--python", "false"], ["--python", "/nonexistent/python3"]] {
+        let out = era(&[&base[..], &["--algo", "sac", "--backend", "fast"], &extra[..]].concat());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("scripts/setup-jax.sh"), "{extra:?}");
+    }
+}
+
+#[test]
 fn fast_bench_measures_both_paths_side_by_side() {
     for (algo, rate_line, needles) in [
         ("sac", "sac-era (fast)", ["fast", "ndarray", "speed-up", "training loop", "updates/s"]),
