@@ -54,34 +54,6 @@ fn growth(mut run: impl FnMut(usize)) -> (i64, f64) {
 /// One test, so nothing else in this process allocates while it counts.
 #[test]
 fn updates_do_not_grow_the_heap() {
-    for era in [true, false] {
-        let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![64, 64]).with_batch_size(128);
-        let mut rng = AgentRng::seed_from_u64(0);
-        let mut agent = fast::sac::Sac::new(cfg, 17, 6, &mut rng).unwrap();
-        let mut buffer = ReplayBuffer::new(2000, 17, 6);
-        let mut data = AgentRng::seed_from_u64(1);
-        for _ in 0..2000 {
-            let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
-            let (o, a, n) = (v(17), v(6), v(17));
-            buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
-        }
-        let batches: Vec<_> = (0..40).map(|_| buffer.sample(128, &mut data)).collect();
-        let (growth, per_update) = growth(|updates| {
-            for i in 0..updates {
-                let _ = agent.update(&batches[i % batches.len()], &mut rng, i % 10 == 9);
-            }
-        });
-        eprintln!(
-            "sac, era {era}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update"
-        );
-        // Lane 1 runs as a rayon job whose box (40 bytes here) the lane thread frees just after it
-        // signals completion, so one such box may still be counted at either end of the window. A
-        // leak of even one byte per update would add 200.
-        assert!(
-            growth.abs() <= LANE_JOB_SLACK,
-            "sac, era {era}: the heap grew by {growth} bytes over 200 updates (more than one in-flight lane job, {LANE_JOB_SLACK} bytes)"
-        );
-    }
     // PPO: an update is a rollout's minibatches (here 4 epochs × 4 of 64 rows).
     for (era, head) in [(true, false), (false, false), (true, true)] {
         let cfg = PpoConfig::standard(era)
@@ -112,5 +84,37 @@ fn updates_do_not_grow_the_heap() {
             "ppo, era {era}, head {head}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update"
         );
         assert_eq!(growth, 0, "ppo, era {era}: the heap grew by {growth} bytes over 200 updates");
+    }
+    // SAC last, and every SAC agent kept to the end: dropping one lets its lane thread exit and free
+    // its thread-locals at a moment of its own, possibly inside a later window.
+    let mut agents = Vec::new();
+    for era in [true, false] {
+        let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![64, 64]).with_batch_size(128);
+        let mut rng = AgentRng::seed_from_u64(0);
+        let mut agent = fast::sac::Sac::new(cfg, 17, 6, &mut rng).unwrap();
+        let mut buffer = ReplayBuffer::new(2000, 17, 6);
+        let mut data = AgentRng::seed_from_u64(1);
+        for _ in 0..2000 {
+            let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
+            let (o, a, n) = (v(17), v(6), v(17));
+            buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
+        }
+        let batches: Vec<_> = (0..40).map(|_| buffer.sample(128, &mut data)).collect();
+        let (growth, per_update) = growth(|updates| {
+            for i in 0..updates {
+                let _ = agent.update(&batches[i % batches.len()], &mut rng, i % 10 == 9);
+            }
+        });
+        eprintln!(
+            "sac, era {era}: heap growth over 200 updates {growth} bytes, {per_update:.1} allocations per update"
+        );
+        // Lane 1 runs as a rayon job whose box (40 bytes here) the lane thread frees just after it
+        // signals completion, so one such box may still be counted at either end of the window. A
+        // leak of even one byte per update would add 200.
+        assert!(
+            growth.abs() <= LANE_JOB_SLACK,
+            "sac, era {era}: the heap grew by {growth} bytes over 200 updates (more than one in-flight lane job, {LANE_JOB_SLACK} bytes)"
+        );
+        agents.push(agent);
     }
 }
