@@ -269,8 +269,13 @@ impl Jax<'_> {
             .spawn()
             .with_context(|| format!("--against jax: cannot run {python}; {}", Self::SETUP))?;
         let mut stdin = child.stdin.take().context("the interpreter's stdin")?;
-        stdin.write_all(script.unwrap_or("").as_bytes()).with_context(|| format!("writing to {python}"))?;
-        drop(stdin);
+        // An interpreter that exits early closes its stdin; its exit status then says why.
+        match stdin.write_all(script.unwrap_or("").as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(e).with_context(|| format!("writing to {python}"));
+            }
+            _ => drop(stdin),
+        }
         let out = child.wait_with_output().with_context(|| format!("waiting for {python}"))?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);

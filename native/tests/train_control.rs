@@ -260,6 +260,23 @@ fn the_jax_comparison_refuses_what_it_cannot_measure_and_names_the_fix() {
         let out = era(&[&base[..], &["--algo", "sac", "--backend", "fast"], &extra[..]].concat());
         assert!(String::from_utf8_lossy(&out.stderr).contains("scripts/setup-jax.sh"), "{extra:?}");
     }
+    // An interpreter that runs but does not print a rate: the message quotes what it printed.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("python");
+        std::fs::write(&fake, "#!/bin/sh\ncase \"$1\" in -c) echo 0.10.2 ;; *) cat >/dev/null; echo oops ;; esac\n")
+            .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out =
+            era(&[&base[..], &["--algo", "sac", "--backend", "fast", "--python", fake.to_str().unwrap()]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("expected `<rate> updates/s`") && stderr.contains("oops"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
