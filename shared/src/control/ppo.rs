@@ -83,7 +83,21 @@ pub struct PpoConfig {
     pub norm_reward: bool,
 }
 
+/// Adam's ε for every PPO optimiser (CleanRL's).
+pub const ADAM_EPSILON: f32 = 1e-5;
+
+/// The gains of the actor's and the critic's last layers: small, so that the policy starts near zero
+/// mean and the value near zero (CleanRL's 0.01 and 1).
+pub const LAST_LAYER_GAINS: [f64; 2] = [0.01, 1.0];
+
 impl PpoConfig {
+    /// The layer sizes of the actor (observation → hidden… → `D` means, then `D` raw log-std scores
+    /// with a state-dependent head) and of the critic (observation → hidden… → 1), for every engine.
+    pub fn layer_sizes(&self, obs_dim: usize, act_dim: usize) -> [Vec<usize>; 2] {
+        let heads = if self.state_dependent_std { 2 * act_dim } else { act_dim };
+        [[&[obs_dim][..], &self.hidden, &[heads]].concat(), [&[obs_dim][..], &self.hidden, &[1]].concat()]
+    }
+
     /// PPO-ERA (`era`) or PPO with every other setting at its default. PPO-ERA keeps δ constant at 0:
     /// its Gaussian is not bounded (the environment clips actions), so its entropy is exactly `H₀ + δ`
     /// and there is nothing to compensate; learning δ would only cost an optimiser step per minibatch.
@@ -276,12 +290,12 @@ impl<B: AutodiffBackend> Ppo<B> {
         device: &B::Device,
     ) -> Result<Self, AgentError> {
         let era = cfg.checked(act_dim, num_envs)?;
-        let heads = if cfg.state_dependent_std { 2 * act_dim } else { act_dim };
-        // Small last layers: the policy starts near zero mean, the value near zero (CleanRL's 0.01 / 1).
-        let actor = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[heads]].concat(), cfg.activation, 0.01, rng, device);
-        let critic = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[1]].concat(), cfg.activation, 1.0, rng, device);
+        let ([actor_sizes, critic_sizes], [actor_gain, critic_gain]) =
+            (cfg.layer_sizes(obs_dim, act_dim), LAST_LAYER_GAINS);
+        let actor = Mlp::new(&actor_sizes, cfg.activation, actor_gain, rng, device);
+        let critic = Mlp::new(&critic_sizes, cfg.activation, critic_gain, rng, device);
         let log_std = Param::from_tensor(Tensor::zeros([act_dim], device));
-        let adam = || AdamConfig::new().with_epsilon(1e-5);
+        let adam = || AdamConfig::new().with_epsilon(ADAM_EPSILON);
         Ok(Self {
             act_dim,
             nets: PpoNets { actor, log_std, critic },

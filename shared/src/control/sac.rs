@@ -108,6 +108,15 @@ pub struct SacConfig {
 }
 
 impl SacConfig {
+    /// The layer sizes of the actor (observation → hidden… → `D` means and `D` raw log-std scores)
+    /// and of each critic (observation and action → hidden… → 1), for every engine.
+    pub fn layer_sizes(&self, obs_dim: usize, act_dim: usize) -> [Vec<usize>; 2] {
+        [
+            [&[obs_dim][..], &self.hidden, &[2 * act_dim]].concat(),
+            [&[obs_dim + act_dim][..], &self.hidden, &[1]].concat(),
+        ]
+    }
+
     /// Checks the settings for `act_dim` action dimensions; the ERA head when ERA is on.
     pub fn checked(&self, act_dim: usize) -> Result<Option<EraHead>, AgentError> {
         if self.batch_size == 0 || self.hidden.contains(&0) {
@@ -131,12 +140,8 @@ pub struct Critic<B: Backend> {
 }
 
 impl<B: Backend> Critic<B> {
-    fn new(cfg: &SacConfig, obs: usize, act: usize, rng: &mut AgentRng, device: &B::Device) -> Self {
-        let sizes = [&[obs + act][..], &cfg.hidden, &[1]].concat();
-        Self {
-            q1: Mlp::new(&sizes, cfg.activation, 1.0, rng, device),
-            q2: Mlp::new(&sizes, cfg.activation, 1.0, rng, device),
-        }
+    fn new(sizes: &[usize], activation: Activation, rng: &mut AgentRng, device: &B::Device) -> Self {
+        Self { q1: Mlp::new(sizes, activation, 1.0, rng, device), q2: Mlp::new(sizes, activation, 1.0, rng, device) }
     }
 
     /// `min(Q₁, Q₂)` and `(Q₁, Q₂)`, each `[batch, 1]`.
@@ -199,9 +204,9 @@ impl<B: AutodiffBackend> Sac<B> {
         device: &B::Device,
     ) -> Result<Self, AgentError> {
         let era = cfg.checked(act_dim)?;
-        let actor_sizes = [&[obs_dim][..], &cfg.hidden, &[2 * act_dim]].concat();
+        let [actor_sizes, critic_sizes] = cfg.layer_sizes(obs_dim, act_dim);
         let actor = Mlp::new(&actor_sizes, cfg.activation, 1.0, rng, device);
-        let critic = Critic::new(&cfg, obs_dim, act_dim, rng, device);
+        let critic = Critic::new(&critic_sizes, cfg.activation, rng, device);
         let target = critic.clone().no_grad();
         let scalar = match &era {
             Some(_) => Scalar::new(cfg.era.delta, device),

@@ -22,15 +22,15 @@ use rand_distr::StandardNormal;
 use super::mlp::{Mlp, Scratch, Trace};
 use super::{Adam, State, read_part, std_stats, write_part};
 use crate::control::policy::EraHead;
-use crate::control::ppo::{PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages, stat_keys};
+use crate::control::ppo::{
+    ADAM_EPSILON, LAST_LAYER_GAINS, PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages,
+    stat_keys,
+};
 use crate::control::{AgentError, AgentRng, Part};
 use crate::gaussian::gaussian_log_prob;
 
 /// The checkpoint part of a fast PPO agent.
 pub const PART: &str = "fast-ppo.safetensors";
-
-/// Adam's ε for every PPO optimiser (CleanRL's).
-const ADAM_EPSILON: f32 = 1e-5;
 
 /// The policy's log-std as the update and acting share it: from the actor's second head
 /// (state-dependent) or the parameter, through ERA's activation when it is on.
@@ -170,9 +170,10 @@ impl Ppo {
         rng: &mut AgentRng,
     ) -> Result<Self, AgentError> {
         let era = cfg.checked(act_dim, num_envs)?;
-        let heads = if cfg.state_dependent_std { 2 * act_dim } else { act_dim };
-        let actor = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[heads]].concat(), cfg.activation, 0.01, rng);
-        let critic = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[1]].concat(), cfg.activation, 1.0, rng);
+        let ([actor_sizes, critic_sizes], [actor_gain, critic_gain]) =
+            (cfg.layer_sizes(obs_dim, act_dim), LAST_LAYER_GAINS);
+        let actor = Mlp::new(&actor_sizes, cfg.activation, actor_gain, rng);
+        let critic = Mlp::new(&critic_sizes, cfg.activation, critic_gain, rng);
         Ok(Self {
             actor_adam: Adam::with_epsilon(actor.len(), ADAM_EPSILON),
             critic_adam: Adam::with_epsilon(critic.len(), ADAM_EPSILON),

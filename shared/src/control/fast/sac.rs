@@ -226,8 +226,8 @@ impl Sac {
     /// as [`crate::control::sac::Sac::new`] initialises its networks.
     pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut AgentRng) -> Result<Self, AgentError> {
         let era = cfg.checked(act_dim)?;
-        let actor = Mlp::new(&[&[obs_dim][..], &cfg.hidden, &[2 * act_dim]].concat(), cfg.activation, 1.0, rng);
-        let critic_sizes = [&[obs_dim + act_dim][..], &cfg.hidden, &[1]].concat();
+        let [actor_sizes, critic_sizes] = cfg.layer_sizes(obs_dim, act_dim);
+        let actor = Mlp::new(&actor_sizes, cfg.activation, 1.0, rng);
         let mut twin = || {
             let critic = Mlp::new(&critic_sizes, cfg.activation, 1.0, rng);
             Twin { adam: Adam::new(critic.len()), target: critic.clone(), critic }
