@@ -192,12 +192,13 @@ pub fn diag_gaussian_entropy<T: Real>(log_std: &[T]) -> T {
 /// actions). The gradient in δ̂ is `mean(H − H₀)`: a policy below its target raises δ̂, and so the
 /// Gaussian's budget `H₀ + δ̂`.
 pub fn delta_loss<T: Real>(delta: T, entropies: &[T], h0: T) -> T {
-    if entropies.is_empty() {
-        return T::zero();
-    }
-    let n = T::c(entropies.len() as f64);
-    let mean_gap = entropies.iter().fold(T::zero(), |acc, &h| acc + (h - h0)) / n;
-    delta * mean_gap
+    delta * entropy_gap(entropies.iter().copied(), h0)
+}
+
+/// The entropy gap `mean_s(H − H₀)`: [`delta_loss`]'s gradient in δ̂ (0 without states).
+pub fn entropy_gap<T: Real>(entropies: impl IntoIterator<Item = T>, h0: T) -> T {
+    let (n, sum) = entropies.into_iter().fold((0usize, T::zero()), |(n, sum), h| (n + 1, sum + (h - h0)));
+    if n == 0 { T::zero() } else { sum / T::c(n as f64) }
 }
 
 /// Log-density of a diagonal Gaussian at `x`, summed over dimensions.
@@ -472,6 +473,9 @@ mod tests {
         // δ = 0.5, entropies (1, 2), H0 = 1: mean gap 0.5, loss 0.25.
         assert_eq!(delta_loss(0.5_f64, &[1.0, 2.0], 1.0), 0.25);
         assert_eq!(delta_loss(0.5_f64, &[], 1.0), 0.0);
+        // The gradient in δ is the gap itself: mean(1 − 1, 2 − 1) = 0.5; in f32 as the fast path uses it.
+        assert_eq!(entropy_gap([1.0_f32, 2.0], 1.0), 0.5);
+        assert_eq!(entropy_gap(std::iter::empty::<f32>(), 1.0), 0.0);
     }
 
     fn raw_rows() -> impl Strategy<Value = (usize, Vec<f64>)> {

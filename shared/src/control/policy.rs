@@ -111,6 +111,11 @@ impl EraHead {
     pub fn log_std<B: Backend>(&self, raw: Tensor<B, 2>, delta: Tensor<B, 1>) -> Tensor<B, 2> {
         gaussian_era_log_std_learned(raw, &self.era, delta.clamp(0.0, self.delta_max))
     }
+
+    /// δ as the policy uses it, on the host: clamped into `[0, δ_max]`.
+    pub fn delta_in_range(&self, delta: f32) -> f32 {
+        delta.clamp(0.0, self.delta_max as f32)
+    }
 }
 
 /// One learned scalar (SAC's `log α`, ERA's δ).

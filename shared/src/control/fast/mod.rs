@@ -24,8 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use crate::control::policy::EraHead;
 use crate::control::{AgentError, Part, from_le_bytes, le_bytes};
-use crate::gaussian::LOG_SQRT_2PI_E;
+use crate::gaussian::{LOG_SQRT_2PI_E, entropy_gap};
 
 /// `C = op(A)·op(B)` (or `C += op(A)·op(B)` with `accumulate`), all row-major: `C` is `m × n`, `op(A)`
 /// is `m × k` (`A` stored `k × m` when `ta`), `op(B)` is `k × n` (`B` stored `n × k` when `tb`).
@@ -307,6 +308,23 @@ pub fn read_part(parts: &[Part], part: &str, state: &State<'_>) -> Result<ReadPa
         values.insert(name, from_le_bytes(t.data()));
     }
     Ok(ReadPart { part: part.to_string(), values, meta: meta.metadata().clone().unwrap_or_default() })
+}
+
+/// One step of a learned δ ([`crate::gaussian::delta_loss`]): Adam on the entropy gap of the samples
+/// whose log-densities are `log_probs`, then δ clamped into `[0, δ_max]`. Returns the loss at the δ
+/// before the step.
+pub fn learn_delta(
+    head: &EraHead,
+    delta: &mut f32,
+    adam: &mut Adam,
+    log_probs: impl Iterator<Item = f32>,
+    lr: f64,
+) -> f32 {
+    let gap = entropy_gap(log_probs.map(|lp| -lp), head.era.h0() as f32);
+    let loss = *delta * gap;
+    adam.step(std::slice::from_mut(delta), &[gap], lr);
+    *delta = head.delta_in_range(*delta);
+    loss
 }
 
 /// Polyak averaging `target ← (1 − τ)·target + τ·online`.

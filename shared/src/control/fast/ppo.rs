@@ -20,7 +20,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, State, read_part, std_stats, write_part};
+use super::{Adam, State, learn_delta, read_part, std_stats, write_part};
 use crate::control::policy::EraHead;
 use crate::control::ppo::{
     ADAM_EPSILON, LAST_LAYER_GAINS, PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages,
@@ -354,14 +354,13 @@ impl Ppo {
         // δ from the rollout's own entropy estimates, `−log π_old`.
         let delta_used = policy_delta(self.era.as_ref(), self.delta);
         let delta_loss = match &self.era {
-            Some(head) if head.delta_auto => {
-                let h0 = head.era.h0() as f32;
-                let gap = b.old_log_prob.iter().map(|&lp| -lp - h0).sum::<f32>() * inv;
-                let loss = self.delta * gap;
-                self.delta_adam.step(std::slice::from_mut(&mut self.delta), &[gap], self.cfg.era.delta_lr);
-                self.delta = self.delta.clamp(0.0, head.delta_max as f32);
-                loss
-            }
+            Some(head) if head.delta_auto => learn_delta(
+                head,
+                &mut self.delta,
+                &mut self.delta_adam,
+                b.old_log_prob.iter().copied(),
+                self.cfg.era.delta_lr,
+            ),
             _ => 0.0,
         };
         let stats = last.then(|| {
@@ -412,5 +411,5 @@ impl Ppo {
 
 /// δ as the policy uses it: clamped into `[0, δ_max]` (0 without ERA).
 fn policy_delta(era: Option<&EraHead>, delta: f32) -> f32 {
-    era.map_or(0.0, |h| delta.clamp(0.0, h.delta_max as f32))
+    era.map_or(0.0, |h| h.delta_in_range(delta))
 }

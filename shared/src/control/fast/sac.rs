@@ -9,7 +9,7 @@
 use std::sync::RwLock;
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, SpinBarrier, State, polyak, read_part, write_part};
+use super::{Adam, SpinBarrier, State, learn_delta, polyak, read_part, write_part};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
@@ -46,7 +46,7 @@ struct Policy<'a> {
 impl<'a> Policy<'a> {
     /// The policy with the learned scalar: SAC-ERA's δ is clamped into its range here, once.
     fn new(actor: &'a Mlp, era: Option<&'a EraHead>, scalar: f32, act_dim: usize) -> Self {
-        Self { actor, era, delta: era.map_or(0.0, |h| scalar.clamp(0.0, h.delta_max as f32)), act_dim }
+        Self { actor, era, delta: era.map_or(0.0, |h| h.delta_in_range(scalar)), act_dim }
     }
 
     /// The head on the actor's output `out` (`[rows, 2D]`: means, then raw log-std scores) with `noise`
@@ -458,13 +458,13 @@ impl Sac {
         let scalar_before = self.scalar;
         let log_prob = p[0].log_prob.iter().chain(&p[1].log_prob);
         let scalar_loss = match &self.era {
-            Some(head) if head.delta_auto => {
-                let h0 = head.era.h0() as f32;
-                let gap = log_prob.map(|&lp| -lp - h0).sum::<f32>() * inv_n;
-                self.scalar_adam.step(std::slice::from_mut(&mut self.scalar), &[gap], self.cfg.era.delta_lr);
-                self.scalar = self.scalar.clamp(0.0, head.delta_max as f32);
-                Some(scalar_before * gap)
-            }
+            Some(head) if head.delta_auto => Some(learn_delta(
+                head,
+                &mut self.scalar,
+                &mut self.scalar_adam,
+                log_prob.copied(),
+                self.cfg.era.delta_lr,
+            )),
             Some(_) => None,
             None => {
                 let mean = log_prob.map(|&lp| lp + self.target_entropy as f32).sum::<f32>() * inv_n;
@@ -477,7 +477,7 @@ impl Sac {
             let [h, s_mean, s_min, s_max] =
                 super::std_stats(p[0].log_std.chunks_exact(d).chain(p[1].log_std.chunks_exact(d)), d);
             let scalar_now = match &self.era {
-                Some(head) => scalar_before.clamp(0.0, head.delta_max as f32),
+                Some(head) => head.delta_in_range(scalar_before),
                 None => scalar_before.exp(),
             };
             vec![
