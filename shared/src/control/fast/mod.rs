@@ -263,9 +263,12 @@ pub struct ReadPart {
 }
 
 impl ReadPart {
-    /// The parameter vector called `name` (checked by [`read_part`]).
-    pub fn take(&mut self, name: &str) -> Vec<f32> {
-        self.values.remove(name).unwrap_or_default()
+    /// The parameter vector called `name`; an error if the agent's [`State`] has no such vector (or
+    /// it was taken already), rather than an empty one.
+    pub fn take(&mut self, name: &str) -> Result<Vec<f32>, AgentError> {
+        self.values
+            .remove(name)
+            .ok_or_else(|| AgentError::Checkpoint(format!("{}: `{name}` is not part of this agent's state", self.part)))
     }
 
     /// The optimiser called `name`, keeping `like`'s ε.
@@ -274,8 +277,8 @@ impl ReadPart {
         let t = self.meta.get(&key).and_then(|v| v.parse().ok());
         let t = t.ok_or_else(|| AgentError::Checkpoint(format!("{}: metadata `{key}` missing", self.part)))?;
         Ok(Adam {
-            m: self.take(&format!("{name}.adam.m")),
-            v: self.take(&format!("{name}.adam.v")),
+            m: self.take(&format!("{name}.adam.m"))?,
+            v: self.take(&format!("{name}.adam.v"))?,
             t,
             epsilon: like.epsilon,
         })
@@ -405,5 +408,25 @@ mod tests {
         }
         assert!(adam.m[0] == 0.0 && adam.v[0] == 0.0, "{:?} {:?}", adam.m, adam.v);
         assert!(p[0].is_finite());
+    }
+
+    #[test]
+    fn a_checkpoint_part_round_trips_and_names_what_does_not_fit() {
+        let (w, mut adam) = (vec![1.0, -2.0, 3.5], Adam::with_epsilon(3, 1e-5));
+        adam.step(&mut w.clone(), &[0.5, 0.5, 0.5], 0.1);
+        let part = write_part("p", &State::default().value("w", &w).adam("w", &adam)).unwrap();
+        let parts = [part];
+        let like = State::default().value("w", &w).adam("w", &adam);
+        let mut read = read_part(&parts, "p", &like).unwrap();
+        assert_eq!(read.take("w").unwrap(), w);
+        let back = read.adam("w", &adam).unwrap();
+        assert_eq!((back.m, back.v, back.t, back.epsilon), (adam.m.clone(), adam.v.clone(), 1, 1e-5));
+        // A name the state does not hold, or one taken twice, is an error naming it, not an empty vector.
+        let err = read.take("w").unwrap_err().to_string();
+        assert!(err.contains("`w`"), "{err}");
+        // Another agent's sizes: refused, naming the tensor.
+        let bigger = vec![0.0; 4];
+        let err = read_part(&parts, "p", &State::default().value("w", &bigger)).unwrap_err().to_string();
+        assert!(err.contains("tensor `w` has 3 values") && err.contains("needs 4"), "{err}");
     }
 }

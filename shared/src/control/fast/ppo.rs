@@ -397,13 +397,13 @@ impl Ppo {
     /// Restores what [`Ppo::save`] wrote, checking every tensor's length against this agent's.
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
         let mut read = read_part(parts, PART, &self.state())?;
-        self.actor.params = read.take("actor");
+        self.actor.params = read.take("actor")?;
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
-        self.log_std = read.take("log_std");
+        self.log_std = read.take("log_std")?;
         self.log_std_adam = read.adam("log_std", &self.log_std_adam)?;
-        self.critic.params = read.take("critic");
+        self.critic.params = read.take("critic")?;
         self.critic_adam = read.adam("critic", &self.critic_adam)?;
-        self.delta = read.take("delta")[0];
+        self.delta = read.take("delta")?[0];
         self.delta_adam = read.adam("delta", &self.delta_adam)?;
         Ok(())
     }

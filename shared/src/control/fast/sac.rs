@@ -519,15 +519,15 @@ impl Sac {
     /// Restores what [`Sac::save`] wrote, checking every tensor's length against this agent's.
     pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
         let mut read = read_part(parts, PART, &self.state())?;
-        self.actor.params = read.take("actor");
+        self.actor.params = read.take("actor")?;
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
-        self.scalar = read.take("scalar")[0];
+        self.scalar = read.take("scalar")?[0];
         self.scalar_adam = read.adam("scalar", &self.scalar_adam)?;
         for (k, twin) in self.twins.iter_mut().enumerate() {
             let name = format!("critic{}", k + 1);
-            twin.critic.params = read.take(&name);
+            twin.critic.params = read.take(&name)?;
             twin.adam = read.adam(&name, &twin.adam)?;
-            twin.target.params = read.take(&format!("target{}", k + 1));
+            twin.target.params = read.take(&format!("target{}", k + 1))?;
         }
         Ok(())
     }
