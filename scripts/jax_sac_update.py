@@ -10,9 +10,9 @@ The same update as era's: obs 17, action 6, batch 256 drawn from a 100 000-trans
 random transitions, twin Q networks and an actor, MLPs with two hidden ReLU layers, Adam (lr 3e-4),
 Polyak tau 0.005, gamma 0.99, the actor's loss -min Q (+ alpha log pi for SAC) with the critics not
 differentiated, and the scalar (SAC-ERA's delta, SAC's log alpha) learned from the same log-densities.
-SAC-ERA's actions are drawn from a normal truncated to [-1, 1] whose log-stds come from ERA's
-activation; SAC's from the same truncated normal with clipped log-stds. The batch is gathered from
-the buffer inside the compiled update.
+The policies are era's: SAC-ERA draws from a normal around tanh(mean), truncated to [-1, 1], whose
+log-stds come from ERA's activation; SAC squashes a normal through tanh, its log-stds squashed into
+[-5, 2]. The batch is gathered from the buffer inside the compiled update.
 
 JAX at its fastest: `--per-call` updates run inside one compiled call (`lax.fori_loop`), which
 measured about 10 % faster than one call per update. Prints one line, `<rate> updates/s`, after one warm-up
@@ -29,7 +29,8 @@ from jax.scipy.stats import norm
 OBS, ACT, BATCH, BUFFER = 17, 6, 256, 100_000
 GAMMA, TAU, LR = 0.99, 0.005, 3e-4
 LOG_SQRT_2PI_E = 0.5 * math.log(2 * math.pi * math.e)
-LOG_STD_MIN, LOG_STD_MAX = -8.0, 0.0
+LOG_STD_MIN, LOG_STD_MAX = -8.0, 0.0  # SAC-ERA's bounds
+SAC_LOG_STD_MIN, SAC_LOG_STD_MAX = -5.0, 2.0
 
 
 def mlp_init(key, sizes):
@@ -65,15 +66,21 @@ def adam(params, grads, state):
 
 
 def act(actor, obs, key, era, delta):
-    """Actions from a normal truncated to [-1, 1], and their log-densities."""
+    """Sampled actions and their log-densities."""
     out = mlp(actor, obs)
-    mu, raw = jnp.tanh(out[:, :ACT]), out[:, ACT:]
-    if era:
-        # ERA: the log-stds share a fixed entropy budget H0 + delta, with H0 = -D.
-        budget = -ACT + delta - ACT * LOG_SQRT_2PI_E - ACT * LOG_STD_MAX
-        log_std = jnp.clip(LOG_STD_MAX + budget * jax.nn.softmax(raw, axis=-1), LOG_STD_MIN, LOG_STD_MAX)
-    else:
-        log_std = jnp.clip(raw, -5.0, 2.0)
+    mean, raw = out[:, :ACT], out[:, ACT:]
+    if not era:
+        # SAC: a = tanh(u), u ~ N(mean, std), with the change of variables' log-determinant.
+        log_std = SAC_LOG_STD_MIN + 0.5 * (SAC_LOG_STD_MAX - SAC_LOG_STD_MIN) * (jnp.tanh(raw) + 1)
+        u = mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape)
+        log_one_minus_tanh_sq = 2 * (math.log(2) - u - jax.nn.softplus(-2 * u))
+        log_prob = jnp.sum(norm.logpdf(u, mean, jnp.exp(log_std)) - log_one_minus_tanh_sq, axis=-1)
+        return jnp.tanh(u), log_prob
+    # SAC-ERA: the log-stds share a fixed entropy budget H0 + delta (H0 = -D); the normal around
+    # tanh(mean) is truncated to [-1, 1].
+    mu = jnp.tanh(mean)
+    budget = -ACT + delta - ACT * LOG_SQRT_2PI_E - ACT * LOG_STD_MAX
+    log_std = jnp.clip(LOG_STD_MAX + budget * jax.nn.softmax(raw, axis=-1), LOG_STD_MIN, LOG_STD_MAX)
     std = jnp.exp(log_std)
     lo, hi = (-1 - mu) / std, (1 - mu) / std
     z = jax.random.truncated_normal(key, lo, hi)
@@ -116,6 +123,9 @@ def update(state, buffer, era):
     # SAC-ERA: delta follows the entropy gap to H0 = -D; SAC: log alpha towards the target entropy -D.
     gap = jnp.mean(-log_prob + ACT) if era else -jnp.mean(log_prob - ACT)
     scalar, scalar_opt = adam(scalar, gap, scalar_opt)
+    if era:
+        # delta stays where H0 + delta is reachable: [0, D (log sqrt(2 pi e) + log_std_max) - H0].
+        scalar = jnp.clip(scalar, 0.0, ACT * (LOG_SQRT_2PI_E + LOG_STD_MAX) + ACT)
     targets = jax.tree.map(lambda t, c: (1 - TAU) * t + TAU * c, targets, critics)
     return actor, critics, targets, scalar, (critic_opt, actor_opt, scalar_opt), key
 
