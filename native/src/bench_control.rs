@@ -45,13 +45,15 @@
 //! that update (`scripts/jax_sac_update.py`, JAX 0.10.2, 50 updates per compiled call, which JAX runs
 //! about 10 % faster than one call per update) interleaved with the fast path on the machine at hand.
 //! On the reference machine (release build, `--updates 2000 --repeats 3`), fast vs JAX: SAC-ERA
-//! 351.3 vs 278.0 (1.26×) and SAC 379.9 vs 295.0 (1.29×) at width 256; SAC-ERA 113.8 vs 103.2 (1.10×)
-//! and SAC 116.8 vs 108.8 (1.07×) at width 512. This Xeon runs JAX's update ~20 % slower than that
-//! EPYC did, so the absolute 128 is not reached here at width 512. Why it is far: one update at width
+//! 360.7 vs 273.2 (1.32×) and SAC 362.6 vs 279.5 (1.30×) at width 256; SAC-ERA 104.5 vs 97.0 (1.08×)
+//! and SAC 108.1 vs 99.4 (1.09×) at width 512 (an earlier run: 1.26×, 1.29×, 1.10×, 1.07×). This Xeon
+//! runs JAX's update about a quarter slower than that EPYC did, so the absolute 128 is not reached
+//! here at width 512. Why it is far: one update at width
 //! 512 is about 2.24 GFLOP (sixteen 256×512×512 products plus the thin first and last layers), so
 //! 128 updates/s is 287 GFLOP/s, 143 per core, against the 180–190 that `gemm`'s AVX-512 kernel gives
 //! one core here on these shapes: the whole update would have to run at 75 % of the kernel's own rate.
-//! The fast path runs at 127 per core (two thirds of its time inside the kernel), JAX at 115; fewer
+//! The fast path runs at up to 127 per core (113.8 updates/s on a quiet machine, two thirds of the
+//! time inside the kernel), JAX at up to 115; fewer
 //! FLOPs or faster kernels would be needed (column-major activations are the one measured lead).
 //!
 //! PPO (obs 17, action 6, 2×64 tanh MLPs, minibatches of 64, 10 epochs over 2048 steps), minibatch
