@@ -95,6 +95,15 @@ pub enum OnOff {
     Off,
 }
 
+/// `--era-ratio scaled|rollout`: the denominator of GRPO-ERA's importance ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EraRatio {
+    /// The old policy under ERA's scale: the ratio is 1 before the first update.
+    Scaled,
+    /// The rollout policy that sampled the tokens (the authors' verl code).
+    Rollout,
+}
+
 /// Options of `era train control`. Unset options take the algorithm's documented default (see
 /// the `config.json` each run writes).
 #[derive(Debug, Args)]
@@ -297,6 +306,10 @@ pub struct TrainLlmArgs {
     /// Compute log π' over this many largest logits only (the authors' "top-k log-probs", e.g. 20).
     #[arg(long)]
     pub top_k_logprobs: Option<usize>,
+    /// What the importance ratio divides by: the old policy under ERA's scale (`scaled`: the ratio
+    /// starts at 1) or the rollout policy that sampled the tokens (`rollout`, as the authors' code).
+    #[arg(long, value_enum, default_value_t = EraRatio::Scaled)]
+    pub era_ratio: EraRatio,
     /// GRPO steps [default: 600].
     #[arg(long)]
     pub steps: Option<u64>,

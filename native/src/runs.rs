@@ -90,15 +90,31 @@ pub fn run_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// A run's `config.json`, as the config of `what` (e.g. "era control").
-pub fn read_config<C: DeserializeOwned>(dir: &Path, what: &str) -> anyhow::Result<C> {
+/// A run configuration as saved in `config.json`.
+pub trait SavedConfig: DeserializeOwned {
+    /// Values for the settings a `config.json` written before they existed lacks (none by default).
+    fn added_settings() -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+}
+
+/// A run's `config.json`, as the config of `what` (e.g. "era control"); settings added since the run
+/// was saved take their defaults.
+pub fn read_config<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<C> {
     let path = dir.join(CONFIG_FILE);
     let text = fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not an {what} config", path.display()))
+    let not_one = || format!("{}: not an {what} config", path.display());
+    let mut value: serde_json::Value = serde_json::from_str(&text).with_context(not_one)?;
+    if let Some(saved) = value.as_object_mut() {
+        for (key, default) in C::added_settings() {
+            saved.entry(key).or_insert(default);
+        }
+    }
+    serde_json::from_value(value).with_context(not_one)
 }
 
 /// The runs below `dir` that have not completed, with their configs, to continue from their checkpoints.
-pub fn unfinished<C: DeserializeOwned>(dir: &Path, what: &str) -> anyhow::Result<Vec<(PathBuf, C)>> {
+pub fn unfinished<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<Vec<(PathBuf, C)>> {
     let mut runs = Vec::new();
     for d in run_dirs(dir)? {
         let log_path = d.join(RUN_LOG_FILE);

@@ -34,6 +34,8 @@ pub struct RunConfig {
     pub run_name: String,
 }
 
+impl runs::SavedConfig for RunConfig {}
+
 /// The effective training settings: the algorithm's defaults with the command line's options applied.
 pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConfig {
     let era_on = a.era == OnOff::On;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, BackendChoice, Task};
 use crate::checkpoint;
-use crate::cli::{EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
+use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
 use crate::runs::{self, stopping};
 
 /// What an LLM run's config is called in errors.
@@ -41,6 +41,14 @@ pub struct RunConfig {
     pub backend: BackendChoice,
     /// The run directory's name.
     pub run_name: String,
+}
+
+impl runs::SavedConfig for RunConfig {
+    fn added_settings() -> serde_json::Map<String, serde_json::Value> {
+        // `--era-ratio` came after the first LLM runs, which divided by the scaled old policy (the default).
+        let defaults = serde_json::to_value(LlmConfig::new()).unwrap_or_default();
+        ["ratio_to_rollout"].into_iter().filter_map(|k| Some((k.to_string(), defaults.get(k)?.clone()))).collect()
+    }
 }
 
 /// The model a run starts from: the tiny model initialised from the seed, or a checkpoint directory.
@@ -69,6 +77,7 @@ pub fn llm_config(a: &TrainLlmArgs, seed: u64) -> LlmConfig {
     c.top_fraction = a.top_fraction.unwrap_or(c.top_fraction);
     c.advantage_rescale = !a.no_advantage_rescale;
     c.top_k_logprobs = a.top_k_logprobs;
+    c.ratio_to_rollout = a.era_ratio == EraRatio::Rollout;
     c.grpo_steps = a.steps.unwrap_or(c.grpo_steps);
     c.warmup_steps = a.warmup_steps.unwrap_or(c.warmup_steps);
     c.group = a.group.unwrap_or(c.group);

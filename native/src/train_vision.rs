@@ -37,6 +37,8 @@ pub struct RunConfig {
     pub run_name: String,
 }
 
+impl runs::SavedConfig for RunConfig {}
+
 /// The effective settings: the dataset's and model's defaults with the command line's options applied.
 pub fn vision_config(a: &TrainVisionArgs, seed: u64) -> VisionConfig {
     let dataset = a.dataset.unwrap_or(era_shared::data::DatasetKind::MnistEmbedded);

@@ -64,7 +64,7 @@ fn trains_logs_evaluates_and_generates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("runs");
     // An untrained model solves nothing, so every group would be dropped: keep them to exercise the update.
-    let extra = ["--omega-low", "0.2", "--omega-high", "2", "--no-dynamic-sampling"];
+    let extra = ["--omega-low", "0.2", "--omega-high", "2", "--no-dynamic-sampling", "--era-ratio", "rollout"];
     let text = ok(&era(&strs(&train_args(&out, "era", &extra))));
     assert!(text.contains("era compare"), "{text}");
     let run = out.join("era");
@@ -96,11 +96,16 @@ fn trains_logs_evaluates_and_generates() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!((config["model"].as_str(), config["group"].as_u64()), (Some("tiny"), Some(4)));
+    assert_eq!(config["ratio_to_rollout"].as_bool(), Some(true));
     let last = run.join("checkpoints/step-000000000008");
     for f in ["config.json", "model.safetensors", "tokenizer.json", "optim.mpk", "loop.json"] {
         assert!(last.join(f).is_file(), "{f}");
     }
 
+    // A run saved before `--era-ratio` existed has no such setting: it reads as the default.
+    let mut older = config.clone();
+    older.as_object_mut().unwrap().remove("ratio_to_rollout");
+    std::fs::write(run.join("config.json"), older.to_string()).unwrap();
     let e = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--pass-k", "4", "--prompts", "5"]));
     assert!(
         e.contains("pass@1 ") && e.contains("pass@4 ") && !e.contains("pass@8") && e.contains("5 test problems"),

@@ -279,3 +279,27 @@ fn a_grpo_update_moves_probability_towards_rewarded_responses() {
         assert!(up > 0.0 && down < 0.0, "era {era}: rewarded {up}, unrewarded {down}");
     }
 }
+
+#[test]
+fn the_ratio_divides_by_the_scaled_old_policy_or_by_the_rollout_policy() {
+    let dev = Default::default();
+    let approx_kl = |rollout_ratio: bool| -> f64 {
+        // A band above every entropy: every positive-advantage response is sharpened (z' = 2z).
+        let config = quick(true)
+            .with_warmup_steps(0)
+            .with_epochs(1)
+            .with_minibatch(0)
+            .with_omega_low(50.0)
+            .with_omega_high(60.0)
+            .with_ratio_to_rollout(rollout_ratio);
+        let mut t = LlmTrainer::<Train>::new(config, source(), &dev).unwrap();
+        let mut rollout = pollster::block_on(t.rollout()).unwrap();
+        rollout.rewards.iter_mut().enumerate().for_each(|(i, r)| *r = (i % 2) as f64);
+        let logged = pollster::block_on(t.update(&rollout)).unwrap();
+        logged.iter().find(|(k, _)| *k == metrics::APPROX_KL).map(|(_, v)| *v).unwrap()
+    };
+    // One update on the whole batch: against the old policy under the same scale the ratio is 1
+    // (log-ratio 0); against the sampling policy it is π'/π, which differs on the sharpened rows.
+    assert!(approx_kl(false).abs() < 1e-6, "{}", approx_kl(false));
+    assert!(approx_kl(true).abs() > 1e-3, "{}", approx_kl(true));
+}

@@ -114,6 +114,11 @@ pub struct LlmConfig {
     pub advantage_rescale: bool,
     /// Compute log π' over this many largest logits (absent: all).
     pub top_k_logprobs: Option<usize>,
+    /// The importance ratio's denominator: the rollout policy's own (unscaled) log-probabilities, as
+    /// the authors' verl code computes them before advantages exist, instead of the old policy under
+    /// ERA's scale (which makes the ratio 1 before the first update).
+    #[config(default = false)]
+    pub ratio_to_rollout: bool,
     /// Evaluate every this many GRPO steps.
     #[config(default = 100)]
     pub eval_every: u64,
@@ -658,7 +663,8 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             }
             _ => None,
         };
-        let old = taken_log_probs(logits.select(0, idx), kept_ids, scale_of(&all), c.top_k_logprobs);
+        let old_scale = if c.ratio_to_rollout { None } else { scale_of(&all) };
+        let old = taken_log_probs(logits.select(0, idx), kept_ids, old_scale, c.top_k_logprobs);
         let settings = LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef };
         let per = if c.minibatch == 0 { keep.len() } else { c.minibatch.min(keep.len()) };
         let (mut policy, mut kl, mut clip, mut updates) = (0.0, 0.0, 0.0, 0.0);
