@@ -95,6 +95,17 @@ pub enum OnOff {
     Off,
 }
 
+/// `--advantage-sign both|positive|negative`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sign {
+    /// Every advantage (GRPO).
+    Both,
+    /// Only positive advantages.
+    Positive,
+    /// Only negative advantages.
+    Negative,
+}
+
 /// `--era-ratio scaled|rollout`: the denominator of GRPO-ERA's importance ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EraRatio {
@@ -310,6 +321,10 @@ pub struct TrainLlmArgs {
     /// starts at 1) or the rollout policy that sampled the tokens (`rollout`, as the authors' code).
     #[arg(long, value_enum, default_value_t = EraRatio::Scaled)]
     pub era_ratio: EraRatio,
+    /// Learn from both advantage signs (GRPO), or only from the rewarded (`positive`) or unrewarded
+    /// (`negative`) responses, to see which side moves the entropy.
+    #[arg(long, value_enum, default_value_t = Sign::Both)]
+    pub advantage_sign: Sign,
     /// GRPO steps [default: 600].
     #[arg(long)]
     pub steps: Option<u64>,

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::llm::generate::{Sampling, generate as sample};
+use era_shared::llm::grpo::AdvantageSign;
 use era_shared::llm::qwen2::Qwen2;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource};
 use era_shared::metrics;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, BackendChoice, Task};
 use crate::checkpoint;
-use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
+use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, Sign, TrainLlmArgs};
 use crate::runs::{self, stopping};
 
 /// What an LLM run's config is called in errors.
@@ -45,9 +46,13 @@ pub struct RunConfig {
 
 impl runs::SavedConfig for RunConfig {
     fn added_settings() -> serde_json::Map<String, serde_json::Value> {
-        // `--era-ratio` came after the first LLM runs, which divided by the scaled old policy (the default).
+        // `--era-ratio` and `--advantage-sign` came after the first LLM runs, which did what their
+        // defaults do (the scaled old policy; both signs).
         let defaults = serde_json::to_value(LlmConfig::new()).unwrap_or_default();
-        ["ratio_to_rollout"].into_iter().filter_map(|k| Some((k.to_string(), defaults.get(k)?.clone()))).collect()
+        ["ratio_to_rollout", "advantage_sign"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_string(), defaults.get(k)?.clone())))
+            .collect()
     }
 }
 
@@ -78,6 +83,11 @@ pub fn llm_config(a: &TrainLlmArgs, seed: u64) -> LlmConfig {
     c.advantage_rescale = !a.no_advantage_rescale;
     c.top_k_logprobs = a.top_k_logprobs;
     c.ratio_to_rollout = a.era_ratio == EraRatio::Rollout;
+    c.advantage_sign = match a.advantage_sign {
+        Sign::Both => AdvantageSign::Both,
+        Sign::Positive => AdvantageSign::Positive,
+        Sign::Negative => AdvantageSign::Negative,
+    };
     c.grpo_steps = a.steps.unwrap_or(c.grpo_steps);
     c.warmup_steps = a.warmup_steps.unwrap_or(c.warmup_steps);
     c.group = a.group.unwrap_or(c.group);

@@ -97,6 +97,7 @@ fn trains_logs_evaluates_and_generates() {
         serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
     assert_eq!((config["model"].as_str(), config["group"].as_u64()), (Some("tiny"), Some(4)));
     assert_eq!(config["ratio_to_rollout"].as_bool(), Some(true));
+    assert_eq!(config["advantage_sign"].as_str(), Some("both"));
     let last = run.join("checkpoints/step-000000000008");
     for f in ["config.json", "model.safetensors", "tokenizer.json", "optim.mpk", "loop.json"] {
         assert!(last.join(f).is_file(), "{f}");
@@ -105,6 +106,7 @@ fn trains_logs_evaluates_and_generates() {
     // A run saved before `--era-ratio` existed has no such setting: it reads as the default.
     let mut older = config.clone();
     older.as_object_mut().unwrap().remove("ratio_to_rollout");
+    older.as_object_mut().unwrap().remove("advantage_sign");
     std::fs::write(run.join("config.json"), older.to_string()).unwrap();
     let e = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--pass-k", "4", "--prompts", "5"]));
     assert!(

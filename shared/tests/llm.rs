@@ -8,6 +8,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use era_shared::control::AgentRng;
 use era_shared::llm::checkpoint::{Qwen2Config, Weights, write_dir};
 use era_shared::llm::generate::{Sampling, generate};
+use era_shared::llm::grpo::AdvantageSign;
 use era_shared::llm::qwen2::{Qwen2, random_weights};
 use era_shared::llm::tokenizer::LlmTokenizer;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, tiny_model};
@@ -207,6 +208,11 @@ fn era_rescales_only_when_the_entropy_leaves_the_band() {
     assert_eq!(frac(quick(true).with_omega_low(0.0).with_omega_high(1e-6)), (0.0, 0.5));
     assert_eq!(frac(quick(false).with_omega_low(50.0).with_omega_high(60.0)), (0.0, 0.0));
     assert_eq!(frac(quick(true).with_omega_low(0.0).with_omega_high(60.0)), (0.0, 0.0));
+    // Learning from the unrewarded responses alone leaves ERA nothing to scale; from the rewarded
+    // ones alone, all of them.
+    let sharpen_all = || quick(true).with_omega_low(50.0).with_omega_high(60.0);
+    assert_eq!(frac(sharpen_all().with_advantage_sign(AdvantageSign::Negative)), (0.0, 0.0));
+    assert_eq!(frac(sharpen_all().with_advantage_sign(AdvantageSign::Positive)), (0.5, 0.0));
 }
 
 #[test]

@@ -34,6 +34,32 @@ pub fn group_advantages(rewards: &[f64], group: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Which advantages GRPO learns from: both signs (GRPO), only the rewarded responses' (positive sample
+/// reinforcement) or only the unrewarded ones' (negative sample reinforcement). The one-sided forms
+/// split GRPO's gradient in two, to see which side moves the entropy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdvantageSign {
+    /// Every advantage (GRPO).
+    #[default]
+    Both,
+    /// `max(A, 0)`: only responses better than their group's mean.
+    Positive,
+    /// `min(A, 0)`: only responses worse than their group's mean.
+    Negative,
+}
+
+impl AdvantageSign {
+    /// `A` with the other side set to 0.
+    pub fn apply(self, a: f64) -> f64 {
+        match self {
+            AdvantageSign::Both => a,
+            AdvantageSign::Positive => a.max(0.0),
+            AdvantageSign::Negative => a.min(0.0),
+        }
+    }
+}
+
 /// Indices of the groups whose rewards are not all equal (the ones dynamic sampling keeps).
 pub fn informative_groups(rewards: &[f64], group: usize) -> Vec<usize> {
     rewards.chunks(group.max(1)).enumerate().filter(|(_, g)| g.iter().any(|r| *r != g[0])).map(|(i, _)| i).collect()
@@ -147,6 +173,15 @@ mod tests {
             assert!((got - want).abs() < 1e-3, "{a:?}");
         }
         assert_eq!(informative_groups(&[1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.5], 4), vec![0, 2]);
+    }
+
+    #[test]
+    fn one_sided_advantages_keep_their_side() {
+        let a = [0.866, -0.866, 0.0];
+        let side = |s: AdvantageSign| a.map(|x| s.apply(x));
+        assert_eq!(side(AdvantageSign::Both), a);
+        assert_eq!(side(AdvantageSign::Positive), [0.866, 0.0, 0.0]);
+        assert_eq!(side(AdvantageSign::Negative), [0.0, -0.866, 0.0]);
     }
 
     #[test]

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use super::arithmetic::{ALPHABET, Arithmetic, Problem};
 use super::checkpoint::{Qwen2Config, Weights};
 use super::generate::{Sampling, generate, left_pad};
-use super::grpo::{LossSettings, group_advantages, informative_groups, pass_at_k, policy_loss, taken_log_probs};
+use super::grpo::{
+    AdvantageSign, LossSettings, group_advantages, informative_groups, pass_at_k, policy_loss, taken_log_probs,
+};
 use super::qwen2::{Qwen2, random_weights};
 use super::tokenizer::LlmTokenizer;
 use crate::control::{
@@ -119,6 +121,9 @@ pub struct LlmConfig {
     /// ERA's scale (which makes the ratio 1 before the first update).
     #[config(default = false)]
     pub ratio_to_rollout: bool,
+    /// Learn from both advantage signs (GRPO) or from one side only.
+    #[config(default = "AdvantageSign::Both")]
+    pub advantage_sign: AdvantageSign,
     /// Evaluate every this many GRPO steps.
     #[config(default = 100)]
     pub eval_every: u64,
@@ -608,7 +613,8 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let c = self.config.clone();
         let Rollout { responses, rewards, packed, entropy, logits } = rollout;
         let logits = logits.clone();
-        let advantages = group_advantages(rewards, c.group);
+        let advantages: Vec<f64> =
+            group_advantages(rewards, c.group).into_iter().map(|a| c.advantage_sign.apply(a)).collect();
         let groups: Vec<usize> =
             if c.dynamic_sampling { informative_groups(rewards, c.group) } else { (0..c.prompts).collect() };
         let keep: Vec<usize> = groups.iter().flat_map(|g| g * c.group..(g + 1) * c.group).collect();
