@@ -7,6 +7,7 @@ use era_shared::control::Algo;
 use era_shared::control::mlp::Activation;
 use era_shared::data::DatasetKind;
 use era_shared::gaussian::{DEFAULT_LOG_STD_MAX, DEFAULT_LOG_STD_MIN};
+use era_shared::llm::grpo::AdvantageSign;
 use era_shared::llm_scaling::{DEFAULT_K, DEFAULT_OMEGA_HIGH, DEFAULT_OMEGA_LOW, DEFAULT_TOP_FRACTION};
 use era_shared::softmax_floor::{DEFAULT_TAU, FloorMode};
 use era_shared::vision::{ModelKind, Regularizer};
@@ -93,17 +94,6 @@ pub enum OnOff {
     On,
     /// ERA off: the baseline algorithm.
     Off,
-}
-
-/// `--advantage-sign both|positive|negative`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Sign {
-    /// Every advantage (GRPO).
-    Both,
-    /// Only positive advantages.
-    Positive,
-    /// Only negative advantages.
-    Negative,
 }
 
 /// `--era-ratio scaled|rollout`: the denominator of GRPO-ERA's importance ratio.
@@ -321,10 +311,10 @@ pub struct TrainLlmArgs {
     /// starts at 1) or the rollout policy that sampled the tokens (`rollout`, as the authors' code).
     #[arg(long, value_enum, default_value_t = EraRatio::Scaled)]
     pub era_ratio: EraRatio,
-    /// Learn from both advantage signs (GRPO), or only from the rewarded (`positive`) or unrewarded
-    /// (`negative`) responses, to see which side moves the entropy.
-    #[arg(long, value_enum, default_value_t = Sign::Both)]
-    pub advantage_sign: Sign,
+    /// both (GRPO), positive or negative: learn from both advantage signs, or only from the rewarded
+    /// (`max(A, 0)`) or unrewarded (`min(A, 0)`) responses, to see which side moves the entropy.
+    #[arg(long, default_value_t = AdvantageSign::Both)]
+    pub advantage_sign: AdvantageSign,
     /// GRPO steps [default: 600].
     #[arg(long)]
     pub steps: Option<u64>,

@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::llm::generate::{Sampling, generate as sample};
-use era_shared::llm::grpo::AdvantageSign;
 use era_shared::llm::qwen2::Qwen2;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource};
 use era_shared::metrics;
@@ -18,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, BackendChoice, Task};
 use crate::checkpoint;
-use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, Sign, TrainLlmArgs};
+use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
 use crate::runs::{self, stopping};
 
 /// What an LLM run's config is called in errors.
@@ -83,11 +82,7 @@ pub fn llm_config(a: &TrainLlmArgs, seed: u64) -> LlmConfig {
     c.advantage_rescale = !a.no_advantage_rescale;
     c.top_k_logprobs = a.top_k_logprobs;
     c.ratio_to_rollout = a.era_ratio == EraRatio::Rollout;
-    c.advantage_sign = match a.advantage_sign {
-        Sign::Both => AdvantageSign::Both,
-        Sign::Positive => AdvantageSign::Positive,
-        Sign::Negative => AdvantageSign::Negative,
-    };
+    c.advantage_sign = a.advantage_sign;
     c.grpo_steps = a.steps.unwrap_or(c.grpo_steps);
     c.warmup_steps = a.warmup_steps.unwrap_or(c.warmup_steps);
     c.group = a.group.unwrap_or(c.group);
