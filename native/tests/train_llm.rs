@@ -71,6 +71,7 @@ fn trains_logs_evaluates_and_generates() {
     let l = log(&run);
     assert_eq!(l.header.algorithm, "grpo-era");
     assert_eq!((l.header.era.omega_low, l.header.era.omega_high, l.header.era.k), (Some(0.2), Some(2.0), Some(2.0)));
+    assert_eq!(l.header.era.ratio_to_rollout, Some(true));
     assert_eq!(l.footer.as_ref().unwrap().status, Status::Completed);
     let keys = l.metric_keys();
     for key in [

@@ -131,6 +131,9 @@ pub struct EraTargets {
     /// LLM: logits kept by the top-k log-probs (absent when off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_k_logprobs: Option<usize>,
+    /// LLM: whether the importance ratio divides by the rollout policy instead of the scaled old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_to_rollout: Option<bool>,
 }
 
 /// The first line of every run log.

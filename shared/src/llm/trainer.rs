@@ -165,6 +165,7 @@ impl LlmConfig {
             top_fraction: Some(self.top_fraction),
             advantage_rescale: Some(self.advantage_rescale),
             top_k_logprobs: self.top_k_logprobs,
+            ratio_to_rollout: Some(self.ratio_to_rollout),
             ..EraTargets::default()
         }
     }
