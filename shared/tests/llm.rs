@@ -309,3 +309,20 @@ fn the_ratio_divides_by_the_scaled_old_policy_or_by_the_rollout_policy() {
     assert!(approx_kl(false).abs() < 1e-6, "{}", approx_kl(false));
     assert!(approx_kl(true).abs() > 1e-3, "{}", approx_kl(true));
 }
+
+#[test]
+fn one_sided_grpo_learns_from_its_side_only() {
+    let dev = Default::default();
+    let policy_loss = |sign: AdvantageSign| -> f64 {
+        let config = quick(false).with_warmup_steps(0).with_epochs(1).with_minibatch(0).with_advantage_sign(sign);
+        let mut t = LlmTrainer::<Train>::new(config, source(), &dev).unwrap();
+        let mut rollout = pollster::block_on(t.rollout()).unwrap();
+        rollout.rewards.iter_mut().enumerate().for_each(|(i, r)| *r = (i % 2) as f64);
+        let logged = pollster::block_on(t.update(&rollout)).unwrap();
+        logged.iter().find(|(k, _)| *k == metrics::POLICY_LOSS).map(|(_, v)| *v).unwrap()
+    };
+    // Before the first update the ratio is 1, so the loss is −Σ_t A / N: below 0 when only the
+    // rewarded responses (A = +0.866) count, above 0 when only the unrewarded ones (A = −0.866) do.
+    assert!(policy_loss(AdvantageSign::Positive) < 0.0);
+    assert!(policy_loss(AdvantageSign::Negative) > 0.0);
+}
