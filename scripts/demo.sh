@@ -7,13 +7,18 @@
 #   ERA_DEMO_SMOKE=1 scripts/demo.sh   debug build and a tiny training budget (what the test suite runs)
 #   ERA_DEMO_OUT=DIR                   where the run logs go (default: runs/demo-<date>)
 #   ERA_DEMO_NO_SERVE=1                build the explorer but do not serve it (the demo then ends)
+#   ERA_DEMO_BIN=PATH                  run this `era` instead of building one (the test suite passes
+#                                      the binary its tests built, rather than building it again)
 #   ERA_PORT=N                         the explorer's port (default 8080)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh >/dev/null
 
-if [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
+if [ -n "${ERA_DEMO_BIN:-}" ]; then
+  era=$ERA_DEMO_BIN
+  [ -x "$era" ] || { echo "demo: ERA_DEMO_BIN=$era is not an executable file" >&2; exit 1; }
+elif [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
   cargo build --quiet -p era-native
   era=target/debug/era
 else

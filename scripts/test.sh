@@ -37,7 +37,9 @@ scripts/web.sh build
 node --test web/e2e/
 
 step "main job (smoke run)"
-ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 scripts/demo.sh
+# The `era` the tests just built (with MuJoCo and JAX): building it again without those features would
+# recompile wgpu and burn for a second feature set, minutes and gigabytes for nothing.
+ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 ERA_DEMO_BIN=target/debug/era scripts/demo.sh
 
 echo
 echo "all checks passed"
