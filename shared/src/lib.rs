@@ -13,6 +13,7 @@
 //!
 //! [`runlog`] and [`metrics`] define the run-log format that the trainer writes and the explorer reads.
 
+pub mod choice;
 #[cfg(feature = "burn")]
 pub mod control;
 #[cfg(feature = "data")]

@@ -16,8 +16,6 @@
 //! samples stop driving the entropy down (and the reverse for soften). Unlike the other two
 //! activations this is not a hard floor; it steers the entropy back over updates.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EraError, finite};
@@ -47,22 +45,7 @@ pub enum Regime {
     Soften,
 }
 
-impl Regime {
-    /// The lowercase name used in JSON and run logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Regime::Sharpen => "sharpen",
-            Regime::Keep => "keep",
-            Regime::Soften => "soften",
-        }
-    }
-}
-
-impl fmt::Display for Regime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::choice::named_choice!(Regime, "regime", { Sharpen => "sharpen", Keep => "keep", Soften => "soften" });
 
 /// What ERA does to one response: its regime, the factor on its logits and its new advantage.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -21,7 +21,6 @@
 //! truncation; any other malformed line is an error naming the file, line and reason.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -496,15 +495,7 @@ impl RunLog {
     }
 }
 
-impl fmt::Display for Domain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Domain::Control => "control",
-            Domain::Vision => "vision",
-            Domain::Llm => "llm",
-        })
-    }
-}
+crate::choice::named_choice!(Domain, "domain", { Control => "control", Vision => "vision", Llm => "llm" });
 
 #[cfg(test)]
 mod tests {

@@ -19,9 +19,6 @@
 //! `h` is linear in `p`: `h_i = h_lo + (u_b − h_lo)·p_i` with `h_lo = (C − u_b)/(n − 1)`, which is the
 //! form computed here (no cancellation near the lower end).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EraError, finite};
@@ -46,32 +43,7 @@ pub enum FloorMode {
     Official,
 }
 
-impl FloorMode {
-    /// The name used on the command line and in run logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FloorMode::Exact => "exact",
-            FloorMode::Official => "official",
-        }
-    }
-}
-
-impl fmt::Display for FloorMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FloorMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "exact" => Ok(FloorMode::Exact),
-            "official" => Ok(FloorMode::Official),
-            other => Err(format!("unknown softmax floor mode `{other}` (valid: exact, official)")),
-        }
-    }
-}
+crate::choice::named_choice!(FloorMode, "softmax floor mode", { Exact => "exact", Official => "official" });
 
 /// A validated softmax entropy floor for `n` classes.
 #[derive(Debug, Clone, Copy, PartialEq)]

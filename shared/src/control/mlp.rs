@@ -35,17 +35,7 @@ impl Activation {
     }
 }
 
-impl std::str::FromStr for Activation {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "relu" => Ok(Self::Relu),
-            "elu" => Ok(Self::Elu),
-            "tanh" => Ok(Self::Tanh),
-            _ => Err(format!("unknown activation `{s}` (valid: relu, elu, tanh)")),
-        }
-    }
-}
+crate::choice::named_choice!(Activation, "activation", { Relu => "relu", Elu => "elu", Tanh => "tanh" });
 
 /// Each layer's initial `(weight [in, out] row-major, bias [out])` for layers `sizes[0] → … → sizes[n]`,
 /// drawn in that order from `U(−1/√fan_in, 1/√fan_in)` (PyTorch's default for linear layers); the last

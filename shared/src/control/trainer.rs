@@ -30,16 +30,7 @@ pub enum Algo {
     Ppo,
 }
 
-impl std::str::FromStr for Algo {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "sac" => Ok(Self::Sac),
-            "ppo" => Ok(Self::Ppo),
-            _ => Err(format!("unknown algorithm `{s}` (valid: sac, ppo)")),
-        }
-    }
-}
+crate::choice::named_choice!(Algo, "algorithm", { Sac => "sac", Ppo => "ppo" });
 
 /// The agent's settings, tagged by algorithm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

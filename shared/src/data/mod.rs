@@ -38,23 +38,16 @@ pub enum DatasetKind {
     Folder,
 }
 
+crate::choice::named_choice!(DatasetKind, "dataset", {
+    MnistEmbedded => "mnist-embedded",
+    Mnist => "mnist",
+    FashionMnist => "fashion-mnist",
+    Cifar10 => "cifar10",
+    Cifar100 => "cifar100",
+    Folder => "folder",
+});
+
 impl DatasetKind {
-    /// Every dataset, in the order `--help` lists them.
-    pub const ALL: [DatasetKind; 6] =
-        [Self::MnistEmbedded, Self::Mnist, Self::FashionMnist, Self::Cifar10, Self::Cifar100, Self::Folder];
-
-    /// The name on the command line and in run logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MnistEmbedded => "mnist-embedded",
-            Self::Mnist => "mnist",
-            Self::FashionMnist => "fashion-mnist",
-            Self::Cifar10 => "cifar10",
-            Self::Cifar100 => "cifar100",
-            Self::Folder => "folder",
-        }
-    }
-
     /// The per-channel normalisation the field uses for it.
     pub fn normalization(self) -> augment::Normalization {
         match self {
@@ -84,22 +77,6 @@ impl DatasetKind {
             Self::Cifar100 => cifar::load(dir()?, split, true),
             Self::Folder => folder::load(dir()?, split, image_size),
         }
-    }
-}
-
-impl std::fmt::Display for DatasetKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for DatasetKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|d| d.as_str()).collect();
-            format!("unknown dataset `{s}` (valid: {})", names.join(", "))
-        })
     }
 }
 

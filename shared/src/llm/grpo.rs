@@ -49,19 +49,13 @@ pub enum AdvantageSign {
     Negative,
 }
 
+crate::choice::named_choice!(AdvantageSign, "advantage sign", {
+    Both => "both",
+    Positive => "positive",
+    Negative => "negative",
+});
+
 impl AdvantageSign {
-    /// Every choice.
-    pub const ALL: [AdvantageSign; 3] = [AdvantageSign::Both, AdvantageSign::Positive, AdvantageSign::Negative];
-
-    /// The lowercase name used on the command line and in `config.json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdvantageSign::Both => "both",
-            AdvantageSign::Positive => "positive",
-            AdvantageSign::Negative => "negative",
-        }
-    }
-
     /// `A` with the other side set to 0.
     pub fn apply(self, a: f64) -> f64 {
         match self {
@@ -69,22 +63,6 @@ impl AdvantageSign {
             AdvantageSign::Positive => a.max(0.0),
             AdvantageSign::Negative => a.min(0.0),
         }
-    }
-}
-
-impl std::fmt::Display for AdvantageSign {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for AdvantageSign {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|a| a.as_str()).collect();
-            format!("unknown advantage sign `{s}` (valid: {})", names.join(", "))
-        })
     }
 }
 
@@ -211,7 +189,7 @@ mod tests {
         assert_eq!(side(AdvantageSign::Positive), [0.866, 0.0, 0.0]);
         assert_eq!(side(AdvantageSign::Negative), [0.0, -0.866, 0.0]);
         // Names round-trip as in config.json; an unknown one lists the valid ones.
-        for s in AdvantageSign::ALL {
+        for &s in AdvantageSign::ALL {
             assert_eq!(s.as_str().parse::<AdvantageSign>(), Ok(s));
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
         }

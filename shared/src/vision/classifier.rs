@@ -29,36 +29,12 @@ pub enum ModelKind {
     Resnet50,
 }
 
-impl ModelKind {
-    /// Every model, in the order `--help` lists them.
-    pub const ALL: [ModelKind; 4] = [Self::SmallCnn, Self::Resnet18, Self::Resnet34, Self::Resnet50];
-
-    /// The name on the command line and in run logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SmallCnn => "small-cnn",
-            Self::Resnet18 => "resnet18",
-            Self::Resnet34 => "resnet34",
-            Self::Resnet50 => "resnet50",
-        }
-    }
-}
-
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ModelKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|m| m.as_str()).collect();
-            format!("unknown model `{s}` (valid: {})", names.join(", "))
-        })
-    }
-}
+crate::choice::named_choice!(ModelKind, "model", {
+    SmallCnn => "small-cnn",
+    Resnet18 => "resnet18",
+    Resnet34 => "resnet34",
+    Resnet50 => "resnet50",
+});
 
 /// How the classifier is regularised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,36 +50,12 @@ pub enum Regularizer {
     Dropout,
 }
 
-impl Regularizer {
-    /// Every regulariser, in the order `--help` lists them.
-    pub const ALL: [Regularizer; 4] = [Self::None, Self::Era, Self::LabelSmoothing, Self::Dropout];
-
-    /// The name on the command line and in run logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Era => "era",
-            Self::LabelSmoothing => "label-smoothing",
-            Self::Dropout => "dropout",
-        }
-    }
-}
-
-impl std::fmt::Display for Regularizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Regularizer {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
-            format!("unknown regulariser `{s}` (valid: {})", names.join(", "))
-        })
-    }
-}
+crate::choice::named_choice!(Regularizer, "regulariser", {
+    None => "none",
+    Era => "era",
+    LabelSmoothing => "label-smoothing",
+    Dropout => "dropout",
+});
 
 /// The network: one of the architectures of [`ModelKind`].
 // A trainer holds one network, so the size difference between variants costs nothing.
