@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the Gymnasium reference trajectories that era's environment tests compare against.
 
-    python3 -m venv .venv-gym && .venv-gym/bin/pip install "gymnasium==1.2.2" numpy
-    .venv-gym/bin/python scripts/gymnasium_reference.py > shared/tests/data/gymnasium_reference.json
+    eval "$(scripts/setup-mujoco.sh)"   # a venv with gymnasium 1.4.0 and NumPy 2
+    "$ERA_GYMNASIUM_PYTHON" scripts/gymnasium_reference.py > shared/tests/data/gymnasium_reference.json
 
 Each case sets a raw state after reset (as `era env rollout --state` does), applies a fixed action
 sequence and records what Gymnasium returns, stopping at termination or truncation.
@@ -43,6 +43,11 @@ def main():
     # Mountain car: out-of-range actions and the left wall, through the 999-step limit.
     acts = [[float(x)] for x in rng.uniform(-1.5, 0.8, size=1000).astype(np.float32)]
     cases.append(rollout("MountainCarContinuous-v0", [-1.1, -0.02], acts))
+    # Pendulum balanced near the unstable upright position by small float32 torques: rounding differences
+    # grow exponentially here, so this catches any arithmetic that differs from Gymnasium's (e.g. the
+    # torque term in float64 where NumPy 2 computes it in float32).
+    acts = [[float(x)] for x in rng.uniform(-0.3, 0.3, size=200).astype(np.float32)]
+    cases.append(rollout("Pendulum-v1", [0.02, -0.01], acts))
     print(json.dumps(cases))
 
 

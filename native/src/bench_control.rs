@@ -76,7 +76,6 @@ use std::time::Instant;
 use anyhow::Context;
 
 use burn::tensor::backend::AutodiffBackend;
-use era_shared::control::mlp::Activation;
 use era_shared::control::ppo::{PpoConfig, Rollout};
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::SacConfig;
@@ -340,7 +339,8 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
     engine: Engine,
     device: &B::Device,
 ) -> Result<f64, AgentError> {
-    let cfg = SacConfig::standard(era).with_hidden(vec![width, width]).with_activation(Activation::Relu);
+    // The released networks (ELU, LayerNorm critics, AdamW), as the JAX script runs them.
+    let cfg = SacConfig::standard(era).with_hidden(vec![width, width]);
     let mut rng = AgentRng::seed_from_u64(0);
     let mut buffer = ReplayBuffer::new(100_000, OBS, ACT);
     let mut data = AgentRng::seed_from_u64(1);

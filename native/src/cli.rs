@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use era_shared::control::Algo;
-use era_shared::control::mlp::Activation;
+use era_shared::control::mlp::{Activation, Init, Norm};
 use era_shared::data::DatasetKind;
 use era_shared::gaussian::{DEFAULT_LOG_STD_MAX, DEFAULT_LOG_STD_MIN};
 use era_shared::llm::grpo::AdvantageSign;
@@ -124,7 +124,8 @@ pub struct TrainControlArgs {
     /// Target entropy of the whole action in nats (instead of --h0-per-dim).
     #[arg(long, allow_hyphen_values = true)]
     pub h0: Option<f64>,
-    /// Compensation δ: `auto` (learned; SAC's default) or a constant ≥ 0 (PPO's default: 0).
+    /// Compensation δ: a constant ≥ 0 [default: 0, as the authors released SAC-ERA] or `auto`
+    /// (learned towards H₀, the paper's option).
     #[arg(long, allow_hyphen_values = true)]
     pub delta: Option<DeltaArg>,
     /// Environment steps to train for [default: 100000].
@@ -133,12 +134,23 @@ pub struct TrainControlArgs {
     /// Seeds, output, resume, backend, checkpoints, progress.
     #[command(flatten)]
     pub run: RunArgs,
-    /// Hidden layer widths, comma-separated [default: SAC 256,256; PPO 64,64].
+    /// Hidden layer widths, comma-separated [default: SAC 512,512; PPO 64,64].
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
-    /// Hidden nonlinearity: relu, elu or tanh [default: SAC relu; PPO tanh].
+    /// Hidden nonlinearity: relu, elu or tanh [default: SAC elu; PPO tanh].
     #[arg(long)]
     pub activation: Option<Activation>,
+    /// SAC: the critics' normalisation, layer (a LayerNorm before each hidden nonlinearity) or none
+    /// [default: layer].
+    #[arg(long)]
+    pub critic_norm: Option<Norm>,
+    /// SAC: the critics' AdamW weight decay (0: Adam) [default: 1e-4].
+    #[arg(long)]
+    pub critic_weight_decay: Option<f64>,
+    /// SAC: weight initialisation, orthogonal (gain √2, the log-std head 1, zero biases) or default
+    /// (uniform ±1/√fan_in) [default: orthogonal].
+    #[arg(long)]
+    pub init: Option<Init>,
     /// Learning rate (SAC: actor and critic; PPO: Adam) [default: 3e-4].
     #[arg(long)]
     pub lr: Option<f64>,
@@ -148,7 +160,7 @@ pub struct TrainControlArgs {
     /// SAC: random-action warm-up steps [default: 5000].
     #[arg(long)]
     pub learning_starts: Option<u64>,
-    /// SAC: gradient updates per environment step [default: 2 for SAC-ERA, 1 for SAC].
+    /// SAC: gradient updates per environment step, each on its own batch [default: 2].
     #[arg(long)]
     pub updates_per_step: Option<usize>,
     /// SAC: replay buffer capacity [default: 1000000].
@@ -672,9 +684,18 @@ pub struct CompareArgs {
     /// Run directories (holding run.jsonl, or seed-*/run.jsonl, or runs further down), or run.jsonl files.
     #[arg(required = true, value_name = "RUN_DIR")]
     pub runs: Vec<PathBuf>,
-    /// Also write the table to this CSV file (one row per setting and metric).
+    /// Also write the table to this CSV file (one row per setting and metric, with the IQM and its
+    /// interval; then one row per setting over tasks).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// The score whose interquartile mean (IQM) is reported per task and over tasks, with 95 %
+    /// stratified-bootstrap intervals.
+    #[arg(long, default_value = era_shared::metrics::EVAL_RETURN, value_name = "METRIC")]
+    pub score: String,
+    /// Normalisation bounds of a task's score for the aggregate over tasks, `TASK=LOW:HIGH`
+    /// (repeatable) [default: the lowest and highest final score of any run of that task compared].
+    #[arg(long, value_name = "TASK=LOW:HIGH")]
+    pub bounds: Vec<String>,
 }
 
 /// The clap command with every subcommand letting a later flag override an earlier one, so flags

@@ -1,4 +1,6 @@
-//! `era compare RUN_DIR…`: final metrics of run logs side by side, seeds of one setting as mean ± std.
+//! `era compare RUN_DIR…`: final metrics of run logs side by side, seeds of one setting as mean ± std;
+//! then the score's interquartile mean (IQM) with its 95 % stratified-bootstrap interval per task, and
+//! over tasks on min–max normalised scores (the `rliable` convention, Agarwal et al. 2021).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -6,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use era_shared::runlog::{Header, RUN_LOG_FILE, RunLog};
+use era_shared::stats::{self, Estimate};
 
 use crate::cli::CompareArgs;
 
@@ -14,6 +17,7 @@ const MAX_DEPTH: usize = 4;
 
 /// Runs `era compare`.
 pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
+    let bounds = parse_bounds(&args.bounds)?;
     let logs = load(&args.runs)?;
     for log in &logs {
         if let Some(line) = log.truncated_at {
@@ -26,10 +30,214 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     }
     let groups = group(&logs);
     print!("{}", table(&groups));
+    let agg = aggregate(&groups, &args.score, &bounds);
+    print!("{}", summary(&agg, &args.score));
     if let Some(path) = &args.csv {
-        std::fs::write(path, csv(&groups)).with_context(|| format!("{}: cannot write the CSV file", path.display()))?;
+        std::fs::write(path, csv(&groups, &agg))
+            .with_context(|| format!("{}: cannot write the CSV file", path.display()))?;
     }
     Ok(())
+}
+
+/// `--bounds TASK=LOW:HIGH` options as a map; an error names the malformed one.
+pub fn parse_bounds(given: &[String]) -> anyhow::Result<BTreeMap<String, (f64, f64)>> {
+    let mut out = BTreeMap::new();
+    for b in given {
+        let parsed = b.split_once('=').and_then(|(task, range)| {
+            let (lo, hi) = range.split_once(':')?;
+            Some((task.to_string(), lo.trim().parse::<f64>().ok()?, hi.trim().parse::<f64>().ok()?))
+        });
+        match parsed {
+            Some((task, lo, hi)) if lo.is_finite() && hi.is_finite() && lo < hi => {
+                out.insert(task, (lo, hi));
+            }
+            _ => bail!("--bounds `{b}`: expected TASK=LOW:HIGH with finite LOW < HIGH, e.g. Hopper-v5=0:3500"),
+        }
+    }
+    Ok(out)
+}
+
+/// The task a run learns: its environment (control), dataset (vision) or task (LLM).
+pub fn task(h: &Header) -> String {
+    TASK_KEYS
+        .iter()
+        .find_map(|k| h.config.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The config keys that name a run's task.
+const TASK_KEYS: [&str; 3] = ["env", "dataset", "task"];
+
+/// Settings that are equal but for the task are one arm across tasks (the target is left out: it
+/// scales with the task's action dimensions).
+fn arm_key(h: &Header) -> String {
+    let mut config = h.config.clone();
+    if let serde_json::Value::Object(map) = &mut config {
+        for key in era_shared::runlog::NON_SETTING_KEYS.iter().chain(&TASK_KEYS) {
+            map.remove(*key);
+        }
+    }
+    format!("{}|{}|{config}", h.domain, h.algorithm)
+}
+
+/// One setting's score on one task.
+#[derive(Debug)]
+pub struct TaskScore {
+    /// The task.
+    pub task: String,
+    /// The setting's label.
+    pub label: String,
+    /// Final scores, one per run that has one.
+    pub scores: Vec<f64>,
+    /// Their IQM and interval.
+    pub iqm: Option<Estimate>,
+}
+
+/// One arm over every task it ran.
+#[derive(Debug)]
+pub struct ArmScore {
+    /// The arm's label (the run name without the task).
+    pub label: String,
+    /// The header of one of its runs.
+    pub domain: String,
+    /// Its algorithm.
+    pub algorithm: String,
+    /// Tasks it ran.
+    pub tasks: usize,
+    /// Normalised final scores of all its runs, by task.
+    pub normalised: Vec<Vec<f64>>,
+    /// Their IQM and interval.
+    pub iqm: Option<Estimate>,
+}
+
+/// The score's statistics per task and over tasks.
+#[derive(Debug)]
+pub struct Aggregate {
+    /// The score's metric key.
+    pub score: String,
+    /// Per setting (a setting runs one task).
+    pub per_task: Vec<TaskScore>,
+    /// Each task's normalisation bounds and whether they were given (else the runs' min and max).
+    pub bounds: BTreeMap<String, ((f64, f64), bool)>,
+    /// Per arm, over the tasks it ran; only when some arm ran more than one task.
+    pub over_tasks: Vec<ArmScore>,
+}
+
+/// The IQM of `score` per setting, and over tasks per arm on min–max normalised scores.
+pub fn aggregate(groups: &[Group<'_>], score: &str, given: &BTreeMap<String, (f64, f64)>) -> Aggregate {
+    let boot = |tasks: &[Vec<f64>]| stats::iqm_stratified_bootstrap(tasks, stats::BOOTSTRAP_RESAMPLES, 0);
+    let per_task: Vec<TaskScore> = groups
+        .iter()
+        .filter_map(|g| {
+            let scores = g.values(score);
+            let h = g.header()?;
+            Some(TaskScore { task: task(h), label: g.label.clone(), iqm: boot(std::slice::from_ref(&scores)), scores })
+        })
+        .collect();
+    let mut bounds: BTreeMap<String, ((f64, f64), bool)> = BTreeMap::new();
+    for t in &per_task {
+        for &x in &t.scores {
+            let e = bounds.entry(t.task.clone()).or_insert(((x, x), false));
+            e.0 = (e.0.0.min(x), e.0.1.max(x));
+        }
+    }
+    for (task, b) in given {
+        bounds.insert(task.clone(), (*b, true));
+    }
+    let mut arms: Vec<(String, ArmScore)> = Vec::new();
+    for (g, t) in groups.iter().zip(&per_task) {
+        let (Some(h), Some(&((lo, hi), _))) = (g.header(), bounds.get(&t.task)) else { continue };
+        let key = arm_key(h);
+        let normalised: Vec<f64> = t.scores.iter().map(|&x| stats::normalise(x, (lo, hi))).collect();
+        match arms.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, arm)) => {
+                arm.tasks += 1;
+                arm.normalised.push(normalised);
+            }
+            None => {
+                let suffix = format!("-{}", t.task);
+                let label = g.label.replace(&suffix, "");
+                let arm = ArmScore {
+                    label,
+                    domain: h.domain.to_string(),
+                    algorithm: h.algorithm.clone(),
+                    tasks: 1,
+                    normalised: vec![normalised],
+                    iqm: None,
+                };
+                arms.push((key, arm));
+            }
+        }
+    }
+    let mut over_tasks: Vec<ArmScore> = arms.into_iter().map(|(_, a)| a).collect();
+    if over_tasks.iter().all(|a| a.tasks < 2) {
+        over_tasks.clear();
+    }
+    for a in &mut over_tasks {
+        a.iqm = boot(&a.normalised);
+    }
+    Aggregate { score: score.to_string(), per_task, bounds, over_tasks }
+}
+
+fn interval(e: &Option<Estimate>) -> [String; 2] {
+    match e {
+        Some(e) => [num(e.value), format!("[{}, {}]", num(e.low), num(e.high))],
+        None => ["–".into(), "–".into()],
+    }
+}
+
+/// The IQM section printed after the table.
+pub fn summary(agg: &Aggregate, score: &str) -> String {
+    let mut out = String::new();
+    if agg.per_task.iter().all(|t| t.scores.is_empty()) {
+        let _ = writeln!(out, "\n(no run has a final `{score}`: no IQM)");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nIQM of the final `{score}` per task, with the 95 % stratified-bootstrap interval ({} resamples, seed 0):",
+        stats::BOOTSTRAP_RESAMPLES
+    );
+    let mut rows = vec![["task", "setting", "runs", "IQM", "95 % CI"].map(String::from).to_vec()];
+    for t in &agg.per_task {
+        let [v, ci] = interval(&t.iqm);
+        rows.push(vec![t.task.clone(), t.label.clone(), t.scores.len().to_string(), v, ci]);
+    }
+    out.push_str(&aligned(&rows));
+    if !agg.over_tasks.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nOver tasks: IQM of min–max normalised scores, `(x − low)/(high − low)` with these bounds:"
+        );
+        for (task, ((lo, hi), given)) in &agg.bounds {
+            let whence = if *given { "given" } else { "lowest and highest final score of the runs here" };
+            let _ = writeln!(out, "  {task}: [{}, {}] ({whence})", num(*lo), num(*hi));
+        }
+        let mut rows = vec![["setting", "tasks", "runs", "IQM", "95 % CI"].map(String::from).to_vec()];
+        for a in &agg.over_tasks {
+            let [v, ci] = interval(&a.iqm);
+            let runs: usize = a.normalised.iter().map(Vec::len).sum();
+            rows.push(vec![a.label.clone(), a.tasks.to_string(), runs.to_string(), v, ci]);
+        }
+        out.push_str(&aligned(&rows));
+    }
+    out
+}
+
+/// Rows as left-aligned columns, a rule under the first.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line: Vec<String> =
+            r.iter().zip(&widths).map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count()))).collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+        if i == 0 {
+            let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        }
+    }
+    out
 }
 
 /// Finds and parses every run log under the given paths.
@@ -203,35 +411,39 @@ pub fn table(groups: &[Group<'_>]) -> String {
     for m in metrics(groups) {
         rows.push([vec![m.clone()], col(&|g| cell(&g.values(&m)))].concat());
     }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for (i, r) in rows.iter().enumerate() {
-        let line: Vec<String> =
-            r.iter().zip(&widths).map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count()))).collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-        if i == 0 {
-            let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
-        }
-    }
-    out
+    aligned(&rows)
 }
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// The CSV written by `--csv`: `setting,domain,algorithm,target,seeds,metric,mean,std,n`.
-pub fn csv(groups: &[Group<'_>]) -> String {
-    let mut out = String::from("setting,domain,algorithm,target,seeds,metric,mean,std,n\n");
+/// The CSV written by `--csv`: `setting,domain,algorithm,target,seeds,metric,mean,std,n,iqm,iqm_low,iqm_high`,
+/// one row per setting and metric (the IQM and its 95 % stratified-bootstrap interval over the runs'
+/// final values), then one row per arm over tasks for the normalised score (`setting` the arm,
+/// `target` empty, `metric` `<score> normalised over <N> tasks`).
+pub fn csv(groups: &[Group<'_>], agg: &Aggregate) -> String {
+    let mut out = String::from("setting,domain,algorithm,target,seeds,metric,mean,std,n,iqm,iqm_low,iqm_high\n");
+    let line = |out: &mut String, fields: [String; 12]| {
+        let _ = writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+    };
+    let stats_of = |v: &[f64], boot: Option<Estimate>| {
+        let (mean, std) = match mean_std(v) {
+            Some((m, s)) => (m.to_string(), s.map(|s| s.to_string()).unwrap_or_default()),
+            None => (String::new(), String::new()),
+        };
+        let [i, lo, hi] = match boot {
+            Some(e) => [e.value, e.low, e.high].map(|x| x.to_string()),
+            None => Default::default(),
+        };
+        [mean, std, v.len().to_string(), i, lo, hi]
+    };
     for m in metrics(groups) {
         for g in groups {
             let Some(h) = g.header() else { continue };
             let v = g.values(&m);
-            let (mean, std) = match mean_std(&v) {
-                Some((m, s)) => (m.to_string(), s.map(|s| s.to_string()).unwrap_or_default()),
-                None => (String::new(), String::new()),
-            };
+            let boot = stats::iqm_stratified_bootstrap(std::slice::from_ref(&v), stats::BOOTSTRAP_RESAMPLES, 0);
+            let [mean, std, n, i, lo, hi] = stats_of(&v, boot);
             let fields = [
                 g.label.clone(),
                 h.domain.to_string(),
@@ -241,10 +453,35 @@ pub fn csv(groups: &[Group<'_>]) -> String {
                 m.clone(),
                 mean,
                 std,
-                v.len().to_string(),
+                n,
+                i,
+                lo,
+                hi,
             ];
-            let _ = writeln!(out, "{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            line(&mut out, fields);
         }
+    }
+    for a in &agg.over_tasks {
+        let all: Vec<f64> = a.normalised.iter().flatten().copied().collect();
+        let [mean, std, n, i, lo, hi] = stats_of(&all, a.iqm);
+        let metric = format!("{} normalised over {} tasks", agg.score, a.tasks);
+        line(
+            &mut out,
+            [
+                a.label.clone(),
+                a.domain.clone(),
+                a.algorithm.clone(),
+                String::new(),
+                n.clone(),
+                metric,
+                mean,
+                std,
+                n,
+                i,
+                lo,
+                hi,
+            ],
+        );
     }
     out
 }

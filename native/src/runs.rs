@@ -96,6 +96,10 @@ pub trait SavedConfig: DeserializeOwned {
     fn added_settings() -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
     }
+
+    /// Fills in nested settings a `config.json` written before they existed lacks, with the values
+    /// that reproduce what such a run did (nothing by default).
+    fn upgrade(_saved: &mut serde_json::Map<String, serde_json::Value>) {}
 }
 
 /// A run's `config.json`, as the config of `what` (e.g. "era control"); settings added since the run
@@ -109,6 +113,7 @@ pub fn read_config<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<C> 
         for (key, default) in C::added_settings() {
             saved.entry(key).or_insert(default);
         }
+        C::upgrade(saved);
     }
     serde_json::from_value(value).with_context(not_one)
 }

@@ -34,7 +34,21 @@ pub struct RunConfig {
     pub run_name: String,
 }
 
-impl runs::SavedConfig for RunConfig {}
+impl runs::SavedConfig for RunConfig {
+    fn upgrade(saved: &mut serde_json::Map<String, serde_json::Value>) {
+        // SAC runs saved before the network and optimiser options existed used CleanRL's networks
+        // and Adam: they resume with those, not with today's defaults.
+        let Some(agent) = saved.get_mut("agent").and_then(|a| a.as_object_mut()) else { return };
+        if agent.get("algo").and_then(|a| a.as_str()) != Some("sac") {
+            return;
+        }
+        for (key, value) in era_shared::control::sac::LEGACY_SETTINGS {
+            if let Ok(value) = serde_json::from_str(value) {
+                agent.entry(key).or_insert(value);
+            }
+        }
+    }
+}
 
 /// The effective training settings: the algorithm's defaults with the command line's options applied.
 pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConfig {
@@ -57,6 +71,9 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
             with_era_options(&mut c.era);
             c.hidden = a.hidden.clone().unwrap_or(c.hidden);
             c.activation = a.activation.unwrap_or(c.activation);
+            c.critic_norm = a.critic_norm.unwrap_or(c.critic_norm);
+            c.critic_weight_decay = a.critic_weight_decay.unwrap_or(c.critic_weight_decay);
+            c.init = a.init.unwrap_or(c.init);
             if let Some(lr) = a.lr {
                 c.actor_lr = lr;
                 c.critic_lr = lr;
@@ -278,5 +295,31 @@ impl Task for Eval {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use era_shared::control::mlp::{Activation, Init, Norm};
+
+    #[test]
+    fn a_sac_config_saved_before_the_network_options_resumes_with_cleanrl_networks() {
+        let dir = tempfile::tempdir().unwrap();
+        // Today's config, then the keys that older runs lack removed.
+        let fresh = SacConfig::cleanrl(true).with_updates_per_step(2);
+        let control = ControlConfig::new("Pendulum-v1".into(), AgentConfig::Sac(fresh.clone()));
+        let run =
+            RunConfig { control, checkpoint_every: 1000, backend: BackendChoice::Ndarray, run_name: "old".into() };
+        let mut value = serde_json::to_value(&run).unwrap();
+        for key in ["critic_norm", "init", "critic_weight_decay"] {
+            value["agent"].as_object_mut().unwrap().remove(key);
+        }
+        std::fs::write(dir.path().join("config.json"), value.to_string()).unwrap();
+        let read: RunConfig = runs::read_config(dir.path(), WHAT).unwrap();
+        let AgentConfig::Sac(sac) = &read.control.agent else { panic!("not SAC") };
+        assert_eq!((sac.critic_norm, sac.init, sac.critic_weight_decay), (Norm::None, Init::Default, 0.0));
+        assert_eq!((sac.activation, &sac.hidden), (Activation::Relu, &vec![256, 256]));
+        assert_eq!(sac, &fresh);
     }
 }

@@ -178,13 +178,69 @@ fn compare_groups_seeds() {
     assert!(stdout.contains("unfinished"), "{stdout}");
     assert!(stderr.contains("line 3 was cut off"), "{stderr}");
     let csv = std::fs::read_to_string(csv).unwrap();
-    assert!(csv.lines().any(|l| l == "era,control,sac-era,Pendulum-v1,3,charts/episodic_return,2,1,3"), "{csv}");
+    // Mean 2, sd 1, 3 values; IQM of three values is their mean, 2, and its bootstrap interval lies in [1, 3].
+    let prefix = "era,control,sac-era,Pendulum-v1,3,charts/episodic_return,2,1,3,2,";
+    let row = csv.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{csv}"));
+    let ci: Vec<f64> = row[prefix.len()..].split(',').map(|v| v.parse().unwrap()).collect();
+    assert!(ci.len() == 2 && 1.0 <= ci[0] && ci[0] < ci[1] && ci[1] <= 3.0, "{row}");
 
     // The parent directory finds all four runs.
     let all = era(&["compare", dir.path().to_str().unwrap()], "");
     assert!(all.status.success());
     let all = String::from_utf8_lossy(&all.stdout);
     assert!(all.lines().any(|l| l.starts_with("seeds") && l.contains('3') && l.contains('1')), "{all}");
+}
+
+/// A finished run of `arm` on `env` whose final `eval/return_mean` is `score`.
+fn write_scored_run(dir: &Path, arm: &str, env: &str, seed: u64, score: f64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let header = Header::new(
+        Domain::Control,
+        arm,
+        "H0 = 0.25·D",
+        &format!("{arm}-{env}"),
+        seed,
+        StepUnit::EnvSteps,
+        EraTargets::default(),
+        serde_json::json!({"env": env, "seed": seed, "run_name": format!("{arm}-{env}")}),
+        "2026-01-01T00:00:00Z",
+    );
+    let mut w = RunLogWriter::new(std::fs::File::create(dir.join(RUN_LOG_FILE)).unwrap(), &header).unwrap();
+    w.record(1000, 1.0, &[("eval/return_mean", score)]).unwrap();
+    w.finish(Status::Completed, 2.0).unwrap();
+}
+
+#[test]
+fn compare_reports_the_iqm_per_task_and_over_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two arms on two tasks, 5 seeds each. Task A: arm x scores 10..50, arm y 0..4; task B: x 100..500,
+    // y 600..1000. Bounds are each task's min and max: A [0, 50], B [100, 1000].
+    for seed in 0..5u64 {
+        let s = seed as f64;
+        write_scored_run(&dir.path().join(format!("x-A/seed-{seed}")), "x", "A", seed, 10.0 * (s + 1.0));
+        write_scored_run(&dir.path().join(format!("y-A/seed-{seed}")), "y", "A", seed, s);
+        write_scored_run(&dir.path().join(format!("x-B/seed-{seed}")), "x", "B", seed, 100.0 * (s + 1.0));
+        write_scored_run(&dir.path().join(format!("y-B/seed-{seed}")), "y", "B", seed, 600.0 + 100.0 * s);
+    }
+    let csv = dir.path().join("out.csv");
+    let out = era(&["compare", dir.path().to_str().unwrap(), "--csv", csv.to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Per task: x on A is (10, 20, 30, 40, 50): one dropped at each end, IQM 30.
+    let row = stdout.lines().find(|l| l.starts_with("A ") && l.contains("x-A")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("30.0000"), "{row}");
+    assert!(stdout.contains("A: [0.0000, 50.0000]") && stdout.contains("B: [100.0000, 1000.0000]"), "{stdout}");
+    // Over tasks, arm x: A normalised (0.2, 0.4, 0.6, 0.8, 1.0), B (0, 1/9, 2/9, 3/9, 4/9); the IQM of the
+    // ten drops two at each end of (0, 1/9, 0.2, 2/9, 1/3, 0.4, 4/9, 0.6, 0.8, 1): (0.2 + 2/9 + 1/3 + 0.4 + 4/9 + 0.6)/6.
+    let want = (0.2 + 2.0 / 9.0 + 1.0 / 3.0 + 0.4 + 4.0 / 9.0 + 0.6) / 6.0;
+    let row = stdout.lines().find(|l| l.starts_with("x ") && l.contains(" 2 ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains(&format!("{want:.4}")), "{row} vs {want}");
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("x,control,x,,10,eval/return_mean normalised over 2 tasks,")), "{csv}");
+    // Bounds given for a task replace the runs' min and max; a malformed one is refused.
+    let out = era(&["compare", dir.path().to_str().unwrap(), "--bounds", "A=0:100"], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("A: [0.0000, 100.0000] (given)"));
+    assert_bad(&era(&["compare", dir.path().to_str().unwrap(), "--bounds", "A=5"], ""), "--bounds `A=5`");
 }
 
 #[test]

@@ -72,6 +72,51 @@ fn every_algorithm_trains_writes_its_log_and_evaluates() {
     }
 }
 
+/// A fresh `era train control --algo sac` saves the authors' released SAC-ERA settings, ERA on and off
+/// alike (only the entropy control differs), in config.json and in the log's header.
+#[test]
+fn a_fresh_sac_run_saves_the_released_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["on", "off"] {
+        let name = format!("fresh-{flag}");
+        let args = ["train", "control", "--env", "Pendulum-v1", "--era", flag, "--steps", "10", "--eval-episodes", "1"];
+        let rest = ["--backend", "ndarray", "--quiet", "--run-name", &name, "--out", dir.path().to_str().unwrap()];
+        let out = era(&[&args[..], &rest[..]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let run = dir.path().join(&name);
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        let header = log(&run).header.config;
+        for agent in [&config["agent"], &header["agent"]] {
+            let released = serde_json::json!({
+                "algo": "sac",
+                "hidden": [512, 512],
+                "activation": "elu",
+                "critic_norm": "layer",
+                "init": "orthogonal",
+                "actor_lr": 3e-4,
+                "critic_lr": 3e-4,
+                "critic_weight_decay": 1e-4,
+                "gamma": 0.99,
+                "tau": 0.005,
+                "batch_size": 256,
+                "buffer_size": 1_000_000,
+                "learning_starts": 5000,
+                "updates_per_step": 2,
+            });
+            for (key, want) in released.as_object().unwrap() {
+                assert_eq!(&agent[key], want, "era {flag}: `{key}`");
+            }
+            let era_cfg = &agent["era"];
+            assert_eq!(era_cfg["enabled"], flag == "on");
+            // δ ≡ 0 (no learned δ), H₀ = 0.25·D on the untruncated Gaussian, log σ clipped to [−8, 0].
+            assert_eq!((era_cfg["delta"].as_f64(), era_cfg["delta_auto"].as_bool()), (Some(0.0), Some(false)));
+            assert_eq!(era_cfg["h0_per_dim"].as_f64(), Some(0.25));
+            assert_eq!((era_cfg["log_std_min"].as_f64(), era_cfg["log_std_max"].as_f64()), (Some(-8.0), Some(0.0)));
+        }
+    }
+}
+
 #[test]
 fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();

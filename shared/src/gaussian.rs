@@ -309,12 +309,21 @@ pub fn erfinv<T: Real>(y: T) -> T {
     x
 }
 
-/// One draw of `N(loc, σ²)` truncated to `[−1, 1]` with its implicit reparameterisation gradient.
+/// The released SAC-ERA policy's small constant `ε`: the policy is `N(loc, σ²)` truncated to
+/// `[−(1 − ε), 1 − ε]` with `loc` clipped into those bounds, `σ ≥ ε`, the mass `Z ≥ ε`, the CDF value
+/// of a draw kept in `[ε, 1 − ε]` and draws clipped to `±(1 − 2ε)`.
+pub const TRUNCATION_EPS: f64 = 1e-6;
+
+/// The released policy clips each dimension's log-density into `[−20, 20]` before summing.
+pub const LOG_PROB_CLIP: f64 = 20.0;
+
+/// One draw of the released SAC-ERA policy (see [`truncated_normal_quantile`]) with its
+/// reparameterisation gradient.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TruncatedDraw<T> {
     /// The action `a`, the `u`-quantile.
     pub action: T,
-    /// `ln p(a)` of this dimension.
+    /// `ln p(a)` of this dimension, clipped into `[−20, 20]`.
     pub log_prob: T,
     /// `∂a/∂loc` with `u` held fixed.
     pub d_loc: T,
@@ -322,8 +331,8 @@ pub struct TruncatedDraw<T> {
     pub d_log_scale: T,
 }
 
-/// The `u`-quantile of `N(loc, σ²)` truncated to `[−1, 1]`, `a = loc + σ·Φ⁻¹(Φ(α) + u·Z)` with
-/// `α = (−1 − loc)/σ`, `β = (1 − loc)/σ`, `Z = Φ(β) − Φ(α)`, and its gradient.
+/// A draw of the authors' released SAC-ERA policy with its gradient: `loc` (`tanh μ`) and `log σ`
+/// as the actor gives them, `u ∈ (0, 1)` a uniform. See [`truncated_normal_quantile`] for the draw.
 ///
 /// The gradient is the implicit one (Figurnov et al. 2018): the truncated CDF
 /// `F(a) = (Φ(ζ) − Φ(α))/Z`, `ζ = (a − loc)/σ`, stays at `u`, so `∂a/∂θ = −(∂F/∂θ)/p(a)` with
@@ -334,25 +343,44 @@ pub struct TruncatedDraw<T> {
 /// ∂F/∂log σ = −[ζφ(ζ) − αφ(α) − F·(βφ(β) − αφ(α))] / Z
 /// ```
 ///
-/// `F` is evaluated at the returned `a` (not `u`: they differ where `a` was clamped to the bounds),
-/// and `p` is kept above `10⁻¹²`, as the tensor version ([`crate::tensor::truncated_normal_sample`])
-/// does. In `f32` (what the fast CPU path uses, like the tensor version) or `f64`.
+/// This is the derivative of the inverse-CDF formula that the authors' code differentiates, computed
+/// without differentiating `erf⁻¹`. Where a clip holds (`loc` at a bound, `σ` at `ε`, the draw at
+/// `±(1 − 2ε)`) its input's gradient is 0, as for a clip in JAX; `p` is kept above `10⁻¹²`, as the
+/// tensor version ([`crate::tensor::truncated_normal_sample`]) does. In `f32` (what the fast CPU path
+/// uses, like the tensor version) or `f64`.
 pub fn truncated_normal_draw<T: Real>(loc: T, log_scale: T, u: T) -> TruncatedDraw<T> {
     let q = Quantile::new(loc, log_scale, u);
     let (sigma, alpha, beta, z) = (q.sigma, q.alpha, q.beta, q.z);
-    let zeta = (q.action - loc) / sigma;
+    let zeta = (q.action - q.loc) / sigma;
     let f = (normal_cdf(zeta) - q.cdf_alpha) / z;
-    let log_prob = -T::c(0.5) * zeta * zeta - T::c(LOG_SQRT_2PI) - log_scale - z.ln();
+    let clip = T::c(LOG_PROB_CLIP);
+    let log_prob = (-T::c(0.5) * zeta * zeta - T::c(LOG_SQRT_2PI) - sigma.ln() - z.ln()).max(-clip).min(clip);
     let pz = normal_pdf(zeta);
     let density = (pz / (sigma * z)).max(T::c(1e-12));
     let (pa, pb) = (normal_pdf(alpha), normal_pdf(beta));
     let df_dloc = -(pz - pa - f * (pb - pa)) / (sigma * z);
     let df_dlog_scale = -(zeta * pz - alpha * pa - f * (beta * pb - alpha * pa)) / z;
-    TruncatedDraw { action: q.action, log_prob, d_loc: -df_dloc / density, d_log_scale: -df_dlog_scale / density }
+    let (d_loc, d_log_scale) = if q.action_clipped {
+        (T::zero(), T::zero())
+    } else {
+        (
+            if q.loc_clipped { T::zero() } else { -df_dloc / density },
+            if q.sigma_clipped { T::zero() } else { -df_dlog_scale / density },
+        )
+    };
+    TruncatedDraw { action: q.action, log_prob, d_loc, d_log_scale }
 }
 
-/// The `u`-quantile of `N(loc, σ²)` truncated to `[−1, 1]` alone (see [`truncated_normal_draw`]), for
-/// where no gradient or density is needed, such as the critic's target.
+/// The `u`-quantile of the authors' released SAC-ERA policy, `N(loc, σ²)` truncated to
+/// `[−(1 − ε), 1 − ε]` (`ε` = [`TRUNCATION_EPS`]):
+///
+/// ```text
+/// loc ← clip(loc, ±(1 − ε)),  σ ← max(σ, ε),  α = (−(1 − ε) − loc)/σ,  β = (1 − ε − loc)/σ,
+/// Z = max(Φ(β) − Φ(α), ε),  p = clip(Φ(α) + Z·clip(u, ε, 1 − ε), ε, 1 − ε),
+/// a = clip(loc + σ·Φ⁻¹(p), ±(1 − 2ε))
+/// ```
+///
+/// Alone, for where no gradient or density is needed, such as the critic's target.
 pub fn truncated_normal_quantile<T: Real>(loc: T, log_scale: T, u: T) -> T {
     Quantile::new(loc, log_scale, u).action
 }
@@ -360,24 +388,44 @@ pub fn truncated_normal_quantile<T: Real>(loc: T, log_scale: T, u: T) -> T {
 /// The quantile and the truncation's numbers that its gradient reuses.
 struct Quantile<T> {
     action: T,
+    loc: T,
     sigma: T,
     alpha: T,
     beta: T,
     cdf_alpha: T,
     z: T,
+    loc_clipped: bool,
+    sigma_clipped: bool,
+    action_clipped: bool,
 }
 
 impl<T: Real> Quantile<T> {
     fn new(loc: T, log_scale: T, u: T) -> Self {
-        let one = T::one();
-        let sigma = log_scale.exp();
-        let (alpha, beta) = ((-one - loc) / sigma, (one - loc) / sigma);
+        let (one, eps) = (T::one(), T::c(TRUNCATION_EPS));
+        let bound = one - eps;
+        let loc_in = loc.max(-bound).min(bound);
+        let sigma_raw = log_scale.exp();
+        let sigma = sigma_raw.max(eps);
+        let (alpha, beta) = ((-bound - loc_in) / sigma, (bound - loc_in) / sigma);
         let cdf_alpha = normal_cdf(alpha);
-        let z = (normal_cdf(beta) - cdf_alpha).max(T::c(1e-30));
-        let p = cdf_alpha + u * z;
+        let z = (normal_cdf(beta) - cdf_alpha).max(eps);
+        let p = (cdf_alpha + z * u.max(eps).min(one - eps)).max(eps).min(one - eps);
         let x = erfinv(T::c(2.0) * p - one);
-        let action = (loc + sigma * T::SQRT_2() * x).max(-one).min(one);
-        Self { action, sigma, alpha, beta, cdf_alpha, z }
+        let raw = loc_in + sigma * T::SQRT_2() * x;
+        let edge = bound - eps;
+        let action = raw.max(-edge).min(edge);
+        Self {
+            action,
+            loc: loc_in,
+            sigma,
+            alpha,
+            beta,
+            cdf_alpha,
+            z,
+            loc_clipped: loc_in != loc,
+            sigma_clipped: sigma != sigma_raw,
+            action_clipped: action != raw,
+        }
     }
 }
 
@@ -538,12 +586,17 @@ mod tests {
             let draw = truncated_normal_draw(loc, log_scale, u);
             prop_assert_eq!(draw.action, truncated_normal_quantile(loc, log_scale, u));
             prop_assert!((-1.0..=1.0).contains(&draw.action));
-            let sigma = log_scale.exp();
-            let cdf = |a: f64| (normal_cdf((a - loc) / sigma) - normal_cdf((-1.0 - loc) / sigma))
-                / (normal_cdf((1.0 - loc) / sigma) - normal_cdf((-1.0 - loc) / sigma));
+            // The released bounds ±(1 − ε).
+            let (sigma, b) = (log_scale.exp(), 1.0 - TRUNCATION_EPS);
+            let z = normal_cdf((b - loc) / sigma) - normal_cdf((-b - loc) / sigma);
+            let cdf = |a: f64| (normal_cdf((a - loc) / sigma) - normal_cdf((-b - loc) / sigma)) / z;
             prop_assert!((cdf(draw.action) - u).abs() < 1e-9);
-            let lp = truncated_normal_log_prob(&[draw.action], &[loc], &[log_scale]);
+            let zeta = (draw.action - loc) / sigma;
+            let lp = -0.5 * zeta * zeta - LOG_SQRT_2PI - log_scale - z.ln();
             prop_assert!((lp - draw.log_prob).abs() < 1e-9);
+            // Within 10⁻⁵ of the density truncated to exactly [−1, 1].
+            let exact = truncated_normal_log_prob(&[draw.action], &[loc], &[log_scale]);
+            prop_assert!((exact - draw.log_prob).abs() < 1e-5);
             let h = 1e-6;
             let by_loc = (truncated_normal_draw(loc + h, log_scale, u).action - truncated_normal_draw(loc - h, log_scale, u).action) / (2.0 * h);
             let by_scale = (truncated_normal_draw(loc, log_scale + h, u).action - truncated_normal_draw(loc, log_scale - h, u).action) / (2.0 * h);

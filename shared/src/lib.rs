@@ -30,6 +30,7 @@ pub mod prob;
 pub mod real;
 pub mod runlog;
 pub mod softmax_floor;
+pub mod stats;
 #[cfg(feature = "burn")]
 pub mod tensor;
 #[cfg(feature = "burn")]

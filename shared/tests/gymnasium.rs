@@ -1,6 +1,9 @@
 //! Pendulum-v1 and MountainCarContinuous-v0 reproduce Gymnasium to 1e-5 from the same state and actions.
 //!
-//! The reference trajectories were written by `scripts/gymnasium_reference.py` with Gymnasium 1.2.2.
+//! The reference trajectories were written by `scripts/gymnasium_reference.py` with Gymnasium 1.4.0 and
+//! NumPy 2 from float32 actions (what every agent sends). The last case balances Pendulum near the
+//! unstable upright position, where rounding differences grow: it is held to 10⁻⁶, which computing
+//! the torque term in float64 instead of Gymnasium's float32 breaks (measured 10⁻⁴ drift).
 #![allow(clippy::unwrap_used)]
 
 use era_shared::env::Env;
@@ -26,7 +29,7 @@ struct Expected {
 fn trajectories_match_gymnasium() {
     let text = include_str!("data/gymnasium_reference.json");
     let cases: Vec<Case> = serde_json::from_str(text).unwrap();
-    assert_eq!(cases.len(), 4);
+    assert_eq!(cases.len(), 5);
     for (c, case) in cases.iter().enumerate() {
         let mut env = Env::make(&case.env).unwrap();
         env.reset_to(&case.state).unwrap();
@@ -39,8 +42,17 @@ fn trajectories_match_gymnasium() {
                 worst = worst.max((f64::from(*g) - w).abs());
             }
             worst = worst.max((got.reward - want.reward).abs());
-            assert!(worst <= 1e-5, "{at}: {:?} vs {:?}, reward {} vs {}", got.obs, want.obs, got.reward, want.reward);
+            let tolerance = if c == 4 { 1e-6 } else { 1e-5 };
+            assert!(
+                worst <= tolerance,
+                "{at}: {:?} vs {:?}, reward {} vs {}",
+                got.obs,
+                want.obs,
+                got.reward,
+                want.reward
+            );
         }
         assert!(env.step(&case.actions[0]).is_err() || case.steps.len() == case.actions.len(), "case {c} ended");
+        eprintln!("case {c} ({}): largest difference {worst:.2e} over {} steps", case.env, case.steps.len());
     }
 }

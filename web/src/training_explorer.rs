@@ -319,9 +319,10 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
             <h2 id="train-title">"Train live"</h2>
             <p>
                 "The same SAC and PPO agents as era train control, compiled for the browser, learning on a pure-Rust "
-                "environment while you watch (small 64-unit networks so it moves quickly). With ERA on, the Gaussian's "
-                "entropy stays where H₀ puts it; change H₀ mid-run and watch exploration widen or narrow. With ERA off, "
-                "SAC's temperature and PPO's free log-std decide it."
+                "environment while you watch (the authors' released settings with small 64-unit networks so it moves "
+                "quickly). With ERA on the Gaussian's entropy is H₀ at every step (δ = 0, as released; it rises above "
+                "H₀ only where a log-std meets its lower clip); change H₀ mid-run and watch exploration widen or "
+                "narrow. With ERA off, SAC's temperature and PPO's free log-std decide it."
             </p>
             <p id="t-device" class="readout">
                 {move || match device.get() {

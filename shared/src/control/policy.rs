@@ -24,8 +24,9 @@ pub struct EraConfig {
     /// Compensation δ ≥ 0 for the entropy lost by bounding actions (its start value when auto-tuned).
     #[config(default = 0.0)]
     pub delta: f64,
-    /// Learn δ by minimising `δ · (H[π] − H₀)`, `H[π]` estimated by `−log π(a|s)` of sampled actions.
-    #[config(default = true)]
+    /// Learn δ by minimising `δ · (H[π] − H₀)`, `H[π]` estimated by `−log π(a|s)` of sampled actions
+    /// (the paper's option; the authors' released code keeps δ ≡ 0).
+    #[config(default = false)]
     pub delta_auto: bool,
     /// Adam learning rate of δ.
     #[config(default = 3e-4)]

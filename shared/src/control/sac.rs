@@ -16,13 +16,13 @@
 use burn::config::Config;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{Adam, AdamConfig, AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, activation};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use super::mlp::{Activation, Mlp};
+use super::mlp::{Activation, Init, Mlp, NetSpec, Norm, ORTHOGONAL_GAIN};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
 use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
@@ -62,23 +62,37 @@ pub fn stat_keys(era: bool) -> [&'static str; 10] {
     ]
 }
 
-/// SAC and SAC-ERA settings; defaults follow the authors' SAC-ERA where it differs from SAC.
+/// SAC and SAC-ERA settings. The defaults are the authors' released SAC-ERA (their JAX code): 512-512
+/// ELU networks, critics with a LayerNorm before each ELU, orthogonal initialisation, Adam for the
+/// actor and AdamW (weight decay 10⁻⁴) for the critics, 2 updates per environment step, and δ ≡ 0.
+/// SAC (ERA off) uses the same networks and optimisers, so that the entropy control is the only
+/// difference; CleanRL's SAC is `hidden [256, 256]`, `relu`, `critic_norm none`, `init default`,
+/// `critic_weight_decay 0`, `updates_per_step 1`.
 #[derive(Config, Debug, PartialEq)]
 pub struct SacConfig {
     /// ERA on (SAC-ERA) or off (SAC), its target and δ.
     pub era: EraConfig,
     /// Hidden layer widths of every network.
-    #[config(default = "vec![256, 256]")]
+    #[config(default = "vec![512, 512]")]
     pub hidden: Vec<usize>,
-    /// Hidden nonlinearity (the authors' SAC-ERA uses ELU with 512-wide layers).
-    #[config(default = "Activation::Relu")]
+    /// Hidden nonlinearity.
+    #[config(default = "Activation::Elu")]
     pub activation: Activation,
+    /// Normalisation of the critics' hidden layers (the actor has none).
+    #[config(default = "Norm::Layer")]
+    pub critic_norm: Norm,
+    /// How every network's weights start.
+    #[config(default = "Init::Orthogonal")]
+    pub init: Init,
     /// Actor learning rate (Adam).
     #[config(default = 3e-4)]
     pub actor_lr: f64,
-    /// Critic learning rate (Adam).
+    /// Critic learning rate (AdamW).
     #[config(default = 3e-4)]
     pub critic_lr: f64,
+    /// The critics' decoupled weight decay (AdamW; 0 is Adam). optax's `adamw` default, as released.
+    #[config(default = 1e-4)]
+    pub critic_weight_decay: f64,
     /// Learning rate of `log α` (SAC).
     #[config(default = 3e-4)]
     pub alpha_lr: f64,
@@ -102,12 +116,35 @@ pub struct SacConfig {
     /// Environment steps of uniform random actions before learning starts.
     #[config(default = 5000)]
     pub learning_starts: u64,
-    /// Gradient updates per environment step (the update-to-data ratio; SAC-ERA uses 2).
+    /// Gradient updates per environment step (the update-to-data ratio), each on its own batch.
     #[config(default = 2)]
     pub updates_per_step: usize,
 }
 
+/// The settings of a `config.json` written before the network and optimiser options existed: what
+/// those runs did (CleanRL's networks and Adam), for resuming them unchanged.
+pub const LEGACY_SETTINGS: [(&str, &str); 3] =
+    [("critic_norm", "\"none\""), ("init", "\"default\""), ("critic_weight_decay", "0.0")];
+
 impl SacConfig {
+    /// The networks: the actor (observation → hidden… → `D` means and `D` raw log-std scores, no
+    /// normalisation; under orthogonal initialisation the means' block with gain √2 and the scores'
+    /// with gain 1, the authors' two heads) and each critic (observation and action → hidden… → 1).
+    pub fn nets(&self, obs_dim: usize, act_dim: usize) -> [NetSpec; 2] {
+        let [actor, critic] = self.layer_sizes(obs_dim, act_dim);
+        let (means, scores) = match self.init {
+            Init::Orthogonal => (ORTHOGONAL_GAIN, 1.0),
+            Init::Default => (1.0, 1.0),
+        };
+        let spec =
+            |sizes: Vec<usize>, norm, last| NetSpec { sizes, activation: self.activation, norm, init: self.init, last };
+        let critic_gain = if self.init == Init::Orthogonal { ORTHOGONAL_GAIN } else { 1.0 };
+        [
+            spec(actor, Norm::None, vec![(act_dim, means), (act_dim, scores)]),
+            spec(critic, self.critic_norm, vec![(1, critic_gain)]),
+        ]
+    }
+
     /// The layer sizes of the actor (observation → hidden… → `D` means and `D` raw log-std scores)
     /// and of each critic (observation and action → hidden… → 1), for every engine.
     pub fn layer_sizes(&self, obs_dim: usize, act_dim: usize) -> [Vec<usize>; 2] {
@@ -119,16 +156,34 @@ impl SacConfig {
 
     /// Checks the settings for `act_dim` action dimensions; the ERA head when ERA is on.
     pub fn checked(&self, act_dim: usize) -> Result<Option<EraHead>, AgentError> {
-        if self.batch_size == 0 || self.hidden.contains(&0) {
+        if self.batch_size == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
             return Err(AgentError::Config("batch_size and every hidden width must be at least 1".into()));
+        }
+        if !(self.critic_weight_decay >= 0.0 && self.critic_weight_decay * self.critic_lr < 1.0) {
+            return Err(AgentError::Config(format!(
+                "critic_weight_decay = {} must be ≥ 0 with critic_lr × critic_weight_decay < 1",
+                self.critic_weight_decay
+            )));
         }
         Ok(self.era.build(act_dim)?)
     }
 
-    /// SAC-ERA as the authors run it (`era`: δ learned, 2 updates per environment step) or SAC as the
-    /// field runs it (1 update per step), with every other setting at its default.
+    /// SAC-ERA as the authors released it (`era`), or SAC with the same networks and optimisers.
     pub fn standard(era: bool) -> Self {
-        Self::new(EraConfig::new().with_enabled(era)).with_updates_per_step(if era { 2 } else { 1 })
+        Self::new(EraConfig::new().with_enabled(era))
+    }
+
+    /// CleanRL's SAC networks and optimisers (256-256 ReLU, uniform initialisation, no
+    /// normalisation, Adam for the critics, one update per step) with ERA on or off: what era's SAC
+    /// was before it followed the authors' release.
+    pub fn cleanrl(era: bool) -> Self {
+        Self::standard(era)
+            .with_hidden(vec![256, 256])
+            .with_activation(Activation::Relu)
+            .with_critic_norm(Norm::None)
+            .with_init(Init::Default)
+            .with_critic_weight_decay(0.0)
+            .with_updates_per_step(1)
     }
 }
 
@@ -140,8 +195,8 @@ pub struct Critic<B: Backend> {
 }
 
 impl<B: Backend> Critic<B> {
-    fn new(sizes: &[usize], activation: Activation, rng: &mut AgentRng, device: &B::Device) -> Self {
-        Self { q1: Mlp::new(sizes, activation, 1.0, rng, device), q2: Mlp::new(sizes, activation, 1.0, rng, device) }
+    fn new(spec: &NetSpec, rng: &mut AgentRng, device: &B::Device) -> Self {
+        Self { q1: Mlp::from_spec(spec, rng, device), q2: Mlp::from_spec(spec, rng, device) }
     }
 
     /// `min(Q₁, Q₂)` and `(Q₁, Q₂)`, each `[batch, 1]`.
@@ -182,7 +237,7 @@ pub struct Sac<B: AutodiffBackend> {
     target_entropy: f64,
     nets: SacNets<B>,
     actor_opt: OptimizerAdaptor<Adam, Mlp<B>, B>,
-    critic_opt: OptimizerAdaptor<Adam, Critic<B>, B>,
+    critic_opt: OptimizerAdaptor<AdamW, Critic<B>, B>,
     scalar_opt: OptimizerAdaptor<Adam, Scalar<B>, B>,
     device: B::Device,
 }
@@ -204,9 +259,9 @@ impl<B: AutodiffBackend> Sac<B> {
         device: &B::Device,
     ) -> Result<Self, AgentError> {
         let era = cfg.checked(act_dim)?;
-        let [actor_sizes, critic_sizes] = cfg.layer_sizes(obs_dim, act_dim);
-        let actor = Mlp::new(&actor_sizes, cfg.activation, 1.0, rng, device);
-        let critic = Critic::new(&critic_sizes, cfg.activation, rng, device);
+        let [actor_spec, critic_spec] = cfg.nets(obs_dim, act_dim);
+        let actor = Mlp::from_spec(&actor_spec, rng, device);
+        let critic = Critic::new(&critic_spec, rng, device);
         let target = critic.clone().no_grad();
         let scalar = match &era {
             Some(_) => Scalar::new(cfg.era.delta, device),
@@ -219,7 +274,7 @@ impl<B: AutodiffBackend> Sac<B> {
             era,
             nets: SacNets { actor, critic, target, scalar },
             actor_opt: adam().init(),
-            critic_opt: adam().init(),
+            critic_opt: AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(cfg.critic_weight_decay as f32).init(),
             scalar_opt: adam().init(),
             device: device.clone(),
             cfg,
@@ -395,6 +450,25 @@ impl<B: AutodiffBackend> Sac<B> {
             ],
             0,
         ))
+    }
+
+    /// Every learned value, flat in the fast path's layout and named as its checkpoint names them:
+    /// `actor`, `scalar` (δ or `log α`), `critic1`, `target1`, `critic2`, `target2`. For comparing
+    /// engines and implementations parameter by parameter.
+    pub fn parameters(&self) -> Vec<(String, Vec<f32>)> {
+        let scalar = crate::tensor::to_f64(self.nets.scalar.get().inner()).into_iter().map(|v| v as f32).collect();
+        let (critic, target) = (&self.nets.critic, &self.nets.target);
+        [
+            ("actor", self.nets.actor.valid().flat_params()),
+            ("scalar", scalar),
+            ("critic1", critic.q1.valid().flat_params()),
+            ("target1", target.q1.valid().flat_params()),
+            ("critic2", critic.q2.valid().flat_params()),
+            ("target2", target.q2.valid().flat_params()),
+        ]
+        .into_iter()
+        .map(|(name, values)| (name.to_string(), values))
+        .collect()
     }
 
     /// The networks and optimiser states as checkpoint parts.

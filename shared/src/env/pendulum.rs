@@ -57,10 +57,14 @@ impl Dynamics for Pendulum {
 
     fn step(&self, s: &mut [f64], action: &[f32]) -> (f64, bool) {
         let (th, thdot) = (s[0], s[1]);
-        let u = f64::from(action[0]).clamp(-MAX_TORQUE, MAX_TORQUE);
-        let cost = angle_normalize(th).powi(2) + 0.1 * thdot * thdot + 0.001 * u * u;
-        let new_thdot =
-            (thdot + (3.0 * G / (2.0 * L) * th.sin() + 3.0 / (M * L * L) * u) * DT).clamp(-MAX_SPEED, MAX_SPEED);
+        // The action stays float32, as in Gymnasium: under NumPy 2's promotion rules a Python float
+        // times a float32 scalar is float32, so the torque term `3/(m l²)·u` and the cost's `0.001·u²`
+        // are computed in float32 and only then join the float64 state (computing them in float64
+        // drifts from Gymnasium by 10⁻⁴ within ~110 steps near the upright position, where errors grow).
+        let u = action[0].clamp(-MAX_TORQUE as f32, MAX_TORQUE as f32);
+        let torque = f64::from((3.0 / (M * L * L)) as f32 * u);
+        let cost = angle_normalize(th).powi(2) + 0.1 * thdot * thdot + f64::from(0.001f32 * (u * u));
+        let new_thdot = (thdot + (3.0 * G / (2.0 * L) * th.sin() + torque) * DT).clamp(-MAX_SPEED, MAX_SPEED);
         s[0] = th + new_thdot * DT;
         s[1] = new_thdot;
         (-cost, false)
@@ -86,12 +90,12 @@ mod tests {
     #[test]
     fn one_step_by_hand() {
         // θ = 1, θ̇ = 0.5, u = 3 → clipped to 2.
-        // cost = 1 + 0.1·0.25 + 0.001·4 = 1.029
+        // cost = 1 + 0.1·0.25 + 0.001·4 = 1.029 (0.001·4 in float32: 0.004000000189989805)
         // θ̇' = 0.5 + (15·sin 1 + 3·2)·0.05 = 0.5 + (12.622064772118… + 6)·0.05 = 1.431103238605…
         // θ'  = 1 + 1.431103238605…·0.05 = 1.071555161930…
         let mut s = vec![1.0, 0.5];
         let (r, term) = Pendulum.step(&mut s, &[3.0]);
-        assert!((r + 1.029).abs() < 1e-12 && !term);
+        assert!((r + 1.025 + f64::from(0.004f32)).abs() < 1e-12 && !term);
         assert!((s[1] - (0.5 + (15.0 * 1f64.sin() + 6.0) * 0.05)).abs() < 1e-12);
         assert!((s[1] - 1.431_103_238_6).abs() < 1e-9);
         assert!((s[0] - 1.071_555_161_9).abs() < 1e-9);

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Tensor, activation, backend::Backend};
 
-use crate::gaussian::{GaussianEra, LOG_SQRT_2PI, LOG_SQRT_2PI_E};
+use crate::gaussian::{GaussianEra, LOG_PROB_CLIP, LOG_SQRT_2PI, LOG_SQRT_2PI_E, TRUNCATION_EPS};
 
 /// `log σ' = clip(log σ_max + coefficient · softmax(ŝ), log σ_min, log σ_max)` over the last dimension.
 ///
@@ -135,7 +135,21 @@ fn std_normal_cdf<B: Backend, const N: usize>(x: Tensor<B, N>) -> Tensor<B, N> {
     x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2).erf().add_scalar(1.0).mul_scalar(0.5)
 }
 
-/// The `u`-quantile of `N(loc, σ²)` truncated to `[−1, 1]`, `loc + σ·Φ⁻¹(Φ(α) + u·Z)`: a sample when
+/// The released policy's truncation with `loc` clipped into `±(1 − ε)` and `σ = max(e^{log σ}, ε)`:
+/// `[loc, σ, α, Z, ln Z]` with `α = (−(1 − ε) − loc)/σ`, `Z = max(Φ(β) − Φ(α), ε)` (see
+/// [`crate::gaussian::truncated_normal_quantile`]). Differentiable; a clip passes no gradient where it holds.
+fn released<B: Backend, const N: usize>(loc: Tensor<B, N>, log_scale: Tensor<B, N>) -> [Tensor<B, N>; 5] {
+    let bound = 1.0 - TRUNCATION_EPS;
+    let loc = loc.clamp(-bound, bound);
+    let sigma = log_scale.exp().clamp_min(TRUNCATION_EPS);
+    let alpha = loc.clone().neg().sub_scalar(bound).div(sigma.clone());
+    let beta = loc.clone().neg().add_scalar(bound).div(sigma.clone());
+    let z = std_normal_cdf(beta).sub(std_normal_cdf(alpha.clone())).clamp_min(TRUNCATION_EPS);
+    [loc, sigma, alpha, z.clone(), z.log()]
+}
+
+/// The `u`-quantile of the authors' released SAC-ERA policy, the normal around `loc` truncated to
+/// `±(1 − ε)` (the formula is at [`crate::gaussian::truncated_normal_quantile`]): a sample when
 /// `u ~ U(0, 1)`. No gradient (use [`truncated_normal_sample`] for one); enough where none is needed,
 /// such as the critic's target.
 pub fn truncated_normal_quantile<B: Backend, const N: usize>(
@@ -143,22 +157,26 @@ pub fn truncated_normal_quantile<B: Backend, const N: usize>(
     log_scale: Tensor<B, N>,
     u: Tensor<B, N>,
 ) -> Tensor<B, N> {
-    let (loc, log_scale) = (loc.detach(), log_scale.detach());
-    let [alpha, _, z, _] = truncation(loc.clone(), log_scale.clone());
-    let p = std_normal_cdf(alpha).add(u.mul(z));
+    let [loc, sigma, alpha, z, _] = released(loc.detach(), log_scale.detach());
+    let eps = TRUNCATION_EPS;
+    let p = std_normal_cdf(alpha).add(u.clamp(eps, 1.0 - eps).mul(z)).clamp(eps, 1.0 - eps);
     let x = erfinv(p.mul_scalar(2.0).sub_scalar(1.0)).mul_scalar(std::f64::consts::SQRT_2);
-    loc.add(log_scale.exp().mul(x)).clamp(-1.0, 1.0)
+    let edge = 1.0 - 2.0 * eps;
+    loc.add(sigma.mul(x)).clamp(-edge, edge)
 }
 
-/// A reparameterised sample of `N(loc, σ²)` truncated to `[−1, 1]` from uniforms `u ∈ (0, 1)`, one per
-/// element, and its log-density summed over the last dimension (kept as size 1).
+/// A reparameterised sample of the authors' released SAC-ERA policy from uniforms `u ∈ (0, 1)`, one
+/// per element, and its log-density summed over the last dimension (kept as size 1), each
+/// dimension's clipped into `[−20, 20]` as released.
 ///
 /// The value is [`truncated_normal_quantile`], computed outside the autodiff graph. The gradient is the
 /// implicit one (Figurnov et al. 2018, as TensorFlow Probability does for this distribution): with
-/// `F(a; loc, σ)` the truncated CDF held at `u`, `∂a/∂θ = −(∂F/∂θ) / p(a)`. It is attached as
+/// `F(a; loc, σ)` the truncated CDF held at `u`, `∂a/∂θ = −(∂F/∂θ) / p(a)`, which equals the
+/// derivative of the inverse-CDF formula the authors differentiate. It is attached as
 /// `a + (F̄ − F)/p̄` where bars mark detached values: the value stays `a`, the gradient is exact, and
-/// no `erf⁻¹` is differentiated. The log-density (equal to [`truncated_normal_log_prob`] at `a`) shares
-/// `α`, `Z` and `σ` with the sample, which matters where every tensor operation has a fixed cost.
+/// no `erf⁻¹` is differentiated; a draw clipped to `±(1 − 2ε)` gets none, as a clip in JAX. The
+/// log-density shares `α`, `Z` and `σ` with the sample, which matters where every tensor operation
+/// has a fixed cost.
 pub fn truncated_normal_sample<B: Backend, const N: usize>(
     loc: Tensor<B, N>,
     log_scale: Tensor<B, N>,
@@ -166,17 +184,28 @@ pub fn truncated_normal_sample<B: Backend, const N: usize>(
 ) -> (Tensor<B, N>, Tensor<B, N>) {
     let a0 = truncated_normal_quantile(loc.clone(), log_scale.clone(), u);
     // F(a; loc, σ) = (Φ((a − loc)/σ) − Φ(α))/Z, differentiable in loc and σ.
-    let [alpha, _, z, log_z] = truncation(loc.clone(), log_scale.clone());
-    let inv_sigma = log_scale.clone().neg().exp();
+    let [loc, sigma, alpha, z, log_z] = released(loc, log_scale);
+    let inv_sigma = sigma.clone().recip();
+    let log_sigma = sigma.log();
     let zeta0 = a0.clone().sub(loc.clone()).mul(inv_sigma.clone());
-    let cdf = std_normal_cdf(zeta0.clone()).sub(std_normal_cdf(alpha)).div(z.clone());
+    let cdf = std_normal_cdf(zeta0.clone()).sub(std_normal_cdf(alpha)).div(z);
     // ln p(a) = −ζ²/2 − ln√(2π) − ln σ − ln Z, detached for the implicit gradient's denominator.
     let log_density0 =
-        zeta0.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_scale.clone()).sub(log_z.clone());
+        zeta0.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_sigma.clone()).sub(log_z.clone());
     let density = log_density0.detach().exp().clamp_min(1e-12);
-    let a = a0.add(cdf.clone().detach().sub(cdf).div(density));
+    // 1 inside the bounds, 0 where the draw was clipped (no gradient there).
+    let edge = 1.0 - 2.0 * TRUNCATION_EPS;
+    let inside = a0.clone().abs().lower_elem(edge).float();
+    let a = a0.add(cdf.clone().detach().sub(cdf).div(density).mul(inside));
     let zeta = a.clone().sub(loc).mul(inv_sigma);
-    let log_prob = zeta.square().mul_scalar(-0.5).sub_scalar(LOG_SQRT_2PI).sub(log_scale).sub(log_z).sum_dim(N - 1);
+    let log_prob = zeta
+        .square()
+        .mul_scalar(-0.5)
+        .sub_scalar(LOG_SQRT_2PI)
+        .sub(log_sigma)
+        .sub(log_z)
+        .clamp(-LOG_PROB_CLIP, LOG_PROB_CLIP)
+        .sum_dim(N - 1);
     (a, log_prob)
 }
 
@@ -274,13 +303,19 @@ mod tests {
                 t2(&[vec![u; 3]]),
             );
             let (a, lp) = (crate::tensor::to_f64(a), crate::tensor::to_f64(lp)[0]);
-            assert!((lp - scalar::truncated_normal_log_prob(&a, &loc, &ls)).abs() < 1e-9, "log-density at the sample");
+            // The released bounds ±(1 − ε): within 10⁻⁵ of the density truncated to exactly [−1, 1].
+            assert!((lp - scalar::truncated_normal_log_prob(&a, &loc, &ls)).abs() < 1e-5, "log-density at the sample");
+            let b = 1.0 - TRUNCATION_EPS;
+            let mut want = 0.0;
             for i in 0..3 {
                 let s = ls[i].exp();
                 let cdf = |x: f64| scalar::normal_cdf((x - loc[i]) / s);
-                let f = (cdf(a[i]) - cdf(-1.0)) / (cdf(1.0) - cdf(-1.0));
+                let zeta = (a[i] - loc[i]) / s;
+                want += -0.5 * zeta * zeta - LOG_SQRT_2PI - ls[i] - (cdf(b) - cdf(-b)).ln();
+                let f = (cdf(a[i]) - cdf(-b)) / (cdf(b) - cdf(-b));
                 assert!((f - u).abs() < 1e-9 && a[i].abs() <= 1.0, "dim {i}: F(a) = {f} for u = {u}");
             }
+            assert!((lp - want).abs() < 1e-9, "log-density at the sample: {lp} vs {want}");
         }
         // Gradient against central finite differences of the quantile function.
         type AB = Autodiff<NdArray<f64>>;

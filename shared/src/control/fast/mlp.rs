@@ -8,7 +8,7 @@
 
 use super::matmul;
 use crate::control::AgentRng;
-use crate::control::mlp::{Activation, draw_layers};
+use crate::control::mlp::{Activation, LAYER_NORM_EPS, NetSpec, draw_layers};
 
 /// `tanh x` in `f32`, within 3·10⁻⁷ of the exact value relative to `max(|tanh x|, 10⁻³)` (the tests
 /// check it on a dense grid), written without calls so that a loop of it vectorises: the C library's
@@ -42,14 +42,18 @@ pub fn tanh(x: f32) -> f32 {
     (-m / (2.0 + m)).copysign(x)
 }
 
-/// A stack of linear layers with a nonlinearity between them (none after the last).
+/// A stack of linear layers with a nonlinearity between them (none after the last), optionally a
+/// LayerNorm before each hidden nonlinearity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     sizes: Vec<usize>,
     activation: Activation,
-    /// Every parameter, layer by layer: weight `[in, out]` row-major, then bias `[out]`.
+    /// Whether layer `l` is followed by a LayerNorm.
+    normed: Vec<bool>,
+    /// Every parameter, layer by layer: weight `[in, out]` row-major, bias `[out]`, then (normed
+    /// layers) the LayerNorm's scale `[out]` and shift `[out]`.
     pub params: Vec<f32>,
-    /// Where each layer's weight starts in `params` (its bias follows it).
+    /// Where each layer's weight starts in `params` (its bias and LayerNorm follow it).
     offsets: Vec<usize>,
 }
 
@@ -58,6 +62,10 @@ pub struct Mlp {
 pub struct Trace {
     /// `acts[l]`: the input of layer `l`, `[rows, sizes[l]]`; the last entry is the output.
     acts: Vec<Vec<f32>>,
+    /// `normalised[l]`: layer `l`'s output standardised per row, `(z − mean)/√(var + ε)` (normed layers).
+    normalised: Vec<Vec<f32>>,
+    /// `rstd[l]`: `1/√(var + ε)` per row (normed layers).
+    rstd: Vec<Vec<f32>>,
     rows: usize,
 }
 
@@ -76,17 +84,28 @@ pub struct Scratch {
 }
 
 impl Mlp {
-    /// Layers `sizes[0] → … → sizes[n]`, drawn from `rng` exactly as the burn agents' `Mlp::new` draws
-    /// them (so both paths start from the same network for a seed).
+    /// Layers `sizes[0] → … → sizes[n]` with uniform initialisation and no normalisation, drawn from
+    /// `rng` exactly as the burn agents' `Mlp::new` draws them.
     pub fn new(sizes: &[usize], activation: Activation, last_scale: f64, rng: &mut AgentRng) -> Self {
+        Self::from_spec(&NetSpec::uniform(sizes, activation, last_scale), rng)
+    }
+
+    /// The network `spec` describes, drawn from `rng` exactly as the burn agents' `Mlp::from_spec`
+    /// draws it (so both engines start from the same network for a seed).
+    pub fn from_spec(spec: &NetSpec, rng: &mut AgentRng) -> Self {
         let mut params = Vec::new();
         let mut offsets = Vec::new();
-        for (weight, bias) in draw_layers(sizes, last_scale, rng) {
+        let normed: Vec<bool> = (0..spec.layers()).map(|l| spec.normed(l)).collect();
+        for ((weight, bias), &norm) in draw_layers(spec, rng).into_iter().zip(&normed) {
             offsets.push(params.len());
             params.extend(weight.iter().map(|&w| w as f32));
             params.extend(bias.iter().map(|&b| b as f32));
+            if norm {
+                params.extend(std::iter::repeat_n(1.0, bias.len()));
+                params.extend(std::iter::repeat_n(0.0, bias.len()));
+            }
         }
-        Self { sizes: sizes.to_vec(), activation, params, offsets }
+        Self { sizes: spec.sizes.clone(), activation: spec.activation, normed, params, offsets }
     }
 
     /// Number of parameters.
@@ -99,20 +118,25 @@ impl Mlp {
         self.params.is_empty()
     }
 
-    fn layer(&self, l: usize) -> (&[f32], &[f32]) {
+    /// Layer `l`'s weight, bias, and LayerNorm scale and shift (empty when not normed).
+    fn layer(&self, l: usize) -> [&[f32]; 4] {
         let (i, o, at) = (self.sizes[l], self.sizes[l + 1], self.offsets[l]);
-        (&self.params[at..at + i * o], &self.params[at + i * o..at + i * o + o])
+        let n = if self.normed[l] { o } else { 0 };
+        let p = &self.params[at..];
+        [&p[..i * o], &p[i * o..i * o + o], &p[i * o + o..i * o + o + n], &p[i * o + o + n..i * o + o + 2 * n]]
     }
 
     /// The forward pass on `rows` inputs written into `trace` (its buffers are reused).
     pub fn forward(&self, input: &[f32], rows: usize, trace: &mut Trace) {
         let layers = self.sizes.len() - 1;
         trace.acts.resize_with(layers + 1, Vec::new);
+        trace.normalised.resize_with(layers, Vec::new);
+        trace.rstd.resize_with(layers, Vec::new);
         trace.rows = rows;
         trace.acts[0].clear();
         trace.acts[0].extend_from_slice(&input[..rows * self.sizes[0]]);
         for l in 0..layers {
-            let (w, b) = self.layer(l);
+            let [w, b, gamma, beta] = self.layer(l);
             let (i, o) = (self.sizes[l], self.sizes[l + 1]);
             let (done, rest) = trace.acts.split_at_mut(l + 1);
             let (x, y) = (&done[l], &mut rest[0]);
@@ -122,6 +146,9 @@ impl Mlp {
                 y.extend_from_slice(b);
             }
             matmul(y, x, false, w, false, (rows, i, o), true);
+            if self.normed[l] {
+                layer_norm(y, o, gamma, beta, &mut trace.normalised[l], &mut trace.rstd[l]);
+            }
             if l + 1 < layers {
                 self.activate(y);
             }
@@ -165,6 +192,12 @@ impl Mlp {
         for l in (0..layers).rev() {
             let (i, o, at) = (self.sizes[l], self.sizes[l + 1], self.offsets[l]);
             let x = &trace.acts[l];
+            // Through the LayerNorm first: scratch.grad becomes ∂L/∂(the linear layer's output).
+            if self.normed[l] {
+                let gamma = self.layer(l)[2];
+                let g_norm = grads.as_deref_mut().map(|g| &mut g[at + i * o + o..at + i * o + 3 * o]);
+                layer_norm_backward(&mut scratch.grad, o, gamma, &trace.normalised[l], &trace.rstd[l], g_norm);
+            }
             if let Some(grads) = grads.as_deref_mut() {
                 let (gw, gb) = grads[at..at + i * o + o].split_at_mut(i * o);
                 // ∂L/∂W = xᵀ·g, ∂L/∂b = Σ_rows g.
@@ -178,7 +211,7 @@ impl Mlp {
                 break;
             }
             // ∂L/∂x = g·Wᵀ, then through the previous layer's nonlinearity.
-            let (w, _) = self.layer(l);
+            let [w, ..] = self.layer(l);
             scratch.next.resize(rows * i, 0.0);
             matmul(&mut scratch.next, &scratch.grad, false, w, true, (rows, o, i), false);
             if l > 0 {
@@ -193,13 +226,77 @@ impl Mlp {
     }
 }
 
+/// LayerNorm over rows of `width` in place: `y ← γ·(y − mean)/√(var + ε) + β`, with the biased
+/// variance, as flax and burn compute it. Keeps the standardised rows and `1/√(var + ε)` per row.
+fn layer_norm(
+    y: &mut [f32],
+    width: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    normalised: &mut Vec<f32>,
+    rstd: &mut Vec<f32>,
+) {
+    normalised.resize(y.len(), 0.0);
+    rstd.clear();
+    let inv = 1.0 / width as f32;
+    for (row, xhat) in y.chunks_exact_mut(width).zip(normalised.chunks_exact_mut(width)) {
+        let mean = row.iter().sum::<f32>() * inv;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() * inv;
+        let r = 1.0 / (var + LAYER_NORM_EPS as f32).sqrt();
+        rstd.push(r);
+        for (((v, h), g), b) in row.iter_mut().zip(xhat.iter_mut()).zip(gamma).zip(beta) {
+            *h = (*v - mean) * r;
+            *v = *h * g + b;
+        }
+    }
+}
+
+/// The backward pass of [`layer_norm`]: `grad` holds `∂L/∂y` per row and becomes `∂L/∂z` for the
+/// input `z`, `rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))` with `ĝ = γ·∂L/∂y`; the scale's and shift's gradients
+/// `Σ_rows ∂L/∂y·x̂` and `Σ_rows ∂L/∂y` go into `g_norm` (`[scale, shift]`) when given.
+fn layer_norm_backward(
+    grad: &mut [f32],
+    width: usize,
+    gamma: &[f32],
+    normalised: &[f32],
+    rstd: &[f32],
+    g_norm: Option<&mut [f32]>,
+) {
+    if let Some(g_norm) = g_norm {
+        let (g_gamma, g_beta) = g_norm.split_at_mut(width);
+        g_gamma.fill(0.0);
+        g_beta.fill(0.0);
+        for (g, xhat) in grad.chunks_exact(width).zip(normalised.chunks_exact(width)) {
+            for j in 0..width {
+                g_gamma[j] += g[j] * xhat[j];
+                g_beta[j] += g[j];
+            }
+        }
+    }
+    let inv = 1.0 / width as f32;
+    for ((g, xhat), &r) in grad.chunks_exact_mut(width).zip(normalised.chunks_exact(width)).zip(rstd) {
+        let (mut mean_g, mut mean_gx) = (0.0f32, 0.0f32);
+        for j in 0..width {
+            let gh = g[j] * gamma[j];
+            mean_g += gh;
+            mean_gx += gh * xhat[j];
+        }
+        mean_g *= inv;
+        mean_gx *= inv;
+        for j in 0..width {
+            g[j] = r * (g[j] * gamma[j] - mean_g - xhat[j] * mean_gx);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
 
     /// The loss `Σ c_k · y_k` of a forward pass, for finite differences, and which hidden units were
-    /// positive (a ReLU switching inside the step makes the difference meaningless there).
+    /// positive (a ReLU switching inside the step makes the difference meaningless there; ELU and tanh
+    /// have continuous derivatives, so their differences stay meaningful across zero).
     fn loss(mlp: &Mlp, x: &[f32], rows: usize, c: &[f32]) -> (f64, Vec<bool>) {
         let mut t = Trace::default();
         mlp.forward(x, rows, &mut t);
@@ -227,9 +324,20 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences_for_every_activation() {
-        for activation in [Activation::Relu, Activation::Elu, Activation::Tanh] {
+        use crate::control::mlp::{Init, Norm};
+        let variants = [Activation::Relu, Activation::Elu, Activation::Tanh]
+            .into_iter()
+            .flat_map(|a| [(a, Norm::None), (a, Norm::Layer)]);
+        for (activation, norm) in variants {
             let mut rng = AgentRng::seed_from_u64(3);
-            let mut mlp = Mlp::new(&[3, 5, 4, 2], activation, 1.0, &mut rng);
+            let spec =
+                NetSpec { sizes: vec![3, 5, 4, 2], activation, norm, init: Init::Orthogonal, last: vec![(2, 1.0)] };
+            let mut mlp = Mlp::from_spec(&spec, &mut rng);
+            // Move the LayerNorms' scales and shifts off 1 and 0, so their gradients are tested too.
+            let len = mlp.len();
+            for (k, p) in mlp.params.iter_mut().enumerate() {
+                *p += 0.1 * ((k * 7919 % len) as f32 / len as f32 - 0.5);
+            }
             let rows = 4;
             let x: Vec<f32> = (0..rows * 3).map(|i| (i as f32 * 0.37).sin()).collect();
             let c: Vec<f32> = (0..rows * 2).map(|i| (i as f32 * 0.91).cos()).collect();
@@ -247,14 +355,14 @@ mod tests {
                 mlp.params[p] = keep - h;
                 let (down, down_pattern) = loss(&mlp, &x, rows, &c);
                 mlp.params[p] = keep;
-                if up_pattern != down_pattern {
+                if activation == Activation::Relu && up_pattern != down_pattern {
                     continue;
                 }
                 let numeric = (up - down) / (2.0 * f64::from(h));
                 let got = f64::from(got);
                 assert!(
                     (numeric - got).abs() < 2e-3 * (1.0 + numeric.abs()),
-                    "{activation:?} θ_{p}: {numeric} vs {got}"
+                    "{activation:?} {norm:?} θ_{p}: {numeric} vs {got}"
                 );
                 checked += 1;
             }
@@ -264,14 +372,42 @@ mod tests {
                 let (up, up_pattern) = loss(&mlp, &xp, rows, &c);
                 xp[j] -= 2.0 * h;
                 let (down, down_pattern) = loss(&mlp, &xp, rows, &c);
-                if up_pattern != down_pattern {
+                if activation == Activation::Relu && up_pattern != down_pattern {
                     continue;
                 }
                 let numeric = (up - down) / (2.0 * f64::from(h));
                 assert!((numeric - f64::from(gx[j])).abs() < 2e-3 * (1.0 + numeric.abs()), "{activation:?} x_{j}");
             }
             // Nearly every parameter is away from a kink.
-            assert!(checked > mlp.len() * 9 / 10, "{activation:?}: only {checked} of {} checked", mlp.len());
+            assert!(checked > mlp.len() * 8 / 10, "{activation:?} {norm:?}: only {checked} of {} checked", mlp.len());
+        }
+    }
+
+    #[test]
+    fn layer_norm_critic_matches_the_burn_network_and_its_parameters_flatten_alike() {
+        use crate::control::mlp::{Init, Norm};
+        use burn::backend::NdArray;
+        type B = NdArray<f64>;
+        let dev = Default::default();
+        let spec = NetSpec {
+            sizes: vec![4, 8, 8, 1],
+            activation: Activation::Elu,
+            norm: Norm::Layer,
+            init: Init::Orthogonal,
+            last: vec![(1, std::f64::consts::SQRT_2)],
+        };
+        let burn_mlp: crate::control::mlp::Mlp<B> =
+            crate::control::mlp::Mlp::from_spec(&spec, &mut AgentRng::seed_from_u64(4), &dev);
+        let fast = Mlp::from_spec(&spec, &mut AgentRng::seed_from_u64(4));
+        let flat = burn_mlp.flat_params();
+        assert_eq!(flat.len(), fast.len());
+        assert!(flat.iter().zip(&fast.params).all(|(a, b)| (a - b).abs() < 1e-7));
+        let x: Vec<f64> = (0..12).map(|i| (f64::from(i) * 0.37).sin() * 2.0).collect();
+        let want = crate::tensor::to_f64(burn_mlp.forward(crate::tensor::from_f64::<B, 2>(x.clone(), [3, 4], &dev)));
+        let mut t = Trace::default();
+        fast.forward(&x.iter().map(|&v| v as f32).collect::<Vec<_>>(), 3, &mut t);
+        for (g, w) in t.output().iter().zip(&want) {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "{g} vs {w}");
         }
     }
 

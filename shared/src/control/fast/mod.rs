@@ -92,7 +92,9 @@ pub fn matmul(
 
 /// Adam as burn's `AdamConfig::new().with_epsilon(ε)` computes it (β₁ 0.9, β₂ 0.999, in `f32`):
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ − lr·m·c / (√v + ε·√(1−β₂ᵗ))` with
-/// `c = √(1−β₂ᵗ)/(1−β₁ᵗ)`; moments below 10⁻³⁰ are kept at zero.
+/// `c = √(1−β₂ᵗ)/(1−β₁ᵗ)`; moments below 10⁻³⁰ are kept at zero. With a weight decay `λ` it is
+/// AdamW as optax's `adamw` and burn's `AdamW` compute it: `θ ← θ·(1 − lr·λ) − lr·m·c / (…)`, every
+/// parameter decayed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam {
     /// First moments.
@@ -103,6 +105,8 @@ pub struct Adam {
     pub t: u32,
     /// ε (burn's default 10⁻⁸; CleanRL's PPO uses 10⁻⁵).
     pub epsilon: f32,
+    /// Decoupled weight decay λ (0: plain Adam).
+    pub weight_decay: f32,
 }
 
 impl Adam {
@@ -116,7 +120,12 @@ impl Adam {
 
     /// A fresh state for `len` parameters with the given ε.
     pub fn with_epsilon(len: usize, epsilon: f32) -> Self {
-        Self { m: vec![0.0; len], v: vec![0.0; len], t: 0, epsilon }
+        Self { m: vec![0.0; len], v: vec![0.0; len], t: 0, epsilon, weight_decay: 0.0 }
+    }
+
+    /// The same optimiser with decoupled weight decay `weight_decay` (AdamW).
+    pub fn with_weight_decay(self, weight_decay: f64) -> Self {
+        Self { weight_decay: weight_decay as f32, ..self }
     }
 
     /// One step on `params` with gradients `grads`.
@@ -133,10 +142,13 @@ impl Adam {
         // its moments decay into subnormal floats, on which this loop ran several times slower (seen
         // in long runs), and a step of `m/(√v + ε)` with such moments is below 10⁻²² anyway.
         let flush = |x: f32| if x.abs() < 1e-30 { 0.0 } else { x };
+        let keep = 1.0 - lr * self.weight_decay;
         for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(&mut self.m).zip(&mut self.v) {
             *m = flush(*m * b1 + g * f1);
             *v = flush(*v * b2 + (g * g) * f2);
-            *p -= (*m * factor) / (v.sqrt() + eps) * lr;
+            let step = (*m * factor) / (v.sqrt() + eps) * lr;
+            // `keep` is exactly 1 without weight decay, so plain Adam's numbers are unchanged.
+            *p = *p * keep - step;
         }
     }
 }
@@ -271,7 +283,7 @@ impl ReadPart {
             .ok_or_else(|| AgentError::Checkpoint(format!("{}: `{name}` is not part of this agent's state", self.part)))
     }
 
-    /// The optimiser called `name`, keeping `like`'s ε.
+    /// The optimiser called `name`, keeping `like`'s ε and weight decay (settings, not state).
     pub fn adam(&mut self, name: &str, like: &Adam) -> Result<Adam, AgentError> {
         let key = format!("{name}.adam.t");
         let t = self.meta.get(&key).and_then(|v| v.parse().ok());
@@ -281,6 +293,7 @@ impl ReadPart {
             v: self.take(&format!("{name}.adam.v"))?,
             t,
             epsilon: like.epsilon,
+            weight_decay: like.weight_decay,
         })
     }
 }

@@ -226,11 +226,15 @@ impl Sac {
     /// as [`crate::control::sac::Sac::new`] initialises its networks.
     pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut AgentRng) -> Result<Self, AgentError> {
         let era = cfg.checked(act_dim)?;
-        let [actor_sizes, critic_sizes] = cfg.layer_sizes(obs_dim, act_dim);
-        let actor = Mlp::new(&actor_sizes, cfg.activation, 1.0, rng);
+        let [actor_spec, critic_spec] = cfg.nets(obs_dim, act_dim);
+        let actor = Mlp::from_spec(&actor_spec, rng);
         let mut twin = || {
-            let critic = Mlp::new(&critic_sizes, cfg.activation, 1.0, rng);
-            Twin { adam: Adam::new(critic.len()), target: critic.clone(), critic }
+            let critic = Mlp::from_spec(&critic_spec, rng);
+            Twin {
+                adam: Adam::new(critic.len()).with_weight_decay(cfg.critic_weight_decay),
+                target: critic.clone(),
+                critic,
+            }
         };
         let twins = [twin(), twin()];
         let scalar = match &era {
@@ -509,6 +513,11 @@ impl Sac {
                 .value(format!("target{}", k + 1), &twin.target.params);
         }
         state
+    }
+
+    /// Every learned value, named as [`crate::control::sac::Sac::parameters`] names them.
+    pub fn parameters(&self) -> Vec<(String, Vec<f32>)> {
+        self.state().values.into_iter().map(|(name, values)| (name, values.to_vec())).collect()
     }
 
     /// The networks, optimiser states and the learned scalar as one checkpoint part ([`PART`]).

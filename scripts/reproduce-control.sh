@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Reruns the control evidence of docs/results.md: ERA against its baseline on Gymnasium's MuJoCo tasks,
+# on the fast CPU path, then prints the tables (final eval return mean ± sd, IQM with 95 %
+# stratified-bootstrap intervals per task and over tasks) and writes them as CSV.
+#
+#   scripts/reproduce-control.sh [PART…]      PART: sac (default: all of them), sac-delta, ppo, ppo-h0
+#
+#   sac        SAC-ERA (the authors' released settings) vs SAC (same networks) on HalfCheetah-v5 and
+#              Hopper-v5, 3 seeds each arm, ERA_SAC_STEPS steps (default 100000), ERA_SAC_HIDDEN wide
+#              (default 256,256; the authors use 512,512, about 3.5× slower here)
+#   sac-delta  SAC-ERA with the learned δ (--delta auto, the paper's option) on HalfCheetah-v5, 3 seeds
+#   ppo        PPO-ERA vs PPO on HalfCheetah-v5, Hopper-v5, Walker2d-v5 and Ant-v5, 5 seeds each arm,
+#              ERA_PPO_STEPS steps (default 1000000)
+#   ppo-h0     PPO-ERA on Hopper-v5 with H0 per dimension in {-0.5, 0, 0.25, 0.5}, 3 seeds
+#
+# Resumable: a run that completed is skipped, one that was stopped (Ctrl-C, kill, a reboot) continues
+# from its last checkpoint. Runs go to ERA_REPRO_OUT (default runs/reproduce-control); the tables to
+# that folder's *.csv. Long: the full set is days of CPU time on 2 cores (see docs/results.md).
+# Needs MuJoCo (scripts/setup-mujoco.sh, run here) and a release build with the `mujoco` feature.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=${ERA_REPRO_OUT:-runs/reproduce-control}
+sac_steps=${ERA_SAC_STEPS:-100000}
+sac_hidden=${ERA_SAC_HIDDEN:-256,256}
+ppo_steps=${ERA_PPO_STEPS:-1000000}
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(sac sac-delta ppo ppo-h0)
+for p in "${parts[@]}"; do
+  case "$p" in
+    sac | sac-delta | ppo | ppo-h0) ;;
+    *) echo "reproduce-control: unknown part '$p' (known: sac, sac-delta, ppo, ppo-h0)" >&2; exit 2 ;;
+  esac
+done
+
+eval "$(scripts/setup-mujoco.sh --no-python)"
+if [ -n "${ERA_BIN:-}" ]; then
+  era=$ERA_BIN
+else
+  cargo build --quiet --release -p era-native --features mujoco
+  era=target/release/era
+fi
+mkdir -p "$out"
+
+# run NAME ARGS…: trains run NAME under $out unless it completed; continues it if it was stopped.
+run() {
+  local name=$1
+  shift
+  local dir="$out/$name"
+  if [ -d "$dir" ]; then
+    if "$era" train control --resume "$dir" --quiet 2>"$out/$name.resume.err"; then
+      echo "reproduce-control: $name: done (continued from its checkpoint)"
+    elif grep -q "every run here has completed" "$out/$name.resume.err"; then
+      echo "reproduce-control: $name: already complete"
+    else
+      cat "$out/$name.resume.err" >&2
+      exit 1
+    fi
+  else
+    echo "reproduce-control: $name: $era train control $* --run-name $name --out $out"
+    "$era" train control "$@" --run-name "$name" --out "$out" --backend fast --quiet
+  fi
+}
+
+# table TITLE CSV DIR…: the comparison of those runs.
+table() {
+  local title=$1 csv=$2
+  shift 2
+  printf '\n== %s\n' "$title"
+  "$era" compare "$@" --csv "$out/$csv"
+}
+
+for p in "${parts[@]}"; do
+  case "$p" in
+    sac)
+      for env in HalfCheetah-v5 Hopper-v5; do
+        for era_on in on off; do
+          arm=sac; [ "$era_on" = on ] && arm=sac-era
+          run "$arm-$env" --env "$env" --algo sac --era "$era_on" --seeds 3 --steps "$sac_steps" --hidden "$sac_hidden"
+        done
+      done
+      table "SAC-ERA vs SAC (released settings, $sac_hidden, $sac_steps steps, 3 seeds)" sac.csv \
+        "$out"/sac-era-HalfCheetah-v5 "$out"/sac-HalfCheetah-v5 "$out"/sac-era-Hopper-v5 "$out"/sac-Hopper-v5
+      ;;
+    sac-delta)
+      run sac-era-delta-auto-HalfCheetah-v5 --env HalfCheetah-v5 --algo sac --era on --delta auto --seeds 3 \
+        --steps "$sac_steps" --hidden "$sac_hidden"
+      table "SAC-ERA: delta = 0 (released) vs learned delta (HalfCheetah-v5)" sac-delta.csv \
+        "$out"/sac-era-HalfCheetah-v5 "$out"/sac-era-delta-auto-HalfCheetah-v5
+      ;;
+    ppo)
+      dirs=()
+      for env in HalfCheetah-v5 Hopper-v5 Walker2d-v5 Ant-v5; do
+        for era_on in on off; do
+          arm=ppo; [ "$era_on" = on ] && arm=ppo-era
+          run "$arm-$env" --env "$env" --algo ppo --era "$era_on" --seeds 5 --steps "$ppo_steps"
+          dirs+=("$out/$arm-$env")
+        done
+      done
+      table "PPO-ERA vs PPO ($ppo_steps steps, 5 seeds)" ppo.csv "${dirs[@]}"
+      ;;
+    ppo-h0)
+      dirs=()
+      for h in -0.5 0 0.25 0.5; do
+        run "ppo-era-h0-$h-Hopper-v5" --env Hopper-v5 --algo ppo --era on --h0-per-dim "$h" --seeds 3 --steps "$ppo_steps"
+        dirs+=("$out/ppo-era-h0-$h-Hopper-v5")
+      done
+      # PPO without ERA beside them, when the ppo part has run.
+      [ -d "$out/ppo-Hopper-v5" ] && dirs+=("$out/ppo-Hopper-v5")
+      table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "${dirs[@]}"
+      ;;
+  esac
+done

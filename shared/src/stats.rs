@@ -1,0 +1,121 @@
+//! Aggregate statistics over runs as reinforcement learning reports them (Agarwal et al. 2021,
+//! "Deep RL at the edge of the statistical precipice", the `rliable` convention): the interquartile
+//! mean of scores and its stratified-bootstrap confidence interval, and min–max normalisation for
+//! aggregating over tasks.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The interquartile mean: the mean of the scores left after dropping `⌊n/4⌋` from each end of the
+/// sorted scores (`scipy.stats.trim_mean(x, 0.25)`, what `rliable` computes). With fewer than four
+/// scores nothing is dropped and it is the mean. `None` for no scores.
+pub fn iqm(scores: &[f64]) -> Option<f64> {
+    if scores.is_empty() {
+        return None;
+    }
+    let mut sorted = scores.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let cut = sorted.len() / 4;
+    let kept = &sorted[cut..sorted.len() - cut];
+    Some(kept.iter().sum::<f64>() / kept.len() as f64)
+}
+
+/// A point estimate with a confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The statistic on the data.
+    pub value: f64,
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+}
+
+/// Resamples the stratified bootstrap draws; `rliable` uses 50 000, 2 000 keeps `era compare`
+/// instant and the 95 % interval's ends stable to about a percent of its width.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// The IQM over every score of every task (`tasks[t]` holds task `t`'s runs) with its 95 %
+/// percentile interval from the stratified bootstrap: each resample draws, within every task, as
+/// many runs as it has, with replacement, and takes the IQM of all of them together. Seeded, so the
+/// same runs always give the same interval. `None` when there is no score.
+pub fn iqm_stratified_bootstrap(tasks: &[Vec<f64>], resamples: usize, seed: u64) -> Option<Estimate> {
+    let all: Vec<f64> = tasks.iter().flatten().copied().collect();
+    let value = iqm(&all)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut stats = Vec::with_capacity(resamples);
+    let mut sample = Vec::with_capacity(all.len());
+    for _ in 0..resamples {
+        sample.clear();
+        for runs in tasks.iter().filter(|r| !r.is_empty()) {
+            sample.extend((0..runs.len()).map(|_| runs[rng.random_range(0..runs.len())]));
+        }
+        stats.extend(iqm(&sample));
+    }
+    stats.sort_by(f64::total_cmp);
+    Some(Estimate { value, low: quantile(&stats, 0.025), high: quantile(&stats, 0.975) })
+}
+
+/// The `q`-quantile of sorted values by linear interpolation (numpy's default).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let at = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
+}
+
+/// Min–max normalisation `(x − low)/(high − low)`; 0 when the bounds coincide.
+pub fn normalise(x: f64, (low, high): (f64, f64)) -> f64 {
+    if high > low { (x - low) / (high - low) } else { 0.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn iqm_golden() {
+        // Eight scores 1..8: ⌊8/4⌋ = 2 dropped at each end, the mean of 3, 4, 5, 6 is 4.5.
+        assert_eq!(iqm(&[8.0, 1.0, 7.0, 2.0, 6.0, 3.0, 5.0, 4.0]), Some(4.5));
+        // Five: one dropped at each end of (0, 1, 2, 3, 100), the mean of 1, 2, 3 is 2; the outlier is gone.
+        assert_eq!(iqm(&[100.0, 0.0, 3.0, 1.0, 2.0]), Some(2.0));
+        // Three: nothing dropped, the mean.
+        assert_eq!(iqm(&[1.0, 2.0, 6.0]), Some(3.0));
+        assert_eq!(iqm(&[]), None);
+    }
+
+    #[test]
+    fn quantile_and_normalise_golden() {
+        // (0, 10, 20, 30): the 0.5-quantile sits at index 1.5, between 10 and 20: 15.
+        assert_eq!(quantile(&[0.0, 10.0, 20.0, 30.0], 0.5), 15.0);
+        assert_eq!(quantile(&[0.0, 10.0, 20.0, 30.0], 1.0), 30.0);
+        assert_eq!(normalise(150.0, (100.0, 300.0)), 0.25);
+        assert_eq!(normalise(5.0, (1.0, 1.0)), 0.0);
+    }
+
+    #[test]
+    fn identical_runs_have_a_point_interval() {
+        let e = iqm_stratified_bootstrap(&[vec![2.0; 5], vec![4.0; 5]], 200, 1).unwrap();
+        assert_eq!((e.value, e.low, e.high), (3.0, 3.0, 3.0));
+    }
+
+    proptest! {
+        /// The IQM lies between the smallest and largest score, and so do the interval's ends, which
+        /// bracket ordered; the same seed gives the same interval.
+        #[test]
+        fn the_interval_is_ordered_and_inside_the_scores(
+            tasks in prop::collection::vec(prop::collection::vec(-1e3f64..1e3, 1..7), 1..4),
+            seed in 0u64..1000,
+        ) {
+            let e = iqm_stratified_bootstrap(&tasks, 300, seed).unwrap();
+            let all: Vec<f64> = tasks.iter().flatten().copied().collect();
+            let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+            prop_assert!(lo - 1e-9 <= e.low && e.low <= e.high && e.high <= hi + 1e-9, "{e:?} in [{lo}, {hi}]");
+            prop_assert!(lo - 1e-9 <= e.value && e.value <= hi + 1e-9);
+            prop_assert_eq!(Some(e), iqm_stratified_bootstrap(&tasks, 300, seed));
+        }
+    }
+}
