@@ -15,7 +15,7 @@
 #
 # Resumable: a run that completed is skipped, one that was stopped (Ctrl-C, kill, a reboot) continues
 # from its last checkpoint. Runs go to ERA_REPRO_OUT (default runs/reproduce-control); the tables to
-# that folder's *.csv. Long: the full set is days of CPU time on 2 cores (see docs/results.md).
+# that folder's *.csv (seed S of a run NAME is $out/seed-S/NAME). Long: the full set is days of CPU time on 2 cores (see docs/results.md).
 # Needs MuJoCo (scripts/setup-mujoco.sh, run here) and a release build with the `mujoco` feature.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,25 +42,29 @@ else
 fi
 mkdir -p "$out"
 
-# run NAME ARGS…: trains run NAME under $out unless it completed; continues it if it was stopped.
+# run SEED NAME ARGS…: trains seed SEED of run NAME (in $out/seed-SEED/NAME) unless it completed;
+# continues it if it was stopped. One seed at a time: SAC's fast path uses both cores per run.
 run() {
-  local name=$1
-  shift
-  local dir="$out/$name"
+  local seed=$1 name=$2
+  shift 2
+  local dir="$out/seed-$seed/$name"
   if [ -d "$dir" ]; then
-    if "$era" train control --resume "$dir" --quiet 2>"$out/$name.resume.err"; then
-      echo "reproduce-control: $name: done (continued from its checkpoint)"
-    elif grep -q "every run here has completed" "$out/$name.resume.err"; then
-      echo "reproduce-control: $name: already complete"
+    if "$era" train control --resume "$dir" --quiet 2>"$dir.resume.err"; then
+      echo "reproduce-control: seed $seed of $name: done (continued from its checkpoint)"
+    elif grep -q "every run here has completed" "$dir.resume.err"; then
+      echo "reproduce-control: seed $seed of $name: already complete"
     else
-      cat "$out/$name.resume.err" >&2
+      cat "$dir.resume.err" >&2
       exit 1
     fi
   else
-    echo "reproduce-control: $name: $era train control $* --run-name $name --out $out"
-    "$era" train control "$@" --run-name "$name" --out "$out" --backend fast --quiet
+    echo "reproduce-control: seed $seed of $name: era train control $* --seed $seed --backend fast"
+    "$era" train control "$@" --seed "$seed" --run-name "$name" --out "$out/seed-$seed" --backend fast --quiet
   fi
 }
+
+# seeds N: the seeds 0 … N−1.
+seeds() { seq 0 $(($1 - 1)); }
 
 # table TITLE CSV DIR…: the comparison of those runs.
 table() {
@@ -70,44 +74,45 @@ table() {
   "$era" compare "$@" --csv "$out/$csv"
 }
 
+# Seed by seed across the settings of a part, so that a part cut short has as many seeds of each.
 for p in "${parts[@]}"; do
   case "$p" in
     sac)
-      for env in HalfCheetah-v5 Hopper-v5; do
-        for era_on in on off; do
-          arm=sac; [ "$era_on" = on ] && arm=sac-era
-          run "$arm-$env" --env "$env" --algo sac --era "$era_on" --seeds 3 --steps "$sac_steps" --hidden "$sac_hidden"
+      for seed in $(seeds 3); do
+        for env in HalfCheetah-v5 Hopper-v5; do
+          run "$seed" "sac-era-$env" --env "$env" --algo sac --era on --steps "$sac_steps" --hidden "$sac_hidden"
+          run "$seed" "sac-$env" --env "$env" --algo sac --era off --steps "$sac_steps" --hidden "$sac_hidden"
         done
       done
-      table "SAC-ERA vs SAC (released settings, $sac_hidden, $sac_steps steps, 3 seeds)" sac.csv \
-        "$out"/sac-era-HalfCheetah-v5 "$out"/sac-HalfCheetah-v5 "$out"/sac-era-Hopper-v5 "$out"/sac-Hopper-v5
+      table "SAC-ERA vs SAC (released settings, $sac_hidden, $sac_steps steps)" sac.csv \
+        "$out"/seed-*/sac-era-HalfCheetah-v5 "$out"/seed-*/sac-HalfCheetah-v5 \
+        "$out"/seed-*/sac-era-Hopper-v5 "$out"/seed-*/sac-Hopper-v5
       ;;
     sac-delta)
-      run sac-era-delta-auto-HalfCheetah-v5 --env HalfCheetah-v5 --algo sac --era on --delta auto --seeds 3 \
-        --steps "$sac_steps" --hidden "$sac_hidden"
+      for seed in $(seeds 3); do
+        run "$seed" sac-era-delta-auto-HalfCheetah-v5 --env HalfCheetah-v5 --algo sac --era on --delta auto \
+          --steps "$sac_steps" --hidden "$sac_hidden"
+      done
       table "SAC-ERA: delta = 0 (released) vs learned delta (HalfCheetah-v5)" sac-delta.csv \
-        "$out"/sac-era-HalfCheetah-v5 "$out"/sac-era-delta-auto-HalfCheetah-v5
+        "$out"/seed-*/sac-era-HalfCheetah-v5 "$out"/seed-*/sac-era-delta-auto-HalfCheetah-v5
       ;;
     ppo)
-      dirs=()
-      for env in HalfCheetah-v5 Hopper-v5 Walker2d-v5 Ant-v5; do
-        for era_on in on off; do
-          arm=ppo; [ "$era_on" = on ] && arm=ppo-era
-          run "$arm-$env" --env "$env" --algo ppo --era "$era_on" --seeds 5 --steps "$ppo_steps"
-          dirs+=("$out/$arm-$env")
+      for seed in $(seeds 5); do
+        for env in HalfCheetah-v5 Hopper-v5 Walker2d-v5 Ant-v5; do
+          run "$seed" "ppo-era-$env" --env "$env" --algo ppo --era on --steps "$ppo_steps"
+          run "$seed" "ppo-$env" --env "$env" --algo ppo --era off --steps "$ppo_steps"
         done
       done
-      table "PPO-ERA vs PPO ($ppo_steps steps, 5 seeds)" ppo.csv "${dirs[@]}"
+      table "PPO-ERA vs PPO ($ppo_steps steps)" ppo.csv "$out"/seed-*/ppo-era-*-v5 "$out"/seed-*/ppo-[A-Z]*-v5
       ;;
     ppo-h0)
       dirs=()
-      for h in -0.5 0 0.25 0.5; do
-        run "ppo-era-h0-$h-Hopper-v5" --env Hopper-v5 --algo ppo --era on --h0-per-dim "$h" --seeds 3 --steps "$ppo_steps"
-        dirs+=("$out/ppo-era-h0-$h-Hopper-v5")
+      for seed in $(seeds 3); do
+        for h in -0.5 0 0.25 0.5; do
+          run "$seed" "ppo-era-h0-$h-Hopper-v5" --env Hopper-v5 --algo ppo --era on --h0-per-dim "$h" --steps "$ppo_steps"
+        done
       done
-      # PPO without ERA beside them, when the ppo part has run.
-      [ -d "$out/ppo-Hopper-v5" ] && dirs+=("$out/ppo-Hopper-v5")
-      table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "${dirs[@]}"
+      table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "$out"/seed-*/ppo-era-h0-*-Hopper-v5
       ;;
   esac
 done

@@ -696,6 +696,10 @@ pub struct CompareArgs {
     /// (repeatable) [default: the lowest and highest final score of any run of that task compared].
     #[arg(long, value_name = "TASK=LOW:HIGH")]
     pub bounds: Vec<String>,
+    /// Also draw learning curves into this folder: one SVG per task for the score and for
+    /// policy/gaussian_entropy, each setting's mean over seeds with the seeds' range as a band.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 /// The clap command with every subcommand letting a later flag override an earlier one, so flags

@@ -32,6 +32,11 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     print!("{}", table(&groups));
     let agg = aggregate(&groups, &args.score, &bounds);
     print!("{}", summary(&agg, &args.score));
+    if let Some(dir) = &args.plot {
+        for file in crate::plot::write(&groups, &[&args.score, era_shared::metrics::GAUSSIAN_ENTROPY], dir)? {
+            eprintln!("era: wrote {}", file.display());
+        }
+    }
     if let Some(path) = &args.csv {
         std::fs::write(path, csv(&groups, &agg))
             .with_context(|| format!("{}: cannot write the CSV file", path.display()))?;

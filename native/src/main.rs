@@ -15,6 +15,7 @@ mod compare;
 mod config;
 mod env_cmd;
 mod input;
+mod plot;
 mod runs;
 mod train_control;
 mod train_llm;

@@ -198,7 +198,7 @@ fn write_scored_run(dir: &Path, arm: &str, env: &str, seed: u64, score: f64) {
         Domain::Control,
         arm,
         "H0 = 0.25·D",
-        &format!("{arm}-{env}"),
+        format!("{arm}-{env}"),
         seed,
         StepUnit::EnvSteps,
         EraTargets::default(),
@@ -237,6 +237,15 @@ fn compare_reports_the_iqm_per_task_and_over_tasks() {
     assert!(row.contains(&format!("{want:.4}")), "{row} vs {want}");
     let csv = std::fs::read_to_string(csv).unwrap();
     assert!(csv.lines().any(|l| l.starts_with("x,control,x,,10,eval/return_mean normalised over 2 tasks,")), "{csv}");
+    // --plot draws each task's curves as SVG.
+    let plots = dir.path().join("plots");
+    let out = era(&["compare", dir.path().to_str().unwrap(), "--plot", plots.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for task in ["A", "B"] {
+        let svg = std::fs::read_to_string(plots.join(format!("{task}-eval_return_mean.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains(&format!("x-{task}")) && svg.contains(&format!("y-{task}")));
+        assert!(svg.contains("<polygon") || svg.contains("<path"), "bands drawn");
+    }
     // Bounds given for a task replace the runs' min and max; a malformed one is refused.
     let out = era(&["compare", dir.path().to_str().unwrap(), "--bounds", "A=0:100"], "");
     assert!(String::from_utf8_lossy(&out.stdout).contains("A: [0.0000, 100.0000] (given)"));

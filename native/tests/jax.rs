@@ -65,7 +65,9 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
     for era in [true, false] {
         let cfg = SacConfig::standard(era).with_hidden(vec![64, 64]);
         // Each engine from the same seed: same initial parameters, same noise per update.
-        let run = |fast_engine: bool| -> (Vec<(String, Vec<f32>)>, Vec<(String, Vec<f32>)>, Vec<Vec<f32>>) {
+        // (initial parameters, final parameters, the noise of each update).
+        type Params = Vec<(String, Vec<f32>)>;
+        let run = |fast_engine: bool| -> (Params, Params, Vec<Vec<f32>>) {
             let mut rng = AgentRng::seed_from_u64(5);
             let mut noise = Vec::new();
             let mut record = |rng: &AgentRng| {

@@ -318,15 +318,13 @@ mod tests {
         for (rows, cols) in [(6, 3), (3, 6), (5, 5), (64, 1)] {
             let gain = 1.5;
             let w = orthogonal(rows, cols, gain, &mut AgentRng::seed_from_u64(rows as u64 * 10 + cols as u64));
-            // Wᵀ·W = gain²·I (tall) or W·Wᵀ = gain²·I (wide).
-            let (n, inner, at): (usize, usize, fn(usize, usize, usize) -> usize) = if rows >= cols {
-                (cols, rows, |k, j, cols| k * cols + j)
-            } else {
-                (rows, cols, |k, j, cols| j * cols + k)
-            };
+            // Wᵀ·W = gain²·I (tall) or W·Wᵀ = gain²·I (wide): entry (k, j) of the vectors that must be orthonormal.
+            let tall = rows >= cols;
+            let (n, inner) = if tall { (cols, rows) } else { (rows, cols) };
+            let at = |k: usize, j: usize| if tall { k * cols + j } else { j * cols + k };
             for i in 0..n {
                 for j in 0..n {
-                    let dot: f64 = (0..inner).map(|k| w[at(k, i, cols)] * w[at(k, j, cols)]).sum();
+                    let dot: f64 = (0..inner).map(|k| w[at(k, i)] * w[at(k, j)]).sum();
                     let want = if i == j { gain * gain } else { 0.0 };
                     assert!((dot - want).abs() < 1e-12, "{rows}×{cols}: ({i}, {j}) = {dot}");
                 }
