@@ -163,15 +163,18 @@ test('the bundled LLM runs chart pass@k and H_resp against the omega band', asyn
 });
 
 test('the bundled MuJoCo runs chart evaluation returns and the Gaussian entropy', async () => {
-  const { page, errors } = await open('?view=replay', '#r-example-3');
-  await page.click('#r-example-3');
-  await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 2);
-  await page.waitForSelector('#r-eval-return_mean');
-  await page.waitForSelector('#r-policy-gaussian_entropy');
-  assert.match(await page.textContent('#r-runs'), /sac-era · HalfCheetah-v5/);
-  assert.match(await page.textContent('#r-charts'), /sac · HalfCheetah-v5 · seed 0: \d/);
-  assert.deepEqual(errors, []);
-  await page.close();
+  // Example 3: era's earlier settings (CleanRL networks, learned δ); 4: the authors' released settings.
+  for (const i of [3, 4]) {
+    const { page, errors } = await open('?view=replay', `#r-example-${i}`);
+    await page.click(`#r-example-${i}`);
+    await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 2);
+    await page.waitForSelector('#r-eval-return_mean');
+    await page.waitForSelector('#r-policy-gaussian_entropy');
+    assert.match(await page.textContent('#r-runs'), /sac-era · HalfCheetah-v5/);
+    assert.match(await page.textContent('#r-charts'), /sac · HalfCheetah-v5 · seed 0: \d/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
 });
 
 test('a malformed file gets a message naming its line, and the page keeps working', async () => {

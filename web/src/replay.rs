@@ -9,7 +9,14 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("Pendulum-v1: SAC-ERA vs SAC", "sac-era-pendulum.jsonl,sac-pendulum.jsonl"),
     ("Embedded MNIST: small CNN with the ERA floor vs plain", "vision-era.jsonl,vision-none.jsonl"),
     ("Tiny LLM on addition: GRPO-ERA vs GRPO", "grpo-era-arithmetic.jsonl,grpo-arithmetic.jsonl"),
-    ("MuJoCo HalfCheetah-v5: SAC-ERA vs SAC", "sac-era-halfcheetah.jsonl,sac-halfcheetah.jsonl"),
+    (
+        "MuJoCo HalfCheetah-v5: SAC-ERA vs SAC, CleanRL networks and a learned δ",
+        "sac-era-halfcheetah.jsonl,sac-halfcheetah.jsonl",
+    ),
+    (
+        "MuJoCo HalfCheetah-v5: SAC-ERA vs SAC, the authors' released settings",
+        "sac-era-released-halfcheetah.jsonl,sac-released-halfcheetah.jsonl",
+    ),
 ];
 
 /// A run log loaded in the page.
