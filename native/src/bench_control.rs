@@ -342,13 +342,8 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
     // The released networks (ELU, LayerNorm critics, AdamW), as the JAX script runs them.
     let cfg = SacConfig::standard(era).with_hidden(vec![width, width]);
     let mut rng = AgentRng::seed_from_u64(0);
-    let mut buffer = ReplayBuffer::new(100_000, OBS, ACT);
     let mut data = AgentRng::seed_from_u64(1);
-    for _ in 0..100_000 {
-        let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
-        let (o, a, n) = (v(OBS), v(ACT), v(OBS));
-        buffer.push(&o, &a, data.random_range(-1.0..1.0), &n, false);
-    }
+    let buffer = ReplayBuffer::random(100_000, OBS, ACT, 0.0, &mut data);
     let batches: Vec<_> = (0..updates + 10).map(|_| buffer.sample(256, &mut data)).collect();
     // As in training: only the last update computes statistics, and reading them waits for the device.
     let time = |run: &mut dyn FnMut(&[Batch]) -> Result<(), AgentError>| -> Result<f64, AgentError> {

@@ -37,7 +37,7 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
     use era_shared::control::replay::{Batch, ReplayBuffer};
     use era_shared::control::sac::{Sac, SacConfig, draw_noise};
     use era_shared::control::{AgentRng, fast};
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     use safetensors::tensor::{Dtype, SafeTensors, TensorView};
     use std::collections::HashMap;
 
@@ -53,13 +53,7 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/jax_sac_update.py");
 
     let mut data = AgentRng::seed_from_u64(11);
-    let mut buffer = ReplayBuffer::new(1000, OBS, ACT);
-    for _ in 0..500 {
-        let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
-        let (o, a, n) = (v(OBS), v(ACT), v(OBS));
-        let (r, done) = (data.random_range(-1.0..1.0), data.random_range(0.0..1.0) < 0.1);
-        buffer.push(&o, &a, r, &n, done);
-    }
+    let buffer = ReplayBuffer::random(500, OBS, ACT, 0.1, &mut data);
     let batches: Vec<Batch> = (0..UPDATES).map(|_| buffer.sample(64, &mut data)).collect();
 
     for era in [true, false] {

@@ -23,13 +23,7 @@ fn config(era: bool, activation: Activation) -> SacConfig {
 
 fn batches(count: usize) -> Vec<Batch> {
     let mut data = AgentRng::seed_from_u64(11);
-    let mut buffer = ReplayBuffer::new(1000, OBS, ACT);
-    for _ in 0..500 {
-        let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
-        let (o, a, n) = (v(OBS), v(ACT), v(OBS));
-        let (r, done) = (data.random_range(-1.0..1.0), data.random_range(0.0..1.0) < 0.1);
-        buffer.push(&o, &a, r, &n, done);
-    }
+    let buffer = ReplayBuffer::random(500, OBS, ACT, 0.1, &mut data);
     (0..count).map(|_| buffer.sample(64, &mut data)).collect()
 }
 

@@ -62,6 +62,20 @@ impl ReplayBuffer {
         self.len == 0
     }
 
+    /// A buffer of `count` random transitions, for benchmarks and tests that need a buffer's shapes
+    /// rather than real data: observations, actions, rewards and next observations uniform in
+    /// `[−1, 1]` (drawn in that order per transition), each terminal with probability `terminal`.
+    pub fn random(count: usize, obs_dim: usize, act_dim: usize, terminal: f64, rng: &mut AgentRng) -> Self {
+        let mut buffer = Self::new(count, obs_dim, act_dim);
+        for _ in 0..count {
+            let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
+            let (o, a, n) = (v(obs_dim), v(act_dim), v(obs_dim));
+            let (r, done) = (rng.random_range(-1.0..1.0), rng.random_range(0.0..1.0) < terminal);
+            buffer.push(&o, &a, r, &n, done);
+        }
+        buffer
+    }
+
     /// Adds a transition, overwriting the oldest once full.
     pub fn push(&mut self, obs: &[f32], action: &[f32], reward: f32, next_obs: &[f32], terminated: bool) {
         let (o, a, i) = (self.obs_dim, self.act_dim, self.next);
