@@ -44,7 +44,11 @@
 //! end, did 350 (width 256) and 128 (width 512) updates/s on a 2-core AMD EPYC. `--against jax` runs
 //! that update (`scripts/jax_sac_update.py`, JAX 0.10.2, 50 updates per compiled call, which JAX runs
 //! about 10 % faster than one call per update) interleaved with the fast path on the machine at hand.
-//! On the reference machine (release build, `--updates 2000 --repeats 3`), fast vs JAX: SAC-ERA
+//! With the released networks on both sides (ELU, LayerNorm critics, AdamW; `--updates 1000 --repeats
+//! 3`, training paused): SAC-ERA 249.1 vs 236.1 (1.05×) at width 256, 80.7 vs 89.6 (0.90×) at width
+//! 512. The rest of this section was measured with CleanRL's ReLU networks and Adam, before the
+//! defaults followed the release: on the reference machine (release build, `--updates 2000 --repeats
+//! 3`), fast vs JAX: SAC-ERA
 //! 360.7 vs 273.2 (1.32×) and SAC 362.6 vs 279.5 (1.30×) at width 256; SAC-ERA 104.5 vs 97.0 (1.08×)
 //! and SAC 108.1 vs 99.4 (1.09×) at width 512 (an earlier run: 1.26×, 1.29×, 1.10×, 1.07×). This Xeon
 //! runs JAX's update about a quarter slower than that EPYC did, so the absolute 128 is not reached

@@ -62,27 +62,10 @@ pub fn parse_bounds(given: &[String]) -> anyhow::Result<BTreeMap<String, (f64, f
     Ok(out)
 }
 
-/// The task a run learns: its environment (control), dataset (vision) or task (LLM).
-pub fn task(h: &Header) -> String {
-    TASK_KEYS
-        .iter()
-        .find_map(|k| h.config.get(*k).and_then(|v| v.as_str()).map(str::to_string))
-        .unwrap_or_else(|| "-".to_string())
-}
-
-/// The config keys that name a run's task.
-const TASK_KEYS: [&str; 3] = ["env", "dataset", "task"];
-
 /// Settings that are equal but for the task are one arm across tasks (the target is left out: it
 /// scales with the task's action dimensions).
 fn arm_key(h: &Header) -> String {
-    let mut config = h.config.clone();
-    if let serde_json::Value::Object(map) = &mut config {
-        for key in era_shared::runlog::NON_SETTING_KEYS.iter().chain(&TASK_KEYS) {
-            map.remove(*key);
-        }
-    }
-    format!("{}|{}|{config}", h.domain, h.algorithm)
+    format!("{}|{}|{}", h.domain, h.algorithm, h.config_without(era_shared::runlog::TASK_KEYS))
 }
 
 /// One setting's score on one task.
@@ -136,7 +119,7 @@ pub fn aggregate(groups: &[Group<'_>], score: &str, given: &BTreeMap<String, (f6
         .filter_map(|g| {
             let scores = g.values(score);
             let h = g.header()?;
-            Some(TaskScore { task: task(h), label: g.label.clone(), iqm: boot(std::slice::from_ref(&scores)), scores })
+            Some(TaskScore { task: h.task(), label: g.label.clone(), iqm: boot(std::slice::from_ref(&scores)), scores })
         })
         .collect();
     let mut bounds: BTreeMap<String, ((f64, f64), bool)> = BTreeMap::new();

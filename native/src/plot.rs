@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use plotters::prelude::*;
 
-use crate::compare::{Group, task};
+use crate::compare::Group;
 
 /// ERA settings' colours, in order: blue, bluish green, reddish purple.
 const ERA_COLOURS: [RGBColor; 3] = [RGBColor(0, 114, 178), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
@@ -71,7 +71,7 @@ pub fn write(groups: &[Group<'_>], metrics: &[&str], dir: &Path) -> anyhow::Resu
     let mut by_task: BTreeMap<String, Vec<&Group<'_>>> = BTreeMap::new();
     for g in groups {
         if let Some(h) = g.runs.first().map(|r| &r.header) {
-            by_task.entry(task(h)).or_default().push(g);
+            by_task.entry(h.task()).or_default().push(g);
         }
     }
     let mut written = Vec::new();

@@ -42,9 +42,10 @@ impl runs::SavedConfig for RunConfig {
         if agent.get("algo").and_then(|a| a.as_str()) != Some("sac") {
             return;
         }
-        for (key, value) in era_shared::control::sac::LEGACY_SETTINGS {
-            if let Ok(value) = serde_json::from_str(value) {
-                agent.entry(key).or_insert(value);
+        let legacy = serde_json::to_value(SacConfig::cleanrl(true)).unwrap_or_default();
+        for key in era_shared::control::sac::ADDED_SETTINGS {
+            if let Some(value) = legacy.get(key) {
+                agent.entry(key).or_insert(value.clone());
             }
         }
     }
@@ -312,7 +313,7 @@ mod tests {
         let run =
             RunConfig { control, checkpoint_every: 1000, backend: BackendChoice::Ndarray, run_name: "old".into() };
         let mut value = serde_json::to_value(&run).unwrap();
-        for key in ["critic_norm", "init", "critic_weight_decay"] {
+        for key in era_shared::control::sac::ADDED_SETTINGS {
             value["agent"].as_object_mut().unwrap().remove(key);
         }
         std::fs::write(dir.path().join("config.json"), value.to_string()).unwrap();

@@ -46,6 +46,9 @@ pub fn seed_dir(seed: u64) -> String {
 /// Configuration keys that do not define a setting: runs differing only in these are seeds of one setting.
 pub const NON_SETTING_KEYS: &[&str] = &["seed", "seeds", "out", "run_name", "resume", "backend", "config"];
 
+/// The configuration keys that name a run's task, in each domain.
+pub const TASK_KEYS: &[&str] = &["env", "dataset", "task"];
+
 /// Which of ERA's three domains a run belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,18 +198,32 @@ impl Header {
         }
     }
 
-    /// A canonical string naming the run's setting: domain, algorithm, target and configuration
-    /// without [`NON_SETTING_KEYS`]. Runs with equal keys are seeds of one setting.
-    pub fn setting_key(&self) -> String {
+    /// The run's configuration without [`NON_SETTING_KEYS`] and without `also`.
+    pub fn config_without(&self, also: &[&str]) -> serde_json::Value {
         let mut config = self.config.clone();
         if let serde_json::Value::Object(map) = &mut config {
-            for key in NON_SETTING_KEYS {
+            for key in NON_SETTING_KEYS.iter().chain(also) {
                 map.remove(*key);
             }
         }
+        config
+    }
+
+    /// A canonical string naming the run's setting: domain, algorithm, target and configuration
+    /// without [`NON_SETTING_KEYS`]. Runs with equal keys are seeds of one setting.
+    pub fn setting_key(&self) -> String {
         // serde_json's maps are ordered by key, so this string is canonical.
         let domain = serde_json::to_string(&self.domain).unwrap_or_default();
-        format!("{domain}|{}|{}|{config}", self.algorithm, self.target)
+        format!("{domain}|{}|{}|{}", self.algorithm, self.target, self.config_without(&[]))
+    }
+
+    /// The task the run learns: its environment (control), dataset (vision) or task (LLM), from the
+    /// first of [`TASK_KEYS`] its configuration has; `-` if none.
+    pub fn task(&self) -> String {
+        TASK_KEYS
+            .iter()
+            .find_map(|k| self.config.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "-".to_string())
     }
 }
 

@@ -121,10 +121,9 @@ pub struct SacConfig {
     pub updates_per_step: usize,
 }
 
-/// The settings of a `config.json` written before the network and optimiser options existed: what
-/// those runs did (CleanRL's networks and Adam), for resuming them unchanged.
-pub const LEGACY_SETTINGS: [(&str, &str); 3] =
-    [("critic_norm", "\"none\""), ("init", "\"default\""), ("critic_weight_decay", "0.0")];
+/// The settings a `config.json` written before the network and optimiser options existed lacks.
+/// Those runs used [`SacConfig::cleanrl`]'s values for them, and resume with those.
+pub const ADDED_SETTINGS: [&str; 3] = ["critic_norm", "init", "critic_weight_decay"];
 
 impl SacConfig {
     /// The networks: the actor (observation → hidden… → `D` means and `D` raw log-std scores, no
