@@ -106,7 +106,8 @@ era_pid=$!
 wait "$era_pid"
 echo "\$ era compare $out/llm/grpo-era-arithmetic $out/llm/grpo-arithmetic"
 "$era" compare "$out/llm/grpo-era-arithmetic" "$out/llm/grpo-arithmetic"
-echo "rollout/entropy_mean falls faster without ERA; with ERA rollout/h_resp_mean stops falling at omega_low (it steers, it is not a floor)."
+echo "ERA rescales the logits of positive-advantage responses whose H_resp leaves [omega_low, omega_high]: it steers the"
+echo "entropy, it is not a floor. The paired rows show ERA − GRPO for this one seed; docs/results.md measures it over seeds."
 echo
 echo "Run logs (JSON Lines, one record per line; open them in the explorer or any JSON tool):"
 for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl "$out"/llm/grpo*/run.jsonl; do echo "  $f"; done

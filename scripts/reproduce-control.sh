@@ -42,37 +42,8 @@ else
 fi
 mkdir -p "$out"
 
-# run SEED NAME ARGS…: trains seed SEED of run NAME (in $out/seed-SEED/NAME) unless it completed;
-# continues it if it was stopped. One seed at a time: SAC's fast path uses both cores per run.
-run() {
-  local seed=$1 name=$2
-  shift 2
-  local dir="$out/seed-$seed/$name"
-  if [ -d "$dir" ]; then
-    if "$era" train control --resume "$dir" --quiet 2>"$dir.resume.err"; then
-      echo "reproduce-control: seed $seed of $name: done (continued from its checkpoint)"
-    elif grep -q "every run here has completed" "$dir.resume.err"; then
-      echo "reproduce-control: seed $seed of $name: already complete"
-    else
-      cat "$dir.resume.err" >&2
-      exit 1
-    fi
-  else
-    echo "reproduce-control: seed $seed of $name: era train control $* --seed $seed --backend fast"
-    "$era" train control "$@" --seed "$seed" --run-name "$name" --out "$out/seed-$seed" --backend fast --quiet
-  fi
-}
-
-# seeds N: the seeds 0 … N−1.
-seeds() { seq 0 $(($1 - 1)); }
-
-# table TITLE CSV DIR…: the comparison of those runs.
-table() {
-  local title=$1 csv=$2
-  shift 2
-  printf '\n== %s\n' "$title"
-  "$era" compare "$@" --csv "$out/$csv"
-}
+# shellcheck source=lib/reproduce.sh
+. scripts/lib/reproduce.sh
 
 # Seed by seed across the settings of a part, so that a part cut short has as many seeds of each.
 for p in "${parts[@]}"; do
@@ -80,8 +51,8 @@ for p in "${parts[@]}"; do
     sac)
       for seed in $(seeds 3); do
         for env in HalfCheetah-v5 Hopper-v5; do
-          run "$seed" "sac-era-$env" --env "$env" --algo sac --era on --steps "$sac_steps" --hidden "$sac_hidden"
-          run "$seed" "sac-$env" --env "$env" --algo sac --era off --steps "$sac_steps" --hidden "$sac_hidden"
+          run control "$seed" "sac-era-$env" --env "$env" --algo sac --era on --steps "$sac_steps" --hidden "$sac_hidden" --backend fast
+          run control "$seed" "sac-$env" --env "$env" --algo sac --era off --steps "$sac_steps" --hidden "$sac_hidden" --backend fast
         done
       done
       table "SAC-ERA vs SAC (released settings, $sac_hidden, $sac_steps steps)" sac.csv \
@@ -90,8 +61,8 @@ for p in "${parts[@]}"; do
       ;;
     sac-delta)
       for seed in $(seeds 3); do
-        run "$seed" sac-era-delta-auto-HalfCheetah-v5 --env HalfCheetah-v5 --algo sac --era on --delta auto \
-          --steps "$sac_steps" --hidden "$sac_hidden"
+        run control "$seed" sac-era-delta-auto-HalfCheetah-v5 --env HalfCheetah-v5 --algo sac --era on --delta auto \
+          --steps "$sac_steps" --hidden "$sac_hidden" --backend fast
       done
       table "SAC-ERA: delta = 0 (released) vs learned delta (HalfCheetah-v5)" sac-delta.csv \
         "$out"/seed-*/sac-era-HalfCheetah-v5 "$out"/seed-*/sac-era-delta-auto-HalfCheetah-v5
@@ -99,8 +70,8 @@ for p in "${parts[@]}"; do
     ppo)
       for seed in $(seeds 5); do
         for env in HalfCheetah-v5 Hopper-v5 Walker2d-v5 Ant-v5; do
-          run "$seed" "ppo-era-$env" --env "$env" --algo ppo --era on --steps "$ppo_steps"
-          run "$seed" "ppo-$env" --env "$env" --algo ppo --era off --steps "$ppo_steps"
+          run control "$seed" "ppo-era-$env" --env "$env" --algo ppo --era on --steps "$ppo_steps" --backend fast
+          run control "$seed" "ppo-$env" --env "$env" --algo ppo --era off --steps "$ppo_steps" --backend fast
         done
       done
       table "PPO-ERA vs PPO ($ppo_steps steps)" ppo.csv "$out"/seed-*/ppo-era-*-v5 "$out"/seed-*/ppo-[A-Z]*-v5
@@ -109,7 +80,7 @@ for p in "${parts[@]}"; do
       dirs=()
       for seed in $(seeds 3); do
         for h in -0.5 0 0.25 0.5; do
-          run "$seed" "ppo-era-h0-$h-Hopper-v5" --env Hopper-v5 --algo ppo --era on --h0-per-dim "$h" --steps "$ppo_steps"
+          run control "$seed" "ppo-era-h0-$h-Hopper-v5" --env Hopper-v5 --algo ppo --era on --h0-per-dim "$h" --steps "$ppo_steps" --backend fast
         done
       done
       table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "$out"/seed-*/ppo-era-h0-*-Hopper-v5

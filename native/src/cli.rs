@@ -696,10 +696,18 @@ pub struct CompareArgs {
     /// (repeatable) [default: the lowest and highest final score of any run of that task compared].
     #[arg(long, value_name = "TASK=LOW:HIGH")]
     pub bounds: Vec<String>,
-    /// Also draw learning curves into this folder: one SVG per task for the score and for
-    /// policy/gaussian_entropy, each setting's mean over seeds with the seeds' range as a band.
+    /// Also draw learning curves into this folder: one SVG per task for the score and for the
+    /// entropy ERA acts on (policy/gaussian_entropy; the LLM's rollout/h_resp_window_mean and
+    /// rollout/entropy_window_mean), each setting's mean over seeds with the seeds' range as a band.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    /// A metric for the paired comparison of each ERA setting with each baseline of the same task,
+    /// seed by seed (ERA − baseline): `KEY` for its final value, `KEY@second-half` for its mean over
+    /// the second half of the steps that logged it (repeatable) [default: the score; for LLM runs
+    /// pass@1, pass@8 and pass@16 at the end and the second-half means of
+    /// rollout/h_resp_window_mean, rollout/entropy_window_mean and rollout/reward_window_mean].
+    #[arg(long, value_name = "METRIC[@second-half]")]
+    pub paired: Vec<String>,
 }
 
 /// The clap command with every subcommand letting a later flag override an earlier one, so flags

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use era_shared::runlog::{Header, RUN_LOG_FILE, RunLog};
+use era_shared::runlog::{Domain, Header, RUN_LOG_FILE, RunLog};
 use era_shared::stats::{self, Estimate};
 
 use crate::cli::CompareArgs;
@@ -18,6 +18,7 @@ const MAX_DEPTH: usize = 4;
 /// Runs `era compare`.
 pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     let bounds = parse_bounds(&args.bounds)?;
+    let chosen = args.paired.iter().map(|m| PairedMetric::parse(m)).collect::<anyhow::Result<Vec<_>>>()?;
     let logs = load(&args.runs)?;
     for log in &logs {
         if let Some(line) = log.truncated_at {
@@ -32,8 +33,11 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     print!("{}", table(&groups));
     let agg = aggregate(&groups, &args.score, &bounds);
     print!("{}", summary(&agg, &args.score));
+    print!("{}", paired(&groups, &chosen, &args.score));
     if let Some(dir) = &args.plot {
-        for file in crate::plot::write(&groups, &[&args.score, era_shared::metrics::GAUSSIAN_ENTROPY], dir)? {
+        use era_shared::metrics::{GAUSSIAN_ENTROPY, ROLLOUT_ENTROPY_WINDOW, ROLLOUT_H_RESP_WINDOW};
+        let keys = [args.score.as_str(), GAUSSIAN_ENTROPY, ROLLOUT_H_RESP_WINDOW, ROLLOUT_ENTROPY_WINDOW];
+        for file in crate::plot::write(&groups, &keys, dir)? {
             eprintln!("era: wrote {}", file.display());
         }
     }
@@ -212,6 +216,144 @@ pub fn summary(agg: &Aggregate, score: &str) -> String {
     out
 }
 
+/// How the paired comparison summarises one run's metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    /// The run's final value.
+    Final,
+    /// The mean over the second half of the steps that logged it ([`RunLog::second_half_mean`]).
+    SecondHalf,
+}
+
+/// A metric of the paired comparison and how each run's value of it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairedMetric {
+    /// The metric key.
+    pub key: String,
+    /// Final value or second-half mean.
+    pub summary: Summary,
+}
+
+impl PairedMetric {
+    /// Parses `KEY`, `KEY@final` or `KEY@second-half` (pass@k keys keep their own `@`).
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        let (key, summary) = match (s.strip_suffix("@second-half"), s.strip_suffix("@final")) {
+            (Some(k), _) => (k, Summary::SecondHalf),
+            (_, Some(k)) => (k, Summary::Final),
+            _ => (s, Summary::Final),
+        };
+        if key.is_empty() {
+            bail!("--paired `{s}`: expected METRIC, METRIC@final or METRIC@second-half, e.g. eval/pass@1");
+        }
+        Ok(Self { key: key.to_string(), summary })
+    }
+
+    fn new(key: &str, summary: Summary) -> Self {
+        Self { key: key.to_string(), summary }
+    }
+
+    /// What the comparison reports for a domain when no `--paired` is given.
+    pub fn defaults(domain: Domain, score: &str) -> Vec<Self> {
+        use era_shared::metrics::{LLM_PAIRED_FINAL, LLM_PAIRED_SECOND_HALF};
+        if domain == Domain::Llm {
+            let finals = LLM_PAIRED_FINAL.iter().map(|k| Self::new(k, Summary::Final));
+            finals.chain(LLM_PAIRED_SECOND_HALF.iter().map(|k| Self::new(k, Summary::SecondHalf))).collect()
+        } else {
+            vec![Self::new(score, Summary::Final)]
+        }
+    }
+
+    /// One run's value: its final value or its second-half mean; `None` when it has none.
+    pub fn of(&self, run: &RunLog) -> Option<f64> {
+        match self.summary {
+            Summary::Final => run.final_metrics().get(&self.key).copied().flatten(),
+            Summary::SecondHalf => run.second_half_mean(&self.key),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self.summary {
+            Summary::Final => format!("{} (final)", self.key),
+            Summary::SecondHalf => format!("{} (second-half mean)", self.key),
+        }
+    }
+}
+
+/// Each ERA setting against each baseline (ERA off) of the same domain and task, run by run at the
+/// seeds both have: per metric the two settings' values seed by seed, the differences ERA − baseline,
+/// their mean, standard deviation and 95 % bootstrap interval. `chosen` empty: the domain's defaults.
+pub fn paired(groups: &[Group<'_>], chosen: &[PairedMetric], score: &str) -> String {
+    let mut out = String::new();
+    let era_of = |g: &Group<'_>| g.header().map(|h| h.era.enabled);
+    for e in groups.iter().filter(|g| era_of(g) == Some(true)) {
+        for b in groups.iter().filter(|g| era_of(g) == Some(false)) {
+            let (Some(he), Some(hb)) = (e.header(), b.header()) else { continue };
+            if he.domain != hb.domain || he.task() != hb.task() {
+                continue;
+            }
+            let seeds_of = |g: &Group<'_>| g.runs.iter().map(|r| r.header.seed).collect::<BTreeSet<u64>>();
+            let (se, sb) = (seeds_of(e), seeds_of(b));
+            let seeds: Vec<u64> = se.intersection(&sb).copied().collect();
+            let list = |s: &mut dyn Iterator<Item = u64>| s.map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(out, "\nPaired by seed, {} − {} ({}):", e.label, b.label, he.task());
+            if seeds.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  no seed in common (seeds {} against {})",
+                    list(&mut se.iter().copied()),
+                    list(&mut sb.iter().copied())
+                );
+                continue;
+            }
+            let alone: BTreeSet<u64> = se.symmetric_difference(&sb).copied().collect();
+            if !alone.is_empty() {
+                let _ = writeln!(out, "  left out, run in one setting only: seeds {}", list(&mut alone.into_iter()));
+            }
+            let metrics = if chosen.is_empty() { PairedMetric::defaults(he.domain, score) } else { chosen.to_vec() };
+            let mut rows = vec![vec![
+                format!("metric (seeds {})", list(&mut seeds.iter().copied())),
+                e.label.clone(),
+                b.label.clone(),
+                "difference".into(),
+                "mean".into(),
+                "sd".into(),
+                "95 % CI".into(),
+            ]];
+            for m in &metrics {
+                let values = |g: &Group<'_>| -> Vec<Option<f64>> {
+                    seeds.iter().map(|&s| g.run_at(s).and_then(|r| m.of(r))).collect()
+                };
+                let (ve, vb) = (values(e), values(b));
+                let diffs: Vec<f64> = ve.iter().zip(&vb).filter_map(|(x, y)| Some((*x)? - (*y)?)).collect();
+                let show =
+                    |v: &[Option<f64>]| v.iter().map(|x| x.map_or("–".into(), num)).collect::<Vec<_>>().join(", ");
+                let signed = diffs
+                    .iter()
+                    .map(|d| format!("{}{}", if *d >= 0.0 { "+" } else { "" }, num(*d)))
+                    .collect::<Vec<_>>();
+                let (mean, sd) = match mean_std(&diffs) {
+                    Some((m, s)) => (num(m), s.map_or("–".into(), num)),
+                    None => ("–".into(), "–".into()),
+                };
+                let ci = stats::mean_bootstrap(&diffs, stats::BOOTSTRAP_RESAMPLES, 0)
+                    .map_or("–".into(), |c| format!("[{}, {}]", num(c.low), num(c.high)));
+                rows.push(vec![m.label(), show(&ve), show(&vb), signed.join(", "), mean, sd, ci]);
+            }
+            out.push_str(&aligned(&rows));
+            if seeds.len() < 5 {
+                let _ = writeln!(
+                    out,
+                    "  ({} seed{}: a bootstrap over so few seeds is narrower than the real uncertainty; read it as a \
+                     description of these seeds, not a test)",
+                    seeds.len(),
+                    if seeds.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Rows as left-aligned columns, a rule under the first.
 fn aligned(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> =
@@ -290,7 +432,12 @@ pub struct Group<'a> {
     finals: Vec<BTreeMap<String, Option<f64>>>,
 }
 
-impl Group<'_> {
+impl<'a> Group<'a> {
+    /// The group's run of `seed`.
+    fn run_at(&self, seed: u64) -> Option<&'a RunLog> {
+        self.runs.iter().copied().find(|r| r.header.seed == seed)
+    }
+
     /// Finite final values of `metric` across the group's runs.
     fn values(&self, metric: &str) -> Vec<f64> {
         self.finals.iter().filter_map(|f| f.get(metric).copied().flatten()).collect()

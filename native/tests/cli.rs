@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, RunLogWriter, Status, StepUnit, seed_dir};
 
 fn era(args: &[&str], stdin: &str) -> Output {
@@ -250,6 +251,71 @@ fn compare_reports_the_iqm_per_task_and_over_tasks() {
     let out = era(&["compare", dir.path().to_str().unwrap(), "--bounds", "A=0:100"], "");
     assert!(String::from_utf8_lossy(&out.stdout).contains("A: [0.0000, 100.0000] (given)"));
     assert_bad(&era(&["compare", dir.path().to_str().unwrap(), "--bounds", "A=5"], ""), "--bounds `A=5`");
+}
+
+/// An LLM run: `rollout/h_resp_window_mean` `h` at steps 100, 200 and 300, `eval/pass@1` `pass` at 300.
+fn write_llm_run(dir: &Path, era: bool, seed: u64, h: [f64; 3], pass: f64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let name = if era { "grpo-era-arithmetic" } else { "grpo-arithmetic" };
+    let header = Header::new(
+        Domain::Llm,
+        if era { "grpo-era" } else { "grpo" },
+        "arithmetic",
+        name,
+        seed,
+        StepUnit::GrpoSteps,
+        EraTargets { enabled: era, ..Default::default() },
+        serde_json::json!({"era": era, "seed": seed, "run_name": name}),
+        "2026-01-01T00:00:00Z",
+    );
+    let mut w = RunLogWriter::new(std::fs::File::create(dir.join(RUN_LOG_FILE)).unwrap(), &header).unwrap();
+    for (step, h) in [100, 200, 300].into_iter().zip(h) {
+        w.record(step, 1.0, &[(metrics::ROLLOUT_H_RESP_WINDOW, h)]).unwrap();
+    }
+    w.record(300, 1.0, &[(metrics::PASS_AT_KEYS[0], pass)]).unwrap();
+    w.finish(Status::Completed, 2.0).unwrap();
+}
+
+#[test]
+fn compare_pairs_era_with_its_baseline_seed_by_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    for seed in 0..3u64 {
+        let s = seed as f64;
+        // Second half (steps ≥ 200): ERA's H_resp mean 1.5 + 0.1·s, the baseline's (1.0 + 1.2)/2 = 1.1,
+        // differences 0.4, 0.5, 0.6 (mean 0.5, sd 0.1). pass@1: 0.5 against 0.25 + 0.125·s, differences
+        // 0.25, 0.125, 0 (mean 0.125, sd 0.125).
+        let h = 1.5 + 0.1 * s;
+        write_llm_run(&dir.path().join(format!("era/seed-{seed}")), true, seed, [9.0, h, h], 0.5);
+        write_llm_run(&dir.path().join(format!("base/seed-{seed}")), false, seed, [9.0, 1.0, 1.2], 0.25 + 0.125 * s);
+    }
+    // A baseline seed without its ERA run is left out of the pairs.
+    write_llm_run(&dir.path().join("base/seed-3"), false, 3, [0.0; 3], 0.0);
+    let out =
+        era(&["compare", dir.path().join("era").to_str().unwrap(), dir.path().join("base").to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Paired by seed, grpo-era-arithmetic − grpo-arithmetic (arithmetic):"), "{stdout}");
+    assert!(stdout.contains("left out, run in one setting only: seeds 3"), "{stdout}");
+    let row = |key: &str| {
+        stdout.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("no row {key} in {stdout}")).to_string()
+    };
+    let h = row("rollout/h_resp_window_mean (second-half mean)");
+    assert!(h.contains("1.5000, 1.6000, 1.7000") && h.contains("1.1000, 1.1000, 1.1000"), "{h}");
+    assert!(h.contains("+0.4000, +0.5000, +0.6000  0.5000  0.1000  ["), "{h}");
+    let p = row("eval/pass@1 (final)");
+    assert!(p.contains("+0.2500, +0.1250, +0.0000  0.1250  0.1250"), "{p}");
+    // The interval of the mean difference lies within the differences' range.
+    let ci: Vec<f64> =
+        h[h.rfind('[').unwrap() + 1..h.rfind(']').unwrap()].split(", ").map(|v| v.parse().unwrap()).collect();
+    assert!(0.4 <= ci[0] && ci[0] < 0.5 && 0.5 < ci[1] && ci[1] <= 0.6, "{ci:?}");
+    // --paired chooses the metrics; pass@k keys keep their own `@`.
+    let only = era(&["compare", dir.path().to_str().unwrap(), "--paired", "eval/pass@1"], "");
+    let only = String::from_utf8_lossy(&only.stdout);
+    assert!(only.contains("eval/pass@1 (final)") && !only.contains("(second-half mean)"), "{only}");
+    assert_bad(
+        &era(&["compare", dir.path().to_str().unwrap(), "--paired", "@second-half"], ""),
+        "--paired `@second-half`",
+    );
 }
 
 #[test]

@@ -68,6 +68,20 @@ pub const ROLLOUT_REWARD_MEAN: &str = "rollout/reward_mean";
 pub const ROLLOUT_H_RESP_MEAN: &str = "rollout/h_resp_mean";
 /// Mean token entropy of the sampled responses (LLM).
 pub const ROLLOUT_ENTROPY_MEAN: &str = "rollout/entropy_mean";
+/// Mean reward of the responses of every GRPO step since the previous record (LLM): steadier than
+/// [`ROLLOUT_REWARD_MEAN`], which is the recorded step's batch alone.
+pub const ROLLOUT_REWARD_WINDOW: &str = "rollout/reward_window_mean";
+/// Mean `H_resp` over every GRPO step since the previous record (LLM); see [`ROLLOUT_REWARD_WINDOW`].
+pub const ROLLOUT_H_RESP_WINDOW: &str = "rollout/h_resp_window_mean";
+/// Mean token entropy over every GRPO step since the previous record (LLM); see
+/// [`ROLLOUT_REWARD_WINDOW`].
+pub const ROLLOUT_ENTROPY_WINDOW: &str = "rollout/entropy_window_mean";
+/// Each per-step rollout key and the key of its mean since the previous record.
+pub const ROLLOUT_WINDOWS: [(&str, &str); 3] = [
+    (ROLLOUT_REWARD_MEAN, ROLLOUT_REWARD_WINDOW),
+    (ROLLOUT_H_RESP_MEAN, ROLLOUT_H_RESP_WINDOW),
+    (ROLLOUT_ENTROPY_MEAN, ROLLOUT_ENTROPY_WINDOW),
+];
 /// Mean response length in tokens (LLM).
 pub const ROLLOUT_RESPONSE_LEN: &str = "rollout/response_len";
 /// Share of prompt groups kept by dynamic sampling (rewards not all equal) (LLM).
@@ -91,6 +105,12 @@ pub const PASS_AT_PREFIX: &str = "eval/pass@";
 
 /// The pass@k keys the LLM trainer writes, for k = 1, 2, 4, 8, 16 (each equals [`pass_at`]`(k)`).
 pub const PASS_AT_KEYS: [&str; 5] = ["eval/pass@1", "eval/pass@2", "eval/pass@4", "eval/pass@8", "eval/pass@16"];
+
+/// What `era compare` pairs an LLM run with ERA against its baseline on, by default: these keys'
+/// final values…
+pub const LLM_PAIRED_FINAL: [&str; 3] = [PASS_AT_KEYS[0], PASS_AT_KEYS[3], PASS_AT_KEYS[4]];
+/// …and these keys' means over the second half of GRPO.
+pub const LLM_PAIRED_SECOND_HALF: [&str; 3] = [ROLLOUT_H_RESP_WINDOW, ROLLOUT_ENTROPY_WINDOW, ROLLOUT_REWARD_WINDOW];
 
 /// The key of pass@k (the unbiased estimator), e.g. `eval/pass@8`.
 pub fn pass_at(k: usize) -> String {
@@ -158,6 +178,9 @@ pub const METRICS: &[MetricSpec] = &[
     spec(ROLLOUT_REWARD_MEAN, "mean reward of sampled responses", Target::None),
     spec(ROLLOUT_H_RESP_MEAN, "mean H_resp, top-20 % token entropy (nats)", Target::OmegaBand),
     spec(ROLLOUT_ENTROPY_MEAN, "mean token entropy (nats)", Target::None),
+    spec(ROLLOUT_REWARD_WINDOW, "mean reward, every step since the previous record", Target::None),
+    spec(ROLLOUT_H_RESP_WINDOW, "mean H_resp, every step since the previous record (nats)", Target::OmegaBand),
+    spec(ROLLOUT_ENTROPY_WINDOW, "mean token entropy, every step since the previous record (nats)", Target::None),
     spec(ROLLOUT_RESPONSE_LEN, "mean response length (tokens)", Target::None),
     spec(ROLLOUT_KEPT_FRAC, "share of prompt groups kept (rewards not all equal)", Target::None),
     spec(EVAL_GREEDY_ACCURACY, "test problems solved by greedy decoding", Target::None),

@@ -218,12 +218,12 @@ impl Header {
     }
 
     /// The task the run learns: its environment (control), dataset (vision) or task (LLM), from the
-    /// first of [`TASK_KEYS`] its configuration has; `-` if none.
+    /// first of [`TASK_KEYS`] its configuration has, else the header's target (the LLM's task).
     pub fn task(&self) -> String {
         TASK_KEYS
             .iter()
             .find_map(|k| self.config.get(*k).and_then(|v| v.as_str()).map(str::to_string))
-            .unwrap_or_else(|| "-".to_string())
+            .unwrap_or_else(|| self.target.clone())
     }
 }
 
@@ -478,6 +478,18 @@ impl RunLog {
         self.records.iter().filter_map(|r| r.metrics.get(key).map(|v| (r.step, *v))).collect()
     }
 
+    /// The mean of `key`'s finite values over the second half of the steps that logged it: records
+    /// at steps ≥ the midpoint of its first and last step. `None` when it has no finite value.
+    /// (For the LLM's rollout keys, which start after the warm-up, the second half of GRPO.)
+    pub fn second_half_mean(&self, key: &str) -> Option<f64> {
+        let values: Vec<(u64, f64)> =
+            self.series(key).into_iter().filter_map(|(s, v)| v.filter(|v| v.is_finite()).map(|v| (s, v))).collect();
+        let (first, last) = (values.first()?.0, values.last()?.0);
+        // Twice the step against first + last keeps the midpoint exact in integers.
+        let late: Vec<f64> = values.iter().filter(|(s, _)| 2 * s >= first + last).map(|&(_, v)| v).collect();
+        crate::stats::mean(&late)
+    }
+
     /// The last value of every metric (from the footer when there is one), `None` if non-finite.
     pub fn final_metrics(&self) -> BTreeMap<String, Option<f64>> {
         if let Some(f) = &self.footer {
@@ -556,6 +568,19 @@ mod tests {
         assert_eq!(log.series("charts/episodic_return"), vec![(10, Some(-100.0)), (20, None)]);
         assert_eq!(log.status_label(), "completed");
         assert!(log.truncated_at.is_none());
+    }
+
+    #[test]
+    fn second_half_mean_golden() {
+        let mut w = RunLogWriter::new(Vec::new(), &header()).unwrap();
+        for (step, v) in [(10, 1.0), (20, f64::NAN), (30, 3.0), (40, 5.0), (50, 7.0)] {
+            w.record(step, 0.0, &[("rollout/x", v)]).unwrap();
+        }
+        let log =
+            RunLog::parse(&String::from_utf8(w.finish(Status::Completed, 1.0).unwrap()).unwrap(), "run.jsonl").unwrap();
+        // Logged from step 10 to 50: the second half is steps ≥ 30, mean (3 + 5 + 7)/3 = 5.
+        assert_eq!(log.second_half_mean("rollout/x"), Some(5.0));
+        assert_eq!(log.second_half_mean("absent"), None);
     }
 
     #[test]

@@ -40,17 +40,40 @@ pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 /// many runs as it has, with replacement, and takes the IQM of all of them together. Seeded, so the
 /// same runs always give the same interval. `None` when there is no score.
 pub fn iqm_stratified_bootstrap(tasks: &[Vec<f64>], resamples: usize, seed: u64) -> Option<Estimate> {
-    let all: Vec<f64> = tasks.iter().flatten().copied().collect();
-    let value = iqm(&all)?;
+    stratified_bootstrap(tasks, iqm, resamples, seed)
+}
+
+/// The mean of `values` with its 95 % percentile bootstrap interval (resampling the values with
+/// replacement; seeded). What `era compare` reports for paired differences between two settings
+/// over seeds. `None` when there is no value.
+pub fn mean_bootstrap(values: &[f64], resamples: usize, seed: u64) -> Option<Estimate> {
+    stratified_bootstrap(std::slice::from_ref(&values.to_vec()), mean, resamples, seed)
+}
+
+/// The arithmetic mean; `None` for no values.
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// `statistic` over every value of every stratum, with the 95 % percentile interval of its
+/// stratified bootstrap (each resample redraws every stratum's values with replacement).
+fn stratified_bootstrap(
+    strata: &[Vec<f64>],
+    statistic: fn(&[f64]) -> Option<f64>,
+    resamples: usize,
+    seed: u64,
+) -> Option<Estimate> {
+    let all: Vec<f64> = strata.iter().flatten().copied().collect();
+    let value = statistic(&all)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut stats = Vec::with_capacity(resamples);
     let mut sample = Vec::with_capacity(all.len());
     for _ in 0..resamples {
         sample.clear();
-        for runs in tasks.iter().filter(|r| !r.is_empty()) {
+        for runs in strata.iter().filter(|r| !r.is_empty()) {
             sample.extend((0..runs.len()).map(|_| runs[rng.random_range(0..runs.len())]));
         }
-        stats.extend(iqm(&sample));
+        stats.extend(statistic(&sample));
     }
     stats.sort_by(f64::total_cmp);
     Some(Estimate { value, low: quantile(&stats, 0.025), high: quantile(&stats, 0.975) })
@@ -94,6 +117,18 @@ mod tests {
         assert_eq!(quantile(&[0.0, 10.0, 20.0, 30.0], 1.0), 30.0);
         assert_eq!(normalise(150.0, (100.0, 300.0)), 0.25);
         assert_eq!(normalise(5.0, (1.0, 1.0)), 0.0);
+    }
+
+    #[test]
+    fn mean_bootstrap_golden() {
+        // (1, 2, 6): mean 3; a resample's mean lies between 1 (all ones) and 6 (all sixes), and the
+        // same seed gives the same interval.
+        let e = mean_bootstrap(&[1.0, 2.0, 6.0], 2000, 0).unwrap();
+        assert_eq!(e.value, 3.0);
+        assert!(1.0 <= e.low && e.low < 3.0 && 3.0 < e.high && e.high <= 6.0, "{e:?}");
+        assert_eq!(Some(e), mean_bootstrap(&[1.0, 2.0, 6.0], 2000, 0));
+        assert_eq!(mean_bootstrap(&[], 10, 0), None);
+        assert_eq!(mean(&[1.0, 2.0, 6.0]), Some(3.0));
     }
 
     #[test]

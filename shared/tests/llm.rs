@@ -190,6 +190,68 @@ fn warm_up_then_grpo_logs_every_key_and_resumes_bit_exactly() {
 }
 
 #[test]
+fn each_record_carries_the_rollout_means_since_the_previous_one_and_resume_keeps_the_window() {
+    let dev = Default::default();
+    let mut every = LlmTrainer::<Train>::new(quick(true), source(), &dev).unwrap();
+    let per_step = run_to_end(&mut every);
+    let value = |metrics: &[(&str, f64)], key: &str| metrics.iter().find(|(k, _)| *k == key).map(|&(_, v)| v);
+    // Logging every step: each window holds that step alone.
+    for (_, m) in per_step.iter().filter(|(s, _)| *s > 3) {
+        for (key, window) in metrics::ROLLOUT_WINDOWS {
+            assert_eq!(value(m, key), value(m, window), "{window} of a one-step window");
+        }
+    }
+    // Logging every third step: records at 3 (end of the warm-up, no rollout yet), 6 and 7; the
+    // record at 6 holds the mean of steps 4, 5 and 6, the one at 7 step 7 alone.
+    let sparse = || LlmTrainer::<Train>::new(quick(true).with_log_every(3).with_eval_every(4), source(), &dev).unwrap();
+    let records = run_to_end(&mut sparse());
+    assert_eq!(records.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![3, 6, 7]);
+    assert!(metrics::ROLLOUT_WINDOWS.iter().all(|(_, w)| value(&records[0].1, w).is_none()));
+    for (key, window) in metrics::ROLLOUT_WINDOWS {
+        let at = |s: u64| value(&per_step.iter().find(|(t, _)| *t == s).unwrap().1, key).unwrap();
+        let mean = (at(4) + at(5) + at(6)) / 3.0;
+        assert!((value(&records[1].1, window).unwrap() - mean).abs() < 1e-12, "{window} at step 6");
+        assert_eq!(value(&records[2].1, window), Some(at(7)), "{window} at step 7");
+    }
+    // A checkpoint inside a window (after step 5) keeps its sums: the resumed run logs the same.
+    let mut first = sparse();
+    let mut before = Vec::new();
+    while first.step() < 5 {
+        before.extend(pollster::block_on(first.advance()).unwrap().into_iter().map(|l| (l.step, l.metrics)));
+    }
+    let mut second = sparse();
+    second.load(&first.save().unwrap()).unwrap();
+    before.extend(run_to_end(&mut second));
+    assert_eq!(before, records);
+}
+
+#[test]
+fn every_arm_starts_grpo_from_the_same_warm_up_model_at_a_seed() {
+    // The warm-up does not read ERA's settings: GRPO-ERA, GRPO and the released settings, at one
+    // seed, hold the same weights and generator when the warm-up ends (GRPO starts with a fresh
+    // optimiser; burn's records carry per-instance parameter ids, so the weights are compared).
+    let dev = Default::default();
+    let released =
+        quick(true).with_ratio_to_rollout(true).with_advantage_rescale(false).with_clip_low(1.0).with_clip_high(1.0);
+    let warmed = |c: LlmConfig| {
+        let mut t = LlmTrainer::<Train>::new(c, source(), &dev).unwrap();
+        while t.in_warmup() {
+            pollster::block_on(t.advance()).unwrap();
+        }
+        let parts = t.save().unwrap();
+        parts.into_iter().filter(|(name, _)| name == "model.safetensors" || name == "loop.json").collect::<Vec<_>>()
+    };
+    let era = warmed(quick(true));
+    for other in [warmed(quick(false)), warmed(released)] {
+        assert_eq!(era.len(), 2);
+        assert_eq!(era.len(), other.len());
+        for ((name, a), (other_name, b)) in era.iter().zip(&other) {
+            assert!(name == other_name && a == b, "{name} differs");
+        }
+    }
+}
+
+#[test]
 fn era_rescales_only_when_the_entropy_leaves_the_band() {
     let dev = Default::default();
     let frac = |c: LlmConfig| -> (f64, f64) {

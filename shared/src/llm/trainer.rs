@@ -369,6 +369,43 @@ struct LoopState {
     step: u64,
     rng: AgentRng,
     tokens: u64,
+    /// Absent in checkpoints written before the window means were logged: an empty window.
+    #[serde(default)]
+    window: Window,
+}
+
+/// Sums of the per-step rollout metrics of [`metrics::ROLLOUT_WINDOWS`] since the previous record,
+/// so that each record also carries their mean over every step in between (a record holds one
+/// step's batch, whose step-to-step spread is as large as ERA's effect on the tiny model).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Steps summed.
+    steps: u64,
+    /// One sum per entry of [`metrics::ROLLOUT_WINDOWS`].
+    sums: [f64; 3],
+}
+
+impl Window {
+    /// Adds one step's metrics (steps without rollout metrics, the warm-up's, add nothing).
+    pub fn add(&mut self, step: &[(&'static str, f64)]) {
+        let mut any = false;
+        for ((key, _), sum) in metrics::ROLLOUT_WINDOWS.iter().zip(&mut self.sums) {
+            if let Some(&(_, v)) = step.iter().find(|(k, _)| k == key) {
+                *sum += v;
+                any = true;
+            }
+        }
+        self.steps += u64::from(any);
+    }
+
+    /// The means since the previous record, emptying the window; nothing when it is empty.
+    pub fn take(&mut self) -> Vec<(&'static str, f64)> {
+        let w = std::mem::take(self);
+        if w.steps == 0 {
+            return Vec::new();
+        }
+        metrics::ROLLOUT_WINDOWS.iter().zip(w.sums).map(|(&(_, key), sum)| (key, sum / w.steps as f64)).collect()
+    }
 }
 
 /// One GRPO step's sampled responses, their rewards and the rollout policy's view of them.
@@ -398,6 +435,7 @@ pub struct LlmTrainer<B: AutodiffBackend> {
     rng: AgentRng,
     step: u64,
     tokens: u64,
+    window: Window,
     max_new: usize,
     device: B::Device,
 }
@@ -430,6 +468,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             reference: None,
             step: 0,
             tokens: 0,
+            window: Window::default(),
             max_new,
             device: device.clone(),
         })
@@ -506,11 +545,15 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             return Ok(Vec::new());
         }
         let mut metrics = if self.in_warmup() { self.warmup_step()? } else { self.grpo_step().await? };
+        self.window.add(&metrics);
         self.step += 1;
         let s = self.step;
         let w = self.config.warmup_steps;
         let log = s.is_multiple_of(self.config.log_every) || s == w || self.is_done();
         let eval = s == w || (s > w && (s - w).is_multiple_of(self.config.eval_every)) || self.is_done();
+        if log || eval {
+            metrics.extend(self.window.take());
+        }
         if eval {
             metrics.extend(self.evaluate().await?.metrics());
         }
@@ -791,7 +834,12 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         if let Some(r) = &self.reference {
             parts.push(record_bytes::<B::InnerBackend, _>(r.clone().into_record(), "reference.mpk")?);
         }
-        parts.push(loop_part(&LoopState { step: self.step, rng: self.rng.clone(), tokens: self.tokens })?);
+        parts.push(loop_part(&LoopState {
+            step: self.step,
+            rng: self.rng.clone(),
+            tokens: self.tokens,
+            window: self.window.clone(),
+        })?);
         Ok(parts)
     }
 
@@ -811,6 +859,32 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         self.step = state.step;
         self.rng = state.rng;
         self.tokens = state.tokens;
+        self.window = state.window;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_averages_the_rollout_steps_since_it_was_last_taken() {
+        let mut w = Window::default();
+        // A warm-up step has no rollout metrics: it does not count.
+        w.add(&[(metrics::TRAIN_LOSS, 2.0)]);
+        assert!(w.take().is_empty());
+        w.add(&[(metrics::ROLLOUT_H_RESP_MEAN, 1.0), (metrics::ROLLOUT_REWARD_MEAN, 0.5), (metrics::POLICY_LOSS, 9.0)]);
+        w.add(&[(metrics::ROLLOUT_H_RESP_MEAN, 2.0), (metrics::ROLLOUT_REWARD_MEAN, 0.0)]);
+        // Means over the two steps: H_resp (1 + 2)/2 = 1.5, reward (0.5 + 0)/2 = 0.25, entropy 0/2.
+        assert_eq!(
+            w.take(),
+            vec![
+                (metrics::ROLLOUT_REWARD_WINDOW, 0.25),
+                (metrics::ROLLOUT_H_RESP_WINDOW, 1.5),
+                (metrics::ROLLOUT_ENTROPY_WINDOW, 0.0)
+            ]
+        );
+        assert_eq!(w, Window::default(), "taking empties the window");
     }
 }
