@@ -153,6 +153,42 @@ impl Adam {
     }
 }
 
+/// Defines `fn NAME(args)` running `BODY(args)` compiled for AVX-512F when the CPU has it, else for
+/// AVX2, else as it is: the binary targets baseline x86-64, whose SSE registers hold 4 floats, and the
+/// element-wise loops of a network (nonlinearities, LayerNorm) run 4× wider on AVX-512. `BODY` must be
+/// `#[inline(always)]`, so that it is compiled inside each wider function. Results are the same bits
+/// at every width: element-wise operations are exact IEEE operations either way (no fused
+/// multiply-adds are formed) and reductions keep a fixed order (see `mlp::lane_sum`).
+macro_rules! widened {
+    ($(#[$doc:meta])* fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?);) => {
+        $(#[$doc])*
+        #[allow(unsafe_code)]
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, all that `avx512` is compiled to use beyond the baseline.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: as above, for AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use widened;
+
 /// A barrier for the two lanes of an update that spins instead of sleeping: a lane waits a few
 /// microseconds at most, and waking a sleeping thread costs tens of microseconds on a virtual machine
 /// (measured 26–120 µs per `rayon::join` here), several times per update.
