@@ -18,18 +18,21 @@ use crate::checkpoint::{self, Checkpoint};
 /// Set by Ctrl-C: every run checkpoints, writes a `stopped` footer and returns.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Whether Ctrl-C asked the runs to stop.
+/// Whether Ctrl-C, SIGTERM or SIGHUP asked the runs to stop.
 pub fn stopping() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
-/// Makes the first Ctrl-C stop cleanly (checkpoint + footer); a second one kills as usual.
+/// Makes the first Ctrl-C, SIGTERM (what `timeout`, schedulers and container stops send) or SIGHUP
+/// stop cleanly (checkpoint + footer); a second one kills.
 pub fn install_stop_handler() {
     let _ = ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\nera: stopping after the current step (checkpoint and footer are written; Ctrl-C again to kill)");
+        eprintln!(
+            "\nera: stopping after the current step (checkpoint and footer are written; Ctrl-C or the signal again to kill)"
+        );
     });
 }
 

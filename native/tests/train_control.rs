@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{era, kill_at_checkpoint, log, records, train_control_args};
+use common::{era, kill_at_checkpoint, log, records, signal_at_checkpoint, train_control_args};
 use era_shared::runlog::Status;
 
 fn train(out: &Path, name: &str, extra: &[&str]) -> Output {
@@ -140,6 +140,20 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let again = era(&["train", "control", "--resume", run.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("completed"));
+
+    // SIGTERM (what `timeout`, schedulers and container stops send) stops a run as Ctrl-C does: a
+    // checkpoint at the step it reached, a `stopped` footer, and a resume that equals the whole run.
+    let args = train_control_args(dir.path(), "terminated", &common);
+    let run = dir.path().join("terminated");
+    let ended = signal_at_checkpoint(&args, &run.join("checkpoints/step-000000001000/meta.json"), "TERM");
+    let stopped = log(&run);
+    let footer = stopped.footer.as_ref().expect("a terminated run writes its footer");
+    assert_eq!(footer.status, Status::Stopped, "ended with {ended}");
+    let name = format!("checkpoints/step-{:012}/meta.json", footer.final_step);
+    assert!(run.join(name).exists(), "a checkpoint at the step it stopped ({})", footer.final_step);
+    let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert_eq!(records(&a), records(&log(&run)), "the resumed run's log equals the uninterrupted one");
 }
 
 #[test]

@@ -67,14 +67,25 @@ pub fn records(log: &RunLog) -> Vec<Comparable> {
 
 /// Starts `era args`, waits until `checkpoint_meta` exists, then kills it with SIGKILL.
 pub fn kill_at_checkpoint<S: AsRef<std::ffi::OsStr>>(args: &[S], checkpoint_meta: &Path) {
+    signal_at_checkpoint(args, checkpoint_meta, "KILL");
+}
+
+/// Starts `era ARGS`, sends it `signal` (`KILL`, `TERM`, `INT`, …) once `checkpoint_meta` exists, and
+/// returns how it ended.
+pub fn signal_at_checkpoint<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    checkpoint_meta: &Path,
+    signal: &str,
+) -> std::process::ExitStatus {
     let mut child =
         Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let start = Instant::now();
     while !checkpoint_meta.exists() {
         assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be signalled");
         std::thread::sleep(Duration::from_millis(5));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let sent = Command::new("kill").args(["-s", signal, &child.id().to_string()]).status().unwrap();
+    assert!(sent.success(), "kill -s {signal}");
+    child.wait().unwrap()
 }
