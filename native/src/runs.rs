@@ -156,18 +156,48 @@ pub fn open_log(
     let shown = log_path.display().to_string();
     if !resume {
         let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;
+        lock(&file, dir, &shown)?;
         return Ok((RunLogWriter::new(BufWriter::new(file), &header()?)?, 0.0, None));
     }
+    // Locked before anything is read, so that a second process never sees a half-written state.
+    let file = OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
+    lock(&file, dir, &shown)?;
     let Some(ckpt) = checkpoint::latest(dir)? else {
         bail!("{}: no checkpoint to resume from (the run stopped before its first one); start it again", dir.display());
     };
     let text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
     let existing = RunLog::parse(&text, &shown)?;
-    let file = OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
     let rel = ckpt.dir.strip_prefix(dir).unwrap_or(&ckpt.dir).display().to_string();
     let writer = RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
     let wall = ckpt.meta.wall_s;
     Ok((writer, wall, Some(ckpt)))
+}
+
+/// Where the process writing a run leaves its id, for the message that refuses a second writer.
+pub const WRITER_PID_FILE: &str = ".writer.pid";
+
+/// Takes the exclusive lock on a run's open log `file`, held until the file is closed (the run's
+/// end, or its process's death: a lock is never left behind by a killed run), and notes this
+/// process's id beside it. A run that another process is writing is refused, naming that process.
+fn lock(file: &fs::File, dir: &Path, shown: &str) -> anyhow::Result<()> {
+    let pid_file = dir.join(WRITER_PID_FILE);
+    match file.try_lock() {
+        Ok(()) => {
+            // Only a message depends on it: a failure to write it does not stop the run.
+            let _ = fs::write(&pid_file, std::process::id().to_string());
+            Ok(())
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let other = fs::read_to_string(&pid_file).map(|p| p.trim().to_string()).unwrap_or_default();
+            let (who, stop) = if other.is_empty() {
+                ("another process".to_string(), "stop it".to_string())
+            } else {
+                (format!("process {other}"), format!("stop it (Ctrl-C, or kill -TERM {other})"))
+            };
+            bail!("{shown}: {who} is writing this run; wait for it to end or {stop}, then resume")
+        }
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("{shown}: cannot lock")),
+    }
 }
 
 /// The footer status of a run that returned `result` and is `done` or not.

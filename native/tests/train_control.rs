@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{era, kill_at_checkpoint, log, records, signal_at_checkpoint, train_control_args};
+use common::{era, kill_at_checkpoint, log, records, signal_at_checkpoint, spawn_until, train_control_args};
 use era_shared::runlog::Status;
 
 fn train(out: &Path, name: &str, extra: &[&str]) -> Output {
@@ -154,6 +154,33 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
     assert_eq!(records(&a), records(&log(&run)), "the resumed run's log equals the uninterrupted one");
+}
+
+#[test]
+fn a_run_being_written_refuses_a_second_writer_until_its_process_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = ["--env", "Pendulum-v1", "--steps", "100000", "--checkpoint-every", "500"];
+    let run = dir.path().join("busy");
+    let mut first = spawn_until(
+        &train_control_args(dir.path(), "busy", &common),
+        &run.join("checkpoints/step-000000000500/meta.json"),
+    );
+    let second = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("process {} is writing this run", first.id())), "{err}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let records_before = log(&run).records.len();
+    // The killed process's lock went with it: a resume takes the run over.
+    let latest = std::fs::read_dir(run.join("checkpoints")).unwrap().count() as u64;
+    let next = format!("checkpoints/step-{:012}/meta.json", 500 * (latest + 2));
+    let resume = ["train", "control", "--resume", run.to_str().unwrap(), "--quiet"];
+    signal_at_checkpoint(&resume, &run.join(next), "TERM");
+    let taken_over = log(&run);
+    assert_eq!(taken_over.footer.as_ref().map(|f| f.status), Some(Status::Stopped));
+    assert!(taken_over.records.len() >= records_before && !taken_over.resumes.is_empty());
 }
 
 #[test]

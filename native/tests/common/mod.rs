@@ -70,6 +70,19 @@ pub fn kill_at_checkpoint<S: AsRef<std::ffi::OsStr>>(args: &[S], checkpoint_meta
     signal_at_checkpoint(args, checkpoint_meta, "KILL");
 }
 
+/// Starts `era ARGS` and returns it, still running, once `checkpoint_meta` exists.
+pub fn spawn_until<S: AsRef<std::ffi::OsStr>>(args: &[S], checkpoint_meta: &Path) -> std::process::Child {
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while !checkpoint_meta.exists() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
 /// Starts `era ARGS`, sends it `signal` (`KILL`, `TERM`, `INT`, …) once `checkpoint_meta` exists, and
 /// returns how it ended.
 pub fn signal_at_checkpoint<S: AsRef<std::ffi::OsStr>>(
@@ -77,14 +90,7 @@ pub fn signal_at_checkpoint<S: AsRef<std::ffi::OsStr>>(
     checkpoint_meta: &Path,
     signal: &str,
 ) -> std::process::ExitStatus {
-    let mut child =
-        Command::new(env!("CARGO_BIN_EXE_era")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while !checkpoint_meta.exists() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be signalled");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut child = spawn_until(args, checkpoint_meta);
     let sent = Command::new("kill").args(["-s", signal, &child.id().to_string()]).status().unwrap();
     assert!(sent.success(), "kill -s {signal}");
     child.wait().unwrap()
