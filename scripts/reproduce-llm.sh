@@ -17,8 +17,9 @@
 # starts from the same warm-up model at a seed (a test checks it). Resumable: a completed run is
 # skipped, a stopped one continues from its last checkpoint. Runs go to ERA_REPRO_OUT (default
 # runs/reproduce-llm), seed S of run NAME in $out/seed-S/NAME; tables to *.csv, pictures to plots/.
-# ERA_LLM_BACKEND picks the backend (default ndarray, the CPU). Long: each default run takes about
-# 17–20 minutes on 2 cores, one at a time (see docs/results.md).
+# ERA_LLM_BACKEND picks the backend (default ndarray, the CPU); ERA_LLM_ARGS adds options to every
+# run (a smoke-sized check: "--warmup-steps 4 --digits 2 --eval-prompts 4 --prompts 2 --group 4").
+# Long: each default run takes about 17–20 minutes on 2 cores, one at a time (see docs/results.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,8 @@ out=${ERA_REPRO_OUT:-runs/reproduce-llm}
 steps=${ERA_LLM_STEPS:-600}
 long_steps=${ERA_LLM_LONG_STEPS:-1800}
 backend=${ERA_LLM_BACKEND:-ndarray}
+read -r -a extra <<<"${ERA_LLM_ARGS:-}"
+common=(--task arithmetic --backend "$backend" ${extra[@]+"${extra[@]}"})
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(seeds long)
 for p in "${parts[@]}"; do
@@ -50,16 +53,16 @@ for p in "${parts[@]}"; do
   case "$p" in
     seeds)
       for seed in $(seeds 3); do
-        run llm "$seed" grpo-era --task arithmetic --era on --steps "$steps" --backend "$backend"
-        run llm "$seed" grpo --task arithmetic --era off --steps "$steps" --backend "$backend"
-        run llm "$seed" grpo-era-released --task arithmetic "${released[@]}" --steps "$steps" --backend "$backend"
+        run llm "$seed" grpo-era "${common[@]}" --era on --steps "$steps"
+        run llm "$seed" grpo "${common[@]}" --era off --steps "$steps"
+        run llm "$seed" grpo-era-released "${common[@]}" "${released[@]}" --steps "$steps"
       done
       table "GRPO-ERA vs GRPO ($steps GRPO steps, 3 seeds)" llm.csv --score eval/pass@1 --plot "$out/plots" \
         "$out"/seed-*/grpo-era "$out"/seed-*/grpo-era-released "$out"/seed-*/grpo
       ;;
     long)
-      run llm 0 grpo-era-long --task arithmetic --era on --steps "$long_steps" --backend "$backend"
-      run llm 0 grpo-long --task arithmetic --era off --steps "$long_steps" --backend "$backend"
+      run llm 0 grpo-era-long "${common[@]}" --era on --steps "$long_steps"
+      run llm 0 grpo-long "${common[@]}" --era off --steps "$long_steps"
       table "GRPO-ERA vs GRPO, one seed, $long_steps GRPO steps" llm-long.csv --score eval/pass@1 \
         --plot "$out/plots-long" "$out"/seed-0/grpo-era-long "$out"/seed-0/grpo-long
       ;;

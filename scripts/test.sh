@@ -41,5 +41,17 @@ step "main job (smoke run)"
 # recompile wgpu and burn for a second feature set, minutes and gigabytes for nothing.
 ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 ERA_DEMO_BIN=target/debug/era scripts/demo.sh
 
+step "reproduction scripts (smoke-sized: every run, resume and table of the LLM one)"
+smoke=$(mktemp -d)
+ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STEPS=6 \
+  ERA_LLM_ARGS="--warmup-steps 4 --digits 2 --eval-prompts 4 --prompts 2 --group 4 --eval-every 2 --log-every 1" \
+  scripts/reproduce-llm.sh >"$smoke/first.txt"
+ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STEPS=6 scripts/reproduce-llm.sh seeds \
+  >"$smoke/again.txt"
+grep -q "seed 2 of grpo-era-released: already complete" "$smoke/again.txt"
+grep -q "Paired by seed, grpo-era − grpo (arithmetic)" "$smoke/first.txt"
+test -s "$smoke/plots/arithmetic-rollout_h_resp_window_mean.svg"
+rm -rf "$smoke"
+
 echo
 echo "all checks passed"
