@@ -708,6 +708,10 @@ pub struct CompareArgs {
     /// rollout/h_resp_window_mean, rollout/entropy_window_mean and rollout/reward_window_mean].
     #[arg(long, value_name = "METRIC[@second-half]")]
     pub paired: Vec<String>,
+    /// Also write the paired comparison to this CSV file (one row per pairing and metric: the
+    /// per-seed values and differences, their mean, sd and 95 % interval).
+    #[arg(long, value_name = "FILE")]
+    pub paired_csv: Option<PathBuf>,
 }
 
 /// The clap command with every subcommand letting a later flag override an earlier one, so flags

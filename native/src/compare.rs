@@ -33,7 +33,8 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     print!("{}", table(&groups));
     let agg = aggregate(&groups, &args.score, &bounds);
     print!("{}", summary(&agg, &args.score));
-    print!("{}", paired(&groups, &chosen, &args.score));
+    let pairs = pairings(&groups, &chosen, &args.score);
+    print!("{}", paired(&pairs));
     if let Some(dir) = &args.plot {
         use era_shared::metrics::{GAUSSIAN_ENTROPY, ROLLOUT_ENTROPY_WINDOW, ROLLOUT_H_RESP_WINDOW};
         let keys = [args.score.as_str(), GAUSSIAN_ENTROPY, ROLLOUT_H_RESP_WINDOW, ROLLOUT_ENTROPY_WINDOW];
@@ -44,6 +45,10 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.csv {
         std::fs::write(path, csv(&groups, &agg))
             .with_context(|| format!("{}: cannot write the CSV file", path.display()))?;
+    }
+    if let Some(path) = &args.paired_csv {
+        std::fs::write(path, paired_csv(&pairs))
+            .with_context(|| format!("{}: cannot write the paired CSV file", path.display()))?;
     }
     Ok(())
 }
@@ -279,11 +284,45 @@ impl PairedMetric {
     }
 }
 
-/// Each ERA setting against each baseline (ERA off) of the same domain and task, run by run at the
-/// seeds both have: per metric the two settings' values seed by seed, the differences ERA − baseline,
+/// One metric of a [`Pairing`]: each setting's value per seed and their differences.
+#[derive(Debug)]
+pub struct PairedRow {
+    /// The metric and how it was read.
+    pub metric: PairedMetric,
+    /// The ERA setting's value at each seed (`None` where its run has none).
+    pub era: Vec<Option<f64>>,
+    /// The baseline's value at each seed.
+    pub baseline: Vec<Option<f64>>,
+    /// ERA − baseline at each seed where both have a value.
+    pub differences: Vec<f64>,
+    /// The differences' mean and sample standard deviation.
+    pub mean_std: Option<(f64, Option<f64>)>,
+    /// The 95 % bootstrap interval of their mean.
+    pub interval: Option<Estimate>,
+}
+
+/// An ERA setting against a baseline (ERA off) of the same domain and task, at the seeds both ran.
+#[derive(Debug)]
+pub struct Pairing {
+    /// The ERA setting's label.
+    pub era: String,
+    /// The baseline's label.
+    pub baseline: String,
+    /// The task both ran.
+    pub task: String,
+    /// The seeds both ran, in order.
+    pub seeds: Vec<u64>,
+    /// Seeds that only one of the two ran (left out).
+    pub alone: Vec<u64>,
+    /// One row per metric (none when no seed is shared).
+    pub rows: Vec<PairedRow>,
+}
+
+/// Each ERA setting paired with each baseline of the same domain and task, run by run at the seeds
+/// both have: per metric the two settings' values seed by seed, the differences ERA − baseline,
 /// their mean, standard deviation and 95 % bootstrap interval. `chosen` empty: the domain's defaults.
-pub fn paired(groups: &[Group<'_>], chosen: &[PairedMetric], score: &str) -> String {
-    let mut out = String::new();
+pub fn pairings(groups: &[Group<'_>], chosen: &[PairedMetric], score: &str) -> Vec<Pairing> {
+    let mut out = Vec::new();
     let era_of = |g: &Group<'_>| g.header().map(|h| h.era.enabled);
     for e in groups.iter().filter(|g| era_of(g) == Some(true)) {
         for b in groups.iter().filter(|g| era_of(g) == Some(false)) {
@@ -294,61 +333,127 @@ pub fn paired(groups: &[Group<'_>], chosen: &[PairedMetric], score: &str) -> Str
             let seeds_of = |g: &Group<'_>| g.runs.iter().map(|r| r.header.seed).collect::<BTreeSet<u64>>();
             let (se, sb) = (seeds_of(e), seeds_of(b));
             let seeds: Vec<u64> = se.intersection(&sb).copied().collect();
-            let list = |s: &mut dyn Iterator<Item = u64>| s.map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
-            let _ = writeln!(out, "\nPaired by seed, {} − {} ({}):", e.label, b.label, he.task());
-            if seeds.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "  no seed in common (seeds {} against {})",
-                    list(&mut se.iter().copied()),
-                    list(&mut sb.iter().copied())
-                );
-                continue;
-            }
-            let alone: BTreeSet<u64> = se.symmetric_difference(&sb).copied().collect();
-            if !alone.is_empty() {
-                let _ = writeln!(out, "  left out, run in one setting only: seeds {}", list(&mut alone.into_iter()));
-            }
             let metrics = if chosen.is_empty() { PairedMetric::defaults(he.domain, score) } else { chosen.to_vec() };
-            let mut rows = vec![vec![
-                format!("metric (seeds {})", list(&mut seeds.iter().copied())),
-                e.label.clone(),
-                b.label.clone(),
-                "difference".into(),
-                "mean".into(),
-                "sd".into(),
-                "95 % CI".into(),
-            ]];
-            for m in &metrics {
-                let values = |g: &Group<'_>| -> Vec<Option<f64>> {
-                    seeds.iter().map(|&s| g.run_at(s).and_then(|r| m.of(r))).collect()
-                };
-                let (ve, vb) = (values(e), values(b));
-                let diffs: Vec<f64> = ve.iter().zip(&vb).filter_map(|(x, y)| Some((*x)? - (*y)?)).collect();
-                let show =
-                    |v: &[Option<f64>]| v.iter().map(|x| x.map_or("–".into(), num)).collect::<Vec<_>>().join(", ");
-                let signed = diffs
-                    .iter()
-                    .map(|d| format!("{}{}", if *d >= 0.0 { "+" } else { "" }, num(*d)))
-                    .collect::<Vec<_>>();
-                let (mean, sd) = match mean_std(&diffs) {
-                    Some((m, s)) => (num(m), s.map_or("–".into(), num)),
-                    None => ("–".into(), "–".into()),
-                };
-                let ci = stats::mean_bootstrap(&diffs, stats::BOOTSTRAP_RESAMPLES, 0)
-                    .map_or("–".into(), |c| format!("[{}, {}]", num(c.low), num(c.high)));
-                rows.push(vec![m.label(), show(&ve), show(&vb), signed.join(", "), mean, sd, ci]);
-            }
-            out.push_str(&aligned(&rows));
-            if seeds.len() < 5 {
-                let _ = writeln!(
-                    out,
-                    "  ({} seed{}: a bootstrap over so few seeds is narrower than the real uncertainty; read it as a \
-                     description of these seeds, not a test)",
-                    seeds.len(),
-                    if seeds.len() == 1 { "" } else { "s" }
-                );
-            }
+            let rows = if seeds.is_empty() { Vec::new() } else { metrics };
+            let rows = rows
+                .into_iter()
+                .map(|metric| {
+                    let values = |g: &Group<'_>| -> Vec<Option<f64>> {
+                        seeds.iter().map(|&s| g.run_at(s).and_then(|r| metric.of(r))).collect()
+                    };
+                    let (era, baseline) = (values(e), values(b));
+                    let differences: Vec<f64> =
+                        era.iter().zip(&baseline).filter_map(|(x, y)| Some((*x)? - (*y)?)).collect();
+                    let mean_std = mean_std(&differences);
+                    let interval = stats::mean_bootstrap(&differences, stats::BOOTSTRAP_RESAMPLES, 0);
+                    PairedRow { metric, era, baseline, differences, mean_std, interval }
+                })
+                .collect();
+            out.push(Pairing {
+                era: e.label.clone(),
+                baseline: b.label.clone(),
+                task: he.task(),
+                alone: se.symmetric_difference(&sb).copied().collect(),
+                seeds,
+                rows,
+            });
+        }
+    }
+    out
+}
+
+fn join<T>(items: &[T], show: impl Fn(&T) -> String, sep: &str) -> String {
+    items.iter().map(show).collect::<Vec<_>>().join(sep)
+}
+
+/// The pairings as printed after the IQM section.
+pub fn paired(pairings: &[Pairing]) -> String {
+    let mut out = String::new();
+    for p in pairings {
+        let _ = writeln!(out, "\nPaired by seed, {} − {} ({}):", p.era, p.baseline, p.task);
+        if p.seeds.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no seed in common (seeds {} are in one setting only)",
+                join(&p.alone, u64::to_string, ", ")
+            );
+            continue;
+        }
+        if !p.alone.is_empty() {
+            let _ =
+                writeln!(out, "  left out, run in one setting only: seeds {}", join(&p.alone, u64::to_string, ", "));
+        }
+        let head =
+            [format!("metric (seeds {})", join(&p.seeds, u64::to_string, ", ")), p.era.clone(), p.baseline.clone()];
+        let mut rows =
+            vec![[head.to_vec(), ["difference", "mean", "sd", "95 % CI"].map(String::from).to_vec()].concat()];
+        for r in &p.rows {
+            let show = |v: &Option<f64>| v.map_or("–".into(), num);
+            let signed = |d: &f64| format!("{}{}", if *d >= 0.0 { "+" } else { "" }, num(*d));
+            let (mean, sd) = match r.mean_std {
+                Some((m, s)) => (num(m), s.map_or("–".into(), num)),
+                None => ("–".into(), "–".into()),
+            };
+            let ci = r.interval.map_or("–".into(), |c| format!("[{}, {}]", num(c.low), num(c.high)));
+            rows.push(vec![
+                r.metric.label(),
+                join(&r.era, show, ", "),
+                join(&r.baseline, show, ", "),
+                join(&r.differences, signed, ", "),
+                mean,
+                sd,
+                ci,
+            ]);
+        }
+        out.push_str(&aligned(&rows));
+        if p.seeds.len() < 5 {
+            let _ = writeln!(
+                out,
+                "  ({} seed{}: a bootstrap over so few seeds is narrower than the real uncertainty; read it as a \
+                 description of these seeds, not a test)",
+                p.seeds.len(),
+                if p.seeds.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    out
+}
+
+/// The CSV written by `--paired-csv`: `era_setting,baseline,task,metric,summary,seeds,era_values,
+/// baseline_values,differences,mean,sd,ci_low,ci_high`, one row per pairing and metric; the per-seed
+/// columns list values in the order of `seeds`, separated by `;` (empty where a run has none).
+pub fn paired_csv(pairings: &[Pairing]) -> String {
+    let mut out = String::from(
+        "era_setting,baseline,task,metric,summary,seeds,era_values,baseline_values,differences,mean,sd,ci_low,ci_high\n",
+    );
+    let opt = |v: &Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for p in pairings {
+        for r in &p.rows {
+            let summary = match r.metric.summary {
+                Summary::Final => "final",
+                Summary::SecondHalf => "second-half",
+            };
+            let (mean, sd) = match r.mean_std {
+                Some((m, s)) => (m.to_string(), opt(&s)),
+                None => Default::default(),
+            };
+            let (lo, hi) = r.interval.map(|c| (c.low.to_string(), c.high.to_string())).unwrap_or_default();
+            let fields = [
+                p.era.clone(),
+                p.baseline.clone(),
+                p.task.clone(),
+                r.metric.key.clone(),
+                summary.to_string(),
+                join(&p.seeds, u64::to_string, ";"),
+                join(&r.era, opt, ";"),
+                join(&r.baseline, opt, ";"),
+                join(&r.differences, f64::to_string, ";"),
+                mean,
+                sd,
+                lo,
+                hi,
+            ];
+            let _ = writeln!(out, "{}", join(&fields, |f| csv_field(f), ","));
         }
     }
     out

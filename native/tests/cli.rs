@@ -308,6 +308,14 @@ fn compare_pairs_era_with_its_baseline_seed_by_seed() {
     let ci: Vec<f64> =
         h[h.rfind('[').unwrap() + 1..h.rfind(']').unwrap()].split(", ").map(|v| v.parse().unwrap()).collect();
     assert!(0.4 <= ci[0] && ci[0] < 0.5 && 0.5 < ci[1] && ci[1] <= 0.6, "{ci:?}");
+    // --paired-csv writes the same figures, one row per metric.
+    let paired_csv = dir.path().join("paired.csv");
+    let out = era(&["compare", dir.path().to_str().unwrap(), "--paired-csv", paired_csv.to_str().unwrap()], "");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&paired_csv).unwrap();
+    assert!(text.starts_with("era_setting,baseline,task,metric,summary,seeds,era_values,"), "{text}");
+    let want = "grpo-era-arithmetic,grpo-arithmetic,arithmetic,eval/pass@1,final,0;1;2,0.5;0.5;0.5,0.25;0.375;0.5,0.25;0.125;0,0.125,0.125,";
+    assert!(text.lines().any(|l| l.starts_with(want)), "{text}");
     // --paired chooses the metrics; pass@k keys keep their own `@`.
     let only = era(&["compare", dir.path().to_str().unwrap(), "--paired", "eval/pass@1"], "");
     let only = String::from_utf8_lossy(&only.stdout);

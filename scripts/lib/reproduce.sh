@@ -26,10 +26,11 @@ run() {
 # seeds N: the seeds 0 … N−1.
 seeds() { seq 0 $(($1 - 1)); }
 
-# table TITLE CSV ARGS…: `era compare ARGS…`, its CSV written to $out/CSV.
+# table TITLE CSV ARGS…: `era compare ARGS…`, its CSV written to $out/CSV and its paired comparison
+# (each ERA setting against its baseline, seed by seed) to $out/<CSV without .csv>-paired.csv.
 table() {
   local title=$1 csv=$2
   shift 2
   printf '\n== %s\n' "$title"
-  "$era" compare "$@" --csv "$out/$csv"
+  "$era" compare "$@" --csv "$out/$csv" --paired-csv "$out/${csv%.csv}-paired.csv"
 }
