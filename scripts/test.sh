@@ -51,6 +51,7 @@ ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STE
 grep -q "seed 2 of grpo-era-released: already complete" "$smoke/again.txt"
 grep -q "Paired by seed, grpo-era − grpo (arithmetic)" "$smoke/first.txt"
 test -s "$smoke/plots/arithmetic-rollout_h_resp_window_mean.svg"
+grep -q "^grpo-era,grpo,arithmetic,eval/pass@1,final,0;1;2," "$smoke/llm-paired.csv"
 rm -rf "$smoke"
 
 echo
