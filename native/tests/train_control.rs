@@ -174,8 +174,13 @@ fn a_run_being_written_refuses_a_second_writer_until_its_process_is_gone() {
     first.wait().unwrap();
     let records_before = log(&run).records.len();
     // The killed process's lock went with it: a resume takes the run over.
-    let latest = std::fs::read_dir(run.join("checkpoints")).unwrap().count() as u64;
-    let next = format!("checkpoints/step-{:012}/meta.json", 500 * (latest + 2));
+    let latest = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("step-")?.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    // A checkpoint the resumed process writes itself (two intervals on), so it is signalled mid-run.
+    let next = format!("checkpoints/step-{:012}/meta.json", latest + 1000);
     let resume = ["train", "control", "--resume", run.to_str().unwrap(), "--quiet"];
     signal_at_checkpoint(&resume, &run.join(next), "TERM");
     let taken_over = log(&run);
