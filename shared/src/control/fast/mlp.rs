@@ -275,7 +275,7 @@ widened! {
     );
 }
 
-/// Partial sums kept by [`lane_sum`]./// Partial sums kept by [`lane_sum`].
+/// Partial sums kept by [`lane_sum`].
 const LANES: usize = 16;
 
 /// `Σ_{j<len} term(j)` with [`LANES`] partial sums, added together at the end. A single running sum
