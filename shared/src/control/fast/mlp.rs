@@ -226,53 +226,28 @@ impl Mlp {
     }
 }
 
-#[inline(always)]
-fn activate_body(activation: Activation, y: &mut [f32]) {
-    match activation {
-        Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
-        Activation::Elu => y.iter_mut().for_each(|v| *v = elu(*v)),
-        Activation::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
-    }
-}
-
-#[inline(always)]
-fn activation_backward_body(activation: Activation, h: &[f32], grad: &mut [f32]) {
-    match activation {
-        Activation::Relu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 }),
-        Activation::Elu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { *g * (h + 1.0) }),
-        Activation::Tanh => grad.iter_mut().zip(h).for_each(|(g, &h)| *g *= 1.0 - h * h),
-    }
-}
-
 widened! {
     /// The hidden nonlinearity on every element of `y`, in place.
-    fn activate = activate_body(activation: Activation, y: &mut [f32]);
+    fn activate(activation: Activation, y: &mut [f32]) {
+        match activation {
+            Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Elu => y.iter_mut().for_each(|v| *v = elu(*v)),
+            Activation::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
+        }
+    }
 }
+
 widened! {
     /// Multiplies `grad` by the nonlinearity's derivative at the outputs `h` it produced.
-    fn activation_backward = activation_backward_body(activation: Activation, h: &[f32], grad: &mut [f32]);
-}
-widened! {
-    /// [`layer_norm_body`] at the CPU's widest vectors.
-    fn layer_norm = layer_norm_body(
-        y: &mut [f32],
-        width: usize,
-        gamma: &[f32],
-        beta: &[f32],
-        normalised: &mut Vec<f32>,
-        rstd: &mut Vec<f32>,
-    );
-}
-widened! {
-    /// [`layer_norm_backward_body`] at the CPU's widest vectors.
-    fn layer_norm_backward = layer_norm_backward_body(
-        grad: &mut [f32],
-        width: usize,
-        gamma: &[f32],
-        normalised: &[f32],
-        rstd: &[f32],
-        g_norm: Option<&mut [f32]>,
-    );
+    fn activation_backward(activation: Activation, h: &[f32], grad: &mut [f32]) {
+        match activation {
+            Activation::Relu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 }),
+            Activation::Elu => {
+                grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { *g * (h + 1.0) })
+            }
+            Activation::Tanh => grad.iter_mut().zip(h).for_each(|(g, &h)| *g *= 1.0 - h * h),
+        }
+    }
 }
 
 /// Partial sums kept by [`lane_sum`].
@@ -295,61 +270,63 @@ fn lane_sum(len: usize, term: impl Fn(usize) -> f32) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// LayerNorm over rows of `width` in place: `y ← γ·(y − mean)/√(var + ε) + β`, with the biased
-/// variance, as flax and burn compute it. Keeps the standardised rows and `1/√(var + ε)` per row.
-#[inline(always)]
-fn layer_norm_body(
-    y: &mut [f32],
-    width: usize,
-    gamma: &[f32],
-    beta: &[f32],
-    normalised: &mut Vec<f32>,
-    rstd: &mut Vec<f32>,
-) {
-    normalised.resize(y.len(), 0.0);
-    rstd.clear();
-    let inv = 1.0 / width as f32;
-    for (row, xhat) in y.chunks_exact_mut(width).zip(normalised.chunks_exact_mut(width)) {
-        let mean = lane_sum(width, |j| row[j]) * inv;
-        let var = lane_sum(width, |j| (row[j] - mean) * (row[j] - mean)) * inv;
-        let r = 1.0 / (var + LAYER_NORM_EPS as f32).sqrt();
-        rstd.push(r);
-        for (((v, h), g), b) in row.iter_mut().zip(xhat.iter_mut()).zip(gamma).zip(beta) {
-            *h = (*v - mean) * r;
-            *v = *h * g + b;
+widened! {
+    /// LayerNorm over rows of `width` in place: `y ← γ·(y − mean)/√(var + ε) + β`, with the biased
+    /// variance, as flax and burn compute it. Keeps the standardised rows and `1/√(var + ε)` per row.
+    fn layer_norm(
+        y: &mut [f32],
+        width: usize,
+        gamma: &[f32],
+        beta: &[f32],
+        normalised: &mut Vec<f32>,
+        rstd: &mut Vec<f32>,
+    ) {
+        normalised.resize(y.len(), 0.0);
+        rstd.clear();
+        let inv = 1.0 / width as f32;
+        for (row, xhat) in y.chunks_exact_mut(width).zip(normalised.chunks_exact_mut(width)) {
+            let mean = lane_sum(width, |j| row[j]) * inv;
+            let var = lane_sum(width, |j| (row[j] - mean) * (row[j] - mean)) * inv;
+            let r = 1.0 / (var + LAYER_NORM_EPS as f32).sqrt();
+            rstd.push(r);
+            for (((v, h), g), b) in row.iter_mut().zip(xhat.iter_mut()).zip(gamma).zip(beta) {
+                *h = (*v - mean) * r;
+                *v = *h * g + b;
+            }
         }
     }
 }
 
-/// The backward pass of [`layer_norm`]: `grad` holds `∂L/∂y` per row and becomes `∂L/∂z` for the
-/// input `z`, `rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))` with `ĝ = γ·∂L/∂y`; the scale's and shift's gradients
-/// `Σ_rows ∂L/∂y·x̂` and `Σ_rows ∂L/∂y` go into `g_norm` (`[scale, shift]`) when given.
-#[inline(always)]
-fn layer_norm_backward_body(
-    grad: &mut [f32],
-    width: usize,
-    gamma: &[f32],
-    normalised: &[f32],
-    rstd: &[f32],
-    g_norm: Option<&mut [f32]>,
-) {
-    if let Some(g_norm) = g_norm {
-        let (g_gamma, g_beta) = g_norm.split_at_mut(width);
-        g_gamma.fill(0.0);
-        g_beta.fill(0.0);
-        for (g, xhat) in grad.chunks_exact(width).zip(normalised.chunks_exact(width)) {
-            for j in 0..width {
-                g_gamma[j] += g[j] * xhat[j];
-                g_beta[j] += g[j];
+widened! {
+    /// The backward pass of [`layer_norm`]: `grad` holds `∂L/∂y` per row and becomes `∂L/∂z` for the
+    /// input `z`, `rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))` with `ĝ = γ·∂L/∂y`; the scale's and shift's gradients
+    /// `Σ_rows ∂L/∂y·x̂` and `Σ_rows ∂L/∂y` go into `g_norm` (`[scale, shift]`) when given.
+    fn layer_norm_backward(
+        grad: &mut [f32],
+        width: usize,
+        gamma: &[f32],
+        normalised: &[f32],
+        rstd: &[f32],
+        g_norm: Option<&mut [f32]>,
+    ) {
+        if let Some(g_norm) = g_norm {
+            let (g_gamma, g_beta) = g_norm.split_at_mut(width);
+            g_gamma.fill(0.0);
+            g_beta.fill(0.0);
+            for (g, xhat) in grad.chunks_exact(width).zip(normalised.chunks_exact(width)) {
+                for j in 0..width {
+                    g_gamma[j] += g[j] * xhat[j];
+                    g_beta[j] += g[j];
+                }
             }
         }
-    }
-    let inv = 1.0 / width as f32;
-    for ((g, xhat), &r) in grad.chunks_exact_mut(width).zip(normalised.chunks_exact(width)).zip(rstd) {
-        let mean_g = lane_sum(width, |j| g[j] * gamma[j]) * inv;
-        let mean_gx = lane_sum(width, |j| g[j] * gamma[j] * xhat[j]) * inv;
-        for j in 0..width {
-            g[j] = r * (g[j] * gamma[j] - mean_g - xhat[j] * mean_gx);
+        let inv = 1.0 / width as f32;
+        for ((g, xhat), &r) in grad.chunks_exact_mut(width).zip(normalised.chunks_exact(width)).zip(rstd) {
+            let mean_g = lane_sum(width, |j| g[j] * gamma[j]) * inv;
+            let mean_gx = lane_sum(width, |j| g[j] * gamma[j] * xhat[j]) * inv;
+            for j in 0..width {
+                g[j] = r * (g[j] * gamma[j] - mean_g - xhat[j] * mean_gx);
+            }
         }
     }
 }

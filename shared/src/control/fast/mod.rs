@@ -153,26 +153,28 @@ impl Adam {
     }
 }
 
-/// Defines `fn NAME(args)` running `BODY(args)` compiled for AVX-512F when the CPU has it, else for
-/// AVX2, else as it is: the binary targets baseline x86-64, whose SSE registers hold 4 floats, and the
-/// element-wise loops of a network (nonlinearities, LayerNorm) run 4× wider on AVX-512. `BODY` must be
-/// `#[inline(always)]`, so that it is compiled inside each wider function. Results are the same bits
-/// at every width: element-wise operations are exact IEEE operations either way (no fused
-/// multiply-adds are formed) and reductions keep a fixed order (see `mlp::lane_sum`).
+/// Defines `fn NAME(args) { BODY }` so that BODY runs compiled for AVX-512F when the CPU has it, else
+/// for AVX2, else as it is: the binary targets baseline x86-64, whose SSE registers hold 4 floats, and
+/// the element-wise loops of a network (nonlinearities, LayerNorm) run 4× wider on AVX-512. BODY is
+/// an `#[inline(always)]` inner function compiled inside each wider one. Results are the same bits at
+/// every width: element-wise operations are exact IEEE operations either way (no fused multiply-adds
+/// are formed) and reductions keep a fixed order (see `mlp::lane_sum`).
 macro_rules! widened {
-    ($(#[$doc:meta])* fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?);) => {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$doc])*
         #[allow(unsafe_code)]
         fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
                 unsafe fn avx512($($arg: $ty),*) {
-                    $body($($arg),*)
+                    body($($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
                 unsafe fn avx2($($arg: $ty),*) {
-                    $body($($arg),*)
+                    body($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F, all that `avx512` is compiled to use beyond the baseline.
@@ -183,7 +185,7 @@ macro_rules! widened {
                     return unsafe { avx2($($arg),*) };
                 }
             }
-            $body($($arg),*)
+            body($($arg),*)
         }
     };
 }
