@@ -268,11 +268,13 @@ impl PairedMetric {
         }
     }
 
-    /// One run's value: its final value or its second-half mean; `None` when it has none.
-    pub fn of(&self, run: &RunLog) -> Option<f64> {
+    /// The value of the run of `seed` in `g`: its final value (from the group's final metrics, read
+    /// once) or its second-half mean; `None` when the group has no such run or it has no value.
+    fn of(&self, g: &Group<'_>, seed: u64) -> Option<f64> {
+        let i = g.runs.iter().position(|r| r.header.seed == seed)?;
         match self.summary {
-            Summary::Final => run.final_metrics().get(&self.key).copied().flatten(),
-            Summary::SecondHalf => run.second_half_mean(&self.key),
+            Summary::Final => g.finals[i].get(&self.key).copied().flatten(),
+            Summary::SecondHalf => g.runs[i].second_half_mean(&self.key),
         }
     }
 
@@ -338,9 +340,8 @@ pub fn pairings(groups: &[Group<'_>], chosen: &[PairedMetric], score: &str) -> V
             let rows = rows
                 .into_iter()
                 .map(|metric| {
-                    let values = |g: &Group<'_>| -> Vec<Option<f64>> {
-                        seeds.iter().map(|&s| g.run_at(s).and_then(|r| metric.of(r))).collect()
-                    };
+                    let values =
+                        |g: &Group<'_>| -> Vec<Option<f64>> { seeds.iter().map(|&s| metric.of(g, s)).collect() };
                     let (era, baseline) = (values(e), values(b));
                     let differences: Vec<f64> =
                         era.iter().zip(&baseline).filter_map(|(x, y)| Some((*x)? - (*y)?)).collect();
@@ -537,12 +538,7 @@ pub struct Group<'a> {
     finals: Vec<BTreeMap<String, Option<f64>>>,
 }
 
-impl<'a> Group<'a> {
-    /// The group's run of `seed`.
-    fn run_at(&self, seed: u64) -> Option<&'a RunLog> {
-        self.runs.iter().copied().find(|r| r.header.seed == seed)
-    }
-
+impl Group<'_> {
     /// Finite final values of `metric` across the group's runs.
     fn values(&self, metric: &str) -> Vec<f64> {
         self.finals.iter().filter_map(|f| f.get(metric).copied().flatten()).collect()
