@@ -84,8 +84,9 @@ use era_shared::control::ppo::{PpoConfig, Rollout};
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::SacConfig;
 use era_shared::control::trainer::{AgentConfig, Engine, PpoAgent, SacAgent};
-use era_shared::control::{AgentError, AgentRng, ControlConfig, ControlTrainer};
+use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::env::{Env, env_ids};
+use era_shared::train::{TrainError, TrainRng};
 use rand::{Rng, SeedableRng};
 
 use crate::backend::{self, BackendChoice, Task};
@@ -193,9 +194,9 @@ impl Bench {
     fn report(
         &self,
         (repeats, engine, backend): (usize, Engine, &str),
-        update: &dyn Fn(bool, Engine) -> Result<f64, AgentError>,
-        in_loop: &dyn Fn(Engine) -> Result<f64, AgentError>,
-    ) -> Result<(), AgentError> {
+        update: &dyn Fn(bool, Engine) -> Result<f64, TrainError>,
+        in_loop: &dyn Fn(Engine) -> Result<f64, TrainError>,
+    ) -> Result<(), TrainError> {
         let (algo, unit) = (self.algo, self.unit);
         if engine == Engine::Fast {
             let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
@@ -232,7 +233,7 @@ impl Bench {
     fn report_against_jax(
         &self,
         repeats: usize,
-        update: &dyn Fn(bool, Engine) -> Result<f64, AgentError>,
+        update: &dyn Fn(bool, Engine) -> Result<f64, TrainError>,
         jax: &Jax,
     ) -> anyhow::Result<()> {
         let version = jax.version()?;
@@ -342,15 +343,15 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
     updates: usize,
     engine: Engine,
     device: &B::Device,
-) -> Result<f64, AgentError> {
+) -> Result<f64, TrainError> {
     // The released networks (ELU, LayerNorm critics, AdamW), as the JAX script runs them.
     let cfg = SacConfig::standard(era).with_hidden(vec![width, width]);
-    let mut rng = AgentRng::seed_from_u64(0);
-    let mut data = AgentRng::seed_from_u64(1);
+    let mut rng = TrainRng::seed_from_u64(0);
+    let mut data = TrainRng::seed_from_u64(1);
     let buffer = ReplayBuffer::random(100_000, OBS, ACT, 0.0, &mut data);
     let batches: Vec<_> = (0..updates + 10).map(|_| buffer.sample(256, &mut data)).collect();
     // As in training: only the last update computes statistics, and reading them waits for the device.
-    let time = |run: &mut dyn FnMut(&[Batch]) -> Result<(), AgentError>| -> Result<f64, AgentError> {
+    let time = |run: &mut dyn FnMut(&[Batch]) -> Result<(), TrainError>| -> Result<f64, TrainError> {
         run(&batches[..10])?;
         let start = Instant::now();
         run(&batches[10..])?;
@@ -375,7 +376,7 @@ fn sac_loop_updates_per_sec<B: AutodiffBackend>(
     updates: usize,
     engine: Engine,
     device: &B::Device,
-) -> Result<f64, AgentError> {
+) -> Result<f64, TrainError> {
     let sac = SacConfig::standard(true).with_hidden(vec![width, width]).with_learning_starts(300);
     let config = ControlConfig::new("FiveLinkArm-v0".into(), AgentConfig::Sac(sac))
         .with_total_steps(1_000_000)
@@ -393,12 +394,12 @@ fn sac_loop_updates_per_sec<B: AutodiffBackend>(
 
 /// PPO or PPO-ERA minibatch updates per second over one 2048-step rollout of random data, on either
 /// engine.
-fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B::Device) -> Result<f64, AgentError> {
+fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B::Device) -> Result<f64, TrainError> {
     let cfg = PpoConfig::standard(era);
     let (n, minibatches) = (cfg.num_steps, cfg.num_minibatches * cfg.update_epochs);
-    let mut rng = AgentRng::seed_from_u64(0);
+    let mut rng = TrainRng::seed_from_u64(0);
     let mut agent = PpoAgent::<B>::new(engine, &cfg, (OBS, ACT, 1), &mut rng, device)?;
-    let mut data = AgentRng::seed_from_u64(1);
+    let mut data = TrainRng::seed_from_u64(1);
     let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
     let rollout = Rollout {
         obs: v(n * OBS),
@@ -418,7 +419,7 @@ fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B
 /// Environment steps per second of PPO-ERA training on FiveLinkArm-v0 with the default settings: one
 /// iteration of the loop, a 2048-step rollout (acting one step at a time, stepping, normalising)
 /// and its 320 minibatch updates.
-fn ppo_loop_steps_per_sec<B: AutodiffBackend>(engine: Engine, device: &B::Device) -> Result<f64, AgentError> {
+fn ppo_loop_steps_per_sec<B: AutodiffBackend>(engine: Engine, device: &B::Device) -> Result<f64, TrainError> {
     let config = ControlConfig::new("FiveLinkArm-v0".into(), AgentConfig::Ppo(PpoConfig::standard(true)))
         .with_total_steps(1_000_000)
         .with_eval_every(1_000_000);
@@ -431,7 +432,7 @@ fn ppo_loop_steps_per_sec<B: AutodiffBackend>(engine: Engine, device: &B::Device
 /// Steps per second of one environment copy under uniform random actions.
 fn env_steps_per_sec(id: &str, steps: usize) -> anyhow::Result<f64> {
     let mut env = Env::make(id)?;
-    let mut rng = AgentRng::seed_from_u64(0);
+    let mut rng = TrainRng::seed_from_u64(0);
     let spec = env.spec().clone();
     let actions: Vec<Vec<f32>> = (0..1000)
         .map(|_| {

@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
-use era_shared::control::AgentError;
 use era_shared::data::{DatasetKind, ImageDataset};
+use era_shared::train::TrainError;
 use era_shared::vision::trainer::{VisionConfig, VisionTrainer};
 use era_shared::vision::{ModelKind, Regularizer};
 use rand::{Rng, SeedableRng};
@@ -36,7 +36,7 @@ struct Bench<'a> {
 
 /// `n` images of `shape` with random pixels and labels over 10 classes.
 fn synthetic(n: usize, [c, h, w]: [usize; 3]) -> ImageDataset {
-    let mut rng = era_shared::control::AgentRng::seed_from_u64(0);
+    let mut rng = era_shared::train::TrainRng::seed_from_u64(0);
     ImageDataset {
         images: (0..n * c * h * w).map(|_| rng.random()).collect(),
         labels: (0..n).map(|_| rng.random_range(0..10)).collect(),
@@ -79,14 +79,14 @@ impl Task for Bench<'_> {
             for t in [&mut on, &mut off] {
                 pollster::block_on(t.advance())?;
             }
-            let train_rate = |t: &mut VisionTrainer<B>| -> Result<f64, AgentError> {
+            let train_rate = |t: &mut VisionTrainer<B>| -> Result<f64, TrainError> {
                 let start = Instant::now();
                 for _ in 0..a.steps {
                     pollster::block_on(t.advance())?;
                 }
                 Ok((a.steps * a.batch_size) as f64 / start.elapsed().as_secs_f64())
             };
-            let infer_rate = |t: &VisionTrainer<B>| -> Result<f64, AgentError> {
+            let infer_rate = |t: &VisionTrainer<B>| -> Result<f64, TrainError> {
                 let start = Instant::now();
                 let e = pollster::block_on(t.evaluate())?;
                 Ok(e.images as f64 / start.elapsed().as_secs_f64())

@@ -18,8 +18,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use era_shared::control::Part;
 use era_shared::runlog::CHECKPOINT_DIR;
+use era_shared::train::Part;
 use serde::{Deserialize, Serialize};
 
 /// The format name in every `meta.json`.
@@ -125,6 +125,90 @@ fn list(run_dir: &Path) -> Vec<(u64, PathBuf)> {
     out
 }
 
+/// The steps of a run's complete checkpoints, oldest first.
+pub fn steps(run_dir: &Path) -> Vec<u64> {
+    list(run_dir).into_iter().map(|(s, _)| s).collect()
+}
+
+/// The checkpoint at `step`, made the newest: newer ones are renamed `superseded-step-…` (kept, but
+/// no longer read), so that a later plain `--resume` continues this line of training, not the old one.
+pub fn rewind_to(run_dir: &Path, step: u64) -> anyhow::Result<Checkpoint> {
+    let all = list(run_dir);
+    let Some((_, dir)) = all.iter().find(|(s, _)| *s == step) else {
+        let have: Vec<String> = all.iter().map(|(s, _)| s.to_string()).collect();
+        bail!(
+            "{}: --from-step {step}: no checkpoint at that step (checkpoints at steps: {})",
+            run_dir.display(),
+            if have.is_empty() { "none".to_string() } else { have.join(", ") }
+        );
+    };
+    let ckpt = read(dir)?;
+    for (s, newer) in all.iter().filter(|(s, _)| *s > step) {
+        let aside = run_dir.join(CHECKPOINT_DIR).join(format!("superseded-step-{s:012}"));
+        if aside.exists() {
+            fs::remove_dir_all(&aside).with_context(|| format!("{}: cannot replace", aside.display()))?;
+        }
+        fs::rename(newer, &aside).with_context(|| format!("{}: cannot set aside", newer.display()))?;
+    }
+    Ok(ckpt)
+}
+
+/// The first non-finite value in a checkpoint's parts, named by part and tensor (burn records in
+/// MessagePack, safetensors); `None` when every float is finite. A checkpoint holding one would make
+/// every resume diverge, so it is never written.
+pub fn non_finite(parts: &[Part]) -> Option<String> {
+    parts.iter().find_map(|(name, bytes)| {
+        if name.ends_with(".safetensors") {
+            let tensors = safetensors::SafeTensors::deserialize(bytes).ok()?;
+            tensors.iter().find_map(|(tensor, view)| {
+                (view.dtype() == safetensors::Dtype::F32 && !all_finite_f32(view.data()))
+                    .then(|| format!("{name}: tensor `{tensor}`"))
+            })
+        } else if name.ends_with(".mpk") {
+            let value = rmpv::decode::read_value(&mut &bytes[..]).ok()?;
+            let mut path = Vec::new();
+            // Burn nests a record under `item` and each parameter's tensor under `param`.
+            non_finite_in(&value, &mut path)
+                .map(|at| format!("{name}: `{}`", at.trim_start_matches("item.").trim_end_matches(".param")))
+        } else {
+            None
+        }
+    })
+}
+
+/// Whether every little-endian `f32` in `bytes` is finite.
+fn all_finite_f32(bytes: &[u8]) -> bool {
+    bytes.chunks_exact(4).all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+}
+
+/// The path to the first tensor with a non-finite value in a burn record decoded from MessagePack:
+/// a map with `bytes` (little-endian values) and `dtype` (`F32`, `F64`).
+fn non_finite_in<'a>(value: &'a rmpv::Value, path: &mut Vec<&'a str>) -> Option<String> {
+    let rmpv::Value::Map(entries) = value else {
+        if let rmpv::Value::Array(items) = value {
+            return items.iter().find_map(|v| non_finite_in(v, path));
+        }
+        return None;
+    };
+    let field = |key: &str| entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v);
+    if let (Some(rmpv::Value::Binary(bytes)), Some(dtype)) = (field("bytes"), field("dtype")) {
+        let finite = match dtype.as_str() {
+            Some("F32") => all_finite_f32(bytes),
+            Some("F64") => {
+                bytes.chunks_exact(8).all(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])).is_finite())
+            }
+            _ => true,
+        };
+        return (!finite).then(|| path.join("."));
+    }
+    entries.iter().find_map(|(k, v)| {
+        path.push(k.as_str().unwrap_or("?"));
+        let found = non_finite_in(v, path);
+        path.pop();
+        found
+    })
+}
+
 /// Reads the checkpoint in `dir`.
 pub fn read(dir: &Path) -> anyhow::Result<Checkpoint> {
     let meta_path = dir.join(META);
@@ -181,5 +265,60 @@ mod tests {
         assert_eq!(c.parts, vec![("a.bin".to_string(), vec![30u8; 3])]);
         fs::remove_file(c.dir.join("a.bin")).unwrap();
         assert!(read(&c.dir).unwrap_err().to_string().contains("a.bin"));
+    }
+
+    #[test]
+    fn rewinding_sets_newer_checkpoints_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        for step in [10, 20] {
+            write(dir.path(), step, 0.0, "sac", &[("a.bin".into(), vec![step as u8])]).unwrap();
+        }
+        assert!(rewind_to(dir.path(), 15).unwrap_err().to_string().contains("checkpoints at steps: 10, 20"));
+        assert_eq!(rewind_to(dir.path(), 10).unwrap().parts, vec![("a.bin".to_string(), vec![10u8])]);
+        assert_eq!(steps(dir.path()), vec![10]);
+        assert!(dir.path().join(CHECKPOINT_DIR).join("superseded-step-000000000020").join(META).is_file());
+    }
+
+    #[test]
+    fn finds_a_non_finite_weight_in_a_burn_record_and_in_safetensors() {
+        use burn::backend::NdArray;
+        use burn::module::Module;
+        use burn::nn::{Linear, LinearConfig};
+        let device = Default::default();
+        let net: Linear<NdArray> = LinearConfig::new(3, 2).init(&device);
+        let good = mpk(net.clone());
+        assert_eq!(non_finite(&[good]), None);
+        let bad_net = net.map(&mut NanBias);
+        let bad = mpk(bad_net);
+        assert_eq!(non_finite(&[bad]).as_deref(), Some("nets.mpk: `bias`"));
+
+        let values = [1.0f32, f32::INFINITY];
+        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &bytes).unwrap();
+        let file = safetensors::serialize([("q1.w", view)], None).unwrap();
+        assert_eq!(
+            non_finite(&[("nets.safetensors".into(), file)]).as_deref(),
+            Some("nets.safetensors: tensor `q1.w`")
+        );
+    }
+
+    /// A network as the checkpoint part `nets.mpk`, recorded as the trainers record them.
+    fn mpk(net: burn::nn::Linear<burn::backend::NdArray>) -> Part {
+        use burn::module::Module;
+        use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+        let bytes = NamedMpkBytesRecorder::<FullPrecisionSettings>::default().record(net.into_record(), ()).unwrap();
+        ("nets.mpk".into(), bytes)
+    }
+
+    /// Sets every one-dimensional parameter (a bias) to NaN.
+    struct NanBias;
+
+    impl<B: burn::tensor::backend::Backend> burn::module::ModuleMapper<B> for NanBias {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<burn::tensor::Tensor<B, D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<B, D>> {
+            if D == 1 { param.map(|t| t.mul_scalar(f32::NAN)) } else { param }
+        }
     }
 }

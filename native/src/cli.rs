@@ -477,6 +477,10 @@ pub struct RunArgs {
     /// Continue the killed or stopped run in this directory from its last checkpoint.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// With --resume: continue from the checkpoint at this step instead of the newest (after a
+    /// divergence; newer checkpoints are set aside, not deleted).
+    #[arg(long, value_name = "STEP", requires = "resume")]
+    pub from_step: Option<u64>,
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,

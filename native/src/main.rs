@@ -16,6 +16,7 @@ mod config;
 mod env_cmd;
 mod input;
 mod plot;
+mod run_loop;
 mod runs;
 mod train_control;
 mod train_llm;

@@ -121,22 +121,59 @@ pub fn read_config<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<C> 
     serde_json::from_value(value).with_context(not_one)
 }
 
-/// The runs below `dir` that have not completed, with their configs, to continue from their checkpoints.
-pub fn unfinished<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<Vec<(PathBuf, C)>> {
+/// How a run starts: fresh, or continued from a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A new run: a new log with its header.
+    Fresh,
+    /// Continued from the newest checkpoint, or from the one at `from_step` (`--from-step`).
+    Resume {
+        /// The checkpoint's step; `None` for the newest.
+        from_step: Option<u64>,
+    },
+}
+
+/// One seed's run: its directory and settings, and how it starts.
+#[derive(Debug, Clone)]
+pub struct Job<C> {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Its `config.json`.
+    pub config: C,
+    /// Fresh or continued.
+    pub start: Start,
+}
+
+/// The runs below `dir` that have not completed, with their configs, to continue from their newest
+/// checkpoints, or from the one at `from_step`. A run that diverged is only continued from a step
+/// the user names: its newest checkpoint would diverge again the same way.
+pub fn unfinished<C: SavedConfig>(dir: &Path, what: &str, from_step: Option<u64>) -> anyhow::Result<Vec<Job<C>>> {
     let mut runs = Vec::new();
     for d in run_dirs(dir)? {
         let log_path = d.join(RUN_LOG_FILE);
-        let finished = match fs::read_to_string(&log_path) {
-            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?
-                .footer
-                .is_some_and(|f| f.status == Status::Completed),
-            Err(_) => false,
+        let footer = match fs::read_to_string(&log_path) {
+            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?.footer,
+            Err(_) => None,
         };
-        if finished {
-            eprintln!("era: {}: already completed, nothing to resume", d.display());
-            continue;
+        match footer {
+            Some(f) if f.status == Status::Completed && from_step.is_none() => {
+                eprintln!("era: {}: already completed, nothing to resume", d.display());
+                continue;
+            }
+            Some(f) if f.status == Status::Diverged && from_step.is_none() => {
+                let steps: Vec<String> = checkpoint::steps(&d).iter().map(u64::to_string).collect();
+                bail!(
+                    "{}: the run diverged: {}. Continuing from its newest checkpoint would diverge again. \
+                     Change a setting in its {CONFIG_FILE} (e.g. a lower learning rate) and continue from a \
+                     checkpoint with --from-step STEP (checkpoints at steps: {})",
+                    d.display(),
+                    f.reason.as_deref().unwrap_or("a non-finite value"),
+                    if steps.is_empty() { "none".to_string() } else { steps.join(", ") }
+                );
+            }
+            _ => {}
         }
-        runs.push((d.clone(), read_config(&d, what)?));
+        runs.push(Job { config: read_config(&d, what)?, dir: d, start: Start::Resume { from_step } });
     }
     if runs.is_empty() {
         bail!("{}: every run here has completed", dir.display());
@@ -145,24 +182,29 @@ pub fn unfinished<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<Vec<
 }
 
 /// A run's log, opened for writing: a new file with `header`, or, when resuming, the existing log
-/// continued after the last checkpoint (records past it are superseded). Returns the writer, the
-/// wall-clock seconds already spent and the checkpoint to restore.
+/// continued after the checkpoint it resumes from (records past it are superseded; with
+/// `--from-step`, newer checkpoints are set aside as `checkpoints/superseded-step-…`, not deleted).
+/// Returns the writer, the wall-clock seconds already spent and the checkpoint to restore.
 pub fn open_log(
     dir: &Path,
-    resume: bool,
+    start: Start,
     header: impl FnOnce() -> anyhow::Result<Header>,
 ) -> anyhow::Result<(RunLogWriter<BufWriter<fs::File>>, f64, Option<Checkpoint>)> {
     let log_path = dir.join(RUN_LOG_FILE);
     let shown = log_path.display().to_string();
-    if !resume {
+    let Start::Resume { from_step } = start else {
         let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;
         lock(&file, dir, &shown)?;
         return Ok((RunLogWriter::new(BufWriter::new(file), &header()?)?, 0.0, None));
-    }
+    };
     // Locked before anything is read, so that a second process never sees a half-written state.
     let file = OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
     lock(&file, dir, &shown)?;
-    let Some(ckpt) = checkpoint::latest(dir)? else {
+    let ckpt = match from_step {
+        None => checkpoint::latest(dir)?,
+        Some(step) => Some(checkpoint::rewind_to(dir, step)?),
+    };
+    let Some(ckpt) = ckpt else {
         bail!("{}: no checkpoint to resume from (the run stopped before its first one); start it again", dir.display());
     };
     let text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
@@ -200,15 +242,6 @@ fn lock(file: &fs::File, dir: &Path, shown: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The footer status of a run that returned `result` and is `done` or not.
-pub fn status(result: &anyhow::Result<()>, done: bool) -> Status {
-    match result {
-        Err(_) => Status::Failed,
-        Ok(()) if done => Status::Completed,
-        Ok(()) => Status::Stopped,
-    }
-}
-
 /// Runs `train(job, bar)` for every job in its own thread, each with its own progress bar (hidden
 /// when `quiet`; `train` sets its length), and joins them; the error names every failed job.
 pub fn in_parallel<J: Sync>(
@@ -237,6 +270,11 @@ pub fn in_parallel<J: Sync>(
     });
     let errors: Vec<String> = results.into_iter().filter_map(Result::err).map(|e| format!("{e:#}")).collect();
     if errors.is_empty() { Ok(()) } else { bail!("{}", errors.join("; ")) }
+}
+
+/// The current time as RFC 3339 (a run log header's start time).
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 /// A progress bar's style: `prefix [bar] pos/len unit rate message`.

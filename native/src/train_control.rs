@@ -1,7 +1,6 @@
 //! `era train control` and `era eval control`: control runs with run logs, checkpoints and resume.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
@@ -11,14 +10,16 @@ use era_shared::control::sac::SacConfig;
 use era_shared::control::trainer::AgentConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::metrics;
-use era_shared::runlog::{Domain, Header, StepUnit};
+use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
+use era_shared::train::Logged;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, BackendChoice, Cpu, Task};
 use crate::checkpoint;
 use crate::cli::{DeltaArg, EvalControlArgs, OnOff, TrainControlArgs};
-use crate::runs::{self, stopping};
+use crate::run_loop::{self, Latest, Presented, Run};
+use crate::runs::{self, Start};
 
 /// What `config.json` holds: the trainer's settings plus how the run is executed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,13 +105,8 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
     c
 }
 
-/// One seed's run: its directory and settings, and whether it continues from a checkpoint.
-#[derive(Debug, Clone)]
-struct Job {
-    dir: PathBuf,
-    config: RunConfig,
-    resume: bool,
-}
+/// One seed's run.
+type Job = runs::Job<RunConfig>;
 
 /// What a control config is called in errors.
 const WHAT: &str = "era control";
@@ -119,10 +115,7 @@ const WHAT: &str = "era control";
 pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
     let (jobs, backend_choice, top) = match &args.run.resume {
         Some(dir) => {
-            let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
-                .into_iter()
-                .map(|(dir, config)| Job { dir, config, resume: true })
-                .collect();
+            let jobs: Vec<Job> = runs::unfinished(dir, WHAT, args.run.from_step)?;
             let choice = jobs[0].config.backend;
             (jobs, choice, dir.clone())
         }
@@ -156,7 +149,7 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
                 run_name: run_name.to_string(),
             }
         })?;
-    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
+    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
     Ok((jobs, args.run.backend, top))
 }
 
@@ -177,9 +170,8 @@ impl Task for Train {
 }
 
 /// The header of a run's log.
-fn header(job: &Job, trainer_era: era_shared::runlog::EraTargets) -> anyhow::Result<Header> {
+fn header(job: &Job, era: EraTargets) -> anyhow::Result<Header> {
     let c = &job.config.control;
-    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     Ok(Header::new(
         Domain::Control,
         c.algorithm_name(),
@@ -187,9 +179,9 @@ fn header(job: &Job, trainer_era: era_shared::runlog::EraTargets) -> anyhow::Res
         job.config.run_name.clone(),
         c.seed,
         StepUnit::EnvSteps,
-        trainer_era,
+        era,
         serde_json::to_value(&job.config)?,
-        started,
+        runs::now(),
     ))
 }
 
@@ -201,61 +193,52 @@ fn train_one<B: AutodiffBackend>(
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let c = &job.config.control;
-    let shown = job.dir.join(era_shared::runlog::RUN_LOG_FILE).display().to_string();
-    let mut trainer = ControlTrainer::<B>::with_engine(c.clone(), &device, backend::engine(backend))?;
-    let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job, trainer.era_targets()))?;
-    if let Some(ckpt) = ckpt {
-        trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
+    let mut trainer = ControlTrainer::<B>::with_engine(job.config.control.clone(), &device, backend::engine(backend))?;
+    let run = Run { dir: &job.dir, start: job.start, every: job.config.checkpoint_every, backend, bar, quiet };
+    run_loop::drive(&mut trainer, run, |era| header(job, era))
+}
+
+impl<B: AutodiffBackend> Presented for ControlTrainer<B> {
+    const RATE: &'static str = metrics::STEPS_PER_SEC;
+
+    fn algorithm(&self) -> String {
+        self.config().algorithm_name().to_string()
     }
-    bar.set_style(runs::bar_style("steps"));
-    bar.set_length(c.total_steps);
-    bar.set_prefix(format!("{} {} seed {} ({backend})", c.algorithm_name(), c.env, c.seed));
-    bar.set_position(trainer.step());
-    let start = Instant::now();
-    let wall = || wall0 + start.elapsed().as_secs_f64();
-    let mut window = (Instant::now(), trainer.step());
-    let every = job.config.checkpoint_every;
-    let mut next_checkpoint = (trainer.step() / every + 1) * every;
-    let (mut last_return, mut last_eval, mut last_entropy) = (f64::NAN, f64::NAN, f64::NAN);
-    let result: anyhow::Result<()> = (|| {
-        while !trainer.is_done() && !stopping() {
-            for mut l in pollster::block_on(trainer.advance())? {
-                for &(k, v) in &l.metrics {
-                    match k {
-                        metrics::EPISODIC_RETURN => last_return = v,
-                        metrics::EVAL_RETURN => last_eval = v,
-                        metrics::POLICY_ENTROPY => last_entropy = v,
-                        _ => {}
-                    }
-                }
-                if l.metrics.iter().any(|(k, _)| *k == metrics::UPDATES) {
-                    let (t, s) = window;
-                    let sps = (l.step - s) as f64 / t.elapsed().as_secs_f64().max(1e-9);
-                    l.metrics.push((metrics::STEPS_PER_SEC, sps));
-                    window = (Instant::now(), l.step);
-                }
-                writer.record(l.step, wall(), &l.metrics).with_context(|| format!("{shown}: cannot write"))?;
-                if quiet && l.metrics.iter().any(|(k, _)| *k == metrics::EVAL_RETURN) {
-                    eprintln!("era: {} seed {} step {}: eval return {last_eval:.1}", c.env, c.seed, l.step);
-                }
-            }
-            bar.set_position(trainer.step());
-            bar.set_message(format!("return {last_return:.1} · eval {last_eval:.1} · entropy {last_entropy:.3}"));
-            if trainer.step() >= next_checkpoint || trainer.is_done() || stopping() {
-                checkpoint::write(&job.dir, trainer.step(), wall(), c.algorithm_name(), &trainer.save()?)?;
-                while next_checkpoint <= trainer.step() {
-                    next_checkpoint += every;
-                }
-            }
-        }
-        Ok(())
-    })();
-    writer
-        .finish(runs::status(&result, trainer.is_done()), wall())
-        .with_context(|| format!("{shown}: cannot write the footer"))?;
-    bar.finish();
-    result.with_context(|| format!("{} seed {}", c.env, c.seed))
+
+    fn title(&self) -> String {
+        let c = self.config();
+        format!("{} {} seed {}", c.algorithm_name(), c.env, c.seed)
+    }
+
+    fn rate_on(&self, record: &Logged) -> bool {
+        record.metrics.iter().any(|(k, _)| *k == metrics::UPDATES)
+    }
+
+    fn units(&self, step: u64) -> u64 {
+        step
+    }
+
+    fn progress(&self, latest: &Latest) -> String {
+        format!(
+            "return {:.1} · eval {:.1} · entropy {:.3}",
+            latest.get(metrics::EPISODIC_RETURN),
+            latest.get(metrics::EVAL_RETURN),
+            latest.get(metrics::POLICY_ENTROPY)
+        )
+    }
+
+    fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String> {
+        let c = self.config();
+        record.metrics.iter().any(|(k, _)| *k == metrics::EVAL_RETURN).then(|| {
+            format!(
+                "{} seed {} step {}: eval return {:.1}",
+                c.env,
+                c.seed,
+                record.step,
+                latest.get(metrics::EVAL_RETURN)
+            )
+        })
+    }
 }
 
 /// Runs `era eval control`.

@@ -2,7 +2,6 @@
 //! models, with run logs, checkpoints (each one a loadable Hugging Face directory) and resume.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
@@ -10,7 +9,8 @@ use era_shared::llm::generate::{Sampling, generate as sample};
 use era_shared::llm::qwen2::Qwen2;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource};
 use era_shared::metrics;
-use era_shared::runlog::{Domain, Header, RUN_LOG_FILE, StepUnit};
+use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, StepUnit};
+use era_shared::train::Logged;
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{self, BackendChoice, Task};
 use crate::checkpoint;
 use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
-use crate::runs::{self, stopping};
+use crate::run_loop::{self, Latest, Presented, Run};
+use crate::runs::{self, Start};
 
 /// What an LLM run's config is called in errors.
 const WHAT: &str = "era llm";
@@ -105,21 +106,13 @@ pub fn llm_config(a: &TrainLlmArgs, seed: u64) -> LlmConfig {
 }
 
 /// One seed's run.
-#[derive(Debug, Clone)]
-struct Job {
-    dir: PathBuf,
-    config: RunConfig,
-    resume: bool,
-}
+type Job = runs::Job<RunConfig>;
 
 /// Runs `era train llm`.
 pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
     let (jobs, top, loaded) = match &args.run.resume {
         Some(dir) => {
-            let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
-                .into_iter()
-                .map(|(dir, config)| Job { dir, config, resume: true })
-                .collect();
+            let jobs: Vec<Job> = runs::unfinished(dir, WHAT, args.run.from_step)?;
             (jobs, dir.clone(), None)
         }
         None => new_jobs(args)?,
@@ -160,7 +153,7 @@ fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf, Option<Mo
                 run_name: run_name.to_string(),
             }
         })?;
-    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
+    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
     Ok((jobs, top, (model != "tiny").then_some(checked)))
 }
 
@@ -189,9 +182,8 @@ impl Task for Train {
 }
 
 /// The header of a run's log.
-fn header(job: &Job) -> anyhow::Result<Header> {
+fn header(job: &Job, era: EraTargets) -> anyhow::Result<Header> {
     let c = &job.config.llm;
-    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     Ok(Header::new(
         Domain::Llm,
         c.algorithm_name(),
@@ -199,9 +191,9 @@ fn header(job: &Job) -> anyhow::Result<Header> {
         job.config.run_name.clone(),
         c.seed,
         StepUnit::GrpoSteps,
-        c.era_targets(),
+        era,
         serde_json::to_value(&job.config)?,
-        started,
+        runs::now(),
     ))
 }
 
@@ -214,67 +206,56 @@ fn train_one<B: AutodiffBackend>(
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let c = &job.config.llm;
-    let shown = job.dir.join(RUN_LOG_FILE).display().to_string();
-    let mut trainer = LlmTrainer::<B>::new(c.clone(), start_from, &device)?;
-    let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job))?;
-    if let Some(ckpt) = ckpt {
-        trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
+    let mut trainer = LlmTrainer::<B>::new(job.config.llm.clone(), start_from, &device)?;
+    let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
+    let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
+    run_loop::drive(&mut trainer, run, |era| header(job, era))
+}
+
+impl<B: AutodiffBackend> Presented for LlmTrainer<B> {
+    const RATE: &'static str = metrics::TOKENS_PER_SEC;
+
+    fn algorithm(&self) -> String {
+        self.config().algorithm_name().to_string()
     }
-    bar.set_style(runs::bar_style("steps"));
-    bar.set_length(trainer.total_steps());
-    bar.set_prefix(format!("{} arithmetic seed {} ({backend})", c.algorithm_name(), c.seed));
-    bar.set_position(trainer.step());
-    let start = Instant::now();
-    let wall = || wall0 + start.elapsed().as_secs_f64();
-    let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY).max(1);
-    let mut window = (Instant::now(), trainer.tokens());
-    let (mut reward, mut h_resp, mut pass1, mut loss) = (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
-    let result: anyhow::Result<()> = (|| {
-        while !trainer.is_done() && !stopping() {
-            for mut l in pollster::block_on(trainer.advance())? {
-                let (t, n) = window;
-                let tps = (trainer.tokens() - n) as f64 / t.elapsed().as_secs_f64().max(1e-9);
-                l.metrics.push((metrics::TOKENS_PER_SEC, tps));
-                window = (Instant::now(), trainer.tokens());
-                for &(k, v) in &l.metrics {
-                    match k {
-                        metrics::ROLLOUT_REWARD_MEAN => reward = v,
-                        metrics::ROLLOUT_H_RESP_MEAN => h_resp = v,
-                        metrics::TRAIN_LOSS => loss = v,
-                        k if k == metrics::PASS_AT_KEYS[0] => pass1 = v,
-                        _ => {}
-                    }
-                }
-                writer.record(l.step, wall(), &l.metrics).with_context(|| format!("{shown}: cannot write"))?;
-                if quiet && l.metrics.iter().any(|(k, _)| *k == metrics::PASS_AT_KEYS[0]) {
-                    let pass: Vec<String> = l
-                        .metrics
-                        .iter()
-                        .filter(|(k, _)| k.starts_with(metrics::PASS_AT_PREFIX))
-                        .map(|(k, v)| format!("{} {v:.3}", &k[5..]))
-                        .collect();
-                    eprintln!("era: {} seed {} step {}: {}", c.algorithm_name(), c.seed, l.step, pass.join(", "));
-                }
-            }
-            bar.set_position(trainer.step());
-            bar.set_message(if trainer.in_warmup() {
-                format!("warm-up · loss {loss:.3} · pass@1 {pass1:.3}")
-            } else {
-                format!("GRPO · reward {reward:.3} · H_resp {h_resp:.3} · pass@1 {pass1:.3}")
-            });
-            let step = trainer.step();
-            if step.is_multiple_of(every) || step == c.warmup_steps || trainer.is_done() || stopping() {
-                checkpoint::write(&job.dir, step, wall(), c.algorithm_name(), &trainer.save()?)?;
-            }
+
+    fn title(&self) -> String {
+        format!("{} arithmetic seed {}", self.config().algorithm_name(), self.config().seed)
+    }
+
+    fn rate_on(&self, _record: &Logged) -> bool {
+        true
+    }
+
+    /// Tokens generated or trained on so far, whatever the step.
+    fn units(&self, _step: u64) -> u64 {
+        self.tokens()
+    }
+
+    fn progress(&self, latest: &Latest) -> String {
+        let pass1 = latest.get(metrics::PASS_AT_KEYS[0]);
+        if self.in_warmup() {
+            format!("warm-up · loss {:.3} · pass@1 {pass1:.3}", latest.get(metrics::TRAIN_LOSS))
+        } else {
+            format!(
+                "GRPO · reward {:.3} · H_resp {:.3} · pass@1 {pass1:.3}",
+                latest.get(metrics::ROLLOUT_REWARD_MEAN),
+                latest.get(metrics::ROLLOUT_H_RESP_MEAN)
+            )
         }
-        Ok(())
-    })();
-    writer
-        .finish(runs::status(&result, trainer.is_done()), wall())
-        .with_context(|| format!("{shown}: cannot write the footer"))?;
-    bar.finish();
-    result.with_context(|| format!("arithmetic seed {}", c.seed))
+    }
+
+    fn quiet_line(&self, record: &Logged, _latest: &Latest) -> Option<String> {
+        let pass: Vec<String> = record
+            .metrics
+            .iter()
+            .filter(|(k, _)| k.starts_with(metrics::PASS_AT_PREFIX))
+            .map(|(k, v)| format!("{} {v:.3}", k.strip_prefix("eval/").unwrap_or(k)))
+            .collect();
+        let c = self.config();
+        (!pass.is_empty())
+            .then(|| format!("{} seed {} step {}: {}", c.algorithm_name(), c.seed, record.step, pass.join(", ")))
+    }
 }
 
 /// Runs `era eval llm`.
@@ -376,7 +357,7 @@ impl Task for Generate<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<Vec<String>> {
         let m = &self.model;
         let net = Qwen2::<B::InnerBackend>::from_weights(&m.config, &m.weights, &device)?;
-        let mut rng = era_shared::control::AgentRng::seed_from_u64(self.args.seed);
+        let mut rng = era_shared::train::TrainRng::seed_from_u64(self.args.seed);
         let prompts = vec![self.prompt.clone(); self.args.samples];
         let stop = m.tokenizer.stop_ids().to_vec();
         let out =

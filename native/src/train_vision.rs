@@ -2,13 +2,13 @@
 //! usual regularisers, with run logs, checkpoints and resume.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{ImageDataset, Split};
 use era_shared::metrics;
-use era_shared::runlog::{Domain, Header, RUN_LOG_FILE, StepUnit};
+use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
+use era_shared::train::Logged;
 use era_shared::vision::trainer::{VisionConfig, VisionTrainer};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{self, BackendChoice, Cpu, Task};
 use crate::checkpoint;
 use crate::cli::{EvalVisionArgs, TrainVisionArgs};
-use crate::runs::{self, stopping};
+use crate::run_loop::{self, Latest, Presented, Run};
+use crate::runs::{self, Start};
 
 /// What a vision config is called in errors.
 const WHAT: &str = "era vision";
@@ -70,21 +71,13 @@ fn load(config: &VisionConfig, dir: Option<&std::path::Path>) -> anyhow::Result<
 }
 
 /// One seed's run.
-#[derive(Debug, Clone)]
-struct Job {
-    dir: PathBuf,
-    config: RunConfig,
-    resume: bool,
-}
+type Job = runs::Job<RunConfig>;
 
 /// Runs `era train vision`.
 pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
     let (jobs, top, data) = match &args.run.resume {
         Some(dir) => {
-            let jobs: Vec<Job> = runs::unfinished::<RunConfig>(dir, WHAT)?
-                .into_iter()
-                .map(|(dir, config)| Job { dir, config, resume: true })
-                .collect();
+            let jobs: Vec<Job> = runs::unfinished(dir, WHAT, args.run.from_step)?;
             let first = &jobs[0].config;
             let data = load(&first.vision, first.data.as_deref())?;
             (jobs, dir.clone(), data)
@@ -118,7 +111,7 @@ fn new_jobs(args: &TrainVisionArgs) -> anyhow::Result<(Vec<Job>, PathBuf, (Image
                 run_name: run_name.to_string(),
             }
         })?;
-    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, resume: false }).collect();
+    let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
     Ok((jobs, top, (train, test)))
 }
 
@@ -140,9 +133,8 @@ impl Task for Train {
 }
 
 /// The header of a run's log.
-fn header(job: &Job) -> anyhow::Result<Header> {
+fn header(job: &Job, era: EraTargets) -> anyhow::Result<Header> {
     let c = &job.config.vision;
-    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     Ok(Header::new(
         Domain::Vision,
         c.algorithm_name(),
@@ -150,9 +142,9 @@ fn header(job: &Job) -> anyhow::Result<Header> {
         job.config.run_name.clone(),
         c.seed,
         StepUnit::OptimizerSteps,
-        c.era_targets(),
+        era,
         serde_json::to_value(&job.config)?,
-        started,
+        runs::now(),
     ))
 }
 
@@ -165,72 +157,58 @@ fn train_one<B: AutodiffBackend>(
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let c = &job.config.vision;
-    let shown = job.dir.join(RUN_LOG_FILE).display().to_string();
-    let mut trainer = VisionTrainer::<B>::new(c.clone(), train.clone(), test.clone(), &device)?;
-    let (mut writer, wall0, ckpt) = runs::open_log(&job.dir, job.resume, || header(job))?;
-    if let Some(ckpt) = ckpt {
-        trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
+    let mut trainer = VisionTrainer::<B>::new(job.config.vision.clone(), train.clone(), test.clone(), &device)?;
+    // Every epoch's end is a checkpoint too (a milestone of the trainer).
+    let every = job.config.checkpoint_every.unwrap_or(trainer.steps_per_epoch()).max(1);
+    let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
+    run_loop::drive(&mut trainer, run, |era| header(job, era))
+}
+
+impl<B: AutodiffBackend> Presented for VisionTrainer<B> {
+    const RATE: &'static str = metrics::IMAGES_PER_SEC;
+
+    fn algorithm(&self) -> String {
+        self.config().algorithm_name()
     }
-    bar.set_style(runs::bar_style("steps"));
-    bar.set_length(trainer.total_steps());
-    bar.set_prefix(format!("{} {} seed {} ({backend})", c.algorithm_name(), c.dataset, c.seed));
-    bar.set_position(trainer.step());
-    let start = Instant::now();
-    let wall = || wall0 + start.elapsed().as_secs_f64();
-    let spe = trainer.steps_per_epoch();
-    let every = job.config.checkpoint_every.unwrap_or(spe).max(1);
-    let images_per_step = trainer.batch_size() as f64;
-    let mut window = (Instant::now(), trainer.step());
-    let (mut loss, mut h_min, mut eval_top1, mut ips) = (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
-    let result: anyhow::Result<()> = (|| {
-        while !trainer.is_done() && !stopping() {
-            for mut l in pollster::block_on(trainer.advance())? {
-                if l.metrics.iter().any(|(k, _)| *k == metrics::TRAIN_LOSS) {
-                    let (t, s) = window;
-                    ips = (l.step - s) as f64 * images_per_step / t.elapsed().as_secs_f64().max(1e-9);
-                    l.metrics.push((metrics::IMAGES_PER_SEC, ips));
-                    window = (Instant::now(), l.step);
-                }
-                for &(k, v) in &l.metrics {
-                    match k {
-                        metrics::TRAIN_LOSS => loss = v,
-                        metrics::PRED_ENTROPY_MIN => h_min = v,
-                        metrics::EVAL_TOP1 => eval_top1 = v,
-                        _ => {}
-                    }
-                }
-                writer.record(l.step, wall(), &l.metrics).with_context(|| format!("{shown}: cannot write"))?;
-                if quiet && l.metrics.iter().any(|(k, _)| *k == metrics::EVAL_TOP1) {
-                    eprintln!(
-                        "era: {} {} seed {} epoch {}: test top-1 {:.2} %",
-                        c.dataset,
-                        c.algorithm_name(),
-                        c.seed,
-                        l.step / spe,
-                        100.0 * eval_top1
-                    );
-                }
-            }
-            bar.set_position(trainer.step());
-            bar.set_message(format!(
-                "epoch {}/{} · loss {loss:.3} · H min {h_min:.3} · test top-1 {:.2} % · {ips:.0} images/s",
-                trainer.epoch(),
-                c.epochs,
-                100.0 * eval_top1
-            ));
-            let step = trainer.step();
-            if step.is_multiple_of(every) || step.is_multiple_of(spe) || trainer.is_done() || stopping() {
-                checkpoint::write(&job.dir, step, wall(), &c.algorithm_name(), &trainer.save()?)?;
-            }
-        }
-        Ok(())
-    })();
-    writer
-        .finish(runs::status(&result, trainer.is_done()), wall())
-        .with_context(|| format!("{shown}: cannot write the footer"))?;
-    bar.finish();
-    result.with_context(|| format!("{} seed {}", c.dataset, c.seed))
+
+    fn title(&self) -> String {
+        let c = self.config();
+        format!("{} {} seed {}", c.algorithm_name(), c.dataset, c.seed)
+    }
+
+    fn rate_on(&self, record: &Logged) -> bool {
+        record.metrics.iter().any(|(k, _)| *k == metrics::TRAIN_LOSS)
+    }
+
+    fn units(&self, step: u64) -> u64 {
+        step * self.batch_size() as u64
+    }
+
+    fn progress(&self, latest: &Latest) -> String {
+        format!(
+            "epoch {}/{} · loss {:.3} · H min {:.3} · test top-1 {:.2} % · {:.0} images/s",
+            self.epoch(),
+            self.config().epochs,
+            latest.get(metrics::TRAIN_LOSS),
+            latest.get(metrics::PRED_ENTROPY_MIN),
+            100.0 * latest.get(metrics::EVAL_TOP1),
+            latest.get(metrics::IMAGES_PER_SEC)
+        )
+    }
+
+    fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String> {
+        let c = self.config();
+        record.metrics.iter().any(|(k, _)| *k == metrics::EVAL_TOP1).then(|| {
+            format!(
+                "{} {} seed {} epoch {}: test top-1 {:.2} %",
+                c.dataset,
+                c.algorithm_name(),
+                c.seed,
+                record.step / self.steps_per_epoch(),
+                100.0 * latest.get(metrics::EVAL_TOP1)
+            )
+        })
+    }
 }
 
 /// Runs `era eval vision`.

@@ -34,9 +34,10 @@ fn the_fast_sac_update_is_measured_beside_jax() {
 #[test]
 fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
     use burn::backend::{Autodiff, NdArray};
+    use era_shared::control::fast;
     use era_shared::control::replay::{Batch, ReplayBuffer};
     use era_shared::control::sac::{Sac, SacConfig, draw_noise};
-    use era_shared::control::{AgentRng, fast};
+    use era_shared::train::TrainRng;
     use rand::SeedableRng;
     use safetensors::tensor::{Dtype, SafeTensors, TensorView};
     use std::collections::HashMap;
@@ -52,7 +53,7 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
         .expect("ERA_JAX_PYTHON is not set: run `eval \"$(scripts/setup-jax.sh)\"` first");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/jax_sac_update.py");
 
-    let mut data = AgentRng::seed_from_u64(11);
+    let mut data = TrainRng::seed_from_u64(11);
     let buffer = ReplayBuffer::random(500, OBS, ACT, 0.1, &mut data);
     let batches: Vec<Batch> = (0..UPDATES).map(|_| buffer.sample(64, &mut data)).collect();
 
@@ -62,9 +63,9 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
         // (initial parameters, final parameters, the noise of each update).
         type Params = Vec<(String, Vec<f32>)>;
         let run = |fast_engine: bool| -> (Params, Params, Vec<Vec<f32>>) {
-            let mut rng = AgentRng::seed_from_u64(5);
+            let mut rng = TrainRng::seed_from_u64(5);
             let mut noise = Vec::new();
-            let mut record = |rng: &AgentRng| {
+            let mut record = |rng: &TrainRng| {
                 let mut r = rng.clone();
                 let n = 64 * ACT;
                 noise.push(draw_noise(era, n, &mut r));

@@ -391,3 +391,34 @@ fn fast_bench_measures_both_paths_side_by_side() {
         assert!(rate > 0.0, "{text}");
     }
 }
+
+#[test]
+fn a_diverging_run_ends_diverged_and_resumes_only_from_a_named_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    // A learning rate of 1e30 turns the networks' weights into NaN at the first update (step 101).
+    let extra = ["--env", "Pendulum-v1", "--steps", "600", "--lr", "1e30", "--critic-weight-decay", "0"];
+    let extra = [&extra[..], &["--checkpoint-every", "50"]].concat();
+    let out = train(dir.path(), "nan", &extra);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("diverged: the policy's action [0] is NaN at step 101"), "{stderr}");
+    let run = dir.path().join("nan");
+    let footer = log(&run).footer.unwrap();
+    assert_eq!(footer.status, Status::Diverged);
+    assert!(footer.reason.unwrap().contains("learning rate"));
+    // A plain resume is refused with the checkpoints to go back to.
+    let resume = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&resume.stderr);
+    assert_eq!(resume.status.code(), Some(2));
+    assert!(stderr.contains("--from-step STEP (checkpoints at steps: 50, 100)"), "{stderr}");
+    // With a sane learning rate written into its config, it continues from step 50 and completes.
+    let config = run.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap().replace("1e+30", "0.0003");
+    std::fs::write(&config, text).unwrap();
+    let resume = era(&["train", "control", "--resume", run.to_str().unwrap(), "--from-step", "50", "--quiet"]);
+    assert!(resume.status.success(), "{}", String::from_utf8_lossy(&resume.stderr));
+    let l = log(&run);
+    assert_eq!(l.footer.unwrap().status, Status::Completed);
+    assert_eq!(l.resumes.last().unwrap().step, 50);
+    assert!(run.join("checkpoints/superseded-step-000000000100/meta.json").is_file());
+}

@@ -34,6 +34,8 @@ pub mod stats;
 #[cfg(feature = "burn")]
 pub mod tensor;
 #[cfg(feature = "burn")]
+pub mod train;
+#[cfg(feature = "burn")]
 pub mod vision;
 
 pub use error::EraError;

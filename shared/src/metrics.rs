@@ -145,6 +145,13 @@ const fn spec(key: &'static str, description: &'static str, target: Target) -> M
     MetricSpec { key, description, target }
 }
 
+/// Whether a logged `value` of `key` means training diverged: a NaN or an infinity in a loss
+/// (`losses/…`, `train/loss`). Other metrics may be undefined for a while (a return before the first
+/// episode ends) without anything being wrong.
+pub fn diverged(key: &str, value: f64) -> bool {
+    !value.is_finite() && (key.starts_with("losses/") || key == TRAIN_LOSS)
+}
+
 /// Every metric key era writes (pass@k keys are matched by [`lookup`] through their prefix).
 pub const METRICS: &[MetricSpec] = &[
     spec(EPISODIC_RETURN, "episodic return (training episodes)", Target::None),
@@ -241,6 +248,14 @@ mod tests {
         keys.dedup();
         assert_eq!(n, keys.len());
         assert!(METRICS.iter().all(|m| m.key.contains('/') && !m.description.is_empty()));
+    }
+
+    #[test]
+    fn only_a_non_finite_loss_is_divergence() {
+        assert!(diverged(CRITIC_LOSS, f64::NAN) && diverged(TRAIN_LOSS, f64::INFINITY));
+        assert!(diverged(APPROX_KL, f64::NEG_INFINITY));
+        assert!(!diverged(CRITIC_LOSS, 1e30) && !diverged(EPISODIC_RETURN, f64::NAN));
+        assert!(!diverged(EVAL_TOP1, f64::NAN));
     }
 
     #[test]

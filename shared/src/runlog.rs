@@ -13,9 +13,10 @@
 //! 2. `record`: `step`, `wall_s` and any subset of metrics (`{"key": value}`, non-finite values as `null`).
 //! 3. `resume`: the run continued from a checkpoint at `step`; records read before it with a larger
 //!    step are superseded (nothing is ever deleted from the file). It may follow the footer of a
-//!    `stopped` or `failed` run, which it then supersedes too.
+//!    `stopped`, `failed` or `diverged` run, which it then supersedes too.
 //! 4. `footer` (last, on a clean finish): final step, wall time, status, the last value of every
-//!    metric and how many non-finite values each metric had.
+//!    metric, how many non-finite values each metric had, and (for a `failed` or `diverged` run) the
+//!    reason it ended.
 //!
 //! A file whose last line was cut off (a crash mid-write) keeps every complete record and reports the
 //! truncation; any other malformed line is an error naming the file, line and reason.
@@ -83,6 +84,9 @@ pub enum Status {
     Stopped,
     /// Ended by an error.
     Failed,
+    /// Stopped because training produced a NaN or an infinity (the footer's `reason` says where);
+    /// its newest checkpoint is the last one with finite weights.
+    Diverged,
 }
 
 /// Every ERA target in force for a run; fields that do not apply to its domain are absent.
@@ -267,6 +271,9 @@ pub struct Footer {
     /// How many non-finite values each metric had (metrics with none are absent).
     #[serde(default)]
     pub non_finite: BTreeMap<String, u64>,
+    /// Why the run ended, when it did not complete or stop on request (e.g. the metric that diverged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// One line of a run log.
@@ -332,13 +339,19 @@ impl<W: Write> RunLogWriter<W> {
     }
 
     /// Writes the footer and returns the underlying writer.
-    pub fn finish(mut self, status: Status, wall_s: f64) -> io::Result<W> {
+    pub fn finish(self, status: Status, wall_s: f64) -> io::Result<W> {
+        self.finish_because(status, None, wall_s)
+    }
+
+    /// Writes the footer with the `reason` the run ended for (e.g. what diverged) and returns the sink.
+    pub fn finish_because(mut self, status: Status, reason: Option<String>, wall_s: f64) -> io::Result<W> {
         let footer = Footer {
             final_step: self.step,
             wall_s: finite_or_zero(wall_s),
             status,
             last: std::mem::take(&mut self.last),
             non_finite: std::mem::take(&mut self.non_finite),
+            reason,
         };
         self.write(&Line::Footer(footer))?;
         Ok(self.out)
@@ -519,6 +532,7 @@ impl RunLog {
             Some(Status::Completed) => "completed",
             Some(Status::Stopped) => "stopped",
             Some(Status::Failed) => "failed",
+            Some(Status::Diverged) => "diverged",
             None => "unfinished",
         }
     }

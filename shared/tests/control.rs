@@ -8,9 +8,10 @@ use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
 use era_shared::control::trainer::AgentConfig;
-use era_shared::control::{ControlConfig, ControlTrainer, Logged};
+use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::metrics;
+use era_shared::train::Logged;
 
 type B = Autodiff<NdArray<f32>>;
 

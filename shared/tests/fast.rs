@@ -3,13 +3,15 @@
 #![allow(clippy::unwrap_used)]
 
 use burn::backend::{Autodiff, NdArray};
+use era_shared::control::fast;
 use era_shared::control::mlp::{Activation, Init, Norm};
 use era_shared::control::policy::EraConfig;
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
 use era_shared::control::trainer::{AgentConfig, Engine};
-use era_shared::control::{AgentRng, Part, fast, read};
-use era_shared::control::{ControlConfig, ControlTrainer, Logged};
+use era_shared::control::{ControlConfig, ControlTrainer};
+use era_shared::train::Logged;
+use era_shared::train::{Part, TrainRng, read};
 use rand::{Rng, SeedableRng};
 
 type B = Autodiff<NdArray<f32>>;
@@ -22,7 +24,7 @@ fn config(era: bool, activation: Activation) -> SacConfig {
 }
 
 fn batches(count: usize) -> Vec<Batch> {
-    let mut data = AgentRng::seed_from_u64(11);
+    let mut data = TrainRng::seed_from_u64(11);
     let buffer = ReplayBuffer::random(500, OBS, ACT, 0.1, &mut data);
     (0..count).map(|_| buffer.sample(64, &mut data)).collect()
 }
@@ -54,7 +56,7 @@ fn fast_sac_follows_the_reference_update_by_update() {
     ];
     for (era, activation, clean) in variants {
         let cfg = if clean { cleanrl(config(era, activation)) } else { config(era, activation) };
-        let (mut rng_ref, mut rng_fast) = (AgentRng::seed_from_u64(5), AgentRng::seed_from_u64(5));
+        let (mut rng_ref, mut rng_fast) = (TrainRng::seed_from_u64(5), TrainRng::seed_from_u64(5));
         let mut reference = Sac::<B>::new(cfg.clone(), OBS, ACT, &mut rng_ref, &Default::default()).unwrap();
         let mut fast = fast::sac::Sac::new(cfg, OBS, ACT, &mut rng_fast).unwrap();
         let probe: Vec<f32> = (0..4 * OBS).map(|i| (i as f32 * 0.7).sin()).collect();
@@ -78,8 +80,8 @@ fn fast_sac_follows_the_reference_update_by_update() {
 #[test]
 fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
     for era in [true, false] {
-        let run = |updates: &[Batch], from: Option<(&[Part], AgentRng)>| {
-            let mut rng = AgentRng::seed_from_u64(7);
+        let run = |updates: &[Batch], from: Option<(&[Part], TrainRng)>| {
+            let mut rng = TrainRng::seed_from_u64(7);
             let mut agent = fast::sac::Sac::new(config(era, Activation::Relu), OBS, ACT, &mut rng).unwrap();
             if let Some((parts, saved)) = from {
                 agent.load(parts).unwrap();
@@ -101,7 +103,7 @@ fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
 
 #[test]
 fn a_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
-    let mut rng = AgentRng::seed_from_u64(1);
+    let mut rng = TrainRng::seed_from_u64(1);
     let small = fast::sac::Sac::new(config(true, Activation::Relu), OBS, ACT, &mut rng).unwrap();
     let mut wide =
         fast::sac::Sac::new(config(true, Activation::Relu).with_hidden(vec![64, 64]), OBS, ACT, &mut rng).unwrap();
@@ -191,10 +193,10 @@ mod ppo {
 
     /// A rollout acted by `act` (rows of `[action, log π, V]`) on made-up observations and rewards.
     fn rollout(
-        act: &mut dyn FnMut(&[f32], &mut AgentRng) -> Vec<f32>,
+        act: &mut dyn FnMut(&[f32], &mut TrainRng) -> Vec<f32>,
         steps: usize,
-        data: &mut AgentRng,
-        rng: &mut AgentRng,
+        data: &mut TrainRng,
+        rng: &mut TrainRng,
     ) -> Rollout {
         let mut ro = Rollout::default();
         for _ in 0..steps {
@@ -214,10 +216,10 @@ mod ppo {
     #[test]
     fn fast_ppo_follows_the_reference_update_by_update() {
         for (name, cfg) in variants() {
-            let (mut rng_ref, mut rng_fast) = (AgentRng::seed_from_u64(5), AgentRng::seed_from_u64(5));
+            let (mut rng_ref, mut rng_fast) = (TrainRng::seed_from_u64(5), TrainRng::seed_from_u64(5));
             let mut reference = Ppo::<B>::new(cfg.clone(), OBS, ACT, 1, &mut rng_ref, &Default::default()).unwrap();
             let mut fast = fast::ppo::Ppo::new(cfg.clone(), OBS, ACT, 1, &mut rng_fast).unwrap();
-            let mut data = AgentRng::seed_from_u64(3);
+            let mut data = TrainRng::seed_from_u64(3);
             let (mut worst, mut clipped) = (0.0f32, 0.0f32);
             for r in 0..6 {
                 // Both act on the reference's rollout; the fast agent's actions are compared on the way.
@@ -259,8 +261,8 @@ mod ppo {
     #[test]
     fn fast_ppo_is_deterministic_and_resumes_bit_for_bit() {
         for (name, cfg) in variants() {
-            let run = |rollouts: std::ops::Range<usize>, from: Option<(&[Part], AgentRng)>| {
-                let mut rng = AgentRng::seed_from_u64(7);
+            let run = |rollouts: std::ops::Range<usize>, from: Option<(&[Part], TrainRng)>| {
+                let mut rng = TrainRng::seed_from_u64(7);
                 let mut agent = fast::ppo::Ppo::new(cfg.clone(), OBS, ACT, 1, &mut rng).unwrap();
                 if let Some((parts, saved)) = from {
                     agent.load(parts).unwrap();
@@ -268,7 +270,7 @@ mod ppo {
                 }
                 let mut out = Vec::new();
                 for r in rollouts {
-                    let mut data = AgentRng::seed_from_u64(100 + r as u64);
+                    let mut data = TrainRng::seed_from_u64(100 + r as u64);
                     let ro = rollout(&mut |obs, rng| agent.act(obs, 1, false, rng), cfg.num_steps, &mut data, &mut rng);
                     out.push(agent.update(&ro, 1.0, &mut rng));
                 }
@@ -285,7 +287,7 @@ mod ppo {
 
     #[test]
     fn a_ppo_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
-        let mut rng = AgentRng::seed_from_u64(1);
+        let mut rng = TrainRng::seed_from_u64(1);
         let small = fast::ppo::Ppo::new(config(true), OBS, ACT, 1, &mut rng).unwrap();
         let mut wide = fast::ppo::Ppo::new(config(true).with_hidden(vec![32, 32]), OBS, ACT, 1, &mut rng).unwrap();
         let err = wide.load(&small.save().unwrap()).unwrap_err().to_string();

@@ -5,11 +5,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use era_shared::control::fast;
 use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::{PpoConfig, Rollout};
 use era_shared::control::replay::ReplayBuffer;
 use era_shared::control::sac::SacConfig;
-use era_shared::control::{AgentRng, fast};
+use era_shared::train::TrainRng;
 use rand::{Rng, SeedableRng};
 
 /// Bytes allocated and not yet freed, and allocations made, by this process.
@@ -61,9 +62,9 @@ fn updates_do_not_grow_the_heap() {
             .with_num_minibatches(4)
             .with_update_epochs(4)
             .with_state_dependent_std(head);
-        let mut rng = AgentRng::seed_from_u64(0);
+        let mut rng = TrainRng::seed_from_u64(0);
         let mut agent = fast::ppo::Ppo::new(cfg, 17, 6, 1, &mut rng).unwrap();
-        let mut data = AgentRng::seed_from_u64(1);
+        let mut data = TrainRng::seed_from_u64(1);
         let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
         let rollout = Rollout {
             obs: v(256 * 17),
@@ -90,10 +91,10 @@ fn updates_do_not_grow_the_heap() {
     let mut agents = Vec::new();
     for era in [true, false] {
         let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![64, 64]).with_batch_size(128);
-        let mut rng = AgentRng::seed_from_u64(0);
+        let mut rng = TrainRng::seed_from_u64(0);
         let mut agent = fast::sac::Sac::new(cfg, 17, 6, &mut rng).unwrap();
         let mut buffer = ReplayBuffer::new(2000, 17, 6);
-        let mut data = AgentRng::seed_from_u64(1);
+        let mut data = TrainRng::seed_from_u64(1);
         for _ in 0..2000 {
             let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| data.random_range(-1.0f32..1.0)).collect() };
             let (o, a, n) = (v(17), v(6), v(17));

@@ -5,7 +5,6 @@
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Int, Tensor, TensorData};
-use era_shared::control::AgentRng;
 use era_shared::llm::checkpoint::{Qwen2Config, Weights, write_dir};
 use era_shared::llm::generate::{Sampling, generate};
 use era_shared::llm::grpo::AdvantageSign;
@@ -13,6 +12,7 @@ use era_shared::llm::qwen2::{Qwen2, random_weights};
 use era_shared::llm::tokenizer::LlmTokenizer;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, tiny_model};
 use era_shared::metrics;
+use era_shared::train::TrainRng;
 use rand::SeedableRng;
 use safetensors::tensor::Dtype;
 
@@ -51,7 +51,7 @@ fn greedy_without_cache(model: &Qwen2<Cpu>, prompt: &[u32], max_new: usize, stop
         let logits = model.forward(ids, &[0], None);
         let v = logits.dims()[2];
         let last = logits.slice([0..1, n - 1..n, 0..v]).into_data().convert::<f32>().into_vec::<f32>().unwrap();
-        let t = Sampling::greedy().pick(&last, &mut AgentRng::seed_from_u64(0));
+        let t = Sampling::greedy().pick(&last, &mut TrainRng::seed_from_u64(0));
         out.push(t);
         seq.push(t as i64);
         if t == stop {
@@ -81,7 +81,7 @@ fn a_sharded_bf16_checkpoint_loads_and_decodes_like_the_model_it_was_written_fro
     let model = Qwen2::<Cpu>::from_weights(&loaded.config, &loaded.weights, &Default::default()).unwrap();
     let prompts: Vec<Vec<u32>> =
         ["457+385=", "9+1=", "12+345="].iter().map(|p| loaded.tokenizer.encode(p).unwrap()).collect();
-    let mut rng = AgentRng::seed_from_u64(0);
+    let mut rng = TrainRng::seed_from_u64(0);
     let cached = pollster::block_on(generate(
         &model,
         &prompts,
@@ -296,7 +296,7 @@ fn an_exported_run_is_a_checkpoint_directory_that_decodes_the_same() {
             10,
             &[0],
             &Sampling::greedy(),
-            &mut AgentRng::seed_from_u64(0),
+            &mut TrainRng::seed_from_u64(0),
             &dev,
         ))
         .unwrap()

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use burn::backend::{Autodiff, NdArray};
-use era_shared::control::Logged;
 use era_shared::data::{DatasetKind, ImageDataset};
+use era_shared::train::Logged;
 use era_shared::vision::trainer::{VisionConfig, VisionTrainer};
 use era_shared::vision::{ModelKind, Regularizer};
 

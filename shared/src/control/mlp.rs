@@ -10,7 +10,7 @@ use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::AgentRng;
+use crate::train::TrainRng;
 
 /// The hidden layers' nonlinearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,7 +113,7 @@ impl NetSpec {
 /// - [`Init::Orthogonal`]: each kernel (each block of the last layer) a uniformly random matrix with
 ///   orthonormal columns (or rows, when wider than tall) times its gain: standard normals
 ///   orthonormalised by Gram–Schmidt, which equals QR with `R`'s diagonal made positive. Biases 0.
-pub fn draw_layers(spec: &NetSpec, rng: &mut AgentRng) -> Vec<(Vec<f64>, Vec<f64>)> {
+pub fn draw_layers(spec: &NetSpec, rng: &mut TrainRng) -> Vec<(Vec<f64>, Vec<f64>)> {
     let n = spec.layers();
     spec.sizes
         .windows(2)
@@ -164,7 +164,7 @@ pub fn draw_layers(spec: &NetSpec, rng: &mut AgentRng) -> Vec<(Vec<f64>, Vec<f64
 
 /// A `rows × cols` row-major matrix, uniformly random among those with orthonormal columns (when
 /// `rows ≥ cols`) or rows, times `gain`.
-pub fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut AgentRng) -> Vec<f64> {
+pub fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut TrainRng) -> Vec<f64> {
     let (tall, short) = (rows.max(cols), rows.min(cols));
     // `short` vectors of length `tall`, each a column of a tall × short Gaussian matrix.
     let mut q: Vec<Vec<f64>> =
@@ -209,14 +209,14 @@ impl<B: Backend> Mlp<B> {
         sizes: &[usize],
         activation: Activation,
         last_scale: f64,
-        rng: &mut AgentRng,
+        rng: &mut TrainRng,
         device: &B::Device,
     ) -> Self {
         Self::from_spec(&NetSpec::uniform(sizes, activation, last_scale), rng, device)
     }
 
     /// The network `spec` describes, drawn by [`draw_layers`].
-    pub fn from_spec(spec: &NetSpec, rng: &mut AgentRng, device: &B::Device) -> Self {
+    pub fn from_spec(spec: &NetSpec, rng: &mut TrainRng, device: &B::Device) -> Self {
         let sizes = &spec.sizes;
         let layers = draw_layers(spec, rng)
             .into_iter()
@@ -317,7 +317,7 @@ mod tests {
     fn orthogonal_kernels_have_orthonormal_columns_or_rows_times_their_gain() {
         for (rows, cols) in [(6, 3), (3, 6), (5, 5), (64, 1)] {
             let gain = 1.5;
-            let w = orthogonal(rows, cols, gain, &mut AgentRng::seed_from_u64(rows as u64 * 10 + cols as u64));
+            let w = orthogonal(rows, cols, gain, &mut TrainRng::seed_from_u64(rows as u64 * 10 + cols as u64));
             // Wᵀ·W = gain²·I (tall) or W·Wᵀ = gain²·I (wide): entry (k, j) of the vectors that must be orthonormal.
             let tall = rows >= cols;
             let (n, inner) = if tall { (cols, rows) } else { (rows, cols) };
@@ -343,7 +343,7 @@ mod tests {
             init: Init::Orthogonal,
             last: vec![(2, ORTHOGONAL_GAIN), (2, 1.0)],
         };
-        let layers = draw_layers(&spec, &mut AgentRng::seed_from_u64(3));
+        let layers = draw_layers(&spec, &mut TrainRng::seed_from_u64(3));
         let (w, b) = &layers[1];
         assert!(b.iter().all(|&v| v == 0.0) && layers[0].1.iter().all(|&v| v == 0.0));
         let column_norm = |c: usize| (0..8).map(|r| w[r * 4 + c].powi(2)).sum::<f64>().sqrt();
@@ -355,9 +355,9 @@ mod tests {
     #[test]
     fn same_seed_same_network_and_soft_update_blends() {
         let dev = Default::default();
-        let a: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut AgentRng::seed_from_u64(1), &dev);
-        let b: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut AgentRng::seed_from_u64(1), &dev);
-        let c: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut AgentRng::seed_from_u64(2), &dev);
+        let a: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut TrainRng::seed_from_u64(1), &dev);
+        let b: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut TrainRng::seed_from_u64(1), &dev);
+        let c: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut TrainRng::seed_from_u64(2), &dev);
         let x = crate::tensor::from_f64::<B, 2>(vec![0.1, -0.4, 2.0], [1, 3], &dev);
         let (ya, yb, yc) = (
             crate::tensor::to_f64(a.forward(x.clone())),

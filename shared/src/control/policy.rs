@@ -70,10 +70,11 @@ impl EraConfig {
     /// Moves the target to `h0` nats (whole action), a mid-run change of `H₀`, and returns the new
     /// head for `dims` action dimensions. Fails, naming the valid range, when `h0` cannot be reached,
     /// or when ERA is off; the config is then unchanged.
-    pub fn retarget(&mut self, h0: f64, dims: usize) -> Result<EraHead, super::AgentError> {
+    pub fn retarget(&mut self, h0: f64, dims: usize) -> Result<EraHead, crate::train::TrainError> {
         let era = Self { h0: Some(h0), ..self.clone() };
-        let head =
-            era.build(dims)?.ok_or_else(|| super::AgentError::Config("H₀ can only be changed with ERA on".into()))?;
+        let head = era
+            .build(dims)?
+            .ok_or_else(|| crate::train::TrainError::Config("H₀ can only be changed with ERA on".into()))?;
         *self = era;
         Ok(head)
     }

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::mlp::{Activation, Mlp};
 use super::normalize::RunningMeanStd;
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
-use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
 use crate::tensor::{delta_loss, diag_gaussian_entropy, gaussian_log_prob};
+use crate::train::{Part, TrainError, TrainRng, load_record, record_bytes, upload};
 
 /// PPO and PPO-ERA settings; defaults are CleanRL's for MuJoCo.
 #[derive(Config, Debug, PartialEq)]
@@ -107,10 +107,10 @@ impl PpoConfig {
 
     /// Checks the settings for `num_envs` environment copies and builds the ERA head (`None`: ERA off)
     /// for `act_dim` action dimensions; the error names the setting and its valid range.
-    pub fn checked(&self, act_dim: usize, num_envs: usize) -> Result<Option<EraHead>, AgentError> {
+    pub fn checked(&self, act_dim: usize, num_envs: usize) -> Result<Option<EraHead>, TrainError> {
         let batch = self.num_steps * num_envs;
         if self.num_minibatches == 0 || batch < self.num_minibatches || self.hidden.contains(&0) {
-            return Err(AgentError::Config(format!(
+            return Err(TrainError::Config(format!(
                 "num_steps × num_envs = {batch} must be at least num_minibatches = {} (≥ 1), hidden widths ≥ 1",
                 self.num_minibatches
             )));
@@ -142,7 +142,7 @@ pub fn stat_keys(era: bool) -> Vec<&'static str> {
 pub fn for_each_minibatch(
     (epochs, minibatches): (usize, usize),
     rows: usize,
-    rng: &mut AgentRng,
+    rng: &mut TrainRng,
     mut visit: impl FnMut(&[usize], bool),
 ) {
     let mb = rows / minibatches.max(1);
@@ -274,7 +274,7 @@ pub struct Ppo<B: AutodiffBackend> {
 impl<B: AutodiffBackend> Ppo<B> {
     /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
     /// naming the valid range, when it cannot be reached, or when ERA is off.
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
         self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
         Ok(())
     }
@@ -286,9 +286,9 @@ impl<B: AutodiffBackend> Ppo<B> {
         obs_dim: usize,
         act_dim: usize,
         num_envs: usize,
-        rng: &mut AgentRng,
+        rng: &mut TrainRng,
         device: &B::Device,
-    ) -> Result<Self, AgentError> {
+    ) -> Result<Self, TrainError> {
         let era = cfg.checked(act_dim, num_envs)?;
         let ([actor_sizes, critic_sizes], [actor_gain, critic_gain]) =
             (cfg.layer_sizes(obs_dim, act_dim), LAST_LAYER_GAINS);
@@ -341,7 +341,7 @@ impl<B: AutodiffBackend> Ppo<B> {
 
     /// For normalised observations `[rows × obs_dim]`: `[rows, D + 2]` holding a sampled action (or the
     /// mean when `deterministic`), its log-density and `V(s)`, left on the device for one read.
-    pub fn act(&self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 2> {
+    pub fn act(&self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut TrainRng) -> Tensor<B::InnerBackend, 2> {
         let nets = self.nets.valid();
         let obs = upload(obs, [rows, obs.len() / rows.max(1)], &self.device);
         let (mu, log_std) = self.policy(&nets, obs.clone(), self.delta.valid().get());
@@ -366,7 +366,7 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// `update_epochs` epochs of minibatch updates on a rollout (its advantages and returns filled in);
     /// `lr_frac` scales the learning rate (annealing). Returns the last minibatch's statistics named by
     /// [`Ppo::stat_keys`], on the device (only that minibatch computes them).
-    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 1> {
+    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Tensor<B::InnerBackend, 1> {
         let n = rollout.log_probs.len();
         let (o, d, dev) = (rollout.obs.len() / n.max(1), self.act_dim, self.device.clone());
         let lr = self.cfg.lr_at(lr_frac);
@@ -446,7 +446,7 @@ impl<B: AutodiffBackend> Ppo<B> {
     }
 
     /// The networks and optimiser states as checkpoint parts.
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![
             record_bytes::<B, _>(self.nets.clone().into_record(), "nets.mpk")?,
             record_bytes::<B, _>(self.delta.clone().into_record(), "delta.mpk")?,
@@ -456,7 +456,7 @@ impl<B: AutodiffBackend> Ppo<B> {
     }
 
     /// Restores what [`Ppo::save`] wrote (the host state travels separately).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let dev = &self.device;
         self.nets = self.nets.clone().load_record(load_record::<B, _>(parts, "nets.mpk", dev)?);
         self.delta = self.delta.clone().load_record(load_record::<B, _>(parts, "delta.mpk", dev)?);

@@ -3,7 +3,7 @@
 use rand::Rng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::{AgentError, AgentRng, from_le_bytes, le_bytes};
+use crate::train::{TrainError, TrainRng, from_le_bytes, le_bytes};
 
 /// A uniformly sampled batch, each field row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,7 @@ impl ReplayBuffer {
     /// A buffer of `count` random transitions, for benchmarks and tests that need a buffer's shapes
     /// rather than real data: observations, actions, rewards and next observations uniform in
     /// `[−1, 1]` (drawn in that order per transition), each terminal with probability `terminal`.
-    pub fn random(count: usize, obs_dim: usize, act_dim: usize, terminal: f64, rng: &mut AgentRng) -> Self {
+    pub fn random(count: usize, obs_dim: usize, act_dim: usize, terminal: f64, rng: &mut TrainRng) -> Self {
         let mut buffer = Self::new(count, obs_dim, act_dim);
         for _ in 0..count {
             let mut v = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect() };
@@ -98,7 +98,7 @@ impl ReplayBuffer {
     }
 
     /// `batch` transitions drawn uniformly with replacement (an empty buffer gives an empty batch).
-    pub fn sample(&self, batch: usize, rng: &mut AgentRng) -> Batch {
+    pub fn sample(&self, batch: usize, rng: &mut TrainRng) -> Batch {
         let (o, a) = (self.obs_dim, self.act_dim);
         let mut out = Batch {
             obs: Vec::with_capacity(batch * o),
@@ -123,7 +123,7 @@ impl ReplayBuffer {
 
     /// The buffer as a safetensors file: tensors `obs`, `actions`, `rewards`, `next_obs`, `terminated`
     /// (rows in storage order) and the metadata `capacity` and `next` (the row written next).
-    pub fn to_safetensors(&self) -> Result<Vec<u8>, AgentError> {
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, TrainError> {
         let fields = [
             ("obs", le_bytes(&self.obs), vec![self.len, self.obs_dim]),
             ("actions", le_bytes(&self.actions), vec![self.len, self.act_dim]),
@@ -135,23 +135,23 @@ impl ReplayBuffer {
             .iter()
             .map(|(name, data, shape)| Ok((*name, TensorView::new(Dtype::F32, shape.clone(), data)?)))
             .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
-            .map_err(|e| AgentError::Checkpoint(format!("replay buffer: {e}")))?;
+            .map_err(|e| TrainError::Checkpoint(format!("replay buffer: {e}")))?;
         let meta = [("capacity".to_string(), self.capacity.to_string()), ("next".to_string(), self.next.to_string())];
         safetensors::serialize(views, Some(meta.into_iter().collect()))
-            .map_err(|e| AgentError::Checkpoint(format!("replay buffer: {e}")))
+            .map_err(|e| TrainError::Checkpoint(format!("replay buffer: {e}")))
     }
 
     /// Reads [`ReplayBuffer::to_safetensors`]'s output, checking it fits this buffer's shapes.
-    pub fn from_safetensors(&mut self, bytes: &[u8]) -> Result<(), AgentError> {
-        let bad = |why: String| AgentError::Checkpoint(format!("replay buffer: {why}"));
+    pub fn from_safetensors(&mut self, bytes: &[u8]) -> Result<(), TrainError> {
+        let bad = |why: String| TrainError::Checkpoint(format!("replay buffer: {why}"));
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
         let meta = meta.metadata().clone().unwrap_or_default();
-        let number = |key: &str| -> Result<usize, AgentError> {
+        let number = |key: &str| -> Result<usize, TrainError> {
             meta.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| bad(format!("metadata `{key}` missing")))
         };
         let (capacity, next) = (number("capacity")?, number("next")?);
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let read = |name: &str, width: usize| -> Result<Vec<f32>, AgentError> {
+        let read = |name: &str, width: usize| -> Result<Vec<f32>, TrainError> {
             let t = st.tensor(name).map_err(|e| bad(format!("`{name}`: {e}")))?;
             if t.dtype() != Dtype::F32 || t.shape().get(1).copied().unwrap_or(1) != width {
                 return Err(bad(format!(
@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(b.len(), 3);
         // Rows: 3, 4, 2 (4 overwrote 1 at index 1, 3 overwrote 0 at index 0).
         assert_eq!(b.rewards, vec![3.0, 4.0, 2.0]);
-        let s = b.sample(100, &mut AgentRng::seed_from_u64(0));
+        let s = b.sample(100, &mut TrainRng::seed_from_u64(0));
         assert!(s.rewards.iter().all(|r| [2.0, 3.0, 4.0].contains(r)));
         assert!(s.obs.chunks(2).zip(&s.rewards).all(|(o, r)| o[0] == *r));
         let mut c = ReplayBuffer::new(3, 2, 1);

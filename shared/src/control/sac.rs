@@ -25,8 +25,8 @@ use rand_distr::StandardNormal;
 use super::mlp::{Activation, Init, Mlp, NetSpec, Norm, ORTHOGONAL_GAIN};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
-use super::{AgentError, AgentRng, Part, load_record, record_bytes, upload};
 use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample};
+use crate::train::{Part, TrainError, TrainRng, load_record, record_bytes, upload};
 
 /// CleanRL's bounds for SAC's squashed log-std: `log σ = min + ½(max − min)(tanh(raw) + 1)`.
 pub const LOG_STD_MIN: f64 = -5.0;
@@ -35,7 +35,7 @@ pub const LOG_STD_MAX: f64 = 2.0;
 
 /// Noise for `len` action entries: uniforms in `(0, 1)` for SAC-ERA's inverse CDF (`era`), standard
 /// normals for SAC. Both paths draw it here, so they consume the generator identically.
-pub fn draw_noise(era: bool, len: usize, rng: &mut AgentRng) -> Vec<f32> {
+pub fn draw_noise(era: bool, len: usize, rng: &mut TrainRng) -> Vec<f32> {
     if era {
         (0..len).map(|_| rng.random_range(1e-6f32..1.0 - 1e-6)).collect()
     } else {
@@ -154,12 +154,12 @@ impl SacConfig {
     }
 
     /// Checks the settings for `act_dim` action dimensions; the ERA head when ERA is on.
-    pub fn checked(&self, act_dim: usize) -> Result<Option<EraHead>, AgentError> {
+    pub fn checked(&self, act_dim: usize) -> Result<Option<EraHead>, TrainError> {
         if self.batch_size == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(AgentError::Config("batch_size and every hidden width must be at least 1".into()));
+            return Err(TrainError::Config("batch_size and every hidden width must be at least 1".into()));
         }
         if !(self.critic_weight_decay >= 0.0 && self.critic_weight_decay * self.critic_lr < 1.0) {
-            return Err(AgentError::Config(format!(
+            return Err(TrainError::Config(format!(
                 "critic_weight_decay = {} must be ≥ 0 with critic_lr × critic_weight_decay < 1",
                 self.critic_weight_decay
             )));
@@ -194,7 +194,7 @@ pub struct Critic<B: Backend> {
 }
 
 impl<B: Backend> Critic<B> {
-    fn new(spec: &NetSpec, rng: &mut AgentRng, device: &B::Device) -> Self {
+    fn new(spec: &NetSpec, rng: &mut TrainRng, device: &B::Device) -> Self {
         Self { q1: Mlp::from_spec(spec, rng, device), q2: Mlp::from_spec(spec, rng, device) }
     }
 
@@ -244,7 +244,7 @@ pub struct Sac<B: AutodiffBackend> {
 impl<B: AutodiffBackend> Sac<B> {
     /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
     /// naming the valid range, when it cannot be reached, or when ERA is off.
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
         self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
         Ok(())
     }
@@ -254,9 +254,9 @@ impl<B: AutodiffBackend> Sac<B> {
         cfg: SacConfig,
         obs_dim: usize,
         act_dim: usize,
-        rng: &mut AgentRng,
+        rng: &mut TrainRng,
         device: &B::Device,
-    ) -> Result<Self, AgentError> {
+    ) -> Result<Self, TrainError> {
         let era = cfg.checked(act_dim)?;
         let [actor_spec, critic_spec] = cfg.nets(obs_dim, act_dim);
         let actor = Mlp::from_spec(&actor_spec, rng, device);
@@ -296,7 +296,7 @@ impl<B: AutodiffBackend> Sac<B> {
     }
 
     /// Noise for `rows` samples: standard normals (SAC) or uniforms in `(0, 1)` (SAC-ERA's inverse CDF).
-    fn noise<BB: Backend>(&self, rows: usize, rng: &mut AgentRng, device: &BB::Device) -> Tensor<BB, 2> {
+    fn noise<BB: Backend>(&self, rows: usize, rng: &mut TrainRng, device: &BB::Device) -> Tensor<BB, 2> {
         upload(&draw_noise(self.era.is_some(), rows * self.act_dim, rng), [rows, self.act_dim], device)
     }
 
@@ -339,7 +339,7 @@ impl<B: AutodiffBackend> Sac<B> {
 
     /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations, left on the device: sampled, or the
     /// mode `tanh μ` when `deterministic` (evaluation).
-    pub fn act(&self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Tensor<B::InnerBackend, 2> {
+    pub fn act(&self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut TrainRng) -> Tensor<B::InnerBackend, 2> {
         let actor = self.nets.actor.valid();
         let obs = upload(obs, [rows, obs.len() / rows.max(1)], &self.device);
         if deterministic {
@@ -352,7 +352,7 @@ impl<B: AutodiffBackend> Sac<B> {
     /// One gradient step of the critics, the actor and α or δ, then the target update. With `stats`,
     /// also returns the statistics named by [`Sac::stat_keys`], on the device (computing them costs a
     /// dozen tensor operations, so only the update before a log asks for them).
-    pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng, stats: bool) -> Option<Tensor<B::InnerBackend, 1>> {
+    pub fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Tensor<B::InnerBackend, 1>> {
         let n = batch.rewards.len();
         let (o, d, dev) = (batch.obs.len() / n.max(1), self.act_dim, &self.device);
         let obs: Tensor<B, 2> = upload(&batch.obs, [n, o], dev);
@@ -471,7 +471,7 @@ impl<B: AutodiffBackend> Sac<B> {
     }
 
     /// The networks and optimiser states as checkpoint parts.
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![
             record_bytes::<B, _>(self.nets.clone().into_record(), "nets.mpk")?,
             record_bytes::<B, _>(self.actor_opt.to_record(), "optim-actor.mpk")?,
@@ -481,7 +481,7 @@ impl<B: AutodiffBackend> Sac<B> {
     }
 
     /// Restores what [`Sac::save`] wrote.
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let dev = &self.device;
         self.nets = self.nets.clone().load_record(load_record::<B, _>(parts, "nets.mpk", dev)?);
         self.actor_opt = self.actor_opt.clone().load_record(load_record::<B, _>(parts, "optim-actor.mpk", dev)?);

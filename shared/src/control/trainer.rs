@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::ppo::{self, Ppo, PpoConfig, PpoHostState, Rollout};
 use super::replay::ReplayBuffer;
 use super::sac::{Sac, SacConfig};
-use super::{AgentError, AgentRng, Part, part, read};
 use crate::env::{Env, EnvSnapshot, EnvSpec, Scene, VecEnv};
 use crate::metrics;
 use crate::runlog::EraTargets;
+use crate::train::{Logged, Part, TrainError, TrainRng, Trainer, part, read};
 
 /// Which algorithm family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,15 +99,6 @@ impl ControlConfig {
     }
 }
 
-/// Metrics to log at one step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Logged {
-    /// Environment steps so far.
-    pub step: u64,
-    /// `(key, value)` pairs, keys from [`metrics`].
-    pub metrics: Vec<(&'static str, f64)>,
-}
-
 /// Which implementation runs the agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
@@ -134,8 +125,8 @@ macro_rules! forward_to_engine {
             obs: &[f32],
             rows: usize,
             deterministic: bool,
-            rng: &mut AgentRng,
-        ) -> Result<Vec<f32>, AgentError> {
+            rng: &mut TrainRng,
+        ) -> Result<Vec<f32>, TrainError> {
             match self {
                 Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
                 #[cfg(feature = "fast")]
@@ -143,15 +134,15 @@ macro_rules! forward_to_engine {
             }
         }
 
-        fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+        fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
             on_engine!(self, a => a.set_h0(h0))
         }
 
-        fn save(&self) -> Result<Vec<Part>, AgentError> {
+        fn save(&self) -> Result<Vec<Part>, TrainError> {
             on_engine!(self, a => a.save())
         }
 
-        fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+        fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
             on_engine!(self, a => a.load(parts))
         }
     };
@@ -189,15 +180,15 @@ impl<B: AutodiffBackend> PpoAgent<B> {
         engine: Engine,
         cfg: &PpoConfig,
         (o, d, n): (usize, usize, usize),
-        rng: &mut AgentRng,
+        rng: &mut TrainRng,
         device: &B::Device,
-    ) -> Result<Self, AgentError> {
+    ) -> Result<Self, TrainError> {
         match engine {
             Engine::Burn => Ok(Self::Burn(Box::new(Ppo::new(cfg.clone(), o, d, n, rng, device)?))),
             #[cfg(feature = "fast")]
             Engine::Fast => Ok(Self::Fast(Box::new(super::fast::ppo::Ppo::new(cfg.clone(), o, d, n, rng)?))),
             #[cfg(not(feature = "fast"))]
-            Engine::Fast => Err(AgentError::Config("this build has no fast CPU path (feature `fast`)".into())),
+            Engine::Fast => Err(TrainError::Config("this build has no fast CPU path (feature `fast`)".into())),
         }
     }
 
@@ -212,8 +203,8 @@ impl<B: AutodiffBackend> PpoAgent<B> {
         &mut self,
         rollout: &Rollout,
         lr_frac: f64,
-        rng: &mut AgentRng,
-    ) -> Result<Vec<f32>, AgentError> {
+        rng: &mut TrainRng,
+    ) -> Result<Vec<f32>, TrainError> {
         match self {
             Self::Burn(a) => read(a.update(rollout, lr_frac, rng)).await,
             #[cfg(feature = "fast")]
@@ -241,7 +232,7 @@ pub enum SacStats<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> SacStats<B> {
     /// The values, reading the device if they are there.
-    pub async fn read(self) -> Result<Vec<f32>, AgentError> {
+    pub async fn read(self) -> Result<Vec<f32>, TrainError> {
         match self {
             Self::Device(t) => read(t).await,
             Self::Host(v) => Ok(v),
@@ -256,15 +247,15 @@ impl<B: AutodiffBackend> SacAgent<B> {
         cfg: &SacConfig,
         o: usize,
         d: usize,
-        rng: &mut AgentRng,
+        rng: &mut TrainRng,
         device: &B::Device,
-    ) -> Result<Self, AgentError> {
+    ) -> Result<Self, TrainError> {
         match engine {
             Engine::Burn => Ok(Self::Burn(Box::new(Sac::new(cfg.clone(), o, d, rng, device)?))),
             #[cfg(feature = "fast")]
             Engine::Fast => Ok(Self::Fast(Box::new(super::fast::sac::Sac::new(cfg.clone(), o, d, rng)?))),
             #[cfg(not(feature = "fast"))]
-            Engine::Fast => Err(AgentError::Config("this build has no fast CPU path (feature `fast`)".into())),
+            Engine::Fast => Err(TrainError::Config("this build has no fast CPU path (feature `fast`)".into())),
         }
     }
 
@@ -275,13 +266,33 @@ impl<B: AutodiffBackend> SacAgent<B> {
     }
 
     /// One update (see [`Sac::update`]); the statistics when `stats`.
-    pub fn update(&mut self, batch: &super::replay::Batch, rng: &mut AgentRng, stats: bool) -> Option<SacStats<B>> {
+    pub fn update(&mut self, batch: &super::replay::Batch, rng: &mut TrainRng, stats: bool) -> Option<SacStats<B>> {
         match self {
             Self::Burn(a) => a.update(batch, rng, stats).map(SacStats::Device),
             #[cfg(feature = "fast")]
             Self::Fast(a) => a.update(batch, rng, stats).map(SacStats::Host),
         }
     }
+}
+
+/// Where a non-finite value came from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Policy,
+    Environment,
+}
+
+/// [`TrainError::Diverged`] naming the first non-finite value among `values` (the policy's actions,
+/// or the environments' observations after `step`), with its likely cause.
+fn finite(values: &[f32], source: Source, step: u64) -> Result<(), TrainError> {
+    let Some(i) = values.iter().position(|v| !v.is_finite()) else { return Ok(()) };
+    let (what, cause) = match source {
+        Source::Policy => {
+            ("the policy's action", "its networks hold non-finite weights: likely a learning rate too high")
+        }
+        Source::Environment => ("an observation", "the simulation's state blew up"),
+    };
+    Err(TrainError::Diverged(format!("{what} [{i}] is {} at step {step} ({cause})", values[i])))
 }
 
 /// What a checkpoint stores besides the networks: the loop's exact position.
@@ -294,7 +305,7 @@ struct LoopState {
     next_eval: u64,
     next_log: u64,
     last_eval: Option<u64>,
-    rng: AgentRng,
+    rng: TrainRng,
     envs: Vec<EnvSnapshot>,
     ppo: Option<PpoLoopState>,
 }
@@ -340,7 +351,7 @@ impl Episodes {
     }
 }
 
-pub use super::LOOP_PART;
+pub use crate::train::LOOP_PART;
 /// The checkpoint part holding the replay buffer (SAC) as safetensors.
 pub const REPLAY_PART: &str = "replay.safetensors";
 
@@ -351,7 +362,7 @@ pub struct ControlTrainer<B: AutodiffBackend> {
     envs: VecEnv,
     eval_env: Env,
     obs: Vec<f32>,
-    rng: AgentRng,
+    rng: TrainRng,
     step: u64,
     updates: u64,
     episodes: Episodes,
@@ -362,22 +373,22 @@ pub struct ControlTrainer<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> ControlTrainer<B> {
     /// A fresh run: environments reset from the seed, networks initialised from it.
-    pub fn new(config: ControlConfig, device: &B::Device) -> Result<Self, AgentError> {
+    pub fn new(config: ControlConfig, device: &B::Device) -> Result<Self, TrainError> {
         Self::with_engine(config, device, Engine::Burn)
     }
 
     /// [`ControlTrainer::new`] on the given engine. For the same seed [`Engine::Fast`] starts from
     /// the same networks and draws the same random numbers as [`Engine::Burn`].
-    pub fn with_engine(config: ControlConfig, device: &B::Device, engine: Engine) -> Result<Self, AgentError> {
+    pub fn with_engine(config: ControlConfig, device: &B::Device, engine: Engine) -> Result<Self, TrainError> {
         if config.total_steps == 0 || config.eval_every == 0 || config.log_every == 0 || config.num_envs == 0 {
-            return Err(AgentError::Config(
+            return Err(TrainError::Config(
                 "total_steps, eval_every, log_every and num_envs must be at least 1".into(),
             ));
         }
         let mut envs = VecEnv::new(&config.env, config.num_envs)?;
         let eval_env = Env::make(&config.env)?;
         let (o, d, n) = (envs.spec().observation.dims(), envs.spec().action.dims(), envs.len());
-        let mut rng = AgentRng::seed_from_u64(config.seed);
+        let mut rng = TrainRng::seed_from_u64(config.seed);
         let obs = envs.reset(config.seed);
         let agent = match &config.agent {
             AgentConfig::Sac(c) => {
@@ -440,7 +451,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
 
     /// Moves the ERA target to `h0` nats (whole action) from the next update on, e.g. when a viewer
     /// changes it in the explorer; the config (and so the next checkpoint) records the new value.
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
         match (&mut self.agent, &mut self.config.agent) {
             (Agent::Sac { agent, .. }, AgentConfig::Sac(c)) => {
                 agent.set_h0(h0)?;
@@ -450,7 +461,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 agent.set_h0(h0)?;
                 c.era.h0 = Some(h0);
             }
-            _ => return Err(AgentError::Config("the agent does not match its config".into())),
+            _ => return Err(TrainError::Config("the agent does not match its config".into())),
         }
         Ok(())
     }
@@ -462,7 +473,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
 
     /// One unit of work (SAC: one step of every copy and its updates; PPO: a rollout and its update),
     /// then any evaluation that fell due. Returns what to log.
-    pub async fn advance(&mut self) -> Result<Vec<Logged>, AgentError> {
+    pub async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
         let mut logged = match self.config.agent.algo() {
             Algo::Sac => self.advance_sac().await?,
             Algo::Ppo => self.advance_ppo().await?,
@@ -478,7 +489,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         Ok(logged)
     }
 
-    async fn advance_sac(&mut self) -> Result<Vec<Logged>, AgentError> {
+    async fn advance_sac(&mut self) -> Result<Vec<Logged>, TrainError> {
         let Agent::Sac { agent, buffer, stats } = &mut self.agent else { unreachable!("advance_sac on a SAC agent") };
         let spec = self.envs.spec().clone();
         let (o, d, n) = (spec.observation.dims(), spec.action.dims(), self.envs.len());
@@ -488,8 +499,10 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         } else {
             agent.act(&self.obs, n, false, &mut self.rng).await?
         };
+        finite(&actions, Source::Policy, self.step)?;
         let env_actions: Vec<f32> = actions.chunks(d).flat_map(|a| spec.action.from_unit(a)).collect();
         let s = self.envs.step(&env_actions)?;
+        finite(&s.obs, Source::Environment, self.step)?;
         for i in 0..n {
             let next = s.final_obs[i].as_deref().unwrap_or(&s.obs[i * o..(i + 1) * o]);
             buffer.push(
@@ -533,7 +546,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         Ok(episodes)
     }
 
-    async fn advance_ppo(&mut self) -> Result<Vec<Logged>, AgentError> {
+    async fn advance_ppo(&mut self) -> Result<Vec<Logged>, TrainError> {
         let spec = self.envs.spec().clone();
         let (d, n) = (spec.action.dims(), self.envs.len());
         let Agent::Ppo { agent, host, obs_norm, rollouts } = &mut self.agent else {
@@ -550,9 +563,11 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 ro.log_probs.push(row[d]);
                 ro.values.push(row[d + 1]);
             }
+            finite(&actions, Source::Policy, self.step)?;
             let clipped: Vec<f32> = actions.iter().map(|a| a.clamp(-1.0, 1.0)).collect();
             let env_actions: Vec<f32> = clipped.chunks(d).flat_map(|a| spec.action.from_unit(a)).collect();
             let s = self.envs.step(&env_actions)?;
+            finite(&s.obs, Source::Environment, self.step)?;
             ro.obs.extend_from_slice(obs_norm);
             ro.actions.extend_from_slice(&actions);
             ro.rewards.extend(host.normalize_rewards(&cfg, &s.rewards, &s.terminated));
@@ -583,7 +598,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
 
     /// Mean undiscounted return of `episodes` deterministic (mean-action) episodes on a separate
     /// environment, seeded from the run's seed and the current step so every evaluation is reproducible.
-    pub async fn evaluate(&mut self, episodes: usize) -> Result<f64, AgentError> {
+    pub async fn evaluate(&mut self, episodes: usize) -> Result<f64, TrainError> {
         let spec = self.eval_env.spec().clone();
         let d = spec.action.dims();
         let base = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.step.wrapping_mul(7919));
@@ -611,7 +626,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     }
 
     /// Everything needed to continue exactly: the agent's parts, the loop state and (SAC) the replay buffer.
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         let (mut parts, ppo) = match &self.agent {
             Agent::Sac { agent, buffer, .. } => {
                 let mut parts = agent.save()?;
@@ -635,13 +650,13 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             envs: self.envs.snapshot(),
             ppo,
         };
-        parts.push(super::loop_part(&state)?);
+        parts.push(crate::train::loop_part(&state)?);
         Ok(parts)
     }
 
     /// Continues from [`ControlTrainer::save`]'s parts (for a trainer built with the same config).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
-        let state: LoopState = super::read_loop(parts, |s: &LoopState| s.step, None)?;
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        let state: LoopState = crate::train::read_loop(parts, |s: &LoopState| s.step, None)?;
         match (&mut self.agent, state.ppo) {
             (Agent::Sac { agent, buffer, stats }, None) => {
                 agent.load(parts)?;
@@ -654,7 +669,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 *obs_norm = p.obs_norm;
                 *rollouts = p.rollouts;
             }
-            _ => return Err(AgentError::Checkpoint("the checkpoint was written by the other algorithm".into())),
+            _ => return Err(TrainError::Checkpoint("the checkpoint was written by the other algorithm".into())),
         }
         self.envs.restore(state.envs)?;
         self.step = state.step;
@@ -666,5 +681,31 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.last_eval = state.last_eval;
         self.rng = state.rng;
         Ok(())
+    }
+}
+
+impl<B: AutodiffBackend> Trainer for ControlTrainer<B> {
+    fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
+        ControlTrainer::advance(self)
+    }
+
+    fn position(&self) -> u64 {
+        self.step
+    }
+
+    fn total(&self) -> u64 {
+        self.config.total_steps
+    }
+
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
+        ControlTrainer::save(self)
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        ControlTrainer::load(self, parts)
+    }
+
+    fn era_targets(&self) -> EraTargets {
+        ControlTrainer::era_targets(self)
     }
 }

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use rand::{Rng, SeedableRng};
 
-use crate::control::AgentRng;
+use crate::train::TrainRng;
 
 /// Every character prompts and responses use.
 pub const ALPHABET: &str = "0123456789+=,>";
@@ -96,7 +96,7 @@ impl Arithmetic {
                  {digits}-digit operands"
             ));
         }
-        let mut rng = AgentRng::seed_from_u64(seed ^ TEST_SALT);
+        let mut rng = TrainRng::seed_from_u64(seed ^ TEST_SALT);
         let mut held_out = HashSet::new();
         let mut test = Vec::with_capacity(test_size);
         while test.len() < test_size {
@@ -119,7 +119,7 @@ impl Arithmetic {
     }
 
     /// A training problem (never one of the test split).
-    pub fn train(&self, rng: &mut AgentRng) -> Problem {
+    pub fn train(&self, rng: &mut TrainRng) -> Problem {
         loop {
             let p = draw(self.digits, rng);
             if !self.held_out.contains(&p) {
@@ -135,7 +135,7 @@ impl Arithmetic {
     }
 }
 
-fn draw(digits: usize, rng: &mut AgentRng) -> Problem {
+fn draw(digits: usize, rng: &mut TrainRng) -> Problem {
     let mut operand = || {
         let len = rng.random_range(1..=digits) as u32;
         let low = if len == 1 { 0 } else { 10u64.pow(len - 1) };
@@ -171,7 +171,7 @@ mod tests {
         let t = Arithmetic::new(3, 200, 7).unwrap();
         assert_eq!(t.test(), Arithmetic::new(3, 200, 7).unwrap().test());
         assert_ne!(t.test(), Arithmetic::new(3, 200, 8).unwrap().test());
-        let mut rng = AgentRng::seed_from_u64(1);
+        let mut rng = TrainRng::seed_from_u64(1);
         for _ in 0..5000 {
             assert!(!t.test().contains(&t.train(&mut rng)));
         }

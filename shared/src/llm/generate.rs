@@ -9,7 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::qwen2::{KvCache, Qwen2};
-use crate::control::{AgentError, AgentRng, read};
+use crate::train::{TrainError, TrainRng, read};
 
 /// How the next token is drawn from the logits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ impl Sampling {
     }
 
     /// Draws a token id from one row of logits.
-    pub fn pick(&self, logits: &[f32], rng: &mut AgentRng) -> u32 {
+    pub fn pick(&self, logits: &[f32], rng: &mut TrainRng) -> u32 {
         let argmax = || {
             let mut best = 0;
             for (i, &l) in logits.iter().enumerate() {
@@ -115,11 +115,11 @@ pub async fn generate<B: Backend>(
     max_new: usize,
     stop: &[u32],
     sampling: &Sampling,
-    rng: &mut AgentRng,
+    rng: &mut TrainRng,
     device: &B::Device,
-) -> Result<Vec<Vec<u32>>, AgentError> {
+) -> Result<Vec<Vec<u32>>, TrainError> {
     if prompts.iter().any(Vec::is_empty) {
-        return Err(AgentError::Config("a prompt has no tokens".into()));
+        return Err(TrainError::Config("a prompt has no tokens".into()));
     }
     let n = prompts.len();
     let pad_id = stop.first().copied().unwrap_or(0);
@@ -161,9 +161,9 @@ mod tests {
     #[test]
     fn sampling_follows_temperature_top_k_and_top_p() {
         let logits = [2.0f32, 1.0, 0.0, -1.0];
-        let mut rng = AgentRng::seed_from_u64(0);
+        let mut rng = TrainRng::seed_from_u64(0);
         assert_eq!(Sampling::greedy().pick(&logits, &mut rng), 0);
-        let count = |s: Sampling, rng: &mut AgentRng| {
+        let count = |s: Sampling, rng: &mut TrainRng| {
             let mut c = [0usize; 4];
             for _ in 0..20_000 {
                 c[s.pick(&logits, rng) as usize] += 1;

@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
 use super::checkpoint::{HostTensor, Qwen2Config, Weights};
-use crate::control::{AgentError, AgentRng, upload};
+use crate::train::{TrainError, TrainRng, upload};
 
 /// Added to the scores of keys a query may not see (finite, so a fully masked padding row stays finite).
 const MASKED: f32 = -1e9;
@@ -122,7 +122,7 @@ impl<B: Backend> KvCache<B> {
 /// Seeded `N(0, 0.02)` weights (Qwen2's `initializer_range`), zero biases and unit norms for `config`,
 /// in the checkpoint's names and layouts: a model trained from scratch starts here.
 pub fn random_weights(config: &Qwen2Config, seed: u64) -> Weights {
-    let mut rng = AgentRng::seed_from_u64(seed);
+    let mut rng = TrainRng::seed_from_u64(seed);
     let normal = Normal::new(0.0f32, 0.02).unwrap_or_else(|_| unreachable!("0.02 is a valid std"));
     let tensors = config.tensors().into_iter().map(|(name, shape)| {
         let n: usize = shape.iter().product();
@@ -140,26 +140,26 @@ pub fn random_weights(config: &Qwen2Config, seed: u64) -> Weights {
 
 impl<B: Backend> Qwen2<B> {
     /// Builds the model from checked weights (see [`Weights::from_dir`] and [`random_weights`]).
-    pub fn from_weights(config: &Qwen2Config, weights: &Weights, device: &B::Device) -> Result<Self, AgentError> {
-        let get = |name: &str| -> Result<&HostTensor, AgentError> {
-            weights.get(name).ok_or_else(|| AgentError::Checkpoint(format!("tensor `{name}` is missing")))
+    pub fn from_weights(config: &Qwen2Config, weights: &Weights, device: &B::Device) -> Result<Self, TrainError> {
+        let get = |name: &str| -> Result<&HostTensor, TrainError> {
+            weights.get(name).ok_or_else(|| TrainError::Checkpoint(format!("tensor `{name}` is missing")))
         };
-        let matrix = |name: &str| -> Result<Tensor<B, 2>, AgentError> {
+        let matrix = |name: &str| -> Result<Tensor<B, 2>, TrainError> {
             let t = get(name)?;
             Ok(upload::<B, 2>(&t.values, [t.shape[0], t.shape[1]], device))
         };
-        let vector = |name: &str| -> Result<Tensor<B, 1>, AgentError> {
+        let vector = |name: &str| -> Result<Tensor<B, 1>, TrainError> {
             let t = get(name)?;
             Ok(upload::<B, 1>(&t.values, [t.shape[0]], device))
         };
         // Checkpoints store `[out, in]`; burn's Linear multiplies by `[in, out]`.
-        let linear = |prefix: &str, bias: bool| -> Result<Linear<B>, AgentError> {
+        let linear = |prefix: &str, bias: bool| -> Result<Linear<B>, TrainError> {
             Ok(Linear {
                 weight: Param::from_tensor(matrix(&format!("{prefix}.weight"))?.transpose()),
                 bias: if bias { Some(Param::from_tensor(vector(&format!("{prefix}.bias"))?)) } else { None },
             })
         };
-        let norm = |name: &str| -> Result<RmsNorm<B>, AgentError> {
+        let norm = |name: &str| -> Result<RmsNorm<B>, TrainError> {
             Ok(RmsNorm { gamma: Param::from_tensor(vector(name)?), epsilon: config.rms_norm_eps })
         };
         let layers = (0..config.num_hidden_layers)
@@ -181,7 +181,7 @@ impl<B: Backend> Qwen2<B> {
                     },
                 })
             })
-            .collect::<Result<Vec<_>, AgentError>>()?;
+            .collect::<Result<Vec<_>, TrainError>>()?;
         Ok(Self {
             embed_tokens: Embedding { weight: Param::from_tensor(matrix("model.embed_tokens.weight")?) },
             layers,
@@ -198,15 +198,15 @@ impl<B: Backend> Qwen2<B> {
 
     /// Every weight in the checkpoint's names and layouts (`[out, in]` for linear weights), read from
     /// the device: what [`super::checkpoint::write_dir`] stores.
-    pub fn to_weights(&self) -> Result<Weights, AgentError> {
-        fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<HostTensor, AgentError> {
+    pub fn to_weights(&self) -> Result<Weights, TrainError> {
+        fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<HostTensor, TrainError> {
             let shape = t.dims().to_vec();
             let values =
-                t.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| AgentError::Device(format!("{e:?}")))?;
+                t.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
             Ok(HostTensor { shape, values })
         }
         let mut out = Vec::new();
-        let mut linear = |name: &str, l: &Linear<B>| -> Result<(), AgentError> {
+        let mut linear = |name: &str, l: &Linear<B>| -> Result<(), TrainError> {
             out.push((format!("{name}.weight"), host(l.weight.val().transpose())?));
             if let Some(b) = &l.bias {
                 out.push((format!("{name}.bias"), host(b.val())?));

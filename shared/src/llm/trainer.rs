@@ -23,13 +23,14 @@ use super::grpo::{
 };
 use super::qwen2::{Qwen2, random_weights};
 use super::tokenizer::LlmTokenizer;
-use crate::control::{
-    AgentError, AgentRng, Logged, Part, load_record, loop_part, part, read, read_loop, record_bytes, upload,
-};
 use crate::llm_scaling::{self, LlmEra, Regime};
 use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::tensor::llm_scaling::token_entropy;
+use crate::train::{
+    Logged, Part, TrainError, TrainRng, load_record, loop_part, part, read, read_loop, record_bytes, upload,
+};
+use crate::train::{Trainer, schedule};
 
 /// The pass@k reported (those with `k ≤ eval_samples`).
 pub const PASS_KS: [usize; 5] = [1, 2, 4, 8, 16];
@@ -148,7 +149,7 @@ impl LlmConfig {
     }
 
     /// ERA's settings, when on.
-    pub fn llm_era(&self) -> Result<Option<LlmEra>, AgentError> {
+    pub fn llm_era(&self) -> Result<Option<LlmEra>, TrainError> {
         if !self.era {
             return Ok(None);
         }
@@ -171,13 +172,13 @@ impl LlmConfig {
     }
 
     /// Fails naming the setting when one cannot work.
-    pub fn validate(&self) -> Result<(), AgentError> {
+    pub fn validate(&self) -> Result<(), TrainError> {
         self.checked_task().map(|_| ())
     }
 
     /// The settings checked, and the task they describe (built once: it is the last check).
-    fn checked_task(&self) -> Result<Arithmetic, AgentError> {
-        let bad = |m: String| Err(AgentError::Config(m));
+    fn checked_task(&self) -> Result<Arithmetic, TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
         self.llm_era()?;
         if self.group < 2 {
             return bad(format!("group {} is outside 2.. (advantages compare responses to one prompt)", self.group));
@@ -207,17 +208,17 @@ impl LlmConfig {
         if self.top_k_logprobs == Some(0) || self.eval_every == 0 || self.log_every == 0 {
             return bad("top_k_logprobs, eval_every and log_every must be ≥ 1".into());
         }
-        Sampling { temperature: self.temperature, ..Sampling::default() }.check().map_err(AgentError::Config)?;
-        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(AgentError::Config)
+        Sampling { temperature: self.temperature, ..Sampling::default() }.check().map_err(TrainError::Config)?;
+        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(TrainError::Config)
     }
 
     /// Checks the settings and that `tokenizer` can write the task's prompts and answers, without
     /// building a model; returns the task.
-    pub fn task_for(&self, tokenizer: &LlmTokenizer) -> Result<Arithmetic, AgentError> {
+    pub fn task_for(&self, tokenizer: &LlmTokenizer) -> Result<Arithmetic, TrainError> {
         let task = self.checked_task()?;
         let sample = task.test()[0];
         for text in [sample.prompt(), sample.worked()] {
-            tokenizer.encode(&text).map_err(|e| AgentError::Config(format!("the arithmetic task: {e}")))?;
+            tokenizer.encode(&text).map_err(|e| TrainError::Config(format!("the arithmetic task: {e}")))?;
         }
         Ok(task)
     }
@@ -367,7 +368,7 @@ impl Evaluation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct LoopState {
     step: u64,
-    rng: AgentRng,
+    rng: TrainRng,
     tokens: u64,
     /// Absent in checkpoints written before the window means were logged: an empty window.
     #[serde(default)]
@@ -432,7 +433,7 @@ pub struct LlmTrainer<B: AutodiffBackend> {
     model: Qwen2<B>,
     optim: OptimizerAdaptor<AdamW, Qwen2<B>, B>,
     reference: Option<Qwen2<B::InnerBackend>>,
-    rng: AgentRng,
+    rng: TrainRng,
     step: u64,
     tokens: u64,
     window: Window,
@@ -449,7 +450,7 @@ fn adam<B: AutodiffBackend>() -> OptimizerAdaptor<AdamW, Qwen2<B>, B> {
 
 impl<B: AutodiffBackend> LlmTrainer<B> {
     /// A trainer at step 0 with `source`'s weights.
-    pub fn new(config: LlmConfig, source: ModelSource, device: &B::Device) -> Result<Self, AgentError> {
+    pub fn new(config: LlmConfig, source: ModelSource, device: &B::Device) -> Result<Self, TrainError> {
         let task = config.task_for(&source.tokenizer)?;
         let max_new = if config.max_new_tokens == 0 {
             source.tokenizer.encode(&task.longest().worked()).map_or(16, |t| t.len()) + 4
@@ -459,7 +460,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let model = Qwen2::from_weights(&source.config, &source.weights, device)?;
         Ok(Self {
             era: config.llm_era()?,
-            rng: AgentRng::seed_from_u64(config.seed),
+            rng: TrainRng::seed_from_u64(config.seed),
             config,
             source,
             task,
@@ -522,17 +523,11 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     /// The warm-up learning rate at (0-based) `step`: linear ramp over 10 %, then cosine to 10 %.
     pub fn warmup_lr(&self, step: u64) -> f64 {
         let total = self.config.warmup_steps.max(1) as f64;
-        let ramp = (0.1 * total).max(1.0);
-        let s = step as f64;
-        if s < ramp {
-            return self.config.warmup_lr * (s + 1.0) / ramp;
-        }
-        let t = ((s - ramp) / (total - ramp).max(1.0)).min(1.0);
-        self.config.warmup_lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+        schedule::warmup_cosine(self.config.warmup_lr, step, (0.1 * total).max(1.0), total, 0.1)
     }
 
-    fn encode(&self, text: &str) -> Result<Vec<u32>, AgentError> {
-        self.source.tokenizer.encode(text).map_err(AgentError::Config)
+    fn encode(&self, text: &str) -> Result<Vec<u32>, TrainError> {
+        self.source.tokenizer.encode(text).map_err(TrainError::Config)
     }
 
     fn stop(&self) -> u32 {
@@ -540,7 +535,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     }
 
     /// Takes one step (warm-up or GRPO) and returns what is logged after it.
-    pub async fn advance(&mut self) -> Result<Vec<Logged>, AgentError> {
+    pub async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
         if self.is_done() {
             return Ok(Vec::new());
         }
@@ -560,7 +555,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         Ok(if log || eval { vec![Logged { step: s, metrics }] } else { Vec::new() })
     }
 
-    fn warmup_step(&mut self) -> Result<Vec<(&'static str, f64)>, AgentError> {
+    fn warmup_step(&mut self) -> Result<Vec<(&'static str, f64)>, TrainError> {
         let problems: Vec<Problem> = (0..self.config.warmup_batch).map(|_| self.task.train(&mut self.rng)).collect();
         let mut prompts = Vec::with_capacity(problems.len());
         let mut responses = Vec::with_capacity(problems.len());
@@ -580,7 +575,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let lr = self.warmup_lr(self.step);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let loss_value =
-            loss.into_data().convert::<f64>().into_vec::<f64>().map_err(|e| AgentError::Device(format!("{e:?}")))?[0];
+            loss.into_data().convert::<f64>().into_vec::<f64>().map_err(|e| TrainError::Device(format!("{e:?}")))?[0];
         self.model = self.optim.step(lr, self.model.clone(), grads);
         self.tokens += packed.ids.len() as u64;
         Ok(vec![(metrics::TRAIN_LOSS, loss_value), (metrics::LEARNING_RATE, lr)])
@@ -592,7 +587,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         &self,
         model: &Qwen2<B::InnerBackend>,
         packed: &Packed,
-    ) -> Result<(Vec<(f64, f64)>, Tensor<B::InnerBackend, 3>), AgentError> {
+    ) -> Result<(Vec<(f64, f64)>, Tensor<B::InnerBackend, 3>), TrainError> {
         let (_, inputs, _) = packed.tensors::<B::InnerBackend>(&self.device);
         let logits = model.forward(inputs, &packed.pads, None);
         let [n, t, _] = logits.dims();
@@ -611,7 +606,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         Ok((entropy, logits))
     }
 
-    async fn grpo_step(&mut self) -> Result<Vec<(&'static str, f64)>, AgentError> {
+    async fn grpo_step(&mut self) -> Result<Vec<(&'static str, f64)>, TrainError> {
         if self.step == self.config.warmup_steps {
             // GRPO starts: fresh Adam state, and the reference model for the KL term.
             self.optim = adam();
@@ -625,7 +620,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// Samples `group` responses to each of `prompts` fresh training problems from the current policy,
     /// rewards them, and measures their entropies (one forward pass without autodiff).
-    pub async fn rollout(&mut self) -> Result<Rollout<B::InnerBackend>, AgentError> {
+    pub async fn rollout(&mut self) -> Result<Rollout<B::InnerBackend>, TrainError> {
         let c = self.config.clone();
         let problems: Vec<Problem> = (0..c.prompts).map(|_| self.task.train(&mut self.rng)).collect();
         let mut prompts = Vec::with_capacity(c.prompts * c.group);
@@ -653,7 +648,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// One GRPO update on `rollout`: advantages, dynamic sampling, ERA's scales, `epochs` passes.
     /// Returns the rollout's and the update's statistics.
-    pub async fn update(&mut self, rollout: &Rollout<B::InnerBackend>) -> Result<Vec<(&'static str, f64)>, AgentError> {
+    pub async fn update(&mut self, rollout: &Rollout<B::InnerBackend>) -> Result<Vec<(&'static str, f64)>, TrainError> {
         let c = self.config.clone();
         let Rollout { responses, rewards, packed, entropy, logits } = rollout;
         let logits = logits.clone();
@@ -760,14 +755,14 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// pass@k (sampling at temperature 1) and greedy accuracy on the first `eval_prompts` test
     /// problems, from a generator seeded by the run's seed and step.
-    pub async fn evaluate(&self) -> Result<Evaluation, AgentError> {
+    pub async fn evaluate(&self) -> Result<Evaluation, TrainError> {
         self.evaluate_with(self.config.eval_prompts, self.config.eval_samples).await
     }
 
     /// [`Self::evaluate`] with `problems` test problems and `samples` samples each.
-    pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, AgentError> {
+    pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, TrainError> {
         let test: Vec<Problem> = self.task.test().iter().take(problems).copied().collect();
-        let mut rng = AgentRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
+        let mut rng = TrainRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
         let model = self.model.valid();
         let stop = self.source.tokenizer.stop_ids().to_vec();
         let prompts: Vec<Vec<u32>> = test.iter().map(|p| self.encode(&p.prompt())).collect::<Result<_, _>>()?;
@@ -813,11 +808,11 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// The model as a Hugging Face directory's files (`config.json`, `model.safetensors`,
     /// `tokenizer.json`): what `era generate --model` reads.
-    pub fn export(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn export(&self) -> Result<Vec<Part>, TrainError> {
         let weights = self.model.valid().to_weights()?;
-        let st = weights.to_safetensors().map_err(|e| AgentError::Checkpoint(e.to_string()))?;
+        let st = weights.to_safetensors().map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         let config =
-            serde_json::to_vec_pretty(&self.source.config).map_err(|e| AgentError::Checkpoint(e.to_string()))?;
+            serde_json::to_vec_pretty(&self.source.config).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         Ok(vec![
             ("config.json".into(), config),
             ("model.safetensors".into(), st),
@@ -827,7 +822,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// The checkpoint: [`Self::export`]'s files plus the model's and optimiser's records, the
     /// reference model when there is one, and the loop's position and generator.
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         let mut parts = self.export()?;
         parts.push(record_bytes::<B, _>(self.model.clone().into_record(), "model.mpk")?);
         parts.push(record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?);
@@ -844,7 +839,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     }
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.model = self.model.clone().load_record(load_record::<B, _>(parts, "model.mpk", &self.device)?);
         self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
@@ -861,6 +856,37 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         self.tokens = state.tokens;
         self.window = state.window;
         Ok(())
+    }
+}
+
+impl<B: AutodiffBackend> Trainer for LlmTrainer<B> {
+    fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
+        LlmTrainer::advance(self)
+    }
+
+    fn position(&self) -> u64 {
+        self.step
+    }
+
+    fn total(&self) -> u64 {
+        self.total_steps()
+    }
+
+    /// The warm-up's end (the model every GRPO arm of a seed starts from).
+    fn at_milestone(&self) -> bool {
+        self.step == self.config.warmup_steps
+    }
+
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
+        LlmTrainer::save(self)
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        LlmTrainer::load(self, parts)
+    }
+
+    fn era_targets(&self) -> EraTargets {
+        self.config.era_targets()
     }
 }
 

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::{ResNet, ResNetDepth, SmallCnn, Stem};
-use crate::control::AgentRng;
+use crate::train::TrainRng;
 
 /// Which network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ impl<B: Backend> Net<B> {
             Some((p, seed)) if p > 0.0 => {
                 let dims = features.dims();
                 let device = features.device();
-                let mut rng = AgentRng::seed_from_u64(seed);
+                let mut rng = TrainRng::seed_from_u64(seed);
                 let keep = 1.0 / (1.0 - p);
                 let mask: Vec<f64> =
                     (0..dims[0] * dims[1]).map(|_| if rng.random_bool(p) { 0.0 } else { keep }).collect();
@@ -122,7 +122,7 @@ impl<B: Backend> Net<B> {
 /// (`fan_in = in_channels·k_h·k_w` or `in_features`); batch-norm scales and shifts keep their 1 and 0.
 pub fn seeded_init<B: Backend, M: Module<B>>(module: M, seed: u64) -> M {
     struct Init {
-        rng: AgentRng,
+        rng: TrainRng,
         containers: Vec<String>,
         fan_in: usize,
     }
@@ -152,7 +152,7 @@ pub fn seeded_init<B: Backend, M: Module<B>>(module: M, seed: u64) -> M {
             Param::initialized(param.id, tensor)
         }
     }
-    module.map(&mut Init { rng: AgentRng::seed_from_u64(seed), containers: Vec::new(), fan_in: 1 })
+    module.map(&mut Init { rng: TrainRng::seed_from_u64(seed), containers: Vec::new(), fan_in: 1 })
 }
 
 /// Mean cross-entropy of `logits` `[batch, n]` against `labels`, with label smoothing `epsilon`

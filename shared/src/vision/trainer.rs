@@ -18,13 +18,12 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::classifier::{ModelKind, Net, Regularizer, RowStats, cross_entropy, row_stats};
-use crate::control::{
-    AgentError, AgentRng, Logged, Part, load_record, loop_part, read, read_loop, record_bytes, upload,
-};
 use crate::data::{DatasetKind, ImageDataset, augment};
 use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::softmax_floor::{DEFAULT_H0, DEFAULT_TAU, FloorMode, SoftmaxFloor};
+use crate::train::{Logged, Part, TrainError, TrainRng, load_record, loop_part, read, read_loop, record_bytes, upload};
+use crate::train::{Trainer, schedule};
 
 /// Settings of a vision run; saved as `config.json` with every run. Defaults are the ones of
 /// [`VisionConfig::standard`] for the embedded MNIST digits and the small CNN.
@@ -126,8 +125,8 @@ impl VisionConfig {
     }
 
     /// Fails with the setting's name and valid range when a setting cannot work.
-    pub fn validate(&self, classes: usize) -> Result<(), AgentError> {
-        let bad = |what: String| Err(AgentError::Config(what));
+    pub fn validate(&self, classes: usize) -> Result<(), TrainError> {
+        let bad = |what: String| Err(TrainError::Config(what));
         if self.epochs == 0 || self.batch_size == 0 || self.eval_batch_size == 0 || self.log_every == 0 {
             return bad("--epochs, --batch-size, eval_batch_size and log_every must be ≥ 1".into());
         }
@@ -237,15 +236,15 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         train: ImageDataset,
         test: ImageDataset,
         device: &B::Device,
-    ) -> Result<Self, AgentError> {
+    ) -> Result<Self, TrainError> {
         let classes = train.classes();
         config.validate(classes)?;
         if train.is_empty() || test.is_empty() {
-            return Err(AgentError::Config("the dataset has no training or no test images".into()));
+            return Err(TrainError::Config("the dataset has no training or no test images".into()));
         }
         let shape = (train.channels, train.height, train.width);
         if shape != (test.channels, test.height, test.width) || test.classes() != classes {
-            return Err(AgentError::Config(format!(
+            return Err(TrainError::Config(format!(
                 "train images are {}×{}×{} with {classes} classes but test images {}×{}×{} with {}",
                 shape.0,
                 shape.1,
@@ -257,7 +256,7 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
             )));
         }
         if config.model == ModelKind::SmallCnn && (train.height < 4 || train.width < 4) {
-            return Err(AgentError::Config(format!(
+            return Err(TrainError::Config(format!(
                 "small-cnn needs images of at least 4×4, not {}×{}",
                 shape.1, shape.2
             )));
@@ -325,12 +324,7 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
     pub fn learning_rate(&self, step: u64) -> f64 {
         let total = self.total_steps() as f64;
         let warmup = (self.config.warmup_epochs * self.steps_per_epoch() as f64).round().min(total);
-        let s = step as f64;
-        if s < warmup {
-            return self.config.lr * (s + 1.0) / warmup;
-        }
-        let t = if total > warmup { (s - warmup) / (total - warmup) } else { 1.0 };
-        self.config.lr * 0.5 * (1.0 + (std::f64::consts::PI * t.min(1.0)).cos())
+        schedule::warmup_cosine(self.config.lr, step, warmup, total, 0.0)
     }
 
     /// The images of the batch at `step`, normalised (and augmented when the dataset calls for it),
@@ -339,13 +333,13 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         let epoch = (step / self.steps_per_epoch()) as usize;
         if self.order.0 != epoch {
             let mut order: Vec<usize> = (0..self.train.len()).collect();
-            order.shuffle(&mut AgentRng::seed_from_u64(derive(self.config.seed, SHUFFLE, epoch as u64)));
+            order.shuffle(&mut TrainRng::seed_from_u64(derive(self.config.seed, SHUFFLE, epoch as u64)));
             self.order = (epoch, order);
         }
         let bs = self.batch_size();
         let start = (step % self.steps_per_epoch()) as usize * bs;
         let augment = self.config.augment && self.config.dataset.augmentable();
-        let mut rng = AgentRng::seed_from_u64(derive(self.config.seed, AUGMENT, step));
+        let mut rng = TrainRng::seed_from_u64(derive(self.config.seed, AUGMENT, step));
         let norm = self.config.dataset.normalization();
         let d = &self.train;
         let mut pixels = Vec::with_capacity(bs * d.image_len());
@@ -380,7 +374,7 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
 
     /// One optimiser step; returns the records to log (training statistics every `log_every` steps,
     /// evaluation at the end of each epoch).
-    pub async fn advance(&mut self) -> Result<Vec<Logged>, AgentError> {
+    pub async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
         if self.is_done() {
             return Ok(Vec::new());
         }
@@ -406,7 +400,7 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         let loss = f64::from(host[0]);
         let rows = row_stats(&host[1..], &labels, self.train.classes());
         if !loss.is_finite() {
-            return Err(AgentError::Config(format!(
+            return Err(TrainError::Config(format!(
                 "the training loss became {loss} at step {step}: lower --lr (now {})",
                 self.config.lr
             )));
@@ -446,12 +440,12 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
 
     /// Top-1/top-5 accuracy, loss and prediction entropy on the test images (batch norm on its
     /// running statistics, no dropout).
-    pub async fn evaluate(&self) -> Result<Evaluation, AgentError> {
+    pub async fn evaluate(&self) -> Result<Evaluation, TrainError> {
         self.evaluate_on(&self.test).await
     }
 
     /// [`Self::evaluate`] on any images of the same shape and classes.
-    pub async fn evaluate_on(&self, data: &ImageDataset) -> Result<Evaluation, AgentError> {
+    pub async fn evaluate_on(&self, data: &ImageDataset) -> Result<Evaluation, TrainError> {
         let net = self.net.valid();
         let norm = self.config.dataset.normalization();
         let n = data.classes();
@@ -490,7 +484,7 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
     }
 
     /// The checkpoint parts: the network, the optimiser's momentum and the loop's position.
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         let state = LoopState { step: self.step, window: self.window.clone() };
         Ok(vec![
             record_bytes::<B, _>(self.net.clone().into_record(), "net.mpk")?,
@@ -500,13 +494,44 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
     }
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.net = self.net.clone().load_record(load_record::<B, _>(parts, "net.mpk", &self.device)?);
         self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
         self.step = state.step;
         self.window = state.window;
         Ok(())
+    }
+}
+
+impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
+    fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
+        VisionTrainer::advance(self)
+    }
+
+    fn position(&self) -> u64 {
+        self.step
+    }
+
+    fn total(&self) -> u64 {
+        self.total_steps()
+    }
+
+    /// Every epoch's end.
+    fn at_milestone(&self) -> bool {
+        self.step.is_multiple_of(self.steps_per_epoch())
+    }
+
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
+        VisionTrainer::save(self)
+    }
+
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        VisionTrainer::load(self, parts)
+    }
+
+    fn era_targets(&self) -> EraTargets {
+        self.config.era_targets()
     }
 }
 

@@ -7,8 +7,8 @@
 //! zero, tanh: `1 − h²`).
 
 use super::{matmul, widened};
-use crate::control::AgentRng;
 use crate::control::mlp::{Activation, LAYER_NORM_EPS, NetSpec, draw_layers};
+use crate::train::TrainRng;
 
 /// `eʸ − 1` in `f32` for `y ≤ 0`, within 3·10⁻⁷ of the exact value relative to `max(|eʸ − 1|, 10⁻³)`
 /// (the tests check it on a dense grid), written without calls so that a loop of it vectorises: the C
@@ -105,13 +105,13 @@ pub struct Scratch {
 impl Mlp {
     /// Layers `sizes[0] → … → sizes[n]` with uniform initialisation and no normalisation, drawn from
     /// `rng` exactly as the burn agents' `Mlp::new` draws them.
-    pub fn new(sizes: &[usize], activation: Activation, last_scale: f64, rng: &mut AgentRng) -> Self {
+    pub fn new(sizes: &[usize], activation: Activation, last_scale: f64, rng: &mut TrainRng) -> Self {
         Self::from_spec(&NetSpec::uniform(sizes, activation, last_scale), rng)
     }
 
     /// The network `spec` describes, drawn from `rng` exactly as the burn agents' `Mlp::from_spec`
     /// draws it (so both engines start from the same network for a seed).
-    pub fn from_spec(spec: &NetSpec, rng: &mut AgentRng) -> Self {
+    pub fn from_spec(spec: &NetSpec, rng: &mut TrainRng) -> Self {
         let mut params = Vec::new();
         let mut offsets = Vec::new();
         let normed: Vec<bool> = (0..spec.layers()).map(|l| spec.normed(l)).collect();
@@ -383,7 +383,7 @@ mod tests {
             .into_iter()
             .flat_map(|a| [(a, Norm::None), (a, Norm::Layer)]);
         for (activation, norm) in variants {
-            let mut rng = AgentRng::seed_from_u64(3);
+            let mut rng = TrainRng::seed_from_u64(3);
             let spec =
                 NetSpec { sizes: vec![3, 5, 4, 2], activation, norm, init: Init::Orthogonal, last: vec![(2, 1.0)] };
             let mut mlp = Mlp::from_spec(&spec, &mut rng);
@@ -451,8 +451,8 @@ mod tests {
             last: vec![(1, std::f64::consts::SQRT_2)],
         };
         let burn_mlp: crate::control::mlp::Mlp<B> =
-            crate::control::mlp::Mlp::from_spec(&spec, &mut AgentRng::seed_from_u64(4), &dev);
-        let fast = Mlp::from_spec(&spec, &mut AgentRng::seed_from_u64(4));
+            crate::control::mlp::Mlp::from_spec(&spec, &mut TrainRng::seed_from_u64(4), &dev);
+        let fast = Mlp::from_spec(&spec, &mut TrainRng::seed_from_u64(4));
         let flat = burn_mlp.flat_params();
         assert_eq!(flat.len(), fast.len());
         assert!(flat.iter().zip(&fast.params).all(|(a, b)| (a - b).abs() < 1e-7));
@@ -472,8 +472,8 @@ mod tests {
         let dev = Default::default();
         let sizes = [3, 8, 2];
         let burn_mlp: crate::control::mlp::Mlp<B> =
-            crate::control::mlp::Mlp::new(&sizes, Activation::Elu, 0.5, &mut AgentRng::seed_from_u64(9), &dev);
-        let fast = Mlp::new(&sizes, Activation::Elu, 0.5, &mut AgentRng::seed_from_u64(9));
+            crate::control::mlp::Mlp::new(&sizes, Activation::Elu, 0.5, &mut TrainRng::seed_from_u64(9), &dev);
+        let fast = Mlp::new(&sizes, Activation::Elu, 0.5, &mut TrainRng::seed_from_u64(9));
         let x = [0.1, -0.4, 2.0, 1.5, 0.0, -3.0];
         let want = crate::tensor::to_f64(burn_mlp.forward(crate::tensor::from_f64::<B, 2>(x.to_vec(), [2, 3], &dev)));
         let mut t = Trace::default();

@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::control::policy::EraHead;
-use crate::control::{AgentError, Part, from_le_bytes, le_bytes};
 use crate::gaussian::{LOG_SQRT_2PI_E, entropy_gap};
+use crate::train::{Part, TrainError, from_le_bytes, le_bytes};
 
 /// `C = op(A)·op(B)` (or `C += op(A)·op(B)` with `accumulate`), all row-major: `C` is `m × n`, `op(A)`
 /// is `m × k` (`A` stored `k × m` when `ta`), `op(B)` is `k × n` (`B` stored `n × k` when `tb`).
@@ -290,8 +290,8 @@ impl<'a> State<'a> {
 }
 
 /// Writes `state` as one safetensors checkpoint part called `part`.
-pub fn write_part(part: &str, state: &State<'_>) -> Result<Part, AgentError> {
-    let bad = |e: safetensors::SafeTensorError| AgentError::Checkpoint(format!("{part}: {e}"));
+pub fn write_part(part: &str, state: &State<'_>) -> Result<Part, TrainError> {
+    let bad = |e: safetensors::SafeTensorError| TrainError::Checkpoint(format!("{part}: {e}"));
     let tensors = state.tensors();
     let bytes: Vec<_> = tensors.iter().map(|(_, values)| le_bytes(values)).collect();
     let views = tensors
@@ -315,17 +315,17 @@ pub struct ReadPart {
 impl ReadPart {
     /// The parameter vector called `name`; an error if the agent's [`State`] has no such vector (or
     /// it was taken already), rather than an empty one.
-    pub fn take(&mut self, name: &str) -> Result<Vec<f32>, AgentError> {
+    pub fn take(&mut self, name: &str) -> Result<Vec<f32>, TrainError> {
         self.values
             .remove(name)
-            .ok_or_else(|| AgentError::Checkpoint(format!("{}: `{name}` is not part of this agent's state", self.part)))
+            .ok_or_else(|| TrainError::Checkpoint(format!("{}: `{name}` is not part of this agent's state", self.part)))
     }
 
     /// The optimiser called `name`, keeping `like`'s ε and weight decay (settings, not state).
-    pub fn adam(&mut self, name: &str, like: &Adam) -> Result<Adam, AgentError> {
+    pub fn adam(&mut self, name: &str, like: &Adam) -> Result<Adam, TrainError> {
         let key = format!("{name}.adam.t");
         let t = self.meta.get(&key).and_then(|v| v.parse().ok());
-        let t = t.ok_or_else(|| AgentError::Checkpoint(format!("{}: metadata `{key}` missing", self.part)))?;
+        let t = t.ok_or_else(|| TrainError::Checkpoint(format!("{}: metadata `{key}` missing", self.part)))?;
         Ok(Adam {
             m: self.take(&format!("{name}.adam.m"))?,
             v: self.take(&format!("{name}.adam.v"))?,
@@ -339,13 +339,13 @@ impl ReadPart {
 /// Reads the part `part` that [`write_part`] wrote, checking that it holds every tensor of `state`
 /// (the agent's current state) with the same number of values: a checkpoint of other network sizes
 /// is refused, naming the tensor.
-pub fn read_part(parts: &[Part], part: &str, state: &State<'_>) -> Result<ReadPart, AgentError> {
-    let bytes = crate::control::part(parts, part).map_err(|_| {
-        AgentError::Checkpoint(format!(
+pub fn read_part(parts: &[Part], part: &str, state: &State<'_>) -> Result<ReadPart, TrainError> {
+    let bytes = crate::train::part(parts, part).map_err(|_| {
+        TrainError::Checkpoint(format!(
             "part `{part}` is missing: the checkpoint was not written by the fast CPU path (resume it with the backend that wrote it)"
         ))
     })?;
-    let bad = |what: String| AgentError::Checkpoint(format!("{part}: {what}"));
+    let bad = |what: String| TrainError::Checkpoint(format!("{part}: {what}"));
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
     let mut values = HashMap::new();

@@ -26,8 +26,8 @@ use crate::control::ppo::{
     ADAM_EPSILON, LAST_LAYER_GAINS, PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages,
     stat_keys,
 };
-use crate::control::{AgentError, AgentRng, Part};
 use crate::gaussian::gaussian_log_prob;
+use crate::train::{Part, TrainError, TrainRng};
 
 /// The checkpoint part of a fast PPO agent.
 pub const PART: &str = "fast-ppo.safetensors";
@@ -167,8 +167,8 @@ impl Ppo {
         obs_dim: usize,
         act_dim: usize,
         num_envs: usize,
-        rng: &mut AgentRng,
-    ) -> Result<Self, AgentError> {
+        rng: &mut TrainRng,
+    ) -> Result<Self, TrainError> {
         let era = cfg.checked(act_dim, num_envs)?;
         let ([actor_sizes, critic_sizes], [actor_gain, critic_gain]) =
             (cfg.layer_sizes(obs_dim, act_dim), LAST_LAYER_GAINS);
@@ -196,7 +196,7 @@ impl Ppo {
     }
 
     /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::ppo::Ppo::set_h0`].
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
         self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
         Ok(())
     }
@@ -217,7 +217,7 @@ impl Ppo {
 
     /// For normalised observations `[rows × obs_dim]`: rows of `D + 2` values, a sampled action (or
     /// the mean when `deterministic`), its log-density and `V(s)`, as the reference's `act`.
-    pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Vec<f32> {
+    pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut TrainRng) -> Vec<f32> {
         let d = self.act_dim;
         let mut b = std::mem::take(&mut self.buf);
         self.actor.forward(obs, rows, &mut b.actor);
@@ -247,7 +247,7 @@ impl Ppo {
     /// `update_epochs` epochs of minibatch updates on a rollout (its advantages and returns filled in), as
     /// [`crate::control::ppo::Ppo::update`]; `lr_frac` scales the learning rate (annealing). Returns
     /// the last minibatch's statistics named by [`Ppo::stat_keys`].
-    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut AgentRng) -> Vec<f32> {
+    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Vec<f32> {
         let lr = self.cfg.lr_at(lr_frac);
         let mut stats = vec![0.0; self.stat_keys().len()];
         let plan = (self.cfg.update_epochs, self.cfg.num_minibatches);
@@ -390,12 +390,12 @@ impl Ppo {
 
     /// The networks, optimiser states and δ as one checkpoint part ([`PART`]; the observation and
     /// reward statistics travel separately).
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![write_part(PART, &self.state())?])
     }
 
     /// Restores what [`Ppo::save`] wrote, checking every tensor's length against this agent's.
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let mut read = read_part(parts, PART, &self.state())?;
         self.actor.params = read.take("actor")?;
         self.actor_adam = read.adam("actor", &self.actor_adam)?;

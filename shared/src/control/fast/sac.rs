@@ -13,8 +13,8 @@ use super::{Adam, SpinBarrier, State, learn_delta, polyak, read_part, write_part
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
-use crate::control::{AgentError, AgentRng, Part};
 use crate::gaussian::{tanh_gaussian_log_prob, truncated_normal_draw, truncated_normal_quantile};
+use crate::train::{Part, TrainError, TrainRng};
 
 /// The checkpoint part of a fast SAC agent.
 pub const PART: &str = "fast-sac.safetensors";
@@ -224,7 +224,7 @@ fn split(rows: usize) -> usize {
 impl Sac {
     /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng` exactly
     /// as [`crate::control::sac::Sac::new`] initialises its networks.
-    pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut AgentRng) -> Result<Self, AgentError> {
+    pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut TrainRng) -> Result<Self, TrainError> {
         let era = cfg.checked(act_dim)?;
         let [actor_spec, critic_spec] = cfg.nets(obs_dim, act_dim);
         let actor = Mlp::from_spec(&actor_spec, rng);
@@ -258,7 +258,7 @@ impl Sac {
                 .num_threads(1)
                 .thread_name(|_| "era-sac-lane".into())
                 .build()
-                .map_err(|e| AgentError::Config(format!("cannot start the fast path's lane thread: {e}")))?,
+                .map_err(|e| TrainError::Config(format!("cannot start the fast path's lane thread: {e}")))?,
         })
     }
 
@@ -268,14 +268,14 @@ impl Sac {
     }
 
     /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), AgentError> {
+    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
         self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
         Ok(())
     }
 
     /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations: sampled, or the mode `tanh μ` when
     /// `deterministic`. On the calling thread.
-    pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut AgentRng) -> Vec<f32> {
+    pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut TrainRng) -> Vec<f32> {
         let d = self.act_dim;
         let lane = &mut self.lanes[0];
         self.actor.forward(obs, rows, &mut lane.actor);
@@ -295,7 +295,7 @@ impl Sac {
     /// Two lanes run it, this thread and the agent's worker thread, meeting at spin barriers: lane `k` owns
     /// critic `k` (its target, optimiser and buffers) and half `k` of the batch for the actor, and
     /// hands results to the other lane through [`Published`].
-    pub fn update(&mut self, batch: &Batch, rng: &mut AgentRng, stats: bool) -> Option<Vec<f32>> {
+    pub fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Vec<f32>> {
         let n = batch.rewards.len();
         let (o, d) = (self.obs_dim, self.act_dim);
         let era = self.era.is_some();
@@ -521,12 +521,12 @@ impl Sac {
     }
 
     /// The networks, optimiser states and the learned scalar as one checkpoint part ([`PART`]).
-    pub fn save(&self) -> Result<Vec<Part>, AgentError> {
+    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![write_part(PART, &self.state())?])
     }
 
     /// Restores what [`Sac::save`] wrote, checking every tensor's length against this agent's.
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), AgentError> {
+    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let mut read = read_part(parts, PART, &self.state())?;
         self.actor.params = read.take("actor")?;
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
