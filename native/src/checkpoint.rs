@@ -81,9 +81,6 @@ pub fn write(run_dir: &Path, step: u64, wall_s: f64, algorithm: &str, parts: &[P
         let mut f = fs::File::create(&path).with_context(|| format!("{}: cannot create", path.display()))?;
         f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("{}: cannot write", path.display()))
     };
-    for (name, bytes) in parts {
-        save(name, bytes)?;
-    }
     let meta = Meta {
         format: FORMAT.into(),
         version: VERSION,
@@ -92,7 +89,15 @@ pub fn write(run_dir: &Path, step: u64, wall_s: f64, algorithm: &str, parts: &[P
         algorithm: algorithm.into(),
         parts: parts.iter().map(|(n, _)| n.clone()).collect(),
     };
-    save(META, &serde_json::to_vec_pretty(&meta)?)?;
+    let saved = parts
+        .iter()
+        .try_for_each(|(name, bytes)| save(name, bytes))
+        .and_then(|()| save(META, &serde_json::to_vec_pretty(&meta)?));
+    if let Err(e) = saved {
+        // A full disk: free what the incomplete checkpoint took; the previous ones stay as they were.
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e.context("the checkpoint was not written; the previous ones are intact"));
+    }
     let dest = step_dir(run_dir, step);
     if dest.exists() {
         fs::remove_dir_all(&dest).with_context(|| format!("{}: cannot replace", dest.display()))?;

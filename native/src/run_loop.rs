@@ -133,9 +133,15 @@ pub fn drive<T: Presented>(
         Ok(())
     })();
     let (status, reason) = ending(&result, trainer.is_done());
-    writer.finish_because(status, reason, wall()).with_context(|| format!("{shown}: cannot write the footer"))?;
+    let footer = writer.finish_because(status, reason, wall());
     bar.finish();
-    result.with_context(|| trainer.title())
+    let result = result.with_context(|| trainer.title());
+    match (result, footer) {
+        (result, Ok(_)) => result,
+        // The run's own error comes first: it is usually why the footer could not be written either.
+        (Err(e), Err(f)) => Err(anyhow::anyhow!("{e:#}; {shown}: the footer could not be written either: {f}")),
+        (Ok(()), Err(f)) => Err(f).with_context(|| format!("{shown}: cannot write the footer")),
+    }
 }
 
 /// The footer's status and reason for a run that returned `result` and is `done` or not.

@@ -207,7 +207,15 @@ pub fn open_log(
     let Some(ckpt) = ckpt else {
         bail!("{}: no checkpoint to resume from (the run stopped before its first one); start it again", dir.display());
     };
-    let text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
+    let mut text = fs::read_to_string(&log_path).with_context(|| format!("{shown}: cannot read"))?;
+    // A line cut off by a crash or a full disk would be continued by the next line written and
+    // corrupt the log: drop it first (the reader skips it anyway).
+    if !text.is_empty() && !text.ends_with('\n') {
+        let keep = text.rfind('\n').map_or(0, |i| i + 1);
+        file.set_len(keep as u64).with_context(|| format!("{shown}: cannot drop its cut-off last line"))?;
+        eprintln!("era: {shown}: dropped its cut-off last line ({} bytes)", text.len() - keep);
+        text.truncate(keep);
+    }
     let existing = RunLog::parse(&text, &shown)?;
     let rel = ckpt.dir.strip_prefix(dir).unwrap_or(&ckpt.dir).display().to_string();
     let writer = RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;

@@ -422,3 +422,57 @@ fn a_diverging_run_ends_diverged_and_resumes_only_from_a_named_checkpoint() {
     assert_eq!(l.resumes.last().unwrap().step, 50);
     assert!(run.join("checkpoints/superseded-step-000000000100/meta.json").is_file());
 }
+
+/// `era args` with files limited to `kib` KiB (as a full disk would refuse writes past it).
+fn era_with_file_limit(args: &[&str], kib: u32) -> Output {
+    // SIGXFSZ ignored, so that a write past the limit fails with EFBIG as one past a full disk does.
+    let script = format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\"");
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_era"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_stops_the_run_with_its_checkpoints_and_log_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let common =
+        ["--env", "Pendulum-v1", "--algo", "ppo", "--num-steps", "100", "--steps", "6000", "--checkpoint-every", "500"];
+    let whole = train(dir.path(), "whole", &common);
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+
+    // The log reaches the limit first: the line being written is cut off, the footer cannot be written.
+    let run = dir.path().join("full");
+    let out = era_with_file_limit(&train_control_args(dir.path(), "full", &common), 12);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("run.jsonl: cannot write") && stderr.contains("footer could not be written"), "{stderr}");
+    let cut = log(&run);
+    assert!(cut.truncated_at.is_some() && cut.footer.is_none() && !cut.records.is_empty());
+    // With space again, the run continues from its newest checkpoint (the cut-off line dropped first)
+    // and ends as if nothing had happened.
+    let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success() && stderr.contains("dropped its cut-off last line"), "{stderr}");
+    assert_eq!(records(&log(&dir.path().join("whole"))), records(&log(&run)));
+
+    // A checkpoint that does not fit is not left half-written: the previous ones stay the newest.
+    let run = dir.path().join("sac");
+    let sac = ["--env", "Pendulum-v1", "--steps", "3000", "--checkpoint-every", "200"];
+    let out = era_with_file_limit(&train_control_args(dir.path(), "sac", &sac), 24);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the checkpoint was not written; the previous ones are intact"), "{stderr}");
+    let names: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(!names.is_empty() && names.iter().all(|n| n.starts_with("step-")), "{names:?}");
+    assert_eq!(log(&run).footer.unwrap().status, Status::Failed);
+    let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+}
