@@ -181,6 +181,51 @@ pub fn non_finite(parts: &[Part]) -> Option<String> {
     })
 }
 
+/// Checks a burn record part (MessagePack) before burn reads it: burn and ndarray panic on some
+/// corrupt records (a parameter id that is not one, a tensor whose bytes do not fill its shape).
+pub fn check_record(bytes: &[u8]) -> Result<(), String> {
+    let value = rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| format!("not a MessagePack record: {e}"))?;
+    check_value(&value)
+}
+
+fn check_value(value: &rmpv::Value) -> Result<(), String> {
+    match value {
+        rmpv::Value::Array(items) => items.iter().try_for_each(check_value),
+        rmpv::Value::Map(entries) => {
+            // Optimiser records are maps keyed by parameter id: burn panics on a key that decodes to
+            // more than 8 bytes (15 or more base-32 characters).
+            let base32 = |k: &str| k.len() >= 15 && k.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'v'));
+            if let Some(k) = entries.iter().filter_map(|(k, _)| k.as_str()).find(|k| base32(k)) {
+                return Err(format!("`{k}` is not a parameter id"));
+            }
+            let field = |key: &str| entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v);
+            if let Some(id) = field("id").and_then(rmpv::Value::as_str) {
+                // Burn's ids are 13 base-32 characters (8 bytes) or, from older versions, a UUID.
+                let ok = (id.len() <= 13 || id.len() == 36) && burn::module::ParamId::try_deserialize(id).is_some();
+                if !ok {
+                    return Err(format!("`{id}` is not a parameter id"));
+                }
+            }
+            if let (Some(rmpv::Value::Binary(data)), Some(shape)) = (field("bytes"), field("shape")) {
+                let dims: Option<Vec<u64>> = shape.as_array().and_then(|a| a.iter().map(rmpv::Value::as_u64).collect());
+                let size = match field("dtype").and_then(rmpv::Value::as_str) {
+                    Some("F64" | "I64" | "U64") => 8,
+                    Some("F32" | "I32" | "U32") => 4,
+                    Some("F16" | "BF16" | "I16" | "U16") => 2,
+                    Some("I8" | "U8" | "Bool") => 1,
+                    other => return Err(format!("tensor of dtype {other:?}")),
+                };
+                let len = dims.as_ref().and_then(|d| d.iter().try_fold(size, |n: u64, &x| n.checked_mul(x)));
+                if len != Some(data.len() as u64) {
+                    return Err(format!("a tensor of shape {shape} holds {} bytes", data.len()));
+                }
+            }
+            entries.iter().try_for_each(|(_, v)| check_value(v))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether every little-endian `f32` in `bytes` is finite.
 fn all_finite_f32(bytes: &[u8]) -> bool {
     bytes.chunks_exact(4).all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
@@ -235,7 +280,10 @@ pub fn read(dir: &Path) -> anyhow::Result<Checkpoint> {
             let p = dir.join(name);
             fs::read(&p).map(|b| (name.clone(), b)).with_context(|| format!("{}: cannot read", p.display()))
         })
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<anyhow::Result<Vec<Part>>>()?;
+    for (name, bytes) in parts.iter().filter(|(n, _)| n.ends_with(".mpk")) {
+        check_record(bytes).map_err(|e| anyhow::anyhow!("{}: corrupt: {e}", dir.join(name).display()))?;
+    }
     Ok(Checkpoint { dir: dir.to_path_buf(), meta, parts })
 }
 

@@ -49,6 +49,32 @@ pub enum Command {
     Bench(BenchCommand),
     /// Continue a prompt with a Qwen2-architecture model (a checkpoint directory or an `era train llm` run).
     Generate(GenerateArgs),
+    /// Feed every reader of outside data mutated inputs (`scripts/fuzz.sh` runs it).
+    #[command(hide = true)]
+    Fuzz(FuzzArgs),
+}
+
+/// `era fuzz`.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// Only these targets (all by default).
+    #[arg(long = "target")]
+    pub targets: Vec<String>,
+    /// Inputs per target at most.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub inputs: u64,
+    /// Seconds per target at most.
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// The mutations' seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where inputs that panicked or hung are saved.
+    #[arg(long, default_value = "fuzz-crashes")]
+    pub crashes: PathBuf,
+    /// Read these saved inputs with the one --target given, printing what it says (or its panic).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Vec<PathBuf>,
 }
 
 /// `era train …`

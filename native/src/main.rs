@@ -14,6 +14,7 @@ mod cli;
 mod compare;
 mod config;
 mod env_cmd;
+mod fuzz;
 mod input;
 mod plot;
 mod run_loop;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Eval(cli::EvalCommand::Llm(args)) => train_llm::eval(&args),
         Command::Bench(cli::BenchCommand::Llm(args)) => bench_llm::run(&args),
         Command::Generate(args) => train_llm::generate(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

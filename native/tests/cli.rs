@@ -395,3 +395,20 @@ fn env_rollout_reproduces_gymnasium_and_names_bad_input() {
         specs.as_array().unwrap().iter().map(|s| s["action"]["low"].as_array().unwrap().len() as u64).collect();
     assert!(dims.iter().filter(|&&d| d >= 2).count() >= 2, "{dims:?}");
 }
+
+#[test]
+fn every_parser_survives_a_short_fuzzing_pass() {
+    // The long runs are `scripts/fuzz.sh`; this is a second per reader of mutated inputs.
+    let dir = tempfile::tempdir().unwrap();
+    let crashes = dir.path().join("crashes");
+    let out = era(&["fuzz", "--seconds", "1", "--crashes", crashes.to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 14, "{stdout}");
+    for row in rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let inputs: u64 = cols[1].parse().unwrap();
+        assert!(inputs > 10 && cols[3] == "0" && cols[4] == "0", "{row}");
+    }
+}

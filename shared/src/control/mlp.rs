@@ -10,7 +10,7 @@ use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::train::TrainRng;
+use crate::train::{TrainError, TrainRng};
 
 /// The hidden layers' nonlinearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +61,27 @@ pub enum Norm {
 }
 
 crate::choice::named_choice!(Norm, "normalisation", { Layer => "layer", None => "none" });
+
+/// The most weights between hidden layers a network may have (50 M; the authors' 512-512 has 0.26 M):
+/// larger settings are refused before anything is allocated.
+pub const MAX_HIDDEN_WEIGHTS: usize = 50_000_000;
+
+/// Checks hidden widths: at least one layer, each at least 1 wide, at most [`MAX_HIDDEN_WEIGHTS`]
+/// weights between consecutive layers.
+pub fn check_hidden(hidden: &[usize]) -> Result<(), TrainError> {
+    let weights = hidden.windows(2).try_fold(0usize, |sum, w| sum.checked_add(w[0].checked_mul(w[1])?));
+    if hidden.is_empty() || hidden.contains(&0) || hidden.iter().any(|&w| w > MAX_HIDDEN_WEIGHTS) {
+        return Err(TrainError::Config(format!(
+            "hidden = {hidden:?}: give 1 or more widths, each in 1..={MAX_HIDDEN_WEIGHTS}"
+        )));
+    }
+    if weights.is_none_or(|w| w > MAX_HIDDEN_WEIGHTS) {
+        return Err(TrainError::Config(format!(
+            "hidden = {hidden:?}: more than {MAX_HIDDEN_WEIGHTS} weights between hidden layers"
+        )));
+    }
+    Ok(())
+}
 
 /// LayerNorm's ε, flax's default (burn's is 10⁻⁵).
 pub const LAYER_NORM_EPS: f64 = 1e-6;
@@ -307,6 +328,16 @@ impl<B: Backend> Mlp<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_widths_past_the_limit_are_refused_before_allocating() {
+        // Found by `era fuzz`: a config.json with hidden = [~5e5, ~5e5] asked for 497 GB and aborted.
+        assert!(check_hidden(&[512, 512]).is_ok());
+        for bad in [&[][..], &[0, 4], &[500_000, 500_000], &[usize::MAX, 2]] {
+            let e = check_hidden(bad).unwrap_err().to_string();
+            assert!(e.contains("hidden = ["), "{e}");
+        }
+    }
     use burn::backend::NdArray;
     use rand::SeedableRng;
 

@@ -108,11 +108,13 @@ impl PpoConfig {
     /// Checks the settings for `num_envs` environment copies and builds the ERA head (`None`: ERA off)
     /// for `act_dim` action dimensions; the error names the setting and its valid range.
     pub fn checked(&self, act_dim: usize, num_envs: usize) -> Result<Option<EraHead>, TrainError> {
-        let batch = self.num_steps * num_envs;
-        if self.num_minibatches == 0 || batch < self.num_minibatches || self.hidden.contains(&0) {
+        super::mlp::check_hidden(&self.hidden)?;
+        let batch = self.num_steps.saturating_mul(num_envs);
+        if self.num_minibatches == 0 || batch < self.num_minibatches || batch > super::sac::MAX_BATCH {
             return Err(TrainError::Config(format!(
-                "num_steps × num_envs = {batch} must be at least num_minibatches = {} (≥ 1), hidden widths ≥ 1",
-                self.num_minibatches
+                "num_steps × num_envs = {batch} must be at least num_minibatches = {} (≥ 1) and at most {}",
+                self.num_minibatches,
+                super::sac::MAX_BATCH
             )));
         }
         Ok(self.era.build(act_dim)?)

@@ -125,6 +125,9 @@ pub struct SacConfig {
 /// Those runs used [`SacConfig::cleanrl`]'s values for them, and resume with those.
 pub const ADDED_SETTINGS: [&str; 3] = ["critic_norm", "init", "critic_weight_decay"];
 
+/// The largest minibatch an update takes.
+pub const MAX_BATCH: usize = 1 << 20;
+
 impl SacConfig {
     /// The networks: the actor (observation → hidden… → `D` means and `D` raw log-std scores, no
     /// normalisation; under orthogonal initialisation the means' block with gain √2 and the scores'
@@ -154,9 +157,11 @@ impl SacConfig {
     }
 
     /// Checks the settings for `act_dim` action dimensions; the ERA head when ERA is on.
+    /// Sizes are checked before anything is allocated.
     pub fn checked(&self, act_dim: usize) -> Result<Option<EraHead>, TrainError> {
-        if self.batch_size == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(TrainError::Config("batch_size and every hidden width must be at least 1".into()));
+        super::mlp::check_hidden(&self.hidden)?;
+        if !(1..=MAX_BATCH).contains(&self.batch_size) {
+            return Err(TrainError::Config(format!("batch_size = {} must be in 1..={MAX_BATCH}", self.batch_size)));
         }
         if !(self.critic_weight_decay >= 0.0 && self.critic_weight_decay * self.critic_lr < 1.0) {
             return Err(TrainError::Config(format!(

@@ -43,8 +43,13 @@ pub fn parse(
         ));
     }
     let (n, rows, cols) = (u32_at(images, 4) as usize, u32_at(images, 8) as usize, u32_at(images, 12) as usize);
-    let expected = 16 + n * rows * cols;
-    if images.len() != expected {
+    if n == 0 || rows == 0 || cols == 0 {
+        return Err(bad(images_name, format!("{n} images of {rows}×{cols}: nothing to train on")));
+    }
+    // Checked: the header's sizes are the file's claim, not yet the file's size.
+    let expected = n.checked_mul(rows).and_then(|x| x.checked_mul(cols)).and_then(|x| x.checked_add(16));
+    if Some(images.len()) != expected {
+        let expected = expected.map_or("more than memory can hold".to_string(), |e| e.to_string());
         return Err(bad(
             images_name,
             format!("{} bytes, expected {expected} for {n} images of {rows}×{cols}", images.len()),
@@ -99,6 +104,21 @@ mod tests {
         let mut l = [0x801u32, n].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
         l.extend_from_slice(labels);
         (i, l)
+    }
+
+    #[test]
+    fn a_header_claiming_more_than_memory_is_refused_without_overflow() {
+        // Found by `era fuzz`: 220 images of 1113130180×715654144 in a 64-byte file overflowed the
+        // expected size (a panic in debug builds; a wrapped, possibly matching size in release).
+        let mut img =
+            [0x803u32, 220, 1_113_130_180, 715_654_144].iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+        img.resize(64, 0);
+        let (_, lab) = encode(&[], &[0; 220], 1, 1);
+        let e = parse(&img, &lab, Path::new("i"), Path::new("l"), vec!["0".into()]).unwrap_err().to_string();
+        assert!(e.contains("expected more than memory can hold for 220 images of 1113130180×715654144"), "{e}");
+        let (img, lab) = encode(&[], &[], 0, 5);
+        let e = parse(&img, &lab, Path::new("i"), Path::new("l"), vec!["0".into()]).unwrap_err().to_string();
+        assert!(e.contains("0 images of 0×5: nothing to train on"), "{e}");
     }
 
     #[test]

@@ -57,9 +57,13 @@ impl LlmTokenizer {
 
     /// Reads `tokenizer.json` text; `stop` are the end-of-sequence ids from `config.json` if it has them.
     pub fn from_json(text: &str, source: &str, stop: Option<Vec<u32>>) -> Result<Self, CheckpointError> {
-        let inner: tokenizers::Tokenizer = text
-            .parse()
-            .map_err(|e| CheckpointError::Format { path: source.into(), reason: format!("not a tokenizer: {e}") })?;
+        let bad = |reason: String| CheckpointError::Format { path: source.into(), reason };
+        // Malformed JSON is refused here: `tokenizers` panics on some of it (inside its decoder's
+        // deserialiser) instead of returning an error. What still panics there is caught.
+        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let inner: tokenizers::Tokenizer = std::panic::catch_unwind(|| text.parse::<tokenizers::Tokenizer>())
+            .map_err(|_| bad("not a tokenizer (the tokenizers library could not read it)".into()))?
+            .map_err(|e| bad(format!("not a tokenizer: {e}")))?;
         let stop = match stop {
             Some(s) if !s.is_empty() => s,
             _ => EOS_NAMES.iter().filter_map(|n| inner.token_to_id(n)).take(1).collect(),
@@ -140,6 +144,14 @@ impl LlmTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_json_in_the_decoder_is_an_error_not_a_panic() {
+        // Found by `era fuzz`: the tokenizers library panics on this input instead of returning an error.
+        let text = include_str!("../../tests/data/fuzz/tokenizer-decoder-panic.json");
+        let e = LlmTokenizer::from_json(text, "tokenizer.json", None).err().unwrap().to_string();
+        assert!(e.contains("tokenizer.json") && e.contains("not JSON"), "{e}");
+    }
 
     #[test]
     fn char_level_round_trips_and_names_unknown_characters() {

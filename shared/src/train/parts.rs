@@ -24,9 +24,12 @@ pub(crate) fn load_record<B: Backend, R: Record<B>>(
     device: &B::Device,
 ) -> Result<R, TrainError> {
     let bytes = part(parts, name)?;
-    NamedMpkBytesRecorder::<FullPrecisionSettings>::default()
-        .load(bytes.to_vec(), device)
-        .map_err(|e| TrainError::Checkpoint(format!("{name} does not fit this agent: {e:?}")))
+    // burn (and ndarray below it) panic on some corrupt records instead of returning an error.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        NamedMpkBytesRecorder::<FullPrecisionSettings>::default().load(bytes.to_vec(), device)
+    }))
+    .map_err(|_| TrainError::Checkpoint(format!("{name} is corrupt")))?
+    .map_err(|e| TrainError::Checkpoint(format!("{name} does not fit this agent: {e:?}")))
 }
 
 /// The checkpoint part holding a trainer's loop state (position, generator, …) as JSON.

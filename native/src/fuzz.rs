@@ -1,0 +1,642 @@
+//! `era fuzz` (hidden; `scripts/fuzz.sh` runs it): every reader of outside data fed mutated inputs.
+//!
+//! No fuzzer that instruments Rust runs on stable here (cargo-fuzz needs nightly), so this is a
+//! structure-aware harness: each target starts from valid files of its format and mutates them with a
+//! seeded generator — truncation, bit flips, inserted bytes, huge or negative lengths and counts,
+//! NaN/∞ literals, deep nesting, duplicated spans (duplicate keys), splices of two inputs. An input
+//! passes when the reader returns (accepting it or refusing it with an error) without panicking, within
+//! [`SLOW`]. The process's peak memory shows whether a claimed size was allocated before being checked
+//! against the data. Inputs that panic are saved for a regression test.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use era_shared::runlog::{Domain, EraTargets, Header, RunLog, RunLogWriter, Status, StepUnit};
+use era_shared::train::TrainRng;
+use rand::{Rng, SeedableRng};
+
+use crate::cli::{ActivationCommand, Cli, Command, FuzzArgs};
+
+/// An input slower than this counts as a hang.
+pub const SLOW: Duration = Duration::from_secs(1);
+
+/// One reader under test.
+struct Target {
+    /// Its name on the command line and in the report.
+    name: &'static str,
+    /// Valid inputs to start from.
+    seeds: fn() -> Vec<Vec<u8>>,
+    /// Reads one input; `scratch` is a folder of its own for readers of files. `Ok(true)` if accepted.
+    read: fn(&[u8], &Path) -> anyhow::Result<bool>,
+}
+
+/// Every target, in the report's order.
+const TARGETS: &[Target] = &[
+    Target { name: "run-log", seeds: run_log_seeds, read: read_run_log },
+    Target { name: "config-json", seeds: config_json_seeds, read: read_config_json },
+    Target { name: "config-toml", seeds: config_toml_seeds, read: read_config_toml },
+    Target { name: "checkpoint-meta", seeds: checkpoint_meta_seeds, read: read_checkpoint_meta },
+    Target { name: "checkpoint-parts", seeds: checkpoint_parts_seeds, read: read_checkpoint_parts },
+    Target { name: "idx", seeds: idx_seeds, read: read_idx },
+    Target { name: "idx-gz", seeds: idx_gz_seeds, read: read_idx_gz },
+    Target { name: "cifar", seeds: cifar_seeds, read: read_cifar },
+    Target { name: "image-folder", seeds: image_seeds, read: read_image_folder },
+    Target { name: "hf-config", seeds: hf_config_seeds, read: read_hf_config },
+    Target { name: "safetensors", seeds: safetensors_seeds, read: read_safetensors },
+    Target { name: "safetensors-index", seeds: index_seeds, read: read_index },
+    Target { name: "tokenizer", seeds: tokenizer_seeds, read: read_tokenizer },
+    Target { name: "activation-json", seeds: activation_seeds, read: read_activation },
+];
+
+/// What one target's run found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Inputs tried.
+    pub inputs: u64,
+    /// Inputs the reader accepted.
+    pub accepted: u64,
+    /// Inputs that panicked (saved).
+    pub panics: u64,
+    /// Inputs slower than [`SLOW`].
+    pub slow: u64,
+    /// The slowest input.
+    pub max: Duration,
+}
+
+/// Runs `era fuzz`.
+pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
+    let chosen: Vec<&Target> = if args.targets.is_empty() {
+        TARGETS.iter().collect()
+    } else {
+        args.targets
+            .iter()
+            .map(|n| {
+                TARGETS.iter().find(|t| t.name == n).with_context(|| {
+                    let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+                    format!("--target {n}: no such target (known: {})", names.join(", "))
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    if !args.replay.is_empty() {
+        let [t] = chosen[..] else { bail!("--replay needs exactly one --target") };
+        let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
+        for file in &args.replay {
+            let input = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+            match (t.read)(&input, scratch.path()) {
+                Ok(accepted) => println!("{}: {}", file.display(), if accepted { "accepted" } else { "refused" }),
+                Err(e) => println!("{}: refused: {e:#}", file.display()),
+            }
+        }
+        return Ok(());
+    }
+    std::fs::create_dir_all(&args.crashes)
+        .with_context(|| format!("{}: cannot create the crash folder", args.crashes.display()))?;
+    // Panics are counted and their inputs saved; their messages would drown the report.
+    std::panic::set_hook(Box::new(|_| {}));
+    println!("target              inputs   accepted  panics  slow  max ms/input  peak RSS MiB");
+    let mut failed = Vec::new();
+    for t in chosen {
+        let r = fuzz(t, args)?;
+        println!(
+            "{:<18} {:>8} {:>10} {:>7} {:>5} {:>13.2} {:>13.1}",
+            t.name,
+            r.inputs,
+            r.accepted,
+            r.panics,
+            r.slow,
+            r.max.as_secs_f64() * 1e3,
+            peak_rss_mib()
+        );
+        if r.panics > 0 || r.slow > 0 {
+            failed.push(t.name);
+        }
+    }
+    let _ = std::panic::take_hook();
+    if !failed.is_empty() {
+        bail!("{}: inputs that panicked or hung are in {}", failed.join(", "), args.crashes.display());
+    }
+    Ok(())
+}
+
+/// Feeds `t` mutated inputs until `args`' budget (inputs or seconds) is spent.
+fn fuzz(t: &Target, args: &FuzzArgs) -> anyhow::Result<Report> {
+    let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
+    let seeds = (t.seeds)();
+    let mut rng = TrainRng::seed_from_u64(args.seed);
+    let mut report = Report::default();
+    // Readers that build their reference data on first use do it here, untimed.
+    let _ = std::panic::catch_unwind(|| (t.read)(&seeds[0], scratch.path()));
+    let deadline = args.seconds.map(|s| Instant::now() + Duration::from_secs_f64(s));
+    // Each seed as given first, then mutations.
+    let mut queue: Vec<Vec<u8>> = seeds.clone();
+    while report.inputs < args.inputs && deadline.is_none_or(|d| Instant::now() < d) {
+        let input = queue.pop().unwrap_or_else(|| mutate(&seeds, &mut rng));
+        // An allocation failure aborts the process, which no handler catches: the input being read is
+        // kept on disk until it passes, so that an abort leaves it behind.
+        let current = args.crashes.join(format!("{}-current.bin", t.name));
+        if input.len() <= 1 << 16 {
+            std::fs::write(&current, &input).with_context(|| format!("{}: cannot write", current.display()))?;
+        }
+        let began = Instant::now();
+        let outcome = std::panic::catch_unwind(|| (t.read)(&input, scratch.path()));
+        let took = began.elapsed();
+        report.inputs += 1;
+        report.max = report.max.max(took);
+        match outcome {
+            Ok(Ok(true)) => report.accepted += 1,
+            Ok(_) => {}
+            Err(_) => {
+                report.panics += 1;
+                save(&args.crashes, t.name, "panic", &input)?;
+            }
+        }
+        if took > SLOW {
+            report.slow += 1;
+            save(&args.crashes, t.name, "slow", &input)?;
+        }
+    }
+    let _ = std::fs::remove_file(args.crashes.join(format!("{}-current.bin", t.name)));
+    Ok(report)
+}
+
+/// Saves an input that failed as `DIR/TARGET-KIND-HASH.bin`.
+fn save(dir: &Path, target: &str, kind: &str, input: &[u8]) -> anyhow::Result<()> {
+    let hash = input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let path = dir.join(format!("{target}-{kind}-{hash:016x}.bin"));
+    std::fs::write(&path, input).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// The process's peak resident memory so far (Linux), MiB; NaN where unknown.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Values that break readers: huge, negative, non-finite, zero.
+const NASTY: &[&str] = &[
+    "18446744073709551615",
+    "4294967296",
+    "2147483647",
+    "-1",
+    "0",
+    "1e309",
+    "-1e309",
+    "NaN",
+    "Infinity",
+    "null",
+    "\"\"",
+    "[]",
+    "{}",
+    "9999999999999999999999999999",
+];
+
+/// One mutation (or a few) of a seed.
+pub fn mutate(seeds: &[Vec<u8>], rng: &mut TrainRng) -> Vec<u8> {
+    let mut x = seeds[rng.random_range(0..seeds.len())].clone();
+    for _ in 0..rng.random_range(1..=3) {
+        let n = x.len();
+        match rng.random_range(0..9) {
+            // Truncate.
+            0 => x.truncate(rng.random_range(0..=n)),
+            // Flip bits.
+            1 if n > 0 => {
+                for _ in 0..rng.random_range(1..=8) {
+                    let i = rng.random_range(0..n);
+                    x[i] ^= 1 << rng.random_range(0..8);
+                }
+            }
+            // Insert random bytes.
+            2 => {
+                let at = rng.random_range(0..=n);
+                let bytes: Vec<u8> = (0..rng.random_range(1..=16)).map(|_| rng.random()).collect();
+                x.splice(at..at, bytes);
+            }
+            // Replace a number with a nasty value (text formats).
+            3 => {
+                let digits: Vec<usize> =
+                    x.iter().enumerate().filter(|(_, b)| b.is_ascii_digit()).map(|(i, _)| i).collect();
+                if let Some(&at) = digits.get(rng.random_range(0..digits.len().max(1))) {
+                    let end = (at..n).find(|&i| !x[i].is_ascii_digit() && x[i] != b'.').unwrap_or(n);
+                    let nasty = NASTY[rng.random_range(0..NASTY.len())].as_bytes().to_vec();
+                    x.splice(at..end, nasty);
+                }
+            }
+            // Overwrite 4 or 8 bytes with a huge length (binary formats' headers and counts).
+            4 if n >= 8 => {
+                let at = rng.random_range(0..n - 7);
+                let v: u64 = [u64::MAX, 1 << 32, 1 << 40, u32::MAX as u64, 0x7fff_ffff][rng.random_range(0..5)];
+                if rng.random() {
+                    x[at..at + 8].copy_from_slice(&v.to_le_bytes());
+                } else {
+                    x[at..at + 4].copy_from_slice(&(v as u32).to_be_bytes());
+                }
+            }
+            // Duplicate a span (duplicate keys, repeated records).
+            5 if n > 1 => {
+                let a = rng.random_range(0..n);
+                let b = rng.random_range(a..n.min(a + 256) + 1).min(n);
+                let span = x[a..b].to_vec();
+                let at = rng.random_range(0..=n);
+                x.splice(at..at, span);
+            }
+            // Deep nesting.
+            6 => {
+                let at = rng.random_range(0..=n);
+                let depth = [64, 1_000, 100_000][rng.random_range(0..3)];
+                let open = if rng.random() { b'[' } else { b'{' };
+                x.splice(at..at, std::iter::repeat_n(open, depth));
+            }
+            // Splice with another seed.
+            7 => {
+                let other = &seeds[rng.random_range(0..seeds.len())];
+                let cut = rng.random_range(0..=n);
+                let from = rng.random_range(0..=other.len());
+                x.truncate(cut);
+                x.extend_from_slice(&other[from..]);
+            }
+            // Delete a span.
+            _ if n > 0 => {
+                let a = rng.random_range(0..n);
+                let b = rng.random_range(a..=n.min(a + 64));
+                x.drain(a..b);
+            }
+            _ => {}
+        }
+    }
+    x
+}
+
+/// `bytes` as text, or an error (the readers below take text).
+fn text(bytes: &[u8]) -> anyhow::Result<&str> {
+    std::str::from_utf8(bytes).context("not UTF-8")
+}
+
+/// Writes `bytes` to `dir/name` and returns the path.
+fn put(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes)?;
+    Ok(path)
+}
+
+fn run_log_seeds() -> Vec<Vec<u8>> {
+    let header = Header::new(
+        Domain::Control,
+        "sac-era",
+        "Pendulum-v1",
+        "seed",
+        0,
+        StepUnit::EnvSteps,
+        EraTargets { enabled: true, ..EraTargets::default() },
+        serde_json::json!({"lr": 3e-4}),
+        "2026-01-01T00:00:00Z",
+    );
+    let mut w = RunLogWriter::new(Vec::new(), &header).unwrap_or_else(|_| unreachable!("writing to memory"));
+    for step in [100u64, 200, 300] {
+        let _ =
+            w.record(step, step as f64 / 100.0, &[("charts/episodic_return", -1200.0), ("losses/critic", f64::NAN)]);
+    }
+    let stopped = w.finish(Status::Stopped, 3.0).unwrap_or_default();
+    let mut resumed = stopped.clone();
+    resumed.extend_from_slice(
+        br#"{"type":"resume","step":200,"wall_s":2.0,"checkpoint":"checkpoints/step-000000000200"}"#,
+    );
+    resumed.push(b'\n');
+    vec![stopped, resumed]
+}
+
+fn read_run_log(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
+    let log = RunLog::parse(text(bytes)?, "run.jsonl")?;
+    // What the replay and `era compare` compute from a log.
+    let _ = (log.status_label(), log.header.task(), log.second_half_mean("charts/episodic_return"));
+    Ok(true)
+}
+
+fn config_json_seeds() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for args in [
+        &["era", "train", "control", "--env", "Pendulum-v1"][..],
+        &["era", "train", "control", "--env", "Pendulum-v1", "--algo", "ppo"],
+    ] {
+        if let Ok(Cli { command: Command::Train(crate::cli::TrainCommand::Control(a)), .. }) = Cli::try_parse_from(args)
+        {
+            let config = crate::train_control::RunConfig {
+                control: crate::train_control::control_config(&a, "Pendulum-v1", 0),
+                checkpoint_every: 1000,
+                backend: crate::backend::BackendChoice::Ndarray,
+                run_name: "r".into(),
+            };
+            out.push(serde_json::to_vec_pretty(&config).unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn read_config_json(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    put(dir, era_shared::runlog::CONFIG_FILE, bytes)?;
+    let config: crate::train_control::RunConfig = crate::runs::read_config(dir, "era control")?;
+    // A config that reads must also pass the checks a trainer makes before it allocates anything.
+    config.control.check()?;
+    Ok(true)
+}
+
+fn config_toml_seeds() -> Vec<Vec<u8>> {
+    vec![
+        b"h0 = 0.5\ndelta = 0.1\nlog-std-min = -8\n".to_vec(),
+        b"env = \"Pendulum-v1\"\nsteps = 1000\nhidden = \"16,16\"\nquiet = true\n".to_vec(),
+    ]
+}
+
+fn read_config_toml(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    let path = put(dir, "era.toml", bytes)?;
+    let path = path.to_string_lossy().to_string();
+    // Accepted when one of the commands takes it.
+    let mut any = false;
+    for sub in [&["activation", "gaussian"][..], &["train", "control"]] {
+        let mut args: Vec<std::ffi::OsString> = vec!["era".into()];
+        args.extend(sub.iter().map(Into::into));
+        args.extend(["--config".into(), path.clone().into()]);
+        let command = crate::cli::command();
+        if let Ok(args) = crate::config::expand(args, &command) {
+            any |= command.try_get_matches_from(&args).is_ok();
+        }
+    }
+    Ok(any)
+}
+
+fn checkpoint_meta_seeds() -> Vec<Vec<u8>> {
+    let meta = crate::checkpoint::Meta {
+        format: crate::checkpoint::FORMAT.into(),
+        version: crate::checkpoint::VERSION,
+        step: 200,
+        wall_s: 1.5,
+        algorithm: "sac-era".into(),
+        parts: vec!["loop.json".into()],
+    };
+    vec![serde_json::to_vec_pretty(&meta).unwrap_or_default()]
+}
+
+fn read_checkpoint_meta(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    put(dir, "meta.json", bytes)?;
+    put(dir, "loop.json", b"{}")?;
+    crate::checkpoint::read(dir)?;
+    Ok(true)
+}
+
+/// A tiny SAC-ERA trainer's checkpoint parts after a few hundred steps, each as one seed
+/// (`name\0bytes`), so that mutations hit one part at a time.
+fn checkpoint_parts_seeds() -> Vec<Vec<u8>> {
+    let Ok(mut t) = tiny_trainer() else { return vec![b"loop.json\0{}".to_vec()] };
+    while t.step() < 300 {
+        if pollster::block_on(t.advance()).is_err() {
+            break;
+        }
+    }
+    let parts = t.save().unwrap_or_default();
+    parts.into_iter().map(|(name, bytes)| [name.as_bytes(), b"\0", &bytes].concat()).collect()
+}
+
+fn tiny_trainer() -> anyhow::Result<era_shared::control::ControlTrainer<crate::backend::Cpu>> {
+    let args = ["era", "train", "control", "--env", "Pendulum-v1", "--hidden", "8,8", "--learning-starts", "100"];
+    let Cli { command: Command::Train(crate::cli::TrainCommand::Control(a)), .. } = Cli::try_parse_from(args)? else {
+        bail!("not a train command")
+    };
+    let mut c = crate::train_control::control_config(&a, "Pendulum-v1", 0);
+    c.total_steps = 1000;
+    Ok(era_shared::control::ControlTrainer::new(c, &Default::default())?)
+}
+
+fn read_checkpoint_parts(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
+    thread_local! {
+        static GOOD: Vec<era_shared::train::Part> = checkpoint_parts_seeds()
+            .into_iter()
+            .filter_map(|s| split_part(&s))
+            .collect();
+    }
+    let Some((name, data)) = split_part(bytes) else { bail!("no part name") };
+    // The mutated part among the good other parts, loaded as `--resume` loads them.
+    let mut parts: Vec<era_shared::train::Part> = GOOD.with(Clone::clone);
+    match parts.iter_mut().find(|(n, _)| *n == name) {
+        Some(p) => p.1 = data,
+        None => parts.push((name, data)),
+    }
+    let _ = crate::checkpoint::non_finite(&parts);
+    // As `--resume` reads a checkpoint: records checked, then loaded.
+    for (name, bytes) in parts.iter().filter(|(n, _)| n.ends_with(".mpk")) {
+        crate::checkpoint::check_record(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    }
+    let mut t = tiny_trainer()?;
+    t.load(&parts)?;
+    Ok(true)
+}
+
+fn split_part(bytes: &[u8]) -> Option<era_shared::train::Part> {
+    let at = bytes.iter().position(|&b| b == 0)?;
+    Some((String::from_utf8(bytes[..at].to_vec()).ok()?, bytes[at + 1..].to_vec()))
+}
+
+/// IDX images and labels as one input: `u32 LE length of the image file`, images, labels.
+fn idx_seeds() -> Vec<Vec<u8>> {
+    let (n, h, w) = (3u32, 4u32, 4u32);
+    let mut images = vec![0, 0, 8, 3];
+    for v in [n, h, w] {
+        images.extend_from_slice(&v.to_be_bytes());
+    }
+    images.extend((0..n * h * w).map(|i| i as u8));
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&n.to_be_bytes());
+    labels.extend([0u8, 1, 2]);
+    vec![[&(images.len() as u32).to_le_bytes()[..], &images, &labels].concat()]
+}
+
+fn split_idx(bytes: &[u8]) -> anyhow::Result<(&[u8], &[u8])> {
+    let len = u32::from_le_bytes(bytes.get(..4).context("short")?.try_into()?) as usize;
+    let rest = &bytes[4..];
+    anyhow::ensure!(len <= rest.len(), "length past the end");
+    Ok(rest.split_at(len))
+}
+
+fn read_idx(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
+    let (images, labels) = split_idx(bytes)?;
+    let names: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    era_shared::data::idx::parse(images, labels, Path::new("images"), Path::new("labels"), names)?;
+    Ok(true)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = e.write_all(bytes);
+    e.finish().unwrap_or_default()
+}
+
+fn idx_gz_seeds() -> Vec<Vec<u8>> {
+    idx_seeds()
+        .iter()
+        .filter_map(|s| {
+            let (images, labels) = split_idx(s).ok()?;
+            let gz = gzip(images);
+            Some([&(gz.len() as u32).to_le_bytes()[..], &gz, &gzip(labels)].concat())
+        })
+        .collect()
+}
+
+/// IDX files gzipped on disk, read as `era train vision --data DIR` reads MNIST.
+fn read_idx_gz(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    let (images, labels) = split_idx(bytes)?;
+    put(dir, "train-images-idx3-ubyte.gz", images)?;
+    put(dir, "train-labels-idx1-ubyte.gz", labels)?;
+    era_shared::data::idx::load(dir, era_shared::data::Split::Train, false)?;
+    Ok(true)
+}
+
+fn cifar_seeds() -> Vec<Vec<u8>> {
+    let mut file = Vec::new();
+    for label in [0u8, 3, 9] {
+        file.push(label);
+        file.extend((0..3072).map(|i| (i % 251) as u8));
+    }
+    vec![file]
+}
+
+fn read_cifar(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    let sub = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&sub)?;
+    put(&sub, "test_batch.bin", bytes)?;
+    era_shared::data::cifar::load(dir, era_shared::data::Split::Test, false)?;
+    Ok(true)
+}
+
+fn image_seeds() -> Vec<Vec<u8>> {
+    let img = image::RgbImage::from_fn(6, 5, |x, y| image::Rgb([x as u8 * 40, y as u8 * 50, 7]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    let _ = img.write_to(&mut png, image::ImageFormat::Png);
+    vec![png.into_inner()]
+}
+
+/// One class folder with a good image and the input as a second one.
+fn read_image_folder(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    thread_local! { static GOOD: Vec<u8> = image_seeds().remove(0); }
+    let cat = dir.join("test").join("cat");
+    std::fs::create_dir_all(&cat)?;
+    GOOD.with(|g| put(&cat, "a.png", g))?;
+    put(&cat, "b.png", bytes)?;
+    era_shared::data::folder::load(dir, era_shared::data::Split::Test, 8)?;
+    Ok(true)
+}
+
+fn hf_config_seeds() -> Vec<Vec<u8>> {
+    let (config, _) = era_shared::llm::trainer::tiny_model();
+    vec![serde_json::to_vec_pretty(&config).unwrap_or_default()]
+}
+
+fn read_hf_config(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    put(dir, "config.json", bytes)?;
+    let config = era_shared::llm::checkpoint::Qwen2Config::from_dir(dir)?;
+    let _ = config.tensors();
+    Ok(true)
+}
+
+/// The tiny model's weights as `model.safetensors`.
+fn safetensors_seeds() -> Vec<Vec<u8>> {
+    let source = era_shared::llm::trainer::ModelSource::tiny(0);
+    vec![source.weights.to_safetensors().unwrap_or_default()]
+}
+
+fn read_safetensors(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    let (config, _) = era_shared::llm::trainer::tiny_model();
+    put(dir, "model.safetensors", bytes)?;
+    let _ = std::fs::remove_file(dir.join("model.safetensors.index.json"));
+    era_shared::llm::checkpoint::Weights::from_dir(dir, &config)?;
+    Ok(true)
+}
+
+fn index_seeds() -> Vec<Vec<u8>> {
+    let (config, _) = era_shared::llm::trainer::tiny_model();
+    let map: serde_json::Map<String, serde_json::Value> =
+        config.tensors().into_iter().map(|(name, _)| (name, "model.safetensors".into())).collect();
+    vec![serde_json::to_vec_pretty(&serde_json::json!({"metadata": {}, "weight_map": map})).unwrap_or_default()]
+}
+
+/// A shard index over a valid shard.
+fn read_index(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    thread_local! { static SHARD: Vec<u8> = safetensors_seeds().remove(0); }
+    let (config, _) = era_shared::llm::trainer::tiny_model();
+    SHARD.with(|s| put(dir, "model.safetensors", s))?;
+    put(dir, "model.safetensors.index.json", bytes)?;
+    era_shared::llm::checkpoint::Weights::from_dir(dir, &config)?;
+    Ok(true)
+}
+
+fn tokenizer_seeds() -> Vec<Vec<u8>> {
+    let (_, tokenizer) = era_shared::llm::trainer::tiny_model();
+    vec![tokenizer.to_json().into_bytes()]
+}
+
+fn read_tokenizer(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
+    let t = era_shared::llm::tokenizer::LlmTokenizer::from_json(text(bytes)?, "tokenizer.json", None)?;
+    let ids = t.encode("12+34=").map_err(anyhow::Error::msg)?;
+    let _ = t.decode(&ids);
+    Ok(true)
+}
+
+fn activation_seeds() -> Vec<Vec<u8>> {
+    vec![
+        br#"{"raw": [[0.5, -1.0, 2.0], [0.0, 0.0, 0.0]]}"#.to_vec(),
+        br#"{"logits": [[6, 1, 0.5, -2]]}"#.to_vec(),
+        br#"{"token_entropy": [0.5, 0.2], "advantage": 1.0, "logits": [[3.0, 1.0, 0.2], [1, 2, 3]]}"#.to_vec(),
+    ]
+}
+
+/// The input on stdin of each of `era activation gaussian`, `softmax` and `llm`.
+fn read_activation(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
+    let input = text(bytes)?;
+    let mut any = false;
+    for args in [
+        &["era", "activation", "gaussian", "--h0", "0.5"][..],
+        &["era", "activation", "softmax", "--h0", "0.6"],
+        &["era", "activation", "llm"],
+    ] {
+        let Cli { command: Command::Activation(cmd), .. } = Cli::try_parse_from(args)? else { bail!("not activation") };
+        any |= match cmd {
+            ActivationCommand::Gaussian(a) => crate::activation::gaussian(&a, input).is_ok(),
+            ActivationCommand::Softmax(a) => crate::activation::softmax(&a, input).is_ok(),
+            ActivationCommand::Llm(a) => crate::activation::llm(&a, input).is_ok(),
+        };
+    }
+    Ok(any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seed_is_accepted_by_its_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        for t in TARGETS {
+            let seeds = (t.seeds)();
+            assert!(!seeds.is_empty(), "{}", t.name);
+            for s in &seeds {
+                let scratch = dir.path().join(t.name);
+                std::fs::create_dir_all(&scratch).unwrap();
+                assert!(matches!((t.read)(s, &scratch), Ok(true)), "{}: {:?}", t.name, (t.read)(s, &scratch).err());
+            }
+        }
+    }
+
+    #[test]
+    fn mutations_are_reproducible_from_the_seed() {
+        let seeds = run_log_seeds();
+        let a: Vec<Vec<u8>> = (0..50).scan(TrainRng::seed_from_u64(7), |r, _| Some(mutate(&seeds, r))).collect();
+        let b: Vec<Vec<u8>> = (0..50).scan(TrainRng::seed_from_u64(7), |r, _| Some(mutate(&seeds, r))).collect();
+        assert_eq!(a, b);
+        assert!(a.iter().any(|x| !seeds.contains(x)));
+    }
+}
