@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use era_shared::control::Algo;
-use era_shared::control::mlp::{Activation, Init, Norm};
+use era_shared::control::mlp::{Init, Nonlinearity, Norm};
 use era_shared::data::DatasetKind;
 use era_shared::gaussian::{DEFAULT_LOG_STD_MAX, DEFAULT_LOG_STD_MIN};
 use era_shared::llm::grpo::AdvantageSign;
@@ -165,7 +165,7 @@ pub struct TrainControlArgs {
     pub hidden: Option<Vec<usize>>,
     /// Hidden nonlinearity: relu, elu or tanh [default: SAC elu; PPO tanh].
     #[arg(long)]
-    pub activation: Option<Activation>,
+    pub activation: Option<Nonlinearity>,
     /// SAC: the critics' normalisation, layer (a LayerNorm before each hidden nonlinearity) or none
     /// [default: layer].
     #[arg(long)]

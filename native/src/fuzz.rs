@@ -538,7 +538,7 @@ fn hf_config_seeds() -> Vec<Vec<u8>> {
 
 fn read_hf_config(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     put(dir, "config.json", bytes)?;
-    let config = era_shared::llm::checkpoint::Qwen2Config::from_dir(dir)?;
+    let config = era_shared::llm::hf_weights::Qwen2Config::from_dir(dir)?;
     let _ = config.tensors();
     Ok(true)
 }
@@ -553,7 +553,7 @@ fn read_safetensors(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     let (config, _) = era_shared::llm::trainer::tiny_model();
     put(dir, "model.safetensors", bytes)?;
     let _ = std::fs::remove_file(dir.join("model.safetensors.index.json"));
-    era_shared::llm::checkpoint::Weights::from_dir(dir, &config)?;
+    era_shared::llm::hf_weights::Weights::from_dir(dir, &config)?;
     Ok(true)
 }
 
@@ -570,7 +570,7 @@ fn read_index(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     let (config, _) = era_shared::llm::trainer::tiny_model();
     SHARD.with(|s| put(dir, "model.safetensors", s))?;
     put(dir, "model.safetensors.index.json", bytes)?;
-    era_shared::llm::checkpoint::Weights::from_dir(dir, &config)?;
+    era_shared::llm::hf_weights::Weights::from_dir(dir, &config)?;
     Ok(true)
 }
 

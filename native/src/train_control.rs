@@ -285,7 +285,7 @@ impl Task for Eval {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use era_shared::control::mlp::{Activation, Init, Norm};
+    use era_shared::control::mlp::{Init, Nonlinearity, Norm};
 
     #[test]
     fn a_sac_config_saved_before_the_network_options_resumes_with_cleanrl_networks() {
@@ -303,7 +303,7 @@ mod tests {
         let read: RunConfig = runs::read_config(dir.path(), WHAT).unwrap();
         let AgentConfig::Sac(sac) = &read.control.agent else { panic!("not SAC") };
         assert_eq!((sac.critic_norm, sac.init, sac.critic_weight_decay), (Norm::None, Init::Default, 0.0));
-        assert_eq!((sac.activation, &sac.hidden), (Activation::Relu, &vec![256, 256]));
+        assert_eq!((sac.activation, &sac.hidden), (Nonlinearity::Relu, &vec![256, 256]));
         assert_eq!(sac, &fresh);
     }
 }

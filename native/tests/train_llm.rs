@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{era, kill_at_checkpoint, log, ok, records};
-use era_shared::llm::checkpoint::write_dir;
+use era_shared::llm::hf_weights::write_dir;
 use era_shared::llm::qwen2::random_weights;
 use era_shared::llm::trainer::tiny_model;
 use era_shared::metrics;

@@ -90,7 +90,7 @@ mod tests {
         #[cfg(feature = "burn")]
         {
             check(crate::control::trainer::Algo::ALL);
-            check(crate::control::mlp::Activation::ALL);
+            check(crate::control::mlp::Nonlinearity::ALL);
             check(crate::vision::classifier::ModelKind::ALL);
             check(crate::vision::classifier::Regularizer::ALL);
         }

@@ -498,8 +498,10 @@ impl RunLog {
         let values: Vec<(u64, f64)> =
             self.series(key).into_iter().filter_map(|(s, v)| v.filter(|v| v.is_finite()).map(|v| (s, v))).collect();
         let (first, last) = (values.first()?.0, values.last()?.0);
-        // Twice the step against first + last keeps the midpoint exact in integers.
-        let late: Vec<f64> = values.iter().filter(|(s, _)| 2 * s >= first + last).map(|&(_, v)| v).collect();
+        // Twice the step against first + last keeps the midpoint exact in integers (in u128: a log
+        // may claim steps near u64::MAX).
+        let mid = u128::from(first) + u128::from(last);
+        let late: Vec<f64> = values.iter().filter(|(s, _)| 2 * u128::from(*s) >= mid).map(|&(_, v)| v).collect();
         crate::stats::mean(&late)
     }
 
@@ -543,6 +545,19 @@ crate::choice::named_choice!(Domain, "domain", { Control => "control", Vision =>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_second_half_of_steps_near_the_largest_step_does_not_overflow() {
+        // Found by `era fuzz`: a log claiming steps near u64::MAX overflowed the midpoint.
+        let h = r#"{"type":"header","schema":"era-run","schema_version":1,"domain":"control","algorithm":"sac","target":"T","run_name":"r","seed":0,"step_unit":"env_steps","era":{"enabled":false},"config":{},"started_at":"now","era_version":"0"}"#;
+        let text = format!(
+            "{h}\n{{\"type\":\"record\",\"step\":1,\"wall_s\":0,\"metrics\":{{\"m\":1}}}}\n\
+             {{\"type\":\"record\",\"step\":{},\"wall_s\":0,\"metrics\":{{\"m\":3}}}}\n",
+            u64::MAX
+        );
+        let log = RunLog::parse(&text, "run.jsonl").unwrap();
+        assert_eq!(log.second_half_mean("m"), Some(3.0));
+    }
 
     fn header() -> Header {
         let era = EraTargets { enabled: true, h0: Some(0.5), delta: Some(0.0), ..EraTargets::default() };

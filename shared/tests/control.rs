@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use burn::backend::{Autodiff, NdArray};
-use era_shared::control::mlp::Activation;
+use era_shared::control::mlp::Nonlinearity;
 use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
@@ -21,7 +21,7 @@ fn sac(era: bool) -> AgentConfig {
             .with_hidden(vec![16, 16])
             .with_batch_size(8)
             .with_learning_starts(20)
-            .with_activation(Activation::Elu),
+            .with_activation(Nonlinearity::Elu),
     )
 }
 

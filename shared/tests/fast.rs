@@ -4,7 +4,7 @@
 
 use burn::backend::{Autodiff, NdArray};
 use era_shared::control::fast;
-use era_shared::control::mlp::{Activation, Init, Norm};
+use era_shared::control::mlp::{Init, Nonlinearity, Norm};
 use era_shared::control::policy::EraConfig;
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
@@ -19,7 +19,7 @@ type B = Autodiff<NdArray<f32>>;
 const OBS: usize = 5;
 const ACT: usize = 3;
 
-fn config(era: bool, activation: Activation) -> SacConfig {
+fn config(era: bool, activation: Nonlinearity) -> SacConfig {
     SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![32, 32]).with_activation(activation)
 }
 
@@ -47,12 +47,12 @@ fn fast_sac_follows_the_reference_update_by_update() {
     // The released networks with each activation, and CleanRL's (no LayerNorm, uniform init, Adam).
     let cleanrl = |c: SacConfig| c.with_critic_norm(Norm::None).with_init(Init::Default).with_critic_weight_decay(0.0);
     let variants = [
-        (true, Activation::Relu, false),
-        (false, Activation::Relu, false),
-        (true, Activation::Elu, false),
-        (false, Activation::Elu, false),
-        (true, Activation::Relu, true),
-        (false, Activation::Relu, true),
+        (true, Nonlinearity::Relu, false),
+        (false, Nonlinearity::Relu, false),
+        (true, Nonlinearity::Elu, false),
+        (false, Nonlinearity::Elu, false),
+        (true, Nonlinearity::Relu, true),
+        (false, Nonlinearity::Relu, true),
     ];
     for (era, activation, clean) in variants {
         let cfg = if clean { cleanrl(config(era, activation)) } else { config(era, activation) };
@@ -82,7 +82,7 @@ fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
     for era in [true, false] {
         let run = |updates: &[Batch], from: Option<(&[Part], TrainRng)>| {
             let mut rng = TrainRng::seed_from_u64(7);
-            let mut agent = fast::sac::Sac::new(config(era, Activation::Relu), OBS, ACT, &mut rng).unwrap();
+            let mut agent = fast::sac::Sac::new(config(era, Nonlinearity::Relu), OBS, ACT, &mut rng).unwrap();
             if let Some((parts, saved)) = from {
                 agent.load(parts).unwrap();
                 rng = saved;
@@ -104,9 +104,9 @@ fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
 #[test]
 fn a_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
     let mut rng = TrainRng::seed_from_u64(1);
-    let small = fast::sac::Sac::new(config(true, Activation::Relu), OBS, ACT, &mut rng).unwrap();
+    let small = fast::sac::Sac::new(config(true, Nonlinearity::Relu), OBS, ACT, &mut rng).unwrap();
     let mut wide =
-        fast::sac::Sac::new(config(true, Activation::Relu).with_hidden(vec![64, 64]), OBS, ACT, &mut rng).unwrap();
+        fast::sac::Sac::new(config(true, Nonlinearity::Relu).with_hidden(vec![64, 64]), OBS, ACT, &mut rng).unwrap();
     let err = wide.load(&small.save().unwrap()).unwrap_err().to_string();
     assert!(err.contains("tensor `actor`") && err.contains("needs"), "{err}");
     let err = wide.load(&[]).unwrap_err().to_string();
@@ -142,7 +142,7 @@ fn assert_engines_agree(config: &ControlConfig, key: &str) {
 fn the_trainer_on_the_fast_engine_follows_the_burn_engine() {
     let config = ControlConfig::new(
         "Pendulum-v1".into(),
-        AgentConfig::Sac(config(true, Activation::Relu).with_batch_size(32).with_learning_starts(100)),
+        AgentConfig::Sac(config(true, Nonlinearity::Relu).with_batch_size(32).with_learning_starts(100)),
     )
     .with_total_steps(200)
     .with_eval_every(100)
@@ -178,7 +178,7 @@ mod ppo {
                 PpoConfig { era: learned_delta, ..config(true) }
                     .with_state_dependent_std(true)
                     .with_ent_coef(0.01)
-                    .with_activation(Activation::Relu),
+                    .with_activation(Nonlinearity::Relu),
             ),
             (
                 "ppo, head, plain value loss, ELU",
@@ -186,7 +186,7 @@ mod ppo {
                     .with_state_dependent_std(true)
                     .with_clip_vloss(false)
                     .with_anneal_lr(false)
-                    .with_activation(Activation::Elu),
+                    .with_activation(Nonlinearity::Elu),
             ),
         ]
     }

@@ -5,9 +5,9 @@
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Int, Tensor, TensorData};
-use era_shared::llm::checkpoint::{Qwen2Config, Weights, write_dir};
 use era_shared::llm::generate::{Sampling, generate};
 use era_shared::llm::grpo::AdvantageSign;
+use era_shared::llm::hf_weights::{Qwen2Config, Weights, write_dir};
 use era_shared::llm::qwen2::{Qwen2, random_weights};
 use era_shared::llm::tokenizer::LlmTokenizer;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, tiny_model};

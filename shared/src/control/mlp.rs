@@ -15,7 +15,7 @@ use crate::train::{TrainError, TrainRng};
 /// The hidden layers' nonlinearity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Activation {
+pub enum Nonlinearity {
     /// `max(0, x)` (CleanRL's SAC).
     Relu,
     /// `x` for `x > 0`, `eˣ − 1` otherwise (the authors' SAC-ERA).
@@ -24,7 +24,7 @@ pub enum Activation {
     Tanh,
 }
 
-impl Activation {
+impl Nonlinearity {
     fn apply<B: Backend>(self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Self::Relu => activation::relu(x),
@@ -35,7 +35,7 @@ impl Activation {
     }
 }
 
-crate::choice::named_choice!(Activation, "activation", { Relu => "relu", Elu => "elu", Tanh => "tanh" });
+crate::choice::named_choice!(Nonlinearity, "activation", { Relu => "relu", Elu => "elu", Tanh => "tanh" });
 
 /// How a network's weights start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ pub struct NetSpec {
     /// Layer widths `sizes[0] → … → sizes[n]`.
     pub sizes: Vec<usize>,
     /// The hidden nonlinearity.
-    pub activation: Activation,
+    pub activation: Nonlinearity,
     /// Normalisation of the hidden layers.
     pub norm: Norm,
     /// How the weights start.
@@ -109,7 +109,7 @@ pub struct NetSpec {
 
 impl NetSpec {
     /// A network with no normalisation, uniform initialisation and the last layer scaled by `last_scale`.
-    pub fn uniform(sizes: &[usize], activation: Activation, last_scale: f64) -> Self {
+    pub fn uniform(sizes: &[usize], activation: Nonlinearity, last_scale: f64) -> Self {
         let out = sizes.last().copied().unwrap_or(0);
         Self { sizes: sizes.to_vec(), activation, norm: Norm::None, init: Init::Default, last: vec![(out, last_scale)] }
     }
@@ -220,7 +220,7 @@ pub struct Mlp<B: Backend> {
     layers: Vec<Linear<B>>,
     /// One per hidden layer with [`Norm::Layer`], none otherwise.
     norms: Vec<LayerNorm<B>>,
-    activation: Activation,
+    activation: Nonlinearity,
 }
 
 impl<B: Backend> Mlp<B> {
@@ -228,7 +228,7 @@ impl<B: Backend> Mlp<B> {
     /// ([`NetSpec::uniform`]).
     pub fn new(
         sizes: &[usize],
-        activation: Activation,
+        activation: Nonlinearity,
         last_scale: f64,
         rng: &mut TrainRng,
         device: &B::Device,
@@ -369,7 +369,7 @@ mod tests {
         // orthogonal block, as the authors' two Dense heads.
         let spec = NetSpec {
             sizes: vec![3, 8, 4],
-            activation: Activation::Elu,
+            activation: Nonlinearity::Elu,
             norm: Norm::None,
             init: Init::Orthogonal,
             last: vec![(2, ORTHOGONAL_GAIN), (2, 1.0)],
@@ -386,9 +386,9 @@ mod tests {
     #[test]
     fn same_seed_same_network_and_soft_update_blends() {
         let dev = Default::default();
-        let a: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut TrainRng::seed_from_u64(1), &dev);
-        let b: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut TrainRng::seed_from_u64(1), &dev);
-        let c: Mlp<B> = Mlp::new(&[3, 8, 2], Activation::Elu, 1.0, &mut TrainRng::seed_from_u64(2), &dev);
+        let a: Mlp<B> = Mlp::new(&[3, 8, 2], Nonlinearity::Elu, 1.0, &mut TrainRng::seed_from_u64(1), &dev);
+        let b: Mlp<B> = Mlp::new(&[3, 8, 2], Nonlinearity::Elu, 1.0, &mut TrainRng::seed_from_u64(1), &dev);
+        let c: Mlp<B> = Mlp::new(&[3, 8, 2], Nonlinearity::Elu, 1.0, &mut TrainRng::seed_from_u64(2), &dev);
         let x = crate::tensor::from_f64::<B, 2>(vec![0.1, -0.4, 2.0], [1, 3], &dev);
         let (ya, yb, yc) = (
             crate::tensor::to_f64(a.forward(x.clone())),

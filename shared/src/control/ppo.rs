@@ -19,7 +19,7 @@ use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::mlp::{Activation, Mlp};
+use super::mlp::{Mlp, Nonlinearity};
 use super::normalize::RunningMeanStd;
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use crate::tensor::{delta_loss, diag_gaussian_entropy, gaussian_log_prob};
@@ -37,8 +37,8 @@ pub struct PpoConfig {
     #[config(default = "vec![64, 64]")]
     pub hidden: Vec<usize>,
     /// Hidden nonlinearity.
-    #[config(default = "Activation::Tanh")]
-    pub activation: Activation,
+    #[config(default = "Nonlinearity::Tanh")]
+    pub activation: Nonlinearity,
     /// Adam learning rate.
     #[config(default = 3e-4)]
     pub lr: f64,

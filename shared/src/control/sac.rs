@@ -22,7 +22,7 @@ use burn::tensor::{Tensor, activation};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use super::mlp::{Activation, Init, Mlp, NetSpec, Norm, ORTHOGONAL_GAIN};
+use super::mlp::{Init, Mlp, NetSpec, Nonlinearity, Norm, ORTHOGONAL_GAIN};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
 use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample};
@@ -76,8 +76,8 @@ pub struct SacConfig {
     #[config(default = "vec![512, 512]")]
     pub hidden: Vec<usize>,
     /// Hidden nonlinearity.
-    #[config(default = "Activation::Elu")]
-    pub activation: Activation,
+    #[config(default = "Nonlinearity::Elu")]
+    pub activation: Nonlinearity,
     /// Normalisation of the critics' hidden layers (the actor has none).
     #[config(default = "Norm::Layer")]
     pub critic_norm: Norm,
@@ -183,7 +183,7 @@ impl SacConfig {
     pub fn cleanrl(era: bool) -> Self {
         Self::standard(era)
             .with_hidden(vec![256, 256])
-            .with_activation(Activation::Relu)
+            .with_activation(Nonlinearity::Relu)
             .with_critic_norm(Norm::None)
             .with_init(Init::Default)
             .with_critic_weight_decay(0.0)

@@ -1,6 +1,6 @@
 //! LLM reinforcement learning with ERA (feature `llm`): GRPO on Qwen2-architecture models.
 //!
-//! - [`checkpoint`]: a Hugging Face checkpoint directory (`config.json`, `model.safetensors` or its
+//! - [`hf_weights`]: a Hugging Face checkpoint directory (`config.json`, `model.safetensors` or its
 //!   shards, `f32`/`bf16`/`f16`), read and checked against its config;
 //! - [`tokenizer`]: `tokenizer.json` through the `tokenizers` crate, and the embedded character-level one;
 //! - [`qwen2`]: the decoder (RMSNorm, rotary embeddings, grouped-query attention, SwiGLU) with a KV cache;
@@ -10,9 +10,9 @@
 //! - [`trainer`]: the supervised warm-up and GRPO with or without ERA, with checkpoints.
 
 pub mod arithmetic;
-pub mod checkpoint;
 pub mod generate;
 pub mod grpo;
+pub mod hf_weights;
 pub mod qwen2;
 pub mod tokenizer;
 pub mod trainer;

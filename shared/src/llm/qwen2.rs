@@ -23,7 +23,7 @@ use burn::tensor::{Int, Tensor, TensorData, activation};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 
-use super::checkpoint::{HostTensor, Qwen2Config, Weights};
+use super::hf_weights::{HostTensor, Qwen2Config, Weights};
 use crate::train::{TrainError, TrainRng, upload};
 
 /// Added to the scores of keys a query may not see (finite, so a fully masked padding row stays finite).
@@ -197,7 +197,7 @@ impl<B: Backend> Qwen2<B> {
     }
 
     /// Every weight in the checkpoint's names and layouts (`[out, in]` for linear weights), read from
-    /// the device: what [`super::checkpoint::write_dir`] stores.
+    /// the device: what [`super::hf_weights::write_dir`] stores.
     pub fn to_weights(&self) -> Result<Weights, TrainError> {
         fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<HostTensor, TrainError> {
             let shape = t.dims().to_vec();

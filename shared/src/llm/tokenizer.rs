@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::checkpoint::CheckpointError;
+use super::hf_weights::CheckpointError;
 
 /// Names under which tokenizers commonly keep their end-of-sequence token.
 const EOS_NAMES: [&str; 4] = ["<|endoftext|>", "<|im_end|>", "</s>", "<eos>"];

@@ -16,11 +16,11 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::arithmetic::{ALPHABET, Arithmetic, Problem};
-use super::checkpoint::{Qwen2Config, Weights};
 use super::generate::{Sampling, generate, left_pad};
 use super::grpo::{
     AdvantageSign, LossSettings, group_advantages, informative_groups, pass_at_k, policy_loss, taken_log_probs,
 };
+use super::hf_weights::{Qwen2Config, Weights};
 use super::qwen2::{Qwen2, random_weights};
 use super::tokenizer::LlmTokenizer;
 use crate::llm_scaling::{self, LlmEra, Regime};
@@ -263,7 +263,7 @@ impl ModelSource {
     }
 
     /// A Hugging Face directory: `config.json`, `model.safetensors` (or shards), `tokenizer.json`.
-    pub fn from_dir(dir: &std::path::Path) -> Result<Self, super::checkpoint::CheckpointError> {
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, super::hf_weights::CheckpointError> {
         let config = Qwen2Config::from_dir(dir)?;
         let weights = Weights::from_dir(dir, &config)?;
         let tokenizer = LlmTokenizer::from_dir(dir, config.eos_token_id.as_ref())?;

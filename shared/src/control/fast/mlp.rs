@@ -7,7 +7,7 @@
 //! zero, tanh: `1 − h²`).
 
 use super::{matmul, widened};
-use crate::control::mlp::{Activation, LAYER_NORM_EPS, NetSpec, draw_layers};
+use crate::control::mlp::{LAYER_NORM_EPS, NetSpec, Nonlinearity, draw_layers};
 use crate::train::TrainRng;
 
 /// `eʸ − 1` in `f32` for `y ≤ 0`, within 3·10⁻⁷ of the exact value relative to `max(|eʸ − 1|, 10⁻³)`
@@ -66,7 +66,7 @@ pub fn elu(x: f32) -> f32 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     sizes: Vec<usize>,
-    activation: Activation,
+    activation: Nonlinearity,
     /// Whether layer `l` is followed by a LayerNorm.
     normed: Vec<bool>,
     /// Every parameter, layer by layer: weight `[in, out]` row-major, bias `[out]`, then (normed
@@ -105,7 +105,7 @@ pub struct Scratch {
 impl Mlp {
     /// Layers `sizes[0] → … → sizes[n]` with uniform initialisation and no normalisation, drawn from
     /// `rng` exactly as the burn agents' `Mlp::new` draws them.
-    pub fn new(sizes: &[usize], activation: Activation, last_scale: f64, rng: &mut TrainRng) -> Self {
+    pub fn new(sizes: &[usize], activation: Nonlinearity, last_scale: f64, rng: &mut TrainRng) -> Self {
         Self::from_spec(&NetSpec::uniform(sizes, activation, last_scale), rng)
     }
 
@@ -228,24 +228,24 @@ impl Mlp {
 
 widened! {
     /// The hidden nonlinearity on every element of `y`, in place.
-    fn activate(activation: Activation, y: &mut [f32]) {
+    fn activate(activation: Nonlinearity, y: &mut [f32]) {
         match activation {
-            Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Activation::Elu => y.iter_mut().for_each(|v| *v = elu(*v)),
-            Activation::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
+            Nonlinearity::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Nonlinearity::Elu => y.iter_mut().for_each(|v| *v = elu(*v)),
+            Nonlinearity::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
         }
     }
 }
 
 widened! {
     /// Multiplies `grad` by the nonlinearity's derivative at the outputs `h` it produced.
-    fn activation_backward(activation: Activation, h: &[f32], grad: &mut [f32]) {
+    fn activation_backward(activation: Nonlinearity, h: &[f32], grad: &mut [f32]) {
         match activation {
-            Activation::Relu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 }),
-            Activation::Elu => {
+            Nonlinearity::Relu => grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { 0.0 }),
+            Nonlinearity::Elu => {
                 grad.iter_mut().zip(h).for_each(|(g, &h)| *g = if h > 0.0 { *g } else { *g * (h + 1.0) })
             }
-            Activation::Tanh => grad.iter_mut().zip(h).for_each(|(g, &h)| *g *= 1.0 - h * h),
+            Nonlinearity::Tanh => grad.iter_mut().zip(h).for_each(|(g, &h)| *g *= 1.0 - h * h),
         }
     }
 }
@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences_for_every_activation() {
         use crate::control::mlp::{Init, Norm};
-        let variants = [Activation::Relu, Activation::Elu, Activation::Tanh]
+        let variants = [Nonlinearity::Relu, Nonlinearity::Elu, Nonlinearity::Tanh]
             .into_iter()
             .flat_map(|a| [(a, Norm::None), (a, Norm::Layer)]);
         for (activation, norm) in variants {
@@ -409,7 +409,7 @@ mod tests {
                 mlp.params[p] = keep - h;
                 let (down, down_pattern) = loss(&mlp, &x, rows, &c);
                 mlp.params[p] = keep;
-                if activation == Activation::Relu && up_pattern != down_pattern {
+                if activation == Nonlinearity::Relu && up_pattern != down_pattern {
                     continue;
                 }
                 let numeric = (up - down) / (2.0 * f64::from(h));
@@ -426,7 +426,7 @@ mod tests {
                 let (up, up_pattern) = loss(&mlp, &xp, rows, &c);
                 xp[j] -= 2.0 * h;
                 let (down, down_pattern) = loss(&mlp, &xp, rows, &c);
-                if activation == Activation::Relu && up_pattern != down_pattern {
+                if activation == Nonlinearity::Relu && up_pattern != down_pattern {
                     continue;
                 }
                 let numeric = (up - down) / (2.0 * f64::from(h));
@@ -445,7 +445,7 @@ mod tests {
         let dev = Default::default();
         let spec = NetSpec {
             sizes: vec![4, 8, 8, 1],
-            activation: Activation::Elu,
+            activation: Nonlinearity::Elu,
             norm: Norm::Layer,
             init: Init::Orthogonal,
             last: vec![(1, std::f64::consts::SQRT_2)],
@@ -472,8 +472,8 @@ mod tests {
         let dev = Default::default();
         let sizes = [3, 8, 2];
         let burn_mlp: crate::control::mlp::Mlp<B> =
-            crate::control::mlp::Mlp::new(&sizes, Activation::Elu, 0.5, &mut TrainRng::seed_from_u64(9), &dev);
-        let fast = Mlp::new(&sizes, Activation::Elu, 0.5, &mut TrainRng::seed_from_u64(9));
+            crate::control::mlp::Mlp::new(&sizes, Nonlinearity::Elu, 0.5, &mut TrainRng::seed_from_u64(9), &dev);
+        let fast = Mlp::new(&sizes, Nonlinearity::Elu, 0.5, &mut TrainRng::seed_from_u64(9));
         let x = [0.1, -0.4, 2.0, 1.5, 0.0, -3.0];
         let want = crate::tensor::to_f64(burn_mlp.forward(crate::tensor::from_f64::<B, 2>(x.to_vec(), [2, 3], &dev)));
         let mut t = Trace::default();
