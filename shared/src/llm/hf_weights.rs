@@ -122,6 +122,21 @@ impl Qwen2Config {
                 "vocab_size, hidden_size, intermediate_size, num_hidden_layers and the head counts must be ≥ 1".into(),
             );
         }
+        // Bounds well past any released Qwen2 (72B: 80 layers, width 8 192, vocabulary 152 064), so
+        // that a corrupt config is refused before the tensors it implies are listed or allocated.
+        for (name, value, max) in [
+            ("vocab_size", self.vocab_size, 1 << 22),
+            ("hidden_size", self.hidden_size, 1 << 16),
+            ("intermediate_size", self.intermediate_size, 1 << 18),
+            ("num_hidden_layers", self.num_hidden_layers, 1 << 10),
+            ("num_attention_heads", self.num_attention_heads, 1 << 10),
+            ("num_key_value_heads", self.num_key_value_heads, 1 << 10),
+            ("max_position_embeddings", self.max_position_embeddings, 1 << 24),
+        ] {
+            if value > max {
+                return Err(format!("{name} = {value} is past {max}: not a checkpoint era can hold"));
+            }
+        }
         if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
@@ -357,6 +372,15 @@ pub fn write_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_claiming_billions_of_layers_is_refused_before_listing_them() {
+        // Found by `era fuzz`: num_hidden_layers = 2147483647 made the tensor list exhaust memory.
+        let (mut c, _) = crate::llm::trainer::tiny_model();
+        c.num_hidden_layers = 2_147_483_647;
+        let e = c.check().unwrap_err();
+        assert!(e.contains("num_hidden_layers = 2147483647 is past 1024"), "{e}");
+    }
 
     fn tiny() -> Qwen2Config {
         Qwen2Config {

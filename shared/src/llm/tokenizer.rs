@@ -28,6 +28,24 @@ impl std::fmt::Debug for LlmTokenizer {
     }
 }
 
+/// The longest added (special) token a `tokenizer.json` may have, in bytes.
+pub const MAX_ADDED_TOKEN: usize = 1024;
+
+/// What is checked of a `tokenizer.json` before the `tokenizers` library reads it.
+#[derive(serde::Deserialize)]
+struct Outline {
+    #[serde(default)]
+    added_tokens: Vec<AddedToken>,
+}
+
+#[derive(serde::Deserialize)]
+struct AddedToken {
+    #[serde(default)]
+    id: u64,
+    #[serde(default)]
+    content: String,
+}
+
 impl LlmTokenizer {
     /// A character-level tokenizer: id 0 is [`CHAR_EOS`], then one id per character of `alphabet`
     /// in order. Text with any other character is refused by [`Self::encode`].
@@ -60,7 +78,16 @@ impl LlmTokenizer {
         let bad = |reason: String| CheckpointError::Format { path: source.into(), reason };
         // Malformed JSON is refused here: `tokenizers` panics on some of it (inside its decoder's
         // deserialiser) instead of returning an error. What still panics there is caught.
-        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let outline: Outline = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        // An added token is matched by a pattern built from it: a 100 000-character one took the
+        // library two minutes to load. Real ones are tens of characters.
+        if let Some(t) = outline.added_tokens.iter().find(|t| t.content.len() > MAX_ADDED_TOKEN) {
+            return Err(bad(format!(
+                "added token {} is {} bytes long (at most {MAX_ADDED_TOKEN})",
+                t.id,
+                t.content.len()
+            )));
+        }
         let inner: tokenizers::Tokenizer = std::panic::catch_unwind(|| text.parse::<tokenizers::Tokenizer>())
             .map_err(|_| bad("not a tokenizer (the tokenizers library could not read it)".into()))?
             .map_err(|e| bad(format!("not a tokenizer: {e}")))?;
@@ -144,6 +171,17 @@ impl LlmTokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_added_token_of_100_000_characters_is_refused_before_the_library_reads_it() {
+        // Found by `era fuzz`: the library took two minutes to read this tokenizer.
+        let t = LlmTokenizer::char_level("0123456789");
+        let long = "[".repeat(100_000);
+        let text = t.to_json().replacen("\"content\":\"<|endoftext|>\"", &format!("\"content\":\"{long}\""), 1);
+        assert!(text.contains(&long));
+        let e = LlmTokenizer::from_json(&text, "tokenizer.json", None).err().unwrap().to_string();
+        assert!(e.contains("added token 0 is 100000 bytes long (at most 1024)"), "{e}");
+    }
 
     #[test]
     fn malformed_json_in_the_decoder_is_an_error_not_a_panic() {
