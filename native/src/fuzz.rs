@@ -326,8 +326,8 @@ fn config_json_seeds() -> Vec<Vec<u8>> {
     ] {
         if let Ok(Cli { command: Command::Train(crate::cli::TrainCommand::Control(a)), .. }) = Cli::try_parse_from(args)
         {
-            let config = crate::train_control::RunConfig {
-                control: crate::train_control::control_config(&a, "Pendulum-v1", 0),
+            let config = crate::control::train::RunConfig {
+                control: crate::control::train::control_config(&a, "Pendulum-v1", 0),
                 checkpoint_every: 1000,
                 backend: crate::backend::BackendChoice::Ndarray,
                 run_name: "r".into(),
@@ -340,7 +340,7 @@ fn config_json_seeds() -> Vec<Vec<u8>> {
 
 fn read_config_json(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     put(dir, era_shared::runlog::CONFIG_FILE, bytes)?;
-    let config: crate::train_control::RunConfig = crate::runs::read_config(dir, "era control")?;
+    let config: crate::control::train::RunConfig = crate::runs::read_config(dir, "era control")?;
     // A config that reads must also pass the checks a trainer makes before it allocates anything.
     config.control.check()?;
     Ok(true)
@@ -407,7 +407,7 @@ fn tiny_trainer() -> anyhow::Result<era_shared::control::ControlTrainer<crate::b
     let Cli { command: Command::Train(crate::cli::TrainCommand::Control(a)), .. } = Cli::try_parse_from(args)? else {
         bail!("not a train command")
     };
-    let mut c = crate::train_control::control_config(&a, "Pendulum-v1", 0);
+    let mut c = crate::control::train::control_config(&a, "Pendulum-v1", 0);
     c.total_steps = 1000;
     Ok(era_shared::control::ControlTrainer::new(c, &Default::default())?)
 }

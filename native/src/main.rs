@@ -6,22 +6,19 @@
 
 mod activation;
 mod backend;
-mod bench_control;
-mod bench_llm;
-mod bench_vision;
 mod checkpoint;
 mod cli;
 mod compare;
 mod config;
+mod control;
 mod env_cmd;
 mod fuzz;
 mod input;
+mod llm;
 mod plot;
 mod run_loop;
 mod runs;
-mod train_control;
-mod train_llm;
-mod train_vision;
+mod vision;
 
 use std::process::ExitCode;
 
@@ -39,16 +36,16 @@ fn main() -> ExitCode {
         Command::Activation(cmd) => activation::run(cmd),
         Command::Compare(args) => compare::run(&args),
         Command::Env(cmd) => env_cmd::run(cmd),
-        Command::Train(cli::TrainCommand::Control(args)) => train_control::run(&args),
-        Command::Eval(cli::EvalCommand::Control(args)) => train_control::eval(&args),
-        Command::Bench(cli::BenchCommand::Control(args)) => bench_control::run(&args),
-        Command::Train(cli::TrainCommand::Vision(args)) => train_vision::run(&args),
-        Command::Eval(cli::EvalCommand::Vision(args)) => train_vision::eval(&args),
-        Command::Bench(cli::BenchCommand::Vision(args)) => bench_vision::run(&args),
-        Command::Train(cli::TrainCommand::Llm(args)) => train_llm::run(&args),
-        Command::Eval(cli::EvalCommand::Llm(args)) => train_llm::eval(&args),
-        Command::Bench(cli::BenchCommand::Llm(args)) => bench_llm::run(&args),
-        Command::Generate(args) => train_llm::generate(&args),
+        Command::Train(cli::TrainCommand::Control(args)) => control::train::run(&args),
+        Command::Eval(cli::EvalCommand::Control(args)) => control::train::eval(&args),
+        Command::Bench(cli::BenchCommand::Control(args)) => control::bench::run(&args),
+        Command::Train(cli::TrainCommand::Vision(args)) => vision::train::run(&args),
+        Command::Eval(cli::EvalCommand::Vision(args)) => vision::train::eval(&args),
+        Command::Bench(cli::BenchCommand::Vision(args)) => vision::bench::run(&args),
+        Command::Train(cli::TrainCommand::Llm(args)) => llm::train::run(&args),
+        Command::Eval(cli::EvalCommand::Llm(args)) => llm::train::eval(&args),
+        Command::Bench(cli::BenchCommand::Llm(args)) => llm::bench::run(&args),
+        Command::Generate(args) => llm::train::generate(&args),
         Command::Fuzz(args) => fuzz::run(&args),
     };
     match result {

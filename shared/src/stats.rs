@@ -43,6 +43,16 @@ pub fn iqm_stratified_bootstrap(tasks: &[Vec<f64>], resamples: usize, seed: u64)
     stratified_bootstrap(tasks, iqm, resamples, seed)
 }
 
+/// The median of `v` (the upper one of an even count; NaN when `v` is empty): what a benchmark
+/// reports of its repeats.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// The mean of `values` with its 95 % percentile bootstrap interval (resampling the values with
 /// replacement; seeded). What `era compare` reports for paired differences between two settings
 /// over seeds. `None` when there is no value.

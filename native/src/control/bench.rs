@@ -93,7 +93,7 @@ use crate::backend::{self, BackendChoice, Task};
 use crate::cli::{Against, BenchAlgo, BenchControlArgs};
 
 /// The same SAC update in JAX, run by `--against jax` (fed to the interpreter on its stdin).
-const JAX_SAC_UPDATE: &str = include_str!("../../scripts/jax_sac_update.py");
+const JAX_SAC_UPDATE: &str = include_str!("../../../scripts/jax_sac_update.py");
 
 /// HalfCheetah's dimensions: the usual yardstick for a SAC update.
 const OBS: usize = 17;
@@ -326,13 +326,7 @@ fn medians<E, const N: usize>(repeats: usize, measure: [&dyn Fn() -> Result<f64,
             out.push(m()?);
         }
     }
-    Ok(runs.map(median))
-}
-
-/// The median of measurements.
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    Ok(runs.map(era_shared::stats::median))
 }
 
 /// SAC or SAC-ERA updates per second on a 100 000-transition buffer of random transitions, on either

@@ -11,8 +11,8 @@ use burn::tensor::backend::AutodiffBackend;
 use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, Rollout};
 
 use crate::backend::{self, Task};
-use crate::bench_control::median;
 use crate::cli::BenchLlmArgs;
+use era_shared::stats::median;
 
 /// Runs `era bench llm`.
 pub fn run(args: &BenchLlmArgs) -> anyhow::Result<()> {

@@ -14,8 +14,8 @@ use era_shared::vision::{ModelKind, Regularizer};
 use rand::{Rng, SeedableRng};
 
 use crate::backend::{self, Task};
-use crate::bench_control::median;
 use crate::cli::BenchVisionArgs;
+use era_shared::stats::median;
 
 /// Runs `era bench vision`.
 pub fn run(args: &BenchVisionArgs) -> anyhow::Result<()> {

@@ -1,0 +1,4 @@
+//! `era train|eval|bench control`: SAC-ERA, SAC, PPO-ERA and PPO on the environments of `era env list`.
+
+pub mod bench;
+pub mod train;

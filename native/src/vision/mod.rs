@@ -1,0 +1,4 @@
+//! `era train|eval|bench vision`: image classifiers with the ERA softmax floor or the usual regularisers.
+
+pub mod bench;
+pub mod train;
