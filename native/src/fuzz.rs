@@ -532,7 +532,7 @@ fn read_image_folder(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
 }
 
 fn hf_config_seeds() -> Vec<Vec<u8>> {
-    let (config, _) = era_shared::llm::trainer::tiny_model();
+    let (config, _) = era_shared::llm::source::tiny_model();
     vec![serde_json::to_vec_pretty(&config).unwrap_or_default()]
 }
 
@@ -545,12 +545,12 @@ fn read_hf_config(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
 
 /// The tiny model's weights as `model.safetensors`.
 fn safetensors_seeds() -> Vec<Vec<u8>> {
-    let source = era_shared::llm::trainer::ModelSource::tiny(0);
+    let source = era_shared::llm::source::ModelSource::tiny(0);
     vec![source.weights.to_safetensors().unwrap_or_default()]
 }
 
 fn read_safetensors(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
-    let (config, _) = era_shared::llm::trainer::tiny_model();
+    let (config, _) = era_shared::llm::source::tiny_model();
     put(dir, "model.safetensors", bytes)?;
     let _ = std::fs::remove_file(dir.join("model.safetensors.index.json"));
     era_shared::llm::hf_weights::Weights::from_dir(dir, &config)?;
@@ -558,7 +558,7 @@ fn read_safetensors(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
 }
 
 fn index_seeds() -> Vec<Vec<u8>> {
-    let (config, _) = era_shared::llm::trainer::tiny_model();
+    let (config, _) = era_shared::llm::source::tiny_model();
     let map: serde_json::Map<String, serde_json::Value> =
         config.tensors().into_iter().map(|(name, _)| (name, "model.safetensors".into())).collect();
     vec![serde_json::to_vec_pretty(&serde_json::json!({"metadata": {}, "weight_map": map})).unwrap_or_default()]
@@ -567,7 +567,7 @@ fn index_seeds() -> Vec<Vec<u8>> {
 /// A shard index over a valid shard.
 fn read_index(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     thread_local! { static SHARD: Vec<u8> = safetensors_seeds().remove(0); }
-    let (config, _) = era_shared::llm::trainer::tiny_model();
+    let (config, _) = era_shared::llm::source::tiny_model();
     SHARD.with(|s| put(dir, "model.safetensors", s))?;
     put(dir, "model.safetensors.index.json", bytes)?;
     era_shared::llm::hf_weights::Weights::from_dir(dir, &config)?;
@@ -575,7 +575,7 @@ fn read_index(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
 }
 
 fn tokenizer_seeds() -> Vec<Vec<u8>> {
-    let (_, tokenizer) = era_shared::llm::trainer::tiny_model();
+    let (_, tokenizer) = era_shared::llm::source::tiny_model();
     vec![tokenizer.to_json().into_bytes()]
 }
 

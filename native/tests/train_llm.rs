@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{era, kill_at_checkpoint, log, ok, records};
 use era_shared::llm::hf_weights::write_dir;
 use era_shared::llm::qwen2::random_weights;
-use era_shared::llm::trainer::tiny_model;
+use era_shared::llm::source::tiny_model;
 use era_shared::metrics;
 use era_shared::runlog::Status;
 use safetensors::tensor::Dtype;

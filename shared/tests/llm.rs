@@ -5,12 +5,14 @@
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Int, Tensor, TensorData};
+use era_shared::llm::config::LlmConfig;
 use era_shared::llm::generate::{Sampling, generate};
 use era_shared::llm::grpo::AdvantageSign;
 use era_shared::llm::hf_weights::{Qwen2Config, Weights, write_dir};
 use era_shared::llm::qwen2::{Qwen2, random_weights};
+use era_shared::llm::source::{ModelSource, tiny_model};
 use era_shared::llm::tokenizer::LlmTokenizer;
-use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, tiny_model};
+use era_shared::llm::trainer::LlmTrainer;
 use era_shared::metrics;
 use era_shared::train::TrainRng;
 use rand::SeedableRng;

@@ -8,7 +8,9 @@
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
-use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource, Rollout};
+use era_shared::llm::config::LlmConfig;
+use era_shared::llm::source::ModelSource;
+use era_shared::llm::trainer::{LlmTrainer, Rollout};
 
 use crate::backend::{self, Task};
 use crate::cli::BenchLlmArgs;

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
+use era_shared::llm::config::LlmConfig;
 use era_shared::llm::generate::{Sampling, generate as sample};
 use era_shared::llm::qwen2::Qwen2;
-use era_shared::llm::trainer::{LlmConfig, LlmTrainer, ModelSource};
+use era_shared::llm::source::ModelSource;
+use era_shared::llm::trainer::LlmTrainer;
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, StepUnit};
 use era_shared::train::Logged;

@@ -376,7 +376,7 @@ mod tests {
     #[test]
     fn a_config_claiming_billions_of_layers_is_refused_before_listing_them() {
         // Found by `era fuzz`: num_hidden_layers = 2147483647 made the tensor list exhaust memory.
-        let (mut c, _) = crate::llm::trainer::tiny_model();
+        let (mut c, _) = crate::llm::source::tiny_model();
         c.num_hidden_layers = 2_147_483_647;
         let e = c.check().unwrap_err();
         assert!(e.contains("num_hidden_layers = 2147483647 is past 1024"), "{e}");

@@ -7,12 +7,17 @@
 //! - [`generate`]: batched sampling (temperature, top-k, top-p, greedy) until a stop token;
 //! - [`arithmetic`]: the embedded task with verifiable answers, seeded, with a held-out test split;
 //! - [`grpo`]: group advantages, dynamic sampling, the clipped token-mean loss, pass@k;
+//! - [`config`]: a run's settings; [`source`]: the model it starts from; [`packing`]: batches for a
+//!   forward pass;
 //! - [`trainer`]: the supervised warm-up and GRPO with or without ERA, with checkpoints.
 
 pub mod arithmetic;
+pub mod config;
 pub mod generate;
 pub mod grpo;
 pub mod hf_weights;
+pub mod packing;
 pub mod qwen2;
+pub mod source;
 pub mod tokenizer;
 pub mod trainer;

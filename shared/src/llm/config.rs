@@ -1,0 +1,204 @@
+//! An LLM run's settings ([`LlmConfig`], saved as `config.json` with every run) and the tiny model's
+//! ERA band.
+
+use burn::config::Config;
+
+use super::arithmetic::Arithmetic;
+use super::generate::Sampling;
+use super::grpo::AdvantageSign;
+use super::tokenizer::LlmTokenizer;
+use crate::llm_scaling::{self, LlmEra};
+use crate::runlog::EraTargets;
+use crate::train::TrainError;
+
+/// The pass@k reported (those with `k ≤ eval_samples`).
+pub const PASS_KS: [usize; 5] = [1, 2, 4, 8, 16];
+
+/// ω_low for the tiny model: its `H_resp` is about 1.4 nats after the warm-up and drifts to 1.1–1.2
+/// under plain GRPO (the answer digits carry most of its uncertainty), so the band starts at 1.2.
+pub const TINY_OMEGA_LOW: f64 = 1.2;
+/// ω_high for the tiny model (the authors' 3.0).
+pub const TINY_OMEGA_HIGH: f64 = 3.0;
+
+/// Everything that defines a run (saved as `config.json` with it).
+#[derive(Config, Debug, PartialEq)]
+pub struct LlmConfig {
+    /// Operand digits of the arithmetic task (its difficulty, 1–9).
+    #[config(default = 3)]
+    pub digits: usize,
+    /// Problems in the held-out test split.
+    #[config(default = 200)]
+    pub test_size: usize,
+    /// Supervised warm-up steps (0: start GRPO from the given model). The tiny model's 300 bring
+    /// pass@1 to about 0.1: enough reward for GRPO to learn from, and room for it to improve.
+    #[config(default = 300)]
+    pub warmup_steps: u64,
+    /// Problems per warm-up step.
+    #[config(default = 64)]
+    pub warmup_batch: usize,
+    /// Warm-up peak learning rate (linear ramp over the first 10 %, then cosine to 10 %).
+    #[config(default = 2e-3)]
+    pub warmup_lr: f64,
+    /// GRPO steps.
+    #[config(default = 600)]
+    pub grpo_steps: u64,
+    /// Prompts per GRPO step.
+    #[config(default = 16)]
+    pub prompts: usize,
+    /// Responses per prompt (G).
+    #[config(default = 8)]
+    pub group: usize,
+    /// GRPO learning rate (constant; small, because Adam turns the noise of few-sample policy
+    /// gradients into steps of full size).
+    #[config(default = 3e-5)]
+    pub lr: f64,
+    /// Update epochs over each GRPO batch.
+    #[config(default = 1)]
+    pub epochs: usize,
+    /// Responses per minibatch (0: the whole batch in one update).
+    #[config(default = 0)]
+    pub minibatch: usize,
+    /// Lower clip ε_low of the ratio.
+    #[config(default = 0.2)]
+    pub clip_low: f64,
+    /// Upper clip ε_high of the ratio.
+    #[config(default = 0.28)]
+    pub clip_high: f64,
+    /// KL coefficient β to the model as GRPO began (0: no reference model).
+    #[config(default = 0.0)]
+    pub kl_coef: f64,
+    /// Drop groups whose rewards are all equal.
+    #[config(default = true)]
+    pub dynamic_sampling: bool,
+    /// Sampling temperature of the rollouts.
+    #[config(default = 1.0)]
+    pub temperature: f64,
+    /// Longest response in tokens (0: the task's longest worked answer plus 4).
+    #[config(default = 0)]
+    pub max_new_tokens: usize,
+    /// ERA on (false: plain GRPO).
+    #[config(default = true)]
+    pub era: bool,
+    /// ERA's ω_low.
+    #[config(default = "TINY_OMEGA_LOW")]
+    pub omega_low: f64,
+    /// ERA's ω_high.
+    #[config(default = "TINY_OMEGA_HIGH")]
+    pub omega_high: f64,
+    /// ERA's k.
+    #[config(default = "llm_scaling::DEFAULT_K")]
+    pub era_k: f64,
+    /// Share of highest token entropies averaged into H_resp.
+    #[config(default = "llm_scaling::DEFAULT_TOP_FRACTION")]
+    pub top_fraction: f64,
+    /// Rescale the advantage by 1/k or k with the logits.
+    #[config(default = true)]
+    pub advantage_rescale: bool,
+    /// Compute log π' over this many largest logits (absent: all).
+    pub top_k_logprobs: Option<usize>,
+    /// The importance ratio's denominator: the rollout policy's own (unscaled) log-probabilities, as
+    /// the authors' verl code computes them before advantages exist, instead of the old policy under
+    /// ERA's scale (which makes the ratio 1 before the first update).
+    #[config(default = false)]
+    pub ratio_to_rollout: bool,
+    /// Learn from both advantage signs (GRPO) or from one side only.
+    #[config(default = "AdvantageSign::Both")]
+    pub advantage_sign: AdvantageSign,
+    /// Evaluate every this many GRPO steps.
+    #[config(default = 100)]
+    pub eval_every: u64,
+    /// Test problems used per evaluation (the first of the test split).
+    #[config(default = 64)]
+    pub eval_prompts: usize,
+    /// Samples per test problem for pass@k.
+    #[config(default = 16)]
+    pub eval_samples: usize,
+    /// Log every this many steps.
+    #[config(default = 5)]
+    pub log_every: u64,
+    /// The run's seed (model init, problems, sampling).
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl LlmConfig {
+    /// `grpo-era` or `grpo`.
+    pub fn algorithm_name(&self) -> &'static str {
+        if self.era { "grpo-era" } else { "grpo" }
+    }
+
+    /// ERA's settings, when on.
+    pub fn llm_era(&self) -> Result<Option<LlmEra>, TrainError> {
+        if !self.era {
+            return Ok(None);
+        }
+        Ok(Some(LlmEra::new(self.omega_low, self.omega_high, self.era_k, self.top_fraction, self.advantage_rescale)?))
+    }
+
+    /// The header's `era` object.
+    pub fn era_targets(&self) -> EraTargets {
+        EraTargets {
+            enabled: self.era,
+            omega_low: Some(self.omega_low),
+            omega_high: Some(self.omega_high),
+            k: Some(self.era_k),
+            top_fraction: Some(self.top_fraction),
+            advantage_rescale: Some(self.advantage_rescale),
+            top_k_logprobs: self.top_k_logprobs,
+            ratio_to_rollout: Some(self.ratio_to_rollout),
+            ..EraTargets::default()
+        }
+    }
+
+    /// Fails naming the setting when one cannot work.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        self.checked_task().map(|_| ())
+    }
+
+    /// The settings checked, and the task they describe (built once: it is the last check).
+    fn checked_task(&self) -> Result<Arithmetic, TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        self.llm_era()?;
+        if self.group < 2 {
+            return bad(format!("group {} is outside 2.. (advantages compare responses to one prompt)", self.group));
+        }
+        for (name, v) in [("prompts", self.prompts), ("warmup_batch", self.warmup_batch), ("epochs", self.epochs)] {
+            if v == 0 {
+                return bad(format!("{name} 0 is outside 1.."));
+            }
+        }
+        if !(1..=PASS_KS[PASS_KS.len() - 1]).contains(&self.eval_samples) || self.eval_prompts == 0 {
+            return bad(format!("eval_samples {} is outside 1..=16 or eval_prompts is 0", self.eval_samples));
+        }
+        if self.eval_prompts > self.test_size {
+            return bad(format!("eval_prompts {} exceeds test_size {}", self.eval_prompts, self.test_size));
+        }
+        for (name, v) in [("lr", self.lr), ("warmup_lr", self.warmup_lr)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(format!("{name} {v} is outside (0, inf)"));
+            }
+        }
+        if !(self.clip_low >= 0.0 && self.clip_low <= 1.0 && self.clip_high >= 0.0 && self.kl_coef >= 0.0) {
+            return bad(format!(
+                "clip_low {} must be in [0, 1], clip_high {} and kl_coef {} ≥ 0",
+                self.clip_low, self.clip_high, self.kl_coef
+            ));
+        }
+        if self.top_k_logprobs == Some(0) || self.eval_every == 0 || self.log_every == 0 {
+            return bad("top_k_logprobs, eval_every and log_every must be ≥ 1".into());
+        }
+        Sampling { temperature: self.temperature, ..Sampling::default() }.check().map_err(TrainError::Config)?;
+        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(TrainError::Config)
+    }
+
+    /// Checks the settings and that `tokenizer` can write the task's prompts and answers, without
+    /// building a model; returns the task.
+    pub fn task_for(&self, tokenizer: &LlmTokenizer) -> Result<Arithmetic, TrainError> {
+        let task = self.checked_task()?;
+        let sample = task.test()[0];
+        for text in [sample.prompt(), sample.worked()] {
+            tokenizer.encode(&text).map_err(|e| TrainError::Config(format!("the arithmetic task: {e}")))?;
+        }
+        Ok(task)
+    }
+}
