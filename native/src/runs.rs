@@ -292,11 +292,15 @@ pub fn bar_style(unit: &str) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// Prints where the logs are and what to do next.
-pub fn report(dirs: &[&Path], top: &Path, command: &str) {
+/// Prints where the logs are and what to do next (after a run that ended in an error, only where
+/// the logs are: the error says what happened).
+pub fn report(dirs: &[&Path], top: &Path, command: &str, ok: bool) {
     println!("era: run logs:");
     for dir in dirs {
         println!("  {}", dir.join(RUN_LOG_FILE).display());
+    }
+    if !ok {
+        return;
     }
     if stopping() {
         println!("era: stopped; continue with: era train {command} --resume {}", top.display());

@@ -123,7 +123,7 @@ pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
     };
     runs::install_stop_handler();
     let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
-    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "control");
+    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "control", outcome.is_ok());
     outcome
 }
 

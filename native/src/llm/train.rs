@@ -123,7 +123,7 @@ pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
     runs::install_stop_handler();
     let task = Train { jobs: jobs.clone(), loaded, quiet: args.run.quiet };
     let outcome = backend::run(first.backend, task).and_then(|r| r);
-    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "llm");
+    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "llm", outcome.is_ok());
     outcome
 }
 

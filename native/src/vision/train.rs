@@ -88,7 +88,7 @@ pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
     runs::install_stop_handler();
     let outcome =
         backend::run(first.backend, Train { jobs: jobs.clone(), data, quiet: args.run.quiet }).and_then(|r| r);
-    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "vision");
+    runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "vision", outcome.is_ok());
     outcome
 }
 
