@@ -392,14 +392,20 @@ fn read_checkpoint_meta(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
 /// A tiny SAC-ERA trainer's checkpoint parts after a few hundred steps, each as one seed
 /// (`name\0bytes`), so that mutations hit one part at a time.
 fn checkpoint_parts_seeds() -> Vec<Vec<u8>> {
-    let Ok(mut t) = tiny_trainer() else { return vec![b"loop.json\0{}".to_vec()] };
-    while t.step() < 300 {
-        if pollster::block_on(t.advance()).is_err() {
-            break;
-        }
-    }
-    let parts = t.save().unwrap_or_default();
-    parts.into_iter().map(|(name, bytes)| [name.as_bytes(), b"\0", &bytes].concat()).collect()
+    // Trained once per process: the seeds and the reader's good parts are the same checkpoint.
+    static PARTS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    PARTS
+        .get_or_init(|| {
+            let Ok(mut t) = tiny_trainer() else { return vec![b"loop.json\0{}".to_vec()] };
+            while t.step() < 300 {
+                if pollster::block_on(t.advance()).is_err() {
+                    break;
+                }
+            }
+            let parts = t.save().unwrap_or_default();
+            parts.into_iter().map(|(name, bytes)| [name.as_bytes(), b"\0", &bytes].concat()).collect()
+        })
+        .clone()
 }
 
 fn tiny_trainer() -> anyhow::Result<era_shared::control::ControlTrainer<crate::backend::Cpu>> {

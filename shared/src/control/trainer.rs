@@ -91,21 +91,27 @@ pub struct ControlConfig {
 pub const MAX_ENVS: usize = 4096;
 
 impl ControlConfig {
-    /// Checks every setting without building anything (the environment is looked up, not made; sizes
-    /// are checked before they are allocated); the error names the setting and its valid range.
+    /// Checks every setting before any network or buffer is allocated: the counts, then the agent's
+    /// settings against the environment's action size (the environment is made to read it); the
+    /// error names the setting and its valid range.
     pub fn check(&self) -> Result<(), TrainError> {
+        self.check_counts()?;
+        let d = Env::make(&self.env)?.spec().action.dims();
+        match &self.agent {
+            AgentConfig::Sac(c) => c.checked(d).map(drop),
+            AgentConfig::Ppo(c) => c.checked(d, self.num_envs).map(drop),
+        }
+    }
+
+    /// The step counts and the number of environment copies, checked before the copies are made.
+    fn check_counts(&self) -> Result<(), TrainError> {
         if self.total_steps == 0 || self.eval_every == 0 || self.log_every == 0 {
             return Err(TrainError::Config("total_steps, eval_every and log_every must be at least 1".into()));
         }
         if !(1..=MAX_ENVS).contains(&self.num_envs) {
             return Err(TrainError::Config(format!("num_envs = {} must be in 1..={MAX_ENVS}", self.num_envs)));
         }
-        let spec = Env::make(&self.env)?.spec().clone();
-        let d = spec.action.dims();
-        match &self.agent {
-            AgentConfig::Sac(c) => c.checked(d).map(drop),
-            AgentConfig::Ppo(c) => c.checked(d, self.num_envs).map(drop),
-        }
+        Ok(())
     }
 
     /// The algorithm's name as logged: `sac-era`, `sac`, `ppo-era` or `ppo`.
@@ -400,7 +406,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     /// [`ControlTrainer::new`] on the given engine. For the same seed [`Engine::Fast`] starts from
     /// the same networks and draws the same random numbers as [`Engine::Burn`].
     pub fn with_engine(config: ControlConfig, device: &B::Device, engine: Engine) -> Result<Self, TrainError> {
-        config.check()?;
+        // The agents check their own settings when built (before allocating); the environments are
+        // made once, here.
+        config.check_counts()?;
         let mut envs = VecEnv::new(&config.env, config.num_envs)?;
         let eval_env = Env::make(&config.env)?;
         let (o, d, n) = (envs.spec().observation.dims(), envs.spec().action.dims(), envs.len());
