@@ -4,7 +4,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's wall time and the CPU time of its processes (user + system), summed up at the end: on 2
+# cores a compiling step uses about twice its wall time in CPU, a test step less.
+timings=()
+step_name="" step_wall=0 step_cpu=0
+times_file=$(mktemp)
+# CPU seconds of this shell's finished children so far, into $cpu (`times` in this shell, not in a
+# subshell, which would count only its own children).
+cpu_now() {
+  times >"$times_file"
+  cpu=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }; printf "%d", t }' "$times_file")
+}
+end_step() {
+  [ -n "$step_name" ] || return 0
+  cpu_now
+  timings+=("$(printf '%6d s wall %6d s CPU  %s' $((SECONDS - step_wall)) $((cpu - step_cpu)) "$step_name")")
+}
+step() {
+  end_step
+  cpu_now
+  step_name="$*" step_wall=$SECONDS step_cpu=$cpu
+  printf '\n== %s\n' "$*"
+}
 
 step "setup"
 scripts/setup.sh
@@ -19,20 +40,21 @@ features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax)
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy (workspace, all targets, with MuJoCo)"
-cargo clippy --workspace --all-targets "${features[@]}" -- -D warnings
+# Clippy is the compiler of the workspace's crates from here on: every build below is linted as it
+# compiles (warnings are errors), so no dependency is compiled a second time just to be checked.
+export RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/lib/clippy-rustc"
 
-step "clippy (web, wasm32)"
-cargo clippy -p era-web --target wasm32-unknown-unknown -- -D warnings
+step "build and lint: workspace, all targets, with MuJoCo"
+cargo test --workspace --all-targets "${features[@]}" --no-run
 
-step "era-shared builds without burn (the browser's default), era without MuJoCo"
+step "build and lint: era-shared without burn (the browser's default), era without MuJoCo"
 cargo check -p era-shared
 cargo check -p era-native --all-targets
 
 step "tests (with MuJoCo compared with Gymnasium itself, and the fast path beside JAX)"
 cargo test --workspace "${features[@]}"
 
-step "web: trunk build (release) and browser tests in headless Chromium"
+step "web: build and lint for wasm32 (trunk, release) and browser tests in headless Chromium"
 scripts/web.sh build
 node --test web/e2e/
 
@@ -54,5 +76,10 @@ test -s "$smoke/plots/arithmetic-rollout_h_resp_window_mean.svg"
 grep -q "^grpo-era,grpo,arithmetic,eval/pass@1,final,0;1;2," "$smoke/llm-paired.csv"
 rm -rf "$smoke"
 
+end_step
+echo
+echo "step times:"
+printf '%s\n' "${timings[@]}"
+printf '%6d s wall in all\n' "$SECONDS"
 echo
 echo "all checks passed"

@@ -55,8 +55,8 @@ pub trait Task {
 }
 
 /// The control engine a backend name stands for: the fast CPU path for `fast`, burn otherwise.
-pub fn engine(backend: &str) -> era_shared::control::trainer::Engine {
-    use era_shared::control::trainer::Engine;
+pub fn engine(backend: &str) -> era_shared::control::engine::Engine {
+    use era_shared::control::engine::Engine;
     if backend == "fast" { Engine::Fast } else { Engine::Burn }
 }
 

@@ -89,7 +89,7 @@ mod tests {
         check(crate::runlog::Domain::ALL);
         #[cfg(feature = "burn")]
         {
-            check(crate::control::trainer::Algo::ALL);
+            check(crate::control::Algo::ALL);
             check(crate::control::mlp::Nonlinearity::ALL);
             check(crate::vision::classifier::ModelKind::ALL);
             check(crate::vision::classifier::Regularizer::ALL);

@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use burn::backend::{Autodiff, NdArray};
+use era_shared::control::AgentConfig;
 use era_shared::control::mlp::Nonlinearity;
 use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
-use era_shared::control::trainer::AgentConfig;
 use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::metrics;

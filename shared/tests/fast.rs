@@ -3,12 +3,13 @@
 #![allow(clippy::unwrap_used)]
 
 use burn::backend::{Autodiff, NdArray};
+use era_shared::control::AgentConfig;
+use era_shared::control::engine::Engine;
 use era_shared::control::fast;
 use era_shared::control::mlp::{Init, Nonlinearity, Norm};
 use era_shared::control::policy::EraConfig;
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
-use era_shared::control::trainer::{AgentConfig, Engine};
 use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::train::Logged;
 use era_shared::train::{Part, TrainRng, read};

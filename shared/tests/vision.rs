@@ -5,7 +5,8 @@
 use burn::backend::{Autodiff, NdArray};
 use era_shared::data::{DatasetKind, ImageDataset};
 use era_shared::train::Logged;
-use era_shared::vision::trainer::{VisionConfig, VisionTrainer};
+use era_shared::vision::config::VisionConfig;
+use era_shared::vision::trainer::VisionTrainer;
 use era_shared::vision::{ModelKind, Regularizer};
 
 type B = Autodiff<NdArray<f32>>;

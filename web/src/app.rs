@@ -22,6 +22,29 @@ fn write_url(q: &Query) {
     }
 }
 
+/// Each explorer's latest parameters as URL pairs; the open one's go into the URL.
+#[derive(Clone, Copy)]
+struct ViewState {
+    gaussian: RwSignal<Vec<(String, String)>>,
+    softmax: RwSignal<Vec<(String, String)>>,
+    llm: RwSignal<Vec<(String, String)>>,
+    train: RwSignal<Vec<(String, String)>>,
+    replay: RwSignal<Vec<(String, String)>>,
+}
+
+impl ViewState {
+    /// The parameters of view `v`.
+    fn of(&self, v: View) -> RwSignal<Vec<(String, String)>> {
+        match v {
+            View::Gaussian => self.gaussian,
+            View::Softmax => self.softmax,
+            View::Llm => self.llm,
+            View::Train => self.train,
+            View::Replay => self.replay,
+        }
+    }
+}
+
 /// The explorer page.
 #[component]
 pub fn App() -> impl IntoView {
@@ -38,24 +61,22 @@ pub fn App() -> impl IntoView {
         .unwrap_or_default();
     // Only the open view's parameters are meant for it; corrections of the others would be noise.
     let notes = if query.get("view").is_some() { reader.notes.clone() } else { Vec::new() };
-    // Each explorer's latest parameters, as URL pairs; the open one goes into the URL.
-    let state: [RwSignal<Vec<(String, String)>>; 5] = [
-        RwSignal::new(gaussian.write()),
-        RwSignal::new(softmax.write()),
-        RwSignal::new(llm.write()),
-        RwSignal::new(train.write()),
-        RwSignal::new(vec![("runs".into(), runs.join(","))]),
-    ];
-    let index = |v: View| View::ALL.iter().position(|x| *x == v).unwrap_or(0);
+    let state = ViewState {
+        gaussian: RwSignal::new(gaussian.write()),
+        softmax: RwSignal::new(softmax.write()),
+        llm: RwSignal::new(llm.write()),
+        train: RwSignal::new(train.write()),
+        replay: RwSignal::new(vec![("runs".into(), runs.join(","))]),
+    };
     Effect::new(move |_| {
         let v = view.get();
-        write_url(&params::query(v, state[index(v)].get()));
+        write_url(&params::query(v, state.of(v).get()));
     });
-    let on_gaussian = Callback::new(move |p: GaussianParams| state[0].set(p.write()));
-    let on_softmax = Callback::new(move |p: SoftmaxParams| state[1].set(p.write()));
-    let on_llm = Callback::new(move |p: LlmParams| state[2].set(p.write()));
-    let on_train = Callback::new(move |p: TrainParams| state[3].set(p.write()));
-    let on_runs = Callback::new(move |r: Vec<String>| state[4].set(vec![("runs".into(), r.join(","))]));
+    let on_gaussian = Callback::new(move |p: GaussianParams| state.gaussian.set(p.write()));
+    let on_softmax = Callback::new(move |p: SoftmaxParams| state.softmax.set(p.write()));
+    let on_llm = Callback::new(move |p: LlmParams| state.llm.set(p.write()));
+    let on_train = Callback::new(move |p: TrainParams| state.train.set(p.write()));
+    let on_runs = Callback::new(move |r: Vec<String>| state.replay.set(vec![("runs".into(), r.join(","))]));
     view! {
         <header>
             <h1>"era explorer"</h1>

@@ -7,9 +7,9 @@ use std::rc::Rc;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::backend::AutodiffBackend;
+use era_shared::control::AgentConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
-use era_shared::control::trainer::AgentConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::env::scene::{Role, Scene, Shape};

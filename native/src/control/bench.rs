@@ -80,17 +80,18 @@ use std::time::Instant;
 use anyhow::Context;
 
 use burn::tensor::backend::AutodiffBackend;
+use era_shared::control::config::AgentConfig;
+use era_shared::control::engine::{self as engines, Engine};
 use era_shared::control::ppo::{PpoConfig, Rollout};
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::SacConfig;
-use era_shared::control::trainer::{AgentConfig, Engine, PpoAgent, SacAgent};
 use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::env::{Env, env_ids};
 use era_shared::train::{TrainError, TrainRng};
 use rand::{Rng, SeedableRng};
 
+use super::args::{Against, BenchAlgo, BenchControlArgs};
 use crate::backend::{self, BackendChoice, Task};
-use crate::cli::{Against, BenchAlgo, BenchControlArgs};
 
 /// The same SAC update in JAX, run by `--against jax` (fed to the interpreter on its stdin).
 const JAX_SAC_UPDATE: &str = include_str!("../../../scripts/jax_sac_update.py");
@@ -351,7 +352,7 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
         run(&batches[10..])?;
         Ok(updates as f64 / start.elapsed().as_secs_f64())
     };
-    let mut agent = SacAgent::<B>::new(engine, &cfg, OBS, ACT, &mut rng, device)?;
+    let mut agent = engines::sac::<B>(engine, &cfg, (OBS, ACT), &mut rng, device)?;
     time(&mut |batches| {
         for (i, b) in batches.iter().enumerate() {
             if let Some(stats) = agent.update(b, &mut rng, i + 1 == batches.len()) {
@@ -392,7 +393,7 @@ fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B
     let cfg = PpoConfig::standard(era);
     let (n, minibatches) = (cfg.num_steps, cfg.num_minibatches * cfg.update_epochs);
     let mut rng = TrainRng::seed_from_u64(0);
-    let mut agent = PpoAgent::<B>::new(engine, &cfg, (OBS, ACT, 1), &mut rng, device)?;
+    let mut agent = engines::ppo::<B>(engine, &cfg, (OBS, ACT, 1), &mut rng, device)?;
     let mut data = TrainRng::seed_from_u64(1);
     let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
     let rollout = Rollout {
@@ -406,7 +407,7 @@ fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B
         returns: v(n),
     };
     let start = Instant::now();
-    pollster::block_on(agent.update(&rollout, 1.0, &mut rng))?;
+    pollster::block_on(agent.update(&rollout, 1.0, &mut rng).read())?;
     Ok(minibatches as f64 / start.elapsed().as_secs_f64())
 }
 

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
+use era_shared::control::AgentConfig;
 use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
-use era_shared::control::trainer::AgentConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
@@ -15,9 +15,10 @@ use era_shared::train::Logged;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use super::args::{DeltaArg, EvalControlArgs, TrainControlArgs};
 use crate::backend::{self, BackendChoice, Cpu, Task};
 use crate::checkpoint;
-use crate::cli::{DeltaArg, EvalControlArgs, OnOff, TrainControlArgs};
+use crate::cli::OnOff;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 

@@ -12,8 +12,8 @@ use era_shared::llm::config::LlmConfig;
 use era_shared::llm::source::ModelSource;
 use era_shared::llm::trainer::{LlmTrainer, Rollout};
 
+use super::args::BenchLlmArgs;
 use crate::backend::{self, Task};
-use crate::cli::BenchLlmArgs;
 use era_shared::stats::median;
 
 /// Runs `era bench llm`.

@@ -17,9 +17,10 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use super::args::{EraRatio, EvalLlmArgs, GenerateArgs, TrainLlmArgs};
 use crate::backend::{self, BackendChoice, Task};
 use crate::checkpoint;
-use crate::cli::{EraRatio, EvalLlmArgs, GenerateArgs, OnOff, TrainLlmArgs};
+use crate::cli::OnOff;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 

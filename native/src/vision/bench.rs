@@ -9,12 +9,13 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{DatasetKind, ImageDataset};
 use era_shared::train::TrainError;
-use era_shared::vision::trainer::{VisionConfig, VisionTrainer};
+use era_shared::vision::config::VisionConfig;
+use era_shared::vision::trainer::VisionTrainer;
 use era_shared::vision::{ModelKind, Regularizer};
 use rand::{Rng, SeedableRng};
 
+use super::args::BenchVisionArgs;
 use crate::backend::{self, Task};
-use crate::cli::BenchVisionArgs;
 use era_shared::stats::median;
 
 /// Runs `era bench vision`.

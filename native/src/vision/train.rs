@@ -9,13 +9,14 @@ use era_shared::data::{ImageDataset, Split};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
 use era_shared::train::Logged;
-use era_shared::vision::trainer::{VisionConfig, VisionTrainer};
+use era_shared::vision::config::VisionConfig;
+use era_shared::vision::trainer::VisionTrainer;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
+use super::args::{EvalVisionArgs, TrainVisionArgs};
 use crate::backend::{self, BackendChoice, Cpu, Task};
 use crate::checkpoint;
-use crate::cli::{EvalVisionArgs, TrainVisionArgs};
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 

@@ -6,299 +6,22 @@
 //! caller adds wall-clock metrics. Everything random comes from the run's seed, so on the CPU backend a
 //! run is reproducible, and [`ControlTrainer::save`] / [`ControlTrainer::load`] continue it exactly.
 
-use burn::config::Config;
-use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::ppo::{self, Ppo, PpoConfig, PpoHostState, Rollout};
+use super::config::{AgentConfig, Algo, ControlConfig};
+use super::engine::{self as engines, Engine, PpoLearner, Readback, SacLearner};
+use super::ppo::{self, PpoHostState, Rollout};
 use super::replay::ReplayBuffer;
-use super::sac::{Sac, SacConfig};
 use crate::env::{Env, EnvSnapshot, EnvSpec, Scene, VecEnv};
 use crate::metrics;
 use crate::runlog::EraTargets;
-use crate::train::{Logged, Part, TrainError, TrainRng, Trainer, part, read};
-
-/// Which algorithm family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Algo {
-    /// Soft actor-critic (SAC-ERA with ERA on).
-    Sac,
-    /// Proximal policy optimisation (PPO-ERA with ERA on).
-    Ppo,
-}
-
-crate::choice::named_choice!(Algo, "algorithm", { Sac => "sac", Ppo => "ppo" });
-
-/// The agent's settings, tagged by algorithm.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "algo", rename_all = "snake_case")]
-pub enum AgentConfig {
-    /// SAC or SAC-ERA.
-    Sac(SacConfig),
-    /// PPO or PPO-ERA.
-    Ppo(PpoConfig),
-}
-
-impl AgentConfig {
-    /// The family.
-    pub fn algo(&self) -> Algo {
-        match self {
-            Self::Sac(_) => Algo::Sac,
-            Self::Ppo(_) => Algo::Ppo,
-        }
-    }
-
-    /// The ERA settings.
-    pub fn era(&self) -> &super::policy::EraConfig {
-        match self {
-            Self::Sac(c) => &c.era,
-            Self::Ppo(c) => &c.era,
-        }
-    }
-}
-
-/// A control run: environment, agent, budget, evaluation and logging cadence.
-#[derive(Config, Debug, PartialEq)]
-pub struct ControlConfig {
-    /// Environment id (see `era env list`).
-    pub env: String,
-    /// The agent.
-    pub agent: AgentConfig,
-    /// Seed of everything random in the run.
-    #[config(default = 0)]
-    pub seed: u64,
-    /// Environment steps to train for (summed over copies).
-    #[config(default = 100_000)]
-    pub total_steps: u64,
-    /// Environment copies stepped together.
-    #[config(default = 1)]
-    pub num_envs: usize,
-    /// Evaluate every this many environment steps (and at the end).
-    #[config(default = 5000)]
-    pub eval_every: u64,
-    /// Deterministic (mean-action) episodes per evaluation.
-    #[config(default = 10)]
-    pub eval_episodes: usize,
-    /// Log training statistics every this many environment steps (PPO: after every rollout).
-    #[config(default = 1000)]
-    pub log_every: u64,
-}
-
-/// The most environment copies a run steps in parallel.
-pub const MAX_ENVS: usize = 4096;
-
-impl ControlConfig {
-    /// Checks every setting before any network or buffer is allocated: the counts, then the agent's
-    /// settings against the environment's action size (the environment is made to read it); the
-    /// error names the setting and its valid range.
-    pub fn check(&self) -> Result<(), TrainError> {
-        self.check_counts()?;
-        let d = Env::make(&self.env)?.spec().action.dims();
-        match &self.agent {
-            AgentConfig::Sac(c) => c.checked(d).map(drop),
-            AgentConfig::Ppo(c) => c.checked(d, self.num_envs).map(drop),
-        }
-    }
-
-    /// The step counts and the number of environment copies, checked before the copies are made.
-    fn check_counts(&self) -> Result<(), TrainError> {
-        if self.total_steps == 0 || self.eval_every == 0 || self.log_every == 0 {
-            return Err(TrainError::Config("total_steps, eval_every and log_every must be at least 1".into()));
-        }
-        if !(1..=MAX_ENVS).contains(&self.num_envs) {
-            return Err(TrainError::Config(format!("num_envs = {} must be in 1..={MAX_ENVS}", self.num_envs)));
-        }
-        Ok(())
-    }
-
-    /// The algorithm's name as logged: `sac-era`, `sac`, `ppo-era` or `ppo`.
-    pub fn algorithm_name(&self) -> &'static str {
-        match (self.agent.algo(), self.agent.era().enabled) {
-            (Algo::Sac, true) => "sac-era",
-            (Algo::Sac, false) => "sac",
-            (Algo::Ppo, true) => "ppo-era",
-            (Algo::Ppo, false) => "ppo",
-        }
-    }
-}
-
-/// Which implementation runs the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Engine {
-    /// The burn agents, on the trainer's backend: SAC and PPO, on any device.
-    #[default]
-    Burn,
-    /// The fast CPU path (feature `fast`): the same SAC and PPO updates with hand-written gradients.
-    Fast,
-}
-
-/// What every engine enum ([`SacAgent`], [`PpoAgent`]) forwards to the agent it holds: `config`,
-/// `act` (read from the device for burn), `set_h0`, `save` and `load`.
-macro_rules! forward_to_engine {
-    ($config:ty) => {
-        /// The settings.
-        pub fn config(&self) -> &$config {
-            on_engine!(self, a => a.config())
-        }
-
-        /// The agent's `act` on observations `[rows × obs_dim]` (PPO: normalised), read into host
-        /// memory (SAC: actions; PPO: rows of `[action, log π, V]`).
-        pub async fn act(
-            &mut self,
-            obs: &[f32],
-            rows: usize,
-            deterministic: bool,
-            rng: &mut TrainRng,
-        ) -> Result<Vec<f32>, TrainError> {
-            match self {
-                Self::Burn(a) => read(a.act(obs, rows, deterministic, rng)).await,
-                #[cfg(feature = "fast")]
-                Self::Fast(a) => Ok(a.act(obs, rows, deterministic, rng)),
-            }
-        }
-
-        fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-            on_engine!(self, a => a.set_h0(h0))
-        }
-
-        fn save(&self) -> Result<Vec<Part>, TrainError> {
-            on_engine!(self, a => a.save())
-        }
-
-        fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-            on_engine!(self, a => a.load(parts))
-        }
-    };
-}
-
-/// `$body` on the agent an engine enum holds, bound to `$a`, whichever engine it is.
-macro_rules! on_engine {
-    ($agent:expr, $a:ident => $body:expr) => {
-        match $agent {
-            Self::Burn($a) => $body,
-            #[cfg(feature = "fast")]
-            Self::Fast($a) => $body,
-        }
-    };
-}
+use crate::train::{Logged, Part, TrainError, TrainRng, Trainer, part};
 
 enum Agent<B: AutodiffBackend> {
-    Sac { agent: SacAgent<B>, buffer: ReplayBuffer, stats: Option<SacStats<B>> },
-    Ppo { agent: PpoAgent<B>, host: PpoHostState, obs_norm: Vec<f32>, rollouts: u64 },
-}
-
-/// A PPO agent on either engine.
-pub enum PpoAgent<B: AutodiffBackend> {
-    /// The burn agent.
-    Burn(Box<Ppo<B>>),
-    /// The fast CPU path.
-    #[cfg(feature = "fast")]
-    Fast(Box<super::fast::ppo::Ppo>),
-}
-
-impl<B: AutodiffBackend> PpoAgent<B> {
-    /// A fresh agent on `engine` for `n` copies of an environment with `o` observations and `d`
-    /// actions (the same networks on both).
-    pub fn new(
-        engine: Engine,
-        cfg: &PpoConfig,
-        (o, d, n): (usize, usize, usize),
-        rng: &mut TrainRng,
-        device: &B::Device,
-    ) -> Result<Self, TrainError> {
-        match engine {
-            Engine::Burn => Ok(Self::Burn(Box::new(Ppo::new(cfg.clone(), o, d, n, rng, device)?))),
-            #[cfg(feature = "fast")]
-            Engine::Fast => Ok(Self::Fast(Box::new(super::fast::ppo::Ppo::new(cfg.clone(), o, d, n, rng)?))),
-            #[cfg(not(feature = "fast"))]
-            Engine::Fast => Err(TrainError::Config("this build has no fast CPU path (feature `fast`)".into())),
-        }
-    }
-
-    forward_to_engine!(PpoConfig);
-
-    fn stat_keys(&self) -> Vec<&'static str> {
-        ppo::stat_keys(self.config().era.enabled)
-    }
-
-    /// The update epochs on a rollout (see [`Ppo::update`]); the last minibatch's statistics.
-    pub async fn update(
-        &mut self,
-        rollout: &Rollout,
-        lr_frac: f64,
-        rng: &mut TrainRng,
-    ) -> Result<Vec<f32>, TrainError> {
-        match self {
-            Self::Burn(a) => read(a.update(rollout, lr_frac, rng)).await,
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => Ok(a.update(rollout, lr_frac, rng)),
-        }
-    }
-}
-
-/// A SAC agent on either engine.
-pub enum SacAgent<B: AutodiffBackend> {
-    /// The burn agent.
-    Burn(Box<Sac<B>>),
-    /// The fast CPU path.
-    #[cfg(feature = "fast")]
-    Fast(Box<super::fast::sac::Sac>),
-}
-
-/// An update's statistics: on the device (burn) or already on the host (fast path).
-pub enum SacStats<B: AutodiffBackend> {
-    /// Still on the device.
-    Device(Tensor<B::InnerBackend, 1>),
-    /// On the host.
-    Host(Vec<f32>),
-}
-
-impl<B: AutodiffBackend> SacStats<B> {
-    /// The values, reading the device if they are there.
-    pub async fn read(self) -> Result<Vec<f32>, TrainError> {
-        match self {
-            Self::Device(t) => read(t).await,
-            Self::Host(v) => Ok(v),
-        }
-    }
-}
-
-impl<B: AutodiffBackend> SacAgent<B> {
-    /// A fresh agent on `engine` for `o` observations and `d` actions (the same networks on both).
-    pub fn new(
-        engine: Engine,
-        cfg: &SacConfig,
-        o: usize,
-        d: usize,
-        rng: &mut TrainRng,
-        device: &B::Device,
-    ) -> Result<Self, TrainError> {
-        match engine {
-            Engine::Burn => Ok(Self::Burn(Box::new(Sac::new(cfg.clone(), o, d, rng, device)?))),
-            #[cfg(feature = "fast")]
-            Engine::Fast => Ok(Self::Fast(Box::new(super::fast::sac::Sac::new(cfg.clone(), o, d, rng)?))),
-            #[cfg(not(feature = "fast"))]
-            Engine::Fast => Err(TrainError::Config("this build has no fast CPU path (feature `fast`)".into())),
-        }
-    }
-
-    forward_to_engine!(SacConfig);
-
-    fn stat_keys(&self) -> [&'static str; 10] {
-        super::sac::stat_keys(self.config().era.enabled)
-    }
-
-    /// One update (see [`Sac::update`]); the statistics when `stats`.
-    pub fn update(&mut self, batch: &super::replay::Batch, rng: &mut TrainRng, stats: bool) -> Option<SacStats<B>> {
-        match self {
-            Self::Burn(a) => a.update(batch, rng, stats).map(SacStats::Device),
-            #[cfg(feature = "fast")]
-            Self::Fast(a) => a.update(batch, rng, stats).map(SacStats::Host),
-        }
-    }
+    Sac { agent: Box<dyn SacLearner<B>>, buffer: ReplayBuffer, stats: Option<Readback<B::InnerBackend, 1>> },
+    Ppo { agent: Box<dyn PpoLearner<B>>, host: PpoHostState, obs_norm: Vec<f32>, rollouts: u64 },
 }
 
 /// Where a non-finite value came from.
@@ -416,12 +139,12 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let obs = envs.reset(config.seed);
         let agent = match &config.agent {
             AgentConfig::Sac(c) => {
-                let agent = SacAgent::new(engine, c, o, d, &mut rng, device)?;
+                let agent = engines::sac(engine, c, (o, d), &mut rng, device)?;
                 let buffer = ReplayBuffer::new(c.buffer_size, o, d);
                 Agent::Sac { agent, buffer, stats: None }
             }
             AgentConfig::Ppo(c) => {
-                let agent = PpoAgent::new(engine, c, (o, d, n), &mut rng, device)?;
+                let agent = engines::ppo(engine, c, (o, d, n), &mut rng, device)?;
                 let mut host = PpoHostState::new(o, n);
                 let obs_norm = host.normalize_obs(c, &obs, true);
                 Agent::Ppo { agent, host, obs_norm, rollouts: 0 }
@@ -521,7 +244,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let actions: Vec<f32> = if self.step < learning_starts {
             (0..n * d).map(|_| self.rng.random_range(-1.0f32..=1.0)).collect()
         } else {
-            agent.act(&self.obs, n, false, &mut self.rng).await?
+            agent.act(&self.obs, n, false, &mut self.rng).read().await?
         };
         finite(&actions, Source::Policy, self.step)?;
         let env_actions: Vec<f32> = actions.chunks(d).flat_map(|a| spec.action.from_unit(a)).collect();
@@ -559,8 +282,11 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             }
             if let Some(t) = stats.take() {
                 let values = t.read().await?;
-                let mut m: Vec<(&'static str, f64)> =
-                    agent.stat_keys().into_iter().zip(&values).map(|(k, &v)| (k, f64::from(v))).collect();
+                let mut m: Vec<(&'static str, f64)> = super::sac::stat_keys(agent.config().era.enabled)
+                    .into_iter()
+                    .zip(&values)
+                    .map(|(k, &v)| (k, f64::from(v)))
+                    .collect();
                 m.push((metrics::UPDATES, self.updates as f64));
                 logged.push(Logged { step: self.step, metrics: m });
             }
@@ -580,7 +306,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let mut ro = Rollout::default();
         let mut episodes = Vec::new();
         for _ in 0..cfg.num_steps {
-            let out = agent.act(obs_norm, n, false, &mut self.rng).await?;
+            let out = agent.act(obs_norm, n, false, &mut self.rng).read().await?;
             let mut actions = Vec::with_capacity(n * d);
             for row in out.chunks(d + 2) {
                 actions.extend_from_slice(&row[..d]);
@@ -601,16 +327,16 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             self.step += n as u64;
             episodes.extend(self.episodes.book(self.step, &s.rewards, &s.terminated, &s.truncated));
         }
-        let next = agent.act(obs_norm, n, true, &mut self.rng).await?;
+        let next = agent.act(obs_norm, n, true, &mut self.rng).read().await?;
         let next_values: Vec<f32> = next.chunks(d + 2).map(|r| r[d + 1]).collect();
         (ro.advantages, ro.returns) = ppo::gae(&ro, &next_values, n, cfg.gamma, cfg.gae_lambda);
         let iterations = (self.config.total_steps / (cfg.num_steps * n) as u64).max(1);
         let frac = (1.0 - *rollouts as f64 / iterations as f64).max(0.0);
-        let stats = agent.update(&ro, frac, &mut self.rng).await?;
+        let stats = agent.update(&ro, frac, &mut self.rng).read().await?;
         *rollouts += 1;
         self.updates += (cfg.update_epochs * cfg.num_minibatches) as u64;
         let mut m: Vec<(&'static str, f64)> =
-            agent.stat_keys().into_iter().zip(&stats).map(|(k, &v)| (k, f64::from(v))).collect();
+            ppo::stat_keys(cfg.era.enabled).into_iter().zip(&stats).map(|(k, &v)| (k, f64::from(v))).collect();
         let entropy = -ro.log_probs.iter().map(|&l| f64::from(l)).sum::<f64>() / ro.log_probs.len().max(1) as f64;
         m.push((metrics::POLICY_ENTROPY, entropy));
         m.push((metrics::LEARNING_RATE, cfg.lr_at(frac)));
@@ -631,10 +357,10 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             let mut obs = self.eval_env.reset(Some(base.wrapping_add(e as u64)));
             loop {
                 let action: Vec<f32> = match &mut self.agent {
-                    Agent::Sac { agent, .. } => agent.act(&obs, 1, true, &mut self.rng).await?,
+                    Agent::Sac { agent, .. } => agent.act(&obs, 1, true, &mut self.rng).read().await?,
                     Agent::Ppo { agent, host, .. } => {
                         let norm = host.normalize_obs(agent.config(), &obs, false);
-                        let out = agent.act(&norm, 1, true, &mut self.rng).await?;
+                        let out = agent.act(&norm, 1, true, &mut self.rng).read().await?;
                         out[..d].iter().map(|a| a.clamp(-1.0, 1.0)).collect()
                     }
                 };

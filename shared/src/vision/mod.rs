@@ -5,9 +5,12 @@
 //! stay the architectures the field knows. Dropout, when asked for, sits before the last linear layer.
 //!
 //! - [`classifier`]: the model choice, the regularisers and the losses;
+//! - [`config`] (feature `data` too): a run's settings;
 //! - [`trainer`] (feature `data` too): the training loop shared by `era train vision` and its tests.
 
 pub mod classifier;
+#[cfg(feature = "data")]
+pub mod config;
 pub mod conv;
 pub mod resnet;
 pub mod small_cnn;

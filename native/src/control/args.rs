@@ -1,0 +1,180 @@
+//! Options of `era train|eval|bench control`, with their documented defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use era_shared::control::Algo;
+use era_shared::control::mlp::{Init, Nonlinearity, Norm};
+
+use crate::backend::BackendChoice;
+use crate::cli::{OnOff, RunArgs};
+
+/// Options of `era train control`. Unset options take the algorithm's documented default (see
+/// the `config.json` each run writes).
+#[derive(Debug, Args)]
+pub struct TrainControlArgs {
+    /// Environment id (see `era env list`).
+    #[arg(long, required_unless_present = "resume")]
+    pub env: Option<String>,
+    /// Algorithm family.
+    #[arg(long, default_value = "sac")]
+    pub algo: Algo,
+    /// ERA on (SAC-ERA, PPO-ERA) or off (SAC, PPO).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub era: OnOff,
+    /// Target entropy per action dimension in nats [default: 0.25, the authors' script].
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "h0")]
+    pub h0_per_dim: Option<f64>,
+    /// Target entropy of the whole action in nats (instead of --h0-per-dim).
+    #[arg(long, allow_hyphen_values = true)]
+    pub h0: Option<f64>,
+    /// Compensation δ: a constant ≥ 0 [default: 0, as the authors released SAC-ERA] or `auto`
+    /// (learned towards H₀, the paper's option).
+    #[arg(long, allow_hyphen_values = true)]
+    pub delta: Option<DeltaArg>,
+    /// Environment steps to train for [default: 100000].
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Seeds, output, resume, backend, checkpoints, progress.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Hidden layer widths, comma-separated [default: SAC 512,512; PPO 64,64].
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Hidden nonlinearity: relu, elu or tanh [default: SAC elu; PPO tanh].
+    #[arg(long)]
+    pub activation: Option<Nonlinearity>,
+    /// SAC: the critics' normalisation, layer (a LayerNorm before each hidden nonlinearity) or none
+    /// [default: layer].
+    #[arg(long)]
+    pub critic_norm: Option<Norm>,
+    /// SAC: the critics' AdamW weight decay (0: Adam) [default: 1e-4].
+    #[arg(long)]
+    pub critic_weight_decay: Option<f64>,
+    /// SAC: weight initialisation, orthogonal (gain √2, the log-std head 1, zero biases) or default
+    /// (uniform ±1/√fan_in) [default: orthogonal].
+    #[arg(long)]
+    pub init: Option<Init>,
+    /// Learning rate (SAC: actor and critic; PPO: Adam) [default: 3e-4].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SAC: transitions per update [default: 256].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// SAC: random-action warm-up steps [default: 5000].
+    #[arg(long)]
+    pub learning_starts: Option<u64>,
+    /// SAC: gradient updates per environment step, each on its own batch [default: 2].
+    #[arg(long)]
+    pub updates_per_step: Option<usize>,
+    /// SAC: replay buffer capacity [default: 1000000].
+    #[arg(long)]
+    pub buffer_size: Option<usize>,
+    /// PPO: steps per environment copy per rollout [default: 2048].
+    #[arg(long)]
+    pub num_steps: Option<usize>,
+    /// PPO: a state-dependent log-std head instead of a parameter.
+    #[arg(long)]
+    pub state_dependent_std: bool,
+    /// Environment copies stepped together [default: 1].
+    #[arg(long)]
+    pub num_envs: Option<usize>,
+    /// Evaluate every this many steps [default: 5000].
+    #[arg(long)]
+    pub eval_every: Option<u64>,
+    /// Episodes per evaluation [default: 10].
+    #[arg(long)]
+    pub eval_episodes: Option<usize>,
+    /// Log training statistics every this many steps [default: 1000].
+    #[arg(long)]
+    pub log_every: Option<u64>,
+}
+
+/// `--delta auto|X`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeltaArg {
+    /// Learned.
+    Auto,
+    /// A constant.
+    Fixed(f64),
+}
+
+impl std::str::FromStr for DeltaArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(Self::Fixed(x)),
+            _ => Err(format!("`{s}` is neither `auto` nor a number ≥ 0")),
+        }
+    }
+}
+
+/// Options of `era eval control`.
+#[derive(Debug, Args)]
+pub struct EvalControlArgs {
+    /// The run directory (or a multi-seed run's directory: every seed is evaluated).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// Deterministic episodes.
+    #[arg(long, default_value_t = 10)]
+    pub episodes: usize,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
+    pub backend: BackendChoice,
+}
+
+/// Options of `era bench control`.
+#[derive(Debug, Args)]
+pub struct BenchControlArgs {
+    /// Which agents.
+    #[arg(long, value_enum, default_value_t = BenchAlgo::All)]
+    pub algo: BenchAlgo,
+    /// Hidden width of SAC's networks (two layers; PPO keeps 64).
+    #[arg(long, default_value_t = 256)]
+    pub width: usize,
+    /// SAC updates per measurement.
+    #[arg(long, default_value_t = 200)]
+    pub updates: usize,
+    /// Alternating measurements of each variant (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Environment steps per environment for the steps/s measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub env_steps: usize,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
+    pub backend: BackendChoice,
+    /// What the fast path (`--backend fast`) is measured side by side with: the burn reference on
+    /// ndarray, or the same SAC update in JAX, compiled end to end (`--algo sac` only; set it up with
+    /// `eval "$(scripts/setup-jax.sh)"`).
+    #[arg(long, value_enum, default_value_t = Against::Ndarray)]
+    pub against: Against,
+    /// The Python that has JAX, for `--against jax`.
+    #[arg(long, env = "ERA_JAX_PYTHON", default_value = "python3", value_name = "PATH")]
+    pub python: PathBuf,
+}
+
+/// `era bench control --against`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Against {
+    /// The burn reference on ndarray.
+    Ndarray,
+    /// The same update in JAX (`scripts/jax_sac_update.py`).
+    Jax,
+}
+
+/// `era bench control --algo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchAlgo {
+    /// SAC-ERA vs SAC.
+    Sac,
+    /// PPO-ERA vs PPO.
+    Ppo,
+    /// Environments only.
+    Env,
+    /// Everything.
+    All,
+}

@@ -1,0 +1,105 @@
+//! Options of `era train|eval|bench vision`, with their documented defaults.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use era_shared::data::DatasetKind;
+use era_shared::softmax_floor::{DEFAULT_TAU, FloorMode};
+use era_shared::vision::{ModelKind, Regularizer};
+
+use crate::backend::BackendChoice;
+use crate::cli::RunArgs;
+
+/// Options of `era train vision`. Unset options take the dataset's and model's documented default
+/// (see the `config.json` each run writes).
+#[derive(Debug, Args)]
+pub struct TrainVisionArgs {
+    /// mnist-embedded (built in), mnist, fashion-mnist, cifar10, cifar100 or folder (these need --data).
+    #[arg(long, required_unless_present = "resume")]
+    pub dataset: Option<DatasetKind>,
+    /// The folder holding the dataset's files (IDX files, CIFAR .bin files, or train/ and val/ class folders).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// small-cnn, resnet18, resnet34 or resnet50.
+    #[arg(long, default_value = "small-cnn")]
+    pub model: ModelKind,
+    /// none, era, label-smoothing or dropout.
+    #[arg(long, default_value = "era")]
+    pub reg: Regularizer,
+    /// Label smoothing's ε or dropout's p, in [0, 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub strength: f64,
+    /// ERA entropy floor in nats; valid: 1 + ln(ln τ/τ) < H₀ < 1 + ln(n·ln τ/τ).
+    #[arg(long, default_value_t = era_shared::softmax_floor::DEFAULT_H0, allow_hyphen_values = true)]
+    pub h0: f64,
+    /// ERA τ > e.
+    #[arg(long, default_value_t = DEFAULT_TAU)]
+    pub tau: f64,
+    /// ERA inverse: exact (floor guaranteed) or official (the authors' approximation, for parity).
+    #[arg(long, default_value_t = FloorMode::Exact)]
+    pub era_mode: FloorMode,
+    /// Passes over the training images [default: 8 embedded digits, 20 MNIST/Fashion, 200 CIFAR, 90 folder].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Images per step [default: 64 small-cnn, 128 ResNets].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate of SGD [default: 0.05 small-cnn, 0.1 ResNets].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD momentum [default: 0.9].
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Weight decay [default: 5e-4].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Linear warm-up in epochs before the cosine decay [default: 0.5 small-cnn, 1 ResNets].
+    #[arg(long)]
+    pub warmup_epochs: Option<f64>,
+    /// No random crop and flip (they apply to CIFAR and image folders).
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Side that image-folder images are resized to [default: 224].
+    #[arg(long)]
+    pub image_size: Option<u32>,
+    /// Log training statistics every this many steps [default: 25].
+    #[arg(long)]
+    pub log_every: Option<u64>,
+    /// Seeds, output, resume, backend, checkpoints, progress.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of `era eval vision`.
+#[derive(Debug, Args)]
+pub struct EvalVisionArgs {
+    /// The run directory (or a multi-seed run's directory: every seed is evaluated).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// Read the test images from this folder instead of the one the run was trained from.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
+    pub backend: BackendChoice,
+}
+
+/// Options of `era bench vision`.
+#[derive(Debug, Args)]
+pub struct BenchVisionArgs {
+    /// Which models: small-cnn (1×28×28 images), resnet18 (3×32×32 images), or all.
+    #[arg(long, default_value = "all")]
+    pub model: String,
+    /// Images per training step.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Training steps per measurement.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Alternating measurements of ERA on and off (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
+    pub backend: BackendChoice,
+}
