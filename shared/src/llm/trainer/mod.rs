@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::arithmetic::{Arithmetic, Problem};
 use super::generate::{Sampling, generate};
-use super::grpo::{LossSettings, group_advantages, informative_groups, pass_at_k, policy_loss, taken_log_probs};
+use super::grpo::{LossSettings, group_advantages, informative_groups, policy_loss, taken_log_probs};
 use super::qwen2::Qwen2;
 use super::tokenizer::LlmTokenizer;
 use crate::llm_scaling::{self, LlmEra, Regime};
@@ -28,38 +28,15 @@ use crate::train::{
 };
 use crate::train::{Trainer, schedule};
 
-use super::config::{LlmConfig, PASS_KS};
+mod evaluate;
+mod window;
+
+pub use evaluate::Evaluation;
+pub use window::Window;
+
+use super::config::LlmConfig;
 use super::packing::Packed;
 use super::source::ModelSource;
-
-/// pass@k and greedy accuracy on the test split.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    /// `(k, pass@k)` for each reported `k ≤ samples`.
-    pub pass: Vec<(usize, f64)>,
-    /// Share of test problems answered exactly by greedy decoding.
-    pub greedy_accuracy: f64,
-    /// Mean token entropy of the sampled test responses.
-    pub entropy_mean: f64,
-    /// Test problems used.
-    pub problems: usize,
-    /// Samples per problem.
-    pub samples: usize,
-}
-
-impl Evaluation {
-    /// The logged `(key, value)` pairs.
-    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
-        let mut m: Vec<(&'static str, f64)> = self
-            .pass
-            .iter()
-            .filter_map(|&(k, v)| PASS_KS.iter().position(|&x| x == k).map(|i| (metrics::PASS_AT_KEYS[i], v)))
-            .collect();
-        m.push((metrics::EVAL_GREEDY_ACCURACY, self.greedy_accuracy));
-        m.push((metrics::EVAL_ENTROPY_MEAN, self.entropy_mean));
-        m
-    }
-}
 
 /// What the loop stores in its checkpoint's loop part.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,40 +47,6 @@ struct LoopState {
     /// Absent in checkpoints written before the window means were logged: an empty window.
     #[serde(default)]
     window: Window,
-}
-
-/// Sums of the per-step rollout metrics of [`metrics::ROLLOUT_WINDOWS`] since the previous record,
-/// so that each record also carries their mean over every step in between (a record holds one
-/// step's batch, whose step-to-step spread is as large as ERA's effect on the tiny model).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Window {
-    /// Steps summed.
-    steps: u64,
-    /// One sum per entry of [`metrics::ROLLOUT_WINDOWS`].
-    sums: [f64; 3],
-}
-
-impl Window {
-    /// Adds one step's metrics (steps without rollout metrics, the warm-up's, add nothing).
-    pub fn add(&mut self, step: &[(&'static str, f64)]) {
-        let mut any = false;
-        for ((key, _), sum) in metrics::ROLLOUT_WINDOWS.iter().zip(&mut self.sums) {
-            if let Some(&(_, v)) = step.iter().find(|(k, _)| k == key) {
-                *sum += v;
-                any = true;
-            }
-        }
-        self.steps += u64::from(any);
-    }
-
-    /// The means since the previous record, emptying the window; nothing when it is empty.
-    pub fn take(&mut self) -> Vec<(&'static str, f64)> {
-        let w = std::mem::take(self);
-        if w.steps == 0 {
-            return Vec::new();
-        }
-        metrics::ROLLOUT_WINDOWS.iter().zip(w.sums).map(|(&(_, key), sum)| (key, sum / w.steps as f64)).collect()
-    }
 }
 
 /// One GRPO step's sampled responses, their rewards and the rollout policy's view of them.
@@ -450,59 +393,6 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         Ok(out)
     }
 
-    /// pass@k (sampling at temperature 1) and greedy accuracy on the first `eval_prompts` test
-    /// problems, from a generator seeded by the run's seed and step.
-    pub async fn evaluate(&self) -> Result<Evaluation, TrainError> {
-        self.evaluate_with(self.config.eval_prompts, self.config.eval_samples).await
-    }
-
-    /// [`Self::evaluate`] with `problems` test problems and `samples` samples each.
-    pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, TrainError> {
-        let test: Vec<Problem> = self.task.test().iter().take(problems).copied().collect();
-        let mut rng = TrainRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
-        let model = self.model.valid();
-        let stop = self.source.tokenizer.stop_ids().to_vec();
-        let prompts: Vec<Vec<u32>> = test.iter().map(|p| self.encode(&p.prompt())).collect::<Result<_, _>>()?;
-        let text = |r: &[u32]| -> String {
-            let ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
-            self.source.tokenizer.decode(&ids)
-        };
-        let greedy =
-            generate(&model, &prompts, self.max_new, &stop, &Sampling::greedy(), &mut rng, &self.device).await?;
-        let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| p.reward(&text(r)) == 1.0).count();
-        let mut correct = vec![0usize; test.len()];
-        let mut entropy = (0.0, 0usize);
-        // At most 256 sequences per batch keeps memory flat for large evaluations.
-        let per = (256 / samples).max(1);
-        for (chunk_i, chunk) in prompts.chunks(per).enumerate() {
-            let batch: Vec<Vec<u32>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), samples)).collect();
-            let out =
-                generate(&model, &batch, self.max_new, &stop, &Sampling::default(), &mut rng, &self.device).await?;
-            let packed = Packed::new(&batch, &out, stop[0]);
-            let (stats, _) = self.rollout_stats(&model, &packed).await?;
-            entropy.0 += stats.iter().map(|e| e.0).sum::<f64>();
-            entropy.1 += out.len();
-            for (i, r) in out.iter().enumerate() {
-                let p = chunk_i * per + i / samples;
-                if test[p].reward(&text(r)) == 1.0 {
-                    correct[p] += 1;
-                }
-            }
-        }
-        let pass = PASS_KS
-            .iter()
-            .filter(|&&k| k <= samples)
-            .map(|&k| (k, correct.iter().map(|&c| pass_at_k(samples, c, k)).sum::<f64>() / test.len() as f64))
-            .collect();
-        Ok(Evaluation {
-            pass,
-            greedy_accuracy: greedy_ok as f64 / test.len() as f64,
-            entropy_mean: entropy.0 / entropy.1.max(1) as f64,
-            problems: test.len(),
-            samples,
-        })
-    }
-
     /// The model as a Hugging Face directory's files (`config.json`, `model.safetensors`,
     /// `tokenizer.json`): what `era generate --model` reads.
     pub fn export(&self) -> Result<Vec<Part>, TrainError> {
@@ -584,30 +474,5 @@ impl<B: AutodiffBackend> Trainer for LlmTrainer<B> {
 
     fn era_targets(&self) -> EraTargets {
         self.config.era_targets()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_window_averages_the_rollout_steps_since_it_was_last_taken() {
-        let mut w = Window::default();
-        // A warm-up step has no rollout metrics: it does not count.
-        w.add(&[(metrics::TRAIN_LOSS, 2.0)]);
-        assert!(w.take().is_empty());
-        w.add(&[(metrics::ROLLOUT_H_RESP_MEAN, 1.0), (metrics::ROLLOUT_REWARD_MEAN, 0.5), (metrics::POLICY_LOSS, 9.0)]);
-        w.add(&[(metrics::ROLLOUT_H_RESP_MEAN, 2.0), (metrics::ROLLOUT_REWARD_MEAN, 0.0)]);
-        // Means over the two steps: H_resp (1 + 2)/2 = 1.5, reward (0.5 + 0)/2 = 0.25, entropy 0/2.
-        assert_eq!(
-            w.take(),
-            vec![
-                (metrics::ROLLOUT_REWARD_WINDOW, 0.25),
-                (metrics::ROLLOUT_H_RESP_WINDOW, 1.5),
-                (metrics::ROLLOUT_ENTROPY_WINDOW, 0.0)
-            ]
-        );
-        assert_eq!(w, Window::default(), "taking empties the window");
     }
 }
