@@ -56,7 +56,7 @@ cargo test --workspace "${features[@]}"
 
 step "web: build and lint for wasm32 (trunk, release) and browser tests in headless Chromium"
 scripts/web.sh build
-node --test web/e2e/
+node --test --test-concurrency=1 web/e2e/
 
 step "main job (smoke run)"
 # The `era` the tests just built (with MuJoCo and JAX): building it again without those features would

@@ -151,8 +151,8 @@ pub fn unfinished<C: SavedConfig>(dir: &Path, what: &str, from_step: Option<u64>
     let mut runs = Vec::new();
     for d in run_dirs(dir)? {
         let log_path = d.join(RUN_LOG_FILE);
-        let footer = match fs::read_to_string(&log_path) {
-            Ok(text) => RunLog::parse(&text, &log_path.display().to_string())?.footer,
+        let footer = match fs::read(&log_path) {
+            Ok(bytes) => RunLog::parse_bytes(&bytes, &log_path.display().to_string())?.footer,
             Err(_) => None,
         };
         match footer {

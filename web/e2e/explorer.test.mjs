@@ -6,39 +6,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { chromium } from 'playwright-core';
-import { serve } from './serve.mjs';
+import { start, launchChromium, repo, dist, artifacts } from './browser.mjs';
 
-const repo = path.resolve(import.meta.dirname, '../..');
-const dist = path.join(repo, 'dist');
-const artifacts = path.join(repo, 'target', 'e2e-artifacts');
 const figures = {};
 
-let server;
-let base;
-let browser;
-
-function chromiumPath() {
-  for (const p of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser']) {
-    if (p && fs.existsSync(p)) return p;
-  }
-  throw new Error('no Chromium found: run scripts/setup.sh (it installs Debian\'s chromium) or set CHROMIUM');
-}
-
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+let session;
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(dist, 'index.html')), 'dist/index.html missing: run `trunk build --release` first');
-  fs.mkdirSync(artifacts, { recursive: true });
-  server = await serve(dist, 0);
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: FLAGS });
+  session = await start();
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await session?.close();
   for (const f of fs.readdirSync(dist)) {
     if (f.endsWith('.wasm')) {
       const bytes = fs.readFileSync(path.join(dist, f));
@@ -50,17 +29,7 @@ after(async () => {
   console.log('explorer figures:', JSON.stringify(figures));
 });
 
-/** A fresh page at `query`, waiting until the app has rendered `selector`. */
-async function open(query, selector, viewport = { width: 1280, height: 900 }) {
-  const page = await browser.newPage({ viewport });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  const t0 = Date.now();
-  await page.goto(`${base}/${query}`);
-  await page.waitForSelector(selector, { state: 'visible' });
-  return { page, errors, ms: Date.now() - t0 };
-}
-
+const open = (query, selector, viewport) => session.open(query, selector, { viewport });
 const draws = (page, id) => page.$eval(`#${id}`, (c) => Number(c.dataset.draws));
 const pixels = (page, id) => page.$eval(`#${id}`, (c) => c.toDataURL());
 
@@ -225,11 +194,11 @@ test('training runs live on the CPU backend when the browser has no WebGPU adapt
 });
 
 test('training runs on WebGPU when the browser gives an adapter', async () => {
-  const gpu = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...FLAGS, '--enable-unsafe-webgpu'] });
+  const gpu = await launchChromium(['--enable-unsafe-webgpu']);
   const page = await gpu.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${base}/?view=train`);
+  await page.goto(`${session.base}/?view=train`);
   await page.waitForFunction(() => /WebGPU \(/.test(document.getElementById('t-device')?.textContent ?? ''), null, { timeout: 30000 });
   await page.click('#t-start');
   await page.waitForFunction(() => Number(/step (\d+)/.exec(document.getElementById('t-status').textContent)?.[1] ?? 0) > 1100, null, { timeout: 240000 });

@@ -1,8 +1,10 @@
 //! Run logs written by `era` turned into charts: one chart per metric, one line per run, the ERA
 //! targets the runs had drawn as reference lines, and a step cursor for the scrubber.
 
+use std::collections::BTreeMap;
+
 use era_shared::metrics;
-use era_shared::runlog::RunLog;
+use era_shared::runlog::{Accepted, LineReader, LogFrame, lines_of, status_label};
 
 /// The example runs bundled with the page (`assets/runs/`), produced by `era train`.
 pub const EXAMPLES: &[(&str, &str)] = &[
@@ -19,24 +21,145 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A run log loaded in the page.
+/// The most points a chart draws per run: longer series are reduced to each bucket's lowest and
+/// highest point ([`downsample`]), which keeps spikes and the envelope of a million-record log.
+pub const MAX_DRAWN_POINTS: usize = 2_000;
+
+/// The most metrics a run may log: era logs a few dozen; a log with more is refused rather than
+/// drawn as thousands of charts.
+pub const MAX_METRICS: usize = 1_000;
+
+/// A run log loaded in the page, kept as one column of points per metric (a million records with a
+/// handful of metrics each take tens of MB, not the hundreds a map per record would).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedRun {
     /// How the run is named in legends: algorithm, task and seed.
     pub label: String,
-    /// The parsed log.
-    pub log: RunLog,
+    /// The log's header, footer, resumes and cut-off line.
+    pub frame: LogFrame,
+    /// The effective records' steps, in order (superseded ones removed).
+    pub steps: Vec<u64>,
+    /// Each metric's finite `(step, value)` points, in step order.
+    pub columns: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
-/// Parses the text of the file `name`; the error names the file, the line and why.
-pub fn load(name: &str, text: &str) -> Result<LoadedRun, String> {
-    let log = RunLog::parse(text, name).map_err(|e| e.to_string())?;
-    let h = &log.header;
-    let mut label = format!("{} · {} · seed {}", h.algorithm, h.target, h.seed);
-    if log.truncated_at.is_some() {
-        label.push_str(" (cut off)");
+impl LoadedRun {
+    /// How the run stands: `completed`, `stopped`, `failed`, `diverged` or `unfinished`.
+    pub fn status_label(&self) -> &'static str {
+        status_label(self.frame.footer.as_ref())
     }
-    Ok(LoadedRun { label, log })
+
+    /// The last step reached.
+    pub fn final_step(&self) -> u64 {
+        match &self.frame.footer {
+            Some(f) => f.final_step,
+            None => self.steps.last().copied().unwrap_or(0),
+        }
+    }
+}
+
+/// Reads a log line by line into columns: the page feeds it in slices and lets the browser paint
+/// in between, so that a 50 MB log does not freeze the page.
+#[derive(Debug)]
+pub struct Loader {
+    reader: LineReader,
+    steps: Vec<u64>,
+    columns: BTreeMap<String, Vec<(f64, f64)>>,
+    ended: bool,
+}
+
+impl Loader {
+    /// A loader for the file `name` (named in errors).
+    pub fn new(name: &str) -> Self {
+        Self { reader: LineReader::new(name), steps: Vec::new(), columns: BTreeMap::new(), ended: false }
+    }
+
+    /// Reads one line (see [`lines_of`]); after a cut-off last line, the rest is ignored.
+    pub fn feed(&mut self, line: &str, unterminated: bool) -> Result<(), String> {
+        if self.ended {
+            return Ok(());
+        }
+        match self.reader.read(line, unterminated).map_err(|e| e.to_string())? {
+            Accepted::Record(r) => {
+                for (key, value) in r.metrics {
+                    if self.columns.len() >= MAX_METRICS && !self.columns.contains_key(&key) {
+                        return Err(format!(
+                            "{}:{}: more than {MAX_METRICS} different metrics (era logs a few dozen); not a run log to chart",
+                            self.reader.source_name(),
+                            self.reader.lines_read()
+                        ));
+                    }
+                    let column = self.columns.entry(key).or_default();
+                    if let Some(v) = value.filter(|v| v.is_finite()) {
+                        column.push((r.step as f64, v));
+                    }
+                }
+                self.steps.push(r.step);
+            }
+            Accepted::Resume(step) => {
+                // Steps only grow between resumes, so what a resume supersedes is each column's tail.
+                self.steps.truncate(self.steps.partition_point(|s| *s <= step));
+                for column in self.columns.values_mut() {
+                    column.truncate(column.partition_point(|(s, _)| *s <= step as f64));
+                }
+            }
+            Accepted::CutOff => self.ended = true,
+            Accepted::Header | Accepted::Footer => {}
+        }
+        Ok(())
+    }
+
+    /// The loaded run, or why the log is not one.
+    pub fn finish(self) -> Result<LoadedRun, String> {
+        let frame = self.reader.finish().map_err(|e| e.to_string())?;
+        let h = &frame.header;
+        let mut label = format!("{} · {} · seed {}", h.algorithm, h.target, h.seed);
+        if frame.truncated_at.is_some() {
+            label.push_str(" (cut off)");
+        }
+        let columns = self.columns.into_iter().filter(|(_, c)| !c.is_empty()).collect();
+        Ok(LoadedRun { label, frame, steps: self.steps, columns })
+    }
+}
+
+/// Parses the text of the file `name` at once; the error names the file, the line and why.
+pub fn load(name: &str, text: &str) -> Result<LoadedRun, String> {
+    let mut loader = Loader::new(name);
+    for (line, unterminated) in lines_of(text) {
+        loader.feed(line, unterminated)?;
+    }
+    loader.finish()
+}
+
+/// Reduces `points` to at most about `2 * buckets` by keeping, in each run of consecutive points,
+/// the lowest and the highest (in their order), plus the first and the last point. Series that
+/// already fit are returned whole.
+pub fn downsample(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
+    let buckets = buckets.max(1);
+    if points.len() <= 2 * buckets + 2 {
+        return points.to_vec();
+    }
+    let mut out = Vec::with_capacity(2 * buckets + 2);
+    out.push(points[0]);
+    let inner = &points[1..points.len() - 1];
+    let size = inner.len().div_ceil(buckets);
+    for chunk in inner.chunks(size) {
+        let (mut lo, mut hi) = (0, 0);
+        for (i, p) in chunk.iter().enumerate() {
+            if p.1 < chunk[lo].1 {
+                lo = i;
+            }
+            if p.1 > chunk[hi].1 {
+                hi = i;
+            }
+        }
+        out.push(chunk[lo.min(hi)]);
+        if lo != hi {
+            out.push(chunk[lo.max(hi)]);
+        }
+    }
+    out.push(points[points.len() - 1]);
+    out
 }
 
 /// One line of a chart.
@@ -44,7 +167,9 @@ pub fn load(name: &str, text: &str) -> Result<LoadedRun, String> {
 pub struct Series {
     /// The run's label.
     pub label: String,
-    /// `(step, value)`, non-finite values left out.
+    /// Which of the loaded runs it is (for its full-resolution points).
+    pub run: usize,
+    /// The points drawn: the run's column, downsampled to [`MAX_DRAWN_POINTS`].
     pub points: Vec<(f64, f64)>,
 }
 
@@ -64,41 +189,43 @@ pub struct Chart {
 /// The charts of every metric the runs logged: known metrics in the registry's order, then the rest
 /// alphabetically.
 pub fn charts(runs: &[LoadedRun]) -> Vec<Chart> {
-    let mut keys: Vec<String> = runs.iter().flat_map(|r| r.log.metric_keys()).collect();
-    keys.sort_by_key(|k| (metrics::METRICS.iter().position(|m| m.key == k).unwrap_or(usize::MAX), k.clone()));
+    let mut keys: Vec<&String> = runs.iter().flat_map(|r| r.columns.keys()).collect();
+    keys.sort_by_key(|k| (metrics::METRICS.iter().position(|m| m.key == k.as_str()).unwrap_or(usize::MAX), *k));
     keys.dedup();
     keys.into_iter()
         .map(|key| {
             let series = runs
                 .iter()
-                .filter_map(|r| {
-                    let points: Vec<(f64, f64)> =
-                        r.log.series(&key).into_iter().filter_map(|(s, v)| v.map(|v| (s as f64, v))).collect();
-                    (!points.is_empty()).then(|| Series { label: r.label.clone(), points })
+                .enumerate()
+                .filter_map(|(run, r)| {
+                    let column = r.columns.get(key)?;
+                    let points = downsample(column, MAX_DRAWN_POINTS / 2);
+                    Some(Series { label: r.label.clone(), run, points })
                 })
                 .collect();
             let mut targets: Vec<(String, f64)> = Vec::new();
             for r in runs {
-                for (name, value) in metrics::target_lines(&key, &r.log.header.era) {
+                for (name, value) in metrics::target_lines(key, &r.frame.header.era) {
                     if !targets.iter().any(|(_, v)| (v - value).abs() < 1e-12) {
                         targets.push((name.to_string(), value));
                     }
                 }
             }
-            let description = metrics::lookup(&key).map(|m| m.description.to_string()).unwrap_or_default();
-            Chart { key, description, series, targets }
+            let description = metrics::lookup(key).map(|m| m.description.to_string()).unwrap_or_default();
+            Chart { key: key.clone(), description, series, targets }
         })
         .collect()
 }
 
 /// The last step any run reached.
 pub fn max_step(runs: &[LoadedRun]) -> u64 {
-    runs.iter().map(|r| r.log.final_step()).max().unwrap_or(0)
+    runs.iter().map(LoadedRun::final_step).max().unwrap_or(0)
 }
 
-/// The series' value at `step`: its last point at or before it.
+/// The series' value at `step`: its last point at or before it (points in step order).
 pub fn value_at(points: &[(f64, f64)], step: f64) -> Option<f64> {
-    points.iter().take_while(|(s, _)| *s <= step).last().map(|(_, v)| *v)
+    let n = points.partition_point(|(s, _)| *s <= step);
+    n.checked_sub(1).map(|i| points[i].1)
 }
 
 #[cfg(test)]
@@ -122,6 +249,7 @@ mod tests {
         // Registry order: train/loss before pred/entropy_min.
         assert_eq!(charts.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["train/loss", "pred/entropy_min"]);
         assert_eq!(charts[0].series[0].points, vec![(10.0, 1.5)], "the null is left out");
+        assert_eq!((run.steps.as_slice(), run.status_label()), (&[10, 20][..], "unfinished"));
         assert_eq!(charts[1].targets, vec![("H₀".to_string(), 0.6)]);
         assert_eq!(max_step(&[run]), 20);
         let pts = [(10.0, 1.0), (20.0, 2.0)];
@@ -134,6 +262,117 @@ mod tests {
         assert!(e.starts_with("bad.jsonl:1:"), "{e}");
         let cut = &LOG[..LOG.len() - 10];
         let run = load("cut.jsonl", cut).unwrap();
-        assert!(run.label.ends_with("(cut off)") && run.log.records.len() == 1);
+        assert!(run.label.ends_with("(cut off)") && run.steps.len() == 1);
+    }
+
+    #[test]
+    fn a_resume_drops_the_superseded_tail_of_every_column() {
+        let header = LOG.lines().next().unwrap();
+        let text = format!(
+            "{header}\n{}\n{}\n{}\n{}\n",
+            r#"{"type":"record","step":10,"wall_s":1.0,"metrics":{"a":1.0,"b":5.0}}"#,
+            r#"{"type":"record","step":20,"wall_s":2.0,"metrics":{"a":2.0}}"#,
+            r#"{"type":"resume","step":10,"wall_s":1.0}"#,
+            r#"{"type":"record","step":20,"wall_s":2.5,"metrics":{"a":3.0}}"#,
+        );
+        let run = load("r.jsonl", &text).unwrap();
+        assert_eq!(run.steps, [10, 20]);
+        assert_eq!(run.columns["a"], [(10.0, 1.0), (20.0, 3.0)]);
+        assert_eq!(run.columns["b"], [(10.0, 5.0)]);
+        // The same as the native reader's records.
+        let native = era_shared::runlog::RunLog::parse(&text, "r.jsonl").unwrap();
+        assert_eq!(native.records.iter().map(|r| r.step).collect::<Vec<_>>(), run.steps);
+    }
+
+    #[test]
+    fn a_log_with_more_metrics_than_a_run_logs_is_refused() {
+        let header = LOG.lines().next().unwrap();
+        let metrics: Vec<String> = (0..=MAX_METRICS).map(|i| format!("\"m{i}\":1.0")).collect();
+        let text = format!(
+            "{header}\n{{\"type\":\"record\",\"step\":1,\"wall_s\":0.0,\"metrics\":{{{}}}}}\n",
+            metrics.join(",")
+        );
+        let e = load("many.jsonl", &text).unwrap_err();
+        assert!(e.starts_with("many.jsonl:2: more than 1000 different metrics"), "{e}");
+    }
+
+    #[test]
+    fn downsampling_golden() {
+        // 1 + 6 + 1 points into 2 buckets of 3: first, (min, max) of [5, 9, 1] in order = 9 then 1,
+        // (min, max) of [4, 4, 7] = 4 then 7, last.
+        let ys = [0.0, 5.0, 9.0, 1.0, 4.0, 4.0, 7.0, 2.0];
+        let pts: Vec<(f64, f64)> = ys.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect();
+        assert_eq!(downsample(&pts, 2), vec![(0.0, 0.0), (2.0, 9.0), (3.0, 1.0), (4.0, 4.0), (6.0, 7.0), (7.0, 2.0)]);
+        assert_eq!(downsample(&pts[..6], 2), pts[..6].to_vec(), "short series are kept whole");
+    }
+
+    /// A log built from `ops`: `Some((step increment, a, b))` a record (values `None` are written as
+    /// `null`, keys absent when the inner option is absent), `None` a resume at the middle step so far.
+    fn log_of(ops: &[Option<(u64, Option<Option<f64>>, Option<Option<f64>>)>]) -> String {
+        let mut text = format!("{}\n", LOG.lines().next().unwrap());
+        let mut steps: Vec<u64> = Vec::new();
+        for op in ops {
+            match op {
+                Some((inc, a, b)) => {
+                    let step = steps.last().copied().unwrap_or(0) + inc;
+                    let mut m = serde_json::Map::new();
+                    for (k, v) in [("a", a), ("b", b)] {
+                        if let Some(v) = v {
+                            m.insert(k.into(), v.map_or(serde_json::Value::Null, serde_json::Value::from));
+                        }
+                    }
+                    let line = serde_json::json!({"type": "record", "step": step, "wall_s": 0.0, "metrics": m});
+                    text.push_str(&format!("{line}\n"));
+                    steps.push(step);
+                }
+                None if !steps.is_empty() => {
+                    let step = steps[steps.len() / 2];
+                    steps.retain(|s| *s <= step);
+                    text.push_str(&format!("{{\"type\":\"resume\",\"step\":{step},\"wall_s\":0.0}}\n"));
+                }
+                None => {}
+            }
+        }
+        text
+    }
+
+    proptest::proptest! {
+        /// Downsampled points are the input's own, in order, at most about twice the buckets, and
+        /// keep the first and last point and the extremes, so no spike disappears from a chart.
+        #[test]
+        fn downsampling_keeps_order_ends_and_extremes(
+            ys in proptest::collection::vec(-1e6f64..1e6, 1..3000),
+            buckets in 1usize..300,
+        ) {
+            let pts: Vec<(f64, f64)> = ys.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect();
+            let out = downsample(&pts, buckets);
+            proptest::prop_assert!(out.len() <= 2 * buckets + 2);
+            proptest::prop_assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
+            proptest::prop_assert!(out.iter().all(|p| pts[p.0 as usize] == *p));
+            proptest::prop_assert_eq!((out[0], out[out.len() - 1]), (pts[0], pts[pts.len() - 1]));
+            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            proptest::prop_assert!(out.iter().any(|p| p.1 == lo) && out.iter().any(|p| p.1 == hi));
+        }
+
+        /// The replay's columns hold exactly the native reader's effective records, resumes and
+        /// nulls included: the page charts what `era compare` reads.
+        #[test]
+        fn columns_equal_the_native_readers_records(
+            ops in proptest::collection::vec(
+                proptest::option::weighted(0.85, (0u64..5, proptest::option::of(proptest::option::of(-1e3f64..1e3)), proptest::option::of(proptest::option::of(-1e3f64..1e3)))),
+                0..60,
+            ),
+        ) {
+            let text = log_of(&ops);
+            let run = load("p.jsonl", &text).unwrap();
+            let native = era_shared::runlog::RunLog::parse(&text, "p.jsonl").unwrap();
+            proptest::prop_assert_eq!(&run.steps, &native.records.iter().map(|r| r.step).collect::<Vec<_>>());
+            for key in ["a", "b"] {
+                let expected: Vec<(f64, f64)> =
+                    native.series(key).into_iter().filter_map(|(s, v)| v.map(|v| (s as f64, v))).collect();
+                proptest::prop_assert_eq!(run.columns.get(key).cloned().unwrap_or_default(), expected);
+            }
+        }
     }
 }

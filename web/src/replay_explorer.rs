@@ -1,37 +1,40 @@
 //! Replay of run logs written by `era`: open files (picker or drag-and-drop, several at once), or the
 //! bundled examples, and see every metric charted with the runs' ERA targets, a step scrubber and play.
 
-use era_web::replay::{self, Chart, EXAMPLES, LoadedRun};
+use era_shared::runlog::{lines_of, text_of};
+use era_web::replay::{self, Chart, EXAMPLES, LoadedRun, Loader};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::{fetch_bytes, file_bytes, now_ms, sleep};
 use crate::chart::{self, Lines};
 use crate::widgets::ChartCanvas;
 
 /// Where the bundled example runs are served from.
 const EXAMPLES_DIR: &str = "assets/runs/";
 
-/// Fetches `url` as text.
-async fn fetch_text(url: &str) -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("{url}: {e:?}"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| format!("{url}: not a response"))?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let text = JsFuture::from(response.text().map_err(|e| format!("{url}: {e:?}"))?)
-        .await
-        .map_err(|e| format!("{url}: {e:?}"))?;
-    text.as_string().ok_or_else(|| format!("{url}: not text"))
-}
+/// How long the page parses before it lets the browser paint and handle input again (a 60 Hz frame
+/// is 16 ms).
+const SLICE_MS: f64 = 12.0;
 
-/// Reads a file the visitor chose as text.
-async fn file_text(file: web_sys::File) -> Result<String, String> {
-    let name = file.name();
-    let text = JsFuture::from(file.text()).await.map_err(|e| format!("{name}: {e:?}"))?;
-    text.as_string().ok_or_else(|| format!("{name}: not text"))
+/// Parses a log's bytes in slices of about [`SLICE_MS`], reporting the fraction read, so that a
+/// log of a million records neither freezes the page nor hides how far it got.
+async fn load_in_slices(name: &str, bytes: &[u8], progress: impl Fn(f64)) -> Result<LoadedRun, String> {
+    let text = text_of(bytes, name).map_err(|e| e.to_string())?;
+    let mut loader = Loader::new(name);
+    let mut slice_start = now_ms();
+    let mut read = 0usize;
+    for (i, (line, unterminated)) in lines_of(text).enumerate() {
+        loader.feed(line, unterminated)?;
+        read += line.len() + 1;
+        if i % 256 == 255 && now_ms() - slice_start > SLICE_MS {
+            progress(read as f64 / text.len() as f64);
+            sleep(0).await;
+            slice_start = now_ms();
+        }
+    }
+    loader.finish()
 }
 
 /// The replay page; `urls` (from the URL's `runs=`) are opened on arrival.
@@ -43,19 +46,49 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
     let cursor = RwSignal::new(0.0f64);
     let playing = RwSignal::new(false);
     let dragging = RwSignal::new(false);
-    let add = move |name: String, text: Result<String, String>| match text.and_then(|t| replay::load(&name, &t)) {
-        Ok(run) => {
-            runs.update(|r| r.push(run));
-            cursor.set(replay::max_step(&runs.get_untracked()) as f64);
-        }
-        Err(e) => errors.update(|v| v.push(e)),
+    // Files being read: `(id, name, fraction read)`; ids tell apart two files of the same name
+    // (every run's log is a run.jsonl).
+    let reading = RwSignal::new(Vec::<(u64, String, f64)>::new());
+    let next_id = StoredValue::new(0u64);
+    // Bumped by Clear: a file still being read when the page was cleared is dropped, not added.
+    let generation = StoredValue::new(0u64);
+    // Reads one log (bytes from a file or a URL) in slices, then adds it or its error.
+    let add = move |name: String, bytes: Result<Vec<u8>, String>| {
+        let id = next_id.get_value();
+        next_id.set_value(id + 1);
+        let started_in = generation.get_value();
+        spawn_local(async move {
+            reading.update(|r| r.push((id, name.clone(), 0.0)));
+            let set_progress = |f: f64| {
+                reading.update(|r| {
+                    if let Some(entry) = r.iter_mut().find(|e| e.0 == id) {
+                        entry.2 = f;
+                    }
+                })
+            };
+            let loaded = match bytes {
+                Ok(b) => load_in_slices(&name, &b, set_progress).await,
+                Err(e) => Err(e),
+            };
+            reading.update(|r| r.retain(|e| e.0 != id));
+            if generation.get_value() != started_in {
+                return;
+            }
+            match loaded {
+                Ok(run) => {
+                    runs.update(|r| r.push(run));
+                    cursor.set(runs.with_untracked(|r| replay::max_step(r)) as f64);
+                }
+                Err(e) => errors.update(|v| v.push(e)),
+            }
+        });
     };
     let open_urls = move |list: Vec<String>| {
         for url in list {
             sources.update(|s| s.push(url.clone()));
             spawn_local(async move {
-                let text = fetch_text(&url).await;
-                add(url.rsplit('/').next().unwrap_or(&url).to_string(), text);
+                let bytes = fetch_bytes(&url).await;
+                add(url.rsplit('/').next().unwrap_or(&url).to_string(), bytes);
             });
         }
     };
@@ -72,20 +105,21 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
         for i in 0..files.length() {
             if let Some(file) = files.get(i) {
                 spawn_local(async move {
-                    let name = file.name();
-                    add(name, file_text(file).await);
+                    let bytes = file_bytes(&file).await;
+                    add(file.name(), bytes);
                 });
             }
         }
     };
     let clear = move |_| {
+        generation.update_value(|g| *g += 1);
         runs.set(Vec::new());
         errors.set(Vec::new());
         sources.set(Vec::new());
         playing.set(false);
     };
-    let charts = Memo::new(move |_| replay::charts(&runs.get()));
-    let max_step = Memo::new(move |_| replay::max_step(&runs.get()) as f64);
+    let charts = Memo::new(move |_| runs.with(|r| replay::charts(r)));
+    let max_step = Memo::new(move |_| runs.with(|r| replay::max_step(r)) as f64);
     // Play: the cursor walks to the end in about ten seconds. The interval is the outside world.
     Effect::new(move |_| {
         if !playing.get() {
@@ -115,6 +149,7 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
         let id = format!("r-{}", c.key.replace(['/', '@'], "-"));
         let title = if c.description.is_empty() { c.key.clone() } else { format!("{} — {}", c.key, c.description) };
         let c2 = c.clone();
+        let label = c.key.clone();
         let draw = move |canvas: &web_sys::HtmlCanvasElement| {
             chart::draw_lines(
                 canvas,
@@ -130,18 +165,24 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
         };
         let readout = move || {
             let at = cursor.get();
-            c.series
-                .iter()
-                .map(|s| match replay::value_at(&s.points, at) {
-                    Some(v) => format!("{}: {v:.4}", s.label),
-                    None => format!("{}: –", s.label),
-                })
-                .collect::<Vec<_>>()
-                .join(" · ")
+            // Read from the full-resolution column, not the downsampled points drawn.
+            runs.with(|r| {
+                c.series
+                    .iter()
+                    .map(|s| {
+                        let column = r.get(s.run).and_then(|run| run.columns.get(&c.key));
+                        match column.and_then(|points| replay::value_at(points, at)) {
+                            Some(v) => format!("{}: {v:.4}", s.label),
+                            None => format!("{}: –", s.label),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            })
         };
         view! {
             <div class="replay-chart">
-                <ChartCanvas id=id label=c.key.clone() draw=draw />
+                <ChartCanvas id=id label=label draw=draw />
                 <p class="values">{readout}</p>
             </div>
         }
@@ -199,15 +240,25 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
             <ul class="errors" role="alert">
                 {move || errors.get().into_iter().map(|e| view! { <li class="error">{e}</li> }).collect_view()}
             </ul>
+            <ul class="reading" id="r-reading" aria-live="polite">
+                {move || {
+                    reading
+                        .get()
+                        .into_iter()
+                        .map(|(_, name, f)| view! { <li>"reading " {name} "… " {format!("{:.0} %", 100.0 * f)}</li> })
+                        .collect_view()
+                }}
+            </ul>
             <ul class="runs" id="r-runs">
                 {move || {
-                    runs.get()
-                        .into_iter()
-                        .map(|r| {
-                            let status = r.log.status_label();
-                            view! { <li>{r.label.clone()} " — " {status} ", " {r.log.records.len()} " records"</li> }
-                        })
-                        .collect_view()
+                    runs.with(|runs| {
+                        runs.iter()
+                            .map(|r| {
+                                let (label, status, n) = (r.label.clone(), r.status_label(), r.steps.len());
+                                view! { <li>{label} " — " {status} ", " {n} " records"</li> }
+                            })
+                            .collect_view()
+                    })
                 }}
             </ul>
             <Show when=move || !runs.with(Vec::is_empty)>

@@ -20,6 +20,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::{now_ms, sleep};
 use crate::chart::{self, Lines};
 use crate::widgets::{ChartCanvas, Slider};
 
@@ -64,20 +65,6 @@ async fn webgpu_adapter() -> Result<String, String> {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>();
     Ok(if name.is_empty() { "adapter".into() } else { name.join(" ") })
-}
-
-/// Resolves after `ms` milliseconds, letting the browser paint and handle input meanwhile.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}
-
-fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
 /// `(metric key, (step, value) points)` per charted metric.

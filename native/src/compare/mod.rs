@@ -113,8 +113,8 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<RunLog>> {
     files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
-            Ok(RunLog::parse(&text, &f.display().to_string())?)
+            let bytes = std::fs::read(f).with_context(|| format!("{}: cannot read", f.display()))?;
+            Ok(RunLog::parse_bytes(&bytes, &f.display().to_string())?)
         })
         .collect()
 }

@@ -66,7 +66,7 @@ pub(super) fn run_log_seeds() -> Vec<Vec<u8>> {
 }
 
 fn read_run_log(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
-    let log = RunLog::parse(text(bytes)?, "run.jsonl")?;
+    let log = RunLog::parse_bytes(bytes, "run.jsonl")?;
     // What the replay and `era compare` compute from a log.
     let _ = (log.status_label(), log.header.task(), log.second_half_mean("charts/episodic_return"));
     Ok(true)

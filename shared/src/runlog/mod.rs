@@ -30,7 +30,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use reader::{RunLog, RunLogError};
+pub use reader::{
+    Accepted, LineReader, LogFrame, MAX_LINE_BYTES, RunLog, RunLogError, lines_of, status_label, text_of,
+};
 pub use writer::RunLogWriter;
 
 use crate::softmax_floor::FloorMode;
@@ -337,6 +339,56 @@ mod tests {
         w.record(20, 1.0, &[("charts/episodic_return", f64::NAN)]).unwrap();
         w.record(30, 1.5, &[("eval/return", 3.0)]).unwrap();
         String::from_utf8(w.finish(Status::Completed, 2.0).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn binary_gzip_and_overlong_lines_are_refused_with_what_they_are() {
+        let text = write_demo();
+        assert_eq!(
+            RunLog::parse_bytes(text.as_bytes(), "ok.jsonl").unwrap(),
+            RunLog::parse(&text, "ok.jsonl").unwrap()
+        );
+        let e = RunLog::parse_bytes(&[0x1f, 0x8b, 8, 0], "run.jsonl.gz").unwrap_err();
+        assert!(e.to_string().starts_with("run.jsonl.gz:0: a gzip file"), "{e}");
+        // "ab" then 0xff: the first byte that is not UTF-8 is byte 2.
+        let e = RunLog::parse_bytes(b"ab\xff\xfe", "x.jsonl").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.jsonl:0: not a text file: byte 2 is not UTF-8 (a run log is the run.jsonl that era train writes)"
+        );
+        let e = RunLog::parse_bytes(b"{\0}", "x.jsonl").unwrap_err();
+        assert!(e.reason.contains("byte 1 is a NUL"), "{e}");
+        // A record line one byte over the limit, after a good header.
+        let head = text.lines().next().unwrap();
+        let long = format!("{head}\n{}\n", "x".repeat(MAX_LINE_BYTES + 1));
+        let e = RunLog::parse(&long, "long.jsonl").unwrap_err();
+        assert_eq!(
+            (e.line, e.reason.as_str()),
+            (2, "line of 1.0 MB; run-log lines are at most 1 MB (era writes a few kB per line)")
+        );
+    }
+
+    #[test]
+    fn the_line_reader_hands_over_records_and_resumes_for_the_caller_to_keep() {
+        let text = write_demo();
+        let mut reader = LineReader::new("run.jsonl");
+        let got: Vec<Accepted> = lines_of(&text).map(|(l, cut)| reader.read(l, cut).unwrap()).collect();
+        assert!(matches!(
+            got[..],
+            [Accepted::Header, Accepted::Record(_), Accepted::Record(_), Accepted::Record(_), Accepted::Footer]
+        ));
+        assert_eq!(reader.lines_read(), 5);
+        let frame = reader.finish().unwrap();
+        assert_eq!(frame.footer.map(|f| f.final_step), Some(30));
+        // The last line without its newline: cut off when it breaks off mid-JSON.
+        let cut = &text[..text.len() - 5];
+        let flags: Vec<bool> = lines_of(cut).map(|(_, c)| c).collect();
+        assert_eq!(flags, [false, false, false, false, true]);
+        let mut reader = LineReader::new("run.jsonl");
+        let last = lines_of(cut).map(|(l, c)| reader.read(l, c).unwrap()).last();
+        assert_eq!(last, Some(Accepted::CutOff));
+        assert_eq!(reader.finish().unwrap().truncated_at, Some(5));
+        assert!(LineReader::new("e").finish().unwrap_err().reason.starts_with("empty run log"));
     }
 
     #[test]
