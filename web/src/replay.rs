@@ -306,9 +306,12 @@ mod tests {
         assert_eq!(downsample(&pts[..6], 2), pts[..6].to_vec(), "short series are kept whole");
     }
 
-    /// A log built from `ops`: `Some((step increment, a, b))` a record (values `None` are written as
-    /// `null`, keys absent when the inner option is absent), `None` a resume at the middle step so far.
-    fn log_of(ops: &[Option<(u64, Option<Option<f64>>, Option<Option<f64>>)>]) -> String {
+    /// A record's step increment and its metrics `a` and `b`: absent (outer `None`), `null` (inner
+    /// `None`) or a value.
+    type RecordOp = (u64, Option<Option<f64>>, Option<Option<f64>>);
+
+    /// A log built from `ops`: `Some` a record, `None` a resume at the middle step so far.
+    fn log_of(ops: &[Option<RecordOp>]) -> String {
         let mut text = format!("{}\n", LOG.lines().next().unwrap());
         let mut steps: Vec<u64> = Vec::new();
         for op in ops {
