@@ -137,12 +137,14 @@ pub struct MetricSpec {
     pub key: &'static str,
     /// One line for a chart's title or tooltip.
     pub description: &'static str,
+    /// What its values count, for a chart's axis title (`nats`, `return`, `σ`, `share`, …).
+    pub unit: &'static str,
     /// What the chart draws as a reference line.
     pub target: Target,
 }
 
-const fn spec(key: &'static str, description: &'static str, target: Target) -> MetricSpec {
-    MetricSpec { key, description, target }
+const fn spec(key: &'static str, description: &'static str, unit: &'static str, target: Target) -> MetricSpec {
+    MetricSpec { key, description, unit, target }
 }
 
 /// Whether a logged `value` of `key` means training diverged: a NaN or an infinity in a loss
@@ -154,49 +156,59 @@ pub fn diverged(key: &str, value: f64) -> bool {
 
 /// Every metric key era writes (pass@k keys are matched by [`lookup`] through their prefix).
 pub const METRICS: &[MetricSpec] = &[
-    spec(EPISODIC_RETURN, "episodic return (training episodes)", Target::None),
-    spec(EPISODIC_LENGTH, "episode length", Target::None),
-    spec(LEARNING_RATE, "learning rate", Target::None),
-    spec(EVAL_RETURN, "evaluation return (deterministic policy)", Target::None),
-    spec(GAUSSIAN_ENTROPY, "entropy of the Gaussian before bounding (nats)", Target::H0PlusDelta),
-    spec(POLICY_ENTROPY, "entropy of the bounded policy, −log π(a|s) (nats)", Target::H0),
-    spec(STD_MEAN, "mean σ over action dimensions", Target::None),
-    spec(STD_MIN, "smallest σ over action dimensions", Target::None),
-    spec(STD_MAX, "largest σ over action dimensions", Target::None),
-    spec(DELTA, "compensation δ (nats)", Target::None),
-    spec(CRITIC_LOSS, "critic loss", Target::None),
-    spec(QF_VALUE, "mean Q of replayed actions", Target::None),
-    spec(ACTOR_LOSS, "actor loss", Target::None),
-    spec(ALPHA, "SAC temperature α", Target::None),
-    spec(ALPHA_LOSS, "SAC temperature loss", Target::None),
-    spec(DELTA_LOSS, "δ auto-tune loss", Target::None),
-    spec(POLICY_LOSS, "policy-gradient loss", Target::None),
-    spec(APPROX_KL, "approximate KL(old ‖ new)", Target::None),
-    spec(CLIP_FRAC, "share of clipped ratios", Target::None),
-    spec(EPOCH, "epochs completed", Target::None),
-    spec(EVAL_ENTROPY_MEAN, "mean entropy on the evaluation set: predictions or response tokens (nats)", Target::H0),
-    spec(TRAIN_LOSS, "training loss", Target::None),
-    spec(TRAIN_TOP1, "training top-1 accuracy", Target::None),
-    spec(EVAL_LOSS, "evaluation loss", Target::None),
-    spec(EVAL_TOP1, "evaluation top-1 accuracy", Target::None),
-    spec(EVAL_TOP5, "evaluation top-5 accuracy", Target::None),
-    spec(PRED_ENTROPY_MEAN, "mean entropy of predictions (nats)", Target::H0),
-    spec(PRED_ENTROPY_MIN, "smallest entropy of a prediction (nats)", Target::H0),
-    spec(ROLLOUT_REWARD_MEAN, "mean reward of sampled responses", Target::None),
-    spec(ROLLOUT_H_RESP_MEAN, "mean H_resp, top-20 % token entropy (nats)", Target::OmegaBand),
-    spec(ROLLOUT_ENTROPY_MEAN, "mean token entropy (nats)", Target::None),
-    spec(ROLLOUT_REWARD_WINDOW, "mean reward, every step since the previous record", Target::None),
-    spec(ROLLOUT_H_RESP_WINDOW, "mean H_resp, every step since the previous record (nats)", Target::OmegaBand),
-    spec(ROLLOUT_ENTROPY_WINDOW, "mean token entropy, every step since the previous record (nats)", Target::None),
-    spec(ROLLOUT_RESPONSE_LEN, "mean response length (tokens)", Target::None),
-    spec(ROLLOUT_KEPT_FRAC, "share of prompt groups kept (rewards not all equal)", Target::None),
-    spec(EVAL_GREEDY_ACCURACY, "test problems solved by greedy decoding", Target::None),
-    spec(FRAC_SHARPEN, "share of responses sharpened (z' = k·z)", Target::None),
-    spec(FRAC_SOFTEN, "share of responses softened (z' = z/k)", Target::None),
-    spec(UPDATES, "gradient updates so far", Target::None),
-    spec(STEPS_PER_SEC, "environment steps per second", Target::None),
-    spec(IMAGES_PER_SEC, "images per second", Target::None),
-    spec(TOKENS_PER_SEC, "tokens per second", Target::None),
+    spec(EPISODIC_RETURN, "episodic return (training episodes)", "return", Target::None),
+    spec(EPISODIC_LENGTH, "episode length", "steps", Target::None),
+    spec(LEARNING_RATE, "learning rate", "learning rate", Target::None),
+    spec(EVAL_RETURN, "evaluation return (deterministic policy)", "return", Target::None),
+    spec(GAUSSIAN_ENTROPY, "entropy of the Gaussian before bounding (nats)", "nats", Target::H0PlusDelta),
+    spec(POLICY_ENTROPY, "entropy of the bounded policy, −log π(a|s) (nats)", "nats", Target::H0),
+    spec(STD_MEAN, "mean σ over action dimensions", "σ", Target::None),
+    spec(STD_MIN, "smallest σ over action dimensions", "σ", Target::None),
+    spec(STD_MAX, "largest σ over action dimensions", "σ", Target::None),
+    spec(DELTA, "compensation δ (nats)", "nats", Target::None),
+    spec(CRITIC_LOSS, "critic loss", "loss", Target::None),
+    spec(QF_VALUE, "mean Q of replayed actions", "Q", Target::None),
+    spec(ACTOR_LOSS, "actor loss", "loss", Target::None),
+    spec(ALPHA, "SAC temperature α", "α", Target::None),
+    spec(ALPHA_LOSS, "SAC temperature loss", "loss", Target::None),
+    spec(DELTA_LOSS, "δ auto-tune loss", "loss", Target::None),
+    spec(POLICY_LOSS, "policy-gradient loss", "loss", Target::None),
+    spec(APPROX_KL, "approximate KL(old ‖ new)", "nats", Target::None),
+    spec(CLIP_FRAC, "share of clipped ratios", "share", Target::None),
+    spec(EPOCH, "epochs completed", "epochs", Target::None),
+    spec(
+        EVAL_ENTROPY_MEAN,
+        "mean entropy on the evaluation set: predictions or response tokens (nats)",
+        "nats",
+        Target::H0,
+    ),
+    spec(TRAIN_LOSS, "training loss", "loss", Target::None),
+    spec(TRAIN_TOP1, "training top-1 accuracy", "accuracy", Target::None),
+    spec(EVAL_LOSS, "evaluation loss", "loss", Target::None),
+    spec(EVAL_TOP1, "evaluation top-1 accuracy", "accuracy", Target::None),
+    spec(EVAL_TOP5, "evaluation top-5 accuracy", "accuracy", Target::None),
+    spec(PRED_ENTROPY_MEAN, "mean entropy of predictions (nats)", "nats", Target::H0),
+    spec(PRED_ENTROPY_MIN, "smallest entropy of a prediction (nats)", "nats", Target::H0),
+    spec(ROLLOUT_REWARD_MEAN, "mean reward of sampled responses", "reward", Target::None),
+    spec(ROLLOUT_H_RESP_MEAN, "mean H_resp, top-20 % token entropy (nats)", "nats", Target::OmegaBand),
+    spec(ROLLOUT_ENTROPY_MEAN, "mean token entropy (nats)", "nats", Target::None),
+    spec(ROLLOUT_REWARD_WINDOW, "mean reward, every step since the previous record", "reward", Target::None),
+    spec(ROLLOUT_H_RESP_WINDOW, "mean H_resp, every step since the previous record (nats)", "nats", Target::OmegaBand),
+    spec(
+        ROLLOUT_ENTROPY_WINDOW,
+        "mean token entropy, every step since the previous record (nats)",
+        "nats",
+        Target::None,
+    ),
+    spec(ROLLOUT_RESPONSE_LEN, "mean response length (tokens)", "tokens", Target::None),
+    spec(ROLLOUT_KEPT_FRAC, "share of prompt groups kept (rewards not all equal)", "share", Target::None),
+    spec(EVAL_GREEDY_ACCURACY, "test problems solved by greedy decoding", "accuracy", Target::None),
+    spec(FRAC_SHARPEN, "share of responses sharpened (z' = k·z)", "share", Target::None),
+    spec(FRAC_SOFTEN, "share of responses softened (z' = z/k)", "share", Target::None),
+    spec(UPDATES, "gradient updates so far", "updates", Target::None),
+    spec(STEPS_PER_SEC, "environment steps per second", "steps/s", Target::None),
+    spec(IMAGES_PER_SEC, "images per second", "images/s", Target::None),
+    spec(TOKENS_PER_SEC, "tokens per second", "tokens/s", Target::None),
 ];
 
 /// The spec of a key; pass@k keys share one spec.
@@ -204,7 +216,12 @@ pub fn lookup(key: &str) -> Option<MetricSpec> {
     if let Some(k) = key.strip_prefix(PASS_AT_PREFIX)
         && k.parse::<usize>().is_ok_and(|k| k > 0)
     {
-        return Some(spec("eval/pass@k", "pass@k on the test split (unbiased estimator)", Target::None));
+        return Some(spec(
+            "eval/pass@k",
+            "pass@k on the test split (unbiased estimator)",
+            "share solved",
+            Target::None,
+        ));
     }
     METRICS.iter().find(|m| m.key == key).copied()
 }

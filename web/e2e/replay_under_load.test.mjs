@@ -85,7 +85,9 @@ test('a 50 MB run log opens with every metric charted while the page paints its 
     bytes += line.length + 1;
   }
   const file = write('fifty-mb.jsonl', lines);
-  const { page, errors, ms, longest, progress } = await load(file, '#r-losses-critic');
+  const { page, errors, ms, longest, progress } = await load(file, '#r-policy-gaussian_entropy');
+  await page.check('#r-all');
+  await page.waitForSelector('#r-losses-critic');
   figures.log_50mb = { records: lines.length - 1, mb: +(fs.statSync(file).size / 1e6).toFixed(1), load_ms: ms, longest_frame_ms: longest, progress_shown: progress.length };
   assert.match(await page.textContent('#r-runs'), new RegExp(`unfinished, ${lines.length - 1} records`));
   assert.ok(progress.some((p) => p > 0 && p < 100), `progress was painted while reading: ${progress}`);
@@ -100,10 +102,10 @@ test('a 50 MB run log opens with every metric charted while the page paints its 
 test('a log of a million records opens, its chart downsampled and its readout exact', async () => {
   const lines = [header];
   for (let step = 1; step <= 1_000_000; step++) {
-    lines.push(`{"type":"record","step":${step},"wall_s":${step / 1000},"metrics":{"losses/critic":${step % 1000}}}`);
+    lines.push(`{"type":"record","step":${step},"wall_s":${step / 1000},"metrics":{"policy/gaussian_entropy":${step % 1000}}}`);
   }
   const file = write('million.jsonl', lines);
-  const { page, errors, ms, longest, progress } = await load(file, '#r-losses-critic');
+  const { page, errors, ms, longest, progress } = await load(file, '#r-policy-gaussian_entropy');
   figures.log_1m_records = { mb: +(fs.statSync(file).size / 1e6).toFixed(1), load_ms: ms, longest_frame_ms: longest, progress_shown: progress.length };
   assert.match(await page.textContent('#r-runs'), /unfinished, 1000000 records/);
   assert.ok(progress.some((p) => p > 0 && p < 100), `progress was painted while reading: ${progress}`);

@@ -50,6 +50,7 @@ impl ViewState {
 pub fn App() -> impl IntoView {
     let query = initial_query();
     let view = RwSignal::new(query.view());
+    let present = RwSignal::new(query.present());
     let mut reader = Reader::new(&query);
     let gaussian = GaussianParams::read(&mut reader);
     let softmax = SoftmaxParams::read(&mut reader);
@@ -70,7 +71,13 @@ pub fn App() -> impl IntoView {
     };
     Effect::new(move |_| {
         let v = view.get();
-        write_url(&params::query(v, state.of(v).get()));
+        write_url(&params::query(v, state.of(v).get(), present.get()));
+    });
+    // Presentation mode styles the whole document (the root element is outside the app).
+    Effect::new(move |_| {
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.class_list().toggle_with_force("present", present.get());
+        }
     });
     let on_gaussian = Callback::new(move |p: GaussianParams| state.gaussian.set(p.write()));
     let on_softmax = Callback::new(move |p: SoftmaxParams| state.softmax.set(p.write()));
@@ -103,6 +110,15 @@ pub fn App() -> impl IntoView {
                     })
                     .collect_view()}
             </nav>
+            <button
+                type="button"
+                id="present"
+                class="present-toggle"
+                aria-pressed=move || present.get().to_string()
+                on:click=move |_| present.update(|p| *p = !*p)
+            >
+                {move || if present.get() { "Leave presentation mode" } else { "Presentation mode" }}
+            </button>
             {(!notes.is_empty())
                 .then(|| {
                     view! {

@@ -41,3 +41,35 @@ pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let name = file.name();
     Ok(bytes_of(JsFuture::from(file.array_buffer()).await.map_err(|e| format!("{name}: {e:?}"))?))
 }
+
+/// Offers `href` (a data or object URL) to the visitor as a download named `name`.
+fn save(href: &str, name: &str) -> Result<(), String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(|e| format!("{e:?}"))?.dyn_into().map_err(|_| "not an anchor")?;
+    a.set_href(href);
+    a.set_download(name);
+    a.click();
+    Ok(())
+}
+
+/// Offers `text` as a download named `name` of type `mime`.
+pub fn download_text(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let saved = save(&url, name);
+    // Freed once the browser has surely fetched it (revoking at once can cancel the download).
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(60_000).await;
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    saved
+}
+
+/// Offers the canvas' pixels as a PNG download named `name`.
+pub fn download_png(canvas: &web_sys::HtmlCanvasElement, name: &str) -> Result<(), String> {
+    save(&canvas.to_data_url().map_err(|e| format!("{e:?}"))?, name)
+}

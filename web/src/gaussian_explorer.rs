@@ -5,8 +5,11 @@ use era_web::explore;
 use era_web::params::GaussianParams;
 use leptos::prelude::*;
 
-use crate::chart::{self, Bars};
-use crate::widgets::{ChartCanvas, ListSlider, Slider};
+use era_web::figure::{Bars, Figure, Role};
+use era_web::guide::{self, GaussianState};
+
+use crate::guided_steps::GuidedSteps;
+use crate::widgets::{FigureCanvas, ListSlider, Slider};
 
 /// The explorer; `initial` comes from the URL, and every change is reported through `on_change`.
 #[component]
@@ -32,8 +35,11 @@ pub fn GaussianExplorer(initial: GaussianParams, on_change: Callback<GaussianPar
     // The slider for H₀ spans the range where H₀ + δ is reachable for these bounds.
     let valid =
         Memo::new(move |_| era_shared::GaussianEra::valid_range(dims.get(), log_std_min.get(), log_std_max.get()));
+    // A change of D also moves H₀ into what D dimensions can reach.
     let set_dims = move |d: usize| {
-        raw.update(|v| v.resize(d.clamp(1, GaussianParams::MAX_DIMS), 0.0));
+        let p = params.get_untracked().with_dims(d);
+        h0.set(p.h0);
+        raw.set(p.raw);
     };
     let randomise = move |_| {
         let seed = (js_sys::Math::random() * 1e9) as u64;
@@ -42,35 +48,34 @@ pub fn GaussianExplorer(initial: GaussianParams, on_change: Callback<GaussianPar
             *v = explore::sample_entropies(n, 6.0, seed).into_iter().map(|x| x - 3.0).collect();
         });
     };
-    let sigma_chart = move |c: &web_sys::HtmlCanvasElement| {
+    let sigma_chart = move || -> Result<Figure, String> {
         let r = result.get()?;
         let p = params.get();
-        chart::draw_bars(
-            c,
-            &Bars {
-                title: "σ′ per dimension: ERA vs a plain clip of log σ".into(),
-                categories: (1..=p.raw.len()).map(|i| format!("a{i}")).collect(),
-                series: vec![
-                    ("ERA σ′".into(), r.std.clone()),
-                    ("clip σ".into(), r.clip_log_std.iter().map(|l| l.exp()).collect()),
-                ],
-                hlines: vec![],
-                y_range: Some((0.0, p.log_std_max.exp() * 1.05)),
-            },
-        )
+        Ok(Figure::Bars(Bars {
+            title: "σ′ per action dimension: ERA vs a plain clip of log σ".into(),
+            y_label: "σ (standard deviation)".into(),
+            categories: (1..=p.raw.len()).map(|i| format!("a{i}")).collect(),
+            series: vec![
+                ("ERA σ′".into(), Role::Era, r.std.clone()),
+                ("plain clip σ".into(), Role::Baseline, r.clip_log_std.iter().map(|l| l.exp()).collect()),
+            ],
+            hlines: vec![],
+            y_range: Some((0.0, p.log_std_max.exp() * 1.05)),
+        }))
     };
-    let entropy_chart = move |c: &web_sys::HtmlCanvasElement| {
+    let entropy_chart = move || -> Result<Figure, String> {
         let r = result.get()?;
-        chart::draw_bars(
-            c,
-            &Bars {
-                title: "Gaussian entropy (nats) against the target".into(),
-                categories: vec!["ERA".into(), "plain clip".into()],
-                series: vec![("entropy".into(), vec![r.entropy, r.clip_entropy])],
-                hlines: vec![("H₀ + δ".into(), r.target)],
-                y_range: None,
-            },
-        )
+        Ok(Figure::Bars(Bars {
+            title: "Gaussian entropy against the target".into(),
+            y_label: "entropy (nats)".into(),
+            categories: vec!["Gaussian entropy".into()],
+            series: vec![
+                ("ERA".into(), Role::Era, vec![r.entropy]),
+                ("plain clip".into(), Role::Baseline, vec![r.clip_entropy]),
+            ],
+            hlines: vec![("H₀ + δ".into(), r.target)],
+            y_range: None,
+        }))
     };
     view! {
         <section class="explorer" aria-labelledby="gaussian-title">
@@ -127,6 +132,7 @@ pub fn GaussianExplorer(initial: GaussianParams, on_change: Callback<GaussianPar
                     }}
                 </div>
             </details>
+            <GuidedSteps id="g-guide" steps=guide::GAUSSIAN state=Memo::new(move |_| GaussianState::of(params.get())) />
             <p class="readout" id="g-readout" aria-live="polite">
                 {move || match result.get() {
                     Ok(r) => format!(
@@ -137,8 +143,8 @@ pub fn GaussianExplorer(initial: GaussianParams, on_change: Callback<GaussianPar
                 }}
             </p>
             <div class="charts">
-                <ChartCanvas id="g-sigma".into() label="sigma per dimension" draw=sigma_chart />
-                <ChartCanvas id="g-entropy".into() label="entropy against the target" draw=entropy_chart />
+                <FigureCanvas id="g-sigma".into() label="sigma per dimension" figure=sigma_chart />
+                <FigureCanvas id="g-entropy".into() label="entropy against the target" figure=entropy_chart />
             </div>
         </section>
     }

@@ -7,8 +7,12 @@ use era_web::params::LlmParams;
 use leptos::prelude::*;
 use plotters::style::RGBColor;
 
-use crate::chart::{self, Bars, Lines};
-use crate::widgets::{ChartCanvas, Slider};
+use era_web::figure::{Bars, Figure, Line, Lines, Role};
+use era_web::guide::{self, LlmState};
+
+use crate::chart;
+use crate::guided_steps::GuidedSteps;
+use crate::widgets::{ChartCanvas, FigureCanvas, Slider};
 
 /// An example next-token distribution to show what the scale does.
 const TOKEN_LOGITS: [f64; 8] = [3.0, 2.2, 1.5, 1.0, 0.4, 0.0, -0.5, -1.0];
@@ -67,24 +71,19 @@ pub fn LlmExplorer(initial: LlmParams, on_change: Callback<LlmParams>) -> impl I
         let seed = (js_sys::Math::random() * 1e9) as u64;
         entropies.set(explore::sample_entropies(40, 4.0, seed));
     };
-    let sequence_chart = move |c: &web_sys::HtmlCanvasElement| {
+    let sequence_chart = move || -> Result<Figure, String> {
         let p = params.get();
         let r = result.get()?;
-        chart::draw_lines(
-            c,
-            &Lines {
-                title: "token entropies of the response".into(),
-                x_label: "token".into(),
-                series: vec![("entropy".into(), p.entropies.iter().enumerate().map(|(i, e)| (i as f64, *e)).collect())],
-                hlines: vec![
-                    ("H_resp".into(), r.h_resp),
-                    ("ω_low".into(), p.omega_low),
-                    ("ω_high".into(), p.omega_high),
-                ],
-                cursor: None,
-                log_x: false,
-            },
-        )
+        let points = p.entropies.iter().enumerate().map(|(i, e)| ((i + 1) as f64, *e)).collect();
+        Ok(Figure::Lines(Lines {
+            title: "token entropies of the response".into(),
+            x_label: "token position".into(),
+            y_label: "entropy (nats)".into(),
+            series: vec![Line::new("token entropy", Role::Other(0), points)],
+            hlines: vec![("H_resp".into(), r.h_resp), ("ω_low".into(), p.omega_low), ("ω_high".into(), p.omega_high)],
+            cursor: None,
+            log_x: false,
+        }))
     };
     let map_chart = move |c: &web_sys::HtmlCanvasElement| {
         let e = era.get()?;
@@ -103,19 +102,17 @@ pub fn LlmExplorer(initial: LlmParams, on_change: Callback<LlmParams>) -> impl I
             (r.h_resp.min(hi), params.get().advantage.clamp(-2.0, 2.0)),
         )
     };
-    let token_chart = move |c: &web_sys::HtmlCanvasElement| {
+    let token_chart = move || -> Result<Figure, String> {
         let r = result.get()?;
         let (before, after) = explore::scaled_distribution(&TOKEN_LOGITS, r.logit_scale);
-        chart::draw_bars(
-            c,
-            &Bars {
-                title: format!("an example next-token distribution, logits × {:.3}", r.logit_scale),
-                categories: (1..=TOKEN_LOGITS.len()).map(|i| format!("t{i}")).collect(),
-                series: vec![("before".into(), before), ("after".into(), after)],
-                hlines: vec![],
-                y_range: Some((0.0, 1.0)),
-            },
-        )
+        Ok(Figure::Bars(Bars {
+            title: format!("an example next-token distribution, logits × {:.3}", r.logit_scale),
+            y_label: "probability".into(),
+            categories: (1..=TOKEN_LOGITS.len()).map(|i| format!("t{i}")).collect(),
+            series: vec![("before".into(), Role::Baseline, before), ("after ERA's scaling".into(), Role::Era, after)],
+            hlines: vec![],
+            y_range: Some((0.0, 1.0)),
+        }))
     };
     view! {
         <section class="explorer" aria-labelledby="llm-title">
@@ -141,6 +138,7 @@ pub fn LlmExplorer(initial: LlmParams, on_change: Callback<LlmParams>) -> impl I
                 <button type="button" id="l-apply" on:click=apply_text>"Use these"</button>
                 {move || parse_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </div>
+            <GuidedSteps id="l-guide" steps=guide::LLM state=Memo::new(move |_| LlmState::of(params.get())) />
             <p class="readout" id="l-readout" aria-live="polite">
                 {move || match result.get() {
                     Ok(r) => format!(
@@ -157,9 +155,9 @@ pub fn LlmExplorer(initial: LlmParams, on_change: Callback<LlmParams>) -> impl I
                 }}
             </p>
             <div class="charts">
-                <ChartCanvas id="l-sequence".into() label="token entropies with H_resp and the band" draw=sequence_chart />
+                <FigureCanvas id="l-sequence".into() label="token entropies with H_resp and the band" figure=sequence_chart />
                 <ChartCanvas id="l-map".into() label="regime map over H_resp and advantage" draw=map_chart />
-                <ChartCanvas id="l-token".into() label="what the scale does to a token distribution" draw=token_chart />
+                <FigureCanvas id="l-token".into() label="what the scale does to a token distribution" figure=token_chart />
             </div>
         </section>
     }

@@ -10,6 +10,8 @@ mod chart;
 #[cfg(target_arch = "wasm32")]
 mod gaussian_explorer;
 #[cfg(target_arch = "wasm32")]
+mod guided_steps;
+#[cfg(target_arch = "wasm32")]
 mod llm_explorer;
 #[cfg(target_arch = "wasm32")]
 mod replay_explorer;

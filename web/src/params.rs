@@ -111,6 +111,11 @@ impl Query {
         format!("?{}", parts.join("&"))
     }
 
+    /// Presentation mode (`present=1`): larger type, explanations and downloads folded away.
+    pub fn present(&self) -> bool {
+        matches!(self.get("present"), Some("1" | "true" | "on"))
+    }
+
     /// The view named by `view=` (the Gaussian explorer when absent or unknown).
     pub fn view(&self) -> View {
         View::ALL.into_iter().find(|v| Some(v.key()) == self.get("view")).unwrap_or(View::Gaussian)
@@ -216,6 +221,17 @@ impl Default for GaussianParams {
 impl GaussianParams {
     /// Largest D the explorer offers.
     pub const MAX_DIMS: usize = 12;
+
+    /// The same with `dims` action dimensions (new scores 0, clamped to 1–[`MAX_DIMS`](Self::MAX_DIMS)),
+    /// and `H₀` moved into the range where `H₀ + δ` is reachable for that many (one dimension cannot
+    /// hold the entropy six could).
+    pub fn with_dims(&self, dims: usize) -> Self {
+        let mut p = self.clone();
+        p.raw.resize(dims.clamp(1, Self::MAX_DIMS), 0.0);
+        let (lo, hi) = era_shared::GaussianEra::valid_range(p.raw.len(), p.log_std_min, p.log_std_max);
+        p.h0 = p.h0.clamp(lo - p.delta, (hi - p.delta).max(lo - p.delta));
+        p
+    }
 
     /// From the URL.
     pub fn read(r: &mut Reader) -> Self {
@@ -357,11 +373,14 @@ pub struct TrainParams {
     pub era: bool,
     /// H₀ per action dimension (nats).
     pub h0_per_dim: f64,
+    /// Two agents side by side, ERA on and off, same environment and seed (`pair=1`); `era` is then
+    /// not used.
+    pub pair: bool,
 }
 
 impl Default for TrainParams {
     fn default() -> Self {
-        Self { env: "Pendulum-v1".into(), algo: "sac".into(), era: true, h0_per_dim: 0.25 }
+        Self { env: "Pendulum-v1".into(), algo: "sac".into(), era: true, h0_per_dim: 0.25, pair: false }
     }
 }
 
@@ -387,7 +406,8 @@ impl TrainParams {
             None => d.algo.clone(),
         };
         let era = q.and_then(|q| q.get("era")) != Some("off");
-        Self { env, algo, era, h0_per_dim: r.number("h0d", d.h0_per_dim, -3.0, 1.4) }
+        let pair = matches!(q.and_then(|q| q.get("pair")), Some("1" | "on" | "true"));
+        Self { env, algo, era, h0_per_dim: r.number("h0d", d.h0_per_dim, -3.0, 1.4), pair }
     }
 
     /// For the URL.
@@ -397,13 +417,17 @@ impl TrainParams {
             ("algo".into(), self.algo.clone()),
             ("era".into(), if self.era { "on" } else { "off" }.into()),
             ("h0d".into(), self.h0_per_dim.to_string()),
+            ("pair".into(), if self.pair { "1" } else { "0" }.into()),
         ]
     }
 }
 
-/// The query of `view` with its parameters.
-pub fn query(view: View, params: Vec<(String, String)>) -> Query {
+/// The query of `view` with its parameters, in presentation mode or not.
+pub fn query(view: View, params: Vec<(String, String)>, present: bool) -> Query {
     let mut q = vec![("view".to_string(), view.key().to_string())];
+    if present {
+        q.push(("present".into(), "1".into()));
+    }
     q.extend(params);
     Query(q)
 }
@@ -413,9 +437,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fewer_dimensions_move_h0_into_what_they_can_reach() {
+        // One dimension with log σ_max = 0 holds at most log √(2πe) ≈ 1.4189 nats: H₀ = 1.5 comes down
+        // to it; six dimensions hold 1.5 as it is, and the new scores are 0.
+        let p = GaussianParams::default();
+        let one = p.with_dims(1);
+        assert_eq!(one.raw, vec![0.8]);
+        assert!((one.h0 - 0.5 * (2.0 * std::f64::consts::PI * std::f64::consts::E).ln()).abs() < 1e-12);
+        let back = one.with_dims(8);
+        assert_eq!((back.raw.len(), back.raw[7], back.h0), (8, 0.0, one.h0));
+        assert_eq!(p.with_dims(0).raw.len(), 1);
+        assert_eq!(p.with_dims(99).raw.len(), GaussianParams::MAX_DIMS);
+    }
+
+    #[test]
     fn round_trips_and_corrections_are_reported() {
         let p = SoftmaxParams { logits: vec![1.5, -2.0, 0.25], h0: 0.7, tau: 5.0, mode: FloorMode::Official };
-        let q = query(View::Softmax, p.write());
+        let q = query(View::Softmax, p.write(), false);
         let s = q.to_search();
         assert_eq!(s, "?view=softmax&z=1.5,-2,0.25&h0=0.7&tau=5&mode=official");
         let back = Query::parse(&s);
@@ -432,10 +470,14 @@ mod tests {
         assert_eq!(r.notes.len(), 3, "{:?}", r.notes);
         assert!(r.notes[0].contains("s=1,2,x") && r.notes[1].contains("h0=abc") && r.notes[2].contains("delta=9"));
 
-        let t = TrainParams { env: "FiveLinkArm-v0".into(), algo: "ppo".into(), era: false, h0_per_dim: -0.5 };
-        let q = Query::parse(&query(View::Train, t.write()).to_search());
+        let t =
+            TrainParams { env: "FiveLinkArm-v0".into(), algo: "ppo".into(), era: false, h0_per_dim: -0.5, pair: true };
+        let q = Query::parse(&query(View::Train, t.write(), false).to_search());
         let mut r = Reader::new(&q);
         assert_eq!(TrainParams::read(&mut r), t);
+        let presented = query(View::Train, t.write(), true);
+        assert_eq!(presented.0[1], ("present".to_string(), "1".to_string()));
+        assert!(Query::parse(&presented.to_search()).present() && !q.present());
         let q = Query::parse("?view=train&env=Hopper-v5&algo=dqn");
         let mut r = Reader::new(&q);
         assert_eq!(TrainParams::read(&mut r), TrainParams::default());
@@ -472,7 +514,7 @@ mod tests {
                 (View::Llm, l.write()),
                 (View::Train, t.write()),
             ] {
-                let back = Query::parse(&query(p, written.clone()).to_search());
+                let back = Query::parse(&query(p, written.clone(), false).to_search());
                 let mut again = Reader::new(&back);
                 // The URL holds rounded values: what it reads back writes the same URL.
                 let rewritten = match p {

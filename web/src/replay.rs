@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use era_shared::metrics;
-use era_shared::runlog::{Accepted, LineReader, LogFrame, lines_of, status_label};
+
+use crate::figure::Role;
+use era_shared::runlog::{Accepted, LineReader, LogFrame, StepUnit, lines_of, status_label};
 
 /// The example runs bundled with the page (`assets/runs/`), produced by `era train`.
 pub const EXAMPLES: &[(&str, &str)] = &[
@@ -162,15 +164,120 @@ pub fn downsample(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// The metrics that tell a run's story, shown by default: returns and accuracies, the entropy and
+/// its target, σ, δ, pass@k. The rest appear under "all metrics".
+pub const STORY_METRICS: &[&str] = &[
+    metrics::EVAL_RETURN,
+    metrics::EPISODIC_RETURN,
+    metrics::GAUSSIAN_ENTROPY,
+    metrics::POLICY_ENTROPY,
+    metrics::STD_MEAN,
+    metrics::DELTA,
+    metrics::EVAL_TOP1,
+    metrics::PRED_ENTROPY_MIN,
+    metrics::PRED_ENTROPY_MEAN,
+    metrics::ROLLOUT_H_RESP_WINDOW,
+    metrics::ROLLOUT_H_RESP_MEAN,
+    metrics::ROLLOUT_ENTROPY_WINDOW,
+    metrics::ROLLOUT_REWARD_WINDOW,
+];
+
+/// Whether `key` is among the [`STORY_METRICS`] (pass@k included).
+pub fn is_story(key: &str) -> bool {
+    STORY_METRICS.contains(&key) || key.starts_with(metrics::PASS_AT_PREFIX)
+}
+
+/// Runs of one setting (equal [`Header::setting_key`](era_shared::runlog::Header::setting_key)):
+/// seeds to be drawn as one mean line with a band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Algorithm and task, e.g. `sac-era · HalfCheetah-v5`.
+    pub label: String,
+    /// Indices of its runs among the loaded ones, in load order.
+    pub runs: Vec<usize>,
+    /// Its colour and style: the first setting with ERA on is [`Role::Era`], the first without is
+    /// [`Role::Baseline`], the others are numbered.
+    pub role: Role,
+}
+
+/// The loaded runs grouped by setting, in the order each setting first appears.
+pub fn groups(runs: &[LoadedRun]) -> Vec<Group> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut out: Vec<Group> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let h = &r.frame.header;
+        let key = format!("{}|era {}", h.setting_key(), h.era.enabled);
+        match keys.iter().position(|k| *k == key) {
+            Some(g) => out[g].runs.push(i),
+            None => {
+                keys.push(key);
+                out.push(Group {
+                    label: format!("{} · {}", h.algorithm, h.target),
+                    runs: vec![i],
+                    role: Role::Other(0),
+                });
+            }
+        }
+    }
+    let (mut era, mut baseline, mut other) = (false, false, 0);
+    for g in &mut out {
+        let on = runs[g.runs[0]].frame.header.era.enabled;
+        g.role = match on {
+            true if !era => {
+                era = true;
+                Role::Era
+            }
+            false if !baseline => {
+                baseline = true;
+                Role::Baseline
+            }
+            _ => {
+                other += 1;
+                Role::Other(other - 1)
+            }
+        };
+    }
+    out
+}
+
+/// The mean over `columns` (one run each) with its lowest and highest value, `(x, mean, min, max)`,
+/// at the steps of the sparsest column (at most `max_points` of them): each column's value at a
+/// step is its last point at or before it, and a step enters only once every column has one.
+pub fn aggregate(columns: &[&[(f64, f64)]], max_points: usize) -> Vec<(f64, f64, f64, f64)> {
+    let Some(grid) = columns.iter().min_by_key(|c| c.len()) else { return Vec::new() };
+    let stride = grid.len().div_ceil(max_points.max(1)).max(1);
+    let mut xs: Vec<f64> = grid.iter().step_by(stride).map(|p| p.0).collect();
+    if let Some(last) = grid.last()
+        && xs.last() != Some(&last.0)
+    {
+        xs.push(last.0);
+    }
+    xs.into_iter()
+        .filter_map(|x| {
+            let values: Option<Vec<f64>> = columns.iter().map(|c| value_at(c, x)).collect();
+            let values = values?;
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            Some((x, mean, lo, hi))
+        })
+        .collect()
+}
+
 /// One line of a chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// The run's label.
+    /// The legend's text: the run, or the setting and its number of seeds.
     pub label: String,
-    /// Which of the loaded runs it is (for its full-resolution points).
-    pub run: usize,
-    /// The points drawn: the run's column, downsampled to [`MAX_DRAWN_POINTS`].
+    /// The run whose full-resolution column the readout uses; `None` for a mean over seeds (the
+    /// readout then uses `points`).
+    pub run: Option<usize>,
+    /// The points drawn: a run's column downsampled to [`MAX_DRAWN_POINTS`], or the seeds' mean.
     pub points: Vec<(f64, f64)>,
+    /// `(x, min, max)` over the seeds, for a mean; empty otherwise.
+    pub band: Vec<(f64, f64, f64)>,
+    /// The colour and style of its setting.
+    pub role: Role,
 }
 
 /// One metric's chart.
@@ -180,41 +287,92 @@ pub struct Chart {
     pub key: String,
     /// Its description from the metric registry.
     pub description: String,
-    /// One series per run that logged it.
+    /// What its values count (the y axis' title): the registry's unit, else the key.
+    pub unit: String,
+    /// One series per setting (the mean over its seeds), or per run when seeds are shown one by one.
     pub series: Vec<Series>,
     /// Reference lines `(label, value)` from the runs' ERA targets, e.g. `H₀ + δ`.
     pub targets: Vec<(String, f64)>,
 }
 
-/// The charts of every metric the runs logged: known metrics in the registry's order, then the rest
+/// What the charts show: which metrics, and seeds as a mean with a band or one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChartOptions {
+    /// Every metric, not only the [`STORY_METRICS`].
+    pub all_metrics: bool,
+    /// Each seed as its own line instead of the setting's mean and band.
+    pub each_seed: bool,
+}
+
+/// Every metric key the runs logged, known metrics in the registry's order, then the rest
 /// alphabetically.
-pub fn charts(runs: &[LoadedRun]) -> Vec<Chart> {
+pub fn metric_keys(runs: &[LoadedRun]) -> Vec<String> {
     let mut keys: Vec<&String> = runs.iter().flat_map(|r| r.columns.keys()).collect();
     keys.sort_by_key(|k| (metrics::METRICS.iter().position(|m| m.key == k.as_str()).unwrap_or(usize::MAX), *k));
     keys.dedup();
+    keys.into_iter().cloned().collect()
+}
+
+/// The charts to show: the story metrics the runs logged (all of them with `all_metrics`, or when
+/// they logged none of the story's), each with one series per setting or per run.
+pub fn charts(runs: &[LoadedRun], options: ChartOptions) -> Vec<Chart> {
+    let keys = metric_keys(runs);
+    let story = keys.iter().any(|k| is_story(k)) && !options.all_metrics;
+    let groups = groups(runs);
     keys.into_iter()
+        .filter(|k| !story || is_story(k))
         .map(|key| {
-            let series = runs
-                .iter()
-                .enumerate()
-                .filter_map(|(run, r)| {
-                    let column = r.columns.get(key)?;
-                    let points = downsample(column, MAX_DRAWN_POINTS / 2);
-                    Some(Series { label: r.label.clone(), run, points })
-                })
-                .collect();
+            let mut series = Vec::new();
+            for g in &groups {
+                let members: Vec<(usize, &Vec<(f64, f64)>)> =
+                    g.runs.iter().filter_map(|&i| runs[i].columns.get(&key).map(|c| (i, c))).collect();
+                if members.len() == 1 || (options.each_seed && !members.is_empty()) {
+                    for (i, column) in members {
+                        let points = downsample(column, MAX_DRAWN_POINTS / 2);
+                        series.push(Series {
+                            label: runs[i].label.clone(),
+                            run: Some(i),
+                            points,
+                            band: Vec::new(),
+                            role: g.role,
+                        });
+                    }
+                } else if !members.is_empty() {
+                    let columns: Vec<&[(f64, f64)]> = members.iter().map(|(_, c)| c.as_slice()).collect();
+                    let agg = aggregate(&columns, MAX_DRAWN_POINTS / 2);
+                    series.push(Series {
+                        label: format!("{} · mean of {} seeds, band min–max", g.label, members.len()),
+                        run: None,
+                        points: agg.iter().map(|&(x, m, _, _)| (x, m)).collect(),
+                        band: agg.iter().map(|&(x, _, lo, hi)| (x, lo, hi)).collect(),
+                        role: g.role,
+                    });
+                }
+            }
             let mut targets: Vec<(String, f64)> = Vec::new();
             for r in runs {
-                for (name, value) in metrics::target_lines(key, &r.frame.header.era) {
+                for (name, value) in metrics::target_lines(&key, &r.frame.header.era) {
                     if !targets.iter().any(|(_, v)| (v - value).abs() < 1e-12) {
                         targets.push((name.to_string(), value));
                     }
                 }
             }
-            let description = metrics::lookup(key).map(|m| m.description.to_string()).unwrap_or_default();
-            Chart { key: key.clone(), description, series, targets }
+            let spec = metrics::lookup(&key);
+            let description = spec.map(|m| m.description.to_string()).unwrap_or_default();
+            let unit = spec.map_or_else(|| key.clone(), |m| m.unit.to_string());
+            Chart { key, description, unit, series, targets }
         })
         .collect()
+}
+
+/// The x axis' title: what the runs' steps count (the first run's unit).
+pub fn step_label(runs: &[LoadedRun]) -> &'static str {
+    match runs.first().map(|r| r.frame.header.step_unit) {
+        Some(StepUnit::EnvSteps) => "environment steps",
+        Some(StepUnit::OptimizerSteps) => "optimizer steps",
+        Some(StepUnit::GrpoSteps) => "GRPO steps",
+        None => "step",
+    }
 }
 
 /// The last step any run reached.
@@ -245,8 +403,10 @@ mod tests {
     fn charts_with_targets_and_the_cursor() {
         let run = load("a.jsonl", LOG).unwrap();
         assert_eq!(run.label, "small-cnn-era · mnist-embedded · seed 3");
-        let charts = charts(std::slice::from_ref(&run));
-        // Registry order: train/loss before pred/entropy_min.
+        // By default the story (the entropy floor); every metric on demand, in registry order.
+        let story = charts(std::slice::from_ref(&run), ChartOptions::default());
+        assert_eq!(story.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["pred/entropy_min"]);
+        let charts = charts(std::slice::from_ref(&run), ChartOptions { all_metrics: true, each_seed: false });
         assert_eq!(charts.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["train/loss", "pred/entropy_min"]);
         assert_eq!(charts[0].series[0].points, vec![(10.0, 1.5)], "the null is left out");
         assert_eq!((run.steps.as_slice(), run.status_label()), (&[10, 20][..], "unfinished"));
@@ -294,6 +454,51 @@ mod tests {
         );
         let e = load("many.jsonl", &text).unwrap_err();
         assert!(e.starts_with("many.jsonl:2: more than 1000 different metrics"), "{e}");
+    }
+
+    /// `LOG` with another seed, ERA switched on or off, and `pred/entropy_min` at steps 10 and 20.
+    fn seed_of(seed: u64, era: bool, values: [f64; 2]) -> LoadedRun {
+        let header = LOG.lines().next().unwrap().replace("\"seed\":3", &format!("\"seed\":{seed}"));
+        let header = if era { header } else { header.replace("\"enabled\":true", "\"enabled\":false") };
+        let text = format!(
+            "{header}\n{{\"type\":\"record\",\"step\":10,\"wall_s\":1.0,\"metrics\":{{\"pred/entropy_min\":{}}}}}\n{{\"type\":\"record\",\"step\":20,\"wall_s\":2.0,\"metrics\":{{\"pred/entropy_min\":{}}}}}\n",
+            values[0], values[1]
+        );
+        load("s.jsonl", &text).unwrap()
+    }
+
+    #[test]
+    fn seeds_of_a_setting_are_one_mean_line_with_a_band() {
+        let runs = [seed_of(0, true, [1.0, 2.0]), seed_of(1, false, [5.0, 5.0]), seed_of(1, true, [3.0, 6.0])];
+        let g = groups(&runs);
+        assert_eq!(
+            g.iter().map(|g| (g.runs.clone(), g.role)).collect::<Vec<_>>(),
+            [(vec![0, 2], Role::Era), (vec![1], Role::Baseline)]
+        );
+        let c = &charts(&runs, ChartOptions::default())[0];
+        // ERA's two seeds: mean (1 + 3)/2 = 2 at step 10 and (2 + 6)/2 = 4 at step 20, band min–max.
+        assert_eq!(c.series[0].points, [(10.0, 2.0), (20.0, 4.0)]);
+        assert_eq!(c.series[0].band, [(10.0, 1.0, 3.0), (20.0, 2.0, 6.0)]);
+        assert_eq!((c.series[0].run, c.series[1].run), (None, Some(1)));
+        assert!(c.series[0].label.contains("mean of 2 seeds"), "{}", c.series[0].label);
+        let each = &charts(&runs, ChartOptions { all_metrics: false, each_seed: true })[0];
+        assert_eq!(
+            each.series.iter().map(|s| (s.run, s.role)).collect::<Vec<_>>(),
+            [(Some(0), Role::Era), (Some(2), Role::Era), (Some(1), Role::Baseline)]
+        );
+    }
+
+    #[test]
+    fn a_mean_starts_where_every_seed_has_a_value() {
+        // The sparser column's steps are the grid: at 15, a's last point is 1 (step 10) and b's 7;
+        // at 30, 3 and 9. Before 15 b has no value, so nothing is drawn there.
+        let a = [(10.0, 1.0), (20.0, 2.0), (30.0, 3.0)];
+        let b = [(15.0, 7.0), (30.0, 9.0)];
+        assert_eq!(aggregate(&[&a, &b], 100), [(15.0, 4.0, 1.0, 7.0), (30.0, 6.0, 3.0, 9.0)]);
+        let c = [(20.0, 5.0)];
+        assert_eq!(aggregate(&[&c, &[(25.0, 1.0)]], 100), [], "no step where both have a value");
+        assert_eq!(aggregate(&[&a, &a], 100), [(10.0, 1.0, 1.0, 1.0), (20.0, 2.0, 2.0, 2.0), (30.0, 3.0, 3.0, 3.0)]);
+        assert!(aggregate(&[], 10).is_empty());
     }
 
     #[test]

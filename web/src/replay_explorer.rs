@@ -2,14 +2,14 @@
 //! bundled examples, and see every metric charted with the runs' ERA targets, a step scrubber and play.
 
 use era_shared::runlog::{lines_of, text_of};
-use era_web::replay::{self, Chart, EXAMPLES, LoadedRun, Loader};
+use era_web::figure::{Figure, Line, Lines};
+use era_web::replay::{self, Chart, ChartOptions, EXAMPLES, LoadedRun, Loader};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use crate::browser::{fetch_bytes, file_bytes, now_ms, sleep};
-use crate::chart::{self, Lines};
-use crate::widgets::ChartCanvas;
+use crate::widgets::FigureCanvas;
 
 /// Where the bundled example runs are served from.
 const EXAMPLES_DIR: &str = "assets/runs/";
@@ -118,7 +118,14 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
         sources.set(Vec::new());
         playing.set(false);
     };
-    let charts = Memo::new(move |_| runs.with(|r| replay::charts(r)));
+    let all_metrics = RwSignal::new(false);
+    let each_seed = RwSignal::new(false);
+    let charts = Memo::new(move |_| {
+        let options = ChartOptions { all_metrics: all_metrics.get(), each_seed: each_seed.get() };
+        runs.with(|r| replay::charts(r, options))
+    });
+    let metric_count = Memo::new(move |_| runs.with(|r| replay::metric_keys(r).len()));
+    let x_label = Memo::new(move |_| runs.with(|r| replay::step_label(r)));
     let max_step = Memo::new(move |_| runs.with(|r| replay::max_step(r)) as f64);
     // Play: the cursor walks to the end in about ten seconds. The interval is the outside world.
     Effect::new(move |_| {
@@ -150,28 +157,39 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
         let title = if c.description.is_empty() { c.key.clone() } else { format!("{} — {}", c.key, c.description) };
         let c2 = c.clone();
         let label = c.key.clone();
-        let draw = move |canvas: &web_sys::HtmlCanvasElement| {
-            chart::draw_lines(
-                canvas,
-                &Lines {
-                    title: title.clone(),
-                    x_label: "step".into(),
-                    series: c2.series.iter().map(|s| (s.label.clone(), s.points.clone())).collect(),
-                    hlines: c2.targets.clone(),
-                    cursor: Some(cursor.get()),
-                    log_x: false,
-                },
-            )
+        let figure = move || -> Result<Figure, String> {
+            Ok(Figure::Lines(Lines {
+                title: title.clone(),
+                x_label: x_label.get().into(),
+                y_label: c2.unit.clone(),
+                series: c2
+                    .series
+                    .iter()
+                    .map(|s| Line {
+                        label: s.label.clone(),
+                        points: s.points.clone(),
+                        role: s.role,
+                        band: s.band.clone(),
+                    })
+                    .collect(),
+                hlines: c2.targets.clone(),
+                cursor: Some(cursor.get()),
+                log_x: false,
+            }))
         };
         let readout = move || {
             let at = cursor.get();
-            // Read from the full-resolution column, not the downsampled points drawn.
+            // A run's value from its full-resolution column, not the downsampled points drawn; a
+            // mean over seeds from its own points.
             runs.with(|r| {
                 c.series
                     .iter()
                     .map(|s| {
-                        let column = r.get(s.run).and_then(|run| run.columns.get(&c.key));
-                        match column.and_then(|points| replay::value_at(points, at)) {
+                        let points = match s.run {
+                            Some(i) => r.get(i).and_then(|run| run.columns.get(&c.key)).map(Vec::as_slice),
+                            None => Some(s.points.as_slice()),
+                        };
+                        match points.and_then(|p| replay::value_at(p, at)) {
                             Some(v) => format!("{}: {v:.4}", s.label),
                             None => format!("{}: –", s.label),
                         }
@@ -182,7 +200,7 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
         };
         view! {
             <div class="replay-chart">
-                <ChartCanvas id=id label=label draw=draw />
+                <FigureCanvas id=id label=label figure=figure />
                 <p class="values">{readout}</p>
             </div>
         }
@@ -281,6 +299,18 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
                         }
                     />
                     <output for="r-step">{move || format!("{:.0}", cursor.get())}</output>
+                </div>
+            </Show>
+            <Show when=move || !runs.with(Vec::is_empty)>
+                <div class="chart-options">
+                    <label>
+                        <input type="checkbox" id="r-all" prop:checked=move || all_metrics.get() on:change=move |ev| all_metrics.set(event_target_checked(&ev)) />
+                        {move || format!(" all metrics ({})", metric_count.get())}
+                    </label>
+                    <label>
+                        <input type="checkbox" id="r-each-seed" prop:checked=move || each_seed.get() on:change=move |ev| each_seed.set(event_target_checked(&ev)) />
+                        " each seed on its own (else a setting's seeds are drawn as their mean with a min–max band)"
+                    </label>
                 </div>
             </Show>
             <div class="charts" id="r-charts">{move || charts.get().into_iter().map(chart_view).collect_view()}</div>

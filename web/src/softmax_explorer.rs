@@ -6,8 +6,11 @@ use era_web::explore;
 use era_web::params::SoftmaxParams;
 use leptos::prelude::*;
 
-use crate::chart::{self, Bars, Lines};
-use crate::widgets::{ChartCanvas, ListSlider, Slider};
+use era_web::figure::{Bars, Figure, Line, Lines, Role};
+use era_web::guide::{self, SoftmaxState};
+
+use crate::guided_steps::GuidedSteps;
+use crate::widgets::{FigureCanvas, ListSlider, Slider};
 
 /// The H₀ slider's step; its ends sit on multiples of it so keyboard steps land on round values.
 const H0_STEP: f64 = 0.005;
@@ -53,37 +56,36 @@ pub fn SoftmaxExplorer(initial: SoftmaxParams, on_change: Callback<SoftmaxParams
         let p = params.get();
         explore::temperature_sweep(&p.logits, p.h0, p.tau, 61)
     });
-    let probs_chart = move |c: &web_sys::HtmlCanvasElement| {
+    let probs_chart = move || -> Result<Figure, String> {
         let r = result.get()?;
-        chart::draw_bars(
-            c,
-            &Bars {
-                title: "probabilities before and after the floor".into(),
-                categories: (0..r.before.len()).map(|i| i.to_string()).collect(),
-                series: vec![("softmax(z)".into(), r.before.clone()), ("softmax(z′)".into(), r.after.clone())],
-                hlines: vec![],
-                y_range: Some((0.0, 1.0)),
-            },
-        )
+        Ok(Figure::Bars(Bars {
+            title: "class probabilities before and after the floor".into(),
+            y_label: "probability".into(),
+            categories: (0..r.before.len()).map(|i| format!("class {i}")).collect(),
+            series: vec![
+                ("softmax(z)".into(), Role::Baseline, r.before.clone()),
+                ("softmax(z′), ERA".into(), Role::Era, r.after.clone()),
+            ],
+            hlines: vec![],
+            y_range: Some((0.0, 1.0)),
+        }))
     };
-    let sweep_chart = move |c: &web_sys::HtmlCanvasElement| {
+    let sweep_chart = move || -> Result<Figure, String> {
         let s = sweep.get()?;
         let p = params.get();
-        chart::draw_lines(
-            c,
-            &Lines {
-                title: "entropy against logit scale (1/temperature)".into(),
-                x_label: "scale s: logits s·z".into(),
-                series: vec![
-                    ("plain softmax".into(), s.iter().map(|q| (q.scale, q.plain)).collect()),
-                    ("ERA exact".into(), s.iter().map(|q| (q.scale, q.exact)).collect()),
-                    ("ERA official".into(), s.iter().map(|q| (q.scale, q.official)).collect()),
-                ],
-                hlines: vec![("H₀".into(), p.h0)],
-                cursor: Some(1.0),
-                log_x: true,
-            },
-        )
+        Ok(Figure::Lines(Lines {
+            title: "entropy against logit scale (1/temperature)".into(),
+            x_label: "scale s: logits s·z (log axis)".into(),
+            y_label: "entropy (nats)".into(),
+            series: vec![
+                Line::new("plain softmax", Role::Baseline, s.iter().map(|q| (q.scale, q.plain)).collect()),
+                Line::new("ERA exact", Role::Era, s.iter().map(|q| (q.scale, q.exact)).collect()),
+                Line::new("ERA official", Role::Other(0), s.iter().map(|q| (q.scale, q.official)).collect()),
+            ],
+            hlines: vec![("H₀".into(), p.h0)],
+            cursor: Some(1.0),
+            log_x: true,
+        }))
     };
     view! {
         <section class="explorer" aria-labelledby="softmax-title">
@@ -152,6 +154,7 @@ pub fn SoftmaxExplorer(initial: SoftmaxParams, on_change: Callback<SoftmaxParams
                     }}
                 </div>
             </details>
+            <GuidedSteps id="s-guide" steps=guide::SOFTMAX state=Memo::new(move |_| SoftmaxState::of(params.get())) />
             <p class="readout" id="s-readout" aria-live="polite">
                 {move || match result.get() {
                     Ok(r) => format!(
@@ -167,8 +170,8 @@ pub fn SoftmaxExplorer(initial: SoftmaxParams, on_change: Callback<SoftmaxParams
                 }}
             </p>
             <div class="charts">
-                <ChartCanvas id="s-probs".into() label="probabilities before and after" draw=probs_chart />
-                <ChartCanvas id="s-sweep".into() label="entropy against logit scale" draw=sweep_chart />
+                <FigureCanvas id="s-probs".into() label="probabilities before and after" figure=probs_chart />
+                <FigureCanvas id="s-sweep".into() label="entropy against logit scale" figure=sweep_chart />
             </div>
         </section>
     }

@@ -14,6 +14,7 @@ use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::env::scene::{Role, Scene, Shape};
 use era_shared::metrics;
+use era_web::figure::{Figure, Line, Lines, Role as SeriesRole};
 use era_web::params::TrainParams;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,8 +22,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{now_ms, sleep};
-use crate::chart::{self, Lines};
-use crate::widgets::{ChartCanvas, Slider};
+
+use crate::widgets::{ChartCanvas, FigureCanvas, Slider};
 
 /// Series the page charts, by metric key.
 const CHARTED: [&str; 4] =
@@ -111,51 +112,58 @@ fn config(s: &Settings, h0_per_dim: f64) -> ControlConfig {
         .with_eval_episodes(2)
 }
 
-/// Trains until `alive` turns false; `running` pauses, `h0_per_dim` is applied as it changes.
+/// Trains every side until `alive` turns false, sharing each frame's time between them; `running`
+/// pauses, `h0_per_dim` is applied to the sides with ERA as it changes.
 async fn train<B: AutodiffBackend>(
     device: B::Device,
-    settings: Settings,
+    sides: Vec<(Settings, View)>,
     h0_per_dim: RwSignal<f64>,
     running: RwSignal<bool>,
     alive: Rc<Cell<bool>>,
-    view: View,
 ) -> Result<(), String> {
     let mut applied = h0_per_dim.get_untracked();
-    let mut trainer = ControlTrainer::<B>::new(config(&settings, applied), &device).map_err(|e| e.to_string())?;
-    let dims = trainer.env_spec().action.dims();
-    view.target.set(settings.era.then_some(applied * dims as f64));
-    let mut window = (now_ms(), 0u64);
+    let mut trainers = Vec::with_capacity(sides.len());
+    for (settings, view) in &sides {
+        let trainer = ControlTrainer::<B>::new(config(settings, applied), &device).map_err(|e| e.to_string())?;
+        let dims = trainer.env_spec().action.dims() as f64;
+        view.target.set(settings.era.then_some(applied * dims));
+        trainers.push((trainer, dims, (now_ms(), 0u64)));
+    }
+    // Each side gets its share of about one frame, then the browser gets its turn.
+    let budget = 14.0 / sides.len().max(1) as f64;
     while alive.get() {
         if !running.get_untracked() {
             sleep(100).await;
             continue;
         }
         let h = h0_per_dim.get_untracked();
-        if settings.era && (h - applied).abs() > 1e-12 {
-            trainer.set_h0(h * dims as f64).map_err(|e| e.to_string())?;
-            applied = h;
-            view.target.set(Some(h * dims as f64));
-        }
-        // Work for about one frame, then give the browser its turn.
-        let start = now_ms();
-        while now_ms() - start < 14.0 && alive.get() {
-            for l in trainer.advance().await.map_err(|e| e.to_string())? {
-                view.series.update(|series| {
-                    for (k, v) in &l.metrics {
-                        if let Some(s) = series.iter_mut().find(|(key, _)| key == k) {
-                            s.1.push((l.step as f64, *v));
-                        }
-                    }
-                });
+        let changed = (h - applied).abs() > 1e-12;
+        for ((settings, view), (trainer, dims, window)) in sides.iter().zip(&mut trainers) {
+            if settings.era && changed {
+                trainer.set_h0(h * *dims).map_err(|e| e.to_string())?;
+                view.target.set(Some(h * *dims));
             }
+            let start = now_ms();
+            while now_ms() - start < budget && alive.get() {
+                for l in trainer.advance().await.map_err(|e| e.to_string())? {
+                    view.series.update(|series| {
+                        for (k, v) in &l.metrics {
+                            if let Some(s) = series.iter_mut().find(|(key, _)| key == k) {
+                                s.1.push((l.step as f64, *v));
+                            }
+                        }
+                    });
+                }
+            }
+            let step = trainer.step();
+            view.step.set(step);
+            if now_ms() - window.0 > 500.0 {
+                view.steps_per_sec.set((step - window.1) as f64 / ((now_ms() - window.0) / 1000.0));
+                *window = (now_ms(), step);
+            }
+            view.scene.set(Some(trainer.scene()));
         }
-        let step = trainer.step();
-        view.step.set(step);
-        if now_ms() - window.0 > 500.0 {
-            view.steps_per_sec.set((step - window.1) as f64 / ((now_ms() - window.0) / 1000.0));
-            window = (now_ms(), step);
-        }
-        view.scene.set(Some(trainer.scene()));
+        applied = h;
         sleep(0).await;
     }
     Ok(())
@@ -223,18 +231,20 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
     let algo = RwSignal::new(if initial.algo == "ppo" { Algo::Ppo } else { Algo::Sac });
     let era = RwSignal::new(initial.era);
     let h0_per_dim = RwSignal::new(initial.h0_per_dim);
+    let pair = RwSignal::new(initial.pair);
     Effect::new(move |_| {
         on_change.run(TrainParams {
             env: env.get(),
             algo: if algo.get() == Algo::Ppo { "ppo" } else { "sac" }.into(),
             era: era.get(),
             h0_per_dim: h0_per_dim.get(),
+            pair: pair.get(),
         })
     });
     let running = RwSignal::new(false);
     let device = RwSignal::new(Device::Probing);
     let alive: StoredValue<Option<Rc<Cell<bool>>>, LocalStorage> = StoredValue::new_local(None);
-    let view = View {
+    let new_view = || View {
         step: RwSignal::new(0),
         steps_per_sec: RwSignal::new(0.0),
         series: RwSignal::new(Vec::new()),
@@ -242,6 +252,12 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
         status: RwSignal::new(String::new()),
         target: RwSignal::new(None),
     };
+    // The first side is the single agent, or ERA when two train side by side; the second is the
+    // baseline (ERA off) of a pair.
+    let views = [new_view(), new_view()];
+    let view = views[0];
+    // The sides of the run in progress: ERA on or off for each.
+    let trained = RwSignal::new(Vec::<bool>::new());
     spawn_local(async move {
         device.set(match webgpu_adapter().await {
             Ok(name) => Device::WebGpu(name),
@@ -254,11 +270,20 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
         }
         let flag = Rc::new(Cell::new(true));
         alive.set_value(Some(flag.clone()));
-        view.series.set(CHARTED.iter().map(|k| (k.to_string(), Vec::new())).collect());
-        view.step.set(0);
+        let eras = if pair.get_untracked() { vec![true, false] } else { vec![era.get_untracked()] };
+        let sides: Vec<(Settings, View)> = eras
+            .iter()
+            .zip(views)
+            .map(|(&era, v)| {
+                v.series.set(CHARTED.iter().map(|k| (k.to_string(), Vec::new())).collect());
+                v.step.set(0);
+                v.scene.set(None);
+                (Settings { env: env.get_untracked(), algo: algo.get_untracked(), era }, v)
+            })
+            .collect();
+        trained.set(eras);
         view.status.set(String::new());
         running.set(true);
-        let settings = Settings { env: env.get_untracked(), algo: algo.get_untracked(), era: era.get_untracked() };
         let on_gpu = matches!(device.get_untracked(), Device::WebGpu(_));
         spawn_local(async move {
             let result = if on_gpu {
@@ -266,9 +291,9 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
                 let d = WgpuDevice::default();
                 // The synchronous setup blocks, which a browser cannot do.
                 burn::backend::wgpu::init_setup_async::<graphics::WebGpu>(&d, Default::default()).await;
-                train::<Autodiff<burn::backend::Wgpu>>(d, settings, h0_per_dim, running, flag, view).await
+                train::<Autodiff<burn::backend::Wgpu>>(d, sides, h0_per_dim, running, flag).await
             } else {
-                train::<Autodiff<NdArray>>(Default::default(), settings, h0_per_dim, running, flag, view).await
+                train::<Autodiff<NdArray>>(Default::default(), sides, h0_per_dim, running, flag).await
             };
             if let Err(e) = result {
                 view.status.set(format!("training stopped: {e}"));
@@ -276,30 +301,55 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
             }
         });
     };
-    let chart_of = move |key: &'static str, title: &'static str| {
-        move |c: &web_sys::HtmlCanvasElement| {
-            let points =
-                view.series.with(|s| s.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()).unwrap_or_default());
-            let hlines = match (key, view.target.get()) {
-                (metrics::GAUSSIAN_ENTROPY, Some(h)) => vec![("H₀".to_string(), h)],
-                _ => vec![],
-            };
-            chart::draw_lines(
-                c,
-                &Lines {
-                    title: title.into(),
-                    x_label: "environment step".into(),
-                    series: vec![(key.to_string(), points)],
-                    hlines,
-                    cursor: None,
-                    log_x: false,
-                },
-            )
+    // ERA's colour for a side with ERA on, the baseline's otherwise, as in every other view.
+    let chart_of = move |key: &'static str, title: &'static str, y_label: &'static str| {
+        move || -> Result<Figure, String> {
+            let mut series = Vec::new();
+            let mut hlines = Vec::new();
+            for (&era, v) in trained.get().iter().zip(&views) {
+                let points =
+                    v.series.with(|s| s.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()).unwrap_or_default());
+                let (label, role) =
+                    if era { ("with ERA", SeriesRole::Era) } else { ("without ERA", SeriesRole::Baseline) };
+                series.push(Line::new(label, role, points));
+                if let (metrics::GAUSSIAN_ENTROPY, Some(h)) = (key, v.target.get()) {
+                    hlines.push(("H₀".to_string(), h));
+                }
+            }
+            Ok(Figure::Lines(Lines {
+                title: title.into(),
+                x_label: "environment steps".into(),
+                y_label: y_label.into(),
+                series,
+                hlines,
+                cursor: None,
+                log_x: false,
+            }))
         }
     };
-    let scene_draw = move |c: &web_sys::HtmlCanvasElement| match view.scene.get() {
-        Some(s) => draw_scene(c, &s),
-        None => Ok(()),
+    let scene_of = move |side: usize| {
+        move |c: &web_sys::HtmlCanvasElement| match views[side].scene.get() {
+            Some(s) => draw_scene(c, &s),
+            None => Ok(()),
+        }
+    };
+    let side_name = move |side: usize| match trained.get().get(side) {
+        Some(true) => "with ERA",
+        Some(false) => "without ERA",
+        None => "",
+    };
+    let status = move || {
+        let s = view.status.get();
+        if !s.is_empty() {
+            return s;
+        }
+        let sides = trained.get();
+        let line = |v: &View| format!("step {} · {:.0} steps/s", v.step.get(), v.steps_per_sec.get());
+        if sides.len() < 2 {
+            line(&views[0])
+        } else {
+            format!("with ERA: {} — without ERA: {}", line(&views[0]), line(&views[1]))
+        }
     };
     view! {
         <section class="explorer" aria-labelledby="train-title">
@@ -330,24 +380,29 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
                         <option value="ppo" selected=move || algo.get() == Algo::Ppo>"PPO"</option>
                     </select>
                 </label>
-                <label><input type="checkbox" id="t-era" prop:checked=move || era.get() on:change=move |ev| era.set(event_target_checked(&ev)) />" ERA"</label>
+                <label><input type="checkbox" id="t-era" prop:checked=move || era.get() prop:disabled=move || pair.get() on:change=move |ev| era.set(event_target_checked(&ev)) />" ERA"</label>
+                <label><input type="checkbox" id="t-pair" prop:checked=move || pair.get() on:change=move |ev| pair.set(event_target_checked(&ev)) />" ERA and without ERA side by side"</label>
                 <Slider id="t-h0".into() label="H₀ per dimension (nats)" min=-3.0 max=1.4 step=0.05 value=h0_per_dim decimals=2 />
                 <button type="button" id="t-start" on:click=start disabled=move || device.get() == Device::Probing>"Start"</button>
                 <button type="button" id="t-pause" on:click=move |_| running.update(|r| *r = !*r)>
                     {move || if running.get() { "Pause" } else { "Resume" }}
                 </button>
             </div>
-            <p class="readout" id="t-status" aria-live="polite">
-                {move || {
-                    let s = view.status.get();
-                    if !s.is_empty() { s } else { format!("step {} · {:.0} steps/s", view.step.get(), view.steps_per_sec.get()) }
-                }}
-            </p>
+            <p class="readout" id="t-status" aria-live="polite">{status}</p>
             <div class="charts">
-                <ChartCanvas id="t-scene".into() label="the environment" draw=scene_draw width=480 height=300 />
-                <ChartCanvas id="t-return".into() label="episodic return" draw=chart_of(metrics::EPISODIC_RETURN, "episodic return") />
-                <ChartCanvas id="t-entropy".into() label="Gaussian entropy" draw=chart_of(metrics::GAUSSIAN_ENTROPY, "Gaussian entropy (nats)") />
-                <ChartCanvas id="t-std".into() label="mean sigma" draw=chart_of(metrics::STD_MEAN, "mean σ") />
+                <figure class="scene">
+                    <ChartCanvas id="t-scene".into() label="the environment" draw=scene_of(0) width=480 height=300 />
+                    <figcaption>{move || side_name(0)}</figcaption>
+                </figure>
+                <Show when=move || trained.with(|t| t.len() > 1)>
+                    <figure class="scene">
+                        <ChartCanvas id="t-scene-2".into() label="the environment, second agent" draw=scene_of(1) width=480 height=300 />
+                        <figcaption>{move || side_name(1)}</figcaption>
+                    </figure>
+                </Show>
+                <FigureCanvas id="t-return".into() label="episodic return" figure=chart_of(metrics::EPISODIC_RETURN, "episodic return", "return") />
+                <FigureCanvas id="t-entropy".into() label="Gaussian entropy" figure=chart_of(metrics::GAUSSIAN_ENTROPY, "Gaussian entropy", "entropy (nats)") />
+                <FigureCanvas id="t-std".into() label="mean sigma" figure=chart_of(metrics::STD_MEAN, "mean σ over action dimensions", "σ") />
             </div>
         </section>
     }

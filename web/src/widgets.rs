@@ -1,8 +1,13 @@
-//! The building blocks every explorer uses: a labelled slider and a canvas that redraws itself.
+//! The building blocks every explorer uses: a labelled slider, a canvas that redraws itself, and a
+//! chart with its downloads.
 
+use era_web::figure::Figure;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::HtmlCanvasElement;
+
+use crate::browser::{download_png, download_text};
+use crate::chart::Draw;
 
 /// A labelled range slider with its value shown beside it. A native `<input type="range">`, so arrow
 /// keys, Page Up/Down and Home/End work and screen readers announce it by its label.
@@ -135,5 +140,75 @@ pub fn ChartCanvas(
             ></canvas>
             {move || error.get().map(|e| view! { <p class="error">"chart: " {e}</p> })}
         </figure>
+    }
+}
+
+/// A chart that redraws when what `figure` reads changes, with buttons that download it as PNG (the
+/// pixels shown), SVG (drawn again as vectors) and CSV (its data). Files are named after `id`.
+#[component]
+pub fn FigureCanvas(
+    /// The canvas id; downloads are `ID.png`, `ID.svg`, `ID.csv`.
+    id: String,
+    /// Accessible description of the chart.
+    #[prop(into)]
+    label: String,
+    /// The chart to show; runs again when what it reads changes.
+    figure: impl Fn() -> Result<Figure, String> + 'static,
+) -> impl IntoView {
+    let shown = StoredValue::new(None::<Figure>);
+    let failed = RwSignal::new(None::<String>);
+    // The category labels drawn, also written out for screen readers (and the browser tests).
+    let labelled = RwSignal::new(Vec::<String>::new());
+    let draw = move |c: &HtmlCanvasElement| {
+        let f = figure()?;
+        let labels = f.draw(c)?;
+        if labelled.with_untracked(|l| *l != labels) {
+            labelled.set(labels);
+        }
+        shown.set_value(Some(f));
+        Ok(())
+    };
+    let desc_id = format!("{id}-labels");
+    let (png_id, svg_id, csv_id) = (format!("{id}-png"), format!("{id}-svg"), format!("{id}-csv"));
+    let name = id.clone();
+    let canvas_id = id.clone();
+    let save = move |kind: &'static str| {
+        let result = shown.with_value(|f| -> Result<(), String> {
+            let f = f.as_ref().ok_or("nothing drawn yet")?;
+            match kind {
+                "png" => {
+                    let canvas = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.get_element_by_id(&canvas_id))
+                        .and_then(|e| wasm_bindgen::JsCast::dyn_into::<HtmlCanvasElement>(e).ok())
+                        .ok_or("the chart's canvas is gone")?;
+                    download_png(&canvas, &format!("{name}.png"))
+                }
+                "svg" => download_text(&format!("{name}.svg"), "image/svg+xml", &f.svg(960, 450)?),
+                _ => download_text(&format!("{name}.csv"), "text/csv", &f.csv()),
+            }
+        });
+        failed.set(result.err());
+    };
+    view! {
+        <div class="figure">
+            <ChartCanvas id=id label=label draw=draw />
+            <p class="sr-only" id=desc_id>
+                {move || labelled.with(|l| if l.is_empty() { String::new() } else { format!("categories: {}", l.join(", ")) })}
+            </p>
+            <div class="downloads" role="group" aria-label="download this chart">
+                "Download: "
+                <button type="button" id=png_id on:click={
+                    let save = save.clone();
+                    move |_| save("png")
+                }>"PNG"</button>
+                <button type="button" id=svg_id on:click={
+                    let save = save.clone();
+                    move |_| save("svg")
+                }>"SVG"</button>
+                <button type="button" id=csv_id on:click=move |_| save("csv")>"CSV"</button>
+            </div>
+            {move || failed.get().map(|e| view! { <p class="error">"download: " {e}</p> })}
+        </div>
     }
 }
