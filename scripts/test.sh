@@ -47,9 +47,11 @@ export RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/lib/clippy-rustc"
 step "build and lint: workspace, all targets, with MuJoCo"
 cargo test --workspace --all-targets "${features[@]}" --no-run
 
-step "build and lint: era-shared without burn (the browser's default), era without MuJoCo"
+step "build and lint: era-shared without burn (the browser's default), era without MuJoCo and with CUDA"
 cargo check -p era-shared
-cargo check -p era-native --all-targets
+# CUDA builds without the toolkit when its version is named (the driver and NVRTC load at run time);
+# the build above covers era without CUDA.
+CUDARC_CUDA_VERSION=13000 cargo check -p era-native --all-targets --features cuda
 
 step "tests (with MuJoCo compared with Gymnasium itself, and the fast path beside JAX)"
 cargo test --workspace "${features[@]}"

@@ -1,4 +1,5 @@
-//! The one place that names burn backends: the CPU (ndarray) or a GPU through wgpu.
+//! The one place that names burn backends: the CPU (ndarray), a GPU through wgpu, or an NVIDIA GPU
+//! through CUDA (with the `cuda` feature).
 //!
 //! Library code is generic over `B: AutodiffBackend`; a command implements [`Task`] once and
 //! [`run`] instantiates it for the chosen backend.
@@ -14,14 +15,20 @@ use clap::ValueEnum;
 pub type Cpu = Autodiff<NdArray<f32>>;
 /// The GPU backend.
 pub type Gpu = Autodiff<Wgpu>;
+/// NVIDIA GPUs through CUDA (the driver and NVRTC are loaded at run time).
+#[cfg(feature = "cuda")]
+pub type Cuda = Autodiff<burn::backend::Cuda>;
 
 /// `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
-    /// wgpu on a real GPU adapter if there is one, else ndarray (a software adapter such as
-    /// lavapipe is slower than ndarray, so it is not chosen).
+    /// CUDA when this build has it and an NVIDIA GPU answers, else wgpu on a real GPU adapter if
+    /// there is one, else ndarray (a software adapter such as lavapipe is slower than ndarray, so it
+    /// is not chosen).
     Auto,
+    /// CUDA on NVIDIA GPU 0 (builds with the `cuda` feature).
+    Cuda,
     /// wgpu, on whatever adapter it finds (forces a software adapter too).
     Wgpu,
     /// ndarray on the CPU: deterministic for a seed.
@@ -36,6 +43,7 @@ impl fmt::Display for BackendChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Auto => "auto",
+            Self::Cuda => "cuda",
             Self::Wgpu => "wgpu",
             Self::Ndarray => "ndarray",
             Self::Fast => "fast",
@@ -80,8 +88,47 @@ pub fn adapters() -> Vec<(String, bool)> {
         .collect()
 }
 
-/// Fails, naming the fix, when `choice` cannot work here (`wgpu` with no adapter at all).
+/// Whether CUDA answers here: a one-element tensor goes to NVIDIA GPU 0 and back. The CUDA libraries
+/// are loaded at run time, and their absence is a panic inside the backend: it is caught (and kept
+/// off stderr) and becomes the reason.
+#[cfg(feature = "cuda")]
+pub fn cuda_answers() -> Result<(), String> {
+    use burn::tensor::Tensor;
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let probe = std::panic::catch_unwind(|| {
+        let device = burn::backend::cuda::CudaDevice::default();
+        Tensor::<burn::backend::Cuda, 1>::from_floats([1.0], &device).into_data().to_vec::<f32>().ok()
+    });
+    std::panic::set_hook(quiet);
+    match probe {
+        Ok(Some(v)) if v == [1.0] => Ok(()),
+        Ok(_) => Err("the CUDA device returned a wrong value".into()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no reason given");
+            Err(format!("no NVIDIA GPU answers through CUDA ({})", why.lines().next().unwrap_or(why)))
+        }
+    }
+}
+
+/// Without the `cuda` feature: why CUDA is not available.
+#[cfg(not(feature = "cuda"))]
+pub fn cuda_answers() -> Result<(), String> {
+    Err("this era was built without CUDA (build it with `--features cuda`, see README.md)".into())
+}
+
+/// Fails, naming the fix, when `choice` cannot work here (`wgpu` with no adapter at all, `cuda`
+/// without a driver or without the feature).
 pub fn ensure_available(choice: BackendChoice) -> anyhow::Result<()> {
+    if choice == BackendChoice::Cuda
+        && let Err(why) = cuda_answers()
+    {
+        anyhow::bail!("--backend cuda: {why}; use --backend wgpu or ndarray");
+    }
     if choice == BackendChoice::Wgpu && adapters().is_empty() {
         anyhow::bail!(
             "--backend wgpu: no GPU adapter found (wgpu needs a Vulkan, Metal or DX12 driver and its loader, e.g. \
@@ -91,44 +138,73 @@ pub fn ensure_available(choice: BackendChoice) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The backend a choice resolves to.
+enum Resolved {
+    Cpu,
+    Wgpu,
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
 /// Resolves `choice` to a concrete backend, saying on stderr what it chose and why, and runs `task` on it.
-/// Fails, instead of letting wgpu panic, when `--backend wgpu` finds no adapter at all.
+/// Fails, instead of letting wgpu or CUDA panic, when the backend asked for cannot run here.
 pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
-    let use_gpu = match choice {
+    let resolved = match choice {
         BackendChoice::Fast if !T::FAST => anyhow::bail!(
             "--backend fast: the fast CPU path runs control training (SAC, PPO) and its benchmarks only; use --backend ndarray"
         ),
         BackendChoice::Fast => return Ok(task.run::<Cpu>(Default::default(), "fast")),
-        BackendChoice::Ndarray => false,
+        BackendChoice::Ndarray => Resolved::Cpu,
         BackendChoice::Wgpu => {
             ensure_available(choice)?;
-            true
+            Resolved::Wgpu
         }
-        BackendChoice::Auto => {
-            let found = adapters();
-            match found.iter().find(|(_, real)| *real) {
-                Some((name, _)) => {
-                    eprintln!("era: backend wgpu on {name} (--backend auto)");
-                    true
-                }
-                None => {
-                    let why = if found.is_empty() {
-                        "no GPU adapter found".to_string()
-                    } else {
-                        format!(
-                            "only software adapters: {}",
-                            found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-                        )
-                    };
-                    eprintln!("era: backend ndarray on the CPU ({why}; --backend wgpu forces wgpu)");
-                    false
-                }
+        BackendChoice::Cuda => {
+            ensure_available(choice)?;
+            #[cfg(feature = "cuda")]
+            {
+                Resolved::Cuda
             }
+            #[cfg(not(feature = "cuda"))]
+            unreachable!("ensure_available refuses cuda without the feature")
         }
+        BackendChoice::Auto => auto(),
     };
-    Ok(if use_gpu {
-        task.run::<Gpu>(WgpuDevice::DefaultDevice, "wgpu")
-    } else {
-        task.run::<Cpu>(Default::default(), "ndarray")
+    Ok(match resolved {
+        Resolved::Cpu => task.run::<Cpu>(Default::default(), "ndarray"),
+        Resolved::Wgpu => task.run::<Gpu>(WgpuDevice::DefaultDevice, "wgpu"),
+        #[cfg(feature = "cuda")]
+        Resolved::Cuda => task.run::<Cuda>(Default::default(), "cuda"),
     })
+}
+
+/// `--backend auto`: CUDA if built in and answering, then a real wgpu adapter, then the CPU; says
+/// which and why on stderr.
+fn auto() -> Resolved {
+    let cuda = cuda_answers();
+    #[cfg(feature = "cuda")]
+    if cuda.is_ok() {
+        eprintln!("era: backend cuda on NVIDIA GPU 0 (--backend auto)");
+        return Resolved::Cuda;
+    }
+    let no_cuda = cuda.err().unwrap_or_default();
+    let found = adapters();
+    match found.iter().find(|(_, real)| *real) {
+        Some((name, _)) => {
+            eprintln!("era: backend wgpu on {name} (--backend auto; {no_cuda})");
+            Resolved::Wgpu
+        }
+        None => {
+            let why = if found.is_empty() {
+                "no GPU adapter found".to_string()
+            } else {
+                format!(
+                    "only software adapters: {}",
+                    found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            };
+            eprintln!("era: backend ndarray on the CPU ({no_cuda}; {why}; --backend wgpu forces wgpu)");
+            Resolved::Cpu
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
+use era_shared::labels::tick;
 use plotters::prelude::*;
 
 use crate::compare::Group;
@@ -48,23 +49,6 @@ pub fn curve(g: &Group<'_>, metric: &str) -> Curve {
     Curve { label: g.label.clone(), era: g.runs.first().is_some_and(|r| r.header.era.enabled), points }
 }
 
-/// Steps in plain units: `25k`, `1M`.
-pub fn steps_label(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e6 {
-        format!("{}M", trim(x / 1e6))
-    } else if a >= 1e3 {
-        format!("{}k", trim(x / 1e3))
-    } else {
-        trim(x)
-    }
-}
-
-fn trim(x: f64) -> String {
-    let s = format!("{x:.1}");
-    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-}
-
 /// Writes one SVG per task for each of `metrics` into `dir`; returns the files written.
 pub fn write(groups: &[Group<'_>], metrics: &[&str], dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the plot folder", dir.display()))?;
@@ -83,7 +67,9 @@ pub fn write(groups: &[Group<'_>], metrics: &[&str], dir: &Path) -> anyhow::Resu
             }
             let name = format!("{task}-{}.svg", metric.replace(['/', '@'], "_"));
             let path = dir.join(name.replace(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c)), "_"));
-            draw(&path, &format!("{task}: {metric}"), metric, &curves)
+            let steps = groups.iter().find_map(|g| g.runs.first()).map_or("step", |r| r.header.step_unit.axis_label());
+            let unit = era_shared::metrics::lookup(metric).map_or(*metric, |m| m.unit);
+            draw(&path, &format!("{task}: {metric}"), (steps, unit), &curves)
                 .with_context(|| format!("{}: cannot draw the plot", path.display()))?;
             written.push(path);
         }
@@ -91,7 +77,7 @@ pub fn write(groups: &[Group<'_>], metrics: &[&str], dir: &Path) -> anyhow::Resu
     Ok(written)
 }
 
-fn draw(path: &Path, title: &str, metric: &str, curves: &[Curve]) -> anyhow::Result<()> {
+fn draw(path: &Path, title: &str, (x_title, y_title): (&str, &str), curves: &[Curve]) -> anyhow::Result<()> {
     let err = |e: DrawingAreaErrorKind<std::io::Error>| anyhow!("{e}");
     let all = curves.iter().flat_map(|c| &c.points);
     let (x0, x1, y0, y1) = all.fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |a, p| {
@@ -109,9 +95,10 @@ fn draw(path: &Path, title: &str, metric: &str, curves: &[Curve]) -> anyhow::Res
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("environment step")
-        .y_desc(metric)
-        .x_label_formatter(&|x| steps_label(*x))
+        .x_desc(x_title)
+        .y_desc(y_title)
+        .x_label_formatter(&|x| tick(*x))
+        .y_label_formatter(&|y| tick(*y))
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(err)?;
@@ -147,17 +134,4 @@ fn draw(path: &Path, title: &str, metric: &str, curves: &[Curve]) -> anyhow::Res
         .map_err(err)?;
     root.present().map_err(err)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_are_labelled_in_plain_units() {
-        assert_eq!(steps_label(25_000.0), "25k");
-        assert_eq!(steps_label(1_000_000.0), "1M");
-        assert_eq!(steps_label(2_500_000.0), "2.5M");
-        assert_eq!(steps_label(500.0), "500");
-    }
 }

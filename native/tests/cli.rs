@@ -412,3 +412,19 @@ fn every_parser_survives_a_short_fuzzing_pass() {
         assert!(inputs > 10 && cols[3] == "0" && cols[4] == "0", "{row}");
     }
 }
+
+#[test]
+fn backend_cuda_without_a_driver_or_the_feature_is_one_line_and_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("runs").display().to_string();
+    let out =
+        era(&["train", "control", "--env", "Pendulum-v1", "--steps", "10", "--backend", "cuda", "--out", &out_dir], "");
+    // This machine has no NVIDIA driver: with the feature the probe finds none; without, the build
+    // says so.
+    let needle = if cfg!(feature = "cuda") {
+        "--backend cuda: no NVIDIA GPU answers through CUDA"
+    } else {
+        "--backend cuda: this era was built without CUDA"
+    };
+    assert_bad(&out, needle);
+}

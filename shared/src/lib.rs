@@ -21,6 +21,7 @@ pub mod data;
 pub mod env;
 pub mod error;
 pub mod gaussian;
+pub mod labels;
 pub mod lambert;
 #[cfg(feature = "llm")]
 pub mod llm;

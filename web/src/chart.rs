@@ -4,8 +4,8 @@
 //! while the labels fit, the legend above the plot instead of over the data, and one colour and line
 //! style per role in every view (ERA blue and solid, its baseline vermillion and dashed).
 
+use era_shared::labels::{label_stride, tick};
 use era_web::figure::{Bars, Figure, Lines, Role};
-use era_web::labels::{label_stride, tick};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use era_shared::metrics;
 
 use crate::figure::Role;
-use era_shared::runlog::{Accepted, LineReader, LogFrame, StepUnit, lines_of, status_label};
+use era_shared::runlog::{Accepted, LineReader, LogFrame, lines_of, status_label};
 
 /// The example runs bundled with the page (`assets/runs/`), produced by `era train`.
 pub const EXAMPLES: &[(&str, &str)] = &[
@@ -367,12 +367,7 @@ pub fn charts(runs: &[LoadedRun], options: ChartOptions) -> Vec<Chart> {
 
 /// The x axis' title: what the runs' steps count (the first run's unit).
 pub fn step_label(runs: &[LoadedRun]) -> &'static str {
-    match runs.first().map(|r| r.frame.header.step_unit) {
-        Some(StepUnit::EnvSteps) => "environment steps",
-        Some(StepUnit::OptimizerSteps) => "optimizer steps",
-        Some(StepUnit::GrpoSteps) => "GRPO steps",
-        None => "step",
-    }
+    runs.first().map_or("step", |r| r.frame.header.step_unit.axis_label())
 }
 
 /// The last step any run reached.

@@ -83,6 +83,17 @@ pub enum StepUnit {
     GrpoSteps,
 }
 
+impl StepUnit {
+    /// The x axis' title of a chart over these steps.
+    pub fn axis_label(self) -> &'static str {
+        match self {
+            Self::EnvSteps => "environment steps",
+            Self::OptimizerSteps => "optimizer steps",
+            Self::GrpoSteps => "GRPO steps",
+        }
+    }
+}
+
 /// How a run ended, as written in its footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,5 +1,6 @@
 //! How charts write numbers and choose which category labels fit: plain units on ticks (`10k`,
-//! `1.5M`, `0.25`), and every category labelled unless the labels would overlap.
+//! `1.5M`, `0.25`), and every category labelled unless the labels would overlap. The explorer's
+//! charts and `era compare --plot` both use it.
 
 /// A tick label in plain units: thousands as `k`, millions as `M`, billions as `G`, at most three
 /// significant digits and no trailing zeros (`10000.0` → `10k`, `2500000` → `2.5M`, `0.250` → `0.25`).
