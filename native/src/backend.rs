@@ -110,7 +110,12 @@ pub fn cuda_answers() -> Result<(), String> {
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("no reason given");
-            Err(format!("no NVIDIA GPU answers through CUDA ({})", why.lines().next().unwrap_or(why)))
+            // The loading error itself is raised on the backend's own thread; what reaches here is
+            // often only its consequence, so name the usual cause first.
+            Err(format!(
+                "no NVIDIA GPU answers through CUDA (is an NVIDIA driver, libcuda.so, installed? the backend said: {})",
+                why.lines().next().unwrap_or(why)
+            ))
         }
     }
 }
