@@ -17,7 +17,8 @@ const ERA_COLOURS: [RGBColor; 3] = [RGBColor(0, 114, 178), RGBColor(0, 158, 115)
 /// Baselines' colours, in order: vermillion, orange, black.
 const BASE_COLOURS: [RGBColor; 3] = [RGBColor(213, 94, 0), RGBColor(230, 159, 0), RGBColor(0, 0, 0)];
 
-/// One setting's curve: per step, the mean over the runs that logged the metric there and their range.
+/// One setting's curve: the mean over its runs with their range ([`era_shared::stats::seed_band`],
+/// as the explorer's replay draws it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
     /// The setting's label.
@@ -28,24 +29,21 @@ pub struct Curve {
     pub points: Vec<(f64, f64, f64, f64)>,
 }
 
-/// The curve of `metric` of a group's runs (steps where no run logged it are left out).
+/// The curve of `metric` of a group's runs, at every step of its sparsest run that logged it.
 pub fn curve(g: &Group<'_>, metric: &str) -> Curve {
-    let mut at: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
-    for run in &g.runs {
-        for (step, v) in run.series(metric) {
-            if let Some(v) = v.filter(|v| v.is_finite()) {
-                at.entry(step).or_default().push(v);
-            }
-        }
-    }
-    let points = at
-        .into_iter()
-        .map(|(step, v)| {
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-            (step as f64, mean, lo, hi)
+    let columns: Vec<Vec<(f64, f64)>> = g
+        .runs
+        .iter()
+        .map(|run| {
+            run.series(metric)
+                .into_iter()
+                .filter_map(|(step, v)| v.filter(|v| v.is_finite()).map(|v| (step as f64, v)))
+                .collect::<Vec<_>>()
         })
+        .filter(|c| !c.is_empty())
         .collect();
+    let columns: Vec<&[(f64, f64)]> = columns.iter().map(Vec::as_slice).collect();
+    let points = era_shared::stats::seed_band(&columns, usize::MAX);
     Curve { label: g.label.clone(), era: g.runs.first().is_some_and(|r| r.header.era.enabled), points }
 }
 

@@ -104,9 +104,52 @@ pub fn normalise(x: f64, (low, high): (f64, f64)) -> f64 {
     if high > low { (x - low) / (high - low) } else { 0.0 }
 }
 
+/// The series' value at `step`: its last point at or before it (points in step order).
+pub fn value_at(points: &[(f64, f64)], step: f64) -> Option<f64> {
+    let n = points.partition_point(|(s, _)| *s <= step);
+    n.checked_sub(1).map(|i| points[i].1)
+}
+
+/// The mean over seeds of one metric: `columns` (one run each) with its lowest and highest value, `(x, mean, min, max)`,
+/// at the steps of the sparsest column (at most `max_points` of them): each column's value at a
+/// step is its last point at or before it, and a step enters only once every column has one.
+pub fn seed_band(columns: &[&[(f64, f64)]], max_points: usize) -> Vec<(f64, f64, f64, f64)> {
+    let Some(grid) = columns.iter().min_by_key(|c| c.len()) else { return Vec::new() };
+    let stride = grid.len().div_ceil(max_points.max(1)).max(1);
+    let mut xs: Vec<f64> = grid.iter().step_by(stride).map(|p| p.0).collect();
+    if let Some(last) = grid.last()
+        && xs.last() != Some(&last.0)
+    {
+        xs.push(last.0);
+    }
+    xs.into_iter()
+        .filter_map(|x| {
+            let values: Option<Vec<f64>> = columns.iter().map(|c| value_at(c, x)).collect();
+            let values = values?;
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            Some((x, mean, lo, hi))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mean_starts_where_every_seed_has_a_value() {
+        // The sparser column's steps are the grid: at 15, a's last point is 1 (step 10) and b's 7;
+        // at 30, 3 and 9. Before 15 b has no value, so nothing is drawn there.
+        let a = [(10.0, 1.0), (20.0, 2.0), (30.0, 3.0)];
+        let b = [(15.0, 7.0), (30.0, 9.0)];
+        assert_eq!(seed_band(&[&a, &b], 100), [(15.0, 4.0, 1.0, 7.0), (30.0, 6.0, 3.0, 9.0)]);
+        let c = [(20.0, 5.0)];
+        assert_eq!(seed_band(&[&c, &[(25.0, 1.0)]], 100), [], "no step where both have a value");
+        assert_eq!(seed_band(&[&a, &a], 100), [(10.0, 1.0, 1.0, 1.0), (20.0, 2.0, 2.0, 2.0), (30.0, 3.0, 3.0, 3.0)]);
+        assert!(seed_band(&[], 10).is_empty());
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -14,7 +14,7 @@ pub enum Role {
 }
 
 /// One line of a [`Lines`] chart.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     /// The legend's text.
     pub label: String,

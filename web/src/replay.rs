@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use era_shared::metrics;
 
-use crate::figure::Role;
+use crate::figure::{Line, Role};
 use era_shared::runlog::{Accepted, LineReader, LogFrame, lines_of, status_label};
 
 /// The example runs bundled with the page (`assets/runs/`), produced by `era train`.
@@ -67,20 +67,16 @@ pub struct Loader {
     reader: LineReader,
     steps: Vec<u64>,
     columns: BTreeMap<String, Vec<(f64, f64)>>,
-    ended: bool,
 }
 
 impl Loader {
     /// A loader for the file `name` (named in errors).
     pub fn new(name: &str) -> Self {
-        Self { reader: LineReader::new(name), steps: Vec::new(), columns: BTreeMap::new(), ended: false }
+        Self { reader: LineReader::new(name), steps: Vec::new(), columns: BTreeMap::new() }
     }
 
-    /// Reads one line (see [`lines_of`]); after a cut-off last line, the rest is ignored.
+    /// Reads one line (see [`lines_of`]).
     pub fn feed(&mut self, line: &str, unterminated: bool) -> Result<(), String> {
-        if self.ended {
-            return Ok(());
-        }
         match self.reader.read(line, unterminated).map_err(|e| e.to_string())? {
             Accepted::Record(r) => {
                 for (key, value) in r.metrics {
@@ -105,8 +101,8 @@ impl Loader {
                     column.truncate(column.partition_point(|(s, _)| *s <= step as f64));
                 }
             }
-            Accepted::CutOff => self.ended = true,
-            Accepted::Header | Accepted::Footer => {}
+            // A cut-off line is the log's unterminated last line: nothing follows it.
+            Accepted::Header | Accepted::Footer | Accepted::CutOff => {}
         }
         Ok(())
     }
@@ -240,44 +236,16 @@ pub fn groups(runs: &[LoadedRun]) -> Vec<Group> {
     out
 }
 
-/// The mean over `columns` (one run each) with its lowest and highest value, `(x, mean, min, max)`,
-/// at the steps of the sparsest column (at most `max_points` of them): each column's value at a
-/// step is its last point at or before it, and a step enters only once every column has one.
-pub fn aggregate(columns: &[&[(f64, f64)]], max_points: usize) -> Vec<(f64, f64, f64, f64)> {
-    let Some(grid) = columns.iter().min_by_key(|c| c.len()) else { return Vec::new() };
-    let stride = grid.len().div_ceil(max_points.max(1)).max(1);
-    let mut xs: Vec<f64> = grid.iter().step_by(stride).map(|p| p.0).collect();
-    if let Some(last) = grid.last()
-        && xs.last() != Some(&last.0)
-    {
-        xs.push(last.0);
-    }
-    xs.into_iter()
-        .filter_map(|x| {
-            let values: Option<Vec<f64>> = columns.iter().map(|c| value_at(c, x)).collect();
-            let values = values?;
-            let mean = values.iter().sum::<f64>() / values.len() as f64;
-            let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            Some((x, mean, lo, hi))
-        })
-        .collect()
-}
-
-/// One line of a chart.
+/// One line of a chart: what is drawn, and where its readout comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// The legend's text: the run, or the setting and its number of seeds.
-    pub label: String,
+    /// The line drawn: a run's column downsampled to [`MAX_DRAWN_POINTS`], labelled with the run;
+    /// or the seeds' mean with their `(x, min, max)` band, labelled with the setting and its number
+    /// of seeds; in its setting's role.
+    pub line: Line,
     /// The run whose full-resolution column the readout uses; `None` for a mean over seeds (the
-    /// readout then uses `points`).
+    /// readout then uses the line's points).
     pub run: Option<usize>,
-    /// The points drawn: a run's column downsampled to [`MAX_DRAWN_POINTS`], or the seeds' mean.
-    pub points: Vec<(f64, f64)>,
-    /// `(x, min, max)` over the seeds, for a mean; empty otherwise.
-    pub band: Vec<(f64, f64, f64)>,
-    /// The colour and style of its setting.
-    pub role: Role,
 }
 
 /// One metric's chart.
@@ -329,23 +297,19 @@ pub fn charts(runs: &[LoadedRun], options: ChartOptions) -> Vec<Chart> {
                 if members.len() == 1 || (options.each_seed && !members.is_empty()) {
                     for (i, column) in members {
                         let points = downsample(column, MAX_DRAWN_POINTS / 2);
-                        series.push(Series {
-                            label: runs[i].label.clone(),
-                            run: Some(i),
-                            points,
-                            band: Vec::new(),
-                            role: g.role,
-                        });
+                        series.push(Series { line: Line::new(runs[i].label.clone(), g.role, points), run: Some(i) });
                     }
                 } else if !members.is_empty() {
                     let columns: Vec<&[(f64, f64)]> = members.iter().map(|(_, c)| c.as_slice()).collect();
-                    let agg = aggregate(&columns, MAX_DRAWN_POINTS / 2);
+                    let agg = era_shared::stats::seed_band(&columns, MAX_DRAWN_POINTS / 2);
                     series.push(Series {
-                        label: format!("{} · mean of {} seeds, band min–max", g.label, members.len()),
+                        line: Line {
+                            label: format!("{} · mean of {} seeds, band min–max", g.label, members.len()),
+                            points: agg.iter().map(|&(x, m, _, _)| (x, m)).collect(),
+                            role: g.role,
+                            band: agg.iter().map(|&(x, _, lo, hi)| (x, lo, hi)).collect(),
+                        },
                         run: None,
-                        points: agg.iter().map(|&(x, m, _, _)| (x, m)).collect(),
-                        band: agg.iter().map(|&(x, _, lo, hi)| (x, lo, hi)).collect(),
-                        role: g.role,
                     });
                 }
             }
@@ -375,11 +339,7 @@ pub fn max_step(runs: &[LoadedRun]) -> u64 {
     runs.iter().map(LoadedRun::final_step).max().unwrap_or(0)
 }
 
-/// The series' value at `step`: its last point at or before it (points in step order).
-pub fn value_at(points: &[(f64, f64)], step: f64) -> Option<f64> {
-    let n = points.partition_point(|(s, _)| *s <= step);
-    n.checked_sub(1).map(|i| points[i].1)
-}
+pub use era_shared::stats::value_at;
 
 #[cfg(test)]
 mod tests {
@@ -403,7 +363,7 @@ mod tests {
         assert_eq!(story.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["pred/entropy_min"]);
         let charts = charts(std::slice::from_ref(&run), ChartOptions { all_metrics: true, each_seed: false });
         assert_eq!(charts.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["train/loss", "pred/entropy_min"]);
-        assert_eq!(charts[0].series[0].points, vec![(10.0, 1.5)], "the null is left out");
+        assert_eq!(charts[0].series[0].line.points, vec![(10.0, 1.5)], "the null is left out");
         assert_eq!((run.steps.as_slice(), run.status_label()), (&[10, 20][..], "unfinished"));
         assert_eq!(charts[1].targets, vec![("H₀".to_string(), 0.6)]);
         assert_eq!(max_step(&[run]), 20);
@@ -472,28 +432,15 @@ mod tests {
         );
         let c = &charts(&runs, ChartOptions::default())[0];
         // ERA's two seeds: mean (1 + 3)/2 = 2 at step 10 and (2 + 6)/2 = 4 at step 20, band min–max.
-        assert_eq!(c.series[0].points, [(10.0, 2.0), (20.0, 4.0)]);
-        assert_eq!(c.series[0].band, [(10.0, 1.0, 3.0), (20.0, 2.0, 6.0)]);
+        assert_eq!(c.series[0].line.points, [(10.0, 2.0), (20.0, 4.0)]);
+        assert_eq!(c.series[0].line.band, [(10.0, 1.0, 3.0), (20.0, 2.0, 6.0)]);
         assert_eq!((c.series[0].run, c.series[1].run), (None, Some(1)));
-        assert!(c.series[0].label.contains("mean of 2 seeds"), "{}", c.series[0].label);
+        assert!(c.series[0].line.label.contains("mean of 2 seeds"), "{}", c.series[0].line.label);
         let each = &charts(&runs, ChartOptions { all_metrics: false, each_seed: true })[0];
         assert_eq!(
-            each.series.iter().map(|s| (s.run, s.role)).collect::<Vec<_>>(),
+            each.series.iter().map(|s| (s.run, s.line.role)).collect::<Vec<_>>(),
             [(Some(0), Role::Era), (Some(2), Role::Era), (Some(1), Role::Baseline)]
         );
-    }
-
-    #[test]
-    fn a_mean_starts_where_every_seed_has_a_value() {
-        // The sparser column's steps are the grid: at 15, a's last point is 1 (step 10) and b's 7;
-        // at 30, 3 and 9. Before 15 b has no value, so nothing is drawn there.
-        let a = [(10.0, 1.0), (20.0, 2.0), (30.0, 3.0)];
-        let b = [(15.0, 7.0), (30.0, 9.0)];
-        assert_eq!(aggregate(&[&a, &b], 100), [(15.0, 4.0, 1.0, 7.0), (30.0, 6.0, 3.0, 9.0)]);
-        let c = [(20.0, 5.0)];
-        assert_eq!(aggregate(&[&c, &[(25.0, 1.0)]], 100), [], "no step where both have a value");
-        assert_eq!(aggregate(&[&a, &a], 100), [(10.0, 1.0, 1.0, 1.0), (20.0, 2.0, 2.0, 2.0), (30.0, 3.0, 3.0, 3.0)]);
-        assert!(aggregate(&[], 10).is_empty());
     }
 
     #[test]

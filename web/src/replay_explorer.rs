@@ -2,7 +2,7 @@
 //! bundled examples, and see every metric charted with the runs' ERA targets, a step scrubber and play.
 
 use era_shared::runlog::{lines_of, text_of};
-use era_web::figure::{Figure, Line, Lines};
+use era_web::figure::{Figure, Lines};
 use era_web::replay::{self, Chart, ChartOptions, EXAMPLES, LoadedRun, Loader};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -162,16 +162,7 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
                 title: title.clone(),
                 x_label: x_label.get().into(),
                 y_label: c2.unit.clone(),
-                series: c2
-                    .series
-                    .iter()
-                    .map(|s| Line {
-                        label: s.label.clone(),
-                        points: s.points.clone(),
-                        role: s.role,
-                        band: s.band.clone(),
-                    })
-                    .collect(),
+                series: c2.series.iter().map(|s| s.line.clone()).collect(),
                 hlines: c2.targets.clone(),
                 cursor: Some(cursor.get()),
                 log_x: false,
@@ -187,11 +178,11 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
                     .map(|s| {
                         let points = match s.run {
                             Some(i) => r.get(i).and_then(|run| run.columns.get(&c.key)).map(Vec::as_slice),
-                            None => Some(s.points.as_slice()),
+                            None => Some(s.line.points.as_slice()),
                         };
                         match points.and_then(|p| replay::value_at(p, at)) {
-                            Some(v) => format!("{}: {v:.4}", s.label),
-                            None => format!("{}: –", s.label),
+                            Some(v) => format!("{}: {v:.4}", s.line.label),
+                            None => format!("{}: –", s.line.label),
                         }
                     })
                     .collect::<Vec<_>>()
