@@ -65,6 +65,9 @@ step "main job (smoke run)"
 # recompile wgpu and burn for a second feature set, minutes and gigabytes for nothing.
 ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 ERA_DEMO_BIN=target/debug/era scripts/demo.sh
 
+step "GPU check, dry run (tiny sizes, lavapipe for wgpu; CUDA is reported as not built)"
+ERA_BIN=target/debug/era scripts/gpu-check.sh --dry-run --out target/gpu-check-dry/report.json
+
 step "reproduction scripts (smoke-sized: every run, resume and table of the LLM one)"
 smoke=$(mktemp -d)
 ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STEPS=6 \

@@ -88,6 +88,21 @@ pub fn adapters() -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The device a backend name (as [`Task::run`] receives it) computes on, for benchmark records:
+/// `(description, whether it is a real GPU)`. For wgpu, the adapters it can choose from.
+pub fn device_of(backend: &str) -> (String, bool) {
+    match backend {
+        "cuda" => ("NVIDIA GPU 0 (CUDA)".into(), true),
+        "wgpu" => {
+            let found = adapters();
+            let real = found.iter().any(|(_, real)| *real);
+            let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+            (names.join(", "), real)
+        }
+        _ => ("CPU".into(), false),
+    }
+}
+
 /// Whether CUDA answers here: a one-element tensor goes to NVIDIA GPU 0 and back. The CUDA libraries
 /// are loaded at run time, and their absence is a panic inside the backend: it is caught (and kept
 /// off stderr) and becomes the reason.

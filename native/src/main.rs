@@ -6,6 +6,7 @@
 
 mod activation;
 mod backend;
+mod bench_record;
 mod checkpoint;
 mod cli;
 mod compare;

@@ -414,6 +414,35 @@ fn every_parser_survives_a_short_fuzzing_pass() {
 }
 
 #[test]
+fn bench_llm_with_an_unknown_published_shape_names_the_known_ones() {
+    let out = era(&["bench", "llm", "--model", "random:gpt-5"], "");
+    assert_bad(&out, "--model random:gpt-5: unknown shape (known: tiny, qwen2.5-0.5b)");
+}
+
+#[test]
+fn bench_llm_writes_its_figures_as_json_from_a_random_checkpoint_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("llm.json");
+    let args = ["bench", "llm", "--model", "random:tiny", "--prompts", "1", "--group", "2", "--steps", "1"];
+    let out = era(&[&args[..], &["--repeats", "1", "--json", json.to_str().unwrap()]].concat(), "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["command"], "bench llm");
+    assert_eq!(v["settings"]["parameters"], 987_136, "the tiny shape, read back from its checkpoint");
+    for key in ["generation", "grpo_update_era", "grpo_update_plain", "grpo_update_era_time"] {
+        let value = v["figures"][key]["value"].as_f64().unwrap_or(f64::NAN);
+        assert!(value.is_finite() && value > 0.0, "{key}: {v}");
+    }
+    // The update's time and rate are one measurement seen two ways.
+    let tokens = v["settings"]["update_tokens"].as_f64().unwrap();
+    let (rate, time) = (
+        v["figures"]["grpo_update_era"]["value"].as_f64().unwrap(),
+        v["figures"]["grpo_update_era_time"]["value"].as_f64().unwrap(),
+    );
+    assert!((rate * time / tokens - 1.0).abs() < 1e-9, "{v}");
+}
+
+#[test]
 fn backend_cuda_without_a_driver_or_the_feature_is_one_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("runs").display().to_string();

@@ -333,7 +333,7 @@ fn the_jax_comparison_refuses_what_it_cannot_measure_and_names_the_fix() {
     let base = ["bench", "control", "--width", "16", "--updates", "5", "--repeats", "1", "--against", "jax"];
     for (extra, needle) in [
         (&["--algo", "ppo", "--backend", "fast"][..], "SAC update only"),
-        (&["--algo", "sac"][..], "add --backend fast"),
+        (&["--algo", "sac"][..], "not the ndarray reference"),
         (
             &["--algo", "sac", "--backend", "fast", "--python", "/nonexistent/python3"][..],
             "cannot run /nonexistent/python3",

@@ -147,14 +147,18 @@ pub struct BenchControlArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
-    /// What the fast path (`--backend fast`) is measured side by side with: the burn reference on
-    /// ndarray, or the same SAC update in JAX, compiled end to end (`--algo sac` only; set it up with
-    /// `eval "$(scripts/setup-jax.sh)"`).
+    /// What the update is measured side by side with: on the fast path (`--backend fast`), the burn
+    /// reference on ndarray; or, on the fast path or a GPU backend, the same SAC update in JAX compiled
+    /// end to end, on the device JAX finds (`--algo sac` only; set it up with
+    /// `eval "$(scripts/setup-jax.sh)"`, or point `--python` at a Python that has JAX).
     #[arg(long, value_enum, default_value_t = Against::Ndarray)]
     pub against: Against,
     /// The Python that has JAX, for `--against jax`.
     #[arg(long, env = "ERA_JAX_PYTHON", default_value = "python3", value_name = "PATH")]
     pub python: PathBuf,
+    /// Also write the figures (and the checks made) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
 }
 
 /// `era bench control --against`.

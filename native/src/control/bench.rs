@@ -92,6 +92,7 @@ use rand::{Rng, SeedableRng};
 
 use super::args::{Against, BenchAlgo, BenchControlArgs};
 use crate::backend::{self, BackendChoice, Task};
+use crate::bench_record::BenchRecord;
 
 /// The same SAC update in JAX, run by `--against jax` (fed to the interpreter on its stdin).
 const JAX_SAC_UPDATE: &str = include_str!("../../../scripts/jax_sac_update.py");
@@ -106,21 +107,30 @@ pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
         if args.algo != BenchAlgo::Sac {
             anyhow::bail!("--against jax: the JAX version exists for the SAC update only; use --algo sac");
         }
-        if args.backend != BackendChoice::Fast {
-            anyhow::bail!("--against jax measures the fast CPU path beside JAX: add --backend fast");
+        if args.backend == BackendChoice::Ndarray {
+            anyhow::bail!(
+                "--against jax measures the fast CPU path (--backend fast) or a GPU (--backend cuda or wgpu) beside JAX, not the ndarray reference"
+            );
         }
     }
     let want = |a: BenchAlgo| args.algo == a || args.algo == BenchAlgo::All;
-    if want(BenchAlgo::Sac) || want(BenchAlgo::Ppo) {
-        backend::run(args.backend, Agents { args })??;
-    }
+    let mut record = if want(BenchAlgo::Sac) || want(BenchAlgo::Ppo) {
+        backend::run(args.backend, Agents { args })??
+    } else {
+        BenchRecord::new("bench control", "cpu")
+    };
+    record.setting("width", args.width);
+    record.setting("updates", args.updates);
+    record.setting("repeats", args.repeats);
     if want(BenchAlgo::Env) {
         println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);
         for id in env_ids() {
-            println!("  {id:<26} {:>12.0} steps/s", env_steps_per_sec(id, args.env_steps)?);
+            let rate = env_steps_per_sec(id, args.env_steps)?;
+            println!("  {id:<26} {rate:>12.0} steps/s");
+            record.figure(&format!("env/{id}"), rate, "steps/s");
         }
     }
-    Ok(())
+    record.write(args.json.as_deref())
 }
 
 struct Agents<'a> {
@@ -128,11 +138,12 @@ struct Agents<'a> {
 }
 
 impl Task for Agents<'_> {
-    type Output = anyhow::Result<()>;
+    type Output = anyhow::Result<BenchRecord>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
+        let mut record = BenchRecord::new("bench control", backend);
         let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
         let engine = backend::engine(backend);
         if want(BenchAlgo::Sac) {
@@ -146,11 +157,14 @@ impl Task for Agents<'_> {
             let update = |era, engine| sac_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
             if a.against == Against::Jax {
                 let jax = Jax { python: &a.python, width: a.width, updates: a.updates };
-                bench.report_against_jax(a.repeats, &update, &jax)?;
+                bench.report_against_jax((a.repeats, engine, backend), &update, &jax, &mut record)?;
             } else {
-                bench.report((a.repeats, engine, backend), &update, &|engine| {
-                    sac_loop_updates_per_sec::<B>(a.width, a.updates, engine, &device)
-                })?;
+                bench.report(
+                    (a.repeats, engine, backend),
+                    &update,
+                    &|engine| sac_loop_updates_per_sec::<B>(a.width, a.updates, engine, &device),
+                    &mut record,
+                )?;
             }
         }
         if want(BenchAlgo::Ppo) {
@@ -167,9 +181,10 @@ impl Task for Agents<'_> {
                 (a.repeats, engine, backend),
                 &|era, engine| ppo_updates_per_sec::<B>(era, engine, &device),
                 &|engine| ppo_loop_steps_per_sec::<B>(engine, &device),
+                &mut record,
             )?;
         }
-        Ok(())
+        Ok(record)
     }
 }
 
@@ -190,13 +205,14 @@ struct Bench {
 
 impl Bench {
     /// Measures `update(era, engine)` with ERA on and off and `in_loop(engine)`, interleaved, and
-    /// prints the medians. On the fast path each runs on the fast path and on the ndarray reference
-    /// side by side, with the speed-up.
+    /// prints the medians (and records them). On the fast path each runs on the fast path and on the
+    /// ndarray reference side by side, with the speed-up.
     fn report(
         &self,
         (repeats, engine, backend): (usize, Engine, &str),
         update: &dyn Fn(bool, Engine) -> Result<f64, TrainError>,
         in_loop: &dyn Fn(Engine) -> Result<f64, TrainError>,
+        record: &mut BenchRecord,
     ) -> Result<(), TrainError> {
         let (algo, unit) = (self.algo, self.unit);
         if engine == Engine::Fast {
@@ -213,11 +229,14 @@ impl Bench {
             )?;
             println!("{}, {unit}, median of {repeats}:", self.update);
             let with_era = format!("{algo}-era");
-            side_by_side("ndarray", &[(&with_era, era_fast, era_ref), (algo, plain_fast, plain_ref)]);
+            side_by_side(("fast", "ndarray"), &[(&with_era, era_fast, era_ref), (algo, plain_fast, plain_ref)]);
             println!("{}, {}:", self.in_loop, self.loop_unit);
-            side_by_side("ndarray", &[(&with_era, loop_fast, loop_ref)]);
+            side_by_side(("fast", "ndarray"), &[(&with_era, loop_fast, loop_ref)]);
             println!("  {algo}-era (fast)     {era_fast:>10.1} {unit}");
             println!("  ERA overhead (fast): {:.3}× (time per update, {algo}-era / {algo})", plain_fast / era_fast);
+            self.record(record, [era_fast, plain_fast, loop_fast]);
+            record.figure(&format!("{algo}/update_era_ndarray"), era_ref, unit);
+            record.figure(&format!("{algo}/update_plain_ndarray"), plain_ref, unit);
         } else {
             let [era, plain, looped] =
                 medians(repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(engine)])?;
@@ -225,27 +244,51 @@ impl Bench {
             println!("  {algo}-era  {era:>10.1} {unit}\n  {algo}      {plain:>10.1} {unit}");
             println!("  {}: {looped:.1} {}", self.in_loop, self.loop_unit);
             println!("  ERA overhead: {:.3}× (time per update, {algo}-era / {algo})", plain / era);
+            self.record(record, [era, plain, looped]);
         }
         Ok(())
     }
 
-    /// Measures `update(era, fast)` and the same update in JAX with ERA on and off, interleaved, and
-    /// prints the medians side by side.
+    /// Records the update rates with ERA on and off, ERA's overhead and the training loop's rate.
+    fn record(&self, record: &mut BenchRecord, [era, plain, looped]: [f64; 3]) {
+        let algo = self.algo;
+        record.figure(&format!("{algo}/update_era"), era, self.unit);
+        record.figure(&format!("{algo}/update_plain"), plain, self.unit);
+        record.figure(&format!("{algo}/era_overhead"), plain / era, "×");
+        record.figure(&format!("{algo}/loop_era"), looped, self.loop_unit);
+    }
+
+    /// Measures `update(era, engine)` and the same update in JAX (on whatever device JAX finds) with
+    /// ERA on and off, interleaved, and prints the medians side by side (and records them).
     fn report_against_jax(
         &self,
-        repeats: usize,
+        (repeats, engine, backend): (usize, Engine, &str),
         update: &dyn Fn(bool, Engine) -> Result<f64, TrainError>,
         jax: &Jax,
+        record: &mut BenchRecord,
     ) -> anyhow::Result<()> {
         let version = jax.version()?;
-        let fast = |era| Ok::<_, anyhow::Error>(update(era, Engine::Fast)?);
-        let [era_fast, era_jax, plain_fast, plain_jax] = medians(
+        let era = |on| Ok::<_, anyhow::Error>(update(on, engine)?);
+        let [era_on, jax_on, era_off, jax_off] = medians(
             repeats,
-            [&|| fast(true), &|| jax.updates_per_sec(true), &|| fast(false), &|| jax.updates_per_sec(false)],
+            [&|| era(true), &|| jax.updates_per_sec(true), &|| era(false), &|| jax.updates_per_sec(false)],
         )?;
-        println!("{}, {}, median of {repeats}, beside JAX {version} (compiled end to end):", self.update, self.unit);
-        let with_era = format!("{}-era", self.algo);
-        side_by_side("jax", &[(&with_era, era_fast, era_jax), (self.algo, plain_fast, plain_jax)]);
+        println!(
+            "{} on {backend}, {}, median of {repeats}, beside JAX {version} on {} (compiled end to end):",
+            self.update,
+            self.unit,
+            jax.platform()?
+        );
+        let algo = self.algo;
+        let with_era = format!("{algo}-era");
+        side_by_side((backend, "jax"), &[(&with_era, era_on, jax_on), (algo, era_off, jax_off)]);
+        record.setting("jax", version);
+        record.figure(&format!("{algo}/update_era"), era_on, self.unit);
+        record.figure(&format!("{algo}/update_plain"), era_off, self.unit);
+        record.figure(&format!("{algo}/update_era_jax"), jax_on, self.unit);
+        record.figure(&format!("{algo}/update_plain_jax"), jax_off, self.unit);
+        record.figure(&format!("{algo}/update_era_vs_jax"), era_on / jax_on, "×");
+        record.figure(&format!("{algo}/update_plain_vs_jax"), era_off / jax_off, "×");
         Ok(())
     }
 }
@@ -297,6 +340,11 @@ impl Jax<'_> {
         Ok(self.python(&["-c", "import jax; print(jax.__version__)"], None)?.trim().to_string())
     }
 
+    /// The device JAX computes on (`cpu`, `gpu`).
+    fn platform(&self) -> anyhow::Result<String> {
+        Ok(self.python(&["-c", "import jax; print(jax.default_backend())"], None)?.trim().to_string())
+    }
+
     /// One measurement: SAC-ERA (`era`) or SAC updates per second, compilation and warm-up excluded.
     fn updates_per_sec(&self, era: bool) -> anyhow::Result<f64> {
         let (width, updates) = (self.width.to_string(), self.updates.to_string());
@@ -310,11 +358,11 @@ impl Jax<'_> {
     }
 }
 
-/// Prints rows of `(variant, fast, reference)` rates with the speed-up.
-fn side_by_side(reference: &str, rows: &[(&str, f64, f64)]) {
-    println!("  {:<42} {:>12} {:>12} {:>9}", "", "fast", reference, "speed-up");
-    for (name, fast, reference) in rows {
-        println!("  {name:<42} {fast:>12.1} {reference:>12.1} {:>8.2}×", fast / reference);
+/// Prints rows of `(variant, ours, reference)` rates under the two columns' names, with the speed-up.
+fn side_by_side((ours, reference): (&str, &str), rows: &[(&str, f64, f64)]) {
+    println!("  {:<42} {:>12} {:>12} {:>9}", "", ours, reference, "speed-up");
+    for (name, mine, theirs) in rows {
+        println!("  {name:<42} {mine:>12.1} {theirs:>12.1} {:>8.2}×", mine / theirs);
     }
 }
 

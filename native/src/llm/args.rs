@@ -175,8 +175,9 @@ pub struct GenerateArgs {
 /// Options of `era bench llm`.
 #[derive(Debug, Args)]
 pub struct BenchLlmArgs {
-    /// `tiny` or a Hugging Face Qwen2 directory.
-    #[arg(long, default_value = "tiny", value_name = "tiny|DIR")]
+    /// `tiny`, a Hugging Face Qwen2 directory, or `random:SHAPE`: random weights of a published
+    /// shape (`random:qwen2.5-0.5b`), written as a bf16 checkpoint and read back, no download.
+    #[arg(long, default_value = "tiny", value_name = "tiny|DIR|random:SHAPE")]
     pub model: String,
     /// Prompts per batch (each answered by --group responses).
     #[arg(long, default_value_t = 16)]
@@ -193,4 +194,7 @@ pub struct BenchLlmArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
+    /// Also write the figures (and the checks made) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
 }

@@ -7,13 +7,18 @@
 
 use std::time::Instant;
 
+use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::llm::config::LlmConfig;
-use era_shared::llm::source::ModelSource;
+use era_shared::llm::hf_weights::write_dir;
+use era_shared::llm::qwen2::random_weights;
+use era_shared::llm::source::{ModelSource, PUBLISHED_SHAPES, published_shape, tiny_model};
 use era_shared::llm::trainer::{LlmTrainer, Rollout};
+use safetensors::Dtype;
 
 use super::args::BenchLlmArgs;
 use crate::backend::{self, Task};
+use crate::bench_record::BenchRecord;
 use era_shared::stats::median;
 
 /// Runs `era bench llm`.
@@ -21,12 +26,27 @@ pub fn run(args: &BenchLlmArgs) -> anyhow::Result<()> {
     if args.prompts == 0 || args.group < 2 || args.steps == 0 {
         anyhow::bail!("--prompts and --steps must be ≥ 1 and --group ≥ 2");
     }
-    let model = if args.model == "tiny" {
-        ModelSource::tiny(0)
-    } else {
-        ModelSource::from_dir(std::path::Path::new(&args.model))?
+    let model = model_source(&args.model)?;
+    let record = backend::run(args.backend, Bench { args, model })??;
+    record.write(args.json.as_deref())
+}
+
+/// The model `--model` names: `tiny`, `random:SHAPE` or a checkpoint directory.
+fn model_source(spec: &str) -> anyhow::Result<ModelSource> {
+    if spec == "tiny" {
+        return Ok(ModelSource::tiny(0));
+    }
+    let Some(shape) = spec.strip_prefix("random:") else {
+        return Ok(ModelSource::from_dir(std::path::Path::new(spec))?);
     };
-    backend::run(args.backend, Bench { args, model })?
+    let config = published_shape(shape)
+        .with_context(|| format!("--model random:{shape}: unknown shape (known: {})", PUBLISHED_SHAPES.join(", ")))?;
+    // Written as a checkpoint (bf16, two shards and their index, as downloads come) and read back, so
+    // that the path a real checkpoint takes is the one measured.
+    let dir = tempfile::tempdir().context("--model random: a scratch folder for the checkpoint")?;
+    let (_, tokenizer) = tiny_model();
+    write_dir(dir.path(), &config, &random_weights(&config, 0), &tokenizer.to_json(), Dtype::BF16, 2)?;
+    Ok(ModelSource::from_dir(dir.path())?)
 }
 
 struct Bench<'a> {
@@ -35,9 +55,9 @@ struct Bench<'a> {
 }
 
 impl Task for Bench<'_> {
-    type Output = anyhow::Result<()>;
+    type Output = anyhow::Result<BenchRecord>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
         let config = |era: bool| {
             // A band no entropy falls inside: every positive-advantage response is rescaled.
@@ -92,13 +112,28 @@ impl Task for Bench<'_> {
             a.group,
             a.repeats
         );
-        println!("  generation   {:>10.1} tokens/s (batched, KV cache)", median(gen_rates));
+        let gen_rate = median(gen_rates);
+        println!("  generation   {gen_rate:>10.1} tokens/s (batched, KV cache)");
         println!(
             "  GRPO update  ERA {:>8.1} µs/token   plain {:>8.1} µs/token   ERA overhead {:.3}×",
             1e6 * t_on,
             1e6 * t_off,
             t_on / t_off
         );
-        Ok(())
+        let mut record = BenchRecord::new("bench llm", backend);
+        record.setting("model", a.model.as_str());
+        record.setting("parameters", self.model.parameters());
+        record.setting("prompts", a.prompts);
+        record.setting("group", a.group);
+        record.setting("update_tokens", tokens);
+        record.setting("update_rows", rollout.packed.pads.len());
+        record.setting("update_width", rollout.packed.width);
+        record.figure("generation", gen_rate, "tokens/s");
+        record.figure("grpo_update_era", 1.0 / t_on, "tokens/s");
+        record.figure("grpo_update_plain", 1.0 / t_off, "tokens/s");
+        record.figure("grpo_era_overhead", t_on / t_off, "×");
+        record.figure("grpo_update_era_time", t_on * tokens, "s/update");
+        record.figure("grpo_update_plain_time", t_off * tokens, "s/update");
+        Ok(record)
     }
 }

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 
 use super::args::BenchVisionArgs;
 use crate::backend::{self, Task};
+use crate::bench_record::BenchRecord;
 use era_shared::stats::median;
 
 /// Runs `era bench vision`.
@@ -27,7 +28,10 @@ pub fn run(args: &BenchVisionArgs) -> anyhow::Result<()> {
     if args.batch_size == 0 || args.steps == 0 {
         anyhow::bail!("--batch-size and --steps must be ≥ 1");
     }
-    backend::run(args.backend, Bench { args, models })?
+    let record = backend::run(args.backend, Bench { args, models })??;
+    record.write(args.json.as_deref())?;
+    anyhow::ensure!(record.all_held(), "a check failed: {:?}", record.checks);
+    Ok(())
 }
 
 struct Bench<'a> {
@@ -49,10 +53,14 @@ fn synthetic(n: usize, [c, h, w]: [usize; 3]) -> ImageDataset {
 }
 
 impl Task for Bench<'_> {
-    type Output = anyhow::Result<()>;
+    type Output = anyhow::Result<BenchRecord>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
+        let mut record = BenchRecord::new("bench vision", backend);
+        record.setting("batch_size", a.batch_size);
+        record.setting("steps", a.steps);
+        record.setting("repeats", a.repeats);
         for &model in &self.models {
             // The shapes each model is used with: MNIST digits for the small CNN, CIFAR images for ResNet-18.
             let (dataset, shape) = match model {
@@ -74,6 +82,7 @@ impl Task for Bench<'_> {
                     &device,
                 )
             };
+            let h0 = VisionConfig::new(dataset, model).h0;
             let mut on = trainer(Regularizer::Era)?;
             let mut off = trainer(Regularizer::None)?;
             // One step each first: allocations and caches warm up outside the measurement.
@@ -99,6 +108,9 @@ impl Task for Bench<'_> {
                 infer[0].push(infer_rate(&on)?);
                 infer[1].push(infer_rate(&off)?);
             }
+            // The floor, on the trained floored classifier's predictions, as `pred/entropy_min` checks it.
+            let floor_min = pollster::block_on(on.evaluate())?.entropy_min;
+            let holds = floor_min >= h0 - 1e-4;
             let [t_on, t_off] = train.map(median);
             let [i_on, i_off] = infer.map(median);
             println!(
@@ -113,7 +125,22 @@ impl Task for Bench<'_> {
                 "  inference  ERA {i_on:>9.1} images/s   plain {i_off:>9.1} images/s   ERA overhead {:.3}×",
                 i_off / i_on
             );
+            println!(
+                "  floor      smallest prediction entropy {floor_min:.5} nats, H0 {h0:.5}: {}",
+                if holds { "holds" } else { "VIOLATED" }
+            );
+            for (name, value) in
+                [("train_era", t_on), ("train_plain", t_off), ("infer_era", i_on), ("infer_plain", i_off)]
+            {
+                record.figure(&format!("{model}/{name}"), value, "images/s");
+            }
+            record.figure(&format!("{model}/train_era_overhead"), t_off / t_on, "×");
+            record.check(
+                &format!("{model}/floor_holds"),
+                holds,
+                format!("smallest prediction entropy {floor_min} ≥ H0 − 1e-4 = {}", h0 - 1e-4),
+            );
         }
-        Ok(())
+        Ok(record)
     }
 }

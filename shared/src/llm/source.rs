@@ -25,6 +25,33 @@ pub fn tiny_model() -> (Qwen2Config, LlmTokenizer) {
     (config, tokenizer)
 }
 
+/// Published Qwen2-architecture shapes, by name, for benchmarks with random weights (no download):
+/// `qwen2.5-0.5b` is the `config.json` of Qwen/Qwen2.5-0.5B (494 M parameters, tied embeddings).
+/// The tokenizer stays the tiny model's; only the vocabulary size of the embedding follows the shape.
+pub fn published_shape(name: &str) -> Option<Qwen2Config> {
+    let (tiny, _) = tiny_model();
+    match name {
+        "tiny" => Some(tiny),
+        "qwen2.5-0.5b" => Some(Qwen2Config {
+            vocab_size: 151_936,
+            hidden_size: 896,
+            intermediate_size: 4864,
+            num_hidden_layers: 24,
+            num_attention_heads: 14,
+            num_key_value_heads: 2,
+            max_position_embeddings: 32_768,
+            rms_norm_eps: 1e-6,
+            rope_theta: 1_000_000.0,
+            tie_word_embeddings: true,
+            ..tiny
+        }),
+        _ => None,
+    }
+}
+
+/// The names [`published_shape`] knows.
+pub const PUBLISHED_SHAPES: [&str; 2] = ["tiny", "qwen2.5-0.5b"];
+
 /// A model to train: its architecture, starting weights and tokenizer.
 #[derive(Debug, Clone)]
 pub struct ModelSource {
@@ -55,5 +82,27 @@ impl ModelSource {
     /// Parameter count.
     pub fn parameters(&self) -> usize {
         self.weights.iter().map(|(_, t)| t.values.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_qwen2_5_0_5b_shape_has_its_published_parameter_count() {
+        let c = published_shape("qwen2.5-0.5b").unwrap();
+        c.check().unwrap();
+        // Embedding 151 936 × 896 (tied), per layer: q 896² + 896, k and v 896·128 + 128 each, o 896²,
+        // MLP 3 · 896 · 4864, two norms 2 · 896; final norm 896. Qwen's model card says 0.49 B.
+        let layer = 896 * 896 + 896 + 2 * (896 * 128 + 128) + 896 * 896 + 3 * 896 * 4864 + 2 * 896;
+        let total = 151_936 * 896 + 24 * layer + 896;
+        assert_eq!(total, 494_032_768);
+        let listed: usize = c.tensors().iter().map(|(_, shape)| shape.iter().product::<usize>()).sum();
+        assert_eq!(listed, total);
+        assert!(published_shape("gpt-5").is_none());
+        for name in PUBLISHED_SHAPES {
+            assert!(published_shape(name).is_some(), "{name}");
+        }
     }
 }

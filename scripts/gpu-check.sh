@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Checks and times era on this machine's GPUs, beside the machine's own PyTorch and JAX, and writes every
+# figure to one JSON file. About 8 minutes on an NVIDIA server.
+#
+#   scripts/gpu-check.sh [--dry-run] [--out FILE]
+#
+# On each GPU backend that works here (cuda: era built with the `cuda` feature and a driver that answers;
+# wgpu: a real adapter, see scripts/gpu-setup.sh for NVIDIA servers without a Vulkan loader):
+#   sac-256, sac-512          SAC-ERA and SAC updates/s (obs 17, action 6, batch 256), beside the same
+#                             update in JAX when a Python with JAX is found
+#   train-pendulum            a short SAC-ERA run on Pendulum-v1; checks that the Gaussian's entropy
+#                             equals H0 in every record
+#   resnet18                  ResNet-18 training images/s on CIFAR-shaped data (batch 128), ERA on vs
+#                             off; checks the softmax floor (smallest prediction entropy ≥ H0 − 1e-4)
+#   grpo-tiny                 GRPO on the embedded tiny model: generation tokens/s, update with ERA on
+#                             vs off
+#   grpo-random-qwen2.5-0.5b  the same on a Qwen2.5-0.5B-shaped checkpoint with random weights (written
+#                             as bf16 safetensors and read back)
+# and once, where PyTorch can be imported: ResNet-18 training and a Qwen2.5-0.5B forward/backward in
+# PyTorch (scripts/torch_peers.py), for the ratios era / peer.
+#
+# --dry-run   tiny sizes, a software adapter (lavapipe) accepted for wgpu, the tiny shape instead of
+#             0.5B: tests the script where there is no GPU (a minute or two).
+# --out FILE  the report (default target/gpu-check/report.json); the parts and logs stay beside it.
+#
+# era: $ERA_BIN if set, else target/release/era (built with `--features cuda` when missing; building
+# needs crates.io, so on a GPU server without it carry a build with the tree). Pythons: $ERA_TORCH_PYTHON
+# and $ERA_JAX_PYTHON, else python3. Exit status: 0 when every step ran and every check held.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+dry=0
+out=target/gpu-check/report.json
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry=1 ;;
+    --out) out=$2; shift ;;
+    *) echo "gpu-check: unknown option '$1' (known: --dry-run, --out FILE)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+work=$(dirname "$out")/gpu-check-parts
+rm -rf "$work"
+mkdir -p "$work/parts" "$work/logs"
+report=scripts/lib/gpu_check_report.py
+py=python3
+command -v "$py" >/dev/null || { echo "gpu-check: needs python3 (for its JSON report)" >&2; exit 2; }
+
+era=${ERA_BIN:-target/release/era}
+if [ ! -x "$era" ]; then
+  echo "gpu-check: building era with CUDA (release)" >&2
+  CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000} cargo build --quiet --release -p era-native --features cuda || exit 2
+fi
+
+if [ "$dry" = 1 ]; then
+  width_small=16 width_large=32 sac_updates=5 repeats=1 steps=1 batch=2
+  train_steps=160 learning_starts=100 train_hidden=32,32 log_every=20
+  llm_model=tiny prompts=2 group=2 qwen=random:tiny qwen_prompts=2 qwen_group=2
+  limit=600
+else
+  width_small=256 width_large=512 sac_updates=500 repeats=2 steps=10 batch=128
+  train_steps=3000 learning_starts=1000 train_hidden=512,512 log_every=250
+  llm_model=tiny prompts=16 group=8 qwen=random:qwen2.5-0.5b qwen_prompts=4 qwen_group=4
+  limit=240
+fi
+qwen_name=${qwen#random:}
+
+# Runs one step under a time limit; its record goes to parts/NAME.json, or a record of its error.
+step() {
+  local name=$1
+  shift
+  local log="$work/logs/$name.log" start=$SECONDS
+  printf 'gpu-check: %-28s ' "$name" >&2
+  if timeout "$limit" "$@" >"$log" 2>&1 && [ -s "$work/parts/$name.json" ]; then
+    echo "ok ($((SECONDS - start)) s)" >&2
+    return 0
+  fi
+  local why
+  why=$(grep -v '^\s*$' "$log" | tail -n 1)
+  [ -n "$why" ] || why="exit status $? after $((SECONDS - start)) s"
+  echo "FAILED: $why" >&2
+  "$py" -c 'import json,sys; json.dump({"error": sys.argv[2]}, open(sys.argv[1], "w"))' "$work/parts/$name.json" "$why"
+  return 1
+}
+
+python_with() {
+  local var=$1 module=$2 p
+  p=${!var:-python3}
+  "$p" -c "import $module" >/dev/null 2>&1 && echo "$p"
+}
+jax_py=$(python_with ERA_JAX_PYTHON jax || true)
+torch_py=$(python_with ERA_TORCH_PYTHON torch || true)
+
+# Which GPU backends work here: a two-update SAC benchmark on each.
+backends=()
+skipped=()
+for b in cuda wgpu; do
+  probe="$work/probe-$b.json"
+  if timeout "$limit" "$era" bench control --algo sac --backend "$b" --width 8 --updates 2 --repeats 1 \
+    --json "$probe" >"$work/logs/probe-$b.log" 2>&1; then
+    gpu=$("$py" "$report" field "$probe" gpu)
+    if [ "$gpu" = True ] || [ "$dry" = 1 ]; then
+      backends+=("$b")
+      echo "gpu-check: $b on $("$py" "$report" field "$probe" device)" >&2
+      continue
+    fi
+    skipped+=("$b: only a software adapter ($("$py" "$report" field "$probe" device))")
+  else
+    skipped+=("$b: $(grep -v '^\s*$' "$work/logs/probe-$b.log" | tail -n 1)")
+  fi
+  echo "gpu-check: skipping ${skipped[-1]}" >&2
+done
+
+for b in "${backends[@]}"; do
+  against=()
+  [ -n "$jax_py" ] && against=(--against jax --python "$jax_py")
+  # Named by the widths of a real run (256, 512) so that reports compare; a dry run uses smaller ones.
+  for pair in "256:$width_small" "512:$width_large"; do
+    step "$b-sac-${pair%%:*}" "$era" bench control --algo sac --backend "$b" --width "${pair#*:}" \
+      --updates "$sac_updates" --repeats "$repeats" "${against[@]}" --json "$work/parts/$b-sac-${pair%%:*}.json"
+  done
+  rm -rf "$work/runs-$b"
+  step "$b-train-pendulum" bash -c '"$1" train control --env Pendulum-v1 --algo sac --era on --steps "$2" \
+      --learning-starts "$3" --hidden "$4" --log-every "${10}" --eval-every 1000000 --backend "$5" --quiet \
+      --out "$6" && "$7" "$8" identity "$6/sac-era-Pendulum-v1" "$9"' _ \
+    "$era" "$train_steps" "$learning_starts" "$train_hidden" "$b" "$work/runs-$b" "$py" "$report" \
+    "$work/parts/$b-train-pendulum.json" "$log_every"
+  step "$b-resnet18" "$era" bench vision --model resnet18 --batch-size "$batch" --steps "$steps" \
+    --repeats "$repeats" --backend "$b" --json "$work/parts/$b-resnet18.json"
+  step "$b-grpo-tiny" "$era" bench llm --model "$llm_model" --prompts "$prompts" --group "$group" \
+    --steps "$steps" --repeats "$repeats" --backend "$b" --json "$work/parts/$b-grpo-tiny.json"
+  step "$b-grpo-random-$qwen_name" "$era" bench llm --model "$qwen" --prompts "$qwen_prompts" \
+    --group "$qwen_group" --steps 1 --repeats "$repeats" --backend "$b" \
+    --json "$work/parts/$b-grpo-random-$qwen_name.json"
+done
+
+if [ -n "$torch_py" ]; then
+  device=()
+  [ "$dry" = 1 ] && device=(--device cpu)
+  step torch-resnet18 "$torch_py" scripts/torch_peers.py resnet18 --batch "$batch" --steps "$steps" \
+    --repeats "$repeats" "${device[@]}" --json "$work/parts/torch-resnet18.json"
+  # The same rows and sequence width as era's update of that model, where it ran.
+  shape=()
+  for b in "${backends[@]}"; do
+    part="$work/parts/$b-grpo-random-$qwen_name.json"
+    if "$py" "$report" field "$part" settings update_rows >/dev/null 2>&1; then
+      shape=(--rows "$("$py" "$report" field "$part" settings update_rows)"
+        --width "$("$py" "$report" field "$part" settings update_width)")
+      break
+    fi
+  done
+  step torch-qwen2 "$torch_py" scripts/torch_peers.py qwen2 --shape "$qwen_name" "${shape[@]}" --steps 1 \
+    --repeats "$repeats" "${device[@]}" --json "$work/parts/torch-qwen2.json"
+fi
+
+# What ran where, then one report.
+SKIPPED=$(printf '%s\n' "${skipped[@]}") "$py" - "$work/parts/meta.json" "$dry" "$qwen_name" "$era" "${backends[@]}" <<'EOF'
+import json, os, platform, subprocess, sys, datetime
+path, dry, qwen, era, *backends = sys.argv[1:]
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+    except Exception:
+        return ""
+meta = {
+    "schema": "era-gpu-check",
+    "dry_run": dry == "1",
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "era": run(era, "--version"),
+    "host": {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "gpus": run("nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"),
+    },
+    "backends": backends,
+    "skipped": [s for s in os.environ.get("SKIPPED", "").split("\n") if s],
+    "qwen2": qwen,
+}
+json.dump(meta, open(path, "w"), indent=2)
+EOF
+echo "gpu-check: ratios (era / peer; above 1: era is faster):" >&2
+"$py" "$report" merge "$work/parts" "$out" >&2
+status=$?
+echo "gpu-check: report in $out (logs in $work/logs)" >&2
+[ ${#backends[@]} -gt 0 ] || { echo "gpu-check: no GPU backend worked here" >&2; status=1; }
+exit $status

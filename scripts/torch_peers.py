@@ -1,0 +1,226 @@
+"""The PyTorch side of `scripts/gpu-check.sh`: the same models era trains, timed in PyTorch (eager, f32)
+on the device at hand, to put era's figures beside a framework's on the same machine.
+
+    python3 scripts/torch_peers.py resnet18 --batch 128 --steps 10 --repeats 3 [--device cuda|cpu]
+    python3 scripts/torch_peers.py qwen2 --shape qwen2.5-0.5b --rows 128 --width 40 --steps 3 [--device …]
+
+`resnet18`: ResNet-18 with the CIFAR stem (one 3×3 convolution, no pooling), as `era train vision
+--model resnet18` builds it, on random 3×32×32 images over 10 classes; SGD with momentum 0.9 and weight
+decay 5e-4, cross-entropy. Prints `<rate> images/s` (median of the repeats).
+
+`qwen2`: the Qwen2 architecture (RMSNorm, grouped-query attention with RoPE and q/k/v biases, SwiGLU
+MLP, tied embeddings) of the named shape with random weights; one forward and backward of the mean
+token log-likelihood over `rows × width` random tokens and an AdamW step, as a GRPO update does on a
+packed rollout. Prints `<seconds> s/update` (median of the repeats).
+
+`--json FILE` also writes the figure as one part of gpu-check's report.
+
+Written from the architectures' published descriptions; only PyTorch itself is needed (no
+torchvision, no transformers), so that a GPU server's own PyTorch runs it as it is.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# The published configuration of Qwen/Qwen2.5-0.5B, and the embedded tiny model's (as era's
+# `published_shape` names them).
+SHAPES = {
+    "qwen2.5-0.5b": dict(vocab=151936, hidden=896, inter=4864, layers=24, heads=14, kv_heads=2, theta=1e6),
+    "tiny": dict(vocab=16, hidden=128, inter=512, layers=4, heads=4, kv_heads=2, theta=1e4),
+}
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.down is None else self.down(x)))
+
+
+class ResNet18(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64))
+        blocks, cin = [], 64
+        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.stem(x)))
+        return self.head(x.mean(dim=(2, 3)))
+
+
+def resnet18(args, device):
+    torch.manual_seed(0)
+    model = ResNet18().to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(args.batch, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (args.batch,), device=device)
+
+    def steps(n):
+        for _ in range(n):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        sync(device)
+
+    steps(2)
+    rates = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        steps(args.steps)
+        rates.append(args.steps * args.batch / (time.perf_counter() - start))
+    rate = statistics.median(rates)
+    print(f"{rate:.3f} images/s")
+    return {"train": {"value": rate, "unit": "images/s"}}
+
+
+class RmsNorm(nn.Module):
+    def __init__(self, n, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope(x, theta):
+    # x: [batch, heads, time, head_dim]; rotates the two halves of each head (Qwen2's layout).
+    t, d = x.shape[-2], x.shape[-1]
+    inv = 1.0 / theta ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d)
+    angles = torch.outer(torch.arange(t, device=x.device, dtype=torch.float32), inv)
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+    x1, x2 = x[..., : d // 2], x[..., d // 2 :]
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+
+class Layer(nn.Module):
+    def __init__(self, s):
+        super().__init__()
+        h, self.heads, self.kv, self.theta = s["hidden"], s["heads"], s["kv_heads"], s["theta"]
+        self.hd = h // self.heads
+        self.q = nn.Linear(h, h)
+        self.k = nn.Linear(h, self.kv * self.hd)
+        self.v = nn.Linear(h, self.kv * self.hd)
+        self.o = nn.Linear(h, h, bias=False)
+        self.gate = nn.Linear(h, s["inter"], bias=False)
+        self.up = nn.Linear(h, s["inter"], bias=False)
+        self.down = nn.Linear(s["inter"], h, bias=False)
+        self.norm1, self.norm2 = RmsNorm(h), RmsNorm(h)
+
+    def forward(self, x):
+        b, t, h = x.shape
+        n = self.norm1(x)
+        q = self.q(n).view(b, t, self.heads, self.hd).transpose(1, 2)
+        k = self.k(n).view(b, t, self.kv, self.hd).transpose(1, 2)
+        v = self.v(n).view(b, t, self.kv, self.hd).transpose(1, 2)
+        q, k = rope(q, self.theta), rope(k, self.theta)
+        rep = self.heads // self.kv
+        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.o(a.transpose(1, 2).reshape(b, t, h))
+        n = self.norm2(x)
+        return x + self.down(F.silu(self.gate(n)) * self.up(n))
+
+
+class Qwen2(nn.Module):
+    def __init__(self, s):
+        super().__init__()
+        self.embed = nn.Embedding(s["vocab"], s["hidden"])
+        nn.init.normal_(self.embed.weight, std=0.02)
+        self.layers = nn.ModuleList(Layer(s) for _ in range(s["layers"]))
+        self.norm = RmsNorm(s["hidden"])
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x) @ self.embed.weight.T
+
+
+def qwen2(args, device):
+    torch.manual_seed(0)
+    s = SHAPES[args.shape]
+    model = Qwen2(s).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    ids = torch.randint(0, s["vocab"], (args.rows, args.width), device=device)
+
+    def steps(n):
+        for _ in range(n):
+            opt.zero_grad(set_to_none=True)
+            logp = F.log_softmax(model(ids[:, :-1]), -1)
+            (-logp.gather(-1, ids[:, 1:, None]).mean()).backward()
+            opt.step()
+        sync(device)
+
+    steps(1)
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        steps(args.steps)
+        times.append((time.perf_counter() - start) / args.steps)
+    seconds = statistics.median(times)
+    print(f"{seconds:.6f} s/update")
+    return {"update_time": {"value": seconds, "unit": "s/update"}}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model", choices=["resnet18", "qwen2"])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--shape", choices=sorted(SHAPES), default="qwen2.5-0.5b")
+    p.add_argument("--rows", type=int, default=128)
+    p.add_argument("--width", type=int, default=40)
+    p.add_argument("--json", help="also write the figure as a gpu-check part to this file")
+    args = p.parse_args()
+    # f32 throughout, as era computes: no TF32 on the matrix products.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    device = torch.device(args.device)
+    figures = {"resnet18": resnet18, "qwen2": qwen2}[args.model](args, device)
+    if args.json:
+        name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+        settings = {k: v for k, v in vars(args).items() if k not in ("json", "model")}
+        part = {
+            "command": f"torch {args.model}",
+            "backend": f"torch {torch.__version__} ({device.type})",
+            "device": name,
+            "gpu": device.type == "cuda",
+            "settings": settings,
+            "figures": figures,
+            "checks": {},
+        }
+        with open(args.json, "w") as f:
+            json.dump(part, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
