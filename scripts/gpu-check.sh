@@ -16,8 +16,9 @@
 #                             vs off
 #   grpo-random-qwen2.5-0.5b  the same on a Qwen2.5-0.5B-shaped checkpoint with random weights (written
 #                             as bf16 safetensors and read back)
-# and once, where PyTorch can be imported: ResNet-18 training and a Qwen2.5-0.5B forward/backward in
-# PyTorch (scripts/torch_peers.py), for the ratios era / peer.
+# and, where PyTorch can be imported, the same ResNet-18 training and a Qwen2 forward/backward of the
+# same shape in PyTorch (`--against torch`, scripts/torch_peers.py), interleaved with era's, for the
+# ratios era / peer.
 #
 # --dry-run   tiny sizes, a software adapter (lavapipe) accepted for wgpu, the tiny shape instead of
 #             0.5B: tests the script where there is no GPU (a minute or two).
@@ -112,6 +113,8 @@ for b in cuda wgpu; do
   echo "gpu-check: skipping ${skipped[-1]}" >&2
 done
 
+torch=()
+[ -n "$torch_py" ] && torch=(--against torch --python "$torch_py")
 for b in "${backends[@]}"; do
   against=()
   [ -n "$jax_py" ] && against=(--against jax --python "$jax_py")
@@ -127,32 +130,13 @@ for b in "${backends[@]}"; do
     "$era" "$train_steps" "$learning_starts" "$train_hidden" "$b" "$work/runs-$b" "$py" "$report" \
     "$work/parts/$b-train-pendulum.json" "$log_every"
   step "$b-resnet18" "$era" bench vision --model resnet18 --batch-size "$batch" --steps "$steps" \
-    --repeats "$repeats" --backend "$b" --json "$work/parts/$b-resnet18.json"
+    --repeats "$repeats" --backend "$b" "${torch[@]}" --json "$work/parts/$b-resnet18.json"
   step "$b-grpo-tiny" "$era" bench llm --model "$llm_model" --prompts "$prompts" --group "$group" \
     --steps "$steps" --repeats "$repeats" --backend "$b" --json "$work/parts/$b-grpo-tiny.json"
   step "$b-grpo-random-$qwen_name" "$era" bench llm --model "$qwen" --prompts "$qwen_prompts" \
-    --group "$qwen_group" --steps 1 --repeats "$repeats" --backend "$b" \
+    --group "$qwen_group" --steps 1 --repeats "$repeats" --backend "$b" "${torch[@]}" \
     --json "$work/parts/$b-grpo-random-$qwen_name.json"
 done
-
-if [ -n "$torch_py" ]; then
-  device=()
-  [ "$dry" = 1 ] && device=(--device cpu)
-  step torch-resnet18 "$torch_py" scripts/torch_peers.py resnet18 --batch "$batch" --steps "$steps" \
-    --repeats "$repeats" "${device[@]}" --json "$work/parts/torch-resnet18.json"
-  # The same rows and sequence width as era's update of that model, where it ran.
-  shape=()
-  for b in "${backends[@]}"; do
-    part="$work/parts/$b-grpo-random-$qwen_name.json"
-    if "$py" "$report" field "$part" settings update_rows >/dev/null 2>&1; then
-      shape=(--rows "$("$py" "$report" field "$part" settings update_rows)"
-        --width "$("$py" "$report" field "$part" settings update_width)")
-      break
-    fi
-  done
-  step torch-qwen2 "$torch_py" scripts/torch_peers.py qwen2 --shape "$qwen_name" "${shape[@]}" --steps 1 \
-    --repeats "$repeats" "${device[@]}" --json "$work/parts/torch-qwen2.json"
-fi
 
 # What ran where, then one report.
 SKIPPED=$(printf '%s\n' "${skipped[@]}") "$py" - "$work/parts/meta.json" "$dry" "$qwen_name" "$era" "${backends[@]}" <<'EOF'

@@ -12,6 +12,8 @@
 #   ppo        PPO-ERA vs PPO on HalfCheetah-v5, Hopper-v5, Walker2d-v5 and Ant-v5, 5 seeds each arm,
 #              ERA_PPO_STEPS steps (default 1000000)
 #   ppo-h0     PPO-ERA on Hopper-v5 with H0 per dimension in {-0.5, 0, 0.25, 0.5}, 3 seeds
+#   bundle     (not in the default set) thins the PPO runs of HalfCheetah-v5 and Hopper-v5, 5 seeds each
+#              arm, into assets/runs/ppo-*.jsonl for the explorer's replay (needs jq; see below)
 #
 # Resumable: a run that completed is skipped, one that was stopped (Ctrl-C, kill, a reboot) continues
 # from its last checkpoint. Runs go to ERA_REPRO_OUT (default runs/reproduce-control); the tables to
@@ -28,8 +30,8 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(sac sac-delta ppo ppo-h0)
 for p in "${parts[@]}"; do
   case "$p" in
-    sac | sac-delta | ppo | ppo-h0) ;;
-    *) echo "reproduce-control: unknown part '$p' (known: sac, sac-delta, ppo, ppo-h0)" >&2; exit 2 ;;
+    sac | sac-delta | ppo | ppo-h0 | bundle) ;;
+    *) echo "reproduce-control: unknown part '$p' (known: sac, sac-delta, ppo, ppo-h0, bundle)" >&2; exit 2 ;;
   esac
 done
 
@@ -84,6 +86,30 @@ for p in "${parts[@]}"; do
         done
       done
       table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "$out"/seed-*/ppo-era-h0-*-Hopper-v5
+      ;;
+    bundle)
+      # The page fetches a log whole, so the bundled ones are thinned (about 50 KB instead of 430 KB
+      # each): the header, footer and resume lines and every evaluation are kept; of the training
+      # statistics one record per 32 768 steps, of the episode returns one per 16 384 steps. Only
+      # completed runs are bundled.
+      command -v jq >/dev/null || { echo "reproduce-control: bundle needs jq (apt-get install jq)" >&2; exit 2; }
+      for env in HalfCheetah-v5 Hopper-v5; do
+        lower=$(echo "${env%-v5}" | tr '[:upper:]' '[:lower:]')
+        for seed in $(seeds 5); do
+          for arm in ppo-era ppo; do
+            log="$out/seed-$seed/$arm-$env/run.jsonl"
+            tail -n 1 "$log" | grep -q '"status":"completed"' || {
+              echo "reproduce-control: $log has not completed: run the ppo part first" >&2
+              exit 1
+            }
+            jq -c 'select(.type != "record" or (.metrics | has("eval/return_mean"))
+              or ((.metrics | has("losses/actor")) and (.step % 32768 < 2048))
+              or ((.metrics | has("charts/episodic_return")) and (.step % 16384 < 1000)))' \
+              "$log" >"assets/runs/$arm-$lower-s$seed.jsonl"
+          done
+        done
+      done
+      echo "reproduce: bundled $(ls assets/runs/ppo-*-s[0-4].jsonl | wc -l) thinned PPO logs in assets/runs/"
       ;;
   esac
 done

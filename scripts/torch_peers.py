@@ -2,11 +2,14 @@
 on the device at hand, to put era's figures beside a framework's on the same machine.
 
     python3 scripts/torch_peers.py resnet18 --batch 128 --steps 10 --repeats 3 [--device cuda|cpu]
+    python3 scripts/torch_peers.py small-cnn --batch 64 --steps 10 --repeats 3 [--device …]
     python3 scripts/torch_peers.py qwen2 --shape qwen2.5-0.5b --rows 128 --width 40 --steps 3 [--device …]
 
 `resnet18`: ResNet-18 with the CIFAR stem (one 3×3 convolution, no pooling), as `era train vision
 --model resnet18` builds it, on random 3×32×32 images over 10 classes; SGD with momentum 0.9 and weight
-decay 5e-4, cross-entropy. Prints `<rate> images/s` (median of the repeats).
+decay 5e-4, cross-entropy. Prints `<rate> images/s` (median of the repeats). `small-cnn`: era's small
+CNN (two 3×3 "same" convolutions of 32 and 64 channels, each with ReLU and 2×2 max-pooling, a
+128-wide hidden layer) on random 1×28×28 images, trained the same way.
 
 `qwen2`: the Qwen2 architecture (RMSNorm, grouped-query attention with RoPE and q/k/v biases, SwiGLU
 MLP, tied embeddings) of the named shape with random weights; one forward and backward of the mean
@@ -74,11 +77,33 @@ class ResNet18(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+class SmallCnn(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.hidden = nn.Linear(64 * 7 * 7, 128)
+        self.fc = nn.Linear(128, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc(F.relu(self.hidden(x.flatten(1))))
+
+
+def small_cnn(args, device):
+    return classifier(args, device, SmallCnn(), (1, 28, 28), lr=0.01)
+
+
 def resnet18(args, device):
+    return classifier(args, device, ResNet18(), (3, 32, 32), lr=0.1)
+
+
+def classifier(args, device, model, shape, lr):
     torch.manual_seed(0)
-    model = ResNet18().to(device).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(args.batch, 3, 32, 32, device=device)
+    model = model.to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(args.batch, *shape, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
 
     def steps(n):
@@ -166,6 +191,13 @@ class Qwen2(nn.Module):
 def qwen2(args, device):
     torch.manual_seed(0)
     s = SHAPES[args.shape]
+    if args.config:
+        # A Hugging Face Qwen2 config.json (as `era bench llm --against torch` writes its model's).
+        with open(args.config) as f:
+            c = json.load(f)
+        s = dict(vocab=c["vocab_size"], hidden=c["hidden_size"], inter=c["intermediate_size"],
+                 layers=c["num_hidden_layers"], heads=c["num_attention_heads"],
+                 kv_heads=c["num_key_value_heads"], theta=c.get("rope_theta", 1e4))
     model = Qwen2(s).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     ids = torch.randint(0, s["vocab"], (args.rows, args.width), device=device)
@@ -191,12 +223,13 @@ def qwen2(args, device):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", choices=["resnet18", "qwen2"])
+    p.add_argument("model", choices=["small-cnn", "resnet18", "qwen2"])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--shape", choices=sorted(SHAPES), default="qwen2.5-0.5b")
+    p.add_argument("--config", help="qwen2: the shape from a Qwen2 config.json instead of --shape")
     p.add_argument("--rows", type=int, default=128)
     p.add_argument("--width", type=int, default=40)
     p.add_argument("--json", help="also write the figure as a gpu-check part to this file")
@@ -205,7 +238,7 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     device = torch.device(args.device)
-    figures = {"resnet18": resnet18, "qwen2": qwen2}[args.model](args, device)
+    figures = {"small-cnn": small_cnn, "resnet18": resnet18, "qwen2": qwen2}[args.model](args, device)
     if args.json:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         settings = {k: v for k, v in vars(args).items() if k not in ("json", "model")}

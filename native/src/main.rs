@@ -16,6 +16,7 @@ mod env_cmd;
 mod fuzz;
 mod input;
 mod llm;
+mod peer;
 mod plot;
 mod run_loop;
 mod runs;

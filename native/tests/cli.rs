@@ -443,6 +443,16 @@ fn bench_llm_writes_its_figures_as_json_from_a_random_checkpoint_read_back() {
 }
 
 #[test]
+fn bench_against_torch_without_pytorch_names_the_setup() {
+    for domain in ["vision", "llm"] {
+        let out =
+            era(&["bench", domain, "--steps", "1", "--repeats", "1", "--against", "torch", "--python", "false"], "");
+        assert_bad(&out, "--against torch: false failed");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("scripts/setup-torch.sh"), "{domain}");
+    }
+}
+
+#[test]
 fn backend_cuda_without_a_driver_or_the_feature_is_one_line_and_status_2() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("runs").display().to_string();

@@ -75,15 +75,13 @@ def merge(parts_dir, out):
                 r = value(part, f"sac/update_{variant}_vs_jax")
                 if r is not None:
                     ratios[f"{backend}/sac_{variant}_{width}_vs_jax"] = r
-        torch_rn = value(steps.get("torch-resnet18"), "train")
-        era_rn = value(steps.get(f"{backend}-resnet18"), "resnet18/train_era")
-        if torch_rn and era_rn:
-            ratios[f"{backend}/resnet18_train_vs_torch"] = era_rn / torch_rn
-        torch_q = value(steps.get("torch-qwen2"), "update_time")
-        era_q = value(steps.get(f"{backend}-grpo-random-{meta['qwen2']}"), "grpo_update_era_time")
-        if torch_q and era_q:
-            # Time per update: the peer's over era's, so that above 1 means era is faster.
-            ratios[f"{backend}/qwen2_update_vs_torch"] = torch_q / era_q
+        for name, key in [
+            ("resnet18_train_vs_torch", ("resnet18", "resnet18/train_plain_vs_torch")),
+            ("qwen2_update_vs_torch", (f"grpo-random-{meta['qwen2']}", "grpo_update_plain_vs_torch")),
+        ]:
+            r = value(steps.get(f"{backend}-{key[0]}"), key[1])
+            if r is not None:
+                ratios[f"{backend}/{name}"] = r
     failed = sorted(name for name, s in steps.items() if "error" in s)
     checks = {
         f"{name}/{check}": c for name, s in steps.items() for check, c in s.get("checks", {}).items()

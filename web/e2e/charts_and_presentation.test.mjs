@@ -115,6 +115,21 @@ test('seeds of one setting are drawn as their mean with a band, and one by one o
   await page.close();
 });
 
+test('the bundled PPO evidence opens as two settings of 5 seeds, each a mean with its band', async () => {
+  // Examples 5 and 6: PPO-ERA vs PPO on HalfCheetah-v5 and Hopper-v5, seeds 0-4, thinned logs.
+  for (const [i, task] of [[5, 'HalfCheetah-v5'], [6, 'Hopper-v5']]) {
+    const { page, errors } = await session.open('?view=replay', `#r-example-${i}`);
+    await page.click(`#r-example-${i}`);
+    await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 10);
+    await page.waitForSelector('#r-eval-return_mean');
+    const readout = await page.textContent('.replay-chart:has(#r-eval-return_mean) .values');
+    assert.match(readout, new RegExp(`ppo-era · ${task} · mean of 5 seeds, band min–max: -?\\d`));
+    assert.match(readout, new RegExp(`ppo · ${task} · mean of 5 seeds, band min–max: -?\\d`));
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
+
 test('every view loads without a console error or a failed request, at desktop and phone width', async () => {
   for (const [w, h, tag] of [[1280, 900, 'desktop'], [390, 844, 'phone']]) {
     for (const view of ['gaussian', 'softmax', 'llm', 'train', 'replay']) {

@@ -21,6 +21,18 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "MuJoCo HalfCheetah-v5: SAC-ERA vs SAC, the authors' released settings",
         "sac-era-released-halfcheetah.jsonl,sac-released-halfcheetah.jsonl",
     ),
+    (
+        "MuJoCo HalfCheetah-v5: PPO-ERA vs PPO, 5 seeds each (ERA ahead on every seed)",
+        "ppo-era-halfcheetah-s0.jsonl,ppo-era-halfcheetah-s1.jsonl,ppo-era-halfcheetah-s2.jsonl,ppo-era-halfcheetah-s3.jsonl,\
+         ppo-era-halfcheetah-s4.jsonl,ppo-halfcheetah-s0.jsonl,ppo-halfcheetah-s1.jsonl,ppo-halfcheetah-s2.jsonl,\
+         ppo-halfcheetah-s3.jsonl,ppo-halfcheetah-s4.jsonl",
+    ),
+    (
+        "MuJoCo Hopper-v5: PPO-ERA vs PPO, 5 seeds each (ERA behind on average)",
+        "ppo-era-hopper-s0.jsonl,ppo-era-hopper-s1.jsonl,ppo-era-hopper-s2.jsonl,ppo-era-hopper-s3.jsonl,\
+         ppo-era-hopper-s4.jsonl,ppo-hopper-s0.jsonl,ppo-hopper-s1.jsonl,ppo-hopper-s2.jsonl,ppo-hopper-s3.jsonl,\
+         ppo-hopper-s4.jsonl",
+    ),
 ];
 
 /// The most points a chart draws per run: longer series are reduced to each bucket's lowest and

@@ -72,12 +72,7 @@
 //! | the same with `2ᵏ` built by integer arithmetic instead of a float-to-int cast (which kept that part scalar) | — | 10 640 (9.3× in the bench) |
 //! | `tanh` with AVX-512 through run-time dispatch | the activation is still ~25 % of the update at 4 floats per instruction | not done: another `unsafe` exception for ~15 %, with the target met three times over |
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
-
-use anyhow::Context;
 
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::control::config::AgentConfig;
@@ -93,9 +88,7 @@ use rand::{Rng, SeedableRng};
 use super::args::{Against, BenchAlgo, BenchControlArgs};
 use crate::backend::{self, BackendChoice, Task};
 use crate::bench_record::BenchRecord;
-
-/// The same SAC update in JAX, run by `--against jax` (fed to the interpreter on its stdin).
-const JAX_SAC_UPDATE: &str = include_str!("../../../scripts/jax_sac_update.py");
+use crate::peer::Peer;
 
 /// HalfCheetah's dimensions: the usual yardstick for a SAC update.
 const OBS: usize = 17;
@@ -156,7 +149,7 @@ impl Task for Agents<'_> {
             };
             let update = |era, engine| sac_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
             if a.against == Against::Jax {
-                let jax = Jax { python: &a.python, width: a.width, updates: a.updates };
+                let jax = Jax { peer: Peer::jax(&a.python), width: a.width, updates: a.updates };
                 bench.report_against_jax((a.repeats, engine, backend), &update, &jax, &mut record)?;
             } else {
                 bench.report(
@@ -267,7 +260,7 @@ impl Bench {
         jax: &Jax,
         record: &mut BenchRecord,
     ) -> anyhow::Result<()> {
-        let version = jax.version()?;
+        let version = jax.peer.version()?;
         let era = |on| Ok::<_, anyhow::Error>(update(on, engine)?);
         let [era_on, jax_on, era_off, jax_off] = medians(
             repeats,
@@ -277,7 +270,7 @@ impl Bench {
             "{} on {backend}, {}, median of {repeats}, beside JAX {version} on {} (compiled end to end):",
             self.update,
             self.unit,
-            jax.platform()?
+            jax.peer.platform()?
         );
         let algo = self.algo;
         let with_era = format!("{algo}-era");
@@ -295,8 +288,8 @@ impl Bench {
 
 /// The SAC update in JAX (`scripts/jax_sac_update.py`), one Python process per measurement.
 struct Jax<'a> {
-    /// The interpreter that has JAX.
-    python: &'a Path,
+    /// The interpreter and the script.
+    peer: Peer<'a>,
     /// Hidden width.
     width: usize,
     /// Updates timed per measurement.
@@ -304,57 +297,11 @@ struct Jax<'a> {
 }
 
 impl Jax<'_> {
-    /// Where to get a Python with JAX, for the errors.
-    const SETUP: &'static str =
-        "eval \"$(scripts/setup-jax.sh)\" makes a venv with JAX and points ERA_JAX_PYTHON at it (or pass --python)";
-
-    /// Runs the interpreter with `args`, the script on its stdin if `script`; its stdout.
-    fn python(&self, args: &[&str], script: Option<&str>) -> anyhow::Result<String> {
-        let python = self.python.display();
-        let mut child = Command::new(self.python)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("--against jax: cannot run {python}; {}", Self::SETUP))?;
-        let mut stdin = child.stdin.take().context("the interpreter's stdin")?;
-        // An interpreter that exits early closes its stdin; its exit status then says why.
-        match stdin.write_all(script.unwrap_or("").as_bytes()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(e).with_context(|| format!("writing to {python}"));
-            }
-            _ => drop(stdin),
-        }
-        let out = child.wait_with_output().with_context(|| format!("waiting for {python}"))?;
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
-            anyhow::bail!("--against jax: {python} failed ({}): {last}; {}", out.status, Self::SETUP);
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// The JAX version the interpreter imports.
-    fn version(&self) -> anyhow::Result<String> {
-        Ok(self.python(&["-c", "import jax; print(jax.__version__)"], None)?.trim().to_string())
-    }
-
-    /// The device JAX computes on (`cpu`, `gpu`).
-    fn platform(&self) -> anyhow::Result<String> {
-        Ok(self.python(&["-c", "import jax; print(jax.default_backend())"], None)?.trim().to_string())
-    }
-
     /// One measurement: SAC-ERA (`era`) or SAC updates per second, compilation and warm-up excluded.
     fn updates_per_sec(&self, era: bool) -> anyhow::Result<f64> {
         let (width, updates) = (self.width.to_string(), self.updates.to_string());
-        let args = ["-", "--width", &width, "--updates", &updates, "--era", if era { "on" } else { "off" }];
-        let out = self.python(&args, Some(JAX_SAC_UPDATE))?;
-        let line = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-        line.strip_suffix(" updates/s")
-            .and_then(|rate| rate.trim().parse::<f64>().ok())
-            .filter(|rate| rate.is_finite() && *rate > 0.0)
-            .with_context(|| format!("--against jax: expected `<rate> updates/s` from the JAX update, got {line:?}"))
+        let args = ["--width", &width, "--updates", &updates, "--era", if era { "on" } else { "off" }];
+        self.peer.measure(&args, "updates/s")
     }
 }
 

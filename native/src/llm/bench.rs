@@ -19,6 +19,7 @@ use safetensors::Dtype;
 use super::args::BenchLlmArgs;
 use crate::backend::{self, Task};
 use crate::bench_record::BenchRecord;
+use crate::peer::Peer;
 use era_shared::stats::median;
 
 /// Runs `era bench llm`.
@@ -70,6 +71,9 @@ impl Task for Bench<'_> {
                 .with_group(a.group)
                 .with_dynamic_sampling(false)
         };
+        // The peer first, so that a missing PyTorch is said before minutes of measuring.
+        let peer = a.against.map(|_| Peer::torch(&a.python));
+        let torch_version = peer.as_ref().map(Peer::version).transpose()?;
         let mut on = LlmTrainer::<B>::new(config(true), self.model.clone(), &device)?;
         let mut off = LlmTrainer::<B>::new(config(false), self.model.clone(), &device)?;
         // Generation: one warm-up rollout, then timed ones; a random model writes until the length limit.
@@ -98,10 +102,26 @@ impl Task for Bench<'_> {
         };
         update(&mut on)?;
         update(&mut off)?;
-        let (mut t_on, mut t_off) = (Vec::new(), Vec::new());
+        // PyTorch, when asked: the same architecture over the same rows and width, one process per
+        // measurement, interleaved with era's.
+        let scratch = tempfile::tempdir().context("a scratch folder for the peer's config")?;
+        let config_path = scratch.path().join("config.json");
+        std::fs::write(&config_path, serde_json::to_vec(&self.model.config)?)?;
+        let peer_device = if crate::backend::device_of(backend).1 { "default" } else { "cpu" };
+        let (rows, width) = (rollout.packed.pads.len().to_string(), rollout.packed.width.to_string());
+        let (steps, config_arg) = (a.steps.to_string(), config_path.display().to_string());
+        let mut peer_args = vec!["qwen2", "--config", &config_arg, "--rows", &rows, "--width", &width];
+        peer_args.extend(["--steps", &steps, "--repeats", "1"]);
+        if peer_device == "cpu" {
+            peer_args.extend(["--device", "cpu"]);
+        }
+        let (mut t_on, mut t_off, mut t_peer) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..a.repeats.max(1) {
             t_on.push(update(&mut on)?);
             t_off.push(update(&mut off)?);
+            if let Some(p) = &peer {
+                t_peer.push(p.measure(&peer_args, "s/update")?);
+            }
         }
         let (t_on, t_off) = (median(t_on), median(t_off));
         println!(
@@ -121,6 +141,19 @@ impl Task for Bench<'_> {
             t_on / t_off
         );
         let mut record = BenchRecord::new("bench llm", backend);
+        if let Some(version) = torch_version {
+            let torch = median(t_peer);
+            let era_time = t_off * tokens;
+            println!(
+                "  PyTorch      {:>8.1} ms/update (eager, plain; {rows} rows × {width})   era plain {:.1} ms/update: era / PyTorch {:.3}× (speed)",
+                1e3 * torch,
+                1e3 * era_time,
+                torch / era_time
+            );
+            record.setting("torch", format!("{version} ({peer_device})"));
+            record.figure("grpo_update_torch_time", torch, "s/update");
+            record.figure("grpo_update_plain_vs_torch", torch / era_time, "×");
+        }
         record.setting("model", a.model.as_str());
         record.setting("parameters", self.model.parameters());
         record.setting("prompts", a.prompts);

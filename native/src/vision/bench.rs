@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use super::args::BenchVisionArgs;
 use crate::backend::{self, Task};
 use crate::bench_record::BenchRecord;
+use crate::peer::Peer;
 use era_shared::stats::median;
 
 /// Runs `era bench vision`.
@@ -58,6 +59,12 @@ impl Task for Bench<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
         let mut record = BenchRecord::new("bench vision", backend);
+        let peer = a.against.map(|_| Peer::torch(&a.python));
+        // On a GPU backend PyTorch takes its own default device (CUDA where it has one); else the CPU.
+        let peer_device = if record.gpu { "default" } else { "cpu" };
+        if let Some(p) = &peer {
+            record.setting("torch", format!("{} ({})", p.version()?, peer_device));
+        }
         record.setting("batch_size", a.batch_size);
         record.setting("steps", a.steps);
         record.setting("repeats", a.repeats);
@@ -102,11 +109,20 @@ impl Task for Bench<'_> {
                 Ok(e.images as f64 / start.elapsed().as_secs_f64())
             };
             let (mut train, mut infer) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+            let mut peer_train = Vec::new();
+            let (name, batch, steps) = (model.to_string(), a.batch_size.to_string(), a.steps.to_string());
+            let mut peer_args = vec![name.as_str(), "--batch", &batch, "--steps", &steps, "--repeats", "1"];
+            if peer_device == "cpu" {
+                peer_args.extend(["--device", "cpu"]);
+            }
             for _ in 0..a.repeats.max(1) {
                 train[0].push(train_rate(&mut on)?);
                 train[1].push(train_rate(&mut off)?);
                 infer[0].push(infer_rate(&on)?);
                 infer[1].push(infer_rate(&off)?);
+                if let Some(p) = &peer {
+                    peer_train.push(p.measure(&peer_args, "images/s")?);
+                }
             }
             // The floor, on the trained floored classifier's predictions, as `pred/entropy_min` checks it.
             let floor_min = pollster::block_on(on.evaluate())?.entropy_min;
@@ -125,6 +141,17 @@ impl Task for Bench<'_> {
                 "  inference  ERA {i_on:>9.1} images/s   plain {i_off:>9.1} images/s   ERA overhead {:.3}×",
                 i_off / i_on
             );
+            if peer.is_some() {
+                let torch = median(peer_train);
+                println!(
+                    "  PyTorch    training {torch:>9.1} images/s (eager, plain)   era plain / PyTorch {:.3}×   era ERA / PyTorch {:.3}×",
+                    t_off / torch,
+                    t_on / torch
+                );
+                record.figure(&format!("{model}/train_torch"), torch, "images/s");
+                record.figure(&format!("{model}/train_plain_vs_torch"), t_off / torch, "×");
+                record.figure(&format!("{model}/train_era_vs_torch"), t_on / torch, "×");
+            }
             println!(
                 "  floor      smallest prediction entropy {floor_min:.5} nats, H0 {h0:.5}: {}",
                 if holds { "holds" } else { "VIOLATED" }

@@ -1,0 +1,134 @@
+//! Other frameworks timed beside era (`era bench … --against jax|torch`): a Python script embedded in
+//! the binary, fed to the interpreter on its stdin once per measurement, whose last line is
+//! `<number> <unit>`. One process per measurement, so that the peer's measurements interleave with
+//! era's and the machine's changing load falls on both alike.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+
+/// `--against` of `era bench vision` and `era bench llm`: the framework timed beside era.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Framework {
+    /// PyTorch, eager (`scripts/torch_peers.py`).
+    Torch,
+}
+
+/// A framework and the script that times it.
+pub struct Peer<'a> {
+    /// How `--against` names it (`jax`, `torch`).
+    pub name: &'static str,
+    /// The Python module that must import (`jax`, `torch`).
+    pub module: &'static str,
+    /// The interpreter that has it.
+    pub python: &'a Path,
+    /// The script's text.
+    pub script: &'static str,
+    /// How to get such an interpreter, for the errors.
+    pub setup: &'static str,
+}
+
+/// The same SAC update in JAX (`scripts/jax_sac_update.py`).
+pub const JAX_SAC_UPDATE: &str = include_str!("../../scripts/jax_sac_update.py");
+/// The vision models and the Qwen2 update in PyTorch (`scripts/torch_peers.py`).
+pub const TORCH_PEERS: &str = include_str!("../../scripts/torch_peers.py");
+
+/// Where to get a Python with JAX.
+pub const JAX_SETUP: &str =
+    "eval \"$(scripts/setup-jax.sh)\" makes a venv with JAX and points ERA_JAX_PYTHON at it (or pass --python)";
+/// Where to get a Python with PyTorch.
+pub const TORCH_SETUP: &str =
+    "eval \"$(scripts/setup-torch.sh)\" makes a venv with PyTorch and points ERA_TORCH_PYTHON at it (or pass --python)";
+
+impl Peer<'_> {
+    /// JAX through `python`.
+    pub fn jax(python: &Path) -> Peer<'_> {
+        Peer { name: "jax", module: "jax", python, script: JAX_SAC_UPDATE, setup: JAX_SETUP }
+    }
+
+    /// PyTorch through `python`.
+    pub fn torch(python: &Path) -> Peer<'_> {
+        Peer { name: "torch", module: "torch", python, script: TORCH_PEERS, setup: TORCH_SETUP }
+    }
+
+    /// Runs the interpreter with `args`, the script on its stdin if `script`; its stdout.
+    fn python(&self, args: &[&str], script: Option<&str>) -> anyhow::Result<String> {
+        let (name, python, setup) = (self.name, self.python.display(), self.setup);
+        let mut child = Command::new(self.python)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("--against {name}: cannot run {python}; {setup}"))?;
+        let mut stdin = child.stdin.take().context("the interpreter's stdin")?;
+        // An interpreter that exits early closes its stdin; its exit status then says why.
+        match stdin.write_all(script.unwrap_or("").as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(e).with_context(|| format!("writing to {python}"));
+            }
+            _ => drop(stdin),
+        }
+        let out = child.wait_with_output().with_context(|| format!("waiting for {python}"))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+            anyhow::bail!("--against {name}: {python} failed ({}): {last}; {setup}", out.status);
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The framework's version.
+    pub fn version(&self) -> anyhow::Result<String> {
+        let m = self.module;
+        Ok(self.python(&["-c", &format!("import {m}; print({m}.__version__)")], None)?.trim().to_string())
+    }
+
+    /// The device it computes on by default (`cpu`, `gpu`, `cuda`).
+    pub fn platform(&self) -> anyhow::Result<String> {
+        let probe = match self.module {
+            "jax" => "import jax; print(jax.default_backend())",
+            _ => "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')",
+        };
+        Ok(self.python(&["-c", probe], None)?.trim().to_string())
+    }
+
+    /// One measurement: the script run with `args`, its last line read as `<number> <unit>`.
+    pub fn measure(&self, args: &[&str], unit: &str) -> anyhow::Result<f64> {
+        let out = self.python(&[&["-"], args].concat(), Some(self.script))?;
+        let line = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        line.strip_suffix(&format!(" {unit}"))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .with_context(|| {
+                format!("--against {}: expected `<number> {unit}` from the script, got {line:?}", self.name)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_measurement_is_the_last_line_and_a_bad_one_is_named() {
+        // `sh` as the interpreter: the script arrives on stdin, `-` is its name, then the arguments.
+        let sh = Path::new("sh");
+        let peer = |script| Peer { name: "test", module: "test", python: sh, script, setup: "no setup" };
+        let ok = peer("echo warming up; echo \"$1 images/s\"");
+        assert_eq!(ok.measure(&["12.5"], "images/s").unwrap(), 12.5);
+        let err = format!("{:#}", ok.measure(&["nan"], "images/s").unwrap_err());
+        assert!(err.contains("expected `<number> images/s`"), "{err}");
+        let failing = peer("echo broken >&2; exit 3");
+        let err = format!("{:#}", failing.measure(&[], "images/s").unwrap_err());
+        assert!(
+            err.contains("--against test: sh failed") && err.contains("broken") && err.contains("no setup"),
+            "{err}"
+        );
+        let missing = Peer { python: Path::new("/nonexistent/python3"), ..peer("") };
+        let err = format!("{:#}", missing.measure(&[], "x").unwrap_err());
+        assert!(err.contains("cannot run /nonexistent/python3"), "{err}");
+    }
+}
