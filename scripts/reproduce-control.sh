@@ -76,7 +76,8 @@ for p in "${parts[@]}"; do
           run control "$seed" "ppo-$env" --env "$env" --algo ppo --era off --steps "$ppo_steps" --backend fast
         done
       done
-      table "PPO-ERA vs PPO ($ppo_steps steps)" ppo.csv "$out"/seed-*/ppo-era-*-v5 "$out"/seed-*/ppo-[A-Z]*-v5
+      # Named task by task: the H0 sweep's runs (ppo-era-h0-…) are another table.
+      table "PPO-ERA vs PPO ($ppo_steps steps)" ppo.csv "$out"/seed-*/ppo{-era,}-{HalfCheetah,Hopper,Walker2d,Ant}-v5
       ;;
     ppo-h0)
       dirs=()
