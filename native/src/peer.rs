@@ -114,17 +114,17 @@ mod tests {
 
     #[test]
     fn a_measurement_is_the_last_line_and_a_bad_one_is_named() {
-        // `sh` as the interpreter: the script arrives on stdin, `-` is its name, then the arguments.
-        let sh = Path::new("sh");
-        let peer = |script| Peer { name: "test", module: "test", python: sh, script, setup: "no setup" };
-        let ok = peer("echo warming up; echo \"$1 images/s\"");
+        // Python reads the script from stdin (`-`), then the arguments, as with the real peers.
+        let python = Path::new("python3");
+        let peer = |script| Peer { name: "test", module: "test", python, script, setup: "no setup" };
+        let ok = peer("import sys\nprint('warming up')\nprint(sys.argv[1] + ' images/s')\n");
         assert_eq!(ok.measure(&["12.5"], "images/s").unwrap(), 12.5);
         let err = format!("{:#}", ok.measure(&["nan"], "images/s").unwrap_err());
         assert!(err.contains("expected `<number> images/s`"), "{err}");
-        let failing = peer("echo broken >&2; exit 3");
+        let failing = peer("import sys\nsys.stderr.write('broken\\n')\nsys.exit(3)\n");
         let err = format!("{:#}", failing.measure(&[], "images/s").unwrap_err());
         assert!(
-            err.contains("--against test: sh failed") && err.contains("broken") && err.contains("no setup"),
+            err.contains("--against test: python3 failed") && err.contains("broken") && err.contains("no setup"),
             "{err}"
         );
         let missing = Peer { python: Path::new("/nonexistent/python3"), ..peer("") };
