@@ -73,13 +73,16 @@ step() {
   shift
   local log="$work/logs/$name.log" start=$SECONDS
   printf 'gpu-check: %-28s ' "$name" >&2
-  if timeout "$limit" "$@" >"$log" 2>&1 && [ -s "$work/parts/$name.json" ]; then
+  local status=0
+  timeout "$limit" "$@" >"$log" 2>&1 || status=$?
+  if [ "$status" = 0 ] && [ -s "$work/parts/$name.json" ]; then
     echo "ok ($((SECONDS - start)) s)" >&2
     return 0
   fi
   local why
   why=$(grep -v '^\s*$' "$log" | tail -n 1)
-  [ -n "$why" ] || why="exit status $? after $((SECONDS - start)) s"
+  [ "$status" != 124 ] || why="no result within $limit s (last line: ${why:-none})"
+  [ -n "$why" ] || why="exit status $status after $((SECONDS - start)) s"
   echo "FAILED: $why" >&2
   "$py" -c 'import json,sys; json.dump({"error": sys.argv[2]}, open(sys.argv[1], "w"))' "$work/parts/$name.json" "$why"
   return 1
