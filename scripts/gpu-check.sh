@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks and times era on this machine's GPUs, beside the machine's own PyTorch and JAX, and writes every
-# figure to one JSON file. About 8 minutes on an NVIDIA server.
+# figure to one JSON file. Sized for about 8 minutes on an NVIDIA server (an estimate: not yet run on one).
 #
 #   scripts/gpu-check.sh [--dry-run] [--out FILE]
 #

@@ -39,9 +39,23 @@ SHAPES = {
 }
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+def seconds_per_step(step, args, device, warmup):
+    """Median over `args.repeats` of the time per call of `step`, timed over `args.steps` calls after
+    `warmup` untimed ones; the device is synchronised before each clock read."""
+
+    def run(n):
+        for _ in range(n):
+            step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    run(warmup)
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        run(args.steps)
+        times.append((time.perf_counter() - start) / args.steps)
+    return statistics.median(times)
 
 
 class BasicBlock(nn.Module):
@@ -106,20 +120,12 @@ def classifier(args, device, model, shape, lr):
     x = torch.randn(args.batch, *shape, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
 
-    def steps(n):
-        for _ in range(n):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
-        sync(device)
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
 
-    steps(2)
-    rates = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        steps(args.steps)
-        rates.append(args.steps * args.batch / (time.perf_counter() - start))
-    rate = statistics.median(rates)
+    rate = args.batch / seconds_per_step(step, args, device, warmup=2)
     print(f"{rate:.3f} images/s")
     return {"train": {"value": rate, "unit": "images/s"}}
 
@@ -202,21 +208,13 @@ def qwen2(args, device):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     ids = torch.randint(0, s["vocab"], (args.rows, args.width), device=device)
 
-    def steps(n):
-        for _ in range(n):
-            opt.zero_grad(set_to_none=True)
-            logp = F.log_softmax(model(ids[:, :-1]), -1)
-            (-logp.gather(-1, ids[:, 1:, None]).mean()).backward()
-            opt.step()
-        sync(device)
+    def step():
+        opt.zero_grad(set_to_none=True)
+        logp = F.log_softmax(model(ids[:, :-1]), -1)
+        (-logp.gather(-1, ids[:, 1:, None]).mean()).backward()
+        opt.step()
 
-    steps(1)
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        steps(args.steps)
-        times.append((time.perf_counter() - start) / args.steps)
-    seconds = statistics.median(times)
+    seconds = seconds_per_step(step, args, device, warmup=1)
     print(f"{seconds:.6f} s/update")
     return {"update_time": {"value": seconds, "unit": "s/update"}}
 

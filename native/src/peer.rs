@@ -16,6 +16,28 @@ pub enum Framework {
     Torch,
 }
 
+/// The options `era bench vision` and `era bench llm` share: PyTorch beside era, and the JSON record.
+#[derive(Debug, clap::Args)]
+pub struct TorchPeerArgs {
+    /// Also time the same model in PyTorch (eager, f32), interleaved with era's measurements, and
+    /// print the ratio (set it up with `eval "$(scripts/setup-torch.sh)"`).
+    #[arg(long, value_enum, value_name = "torch")]
+    pub against: Option<Framework>,
+    /// The Python that has PyTorch, for `--against torch`.
+    #[arg(long, env = "ERA_TORCH_PYTHON", default_value = "python3", value_name = "PATH")]
+    pub python: std::path::PathBuf,
+    /// Also write the figures (and the checks made) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
+}
+
+impl TorchPeerArgs {
+    /// PyTorch, when `--against torch` asks for it.
+    pub fn peer(&self) -> Option<Peer<'_>> {
+        self.against.map(|_| Peer::torch(&self.python))
+    }
+}
+
 /// A framework and the script that times it.
 pub struct Peer<'a> {
     /// How `--against` names it (`jax`, `torch`).

@@ -29,7 +29,7 @@ pub fn run(args: &BenchLlmArgs) -> anyhow::Result<()> {
     }
     let model = model_source(&args.model)?;
     let record = backend::run(args.backend, Bench { args, model })??;
-    record.write(args.json.as_deref())
+    record.write(args.peer.json.as_deref())
 }
 
 /// The model `--model` names: `tiny`, `random:SHAPE` or a checkpoint directory.
@@ -72,7 +72,7 @@ impl Task for Bench<'_> {
                 .with_dynamic_sampling(false)
         };
         // The peer first, so that a missing PyTorch is said before minutes of measuring.
-        let peer = a.against.map(|_| Peer::torch(&a.python));
+        let peer = a.peer.peer();
         let torch_version = peer.as_ref().map(Peer::version).transpose()?;
         let mut on = LlmTrainer::<B>::new(config(true), self.model.clone(), &device)?;
         let mut off = LlmTrainer::<B>::new(config(false), self.model.clone(), &device)?;
@@ -107,7 +107,9 @@ impl Task for Bench<'_> {
         let scratch = tempfile::tempdir().context("a scratch folder for the peer's config")?;
         let config_path = scratch.path().join("config.json");
         std::fs::write(&config_path, serde_json::to_vec(&self.model.config)?)?;
-        let peer_device = if crate::backend::device_of(backend).1 { "default" } else { "cpu" };
+        // The record names the device once (asking wgpu for its adapters is not free).
+        let mut record = BenchRecord::new("bench llm", backend);
+        let peer_device = if record.gpu { "default" } else { "cpu" };
         let (rows, width) = (rollout.packed.pads.len().to_string(), rollout.packed.width.to_string());
         let (steps, config_arg) = (a.steps.to_string(), config_path.display().to_string());
         let mut peer_args = vec!["qwen2", "--config", &config_arg, "--rows", &rows, "--width", &width];
@@ -140,7 +142,6 @@ impl Task for Bench<'_> {
             1e6 * t_off,
             t_on / t_off
         );
-        let mut record = BenchRecord::new("bench llm", backend);
         if let Some(version) = torch_version {
             let torch = median(t_peer);
             let era_time = t_off * tokens;

@@ -102,14 +102,7 @@ pub struct BenchVisionArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
-    /// Also time the same model in PyTorch (eager, f32), interleaved with era's measurements, and
-    /// print the ratio (set it up with `eval "$(scripts/setup-torch.sh)"`).
-    #[arg(long, value_enum, value_name = "torch")]
-    pub against: Option<crate::peer::Framework>,
-    /// The Python that has PyTorch, for `--against torch`.
-    #[arg(long, env = "ERA_TORCH_PYTHON", default_value = "python3", value_name = "PATH")]
-    pub python: std::path::PathBuf,
-    /// Also write the figures (and the checks made) as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<std::path::PathBuf>,
+    /// PyTorch beside era, and the JSON record.
+    #[command(flatten)]
+    pub peer: crate::peer::TorchPeerArgs,
 }

@@ -17,7 +17,6 @@ use rand::{Rng, SeedableRng};
 use super::args::BenchVisionArgs;
 use crate::backend::{self, Task};
 use crate::bench_record::BenchRecord;
-use crate::peer::Peer;
 use era_shared::stats::median;
 
 /// Runs `era bench vision`.
@@ -30,7 +29,7 @@ pub fn run(args: &BenchVisionArgs) -> anyhow::Result<()> {
         anyhow::bail!("--batch-size and --steps must be ≥ 1");
     }
     let record = backend::run(args.backend, Bench { args, models })??;
-    record.write(args.json.as_deref())?;
+    record.write(args.peer.json.as_deref())?;
     anyhow::ensure!(record.all_held(), "a check failed: {:?}", record.checks);
     Ok(())
 }
@@ -59,7 +58,7 @@ impl Task for Bench<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
         let mut record = BenchRecord::new("bench vision", backend);
-        let peer = a.against.map(|_| Peer::torch(&a.python));
+        let peer = a.peer.peer();
         // On a GPU backend PyTorch takes its own default device (CUDA where it has one); else the CPU.
         let peer_device = if record.gpu { "default" } else { "cpu" };
         if let Some(p) = &peer {
@@ -103,13 +102,17 @@ impl Task for Bench<'_> {
                 }
                 Ok((a.steps * a.batch_size) as f64 / start.elapsed().as_secs_f64())
             };
-            let infer_rate = |t: &VisionTrainer<B>| -> Result<f64, TrainError> {
+            // Images/s, and the smallest prediction entropy of that evaluation.
+            let infer_rate = |t: &VisionTrainer<B>| -> Result<(f64, f64), TrainError> {
                 let start = Instant::now();
                 let e = pollster::block_on(t.evaluate())?;
-                Ok(e.images as f64 / start.elapsed().as_secs_f64())
+                Ok((e.images as f64 / start.elapsed().as_secs_f64(), e.entropy_min))
             };
             let (mut train, mut infer) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
             let mut peer_train = Vec::new();
+            // The floor, on the floored classifier's predictions after each round of training, as
+            // `pred/entropy_min` checks it in a run.
+            let mut floor_min = f64::INFINITY;
             let (name, batch, steps) = (model.to_string(), a.batch_size.to_string(), a.steps.to_string());
             let mut peer_args = vec![name.as_str(), "--batch", &batch, "--steps", &steps, "--repeats", "1"];
             if peer_device == "cpu" {
@@ -118,14 +121,14 @@ impl Task for Bench<'_> {
             for _ in 0..a.repeats.max(1) {
                 train[0].push(train_rate(&mut on)?);
                 train[1].push(train_rate(&mut off)?);
-                infer[0].push(infer_rate(&on)?);
-                infer[1].push(infer_rate(&off)?);
+                let (rate, entropy_min) = infer_rate(&on)?;
+                infer[0].push(rate);
+                floor_min = floor_min.min(entropy_min);
+                infer[1].push(infer_rate(&off)?.0);
                 if let Some(p) = &peer {
                     peer_train.push(p.measure(&peer_args, "images/s")?);
                 }
             }
-            // The floor, on the trained floored classifier's predictions, as `pred/entropy_min` checks it.
-            let floor_min = pollster::block_on(on.evaluate())?.entropy_min;
             let holds = floor_min >= h0 - 1e-4;
             let [t_on, t_off] = train.map(median);
             let [i_on, i_off] = infer.map(median);
