@@ -28,6 +28,14 @@ step() {
 }
 
 step "setup"
+# A full build of every target needs about 20 GB under target/; a full disk shows up later as a
+# linker's "Bus error", so say it plainly here.
+mkdir -p target
+free_gb=$(df -Pk target | awk 'NR == 2 { printf "%d", $4 / 1048576 }')
+if [ "$free_gb" -lt 20 ]; then
+  echo "scripts/test.sh: only ${free_gb} GB free under target/; the build needs about 20 GB (cargo clean frees old builds)" >&2
+  exit 1
+fi
 scripts/setup.sh
 export ERA_SETUP_DONE=1
 # MuJoCo 3.17.0, Gymnasium's models and the Gymnasium venv the comparison test runs (PyPI only).
