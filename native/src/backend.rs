@@ -33,9 +33,9 @@ pub enum BackendChoice {
     Wgpu,
     /// ndarray on the CPU: deterministic for a seed.
     Ndarray,
-    /// The fast CPU path (control: SAC and PPO): hand-written gradients on AVX-512/AVX2 matrix
-    /// kernels, several times faster than ndarray for the same numbers; deterministic for a seed on a
-    /// given machine.
+    /// The fast CPU path (control: SAC and PPO; vision: the small CNN and the ResNets): hand-written
+    /// gradients on AVX-512/AVX2 matrix kernels, several times faster than ndarray for the same
+    /// numbers; deterministic for a seed on a given machine.
     Fast,
 }
 
@@ -58,6 +58,9 @@ pub trait Task {
     /// Whether the work can run on the fast CPU path (`--backend fast`); it then runs on the CPU
     /// backend with `backend` = `"fast"` (see [`engine`]).
     const FAST: bool = false;
+    /// Whether `--backend auto` takes the fast path instead of ndarray when it falls back to the CPU
+    /// and the CPU has AVX2 or AVX-512 (vision training).
+    const FAST_ON_CPU: bool = false;
     /// Runs on backend `B` and its device.
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> Self::Output;
 }
@@ -171,7 +174,7 @@ enum Resolved {
 pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
     let resolved = match choice {
         BackendChoice::Fast if !T::FAST => anyhow::bail!(
-            "--backend fast: the fast CPU path runs control training (SAC, PPO) and its benchmarks only; use --backend ndarray"
+            "--backend fast: the fast CPU path runs control (SAC, PPO) and vision training, their evaluation and benchmarks only; use --backend ndarray"
         ),
         BackendChoice::Fast => return Ok(task.run::<Cpu>(Default::default(), "fast")),
         BackendChoice::Ndarray => Resolved::Cpu,
@@ -191,11 +194,27 @@ pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output>
         BackendChoice::Auto => auto(),
     };
     Ok(match resolved {
+        Resolved::Cpu if choice == BackendChoice::Auto && T::FAST_ON_CPU && wide_vectors() => {
+            eprintln!("era: the fast CPU path (--backend auto on a CPU with AVX2; --backend ndarray forces ndarray)");
+            task.run::<Cpu>(Default::default(), "fast")
+        }
         Resolved::Cpu => task.run::<Cpu>(Default::default(), "ndarray"),
         Resolved::Wgpu => task.run::<Gpu>(WgpuDevice::DefaultDevice, "wgpu"),
         #[cfg(feature = "cuda")]
         Resolved::Cuda => task.run::<Cuda>(Default::default(), "cuda"),
     })
+}
+
+/// Whether the CPU has the vector units the fast path is written for (AVX2 or AVX-512).
+fn wide_vectors() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// `--backend auto`: CUDA if built in and answering, then a real wgpu adapter, then the CPU; says

@@ -323,9 +323,9 @@ fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
         let e = era(&["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "1"]);
         assert!(e.status.success() && String::from_utf8_lossy(&e.stdout).contains("mean return"), "{algo}");
     }
-    let vision = era(&["bench", "vision", "--backend", "fast", "--steps", "1"]);
-    assert!(!vision.status.success());
-    assert!(String::from_utf8_lossy(&vision.stderr).contains("--backend fast"));
+    let llm = era(&["bench", "llm", "--backend", "fast"]);
+    assert!(!llm.status.success());
+    assert!(String::from_utf8_lossy(&llm.stderr).contains("--backend fast"));
 }
 
 #[test]

@@ -174,7 +174,7 @@ fn kill_9_then_resume_equals_an_uninterrupted_run_and_seeds_compare() {
     write_idx(&data, "train", 160, false);
     write_idx(&data, "t10k", 20, false);
     let out = dir.path().join("runs");
-    let args = |name: &'static str| -> Vec<String> {
+    let args = |name: &str, backend: &str| -> Vec<String> {
         [
             "train",
             "vision",
@@ -191,7 +191,7 @@ fn kill_9_then_resume_equals_an_uninterrupted_run_and_seeds_compare() {
             "--checkpoint-every",
             "5",
             "--backend",
-            "ndarray",
+            backend,
             "--quiet",
             "--out",
             out.to_str().unwrap(),
@@ -201,21 +201,37 @@ fn kill_9_then_resume_equals_an_uninterrupted_run_and_seeds_compare() {
         .map(String::from)
         .to_vec()
     };
-    let whole: Vec<String> = args("whole");
-    ok(&era(&whole.iter().map(String::as_str).collect::<Vec<_>>()));
-    let run = out.join("killed");
-    kill_at_checkpoint(&args("killed"), &run.join("checkpoints/step-000000000025/meta.json"));
-    assert!(log(&run).footer.is_none());
-    ok(&era(&["train", "vision", "--resume", run.to_str().unwrap(), "--quiet"]));
-    let (a, b) = (log(&out.join("whole")), log(&run));
-    assert!(!b.resumes.is_empty() && b.footer.as_ref().unwrap().status == Status::Completed);
-    assert_eq!(records(&a), records(&b), "the resumed run's log equals the uninterrupted one");
-    let again = era(&["train", "vision", "--resume", run.to_str().unwrap()]);
-    assert_eq!(again.status.code(), Some(2));
+    // On burn (ndarray) and on the fast path: a run killed at a checkpoint and resumed logs what the
+    // uninterrupted run logs, bit for bit; `era eval vision` reads either's checkpoint on ndarray.
+    for backend in ["ndarray", "fast"] {
+        let (whole, killed) = (format!("whole-{backend}"), format!("killed-{backend}"));
+        ok(&era(&args(&whole, backend).iter().map(String::as_str).collect::<Vec<_>>()));
+        let run = out.join(&killed);
+        kill_at_checkpoint(&args(&killed, backend), &run.join("checkpoints/step-000000000025/meta.json"));
+        assert!(log(&run).footer.is_none());
+        ok(&era(&["train", "vision", "--resume", run.to_str().unwrap(), "--quiet"]));
+        let (a, b) = (log(&out.join(&whole)), log(&run));
+        assert!(!b.resumes.is_empty() && b.footer.as_ref().unwrap().status == Status::Completed);
+        assert_eq!(records(&a), records(&b), "{backend}: the resumed run's log equals the uninterrupted one");
+        let again = era(&["train", "vision", "--resume", run.to_str().unwrap()]);
+        assert_eq!(again.status.code(), Some(2));
+        let text = ok(&era(&["eval", "vision", "--run", run.to_str().unwrap(), "--backend", "ndarray"]));
+        assert!(text.contains("test top-1"), "{backend}: {text}");
+    }
+    // Both engines start from the same weights and follow each other (the shared tests bound how
+    // closely): their first training losses agree.
+    let first_loss = |name: &str| {
+        log(&out.join(name)).records.iter().find_map(|r| r.metrics.get(metrics::TRAIN_LOSS).copied().flatten()).unwrap()
+    };
+    let (burn_loss, fast_loss) = (first_loss("whole-ndarray"), first_loss("whole-fast"));
+    assert!((burn_loss - fast_loss).abs() < 1e-3 * burn_loss.abs(), "{burn_loss} vs {fast_loss}");
+    let bench =
+        ok(&era(&["bench", "vision", "--backend", "fast", "--steps", "1", "--repeats", "1", "--batch-size", "4"]));
+    assert!(bench.contains("holds"), "{bench}");
 
     // Two seeds of two settings: compare reports them as mean ± std per setting.
     for reg in ["era", "none"] {
-        let mut a = args("seeds").into_iter().filter(|s| s != "seeds").collect::<Vec<_>>();
+        let mut a = args("seeds", "ndarray").into_iter().filter(|s| s != "seeds").collect::<Vec<_>>();
         a.retain(|s| s != "--run-name");
         a.extend(
             ["--epochs", "1", "--seeds", "2", "--reg", reg, "--run-name", &format!("seeds-{reg}")].map(String::from),

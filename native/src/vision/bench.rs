@@ -10,7 +10,8 @@ use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{DatasetKind, ImageDataset};
 use era_shared::train::TrainError;
 use era_shared::vision::config::VisionConfig;
-use era_shared::vision::trainer::VisionTrainer;
+use era_shared::vision::fast::FastVisionTrainer;
+use era_shared::vision::trainer::{Evaluation, VisionTrainer};
 use era_shared::vision::{ModelKind, Regularizer};
 use rand::{Rng, SeedableRng};
 
@@ -34,6 +35,32 @@ pub fn run(args: &BenchVisionArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A classifier of either engine, as the benchmark drives it.
+trait Classifier {
+    fn step(&mut self) -> Result<(), TrainError>;
+    fn evaluate(&mut self) -> Result<Evaluation, TrainError>;
+}
+
+impl<B: AutodiffBackend> Classifier for VisionTrainer<B> {
+    fn step(&mut self) -> Result<(), TrainError> {
+        pollster::block_on(self.advance()).map(|_| ())
+    }
+
+    fn evaluate(&mut self) -> Result<Evaluation, TrainError> {
+        pollster::block_on(VisionTrainer::evaluate(self))
+    }
+}
+
+impl Classifier for FastVisionTrainer {
+    fn step(&mut self) -> Result<(), TrainError> {
+        self.advance_now().map(|_| ())
+    }
+
+    fn evaluate(&mut self) -> Result<Evaluation, TrainError> {
+        Ok(FastVisionTrainer::evaluate(self))
+    }
+}
+
 struct Bench<'a> {
     args: &'a BenchVisionArgs,
     models: Vec<ModelKind>,
@@ -54,6 +81,7 @@ fn synthetic(n: usize, [c, h, w]: [usize; 3]) -> ImageDataset {
 
 impl Task for Bench<'_> {
     type Output = anyhow::Result<BenchRecord>;
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
@@ -74,38 +102,41 @@ impl Task for Bench<'_> {
                 _ => (DatasetKind::Cifar10, [3, 32, 32]),
             };
             let train_len = a.batch_size * (a.steps * a.repeats.max(1) + 2);
-            let trainer = |reg| {
-                let c = VisionConfig::new(dataset, model)
+            let config = |reg| {
+                VisionConfig::new(dataset, model)
                     .with_reg(reg)
                     .with_epochs(1)
                     .with_batch_size(a.batch_size)
                     .with_log_every(u64::MAX)
-                    .with_eval_batch_size(a.batch_size);
-                VisionTrainer::<B>::new(
-                    c,
-                    synthetic(train_len, shape),
-                    synthetic(a.batch_size * a.steps, shape),
-                    &device,
-                )
+                    .with_eval_batch_size(a.batch_size)
+            };
+            let data = || (synthetic(train_len, shape), synthetic(a.batch_size * a.steps, shape));
+            let trainer = |reg| -> Result<Box<dyn Classifier>, TrainError> {
+                let (train, test) = data();
+                Ok(if backend == "fast" {
+                    Box::new(FastVisionTrainer::new(config(reg), train, test)?)
+                } else {
+                    Box::new(VisionTrainer::<B>::new(config(reg), train, test, &device)?)
+                })
             };
             let h0 = VisionConfig::new(dataset, model).h0;
             let mut on = trainer(Regularizer::Era)?;
             let mut off = trainer(Regularizer::None)?;
             // One step each first: allocations and caches warm up outside the measurement.
             for t in [&mut on, &mut off] {
-                pollster::block_on(t.advance())?;
+                t.step()?;
             }
-            let train_rate = |t: &mut VisionTrainer<B>| -> Result<f64, TrainError> {
+            let train_rate = |t: &mut Box<dyn Classifier>| -> Result<f64, TrainError> {
                 let start = Instant::now();
                 for _ in 0..a.steps {
-                    pollster::block_on(t.advance())?;
+                    t.step()?;
                 }
                 Ok((a.steps * a.batch_size) as f64 / start.elapsed().as_secs_f64())
             };
             // Images/s, and the smallest prediction entropy of that evaluation.
-            let infer_rate = |t: &VisionTrainer<B>| -> Result<(f64, f64), TrainError> {
+            let infer_rate = |t: &mut Box<dyn Classifier>| -> Result<(f64, f64), TrainError> {
                 let start = Instant::now();
-                let e = pollster::block_on(t.evaluate())?;
+                let e = t.evaluate()?;
                 Ok((e.images as f64 / start.elapsed().as_secs_f64(), e.entropy_min))
             };
             let (mut train, mut infer) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
@@ -121,10 +152,10 @@ impl Task for Bench<'_> {
             for _ in 0..a.repeats.max(1) {
                 train[0].push(train_rate(&mut on)?);
                 train[1].push(train_rate(&mut off)?);
-                let (rate, entropy_min) = infer_rate(&on)?;
+                let (rate, entropy_min) = infer_rate(&mut on)?;
                 infer[0].push(rate);
                 floor_min = floor_min.min(entropy_min);
-                infer[1].push(infer_rate(&off)?.0);
+                infer[1].push(infer_rate(&mut off)?.0);
                 if let Some(p) = &peer {
                     peer_train.push(p.measure(&peer_args, "images/s")?);
                 }

@@ -10,6 +10,7 @@ use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
 use era_shared::train::Logged;
 use era_shared::vision::config::VisionConfig;
+use era_shared::vision::fast::FastVisionTrainer;
 use era_shared::vision::trainer::VisionTrainer;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -125,6 +126,8 @@ struct Train {
 
 impl Task for Train {
     type Output = anyhow::Result<()>;
+    const FAST: bool = true;
+    const FAST_ON_CPU: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let quiet = self.quiet;
@@ -158,59 +161,74 @@ fn train_one<B: AutodiffBackend>(
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let mut trainer = VisionTrainer::<B>::new(job.config.vision.clone(), train.clone(), test.clone(), &device)?;
-    // Every epoch's end is a checkpoint too (a milestone of the trainer).
-    let every = job.config.checkpoint_every.unwrap_or(trainer.steps_per_epoch()).max(1);
+    let (config, every) = (job.config.vision.clone(), job.config.checkpoint_every);
+    if backend == "fast" {
+        let mut trainer = FastVisionTrainer::new(config, train.clone(), test.clone())?;
+        // Every epoch's end is a checkpoint too (a milestone of the trainer).
+        let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
+        let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
+        return run_loop::drive(&mut trainer, run, |era| header(job, era));
+    }
+    let mut trainer = VisionTrainer::<B>::new(config, train.clone(), test.clone(), &device)?;
+    let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
     let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 
-impl<B: AutodiffBackend> Presented for VisionTrainer<B> {
-    const RATE: &'static str = metrics::IMAGES_PER_SEC;
+/// How a vision trainer of either engine presents itself in the progress bar and quiet lines.
+macro_rules! presented_vision {
+    ([$($generics:tt)*] $t:ty) => {
+        impl<$($generics)*> Presented for $t {
+            const RATE: &'static str = metrics::IMAGES_PER_SEC;
 
-    fn algorithm(&self) -> String {
-        self.config().algorithm_name()
-    }
+            fn algorithm(&self) -> String {
+                self.config().algorithm_name()
+            }
 
-    fn title(&self) -> String {
-        let c = self.config();
-        format!("{} {} seed {}", c.algorithm_name(), c.dataset, c.seed)
-    }
+            fn title(&self) -> String {
+                let c = self.config();
+                format!("{} {} seed {}", c.algorithm_name(), c.dataset, c.seed)
+            }
 
-    fn rate_on(&self, record: &Logged) -> bool {
-        record.metrics.iter().any(|(k, _)| *k == metrics::TRAIN_LOSS)
-    }
+            fn rate_on(&self, record: &Logged) -> bool {
+                record.metrics.iter().any(|(k, _)| *k == metrics::TRAIN_LOSS)
+            }
 
-    fn units(&self, step: u64) -> u64 {
-        step * self.batch_size() as u64
-    }
+            fn units(&self, step: u64) -> u64 {
+                step * self.batch_size() as u64
+            }
 
-    fn progress(&self, latest: &Latest) -> String {
-        format!(
-            "epoch {}/{} · loss {:.3} · H min {:.3} · test top-1 {:.2} % · {:.0} images/s",
-            self.epoch(),
-            self.config().epochs,
-            latest.get(metrics::TRAIN_LOSS),
-            latest.get(metrics::PRED_ENTROPY_MIN),
-            100.0 * latest.get(metrics::EVAL_TOP1),
-            latest.get(metrics::IMAGES_PER_SEC)
-        )
-    }
+            fn progress(&self, latest: &Latest) -> String {
+                format!(
+                    "epoch {}/{} · loss {:.3} · H min {:.3} · test top-1 {:.2} % · {:.0} images/s",
+                    self.epoch(),
+                    self.config().epochs,
+                    latest.get(metrics::TRAIN_LOSS),
+                    latest.get(metrics::PRED_ENTROPY_MIN),
+                    100.0 * latest.get(metrics::EVAL_TOP1),
+                    latest.get(metrics::IMAGES_PER_SEC)
+                )
+            }
 
-    fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String> {
-        let c = self.config();
-        record.metrics.iter().any(|(k, _)| *k == metrics::EVAL_TOP1).then(|| {
-            format!(
-                "{} {} seed {} epoch {}: test top-1 {:.2} %",
-                c.dataset,
-                c.algorithm_name(),
-                c.seed,
-                record.step / self.steps_per_epoch(),
-                100.0 * latest.get(metrics::EVAL_TOP1)
-            )
-        })
-    }
+            fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String> {
+                let c = self.config();
+                record.metrics.iter().any(|(k, _)| *k == metrics::EVAL_TOP1).then(|| {
+                    format!(
+                        "{} {} seed {} epoch {}: test top-1 {:.2} %",
+                        c.dataset,
+                        c.algorithm_name(),
+                        c.seed,
+                        record.step / self.steps_per_epoch(),
+                        100.0 * latest.get(metrics::EVAL_TOP1)
+                    )
+                })
+            }
+        }
+    };
 }
+
+presented_vision!([B: AutodiffBackend] VisionTrainer<B>);
+presented_vision!([] FastVisionTrainer);
 
 /// Runs `era eval vision`.
 pub fn eval(args: &EvalVisionArgs) -> anyhow::Result<()> {
@@ -225,6 +243,8 @@ struct Eval {
 
 impl Task for Eval {
     type Output = anyhow::Result<()>;
+    // Evaluation reads the network part, which both engines write in burn's format: `fast` evaluates on ndarray.
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
         for dir in &self.dirs {
@@ -234,7 +254,7 @@ impl Task for Eval {
             };
             let (train, test) = load(&config.vision, self.data.as_deref().or(config.data.as_deref()))?;
             let mut trainer = VisionTrainer::<B>::new(config.vision.clone(), train, test, &device)?;
-            trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
+            trainer.load_net(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let e = pollster::block_on(trainer.evaluate())?;
             println!(
                 "{}: {} on {} seed {}, checkpoint at step {}: test top-1 {:.2} %, top-5 {:.2} %, loss {:.4}, \

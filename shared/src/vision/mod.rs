@@ -6,12 +6,15 @@
 //!
 //! - [`classifier`]: the model choice, the regularisers and the losses;
 //! - [`config`] (feature `data` too): a run's settings;
-//! - [`trainer`] (feature `data` too): the training loop shared by `era train vision` and its tests.
+//! - [`trainer`] (feature `data` too): the training loop shared by `era train vision` and its tests;
+//! - [`fast`] (features `fast` and `data`): the same training on hand-written CPU kernels.
 
 pub mod classifier;
 #[cfg(feature = "data")]
 pub mod config;
 pub mod conv;
+#[cfg(all(feature = "fast", feature = "data"))]
+pub mod fast;
 pub mod resnet;
 pub mod small_cnn;
 #[cfg(feature = "data")]

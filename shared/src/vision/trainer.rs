@@ -67,21 +67,19 @@ pub struct Evaluation {
 
 /// The loop's position, saved as `loop.json` in checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct LoopState {
+pub(crate) struct LoopState {
     step: u64,
     window: Window,
 }
 
-/// Trains one classifier.
-pub struct VisionTrainer<B: AutodiffBackend> {
-    config: VisionConfig,
-    net: Net<B>,
-    optim: OptimizerAdaptor<Sgd<B::InnerBackend>, Net<B>, B>,
-    floor: Option<SoftmaxFloor>,
-    train: ImageDataset,
-    test: ImageDataset,
-    device: B::Device,
-    step: u64,
+/// What both engines of a vision run share: the settings, the data, the schedule, the batches and
+/// the statistics between log records. Only the network and its optimiser differ between them.
+pub(crate) struct Course {
+    pub(crate) config: VisionConfig,
+    pub(crate) floor: Option<SoftmaxFloor>,
+    pub(crate) train: ImageDataset,
+    pub(crate) test: ImageDataset,
+    pub(crate) step: u64,
     order: (usize, Vec<usize>),
     window: Window,
 }
@@ -100,15 +98,9 @@ fn derive(seed: u64, tag: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<B: AutodiffBackend> VisionTrainer<B> {
-    /// A fresh classifier for `train` (evaluated on `test`), or a clear error for a setting that
-    /// cannot work with this data.
-    pub fn new(
-        config: VisionConfig,
-        train: ImageDataset,
-        test: ImageDataset,
-        device: &B::Device,
-    ) -> Result<Self, TrainError> {
+impl Course {
+    /// Checks the settings against the data (a clear error for one that cannot work).
+    pub(crate) fn new(config: VisionConfig, train: ImageDataset, test: ImageDataset) -> Result<Self, TrainError> {
         let classes = train.classes();
         config.validate(classes)?;
         if train.is_empty() || test.is_empty() {
@@ -137,71 +129,55 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
             Regularizer::Era => Some(SoftmaxFloor::new(classes, config.h0, config.tau, config.era_mode)?),
             _ => None,
         };
-        let net = Net::new(config.model, [shape.0, shape.1, shape.2], classes, derive(config.seed, INIT, 0), device);
-        let optim = SgdConfig::new()
-            .with_momentum(Some(MomentumConfig::new().with_momentum(config.momentum).with_dampening(0.0)))
-            .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)))
-            .init();
-        Ok(Self {
-            config,
-            net,
-            optim,
-            floor,
-            train,
-            test,
-            device: device.clone(),
-            step: 0,
-            order: (usize::MAX, Vec::new()),
-            window: Window::default(),
-        })
+        Ok(Self { config, floor, train, test, step: 0, order: (usize::MAX, Vec::new()), window: Window::default() })
     }
 
-    /// The settings.
-    pub fn config(&self) -> &VisionConfig {
-        &self.config
+    /// `[channels, height, width]` of the images.
+    pub(crate) fn image_shape(&self) -> [usize; 3] {
+        [self.train.channels, self.train.height, self.train.width]
     }
 
-    /// Optimiser steps so far.
-    pub fn step(&self) -> u64 {
-        self.step
+    /// The seed the network's initial weights are drawn from.
+    pub(crate) fn init_seed(&self) -> u64 {
+        derive(self.config.seed, INIT, 0)
     }
 
     /// Images per optimiser step (the batch size, or the whole training set when it is smaller).
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.config.batch_size.min(self.train.len())
     }
 
     /// Optimiser steps per epoch.
-    pub fn steps_per_epoch(&self) -> u64 {
+    pub(crate) fn steps_per_epoch(&self) -> u64 {
         (self.train.len() / self.batch_size()) as u64
     }
 
     /// Optimiser steps of the whole run.
-    pub fn total_steps(&self) -> u64 {
+    pub(crate) fn total_steps(&self) -> u64 {
         self.steps_per_epoch() * self.config.epochs as u64
     }
 
-    /// Whether the run has made all its steps.
-    pub fn is_done(&self) -> bool {
-        self.step >= self.total_steps()
-    }
-
-    /// Epochs completed.
-    pub fn epoch(&self) -> u64 {
-        self.step / self.steps_per_epoch()
-    }
-
-    /// The learning rate at optimiser step `step`: linear from `lr/warm-up steps` to `lr` over the
-    /// warm-up, then `lr·(1 + cos(π·t))/2` with `t` going from 0 to 1 over the remaining steps.
-    pub fn learning_rate(&self, step: u64) -> f64 {
+    /// The learning rate at optimiser step `step` (see [`VisionTrainer::learning_rate`]).
+    pub(crate) fn learning_rate(&self, step: u64) -> f64 {
         let total = self.total_steps() as f64;
         let warmup = (self.config.warmup_epochs * self.steps_per_epoch() as f64).round().min(total);
         schedule::warmup_cosine(self.config.lr, step, warmup, total, 0.0)
     }
 
+    /// Dropout's probability and the seed of the mask at `step`, when dropout is the regulariser.
+    pub(crate) fn dropout(&self, step: u64) -> Option<(f64, u64)> {
+        (self.config.reg == Regularizer::Dropout)
+            .then(|| (self.config.strength, derive(self.config.seed, DROPOUT, step)))
+    }
+
+    /// Label smoothing's ε (0 unless it is the regulariser).
+    pub(crate) fn smoothing(&self) -> f64 {
+        if self.config.reg == Regularizer::LabelSmoothing { self.config.strength } else { 0.0 }
+    }
+
     /// The images of the batch at `step`, normalised (and augmented when the dataset calls for it),
-    /// with their labels.
-    fn batch(&mut self, step: u64) -> (Vec<f32>, Vec<u16>) {
+    /// `[batch, channels, height, width]`, with their labels.
+    pub(crate) fn batch(&mut self, step: u64) -> (Vec<f32>, Vec<u16>) {
         let epoch = (step / self.steps_per_epoch()) as usize;
         if self.order.0 != epoch {
             let mut order: Vec<usize> = (0..self.train.len()).collect();
@@ -230,6 +206,216 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         (pixels, labels)
     }
 
+    /// Books the step just taken (its loss, and the output logits `z` of its batch with their
+    /// labels) and returns the training record when one is due. Fails on a non-finite loss.
+    pub(crate) fn finish_step(
+        &mut self,
+        loss: f64,
+        z: &[f32],
+        labels: &[u16],
+        lr: f64,
+    ) -> Result<Vec<Logged>, TrainError> {
+        let step = self.step;
+        if !loss.is_finite() {
+            return Err(TrainError::Config(format!(
+                "the training loss became {loss} at step {step}: lower --lr (now {})",
+                self.config.lr
+            )));
+        }
+        self.window.add(loss, &row_stats(z, labels, self.train.classes()));
+        self.step += 1;
+        let mut out = Vec::new();
+        if self.step.is_multiple_of(self.config.log_every) || self.at_epoch_end() {
+            let w = std::mem::take(&mut self.window);
+            out.push(Logged {
+                step: self.step,
+                metrics: vec![
+                    (metrics::TRAIN_LOSS, w.loss_sum / w.batches as f64),
+                    (metrics::TRAIN_TOP1, w.correct as f64 / w.images as f64),
+                    (metrics::PRED_ENTROPY_MEAN, w.entropy_sum / w.images as f64),
+                    (metrics::PRED_ENTROPY_MIN, w.entropy_min.unwrap_or(f64::NAN)),
+                    (metrics::LEARNING_RATE, lr),
+                    (metrics::EPOCH, self.step as f64 / self.steps_per_epoch() as f64),
+                ],
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether the step count is at an epoch's end (evaluation and a checkpoint are due).
+    pub(crate) fn at_epoch_end(&self) -> bool {
+        self.step.is_multiple_of(self.steps_per_epoch())
+    }
+
+    /// The evaluation record at the current step.
+    pub(crate) fn eval_record(&self, e: &Evaluation) -> Logged {
+        Logged {
+            step: self.step,
+            metrics: vec![
+                (metrics::EVAL_LOSS, e.loss),
+                (metrics::EVAL_TOP1, e.top1),
+                (metrics::EVAL_TOP5, e.top5),
+                (metrics::EVAL_ENTROPY_MEAN, e.entropy_mean),
+            ],
+        }
+    }
+
+    /// The evaluation batches of `data`: normalised pixels and labels, `eval_batch_size` images each.
+    pub(crate) fn eval_batches<'a>(&self, data: &'a ImageDataset) -> impl Iterator<Item = (Vec<f32>, Vec<u16>)> + 'a {
+        let norm = self.config.dataset.normalization();
+        let indices: Vec<usize> = (0..data.len()).collect();
+        let bs = self.config.eval_batch_size;
+        (0..data.len().div_ceil(bs)).map(move |c| {
+            let chunk = &indices[c * bs..((c + 1) * bs).min(data.len())];
+            let mut pixels = Vec::with_capacity(chunk.len() * data.image_len());
+            chunk.iter().for_each(|&i| norm.apply(data.image(i), data.channels, &mut pixels));
+            (pixels, chunk.iter().map(|&i| data.labels[i]).collect())
+        })
+    }
+
+    /// The loop's position, for `loop.json`.
+    pub(crate) fn loop_part(&self) -> Result<Part, TrainError> {
+        loop_part(&LoopState { step: self.step, window: self.window.clone() })
+    }
+
+    /// Restores the loop's position from a checkpoint's `loop.json`.
+    pub(crate) fn load_loop(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
+        self.step = state.step;
+        self.window = state.window;
+        Ok(())
+    }
+}
+
+/// Evaluation statistics summed over batches of output logits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EvalSum {
+    loss_sum: f64,
+    top1: usize,
+    top5: usize,
+    entropy_sum: f64,
+    entropy_min: f64,
+    images: usize,
+}
+
+impl EvalSum {
+    /// Nothing yet.
+    pub(crate) fn new() -> Self {
+        Self { loss_sum: 0.0, top1: 0, top5: 0, entropy_sum: 0.0, entropy_min: f64::INFINITY, images: 0 }
+    }
+
+    /// Adds a batch's output logits `z` (`n` per row) and its labels.
+    pub(crate) fn add(&mut self, z: &[f32], labels: &[u16], n: usize) {
+        for (row, (s, &label)) in z.chunks_exact(n).zip(row_stats(z, labels, n).iter().zip(labels)) {
+            // −log softmax(row)[label], computed stably.
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let lse = f64::from(max) + row.iter().map(|&v| f64::from(v - max).exp()).sum::<f64>().ln();
+            self.loss_sum += lse - f64::from(row[usize::from(label)]);
+            self.top1 += usize::from(s.top1);
+            self.top5 += usize::from(s.top5);
+            self.entropy_sum += s.entropy;
+            self.entropy_min = self.entropy_min.min(s.entropy);
+            self.images += 1;
+        }
+    }
+
+    /// The means.
+    pub(crate) fn finish(&self) -> Evaluation {
+        let count = self.images.max(1) as f64;
+        Evaluation {
+            loss: self.loss_sum / count,
+            top1: self.top1 as f64 / count,
+            top5: self.top5 as f64 / count,
+            entropy_mean: self.entropy_sum / count,
+            entropy_min: self.entropy_min,
+            images: self.images,
+        }
+    }
+}
+
+/// Trains one classifier.
+pub struct VisionTrainer<B: AutodiffBackend> {
+    course: Course,
+    net: Net<B>,
+    optim: OptimizerAdaptor<Sgd<B::InnerBackend>, Net<B>, B>,
+    device: B::Device,
+}
+
+/// The SGD optimiser of a run: momentum without dampening, weight decay added to the gradients.
+fn sgd<B: AutodiffBackend>(config: &VisionConfig) -> OptimizerAdaptor<Sgd<B::InnerBackend>, Net<B>, B> {
+    SgdConfig::new()
+        .with_momentum(Some(MomentumConfig::new().with_momentum(config.momentum).with_dampening(0.0)))
+        .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)))
+        .init()
+}
+
+impl<B: AutodiffBackend> VisionTrainer<B> {
+    /// A fresh classifier for `train` (evaluated on `test`), or a clear error for a setting that
+    /// cannot work with this data.
+    pub fn new(
+        config: VisionConfig,
+        train: ImageDataset,
+        test: ImageDataset,
+        device: &B::Device,
+    ) -> Result<Self, TrainError> {
+        let course = Course::new(config, train, test)?;
+        let net =
+            Net::new(course.config.model, course.image_shape(), course.train.classes(), course.init_seed(), device);
+        let optim = sgd::<B>(&course.config);
+        Ok(Self { course, net, optim, device: device.clone() })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &VisionConfig {
+        &self.course.config
+    }
+
+    /// Optimiser steps so far.
+    pub fn step(&self) -> u64 {
+        self.course.step
+    }
+
+    /// Images per optimiser step (the batch size, or the whole training set when it is smaller).
+    pub fn batch_size(&self) -> usize {
+        self.course.batch_size()
+    }
+
+    /// Optimiser steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.course.steps_per_epoch()
+    }
+
+    /// Optimiser steps of the whole run.
+    pub fn total_steps(&self) -> u64 {
+        self.course.total_steps()
+    }
+
+    /// Whether the run has made all its steps.
+    pub fn is_done(&self) -> bool {
+        self.step() >= self.total_steps()
+    }
+
+    /// Epochs completed.
+    pub fn epoch(&self) -> u64 {
+        self.step() / self.steps_per_epoch()
+    }
+
+    /// The learning rate at optimiser step `step`: linear from `lr/warm-up steps` to `lr` over the
+    /// warm-up, then `lr·(1 + cos(π·t))/2` with `t` going from 0 to 1 over the remaining steps.
+    pub fn learning_rate(&self, step: u64) -> f64 {
+        self.course.learning_rate(step)
+    }
+
+    /// The network as it is now.
+    pub fn net(&self) -> &Net<B> {
+        &self.net
+    }
+
+    /// Replaces the network (same architecture), e.g. with weights trained elsewhere.
+    pub fn set_net(&mut self, net: Net<B>) {
+        self.net = net;
+    }
+
     /// The model's output logits, through the ERA floor when it is on.
     fn output<C: Backend>(
         net: &Net<C>,
@@ -250,62 +436,26 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         if self.is_done() {
             return Ok(Vec::new());
         }
-        let step = self.step;
-        let (pixels, labels) = self.batch(step);
-        let d = &self.train;
+        let step = self.course.step;
+        let (pixels, labels) = self.course.batch(step);
+        let [c, h, w] = self.course.image_shape();
         let bs = labels.len();
-        let x = upload::<B, 4>(&pixels, [bs, d.channels, d.height, d.width], &self.device);
+        let x = upload::<B, 4>(&pixels, [bs, c, h, w], &self.device);
         let y = Tensor::<B, 1, Int>::from_data(
             TensorData::new(labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>(), [bs]).convert::<B::IntElem>(),
             &self.device,
         );
-        let dropout = (self.config.reg == Regularizer::Dropout)
-            .then(|| (self.config.strength, derive(self.config.seed, DROPOUT, step)));
-        let smoothing = if self.config.reg == Regularizer::LabelSmoothing { self.config.strength } else { 0.0 };
-        let z = Self::output(&self.net, self.floor.as_ref(), x, dropout);
-        let loss = cross_entropy(z.clone(), y, smoothing);
+        let z = Self::output(&self.net, self.course.floor.as_ref(), x, self.course.dropout(step));
+        let loss = cross_entropy(z.clone(), y, self.course.smoothing());
         let grads = GradientsParams::from_grads(loss.backward(), &self.net);
         let lr = self.learning_rate(step);
         self.net = self.optim.step(lr, self.net.clone(), grads);
         // One read per step: the loss and the output logits travel together (each read is a device sync).
         let host = read(Tensor::cat(vec![loss.inner(), z.inner().flatten::<1>(0, 1)], 0)).await?;
-        let loss = f64::from(host[0]);
-        let rows = row_stats(&host[1..], &labels, self.train.classes());
-        if !loss.is_finite() {
-            return Err(TrainError::Config(format!(
-                "the training loss became {loss} at step {step}: lower --lr (now {})",
-                self.config.lr
-            )));
-        }
-        self.window.add(loss, &rows);
-        self.step += 1;
-        let mut out = Vec::new();
-        let epoch_end = self.step.is_multiple_of(self.steps_per_epoch());
-        if self.step.is_multiple_of(self.config.log_every) || epoch_end {
-            let w = std::mem::take(&mut self.window);
-            out.push(Logged {
-                step: self.step,
-                metrics: vec![
-                    (metrics::TRAIN_LOSS, w.loss_sum / w.batches as f64),
-                    (metrics::TRAIN_TOP1, w.correct as f64 / w.images as f64),
-                    (metrics::PRED_ENTROPY_MEAN, w.entropy_sum / w.images as f64),
-                    (metrics::PRED_ENTROPY_MIN, w.entropy_min.unwrap_or(f64::NAN)),
-                    (metrics::LEARNING_RATE, lr),
-                    (metrics::EPOCH, self.step as f64 / self.steps_per_epoch() as f64),
-                ],
-            });
-        }
-        if epoch_end {
+        let mut out = self.course.finish_step(f64::from(host[0]), &host[1..], &labels, lr)?;
+        if self.course.at_epoch_end() {
             let e = self.evaluate().await?;
-            out.push(Logged {
-                step: self.step,
-                metrics: vec![
-                    (metrics::EVAL_LOSS, e.loss),
-                    (metrics::EVAL_TOP1, e.top1),
-                    (metrics::EVAL_TOP5, e.top5),
-                    (metrics::EVAL_ENTROPY_MEAN, e.entropy_mean),
-                ],
-            });
+            out.push(self.course.eval_record(&e));
         }
         Ok(out)
     }
@@ -313,68 +463,58 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
     /// Top-1/top-5 accuracy, loss and prediction entropy on the test images (batch norm on its
     /// running statistics, no dropout).
     pub async fn evaluate(&self) -> Result<Evaluation, TrainError> {
-        self.evaluate_on(&self.test).await
+        self.evaluate_on(&self.course.test).await
     }
 
     /// [`Self::evaluate`] on any images of the same shape and classes.
     pub async fn evaluate_on(&self, data: &ImageDataset) -> Result<Evaluation, TrainError> {
         let net = self.net.valid();
-        let norm = self.config.dataset.normalization();
-        let n = data.classes();
-        let (mut loss_sum, mut top1, mut top5, mut entropy_sum, mut entropy_min) = (0.0, 0, 0, 0.0, f64::INFINITY);
-        let indices: Vec<usize> = (0..data.len()).collect();
-        for chunk in indices.chunks(self.config.eval_batch_size) {
-            let mut pixels = Vec::with_capacity(chunk.len() * data.image_len());
-            chunk.iter().for_each(|&i| norm.apply(data.image(i), data.channels, &mut pixels));
+        let mut sum = EvalSum::new();
+        for (pixels, labels) in self.course.eval_batches(data) {
             let x = upload::<B::InnerBackend, 4>(
                 &pixels,
-                [chunk.len(), data.channels, data.height, data.width],
+                [labels.len(), data.channels, data.height, data.width],
                 &self.device,
             );
-            let z = read(Self::output(&net, self.floor.as_ref(), x, None)).await?;
-            let labels: Vec<u16> = chunk.iter().map(|&i| data.labels[i]).collect();
-            for (row, (s, &label)) in z.chunks_exact(n).zip(row_stats(&z, &labels, n).iter().zip(&labels)) {
-                // −log softmax(row)[label], computed stably.
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let lse = f64::from(max) + row.iter().map(|&v| f64::from(v - max).exp()).sum::<f64>().ln();
-                loss_sum += lse - f64::from(row[usize::from(label)]);
-                top1 += usize::from(s.top1);
-                top5 += usize::from(s.top5);
-                entropy_sum += s.entropy;
-                entropy_min = entropy_min.min(s.entropy);
-            }
+            let z = read(Self::output(&net, self.course.floor.as_ref(), x, None)).await?;
+            sum.add(&z, &labels, data.classes());
         }
-        let count = data.len().max(1) as f64;
-        Ok(Evaluation {
-            loss: loss_sum / count,
-            top1: top1 as f64 / count,
-            top5: top5 as f64 / count,
-            entropy_mean: entropy_sum / count,
-            entropy_min,
-            images: data.len(),
-        })
+        Ok(sum.finish())
     }
 
     /// The checkpoint parts: the network, the optimiser's momentum and the loop's position.
     pub fn save(&self) -> Result<Vec<Part>, TrainError> {
-        let state = LoopState { step: self.step, window: self.window.clone() };
         Ok(vec![
-            record_bytes::<B, _>(self.net.clone().into_record(), "net.mpk")?,
+            record_bytes::<B, _>(self.net.clone().into_record(), NET_PART)?,
             record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?,
-            loop_part(&state)?,
+            self.course.loop_part()?,
         ])
     }
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
-        self.net = self.net.clone().load_record(load_record::<B, _>(parts, "net.mpk", &self.device)?);
+        if !parts.iter().any(|(name, _)| name == "optim.mpk") && parts.iter().any(|(name, _)| name == FAST_OPTIM_PART) {
+            return Err(TrainError::Checkpoint(
+                "this checkpoint was written by --backend fast: resume it with --backend fast (era eval vision reads it on any backend)".into(),
+            ));
+        }
+        self.course.load_loop(parts)?;
+        self.load_net(parts)?;
         self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
-        self.step = state.step;
-        self.window = state.window;
+        Ok(())
+    }
+
+    /// Restores only the network from a checkpoint (either engine's), for evaluation.
+    pub fn load_net(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        self.net = self.net.clone().load_record(load_record::<B, _>(parts, NET_PART, &self.device)?);
         Ok(())
     }
 }
+
+/// The checkpoint part holding the network, in burn's record format (both engines write it).
+pub(crate) const NET_PART: &str = "net.mpk";
+/// The checkpoint part holding the fast engine's momentum.
+pub(crate) const FAST_OPTIM_PART: &str = "momentum.safetensors";
 
 impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
     fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
@@ -382,7 +522,7 @@ impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
     }
 
     fn position(&self) -> u64 {
-        self.step
+        self.course.step
     }
 
     fn total(&self) -> u64 {
@@ -391,7 +531,7 @@ impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
 
     /// Every epoch's end.
     fn at_milestone(&self) -> bool {
-        self.step.is_multiple_of(self.steps_per_epoch())
+        self.course.at_epoch_end()
     }
 
     fn save(&self) -> Result<Vec<Part>, TrainError> {
@@ -403,41 +543,51 @@ impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
     }
 
     fn era_targets(&self) -> EraTargets {
-        self.config.era_targets()
+        self.course.config.era_targets()
+    }
+}
+
+#[cfg(test)]
+/// Test data: `n` 8×8 one-channel images of 3 classes: class c has a bright band in rows 2c..2c+2.
+pub(crate) fn bands(n: usize) -> ImageDataset {
+    bands_of(n, 8)
+}
+
+/// Test data: `n` `side × side` one-channel images of 3 classes: class c is bright in its quarter
+/// of the rows (`side/4·c..side/4·(c + 1)`), with pseudo-random texture everywhere.
+#[cfg(test)]
+pub(crate) fn bands_of(n: usize, side: usize) -> ImageDataset {
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let c = i % 3;
+        for y in 0..side {
+            for x in 0..side {
+                let on = y * 4 / side == c;
+                let noise = ((x * 7 + y * 13 + i * 31) ^ (i * x + y)) % 50;
+                images.push(if on { 200 + noise as u8 } else { noise as u8 });
+            }
+        }
+        labels.push(c as u16);
+    }
+    ImageDataset {
+        images,
+        labels,
+        channels: 1,
+        height: side,
+        width: side,
+        class_names: vec!["a".into(), "b".into(), "c".into()],
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::bands;
     use super::*;
     use crate::data::DatasetKind;
     use burn::backend::{Autodiff, NdArray};
 
     type B = Autodiff<NdArray<f64>>;
-
-    /// `n` 8×8 one-channel images of 3 classes: class c has a bright band in rows 2c..2c+2.
-    fn bands(n: usize) -> ImageDataset {
-        let mut images = Vec::new();
-        let mut labels = Vec::new();
-        for i in 0..n {
-            let c = i % 3;
-            for y in 0..8 {
-                for x in 0..8 {
-                    let on = y / 2 == c;
-                    images.push(if on { 200 + (x * 7 + i) as u8 % 50 } else { ((x + y + i) % 30) as u8 });
-                }
-            }
-            labels.push(c as u16);
-        }
-        ImageDataset {
-            images,
-            labels,
-            channels: 1,
-            height: 8,
-            width: 8,
-            class_names: vec!["a".into(), "b".into(), "c".into()],
-        }
-    }
 
     fn config(reg: Regularizer) -> VisionConfig {
         VisionConfig::new(DatasetKind::Mnist, ModelKind::SmallCnn)

@@ -11,8 +11,6 @@
 ///
 /// # Panics
 /// When a slice is shorter than its shape says (a programming error, not an input error).
-#[allow(unsafe_code)]
-#[allow(clippy::too_many_arguments)]
 pub fn matmul(
     c: &mut [f32],
     a: &[f32],
@@ -22,37 +20,89 @@ pub fn matmul(
     (m, k, n): (usize, usize, usize),
     accumulate: bool,
 ) {
-    assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "matmul: slices shorter than {m}×{k}×{n}");
+    let a_view = if ta { View::transposed(0, m) } else { View::rows(0, k) };
+    let b_view = if tb { View::transposed(0, k) } else { View::rows(0, n) };
+    matmul_view((c, View::rows(0, n)), (a, a_view), (b, b_view), (m, k, n), accumulate);
+}
+
+/// Where a matrix lies in a slice: the index of its first element and the steps between rows and
+/// between columns. A convolution's products read and write column blocks of wider matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// Index of element (0, 0).
+    pub offset: usize,
+    /// Step from one row to the next.
+    pub row_stride: usize,
+    /// Step from one column to the next.
+    pub col_stride: usize,
+}
+
+impl View {
+    /// A row-major matrix whose rows are `row_stride` apart, starting at `offset`.
+    pub fn rows(offset: usize, row_stride: usize) -> Self {
+        Self { offset, row_stride, col_stride: 1 }
+    }
+
+    /// The transpose of a row-major matrix whose rows are `stored_row_stride` apart: its element
+    /// `(i, j)` is the stored `(j, i)`.
+    pub fn transposed(offset: usize, stored_row_stride: usize) -> Self {
+        Self { offset, row_stride: 1, col_stride: stored_row_stride }
+    }
+
+    /// Whether a `rows × cols` matrix in this view fits in `len` elements.
+    fn fits(&self, (rows, cols): (usize, usize), len: usize) -> bool {
+        rows == 0 || cols == 0 || self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < len
+    }
+}
+
+/// `C = A·B` (or `C += A·B` with `accumulate`) with each matrix given as a slice and its [`View`]:
+/// `C` is `m × n`, `A` is `m × k`, `B` is `k × n`. On the calling thread, like [`matmul`].
+///
+/// # Panics
+/// When a view reaches past its slice (a programming error, not an input error).
+#[allow(unsafe_code)]
+pub fn matmul_view(
+    (c, cv): (&mut [f32], View),
+    (a, av): (&[f32], View),
+    (b, bv): (&[f32], View),
+    (m, k, n): (usize, usize, usize),
+    accumulate: bool,
+) {
+    assert!(
+        cv.fits((m, n), c.len()) && av.fits((m, k), a.len()) && bv.fits((k, n), b.len()),
+        "matmul: a view reaches past its slice ({m}×{k}×{n})"
+    );
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            for i in 0..m {
+                for j in 0..n {
+                    c[cv.offset + i * cv.row_stride + j * cv.col_stride] = 0.0;
+                }
+            }
         }
         return;
     }
-    // (column stride, row stride) of each operand as gemm wants them.
-    let (a_cs, a_rs) = if ta { (m as isize, 1) } else { (1, k as isize) };
-    let (b_cs, b_rs) = if tb { (k as isize, 1) } else { (1, n as isize) };
-    // SAFETY: the assert above bounds every index gemm forms: C's largest is (m−1)·n + (n−1) < m·n,
-    // A's (m−1)·k + (k−1) < m·k in either layout, B's likewise < k·n. `c` is a unique borrow, so it
-    // cannot alias `a` or `b`.
+    // SAFETY: the assert above bounds every index gemm forms (offset + i·row stride + j·column
+    // stride for i, j inside each shape) by its slice's length. `c` is a unique borrow, so it cannot
+    // alias `a` or `b`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
+            c.as_mut_ptr().add(cv.offset),
+            cv.col_stride as isize,
+            cv.row_stride as isize,
             accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
+            a.as_ptr().add(av.offset),
+            av.col_stride as isize,
+            av.row_stride as isize,
+            b.as_ptr().add(bv.offset),
+            bv.col_stride as isize,
+            bv.row_stride as isize,
             1.0,
             1.0,
             false,

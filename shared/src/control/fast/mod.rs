@@ -27,8 +27,8 @@ pub mod sac;
 
 pub use adam::Adam;
 pub use barrier::SpinBarrier;
-pub use kernels::matmul;
 pub(crate) use kernels::widened;
+pub use kernels::{View, matmul, matmul_view};
 pub use parts::{ReadPart, State, read_part, write_part};
 
 use crate::control::policy::EraHead;

@@ -1,0 +1,504 @@
+//! The layers of the fast vision path, forward and backward, on one shard of a batch.
+//!
+//! Activations are stored channel-major, `[channels, images, height, width]`: a convolution is then
+//! one matrix product whose result is already in that layout (`[c_out, images·h·w]`), and a batch
+//! norm's channel is one contiguous run. Backward functions add into their input gradients, so a
+//! tensor read by two layers (a residual block's input) sums both gradients without a copy.
+
+use crate::control::fast::{View, matmul_view};
+
+/// The most patch-matrix elements a convolution builds at once (16 MiB): a shard's images are
+/// convolved in groups small enough for this, which keeps the buffer in the last-level cache's reach
+/// and its size independent of the batch.
+const PATCH_LIMIT: usize = 1 << 22;
+
+/// The geometry of a convolution without groups or dilation, square kernel, same stride and padding
+/// on both axes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels.
+    pub cin: usize,
+    /// Output channels.
+    pub cout: usize,
+    /// Kernel side.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub pad: usize,
+    /// Input height and width.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+}
+
+impl ConvShape {
+    /// Output height.
+    pub fn oh(&self) -> usize {
+        (self.h + 2 * self.pad - self.k) / self.stride + 1
+    }
+
+    /// Output width.
+    pub fn ow(&self) -> usize {
+        (self.w + 2 * self.pad - self.k) / self.stride + 1
+    }
+
+    /// Rows of the patch matrix, `c_in·k²` (the weight's columns).
+    fn patch_rows(&self) -> usize {
+        self.cin * self.k * self.k
+    }
+
+    /// Whether the input itself is the patch matrix (a 1×1 convolution of stride 1 without padding).
+    fn is_pointwise(&self) -> bool {
+        self.k == 1 && self.stride == 1 && self.pad == 0
+    }
+
+    /// Images per group for the patch buffer's limit.
+    fn group(&self, n: usize) -> usize {
+        (PATCH_LIMIT / (self.patch_rows() * self.oh() * self.ow()).max(1)).clamp(1, n.max(1))
+    }
+
+    /// For kernel offset `j` (pad already subtracted: `ix = o·stride + j − pad`), the output
+    /// positions `o` whose input position lies inside `0..len`, and the input position of the first.
+    fn inside(&self, j: usize, len: usize, out_len: usize) -> (usize, usize) {
+        let (s, j, p) = (self.stride as isize, j as isize, self.pad as isize);
+        let lo = if j >= p { 0 } else { (p - j + s - 1) / s };
+        let hi = ((len as isize + p - j + s - 1) / s).clamp(0, out_len as isize);
+        (lo.min(hi) as usize, hi as usize)
+    }
+}
+
+/// Writes the patch matrix of images `b0..b1` of a shard of `n` (input `x` `[c_in, n, h, w]`) into
+/// `patches` `[c_in·k², (b1 − b0)·oh·ow]`, rows ordered `(c, i, j)` like the weight's columns.
+fn im2col(s: &ConvShape, n: usize, x: &[f32], (b0, b1): (usize, usize), patches: &mut [f32]) {
+    let (oh, ow, k) = (s.oh(), s.ow(), s.k);
+    let cols = (b1 - b0) * oh * ow;
+    for c in 0..s.cin {
+        for i in 0..k {
+            let (y_lo, y_hi) = s.inside(i, s.h, oh);
+            for j in 0..k {
+                let (x_lo, x_hi) = s.inside(j, s.w, ow);
+                let row = &mut patches[((c * k + i) * k + j) * cols..][..cols];
+                for b in b0..b1 {
+                    let image = &x[(c * n + b) * s.h * s.w..][..s.h * s.w];
+                    let out = &mut row[(b - b0) * oh * ow..][..oh * ow];
+                    for oy in 0..oh {
+                        let line = &mut out[oy * ow..][..ow];
+                        if oy < y_lo || oy >= y_hi {
+                            line.fill(0.0);
+                            continue;
+                        }
+                        let iy = oy * s.stride + i - s.pad;
+                        line[..x_lo].fill(0.0);
+                        line[x_hi..].fill(0.0);
+                        let src = &image[iy * s.w..][..s.w];
+                        let ix0 = x_lo * s.stride + j - s.pad;
+                        if s.stride == 1 {
+                            line[x_lo..x_hi].copy_from_slice(&src[ix0..ix0 + (x_hi - x_lo)]);
+                        } else {
+                            for (o, v) in line[x_lo..x_hi].iter_mut().enumerate() {
+                                *v = src[ix0 + o * s.stride];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the patch-matrix gradient `patches` of images `b0..b1` back onto the input gradient `dx`
+/// `[c_in, n, h, w]` (the transpose of [`im2col`]).
+fn col2im(s: &ConvShape, n: usize, patches: &[f32], (b0, b1): (usize, usize), dx: &mut [f32]) {
+    let (oh, ow, k) = (s.oh(), s.ow(), s.k);
+    let cols = (b1 - b0) * oh * ow;
+    for c in 0..s.cin {
+        for i in 0..k {
+            let (y_lo, y_hi) = s.inside(i, s.h, oh);
+            for j in 0..k {
+                let (x_lo, x_hi) = s.inside(j, s.w, ow);
+                let row = &patches[((c * k + i) * k + j) * cols..][..cols];
+                for b in b0..b1 {
+                    let image = &mut dx[(c * n + b) * s.h * s.w..][..s.h * s.w];
+                    let grad = &row[(b - b0) * oh * ow..][..oh * ow];
+                    for oy in y_lo..y_hi {
+                        let iy = oy * s.stride + i - s.pad;
+                        let dst = &mut image[iy * s.w..][..s.w];
+                        let ix0 = x_lo * s.stride + j - s.pad;
+                        for (o, g) in grad[oy * ow + x_lo..oy * ow + x_hi].iter().enumerate() {
+                            dst[ix0 + o * s.stride] += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y = conv(x) (+ bias)`: `x` `[c_in, n, h, w]`, `weight` `[c_out, c_in, k, k]`, `y` `[c_out, n, oh, ow]`.
+pub fn conv_forward(
+    s: &ConvShape,
+    n: usize,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    patches: &mut Vec<f32>,
+) {
+    let (kk, area) = (s.patch_rows(), s.oh() * s.ow());
+    let total = n * area;
+    if s.is_pointwise() {
+        matmul_view(
+            (y, View::rows(0, total)),
+            (weight, View::rows(0, kk)),
+            (x, View::rows(0, total)),
+            (s.cout, kk, total),
+            false,
+        );
+    } else {
+        let group = s.group(n);
+        for b0 in (0..n).step_by(group) {
+            let b1 = (b0 + group).min(n);
+            let cols = (b1 - b0) * area;
+            patches.resize(kk * cols, 0.0);
+            im2col(s, n, x, (b0, b1), patches);
+            matmul_view(
+                (y, View::rows(b0 * area, total)),
+                (weight, View::rows(0, kk)),
+                (patches, View::rows(0, cols)),
+                (s.cout, kk, cols),
+                false,
+            );
+        }
+    }
+    if let Some(bias) = bias {
+        for (row, &b) in y.chunks_exact_mut(total).zip(bias) {
+            row.iter_mut().for_each(|v| *v += b);
+        }
+    }
+}
+
+/// The gradients of [`conv_forward`]: adds `∂L/∂weight` into `dweight`, `∂L/∂bias` into `dbias` and
+/// (unless `dx` is `None`, for a network's input) `∂L/∂x` into `dx`, from `dy` `[c_out, n, oh, ow]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_backward(
+    s: &ConvShape,
+    n: usize,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dweight: &mut [f32],
+    dbias: Option<&mut [f32]>,
+    mut dx: Option<&mut [f32]>,
+    patches: &mut Vec<f32>,
+) {
+    let (kk, area) = (s.patch_rows(), s.oh() * s.ow());
+    let total = n * area;
+    if let Some(db) = dbias {
+        for (row, d) in dy.chunks_exact(total).zip(db) {
+            *d += row.iter().sum::<f32>();
+        }
+    }
+    if s.is_pointwise() {
+        // dW += dY·Xᵀ, dX += Wᵀ·dY.
+        matmul_view(
+            (dweight, View::rows(0, kk)),
+            (dy, View::rows(0, total)),
+            (x, View::transposed(0, total)),
+            (s.cout, total, kk),
+            true,
+        );
+        if let Some(dx) = dx {
+            matmul_view(
+                (dx, View::rows(0, total)),
+                (weight, View::transposed(0, kk)),
+                (dy, View::rows(0, total)),
+                (kk, s.cout, total),
+                true,
+            );
+        }
+        return;
+    }
+    let group = s.group(n);
+    for b0 in (0..n).step_by(group) {
+        let b1 = (b0 + group).min(n);
+        let cols = (b1 - b0) * area;
+        patches.resize(kk * cols, 0.0);
+        im2col(s, n, x, (b0, b1), patches);
+        matmul_view(
+            (dweight, View::rows(0, kk)),
+            (dy, View::rows(b0 * area, total)),
+            (patches, View::transposed(0, cols)),
+            (s.cout, cols, kk),
+            true,
+        );
+        if let Some(dx) = dx.as_deref_mut() {
+            matmul_view(
+                (patches, View::rows(0, cols)),
+                (weight, View::transposed(0, kk)),
+                (dy, View::rows(b0 * area, total)),
+                (kk, s.cout, cols),
+                false,
+            );
+            col2im(s, n, patches, (b0, b1), dx);
+        }
+    }
+}
+
+/// `y = max(x, 0)`.
+pub fn relu_forward(x: &[f32], y: &mut [f32]) {
+    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { 0.0 });
+}
+
+/// Adds `dy` where the output `y` is positive into `dx`.
+pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((d, &y), &g) in dx.iter_mut().zip(y).zip(dy) {
+        if y > 0.0 {
+            *d += g;
+        }
+    }
+}
+
+/// The geometry of a max-pool: square window, same stride and padding on both axes (padding never wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolShape {
+    /// Window side.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding on each side.
+    pub pad: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+}
+
+impl PoolShape {
+    /// Output height.
+    pub fn oh(&self) -> usize {
+        (self.h + 2 * self.pad - self.k) / self.stride + 1
+    }
+
+    /// Output width.
+    pub fn ow(&self) -> usize {
+        (self.w + 2 * self.pad - self.k) / self.stride + 1
+    }
+}
+
+/// Max-pool over `planes` planes of `h × w`, recording in `arg` the index inside its plane of each
+/// output's maximum (the first in row-major order on ties, as burn's ndarray backend picks).
+pub fn max_pool_forward(p: &PoolShape, planes: usize, x: &[f32], y: &mut [f32], arg: &mut [u32]) {
+    let (oh, ow) = (p.oh(), p.ow());
+    for plane in 0..planes {
+        let src = &x[plane * p.h * p.w..][..p.h * p.w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (mut best, mut at, mut found) = (f32::NEG_INFINITY, 0, false);
+                for i in 0..p.k {
+                    let Some(iy) = (oy * p.stride + i).checked_sub(p.pad).filter(|&iy| iy < p.h) else { continue };
+                    for j in 0..p.k {
+                        let Some(ix) = (ox * p.stride + j).checked_sub(p.pad).filter(|&ix| ix < p.w) else { continue };
+                        let v = src[iy * p.w + ix];
+                        if !found || v > best {
+                            (best, at, found) = (v, iy * p.w + ix, true);
+                        }
+                    }
+                }
+                let o = (plane * oh + oy) * ow + ox;
+                y[o] = best;
+                arg[o] = at as u32;
+            }
+        }
+    }
+}
+
+/// Adds each output's gradient onto the input position that was its maximum.
+pub fn max_pool_backward(p: &PoolShape, planes: usize, arg: &[u32], dy: &[f32], dx: &mut [f32]) {
+    let out = p.oh() * p.ow();
+    for plane in 0..planes {
+        let dst = &mut dx[plane * p.h * p.w..][..p.h * p.w];
+        for (&a, &g) in arg[plane * out..][..out].iter().zip(&dy[plane * out..][..out]) {
+            dst[a as usize] += g;
+        }
+    }
+}
+
+/// Per channel of `x` `[c, m]` (m values each): the sum and, around `mean`, the sum of squared
+/// deviations, in `f64` (a shard's share of a batch norm's statistics).
+pub fn channel_sums(x: &[f32], m: usize, mean: Option<&[f64]>) -> Vec<f64> {
+    x.chunks_exact(m)
+        .enumerate()
+        .map(|(c, row)| match mean {
+            None => row.iter().map(|&v| f64::from(v)).sum(),
+            Some(mean) => row.iter().map(|&v| (f64::from(v) - mean[c]).powi(2)).sum(),
+        })
+        .collect()
+}
+
+/// `y = (x − mean)/std·γ + β` per channel of `x` `[c, m]`.
+pub fn batch_norm_apply(x: &[f32], m: usize, mean: &[f32], std: &[f32], gamma: &[f32], beta: &[f32], y: &mut [f32]) {
+    for (c, (xs, ys)) in x.chunks_exact(m).zip(y.chunks_exact_mut(m)).enumerate() {
+        let (mu, sd, g, b) = (mean[c], std[c], gamma[c], beta[c]);
+        ys.iter_mut().zip(xs).for_each(|(y, &x)| *y = (x - mu) / sd * g + b);
+    }
+}
+
+/// Per channel, the sums a batch norm's backward pass needs: `Σ dy` and `Σ dy·x̂`
+/// (`x̂ = (x − mean)/std`), in `f64`, interleaved `[Σ dy₀, Σ dy·x̂₀, Σ dy₁, …]`.
+pub fn batch_norm_grad_sums(x: &[f32], dy: &[f32], m: usize, mean: &[f32], std: &[f32]) -> Vec<f64> {
+    x.chunks_exact(m)
+        .zip(dy.chunks_exact(m))
+        .enumerate()
+        .flat_map(|(c, (xs, gs))| {
+            let (mut sum, mut dot) = (0.0f64, 0.0f64);
+            for (&x, &g) in xs.iter().zip(gs) {
+                sum += f64::from(g);
+                dot += f64::from(g) * f64::from((x - mean[c]) / std[c]);
+            }
+            [sum, dot]
+        })
+        .collect()
+}
+
+/// Adds `∂L/∂x` of a batch norm in training mode into `dx`: with `M` values per channel over the
+/// whole batch, `dx = γ/std·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)`. `sums` are the whole batch's
+/// [`batch_norm_grad_sums`].
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward(
+    x: &[f32],
+    dy: &[f32],
+    m: usize,
+    batch_m: usize,
+    mean: &[f32],
+    std: &[f32],
+    gamma: &[f32],
+    sums: &[f64],
+    dx: &mut [f32],
+) {
+    let inv = 1.0 / batch_m as f64;
+    for (c, ((xs, gs), ds)) in x.chunks_exact(m).zip(dy.chunks_exact(m)).zip(dx.chunks_exact_mut(m)).enumerate() {
+        let (mean_dy, mean_dot) = ((sums[2 * c] * inv) as f32, (sums[2 * c + 1] * inv) as f32);
+        let scale = gamma[c] / std[c];
+        for ((d, &x), &g) in ds.iter_mut().zip(xs).zip(gs) {
+            let xhat = (x - mean[c]) / std[c];
+            *d += scale * (g - mean_dy - xhat * mean_dot);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct convolution, `[c_in, n, h, w]` → `[c_out, n, oh, ow]`, the definition itself.
+    fn direct(s: &ConvShape, n: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
+        let (oh, ow) = (s.oh(), s.ow());
+        let mut y = vec![0.0; s.cout * n * oh * ow];
+        for co in 0..s.cout {
+            for b in 0..n {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = 0.0;
+                        for c in 0..s.cin {
+                            for i in 0..s.k {
+                                for j in 0..s.k {
+                                    let (iy, ix) = (
+                                        (oy * s.stride + i) as isize - s.pad as isize,
+                                        (ox * s.stride + j) as isize - s.pad as isize,
+                                    );
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < s.h && (ix as usize) < s.w {
+                                        acc += x[((c * n + b) * s.h + iy as usize) * s.w + ix as usize]
+                                            * w[((co * s.cin + c) * s.k + i) * s.k + j];
+                                    }
+                                }
+                            }
+                        }
+                        y[((co * n + b) * oh + oy) * ow + ox] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len).map(|i| (((i as u32).wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0).collect()
+    }
+
+    #[test]
+    fn convolution_matches_its_definition_and_its_gradients_are_its_transpose() {
+        for s in [
+            ConvShape { cin: 2, cout: 3, k: 3, stride: 1, pad: 1, h: 5, w: 6 },
+            ConvShape { cin: 3, cout: 4, k: 3, stride: 2, pad: 1, h: 7, w: 8 },
+            ConvShape { cin: 3, cout: 2, k: 7, stride: 2, pad: 3, h: 9, w: 9 },
+            ConvShape { cin: 4, cout: 3, k: 1, stride: 2, pad: 0, h: 6, w: 6 },
+            ConvShape { cin: 4, cout: 3, k: 1, stride: 1, pad: 0, h: 3, w: 4 },
+        ] {
+            let n = 3;
+            let x = values(s.cin * n * s.h * s.w, 1);
+            let w = values(s.cout * s.cin * s.k * s.k, 2);
+            let mut y = vec![0.0; s.cout * n * s.oh() * s.ow()];
+            let mut patches = Vec::new();
+            conv_forward(&s, n, &x, &w, None, &mut y, &mut patches);
+            let reference = direct(&s, n, &x, &w);
+            for (a, b) in y.iter().zip(&reference) {
+                assert!((a - b).abs() < 1e-4, "{s:?}: {a} vs {b}");
+            }
+            // ⟨dy, conv(x)⟩ is linear in x and in w: its gradients are checked by finite differences
+            // along random directions (exact up to rounding for a bilinear form).
+            let dy = values(y.len(), 3);
+            let (mut dw, mut dx) = (vec![0.0; w.len()], vec![0.0; x.len()]);
+            conv_backward(&s, n, &x, &w, &dy, &mut dw, None, Some(&mut dx), &mut patches);
+            let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum::<f64>();
+            let (ux, uw) = (values(x.len(), 4), values(w.len(), 5));
+            let expect_x = dot(&dy, &direct(&s, n, &ux, &w));
+            let expect_w = dot(&dy, &direct(&s, n, &x, &uw));
+            assert!((dot(&dx, &ux) - expect_x).abs() < 1e-3 * expect_x.abs().max(1.0), "{s:?} dx");
+            assert!((dot(&dw, &uw) - expect_w).abs() < 1e-3 * expect_w.abs().max(1.0), "{s:?} dw");
+        }
+    }
+
+    #[test]
+    fn max_pool_by_hand() {
+        // One 4×4 plane, 2×2 windows: maxima 5, 7, 13, 15 at 5, 7, 13, 15; padding 1, 3×3 stride 2
+        // (the ImageNet stem) gives a 2×2 output whose windows are clipped at the border.
+        let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
+        let p = PoolShape { k: 2, stride: 2, pad: 0, h: 4, w: 4 };
+        let (mut y, mut arg) = (vec![0.0; 4], vec![0; 4]);
+        max_pool_forward(&p, 1, &x, &mut y, &mut arg);
+        assert_eq!((y.as_slice(), arg.as_slice()), ([5.0, 7.0, 13.0, 15.0].as_slice(), [5, 7, 13, 15].as_slice()));
+        let mut dx = vec![0.0; 16];
+        max_pool_backward(&p, 1, &arg, &[1.0, 2.0, 3.0, 4.0], &mut dx);
+        assert_eq!((dx[5], dx[7], dx[13], dx[15], dx.iter().sum::<f32>()), (1.0, 2.0, 3.0, 4.0, 10.0));
+        let p = PoolShape { k: 3, stride: 2, pad: 1, h: 4, w: 4 };
+        max_pool_forward(&p, 1, &x, &mut y, &mut arg);
+        // Windows rows/cols {0,1}, {1,2,3}: maxima at (1,1) = 5, (1,3) = 7, (3,1) = 13, (3,3) = 15.
+        assert_eq!(y, [5.0, 7.0, 13.0, 15.0]);
+    }
+
+    #[test]
+    fn batch_norm_gradient_by_finite_differences() {
+        // L = Σ dy·bn(x) over one channel of 6 values; its derivative along a direction u.
+        let (m, x, dy, u) = (6, values(6, 7), values(6, 8), values(6, 9));
+        let (gamma, beta) = ([1.3f32], [0.2f32]);
+        let loss = |x: &[f32]| {
+            let mean = channel_sums(x, m, None)[0] / m as f64;
+            let var = channel_sums(x, m, Some(&[mean]))[0] / m as f64;
+            let std = ((var + 1e-5) as f32).sqrt();
+            let mut y = vec![0.0; m];
+            batch_norm_apply(x, m, &[mean as f32], &[std], &gamma, &beta, &mut y);
+            (y.iter().zip(&dy).map(|(a, b)| f64::from(a * b)).sum::<f64>(), mean as f32, std)
+        };
+        let (_, mean, std) = loss(&x);
+        let sums = batch_norm_grad_sums(&x, &dy, m, &[mean], &[std]);
+        let mut dx = vec![0.0; m];
+        batch_norm_backward(&x, &dy, m, m, &[mean], &[std], &gamma, &sums, &mut dx);
+        let eps = 1e-3;
+        let plus: Vec<f32> = x.iter().zip(&u).map(|(x, u)| x + eps * u).collect();
+        let minus: Vec<f32> = x.iter().zip(&u).map(|(x, u)| x - eps * u).collect();
+        let numeric = (loss(&plus).0 - loss(&minus).0) / (2.0 * f64::from(eps));
+        let analytic: f64 = dx.iter().zip(&u).map(|(a, b)| f64::from(a * b)).sum();
+        assert!((numeric - analytic).abs() < 2e-3, "{numeric} vs {analytic}");
+    }
+}
