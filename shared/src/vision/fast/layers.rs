@@ -125,8 +125,13 @@ fn col2im(s: &ConvShape, n: usize, patches: &[f32], (b0, b1): (usize, usize), dx
                         let iy = oy * s.stride + i - s.pad;
                         let dst = &mut image[iy * s.w..][..s.w];
                         let ix0 = x_lo * s.stride + j - s.pad;
-                        for (o, g) in grad[oy * ow + x_lo..oy * ow + x_hi].iter().enumerate() {
-                            dst[ix0 + o * s.stride] += g;
+                        let src = &grad[oy * ow + x_lo..oy * ow + x_hi];
+                        if s.stride == 1 {
+                            dst[ix0..ix0 + src.len()].iter_mut().zip(src).for_each(|(d, g)| *d += g);
+                        } else {
+                            for (o, g) in src.iter().enumerate() {
+                                dst[ix0 + o * s.stride] += g;
+                            }
                         }
                     }
                 }
@@ -290,24 +295,48 @@ impl PoolShape {
 /// output's maximum (the first in row-major order on ties, as burn's ndarray backend picks).
 pub fn max_pool_forward(p: &PoolShape, planes: usize, x: &[f32], y: &mut [f32], arg: &mut [u32]) {
     let (oh, ow) = (p.oh(), p.ow());
+    // The window's rows (columns) inside the plane, per output row (column).
+    let span = |o: usize, len: usize| {
+        let start = (o * p.stride) as isize - p.pad as isize;
+        (start.max(0) as usize, ((start + p.k as isize).min(len as isize)) as usize)
+    };
+    let rows: Vec<(usize, usize)> = (0..oh).map(|o| span(o, p.h)).collect();
+    let cols: Vec<(usize, usize)> = (0..ow).map(|o| span(o, p.w)).collect();
     for plane in 0..planes {
         let src = &x[plane * p.h * p.w..][..p.h * p.w];
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let (mut best, mut at, mut found) = (f32::NEG_INFINITY, 0, false);
-                for i in 0..p.k {
-                    let Some(iy) = (oy * p.stride + i).checked_sub(p.pad).filter(|&iy| iy < p.h) else { continue };
-                    for j in 0..p.k {
-                        let Some(ix) = (ox * p.stride + j).checked_sub(p.pad).filter(|&ix| ix < p.w) else { continue };
-                        let v = src[iy * p.w + ix];
-                        if !found || v > best {
-                            (best, at, found) = (v, iy * p.w + ix, true);
+        let (dst, idx) = (&mut y[plane * oh * ow..][..oh * ow], &mut arg[plane * oh * ow..][..oh * ow]);
+        if p.k == 2 && p.stride == 2 && p.pad == 0 {
+            // The small CNN's pool: four reads per output, first maximum on ties.
+            for oy in 0..oh {
+                let (r0, r1) = (&src[2 * oy * p.w..][..2 * ow], &src[(2 * oy + 1) * p.w..][..2 * ow]);
+                for ox in 0..ow {
+                    let base = 2 * oy * p.w + 2 * ox;
+                    let (mut best, mut at) = (r0[2 * ox], base);
+                    for (v, a) in
+                        [(r0[2 * ox + 1], base + 1), (r1[2 * ox], base + p.w), (r1[2 * ox + 1], base + p.w + 1)]
+                    {
+                        if v > best {
+                            (best, at) = (v, a);
+                        }
+                    }
+                    dst[oy * ow + ox] = best;
+                    idx[oy * ow + ox] = at as u32;
+                }
+            }
+            continue;
+        }
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                let (mut best, mut at) = (src[y0 * p.w + x0], y0 * p.w + x0);
+                for iy in y0..y1 {
+                    for (ix, &v) in src[iy * p.w + x0..iy * p.w + x1].iter().enumerate() {
+                        if v > best {
+                            (best, at) = (v, iy * p.w + x0 + ix);
                         }
                     }
                 }
-                let o = (plane * oh + oy) * ow + ox;
-                y[o] = best;
-                arg[o] = at as u32;
+                dst[oy * ow + ox] = best;
+                idx[oy * ow + ox] = at as u32;
             }
         }
     }
@@ -475,6 +504,22 @@ mod tests {
         max_pool_forward(&p, 1, &x, &mut y, &mut arg);
         // Windows rows/cols {0,1}, {1,2,3}: maxima at (1,1) = 5, (1,3) = 7, (3,1) = 13, (3,3) = 15.
         assert_eq!(y, [5.0, 7.0, 13.0, 15.0]);
+    }
+
+    #[test]
+    fn max_pool_ties_go_to_the_first_maximum_in_row_major_order() {
+        // A 4×4 plane of zeros with a 1 at (1, 1): 2×2 windows tie at 0 except the first; 3×3
+        // stride 2 padding 1 windows start at rows/columns {0}, {1}: their first valid element wins.
+        let mut x = vec![0.0f32; 16];
+        x[5] = 1.0;
+        let (mut y, mut arg) = (vec![9.0; 4], vec![9; 4]);
+        max_pool_forward(&PoolShape { k: 2, stride: 2, pad: 0, h: 4, w: 4 }, 1, &x, &mut y, &mut arg);
+        assert_eq!((y.as_slice(), arg.as_slice()), ([1.0, 0.0, 0.0, 0.0].as_slice(), [5, 2, 8, 10].as_slice()));
+        max_pool_forward(&PoolShape { k: 3, stride: 2, pad: 1, h: 4, w: 4 }, 1, &x, &mut y, &mut arg);
+        assert_eq!((y.as_slice(), arg.as_slice()), ([1.0, 1.0, 1.0, 1.0].as_slice(), [5, 5, 5, 5].as_slice()));
+        let x = vec![0.0f32; 16];
+        max_pool_forward(&PoolShape { k: 3, stride: 2, pad: 1, h: 4, w: 4 }, 1, &x, &mut y, &mut arg);
+        assert_eq!(arg, [0, 1, 4, 5]);
     }
 
     #[test]
