@@ -66,6 +66,27 @@ struct Bench<'a> {
     models: Vec<ModelKind>,
 }
 
+/// Microseconds the ERA floor adds to the loss and its gradient for a batch of `batch` rows of 10
+/// logits: the median over 5 rounds of 200 evaluations with the floor minus 200 without.
+fn floor_cost(batch: usize, h0: f64) -> f64 {
+    use era_shared::softmax_floor::{FloorMode, SoftmaxFloor};
+    use era_shared::vision::fast::loss::loss_and_grad;
+    let mut rng = era_shared::train::TrainRng::seed_from_u64(1);
+    let z: Vec<f32> = (0..batch * 10).map(|_| rng.random_range(-5.0..5.0)).collect();
+    let labels: Vec<u16> = (0..batch).map(|_| rng.random_range(0..10)).collect();
+    let Ok(floor) = SoftmaxFloor::new(10, h0, era_shared::softmax_floor::DEFAULT_TAU, FloorMode::Exact) else {
+        return f64::NAN;
+    };
+    let time = |f: Option<&SoftmaxFloor>| {
+        let start = Instant::now();
+        for _ in 0..200 {
+            std::hint::black_box(loss_and_grad(std::hint::black_box(&z), &labels, 10, f, 0.0));
+        }
+        start.elapsed().as_secs_f64() * 1e6 / 200.0
+    };
+    median((0..5).map(|_| time(Some(&floor)) - time(None)).collect())
+}
+
 /// `n` images of `shape` with random pixels and labels over 10 classes.
 fn synthetic(n: usize, [c, h, w]: [usize; 3]) -> ImageDataset {
     let mut rng = era_shared::train::TrainRng::seed_from_u64(0);
@@ -149,9 +170,15 @@ impl Task for Bench<'_> {
             if peer_device == "cpu" {
                 peer_args.extend(["--device", "cpu"]);
             }
-            for _ in 0..a.repeats.max(1) {
-                train[0].push(train_rate(&mut on)?);
-                train[1].push(train_rate(&mut off)?);
+            for round in 0..a.repeats.max(1) {
+                // Which goes first alternates between rounds, so neither always follows an evaluation.
+                if round % 2 == 0 {
+                    train[0].push(train_rate(&mut on)?);
+                    train[1].push(train_rate(&mut off)?);
+                } else {
+                    train[1].push(train_rate(&mut off)?);
+                    train[0].push(train_rate(&mut on)?);
+                }
                 let (rate, entropy_min) = infer_rate(&mut on)?;
                 infer[0].push(rate);
                 floor_min = floor_min.min(entropy_min);
@@ -196,6 +223,15 @@ impl Task for Bench<'_> {
                 record.figure(&format!("{model}/{name}"), value, "images/s");
             }
             record.figure(&format!("{model}/train_era_overhead"), t_off / t_on, "×");
+            // The floor's own work per step (forward and backward on the batch's logits), timed alone:
+            // a few microseconds, far below what alternating whole steps can resolve on a shared machine.
+            let floor_us = floor_cost(a.batch_size, h0);
+            let step_us = 1e6 * a.batch_size as f64 / t_off;
+            println!(
+                "  floor cost {floor_us:.1} µs per step (loss and gradient with the floor minus without), {:.3} % of a plain step",
+                100.0 * floor_us / step_us
+            );
+            record.figure(&format!("{model}/floor_us_per_step"), floor_us, "µs");
             record.check(
                 &format!("{model}/floor_holds"),
                 holds,

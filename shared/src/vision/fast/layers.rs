@@ -5,7 +5,7 @@
 //! norm's channel is one contiguous run. Backward functions add into their input gradients, so a
 //! tensor read by two layers (a residual block's input) sums both gradients without a copy.
 
-use crate::control::fast::{View, matmul_view};
+use crate::control::fast::{View, matmul_view, widened};
 
 /// The most patch-matrix elements a convolution builds at once (16 MiB): a shard's images are
 /// convolved in groups small enough for this, which keeps the buffer in the last-level cache's reach
@@ -66,6 +66,16 @@ impl ConvShape {
         let hi = ((len as isize + p - j + s - 1) / s).clamp(0, out_len as isize);
         (lo.min(hi) as usize, hi as usize)
     }
+}
+
+/// The first `len` elements of `buffer`, grown when needed; their values are whatever was there
+/// (every caller overwrites them), so a buffer shared by convolutions of different sizes is not
+/// zero-filled at each size change.
+fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
 }
 
 /// Writes the patch matrix of images `b0..b1` of a shard of `n` (input `x` `[c_in, n, h, w]`) into
@@ -165,7 +175,7 @@ pub fn conv_forward(
         for b0 in (0..n).step_by(group) {
             let b1 = (b0 + group).min(n);
             let cols = (b1 - b0) * area;
-            patches.resize(kk * cols, 0.0);
+            let patches = scratch(patches, kk * cols);
             im2col(s, n, x, (b0, b1), patches);
             matmul_view(
                 (y, View::rows(b0 * area, total)),
@@ -228,7 +238,7 @@ pub fn conv_backward(
     for b0 in (0..n).step_by(group) {
         let b1 = (b0 + group).min(n);
         let cols = (b1 - b0) * area;
-        patches.resize(kk * cols, 0.0);
+        let patches = scratch(patches, kk * cols);
         im2col(s, n, x, (b0, b1), patches);
         matmul_view(
             (dweight, View::rows(0, kk)),
@@ -252,15 +262,39 @@ pub fn conv_backward(
 
 /// `y = max(x, 0)`.
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { 0.0 });
+    relu_forward_wide(x, y);
+}
+
+widened! {
+    /// [`relu_forward`] at the CPU's widest vectors.
+    fn relu_forward_wide(x: &[f32], y: &mut [f32]) {
+        y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { 0.0 });
+    }
 }
 
 /// Adds `dy` where the output `y` is positive into `dx`.
 pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    for ((d, &y), &g) in dx.iter_mut().zip(y).zip(dy) {
-        if y > 0.0 {
-            *d += g;
+    relu_backward_wide(y, dy, dx);
+}
+
+widened! {
+    /// [`relu_backward`] at the CPU's widest vectors.
+    fn relu_backward_wide(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        for ((d, &y), &g) in dx.iter_mut().zip(y).zip(dy) {
+            *d += if y > 0.0 { g } else { 0.0 };
         }
+    }
+}
+
+/// Adds `x` into `y`, element by element.
+pub fn add_into(x: &[f32], y: &mut [f32]) {
+    add_into_wide(x, y);
+}
+
+widened! {
+    /// [`add_into`] at the CPU's widest vectors.
+    fn add_into_wide(x: &[f32], y: &mut [f32]) {
+        y.iter_mut().zip(x).for_each(|(y, x)| *y += x);
     }
 }
 
@@ -353,14 +387,31 @@ pub fn max_pool_backward(p: &PoolShape, planes: usize, arg: &[u32], dy: &[f32], 
     }
 }
 
+/// `Σ f(i)` over `0..len` in `f64` with eight interleaved accumulators, combined in a fixed order:
+/// one accumulator would wait on each addition's latency.
+#[inline]
+fn lane_sum(len: usize, f: impl Fn(usize) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let full = len / 8 * 8;
+    for base in (0..full).step_by(8) {
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            *lane += f(base + l);
+        }
+    }
+    for (l, i) in (full..len).enumerate() {
+        lanes[l] += f(i);
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+}
+
 /// Per channel of `x` `[c, m]` (m values each): the sum and, around `mean`, the sum of squared
 /// deviations, in `f64` (a shard's share of a batch norm's statistics).
 pub fn channel_sums(x: &[f32], m: usize, mean: Option<&[f64]>) -> Vec<f64> {
     x.chunks_exact(m)
         .enumerate()
         .map(|(c, row)| match mean {
-            None => row.iter().map(|&v| f64::from(v)).sum(),
-            Some(mean) => row.iter().map(|&v| (f64::from(v) - mean[c]).powi(2)).sum(),
+            None => lane_sum(m, |i| f64::from(row[i])),
+            Some(mean) => lane_sum(m, |i| (f64::from(row[i]) - mean[c]).powi(2)),
         })
         .collect()
 }
@@ -368,7 +419,14 @@ pub fn channel_sums(x: &[f32], m: usize, mean: Option<&[f64]>) -> Vec<f64> {
 /// `y = (x − mean)/std·γ + β` per channel of `x` `[c, m]`.
 pub fn batch_norm_apply(x: &[f32], m: usize, mean: &[f32], std: &[f32], gamma: &[f32], beta: &[f32], y: &mut [f32]) {
     for (c, (xs, ys)) in x.chunks_exact(m).zip(y.chunks_exact_mut(m)).enumerate() {
-        let (mu, sd, g, b) = (mean[c], std[c], gamma[c], beta[c]);
+        normalize_wide(xs, [mean[c], std[c], gamma[c], beta[c]], ys);
+    }
+}
+
+widened! {
+    /// `y = (x − μ)/σ·γ + β` for one channel (`[μ, σ, γ, β]`), in burn's order of operations.
+    fn normalize_wide(xs: &[f32], p: [f32; 4], ys: &mut [f32]) {
+        let [mu, sd, g, b] = p;
         ys.iter_mut().zip(xs).for_each(|(y, &x)| *y = (x - mu) / sd * g + b);
     }
 }
@@ -380,11 +438,8 @@ pub fn batch_norm_grad_sums(x: &[f32], dy: &[f32], m: usize, mean: &[f32], std: 
         .zip(dy.chunks_exact(m))
         .enumerate()
         .flat_map(|(c, (xs, gs))| {
-            let (mut sum, mut dot) = (0.0f64, 0.0f64);
-            for (&x, &g) in xs.iter().zip(gs) {
-                sum += f64::from(g);
-                dot += f64::from(g) * f64::from((x - mean[c]) / std[c]);
-            }
+            let sum = lane_sum(m, |i| f64::from(gs[i]));
+            let dot = lane_sum(m, |i| f64::from(gs[i]) * f64::from((xs[i] - mean[c]) / std[c]));
             [sum, dot]
         })
         .collect()

@@ -98,6 +98,7 @@ pub struct Workspace {
     hidden: Vec<f32>,
     dropped: Vec<f32>,
     mask: Option<Vec<f32>>,
+    grad: Vec<f32>,
 }
 
 /// The split of `batch` images into at most `shards` contiguous shards, as even as possible.
@@ -530,8 +531,12 @@ impl FastNet {
 
     /// The gradient of the loss with respect to every parameter, from `dz` (`∂L/∂logits` of the
     /// batch of the last training [`Self::forward`]).
-    pub fn backward(&self, ws: &mut Workspace, dz: &[f32]) -> Vec<f32> {
-        let mut grad = vec![0.0; self.params.len()];
+    pub fn backward<'w>(&self, ws: &'w mut Workspace, dz: &[f32]) -> &'w [f32] {
+        // Kept between steps: tens of megabytes for a ResNet, whose fresh allocation would fault in
+        // every page again.
+        let mut grad = std::mem::take(&mut ws.grad);
+        grad.clear();
+        grad.resize(self.params.len(), 0.0);
         let batch = dz.len() / self.classes;
         let f = self.feature_len();
         // The head, on the whole batch.
@@ -586,7 +591,8 @@ impl FastNet {
         for sh in &ws.shards {
             grad.iter_mut().zip(&sh.dparams).for_each(|(g, d)| *g += d);
         }
-        grad
+        ws.grad = grad;
+        &ws.grad
     }
 
     fn backward_op(&self, op: &Op, ws: &mut Workspace, batch: usize, grad: &mut [f32]) {
@@ -654,7 +660,7 @@ impl FastNet {
                 let dy = std::mem::take(&mut sh.grads[y]);
                 for t in [a, b] {
                     if t != 0 {
-                        sh.grads[t].iter_mut().zip(&dy).for_each(|(g, d)| *g += d);
+                        layers::add_into(&dy, &mut sh.grads[t]);
                     }
                 }
                 sh.grads[y] = dy;

@@ -101,27 +101,15 @@ impl FastVisionTrainer {
         let n = self.course.train.classes();
         let z = self.net.forward(&mut self.ws, &pixels, labels.len(), true, self.course.dropout(step), self.threads);
         let (loss, z_out, dz) = loss_and_grad(&z, &labels, n, self.course.floor.as_ref(), self.course.smoothing());
-        let grad = self.net.backward(&mut self.ws, &dz);
         let lr = self.course.learning_rate(step);
-        self.sgd(&grad, lr);
+        let grad = self.net.backward(&mut self.ws, &dz);
+        sgd(&self.course.config, &mut self.net.params, &mut self.velocity, grad, lr);
         let mut out = self.course.finish_step(loss, &z_out, &labels, lr)?;
         if self.course.at_epoch_end() {
             let e = self.evaluate();
             out.push(self.course.eval_record(&e));
         }
         Ok(out)
-    }
-
-    /// SGD as burn's `Sgd` computes it, in `f32`: `g ← g + λ·θ`, `v ← g + μ·v` (`v = g` on the first
-    /// step, which a zero `v` gives too, dampening being 0), `θ ← θ − lr·v`.
-    fn sgd(&mut self, grad: &[f32], lr: f64) {
-        let c = &self.course.config;
-        let (decay, momentum, lr) = (c.weight_decay as f32, c.momentum as f32, lr as f32);
-        for ((p, v), &g) in self.net.params.iter_mut().zip(&mut self.velocity).zip(grad) {
-            let g = if decay > 0.0 { *p * decay + g } else { g };
-            *v = g + *v * momentum;
-            *p -= *v * lr;
-        }
     }
 
     /// Top-1/top-5 accuracy, loss and prediction entropy on the test images.
@@ -154,6 +142,17 @@ impl FastVisionTrainer {
         self.net.import(&net)?;
         self.velocity = velocity;
         Ok(())
+    }
+}
+
+/// SGD as burn's `Sgd` computes it, in `f32`: `g ← g + λ·θ`, `v ← g + μ·v` (`v = g` on the first
+/// step, which a zero `v` gives too, dampening being 0), `θ ← θ − lr·v`.
+fn sgd(c: &VisionConfig, params: &mut [f32], velocity: &mut [f32], grad: &[f32], lr: f64) {
+    let (decay, momentum, lr) = (c.weight_decay as f32, c.momentum as f32, lr as f32);
+    for ((p, v), &g) in params.iter_mut().zip(velocity).zip(grad) {
+        let g = if decay > 0.0 { *p * decay + g } else { g };
+        *v = g + *v * momentum;
+        *p -= *v * lr;
     }
 }
 
