@@ -32,15 +32,20 @@ pub struct ConvShape {
     pub w: usize,
 }
 
+/// Positions a window of `k` takes along `len` inputs padded by `pad` on each side, at `stride`.
+fn out_len(len: usize, k: usize, stride: usize, pad: usize) -> usize {
+    (len + 2 * pad - k) / stride + 1
+}
+
 impl ConvShape {
     /// Output height.
     pub fn oh(&self) -> usize {
-        (self.h + 2 * self.pad - self.k) / self.stride + 1
+        out_len(self.h, self.k, self.stride, self.pad)
     }
 
     /// Output width.
     pub fn ow(&self) -> usize {
-        (self.w + 2 * self.pad - self.k) / self.stride + 1
+        out_len(self.w, self.k, self.stride, self.pad)
     }
 
     /// Rows of the patch matrix, `c_in·k²` (the weight's columns).
@@ -316,12 +321,12 @@ pub struct PoolShape {
 impl PoolShape {
     /// Output height.
     pub fn oh(&self) -> usize {
-        (self.h + 2 * self.pad - self.k) / self.stride + 1
+        out_len(self.h, self.k, self.stride, self.pad)
     }
 
     /// Output width.
     pub fn ow(&self) -> usize {
-        (self.w + 2 * self.pad - self.k) / self.stride + 1
+        out_len(self.w, self.k, self.stride, self.pad)
     }
 }
 
