@@ -9,10 +9,13 @@
 //! - [`grpo`]: group advantages, dynamic sampling, the clipped token-mean loss, pass@k;
 //! - [`config`]: a run's settings; [`source`]: the model it starts from; [`packing`]: batches for a
 //!   forward pass;
-//! - [`trainer`]: the supervised warm-up and GRPO with or without ERA, with checkpoints.
+//! - [`trainer`]: the supervised warm-up and GRPO with or without ERA, with checkpoints;
+//! - `fast` (feature `fast`): the update's forward and backward by hand on the CPU's matrix kernels.
 
 pub mod arithmetic;
 pub mod config;
+#[cfg(feature = "fast")]
+pub mod fast;
 pub mod generate;
 pub mod grpo;
 pub mod hf_weights;
