@@ -390,3 +390,106 @@ fn one_sided_grpo_learns_from_its_side_only() {
     assert!(policy_loss(AdvantageSign::Positive) < 0.0);
     assert!(policy_loss(AdvantageSign::Negative) > 0.0);
 }
+
+/// The largest `|a − b| / max |b|` over two records' shared keys.
+#[cfg(feature = "fast")]
+fn record_gap(a: &[(&'static str, f64)], b: &[(&'static str, f64)]) -> (f64, &'static str) {
+    let mut worst = (0.0, "");
+    for (key, x) in a {
+        let Some((_, y)) = b.iter().find(|(k, _)| k == key) else { panic!("{key} missing") };
+        let d = (x - y).abs() / y.abs().max(1e-3);
+        if d > worst.0 {
+            worst = (d, key);
+        }
+    }
+    worst
+}
+
+#[cfg(feature = "fast")]
+#[test]
+fn the_fast_update_follows_the_burn_update() {
+    let dev = Default::default();
+    for (what, c) in [
+        // A band above every entropy: every positive-advantage response sharpened.
+        ("GRPO-ERA sharpening, with KL", quick(true).with_kl_coef(0.1).with_omega_low(50.0).with_omega_high(60.0)),
+        ("GRPO", quick(false)),
+        // A band below every entropy: softened; the released ratio and clip settings.
+        (
+            "released settings, softening",
+            quick(true)
+                .with_omega_low(0.0)
+                .with_omega_high(1e-6)
+                .with_ratio_to_rollout(true)
+                .with_advantage_rescale(false)
+                .with_clip_low(1.0)
+                .with_clip_high(1.0),
+        ),
+    ] {
+        let mut burn = LlmTrainer::<Train>::new(c.clone(), source(), &dev).unwrap();
+        let mut fast = LlmTrainer::<Train>::new(c, source(), &dev).unwrap().with_fast_update().unwrap();
+        assert!(fast.is_fast() && !burn.is_fast());
+        // The warm-up: the same problems, so the same losses up to rounding.
+        while burn.in_warmup() {
+            let (a, b) = (pollster::block_on(burn.advance()).unwrap(), pollster::block_on(fast.advance()).unwrap());
+            for (x, y) in b.iter().zip(&a) {
+                let (d, key) = record_gap(&x.metrics, &y.metrics);
+                assert!(d < 1e-4, "{what}: warm-up step {}: {key} differs by {d}", y.step);
+            }
+        }
+        // One GRPO update (two epochs of two minibatches) on one rollout with rewards of both signs.
+        let mut rollout = pollster::block_on(burn.rollout()).unwrap();
+        rollout.rewards.iter_mut().enumerate().for_each(|(i, r)| *r = (i % 2) as f64);
+        let a = pollster::block_on(burn.update(&rollout)).unwrap();
+        let b = pollster::block_on(fast.update(&rollout)).unwrap();
+        let (d, key) = record_gap(&b, &a);
+        let scaled = a.iter().any(|(k, v)| (*k == metrics::FRAC_SHARPEN || *k == metrics::FRAC_SOFTEN) && *v > 0.0);
+        assert_eq!(scaled, what.contains("ERA") || what.contains("softening"), "{what}: {a:?}");
+        assert!(d < 1e-3, "{what}: update: {key} differs by {d}");
+        // The models after it give the same logits.
+        let (_, inputs, _) = rollout.packed.tensors::<Cpu>(&dev);
+        let logits = |m: Qwen2<Cpu>| {
+            m.forward(inputs.clone(), &rollout.packed.pads, None).into_data().convert::<f32>().into_vec::<f32>().unwrap()
+        };
+        let (x, y) = (logits(fast.model()), logits(burn.model()));
+        let gap = x.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let top = y.iter().map(|v| v.abs()).fold(0.0, f32::max);
+        assert!(gap / top < 1e-4, "{what}: logits after the update differ by {}", gap / top);
+    }
+}
+
+#[cfg(feature = "fast")]
+#[test]
+fn the_fast_path_resumes_bit_exactly_and_refuses_what_it_cannot_run() {
+    let dev = Default::default();
+    let c = quick(true).with_kl_coef(0.1);
+    let fast = || LlmTrainer::<Train>::new(c.clone(), source(), &dev).unwrap().with_fast_update().unwrap();
+    let full = run_to_end(&mut fast());
+    assert_eq!(full.len(), 7);
+    for cut in [3, 5] {
+        let mut first = fast();
+        let mut before = Vec::new();
+        while first.step() < cut {
+            before.extend(pollster::block_on(first.advance()).unwrap().into_iter().map(|l| (l.step, l.metrics)));
+        }
+        let parts = first.save().unwrap();
+        let mut second = fast();
+        second.load(&parts).unwrap();
+        before.extend(run_to_end(&mut second));
+        assert_eq!(before, full, "fast path resumed at step {cut}");
+        // A checkpoint of one engine is refused by the other, naming what to do.
+        let mut burn = LlmTrainer::<Train>::new(c.clone(), source(), &dev).unwrap();
+        let e = burn.load(&parts).unwrap_err().to_string();
+        assert!(e.contains("--backend fast"), "{e}");
+    }
+    let mut burn = LlmTrainer::<Train>::new(c.clone(), source(), &dev).unwrap();
+    pollster::block_on(burn.advance()).unwrap();
+    let e = fast().load(&burn.save().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("not written by the fast CPU path"), "{e}");
+    let e = LlmTrainer::<Train>::new(c.with_top_k_logprobs(Some(8)), source(), &dev)
+        .unwrap()
+        .with_fast_update()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("top_k_logprobs"), "{e}");
+}

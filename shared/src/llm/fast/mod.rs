@@ -14,4 +14,4 @@ pub mod model;
 pub mod update;
 
 pub use model::FastQwen2;
-pub use update::{FastUpdate, Objective, Rows};
+pub use update::{FastUpdate, Objective, Rows, StepStats, scaled_log_probs};

@@ -31,7 +31,12 @@ pub struct Rows<'a> {
     pub mask: &'a [bool],
 }
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
+    /// The rows of a packed batch.
+    pub fn of(p: &'a crate::llm::packing::Packed) -> Self {
+        Self { ids: &p.ids, pads: &p.pads, width: p.width, mask: &p.mask }
+    }
+
     fn count(&self) -> usize {
         self.pads.len()
     }
@@ -225,6 +230,24 @@ fn clip_each(grads: &mut [f32], spans: &[(usize, usize)], max: f64) {
             g.iter_mut().for_each(|x| *x *= coef);
         }
     }
+}
+
+/// `log softmax(s_r·z)_{a}` of every masked position of `rows` from their logits `[rows, width − 1,
+/// vocab]` and one scale per row (0 where the mask is not set): the rollout policy's log-probabilities.
+pub fn scaled_log_probs(logits: &[f32], rows: &Rows<'_>, scale: &[f32]) -> Vec<f32> {
+    let t = rows.len();
+    let vocab = if t == 0 || rows.count() == 0 { 0 } else { logits.len() / (rows.count() * t) };
+    let mut p = vec![0.0f32; vocab];
+    (0..rows.count() * t)
+        .map(|k| {
+            let (r, i) = (k / t, k % t);
+            if !rows.mask[k] {
+                return 0.0;
+            }
+            let a = rows.ids[r * rows.width + i + 1] as usize;
+            scaled_log_prob(&logits[k * vocab..(k + 1) * vocab], scale[r], a, &mut p)
+        })
+        .collect()
 }
 
 /// `log softmax(s·z)_a` of one position and `softmax(s·z)` in `p`.

@@ -79,7 +79,15 @@ pub struct LlmTrainer<B: AutodiffBackend> {
     window: Window,
     max_new: usize,
     device: B::Device,
+    /// The fast CPU path's decoder and AdamW, when updates run there (`self.model` then follows its
+    /// weights after every update, for generation and checkpoints).
+    #[cfg(feature = "fast")]
+    fast: Option<crate::llm::fast::FastUpdate>,
 }
+
+/// The fast path's AdamW state in its checkpoints.
+#[cfg(feature = "fast")]
+const FAST_OPTIM_PART: &str = "adamw.safetensors";
 
 fn adam<B: AutodiffBackend>() -> OptimizerAdaptor<AdamW, Qwen2<B>, B> {
     AdamWConfig::new()
@@ -112,7 +120,44 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             window: Window::default(),
             max_new,
             device: device.clone(),
+            #[cfg(feature = "fast")]
+            fast: None,
         })
+    }
+
+    /// The same trainer with its updates (warm-up and GRPO) on the fast CPU path
+    /// ([`crate::llm::fast`]): the same losses, clipping and AdamW by hand on the CPU's matrix
+    /// kernels. Generation stays on the burn model, which follows the fast path's weights.
+    #[cfg(feature = "fast")]
+    pub fn with_fast_update(mut self) -> Result<Self, TrainError> {
+        if self.config.top_k_logprobs.is_some() {
+            return Err(TrainError::Config(
+                "top_k_logprobs is not on the fast CPU path: use --backend ndarray (or leave top_k_logprobs unset)".into(),
+            ));
+        }
+        let weights = self.model.valid().to_weights()?;
+        self.fast = Some(crate::llm::fast::FastUpdate::new(crate::llm::fast::FastQwen2::from_weights(
+            &self.source.config,
+            &weights,
+        )?));
+        Ok(self)
+    }
+
+    /// Whether updates run on the fast CPU path.
+    pub fn is_fast(&self) -> bool {
+        #[cfg(feature = "fast")]
+        return self.fast.is_some();
+        #[cfg(not(feature = "fast"))]
+        false
+    }
+
+    /// Rebuilds the burn model from the fast path's weights (after an update there).
+    #[cfg(feature = "fast")]
+    fn follow_fast(&mut self) -> Result<(), TrainError> {
+        if let Some(fast) = &self.fast {
+            self.model = Qwen2::from_weights(&self.source.config, &fast.model.to_weights(), &self.device)?;
+        }
+        Ok(())
     }
 
     /// The settings.
@@ -206,6 +251,16 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             responses.push(r);
         }
         let packed = Packed::new(&prompts, &responses, self.stop());
+        #[cfg(feature = "fast")]
+        let lr = self.warmup_lr(self.step);
+        #[cfg(feature = "fast")]
+        if let Some(fast) = &mut self.fast {
+            let rows = crate::llm::fast::Rows::of(&packed);
+            let stats = fast.step(&rows, &crate::llm::fast::Objective::Likelihood, lr)?;
+            self.follow_fast()?;
+            self.tokens += packed.ids.len() as u64;
+            return Ok(vec![(metrics::TRAIN_LOSS, stats.loss), (metrics::LEARNING_RATE, lr)]);
+        }
         let (ids, inputs, mask) = packed.tensors::<B>(&self.device);
         let logits = self.model.forward(inputs, &packed.pads, None);
         let log_probs = taken_log_probs(logits, ids, None, None);
@@ -250,6 +305,10 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         if self.step == self.config.warmup_steps {
             // GRPO starts: fresh Adam state, and the reference model for the KL term.
             self.optim = adam();
+            #[cfg(feature = "fast")]
+            if let Some(fast) = &mut self.fast {
+                fast.reset_optimizer();
+            }
             if self.config.kl_coef > 0.0 {
                 self.reference = Some(self.model.valid());
             }
@@ -333,6 +392,11 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             (metrics::FRAC_SOFTEN, regimes[1] as f64 / keep.len() as f64),
         ]);
         let kept = packed.select(&keep);
+        #[cfg(feature = "fast")]
+        if self.fast.is_some() {
+            out.extend(self.update_fast(&kept, &keep, logits, &scales, &adv).await?);
+            return Ok(out);
+        }
         let idx = Tensor::<B::InnerBackend, 1, Int>::from_data(
             TensorData::new(keep.iter().map(|&k| k as i64).collect::<Vec<_>>(), [keep.len()]),
             &self.device,
@@ -393,6 +457,72 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         Ok(out)
     }
 
+    /// [`Self::update`]'s passes on the fast path: the rollout's (scaled) log-probabilities and the
+    /// reference's read once, then `epochs` passes of minibatch steps.
+    #[cfg(feature = "fast")]
+    async fn update_fast(
+        &mut self,
+        kept: &Packed,
+        keep: &[usize],
+        logits: Tensor<B::InnerBackend, 3>,
+        scales: &[f32],
+        adv: &[f32],
+    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+        use crate::llm::fast::{Objective, Rows, scaled_log_probs};
+        let c = self.config.clone();
+        let [_, t, vocab] = logits.dims();
+        let rollout = read(logits).await?;
+        let kept_logits: Vec<f32> =
+            keep.iter().flat_map(|&r| rollout[r * t * vocab..(r + 1) * t * vocab].iter().copied()).collect();
+        let era = self.era.is_some();
+        let ones = vec![1.0f32; keep.len()];
+        let old_scale = if era && !c.ratio_to_rollout { scales } else { &ones[..] };
+        let old = scaled_log_probs(&kept_logits, &Rows::of(kept), old_scale);
+        let reference = match &self.reference {
+            Some(m) if c.kl_coef > 0.0 => {
+                let (_, inputs, _) = kept.tensors::<B::InnerBackend>(&self.device);
+                let lp = read(m.forward(inputs, &kept.pads, None)).await?;
+                Some(scaled_log_probs(&lp, &Rows::of(kept), &ones))
+            }
+            _ => None,
+        };
+        let settings = LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef };
+        let per = if c.minibatch == 0 { keep.len() } else { c.minibatch.min(keep.len()) };
+        let all: Vec<usize> = (0..keep.len()).collect();
+        let rows_of = |v: &[f32], chunk: &[usize]| -> Vec<f32> {
+            chunk.iter().flat_map(|&r| v[r * t..(r + 1) * t].iter().copied()).collect()
+        };
+        let pick = |v: &[f32], chunk: &[usize]| -> Vec<f32> { chunk.iter().map(|&r| v[r]).collect() };
+        let (mut policy, mut kl, mut clip, mut updates) = (0.0, 0.0, 0.0, 0.0);
+        for _ in 0..c.epochs {
+            for chunk in all.chunks(per) {
+                let mb = kept.select(chunk);
+                let (scale, old_mb, a) = (pick(scales, chunk), rows_of(&old, chunk), pick(adv, chunk));
+                let reference_mb = reference.as_ref().map(|r| rows_of(r, chunk));
+                let objective = Objective::Grpo {
+                    scale: era.then_some(&scale[..]),
+                    old: &old_mb,
+                    advantages: &a,
+                    reference: reference_mb.as_deref(),
+                    settings,
+                };
+                let Some(fast) = &mut self.fast else { unreachable!("called on the fast path only") };
+                let s = fast.step(&Rows::of(&mb), &objective, c.lr)?;
+                policy += s.policy;
+                kl += s.approx_kl;
+                clip += s.clip_frac;
+                updates += 1.0;
+                self.tokens += mb.ids.len() as u64;
+            }
+        }
+        self.follow_fast()?;
+        Ok(vec![
+            (metrics::POLICY_LOSS, policy / updates),
+            (metrics::APPROX_KL, kl / updates),
+            (metrics::CLIP_FRAC, clip / updates),
+        ])
+    }
+
     /// The model as a Hugging Face directory's files (`config.json`, `model.safetensors`,
     /// `tokenizer.json`): what `era generate --model` reads.
     pub fn export(&self) -> Result<Vec<Part>, TrainError> {
@@ -412,7 +542,14 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     pub fn save(&self) -> Result<Vec<Part>, TrainError> {
         let mut parts = self.export()?;
         parts.push(record_bytes::<B, _>(self.model.clone().into_record(), "model.mpk")?);
-        parts.push(record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?);
+        #[cfg(feature = "fast")]
+        if let Some(fast) = &self.fast {
+            use crate::control::fast::parts::{State, write_part};
+            parts.push(write_part(FAST_OPTIM_PART, &State::default().adam("decoder", &fast.adam))?);
+        }
+        if !self.is_fast() {
+            parts.push(record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?);
+        }
         if let Some(r) = &self.reference {
             parts.push(record_bytes::<B::InnerBackend, _>(r.clone().into_record(), "reference.mpk")?);
         }
@@ -429,7 +566,22 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.model = self.model.clone().load_record(load_record::<B, _>(parts, "model.mpk", &self.device)?);
-        self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
+        #[cfg(feature = "fast")]
+        if let Some(fast) = &mut self.fast {
+            use crate::control::fast::parts::{State, read_part};
+            let mut read = read_part(parts, FAST_OPTIM_PART, &State::default().adam("decoder", &fast.adam))?;
+            fast.adam = read.adam("decoder", &fast.adam)?;
+            let weights = self.model.valid().to_weights()?;
+            fast.model = crate::llm::fast::FastQwen2::from_weights(&self.source.config, &weights)?;
+        }
+        if !self.is_fast() {
+            if part(parts, "optim.mpk").is_err() {
+                return Err(TrainError::Checkpoint(
+                    "this checkpoint was written by --backend fast: resume it with --backend fast".into(),
+                ));
+            }
+            self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
+        }
         self.reference = match part(parts, "reference.mpk") {
             Ok(_) => Some(self.model.valid().load_record(load_record::<B::InnerBackend, _>(
                 parts,
