@@ -16,7 +16,9 @@ MLP, tied embeddings) of the named shape with random weights; one forward and ba
 token log-likelihood over `rows × width` random tokens and an AdamW step, as a GRPO update does on a
 packed rollout. Prints `<seconds> s/update` (median of the repeats).
 
-`--json FILE` also writes the figure as one part of gpu-check's report.
+`--compile` wraps the model in `torch.compile` (Inductor; on a CPU it needs a C++ compiler): the
+first, untimed calls compile it, so the figure is the compiled step's. `--json FILE` also writes the
+figure as one part of gpu-check's report.
 
 Written from the architectures' published descriptions; only PyTorch itself is needed (no
 torchvision, no transformers), so that a GPU server's own PyTorch runs it as it is.
@@ -113,10 +115,15 @@ def resnet18(args, device):
     return classifier(args, device, ResNet18(), (3, 32, 32), lr=0.1)
 
 
+def compiled(model, args):
+    return torch.compile(model) if args.compile else model
+
+
 def classifier(args, device, model, shape, lr):
     torch.manual_seed(0)
     model = model.to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    model = compiled(model, args)
     x = torch.randn(args.batch, *shape, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
 
@@ -206,6 +213,7 @@ def qwen2(args, device):
                  kv_heads=c["num_key_value_heads"], theta=c.get("rope_theta", 1e4))
     model = Qwen2(s).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    model = compiled(model, args)
     ids = torch.randint(0, s["vocab"], (args.rows, args.width), device=device)
 
     def step():
@@ -230,6 +238,7 @@ def main():
     p.add_argument("--config", help="qwen2: the shape from a Qwen2 config.json instead of --shape")
     p.add_argument("--rows", type=int, default=128)
     p.add_argument("--width", type=int, default=40)
+    p.add_argument("--compile", action="store_true", help="wrap the model in torch.compile")
     p.add_argument("--json", help="also write the figure as a gpu-check part to this file")
     args = p.parse_args()
     # f32 throughout, as era computes: no TF32 on the matrix products.
@@ -242,7 +251,7 @@ def main():
         settings = {k: v for k, v in vars(args).items() if k not in ("json", "model")}
         part = {
             "command": f"torch {args.model}",
-            "backend": f"torch {torch.__version__} ({device.type})",
+            "backend": f"torch {torch.__version__} ({device.type}{', torch.compile' if args.compile else ''})",
             "device": name,
             "gpu": device.type == "cuda",
             "settings": settings,

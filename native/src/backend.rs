@@ -33,9 +33,10 @@ pub enum BackendChoice {
     Wgpu,
     /// ndarray on the CPU: deterministic for a seed.
     Ndarray,
-    /// The fast CPU path (control: SAC and PPO; vision: the small CNN and the ResNets): hand-written
-    /// gradients on AVX-512/AVX2 matrix kernels, several times faster than ndarray for the same
-    /// numbers; deterministic for a seed on a given machine.
+    /// The fast CPU path (control: SAC and PPO; vision: the small CNN and the ResNets; the LLM's
+    /// updates, with generation on ndarray): hand-written gradients on AVX-512/AVX2 matrix kernels,
+    /// several times faster than ndarray for the same numbers; deterministic for a seed on a given
+    /// machine.
     Fast,
 }
 
@@ -174,7 +175,7 @@ enum Resolved {
 pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
     let resolved = match choice {
         BackendChoice::Fast if !T::FAST => anyhow::bail!(
-            "--backend fast: the fast CPU path runs control (SAC, PPO) and vision training, their evaluation and benchmarks only; use --backend ndarray"
+            "--backend fast: the fast CPU path runs control (SAC, PPO), vision and LLM training, their evaluation and benchmarks only; use --backend ndarray"
         ),
         BackendChoice::Fast => return Ok(task.run::<Cpu>(Default::default(), "fast")),
         BackendChoice::Ndarray => Resolved::Cpu,

@@ -14,16 +14,20 @@ use anyhow::Context;
 pub enum Framework {
     /// PyTorch, eager (`scripts/torch_peers.py`).
     Torch,
+    /// PyTorch with the model wrapped in `torch.compile` (Inductor; on a CPU it needs a C++ compiler,
+    /// and each measurement's process compiles anew before it is timed).
+    TorchCompile,
 }
 
 /// The options `era bench vision` and `era bench llm` share: PyTorch beside era, and the JSON record.
 #[derive(Debug, clap::Args)]
 pub struct TorchPeerArgs {
-    /// Also time the same model in PyTorch (eager, f32), interleaved with era's measurements, and
-    /// print the ratio (set it up with `eval "$(scripts/setup-torch.sh)"`).
-    #[arg(long, value_enum, value_name = "torch")]
+    /// Also time the same model in PyTorch (f32; `torch` eager, `torch-compile` through
+    /// `torch.compile`), interleaved with era's measurements, and print the ratio (set it up with
+    /// `eval "$(scripts/setup-torch.sh)"`).
+    #[arg(long, value_enum, value_name = "torch|torch-compile")]
     pub against: Option<Framework>,
-    /// The Python that has PyTorch, for `--against torch`.
+    /// The Python that has PyTorch, for `--against torch|torch-compile`.
     #[arg(long, env = "ERA_TORCH_PYTHON", default_value = "python3", value_name = "PATH")]
     pub python: std::path::PathBuf,
     /// Also write the figures (and the checks made) as JSON to this file.
@@ -32,16 +36,25 @@ pub struct TorchPeerArgs {
 }
 
 impl TorchPeerArgs {
-    /// PyTorch, when `--against torch` asks for it.
+    /// PyTorch, when `--against` asks for it.
     pub fn peer(&self) -> Option<Peer<'_>> {
-        self.against.map(|_| Peer::torch(&self.python))
+        self.against.map(|f| match f {
+            Framework::Torch => Peer::torch(&self.python),
+            Framework::TorchCompile => {
+                Peer { name: "torch-compile", mode: "torch.compile", extra: &["--compile"], ..Peer::torch(&self.python) }
+            }
+        })
     }
 }
 
 /// A framework and the script that times it.
 pub struct Peer<'a> {
-    /// How `--against` names it (`jax`, `torch`).
+    /// How `--against` names it (`jax`, `torch`, `torch-compile`).
     pub name: &'static str,
+    /// How the model runs there, for the printed figures (`jit`, `eager`, `torch.compile`).
+    pub mode: &'static str,
+    /// Arguments added to every measurement (`--compile`).
+    pub extra: &'static [&'static str],
     /// The Python module that must import (`jax`, `torch`).
     pub module: &'static str,
     /// The interpreter that has it.
@@ -67,12 +80,12 @@ pub const TORCH_SETUP: &str =
 impl Peer<'_> {
     /// JAX through `python`.
     pub fn jax(python: &Path) -> Peer<'_> {
-        Peer { name: "jax", module: "jax", python, script: JAX_SAC_UPDATE, setup: JAX_SETUP }
+        Peer { name: "jax", mode: "jit", extra: &[], module: "jax", python, script: JAX_SAC_UPDATE, setup: JAX_SETUP }
     }
 
     /// PyTorch through `python`.
     pub fn torch(python: &Path) -> Peer<'_> {
-        Peer { name: "torch", module: "torch", python, script: TORCH_PEERS, setup: TORCH_SETUP }
+        Peer { name: "torch", mode: "eager", extra: &[], module: "torch", python, script: TORCH_PEERS, setup: TORCH_SETUP }
     }
 
     /// Runs the interpreter with `args`, the script on its stdin if `script`; its stdout.
@@ -119,7 +132,7 @@ impl Peer<'_> {
 
     /// One measurement: the script run with `args`, its last line read as `<number> <unit>`.
     pub fn measure(&self, args: &[&str], unit: &str) -> anyhow::Result<f64> {
-        let out = self.python(&[&["-"], args].concat(), Some(self.script))?;
+        let out = self.python(&[&["-"], args, self.extra].concat(), Some(self.script))?;
         let line = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
         line.strip_suffix(&format!(" {unit}"))
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -138,7 +151,8 @@ mod tests {
     fn a_measurement_is_the_last_line_and_a_bad_one_is_named() {
         // Python reads the script from stdin (`-`), then the arguments, as with the real peers.
         let python = Path::new("python3");
-        let peer = |script| Peer { name: "test", module: "test", python, script, setup: "no setup" };
+        let peer =
+            |script| Peer { name: "test", mode: "eager", extra: &[], module: "test", python, script, setup: "no setup" };
         let ok = peer("import sys\nprint('warming up')\nprint(sys.argv[1] + ' images/s')\n");
         assert_eq!(ok.measure(&["12.5"], "images/s").unwrap(), 12.5);
         let err = format!("{:#}", ok.measure(&["nan"], "images/s").unwrap_err());

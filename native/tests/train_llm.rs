@@ -178,6 +178,30 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
 }
 
 #[test]
+fn the_fast_path_trains_resumes_bit_exactly_evaluates_and_benches() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    let extra = ["--steps", "6", "--checkpoint-every", "3", "--kl-coef", "0.05"];
+    let fast = |name: &str| -> Vec<String> {
+        train_args(&out, name, &extra).into_iter().map(|a| if a == "ndarray" { "fast".into() } else { a }).collect()
+    };
+    ok(&era(&strs(&fast("whole"))));
+    let run = out.join("killed");
+    kill_at_checkpoint(&fast("killed"), &run.join("checkpoints/step-000000000006/meta.json"));
+    // The run's config names the backend: --resume takes the fast path again.
+    ok(&era(&["train", "llm", "--resume", run.to_str().unwrap(), "--quiet"]));
+    let (a, b) = (log(&out.join("whole")), log(&run));
+    assert_eq!(b.footer.as_ref().unwrap().status, Status::Completed);
+    assert_eq!(records(&a), records(&b), "the resumed run's log equals the uninterrupted one");
+    let text = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--backend", "ndarray"]));
+    assert!(text.contains("pass@1"), "{text}");
+    let bench = ok(&era(&[
+        "bench", "llm", "--backend", "fast", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1",
+    ]));
+    assert!(bench.contains("fast path speed-up"), "{bench}");
+}
+
+#[test]
 fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("qwen-tiny");

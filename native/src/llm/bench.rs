@@ -57,6 +57,7 @@ struct Bench<'a> {
 
 impl Task for Bench<'_> {
     type Output = anyhow::Result<BenchRecord>;
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
         let a = self.args;
@@ -74,8 +75,15 @@ impl Task for Bench<'_> {
         // The peer first, so that a missing PyTorch is said before minutes of measuring.
         let peer = a.peer.peer();
         let torch_version = peer.as_ref().map(Peer::version).transpose()?;
-        let mut on = LlmTrainer::<B>::new(config(true), self.model.clone(), &device)?;
-        let mut off = LlmTrainer::<B>::new(config(false), self.model.clone(), &device)?;
+        let fast = backend == "fast";
+        let make = |era: bool| -> anyhow::Result<LlmTrainer<B>> {
+            let t = LlmTrainer::<B>::new(config(era), self.model.clone(), &device)?;
+            Ok(if fast { t.with_fast_update()? } else { t })
+        };
+        let (mut on, mut off) = (make(true)?, make(false)?);
+        // On the fast path, burn's update on ndarray beside it (plain GRPO), timed in the same rounds.
+        let mut burn_ref =
+            if fast { Some(LlmTrainer::<B>::new(config(false), self.model.clone(), &device)?) } else { None };
         // Generation: one warm-up rollout, then timed ones; a random model writes until the length limit.
         pollster::block_on(on.rollout())?;
         let mut gen_rates = Vec::new();
@@ -102,6 +110,9 @@ impl Task for Bench<'_> {
         };
         update(&mut on)?;
         update(&mut off)?;
+        if let Some(r) = &mut burn_ref {
+            update(r)?;
+        }
         // PyTorch, when asked: the same architecture over the same rows and width, one process per
         // measurement, interleaved with era's.
         let scratch = tempfile::tempdir().context("a scratch folder for the peer's config")?;
@@ -117,10 +128,19 @@ impl Task for Bench<'_> {
         if peer_device == "cpu" {
             peer_args.extend(["--device", "cpu"]);
         }
-        let (mut t_on, mut t_off, mut t_peer) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..a.repeats.max(1) {
-            t_on.push(update(&mut on)?);
-            t_off.push(update(&mut off)?);
+        let (mut t_on, mut t_off, mut t_peer, mut t_ref) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for round in 0..a.repeats.max(1) {
+            // Which arm goes first alternates, so that neither always finds the caches the other left.
+            if round % 2 == 0 {
+                t_on.push(update(&mut on)?);
+                t_off.push(update(&mut off)?);
+            } else {
+                t_off.push(update(&mut off)?);
+                t_on.push(update(&mut on)?);
+            }
+            if let Some(r) = &mut burn_ref {
+                t_ref.push(update(r)?);
+            }
             if let Some(p) = &peer {
                 t_peer.push(p.measure(&peer_args, "s/update")?);
             }
@@ -142,16 +162,26 @@ impl Task for Bench<'_> {
             1e6 * t_off,
             t_on / t_off
         );
-        if let Some(version) = torch_version {
+        if fast {
+            let t_ref = median(t_ref);
+            println!(
+                "  ndarray      plain {:>8.1} µs/token (burn's update, same rollout): fast path speed-up {:.2}×",
+                1e6 * t_ref,
+                t_ref / t_off
+            );
+            record.figure("grpo_update_ndarray_time", t_ref * tokens, "s/update");
+            record.figure("grpo_update_fast_speedup", t_ref / t_off, "×");
+        }
+        if let (Some(version), Some(mode)) = (torch_version, peer.as_ref().map(|p| p.mode)) {
             let torch = median(t_peer);
             let era_time = t_off * tokens;
             println!(
-                "  PyTorch      {:>8.1} ms/update (eager, plain; {rows} rows × {width})   era plain {:.1} ms/update: era / PyTorch {:.3}× (speed)",
+                "  PyTorch      {:>8.1} ms/update ({mode}, plain; {rows} rows × {width})   era plain {:.1} ms/update: era / PyTorch {:.3}× (speed)",
                 1e3 * torch,
                 1e3 * era_time,
                 torch / era_time
             );
-            record.setting("torch", format!("{version} ({peer_device})"));
+            record.setting("torch", format!("{version} ({peer_device}, {mode})"));
             record.figure("grpo_update_torch_time", torch, "s/update");
             record.figure("grpo_update_plain_vs_torch", torch / era_time, "×");
         }

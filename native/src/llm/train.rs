@@ -170,6 +170,7 @@ struct Train {
 
 impl Task for Train {
     type Output = anyhow::Result<()>;
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
         let quiet = self.quiet;
@@ -210,6 +211,9 @@ fn train_one<B: AutodiffBackend>(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let mut trainer = LlmTrainer::<B>::new(job.config.llm.clone(), start_from, &device)?;
+    if backend == "fast" {
+        trainer = trainer.with_fast_update()?;
+    }
     let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
     let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
@@ -275,6 +279,7 @@ struct Eval {
 
 impl Task for Eval {
     type Output = anyhow::Result<()>;
+    const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
         for dir in &self.dirs {
@@ -284,6 +289,10 @@ impl Task for Eval {
             };
             let c = &config.llm;
             let mut trainer = LlmTrainer::<B>::new(c.clone(), source(&config.model, c.seed)?, &device)?;
+            if LlmTrainer::<B>::fast_checkpoint(&ckpt.parts) {
+                // Written by the fast CPU path: read with its optimiser state (evaluation only generates).
+                trainer = trainer.with_fast_update()?;
+            }
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let prompts = self.prompts.unwrap_or(c.test_size);
             if prompts == 0 || prompts > c.test_size {

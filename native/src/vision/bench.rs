@@ -111,7 +111,7 @@ impl Task for Bench<'_> {
         // On a GPU backend PyTorch takes its own default device (CUDA where it has one); else the CPU.
         let peer_device = if record.gpu { "default" } else { "cpu" };
         if let Some(p) = &peer {
-            record.setting("torch", format!("{} ({})", p.version()?, peer_device));
+            record.setting("torch", format!("{} ({}, {})", p.version()?, peer_device, p.mode));
         }
         record.setting("batch_size", a.batch_size);
         record.setting("steps", a.steps);
@@ -202,10 +202,11 @@ impl Task for Bench<'_> {
                 "  inference  ERA {i_on:>9.1} images/s   plain {i_off:>9.1} images/s   ERA overhead {:.3}×",
                 i_off / i_on
             );
-            if peer.is_some() {
+            if let Some(p) = &peer {
                 let torch = median(peer_train);
                 println!(
-                    "  PyTorch    training {torch:>9.1} images/s (eager, plain)   era plain / PyTorch {:.3}×   era ERA / PyTorch {:.3}×",
+                    "  PyTorch    training {torch:>9.1} images/s ({}, plain)   era plain / PyTorch {:.3}×   era ERA / PyTorch {:.3}×",
+                    p.mode,
                     t_off / torch,
                     t_on / torch
                 );

@@ -143,6 +143,17 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         Ok(self)
     }
 
+    /// Whether `parts` were written by a trainer on the fast CPU path (its AdamW state in place of burn's).
+    pub fn fast_checkpoint(parts: &[Part]) -> bool {
+        #[cfg(feature = "fast")]
+        return part(parts, FAST_OPTIM_PART).is_ok();
+        #[cfg(not(feature = "fast"))]
+        {
+            let _ = parts;
+            false
+        }
+    }
+
     /// Whether updates run on the fast CPU path.
     pub fn is_fast(&self) -> bool {
         #[cfg(feature = "fast")]
