@@ -107,6 +107,55 @@ pub fn left_pad(rows: &[Vec<u32>], pad: u32) -> (Vec<i64>, Vec<usize>, usize) {
     (ids, pads, width)
 }
 
+/// What sampling needs of a model: the next-token logits of a batch, continuing a KV cache. The burn
+/// model ([`BurnDecoder`]) and the fast CPU path's decoder implement it.
+pub trait Decoder {
+    /// The keys and values of the tokens seen so far.
+    type Cache;
+    /// An empty cache for `rows` sequences of up to `capacity` positions.
+    fn cache(&self, rows: usize, capacity: usize) -> Self::Cache;
+    /// The logits `[rows, vocab]` of the last of `len` more tokens per row (`tokens` `[rows, len]`,
+    /// row-major), after the ones `cache` holds; the cache is extended.
+    fn next_logits(
+        &self,
+        tokens: Vec<i64>,
+        len: usize,
+        pads: &[usize],
+        cache: &mut Self::Cache,
+    ) -> impl Future<Output = Result<Vec<f32>, TrainError>>;
+}
+
+/// The burn model on its device, as a [`Decoder`].
+#[derive(Debug)]
+pub struct BurnDecoder<'a, B: Backend> {
+    /// The model.
+    pub model: &'a Qwen2<B>,
+    /// Where its tensors live.
+    pub device: &'a B::Device,
+}
+
+impl<B: Backend> Decoder for BurnDecoder<'_, B> {
+    type Cache = KvCache<B>;
+
+    fn cache(&self, _rows: usize, _capacity: usize) -> KvCache<B> {
+        KvCache::new(self.model.num_layers())
+    }
+
+    async fn next_logits(
+        &self,
+        tokens: Vec<i64>,
+        len: usize,
+        pads: &[usize],
+        cache: &mut KvCache<B>,
+    ) -> Result<Vec<f32>, TrainError> {
+        let n = pads.len();
+        let input: Tensor<B, 2, Int> = Tensor::from_data(TensorData::new(tokens, [n, len]), self.device);
+        let hidden = self.model.hidden(input, pads, Some(cache));
+        let [_, t, d] = hidden.dims();
+        read(self.model.logits(hidden.slice([0..n, t - 1..t, 0..d]))).await
+    }
+}
+
 /// Continues every prompt (token ids, each non-empty) with up to `max_new` tokens. A response ends
 /// with the first of `stop` it produces (kept in the response); a row that reaches `max_new` stops there.
 pub async fn generate<B: Backend>(
@@ -118,21 +167,30 @@ pub async fn generate<B: Backend>(
     rng: &mut TrainRng,
     device: &B::Device,
 ) -> Result<Vec<Vec<u32>>, TrainError> {
+    sample(&BurnDecoder { model, device }, prompts, max_new, stop, sampling, rng).await
+}
+
+/// [`generate`] with any [`Decoder`].
+pub async fn sample<D: Decoder>(
+    model: &D,
+    prompts: &[Vec<u32>],
+    max_new: usize,
+    stop: &[u32],
+    sampling: &Sampling,
+    rng: &mut TrainRng,
+) -> Result<Vec<Vec<u32>>, TrainError> {
     if prompts.iter().any(Vec::is_empty) {
         return Err(TrainError::Config("a prompt has no tokens".into()));
     }
     let n = prompts.len();
     let pad_id = stop.first().copied().unwrap_or(0);
     let (ids, pads, width) = left_pad(prompts, pad_id);
-    let mut cache = KvCache::new(model.num_layers());
-    let mut input: Tensor<B, 2, Int> = Tensor::from_data(TensorData::new(ids, [n, width]), device);
+    let mut cache = model.cache(n, width + max_new);
+    let (mut input, mut len) = (ids, width);
     let mut responses = vec![Vec::new(); n];
     let mut done = vec![false; n];
     for _ in 0..max_new {
-        let hidden = model.hidden(input, &pads, Some(&mut cache));
-        let [_, t, d] = hidden.dims();
-        let last = model.logits(hidden.slice([0..n, t - 1..t, 0..d]));
-        let logits = read(last).await?;
+        let logits = model.next_logits(input, len, &pads, &mut cache).await?;
         let vocab = logits.len() / n;
         let mut next = Vec::with_capacity(n);
         for (row, chunk) in logits.chunks(vocab).enumerate() {
@@ -148,7 +206,7 @@ pub async fn generate<B: Backend>(
         if done.iter().all(|&d| d) {
             break;
         }
-        input = Tensor::from_data(TensorData::new(next, [n, 1]), device);
+        (input, len) = (next, 1);
     }
     Ok(responses)
 }

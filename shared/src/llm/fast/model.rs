@@ -59,11 +59,12 @@ struct LayerTrace {
     /// `1/rms` of `x` per token, and the normed input `[n, d]`.
     inv1: Vec<f32>,
     n1: Vec<f32>,
-    /// Queries and keys after the rotary embedding, values: `[n, heads·hd]`, `[n, kv·hd]`, `[n, kv·hd]`.
+    /// Queries after the rotary embedding `[n, heads·hd]`; keys (rotated) and values of every position
+    /// so far, `[rows, cap, kv·hd]` (the KV cache when generating; `cap = t` in training).
     q: Vec<f32>,
     k: Vec<f32>,
     v: Vec<f32>,
-    /// Attention weights `[rows, heads, t, t]` (row `i` filled for `pad ≤ j ≤ i`).
+    /// Attention weights `[rows, heads, t, cap]` (query `i` filled for keys `pad ≤ j ≤ start + i`).
     p: Vec<f32>,
     /// Attention output before `o_proj` `[n, heads·hd]`.
     att: Vec<f32>,
@@ -82,6 +83,9 @@ struct LayerTrace {
 pub struct Trace {
     rows: usize,
     t: usize,
+    /// Positions already in the keys and values before this batch (generation), and how many they can hold.
+    start: usize,
+    cap: usize,
     tokens: Vec<usize>,
     pads: Vec<usize>,
     layers: Vec<LayerTrace>,
@@ -101,6 +105,9 @@ pub struct Trace {
     dact: Vec<f32>,
     dgate: Vec<f32>,
     dup: Vec<f32>,
+    /// New keys and values before they join [`LayerTrace::k`] and `v`.
+    k_new: Vec<f32>,
+    v_new: Vec<f32>,
 }
 
 impl Trace {
@@ -224,18 +231,48 @@ impl FastQwen2 {
     /// # Panics
     /// When `tokens` is not `rows · t` long or a token is outside the vocabulary (callers check).
     pub fn forward(&self, tokens: &[usize], pads: &[usize], t: usize, tr: &mut Trace) {
+        tr.start = 0;
+        tr.cap = t;
+        self.run(tokens, pads, t, tr, false);
+    }
+
+    /// Starts generation: `tr` becomes an empty KV cache for `rows` sequences of up to `capacity`
+    /// positions (prompt and response).
+    pub fn start_cache(&self, tr: &mut Trace, capacity: usize) {
+        tr.start = 0;
+        tr.cap = capacity;
+        tr.rows = 0;
+    }
+
+    /// Continues generation: runs `len` more tokens per row (`tokens` row-major) after the ones
+    /// `tr` holds, extends its keys and values, and returns the last position's logits `[rows, vocab]`.
+    ///
+    /// # Panics
+    /// When the cache would overflow its capacity or the batch's shape changes (callers check).
+    pub fn decode<'a>(&self, tokens: &[usize], pads: &[usize], len: usize, tr: &'a mut Trace) -> &'a [f32] {
+        assert!(tr.start + len <= tr.cap, "decode: {} + {len} positions exceed the cache's {}", tr.start, tr.cap);
+        assert!(tr.start == 0 || tr.rows == pads.len(), "decode: the batch changed its rows");
+        self.run(tokens, pads, len, tr, true);
+        tr.start += len;
+        &tr.logits
+    }
+
+    /// The forward pass over `t` new positions per row after `tr.start` held ones; with `last_only`
+    /// the logits of each row's last position only.
+    fn run(&self, tokens: &[usize], pads: &[usize], t: usize, tr: &mut Trace, last_only: bool) {
         let z = self.dims();
         let rows = pads.len();
         let n = rows * t;
+        let (start, cap) = (tr.start, tr.cap);
         assert_eq!(tokens.len(), n, "forward: {rows} rows of {t} tokens");
         tr.rows = rows;
         tr.t = t;
         tr.tokens.clear();
         tr.tokens.extend_from_slice(tokens);
         tr.pads.clear();
-        tr.pads.extend(pads.iter().map(|&p| p.min(t)));
+        tr.pads.extend(pads.iter().map(|&p| p.min(cap)));
         tr.layers.resize_with(z.layers, LayerTrace::default);
-        let (cos, sin) = self.rope_tables(t);
+        let (cos, sin) = self.rope_tables(start + t);
         let (q_w, kv_w) = (z.heads * z.hd, z.kv_heads * z.hd);
         // h₀ = embed_tokens[x]
         let embed = self.w(0);
@@ -250,26 +287,34 @@ impl FastQwen2 {
                 (&mut lt.x, n * z.d),
                 (&mut lt.n1, n * z.d),
                 (&mut lt.q, n * q_w),
-                (&mut lt.k, n * kv_w),
-                (&mut lt.v, n * kv_w),
-                (&mut lt.p, rows * z.heads * t * t),
+                (&mut lt.k, rows * cap * kv_w),
+                (&mut lt.v, rows * cap * kv_w),
+                (&mut lt.p, rows * z.heads * t * cap),
                 (&mut lt.att, n * q_w),
                 (&mut lt.x_mid, n * z.d),
                 (&mut lt.n2, n * z.d),
                 (&mut lt.gate, n * z.inter),
                 (&mut lt.up, n * z.inter),
                 (&mut lt.act, n * z.inter),
+                (&mut tr.k_new, n * kv_w),
+                (&mut tr.v_new, n * kv_w),
             ] {
                 size(v, len);
             }
             lt.x.copy_from_slice(&h);
             rms_forward(&h, self.w(Self::at(l, IN_NORM)), z.eps, &mut lt.inv1, &mut lt.n1);
             self.linear(&lt.n1, Self::at(l, Q_W), Some(Self::at(l, Q_B)), &mut lt.q, (n, z.d, q_w));
-            self.linear(&lt.n1, Self::at(l, K_W), Some(Self::at(l, K_B)), &mut lt.k, (n, z.d, kv_w));
-            self.linear(&lt.n1, Self::at(l, V_W), Some(Self::at(l, V_B)), &mut lt.v, (n, z.d, kv_w));
-            rope(&mut lt.q, z.heads, z.hd, &tr.pads, t, (&cos, &sin), false);
-            rope(&mut lt.k, z.kv_heads, z.hd, &tr.pads, t, (&cos, &sin), false);
-            attention_forward(lt, &tr.pads, t, &z);
+            self.linear(&lt.n1, Self::at(l, K_W), Some(Self::at(l, K_B)), &mut tr.k_new, (n, z.d, kv_w));
+            self.linear(&lt.n1, Self::at(l, V_W), Some(Self::at(l, V_B)), &mut tr.v_new, (n, z.d, kv_w));
+            rope(&mut lt.q, z.heads, z.hd, &tr.pads, (start, t), (&cos, &sin), false);
+            rope(&mut tr.k_new, z.kv_heads, z.hd, &tr.pads, (start, t), (&cos, &sin), false);
+            // The new keys and values join the ones held, at positions start..start + t of each row.
+            for r in 0..rows {
+                let (from, to) = (r * t * kv_w..(r + 1) * t * kv_w, (r * cap + start) * kv_w..(r * cap + start + t) * kv_w);
+                lt.k[to.clone()].copy_from_slice(&tr.k_new[from.clone()]);
+                lt.v[to].copy_from_slice(&tr.v_new[from]);
+            }
+            attention_forward(lt, &tr.pads, (start, t, cap), &z);
             // h += o_proj(att)
             matmul(&mut h, &lt.att, false, self.w(Self::at(l, O_W)), true, (n, q_w, z.d), true);
             lt.x_mid.copy_from_slice(&h);
@@ -285,8 +330,16 @@ impl FastQwen2 {
         size(&mut tr.n_final, n * z.d);
         rms_forward(&h, self.w(self.final_norm()), z.eps, &mut tr.inv_final, &mut tr.n_final);
         tr.x_final = h;
-        size(&mut tr.logits, n * z.vocab);
-        matmul(&mut tr.logits, &tr.n_final, false, self.w(self.head()), true, (n, z.d, z.vocab), false);
+        if last_only {
+            // Only each row's last position: its normed state moved to the front.
+            for r in 0..rows {
+                let from = (r * t + t - 1) * z.d;
+                tr.n_final.copy_within(from..from + z.d, r * z.d);
+            }
+        }
+        let m = if last_only { rows } else { n };
+        size(&mut tr.logits, m * z.vocab);
+        matmul(&mut tr.logits, &tr.n_final[..m * z.d], false, self.w(self.head()), true, (m, z.d, z.vocab), false);
     }
 
     /// `y = x·Wᵀ (+ b)` for `x` `[n, k]` and the stored `W` `[m, k]`.
@@ -305,6 +358,7 @@ impl FastQwen2 {
     pub fn backward(&self, tr: &mut Trace, grads: &mut [f32]) {
         let z = self.dims();
         let (rows, t) = (tr.rows, tr.t);
+        assert!(tr.start == 0 && tr.cap == t, "backward: after a training forward only");
         let n = rows * t;
         let (q_w, kv_w) = (z.heads * z.hd, z.kv_heads * z.hd);
         let (cos, sin) = self.rope_tables(t);
@@ -352,8 +406,8 @@ impl FastQwen2 {
             matmul(&mut tr.datt, &tr.dh, false, self.w(o), false, (n, z.d, q_w), false);
             matmul(&mut grads[self.span(o)], &tr.dh, true, &lt.att, false, (z.d, n, q_w), true);
             attention_backward(lt, &tr.datt, &tr.pads, t, &z, (&mut tr.dq, &mut tr.dk, &mut tr.dv));
-            rope(&mut tr.dq, z.heads, z.hd, &tr.pads, t, (&cos, &sin), true);
-            rope(&mut tr.dk, z.kv_heads, z.hd, &tr.pads, t, (&cos, &sin), true);
+            rope(&mut tr.dq, z.heads, z.hd, &tr.pads, (0, t), (&cos, &sin), true);
+            rope(&mut tr.dk, z.kv_heads, z.hd, &tr.pads, (0, t), (&cos, &sin), true);
             let mut first = true;
             for (w, b, dy, width) in [
                 (Q_W, Q_B, &tr.dq, q_w),
@@ -417,22 +471,22 @@ fn rms_backward(dy: &[f32], x: &[f32], inv: &[f32], gamma: &[f32], dx: &mut [f32
     }
 }
 
-/// The rotary embedding in place on `[rows·t, heads·hd]`: on each head's halves `(x₁, x₂)`,
-/// `(x₁c − x₂s, x₂c + x₁s)` at the token's position; with `transpose`, its adjoint
-/// `(d₁c + d₂s, d₂c − d₁s)` (the backward pass).
+/// The rotary embedding in place on `[rows·t, heads·hd]` holding positions `start..start + t` of each
+/// row: on each head's halves `(x₁, x₂)`, `(x₁c − x₂s, x₂c + x₁s)` at the token's position (padding at
+/// 0); with `transpose`, its adjoint `(d₁c + d₂s, d₂c − d₁s)` (the backward pass).
 fn rope(
     buf: &mut [f32],
     heads: usize,
     hd: usize,
     pads: &[usize],
-    t: usize,
+    (start, t): (usize, usize),
     (cos, sin): (&[f32], &[f32]),
     transpose: bool,
 ) {
     let half = hd / 2;
     for (r, &pad) in pads.iter().enumerate() {
         for i in 0..t {
-            let pos = i.saturating_sub(pad);
+            let pos = (start + i).saturating_sub(pad);
             let (c, s) = (&cos[pos * half..(pos + 1) * half], &sin[pos * half..(pos + 1) * half]);
             let token = &mut buf[(r * t + i) * heads * hd..(r * t + i + 1) * heads * hd];
             for head in token.chunks_exact_mut(hd) {
@@ -456,9 +510,10 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Causal grouped-query attention of the real queries: `P = softmax(q·kᵀ/√hd)` over keys
-/// `pad ≤ j ≤ i`, `att_i = Σ_j P_ij v_j`; query head `h` reads key/value head `h / (heads / kv)`.
-fn attention_forward(lt: &mut LayerTrace, pads: &[usize], t: usize, z: &Dims) {
+/// Causal grouped-query attention of the real queries: for query `i` (position `a = start + i`),
+/// `P = softmax(q·kᵀ/√hd)` over keys `pad ≤ j ≤ a`, `att_i = Σ_j P_ij v_j`; query head `h` reads
+/// key/value head `h / (heads / kv)`. Keys and values lie `[rows, cap, kv·hd]`.
+fn attention_forward(lt: &mut LayerTrace, pads: &[usize], (start, t, cap): (usize, usize, usize), z: &Dims) {
     let (hd, group) = (z.hd, z.heads / z.kv_heads);
     let (q_w, kv_w) = (z.heads * hd, z.kv_heads * hd);
     let scale = 1.0 / (hd as f32).sqrt();
@@ -466,26 +521,27 @@ fn attention_forward(lt: &mut LayerTrace, pads: &[usize], t: usize, z: &Dims) {
         for h in 0..z.heads {
             let kvh = h / group;
             for i in 0..t {
+                let a = start + i;
                 let out = &mut lt.att[(r * t + i) * q_w + h * hd..][..hd];
                 out.iter_mut().for_each(|o| *o = 0.0);
-                if i < pad {
+                if a < pad {
                     continue;
                 }
                 let q = &lt.q[(r * t + i) * q_w + h * hd..][..hd];
-                let p = &mut lt.p[((r * z.heads + h) * t + i) * t..][..t];
+                let p = &mut lt.p[((r * z.heads + h) * t + i) * cap..][..cap];
                 let mut max = f32::NEG_INFINITY;
-                for j in pad..=i {
-                    p[j] = dot(q, &lt.k[(r * t + j) * kv_w + kvh * hd..][..hd]) * scale;
+                for j in pad..=a {
+                    p[j] = dot(q, &lt.k[(r * cap + j) * kv_w + kvh * hd..][..hd]) * scale;
                     max = max.max(p[j]);
                 }
                 let mut sum = 0.0f32;
-                for pj in &mut p[pad..=i] {
+                for pj in &mut p[pad..=a] {
                     *pj = (*pj - max).exp();
                     sum += *pj;
                 }
-                for j in pad..=i {
+                for j in pad..=a {
                     p[j] /= sum;
-                    let v = &lt.v[(r * t + j) * kv_w + kvh * hd..][..hd];
+                    let v = &lt.v[(r * cap + j) * kv_w + kvh * hd..][..hd];
                     out.iter_mut().zip(v).for_each(|(o, v)| *o += p[j] * v);
                 }
             }

@@ -13,6 +13,7 @@
 
 use rayon::prelude::*;
 
+use super::decode::{shards, vocabulary_ids};
 use super::model::{FastQwen2, Trace};
 use crate::control::fast::adam::Adam;
 use crate::llm::grpo::LossSettings;
@@ -44,6 +45,17 @@ impl<'a> Rows<'a> {
     /// Positions per row (`width − 1`).
     fn len(&self) -> usize {
         self.width.saturating_sub(1)
+    }
+
+    /// The input tokens (all but each row's last) as vocabulary indices, refusing any outside it or
+    /// a batch whose parts do not fit together.
+    pub(crate) fn inputs(&self, vocab: usize) -> Result<Vec<usize>, TrainError> {
+        let (n, w) = (self.count(), self.width);
+        if self.ids.len() != n * w || self.mask.len() != n * self.len() || w < 2 {
+            return Err(TrainError::Config(format!("a batch of {n} rows of width {w} has mismatched parts")));
+        }
+        let inputs: Vec<i64> = self.ids.chunks_exact(w).flat_map(|r| r[..w - 1].iter().copied()).collect();
+        vocabulary_ids(&inputs, vocab)
     }
 }
 
@@ -133,45 +145,23 @@ impl FastUpdate {
         self.adam = Adam::with_epsilon(self.model.params.len(), ADAM_EPSILON);
     }
 
-    /// Token ids as vocabulary indices, refusing any outside it.
-    fn inputs(&self, rows: &Rows<'_>) -> Result<Vec<usize>, TrainError> {
-        let (n, w, vocab) = (rows.count(), rows.width, self.model.config().vocab_size);
-        if rows.ids.len() != n * w || rows.mask.len() != n * rows.len() || w < 2 {
-            return Err(TrainError::Config(format!("a batch of {n} rows of width {w} has mismatched parts")));
-        }
-        let mut out = Vec::with_capacity(n * rows.len());
-        for r in 0..n {
-            for &id in &rows.ids[r * w..r * w + w - 1] {
-                match usize::try_from(id) {
-                    Ok(i) if i < vocab => out.push(i),
-                    _ => return Err(TrainError::Config(format!("token id {id} is outside the vocabulary of {vocab}"))),
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Lays out one shard per thread over `count` rows.
     fn split(&mut self, count: usize) {
-        let shards = self.threads.min(count).max(1);
-        let per = count.div_ceil(shards);
-        self.shards.resize_with(shards, Shard::default);
-        for (i, s) in self.shards.iter_mut().enumerate() {
-            s.rows = (i * per).min(count)..((i + 1) * per).min(count);
+        let ranges = shards(count, self.threads);
+        self.shards.resize_with(ranges.len(), Shard::default);
+        for (s, r) in self.shards.iter_mut().zip(ranges) {
+            s.rows = r;
         }
     }
 
     /// The logits `[rows, width − 1, vocab]` of `rows` (no gradient).
-    pub fn logits(&mut self, rows: &Rows<'_>) -> Result<Vec<f32>, TrainError> {
-        let tokens = self.inputs(rows)?;
-        let t = rows.len();
-        self.split(rows.count());
-        let model = &self.model;
-        self.shards.par_iter_mut().for_each(|s| {
-            let r = s.rows.clone();
-            model.forward(&tokens[r.start * t..r.end * t], &rows.pads[r], t, &mut s.trace);
-        });
-        Ok(self.shards.iter().flat_map(|s| s.trace.logits.iter().copied()).collect())
+    pub fn logits(&self, rows: &Rows<'_>) -> Result<Vec<f32>, TrainError> {
+        super::decode::logits(&self.model, rows, self.threads)
+    }
+
+    /// A decoder for sampling from the current weights.
+    pub fn decoder(&self) -> super::decode::FastDecoder<'_> {
+        super::decode::FastDecoder { model: &self.model, threads: self.threads }
     }
 
     /// One AdamW step at learning rate `lr` on `objective` over `rows`: the gradient, each tensor's
@@ -186,7 +176,7 @@ impl FastUpdate {
 
     /// The loss's gradient with respect to [`FastQwen2::params`] (unclipped), and the loss's figures.
     pub fn gradient(&mut self, rows: &Rows<'_>, objective: &Objective<'_>) -> Result<StepStats, TrainError> {
-        let tokens = self.inputs(rows)?;
+        let tokens = rows.inputs(self.model.config().vocab_size)?;
         let (t, vocab) = (rows.len(), self.model.config().vocab_size);
         let count = rows.mask.iter().filter(|&&m| m).count().max(1) as f64;
         self.split(rows.count());
@@ -339,10 +329,11 @@ fn add_log_prob_grad(dz: &mut [f32], p: &[f32], a: usize, s: f32, g: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::fast::fixtures::{batch, config, rel, rows, weights};
     use crate::llm::grpo::{policy_loss, taken_log_probs};
-    use crate::llm::hf_weights::{HostTensor, Qwen2Config, Weights};
+    use crate::llm::hf_weights::{Qwen2Config, Weights};
     use crate::llm::packing::Packed;
-    use crate::llm::qwen2::{Qwen2, random_weights};
+    use crate::llm::qwen2::Qwen2;
     use burn::backend::{Autodiff, NdArray};
     use burn::module::{AutodiffModule, Module, ModuleMapper, Param};
     use burn::optim::GradientsParams;
@@ -351,72 +342,6 @@ mod tests {
 
     type I = NdArray<f32>;
     type A = Autodiff<I>;
-
-    fn config(tied: bool) -> Qwen2Config {
-        Qwen2Config {
-            vocab_size: 13,
-            hidden_size: 16,
-            intermediate_size: 24,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            num_key_value_heads: 2,
-            max_position_embeddings: 64,
-            rms_norm_eps: 1e-6,
-            rope_theta: 10_000.0,
-            tie_word_embeddings: tied,
-            eos_token_id: None,
-        }
-    }
-
-    /// Random weights far from initialisation (std 0.3, norms and biases not at 1 and 0), so that
-    /// attention is not uniform and every term matters.
-    fn weights(config: &Qwen2Config) -> Weights {
-        let base = random_weights(config, 7);
-        let mut k = 0u32;
-        let mut jitter = || {
-            k += 1;
-            ((k.wrapping_mul(2_654_435_761) >> 8) % 1000) as f32 / 1000.0 - 0.5
-        };
-        let tensors = base
-            .iter()
-            .map(|(name, t)| {
-                let values = t
-                    .values
-                    .iter()
-                    .map(|&v| {
-                        if name.ends_with("norm.weight") {
-                            1.0 + 0.4 * jitter()
-                        } else if name.ends_with(".bias") {
-                            0.2 * jitter()
-                        } else {
-                            15.0 * v
-                        }
-                    })
-                    .collect();
-                (name.clone(), HostTensor { shape: t.shape.clone(), values })
-            })
-            .collect();
-        Weights::from_tensors(tensors)
-    }
-
-    /// Five rows with different prompt and response lengths (so left and right padding both occur).
-    fn batch() -> Packed {
-        let prompts: Vec<Vec<u32>> =
-            vec![vec![3, 4, 5], vec![6, 7], vec![8, 9, 10, 11], vec![12], vec![2, 3, 4, 5, 6]];
-        let responses: Vec<Vec<u32>> = vec![vec![7, 8, 1], vec![9, 10, 11, 12, 1], vec![2, 1], vec![5, 6, 7, 1], vec![1]];
-        Packed::new(&prompts, &responses, 0)
-    }
-
-    fn rows(p: &Packed) -> Rows<'_> {
-        Rows { ids: &p.ids, pads: &p.pads, width: p.width, mask: &p.mask }
-    }
-
-    /// `max |a − b| / max |b|`.
-    fn rel(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        let d = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-        d / b.iter().map(|y| y.abs()).fold(1e-12, f32::max)
-    }
 
     /// Replaces every parameter by its gradient (zero where it has none), so that `to_weights`
     /// gives the gradient in the checkpoint's names and layouts.
@@ -439,7 +364,7 @@ mod tests {
             let burn = Qwen2::<I>::from_weights(&c, &w, &Default::default()).unwrap();
             let (_, inputs, _) = p.tensors::<I>(&Default::default());
             let want = burn.forward(inputs, &p.pads, None).into_data().into_vec::<f32>().unwrap();
-            let mut fast = FastUpdate::new(FastQwen2::from_weights(&c, &w).unwrap()).with_threads(2);
+            let fast = FastUpdate::new(FastQwen2::from_weights(&c, &w).unwrap()).with_threads(2);
             let got = fast.logits(&rows(&p)).unwrap();
             // Padding positions are not computed on the fast path; every other one is compared.
             let (t, v) = (p.width - 1, c.vocab_size);
@@ -512,7 +437,7 @@ mod tests {
         let t = p.width - 1;
         // Old and reference log-probs near the current ones, so ratios land inside and outside the
         // clip range: the current model's log-probs moved by a fixed pattern of ±0.4.
-        let mut fast = FastUpdate::new(FastQwen2::from_weights(&c, &w).unwrap());
+        let fast = FastUpdate::new(FastQwen2::from_weights(&c, &w).unwrap());
         let logits = fast.logits(&rows(&p)).unwrap();
         let v = c.vocab_size;
         let mut probs = vec![0.0; v];

@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use super::LlmTrainer;
 use crate::llm::arithmetic::Problem;
 use crate::llm::config::PASS_KS;
-use crate::llm::generate::{Sampling, generate};
+use crate::llm::generate::Sampling;
 use crate::llm::grpo::pass_at_k;
 use crate::llm::packing::Packed;
 use crate::metrics;
@@ -60,8 +60,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             let ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
             self.source.tokenizer.decode(&ids)
         };
-        let greedy =
-            generate(&model, &prompts, self.max_new, &stop, &Sampling::greedy(), &mut rng, &self.device).await?;
+        let greedy = self.sample(&model, &prompts, &Sampling::greedy(), &mut rng).await?;
         let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| p.reward(&text(r)) == 1.0).count();
         let mut correct = vec![0usize; test.len()];
         let mut entropy = (0.0, 0usize);
@@ -69,8 +68,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let per = (256 / samples).max(1);
         for (chunk_i, chunk) in prompts.chunks(per).enumerate() {
             let batch: Vec<Vec<u32>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), samples)).collect();
-            let out =
-                generate(&model, &batch, self.max_new, &stop, &Sampling::default(), &mut rng, &self.device).await?;
+            let out = self.sample(&model, &batch, &Sampling::default(), &mut rng).await?;
             let packed = Packed::new(&batch, &out, stop[0]);
             let (stats, _) = self.rollout_stats(&model, &packed).await?;
             entropy.0 += stats.iter().map(|e| e.0).sum::<f64>();

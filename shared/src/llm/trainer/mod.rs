@@ -287,17 +287,15 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         Ok(vec![(metrics::TRAIN_LOSS, loss_value), (metrics::LEARNING_RATE, lr)])
     }
 
-    /// Mean token entropy and `H_resp` of every row of `packed` under `model`'s unscaled policy, and
-    /// the logits they came from.
+    /// Mean token entropy and `H_resp` of every row of `packed` under `model`'s unscaled policy (the
+    /// fast path's weights when updates run there), and the logits they came from.
     async fn rollout_stats(
         &self,
         model: &Qwen2<B::InnerBackend>,
         packed: &Packed,
     ) -> Result<(Vec<(f64, f64)>, Tensor<B::InnerBackend, 3>), TrainError> {
-        let (_, inputs, _) = packed.tensors::<B::InnerBackend>(&self.device);
-        let logits = model.forward(inputs, &packed.pads, None);
+        let (logits, ent) = self.rollout_logits(model, packed).await?;
         let [n, t, _] = logits.dims();
-        let ent = read(token_entropy(logits.clone()).reshape([n, t])).await?;
         let fraction = self.config.top_fraction;
         let entropy = (0..n)
             .map(|r| {
@@ -310,6 +308,44 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             })
             .collect();
         Ok((entropy, logits))
+    }
+
+    /// The logits `[rows, width − 1, vocab]` of `packed` and the entropy of each position.
+    async fn rollout_logits(
+        &self,
+        model: &Qwen2<B::InnerBackend>,
+        packed: &Packed,
+    ) -> Result<(Tensor<B::InnerBackend, 3>, Vec<f32>), TrainError> {
+        #[cfg(feature = "fast")]
+        if let Some(fast) = &self.fast {
+            let logits = fast.logits(&crate::llm::fast::Rows::of(packed))?;
+            let (n, t) = (packed.rows(), packed.width - 1);
+            let vocab = logits.len() / (n * t).max(1);
+            let ent = logits.chunks_exact(vocab.max(1)).map(llm_scaling::token_entropy).collect();
+            return Ok((upload(&logits, [n, t, vocab], &self.device), ent));
+        }
+        let (_, inputs, _) = packed.tensors::<B::InnerBackend>(&self.device);
+        let logits = model.forward(inputs, &packed.pads, None);
+        let [n, t, _] = logits.dims();
+        let ent = read(token_entropy(logits.clone()).reshape([n, t])).await?;
+        Ok((logits, ent))
+    }
+
+    /// Continues `prompts` from the current policy (`model`, or the fast path's weights when updates
+    /// run there) with up to `max_new` tokens each.
+    pub(crate) async fn sample(
+        &self,
+        model: &Qwen2<B::InnerBackend>,
+        prompts: &[Vec<u32>],
+        sampling: &Sampling,
+        rng: &mut TrainRng,
+    ) -> Result<Vec<Vec<u32>>, TrainError> {
+        let stop = self.source.tokenizer.stop_ids();
+        #[cfg(feature = "fast")]
+        if let Some(fast) = &self.fast {
+            return super::generate::sample(&fast.decoder(), prompts, self.max_new, stop, sampling, rng).await;
+        }
+        generate(model, prompts, self.max_new, stop, sampling, rng, &self.device).await
     }
 
     async fn grpo_step(&mut self) -> Result<Vec<(&'static str, f64)>, TrainError> {
@@ -341,7 +377,9 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let inner = self.model.valid();
         let sampling = Sampling { temperature: c.temperature, ..Sampling::default() };
         let stop = self.source.tokenizer.stop_ids().to_vec();
-        let responses = generate(&inner, &prompts, self.max_new, &stop, &sampling, &mut self.rng, &self.device).await?;
+        let mut rng = self.rng.clone();
+        let responses = self.sample(&inner, &prompts, &sampling, &mut rng).await?;
+        self.rng = rng;
         let rewards: Vec<f64> = responses
             .iter()
             .enumerate()
