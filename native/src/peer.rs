@@ -40,9 +40,12 @@ impl TorchPeerArgs {
     pub fn peer(&self) -> Option<Peer<'_>> {
         self.against.map(|f| match f {
             Framework::Torch => Peer::torch(&self.python),
-            Framework::TorchCompile => {
-                Peer { name: "torch-compile", mode: "torch.compile", extra: &["--compile"], ..Peer::torch(&self.python) }
-            }
+            Framework::TorchCompile => Peer {
+                name: "torch-compile",
+                mode: "torch.compile",
+                extra: &["--compile"],
+                ..Peer::torch(&self.python)
+            },
         })
     }
 }
@@ -85,7 +88,15 @@ impl Peer<'_> {
 
     /// PyTorch through `python`.
     pub fn torch(python: &Path) -> Peer<'_> {
-        Peer { name: "torch", mode: "eager", extra: &[], module: "torch", python, script: TORCH_PEERS, setup: TORCH_SETUP }
+        Peer {
+            name: "torch",
+            mode: "eager",
+            extra: &[],
+            module: "torch",
+            python,
+            script: TORCH_PEERS,
+            setup: TORCH_SETUP,
+        }
     }
 
     /// Runs the interpreter with `args`, the script on its stdin if `script`; its stdout.
@@ -151,8 +162,15 @@ mod tests {
     fn a_measurement_is_the_last_line_and_a_bad_one_is_named() {
         // Python reads the script from stdin (`-`), then the arguments, as with the real peers.
         let python = Path::new("python3");
-        let peer =
-            |script| Peer { name: "test", mode: "eager", extra: &[], module: "test", python, script, setup: "no setup" };
+        let peer = |script| Peer {
+            name: "test",
+            mode: "eager",
+            extra: &[],
+            module: "test",
+            python,
+            script,
+            setup: "no setup",
+        };
         let ok = peer("import sys\nprint('warming up')\nprint(sys.argv[1] + ' images/s')\n");
         assert_eq!(ok.measure(&["12.5"], "images/s").unwrap(), 12.5);
         let err = format!("{:#}", ok.measure(&["nan"], "images/s").unwrap_err());

@@ -196,7 +196,18 @@ fn the_fast_path_trains_resumes_bit_exactly_evaluates_and_benches() {
     let text = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--backend", "ndarray"]));
     assert!(text.contains("pass@1"), "{text}");
     let bench = ok(&era(&[
-        "bench", "llm", "--backend", "fast", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1",
+        "bench",
+        "llm",
+        "--backend",
+        "fast",
+        "--prompts",
+        "2",
+        "--group",
+        "2",
+        "--steps",
+        "1",
+        "--repeats",
+        "1",
     ]));
     assert!(bench.contains("fast path speed-up"), "{bench}");
 }

@@ -448,7 +448,11 @@ fn the_fast_update_follows_the_burn_update() {
         // The models after it give the same logits.
         let (_, inputs, _) = rollout.packed.tensors::<Cpu>(&dev);
         let logits = |m: Qwen2<Cpu>| {
-            m.forward(inputs.clone(), &rollout.packed.pads, None).into_data().convert::<f32>().into_vec::<f32>().unwrap()
+            m.forward(inputs.clone(), &rollout.packed.pads, None)
+                .into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .unwrap()
         };
         let (x, y) = (logits(fast.model()), logits(burn.model()));
         let gap = x.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);

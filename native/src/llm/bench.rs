@@ -85,15 +85,23 @@ impl Task for Bench<'_> {
         let mut burn_ref =
             if fast { Some(LlmTrainer::<B>::new(config(false), self.model.clone(), &device)?) } else { None };
         // Generation: one warm-up rollout, then timed ones; a random model writes until the length limit.
+        // On the fast path, burn's sampler on ndarray beside it.
         pollster::block_on(on.rollout())?;
-        let mut gen_rates = Vec::new();
+        let (mut gen_rates, mut gen_ref) = (Vec::new(), Vec::new());
         let mut rollout: Option<Rollout<B::InnerBackend>> = None;
-        for _ in 0..a.repeats.max(1) {
+        let rate = |t: &mut LlmTrainer<B>| -> anyhow::Result<(f64, Rollout<B::InnerBackend>)> {
             let start = Instant::now();
-            let r = pollster::block_on(on.rollout())?;
+            let r = pollster::block_on(t.rollout())?;
             let tokens: usize = r.responses.iter().map(Vec::len).sum();
-            gen_rates.push(tokens as f64 / start.elapsed().as_secs_f64());
+            Ok((tokens as f64 / start.elapsed().as_secs_f64(), r))
+        };
+        for _ in 0..a.repeats.max(1) {
+            let (g, r) = rate(&mut on)?;
+            gen_rates.push(g);
             rollout = Some(r);
+            if let Some(b) = &mut burn_ref {
+                gen_ref.push(rate(b)?.0);
+            }
         }
         let Some(mut rollout) = rollout else { unreachable!("at least one repeat") };
         // Rewards that vary within every group, so every response has a non-zero advantage.
@@ -156,6 +164,11 @@ impl Task for Bench<'_> {
         );
         let gen_rate = median(gen_rates);
         println!("  generation   {gen_rate:>10.1} tokens/s (batched, KV cache)");
+        if fast {
+            let r = median(gen_ref);
+            println!("  ndarray      {r:>10.1} tokens/s (burn's sampler): fast path speed-up {:.2}×", gen_rate / r);
+            record.figure("generation_ndarray", r, "tokens/s");
+        }
         println!(
             "  GRPO update  ERA {:>8.1} µs/token   plain {:>8.1} µs/token   ERA overhead {:.3}×",
             1e6 * t_on,

@@ -76,9 +76,9 @@ pub(crate) mod fixtures {
 
     /// Five rows with different prompt and response lengths (so left and right padding both occur).
     pub fn batch() -> Packed {
-        let prompts: Vec<Vec<u32>> =
-            vec![vec![3, 4, 5], vec![6, 7], vec![8, 9, 10, 11], vec![12], vec![2, 3, 4, 5, 6]];
-        let responses: Vec<Vec<u32>> = vec![vec![7, 8, 1], vec![9, 10, 11, 12, 1], vec![2, 1], vec![5, 6, 7, 1], vec![1]];
+        let prompts: Vec<Vec<u32>> = vec![vec![3, 4, 5], vec![6, 7], vec![8, 9, 10, 11], vec![12], vec![2, 3, 4, 5, 6]];
+        let responses: Vec<Vec<u32>> =
+            vec![vec![7, 8, 1], vec![9, 10, 11, 12, 1], vec![2, 1], vec![5, 6, 7, 1], vec![1]];
         Packed::new(&prompts, &responses, 0)
     }
 

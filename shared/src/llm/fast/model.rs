@@ -140,7 +140,10 @@ impl FastQwen2 {
         for (name, shape) in config.tensors() {
             let t = weights.get(&name).ok_or_else(|| TrainError::Checkpoint(format!("tensor `{name}` is missing")))?;
             if t.shape != shape {
-                return Err(TrainError::Checkpoint(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape)));
+                return Err(TrainError::Checkpoint(format!(
+                    "tensor `{name}` has shape {:?}, expected {shape:?}",
+                    t.shape
+                )));
             }
             tensors.push((name, shape, params.len()));
             params.extend_from_slice(&t.values);
@@ -310,7 +313,8 @@ impl FastQwen2 {
             rope(&mut tr.k_new, z.kv_heads, z.hd, &tr.pads, (start, t), (&cos, &sin), false);
             // The new keys and values join the ones held, at positions start..start + t of each row.
             for r in 0..rows {
-                let (from, to) = (r * t * kv_w..(r + 1) * t * kv_w, (r * cap + start) * kv_w..(r * cap + start + t) * kv_w);
+                let (from, to) =
+                    (r * t * kv_w..(r + 1) * t * kv_w, (r * cap + start) * kv_w..(r * cap + start + t) * kv_w);
                 lt.k[to.clone()].copy_from_slice(&tr.k_new[from.clone()]);
                 lt.v[to].copy_from_slice(&tr.v_new[from]);
             }
@@ -409,11 +413,7 @@ impl FastQwen2 {
             rope(&mut tr.dq, z.heads, z.hd, &tr.pads, (0, t), (&cos, &sin), true);
             rope(&mut tr.dk, z.kv_heads, z.hd, &tr.pads, (0, t), (&cos, &sin), true);
             let mut first = true;
-            for (w, b, dy, width) in [
-                (Q_W, Q_B, &tr.dq, q_w),
-                (K_W, K_B, &tr.dk, kv_w),
-                (V_W, V_B, &tr.dv, kv_w),
-            ] {
+            for (w, b, dy, width) in [(Q_W, Q_B, &tr.dq, q_w), (K_W, K_B, &tr.dk, kv_w), (V_W, V_B, &tr.dv, kv_w)] {
                 let (w, b) = (Self::at(l, w), Self::at(l, b));
                 matmul(&mut tr.dn, dy, false, self.w(w), false, (n, width, z.d), !first);
                 first = false;
@@ -530,19 +530,19 @@ fn attention_forward(lt: &mut LayerTrace, pads: &[usize], (start, t, cap): (usiz
                 let q = &lt.q[(r * t + i) * q_w + h * hd..][..hd];
                 let p = &mut lt.p[((r * z.heads + h) * t + i) * cap..][..cap];
                 let mut max = f32::NEG_INFINITY;
-                for j in pad..=a {
-                    p[j] = dot(q, &lt.k[(r * cap + j) * kv_w + kvh * hd..][..hd]) * scale;
-                    max = max.max(p[j]);
+                for (j, pj) in p.iter_mut().enumerate().take(a + 1).skip(pad) {
+                    *pj = dot(q, &lt.k[(r * cap + j) * kv_w + kvh * hd..][..hd]) * scale;
+                    max = max.max(*pj);
                 }
                 let mut sum = 0.0f32;
                 for pj in &mut p[pad..=a] {
                     *pj = (*pj - max).exp();
                     sum += *pj;
                 }
-                for j in pad..=a {
-                    p[j] /= sum;
+                for (j, pj) in p.iter_mut().enumerate().take(a + 1).skip(pad) {
+                    *pj /= sum;
                     let v = &lt.v[(r * cap + j) * kv_w + kvh * hd..][..hd];
-                    out.iter_mut().zip(v).for_each(|(o, v)| *o += p[j] * v);
+                    out.iter_mut().zip(v).for_each(|(o, v)| *o += *pj * v);
                 }
             }
         }

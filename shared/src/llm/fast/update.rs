@@ -411,7 +411,10 @@ mod tests {
         for threads in [1, 2, 3] {
             let mut fast = FastUpdate::new(FastQwen2::from_weights(c, &w).unwrap()).with_threads(threads);
             let stats = fast.gradient(&rows(p), objective).unwrap();
-            assert!((stats.loss - want_loss).abs() <= 1e-5 * want_loss.abs().max(1e-3), "{what}: loss {stats:?} vs {want_loss}");
+            assert!(
+                (stats.loss - want_loss).abs() <= 1e-5 * want_loss.abs().max(1e-3),
+                "{what}: loss {stats:?} vs {want_loss}"
+            );
             let mut got = fast.model.clone();
             got.params = fast.last_gradient().to_vec();
             let got = got.to_weights();

@@ -132,7 +132,8 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     pub fn with_fast_update(mut self) -> Result<Self, TrainError> {
         if self.config.top_k_logprobs.is_some() {
             return Err(TrainError::Config(
-                "top_k_logprobs is not on the fast CPU path: use --backend ndarray (or leave top_k_logprobs unset)".into(),
+                "top_k_logprobs is not on the fast CPU path: use --backend ndarray (or leave top_k_logprobs unset)"
+                    .into(),
             ));
         }
         let weights = self.model.valid().to_weights()?;
