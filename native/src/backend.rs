@@ -175,7 +175,7 @@ enum Resolved {
 pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
     let resolved = match choice {
         BackendChoice::Fast if !T::FAST => anyhow::bail!(
-            "--backend fast: the fast CPU path runs control (SAC, PPO), vision and LLM training, their evaluation and benchmarks only; use --backend ndarray"
+            "--backend fast: the fast CPU path runs training, evaluation, generation and benchmarks only; use --backend ndarray"
         ),
         BackendChoice::Fast => return Ok(task.run::<Cpu>(Default::default(), "fast")),
         BackendChoice::Ndarray => Resolved::Cpu,
@@ -246,5 +246,26 @@ fn auto() -> Resolved {
             eprintln!("era: backend ndarray on the CPU ({no_cuda}; {why}; --backend wgpu forces wgpu)");
             Resolved::Cpu
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Work that has no fast path.
+    struct Burnonly;
+
+    impl Task for Burnonly {
+        type Output = ();
+
+        fn run<B: AutodiffBackend>(self, _device: B::Device, _backend: &str) {}
+    }
+
+    #[test]
+    fn work_without_a_fast_path_refuses_backend_fast_naming_the_alternative() {
+        let e = run(BackendChoice::Fast, Burnonly).unwrap_err().to_string();
+        assert!(e.contains("--backend fast") && e.contains("--backend ndarray"), "{e}");
+        assert!(run(BackendChoice::Ndarray, Burnonly).is_ok());
     }
 }

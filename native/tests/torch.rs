@@ -49,3 +49,22 @@ fn the_tiny_grpo_update_is_measured_beside_the_same_architecture_in_pytorch() {
     assert!(torch > 0.0 && era_time > 0.0);
     assert!((figure(&v, "grpo_update_plain_vs_torch") - torch / era_time).abs() < 1e-9);
 }
+
+#[test]
+fn the_fast_grpo_update_is_measured_beside_burn_and_torch_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("f.json");
+    let args =
+        ["bench", "llm", "--backend", "fast", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1"];
+    let peer = ["--against", "torch-compile", "--python", &python(), "--json", json.to_str().unwrap()];
+    let out = era(&[&args[..], &peer].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("torch.compile") && text.contains("fast path speed-up"), "{text}");
+    let v = record(&json);
+    assert!(v["settings"]["torch"].as_str().unwrap().ends_with("(cpu, torch.compile)"), "{v}");
+    let (torch, era_time) = (figure(&v, "grpo_update_torch_time"), figure(&v, "grpo_update_plain_time"));
+    assert!((figure(&v, "grpo_update_plain_vs_torch") - torch / era_time).abs() < 1e-9);
+    let (burn, speedup) = (figure(&v, "grpo_update_ndarray_time"), figure(&v, "grpo_update_fast_speedup"));
+    assert!((speedup - burn / era_time).abs() < 1e-9);
+}

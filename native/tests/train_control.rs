@@ -283,7 +283,7 @@ fn wgpu_backend_smoke() {
 /// `--backend fast`: SAC and PPO train on the fast CPU path, deterministically, resume exactly after
 /// kill -9, evaluate; what it cannot run is refused with the reason.
 #[test]
-fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
+fn fast_backend_trains_resumes_exactly_and_evaluates() {
     let dir = tempfile::tempdir().unwrap();
     let sac = ["--steps", "4000", "--eval-every", "1000", "--checkpoint-every", "500"];
     let ppo =
@@ -323,9 +323,6 @@ fn fast_backend_trains_resumes_exactly_and_refuses_what_it_cannot_run() {
         let e = era(&["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "1"]);
         assert!(e.status.success() && String::from_utf8_lossy(&e.stdout).contains("mean return"), "{algo}");
     }
-    let llm = era(&["bench", "llm", "--backend", "fast"]);
-    assert!(!llm.status.success());
-    assert!(String::from_utf8_lossy(&llm.stderr).contains("--backend fast"));
 }
 
 #[test]

@@ -221,6 +221,13 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
     let a = ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--greedy", "--max-tokens", "6"]));
     let b = ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--greedy", "--max-tokens", "6"]));
     assert_eq!(a, b);
+    // The fast path's cached decoder writes the same, greedy and sampled.
+    let fast =
+        ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--greedy", "--max-tokens", "6", "--backend", "fast"]));
+    assert_eq!(a, fast);
+    let sampled =
+        |backend| ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--samples", "4", "--backend", backend]));
+    assert_eq!(sampled("ndarray"), sampled("fast"));
     // GRPO from a checkpoint: no warm-up unless asked for.
     let out = dir.path().join("runs");
     ok(&era(&strs(&train_args(&out, "from-dir", &["--model", m, "--warmup-steps", "0", "--steps", "2"]))));

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::llm::config::LlmConfig;
-use era_shared::llm::generate::{Sampling, generate as sample};
+use era_shared::llm::fast::{FastDecoder, FastQwen2};
+use era_shared::llm::generate::{self as sampler, Sampling};
 use era_shared::llm::qwen2::Qwen2;
 use era_shared::llm::source::ModelSource;
 use era_shared::llm::trainer::LlmTrainer;
@@ -365,15 +366,22 @@ struct Generate<'a> {
 
 impl Task for Generate<'_> {
     type Output = anyhow::Result<Vec<String>>;
+    const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<Vec<String>> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<Vec<String>> {
         let m = &self.model;
-        let net = Qwen2::<B::InnerBackend>::from_weights(&m.config, &m.weights, &device)?;
         let mut rng = era_shared::train::TrainRng::seed_from_u64(self.args.seed);
         let prompts = vec![self.prompt.clone(); self.args.samples];
         let stop = m.tokenizer.stop_ids().to_vec();
-        let out =
-            pollster::block_on(sample(&net, &prompts, self.args.max_tokens, &stop, &self.sampling, &mut rng, &device))?;
+        let max = self.args.max_tokens;
+        let out = if backend == "fast" {
+            let fast = FastQwen2::from_weights(&m.config, &m.weights)?;
+            let decoder = FastDecoder::new(&fast);
+            pollster::block_on(sampler::sample(&decoder, &prompts, max, &stop, &self.sampling, &mut rng))?
+        } else {
+            let net = Qwen2::<B::InnerBackend>::from_weights(&m.config, &m.weights, &device)?;
+            pollster::block_on(sampler::generate(&net, &prompts, max, &stop, &self.sampling, &mut rng, &device))?
+        };
         Ok(out
             .iter()
             .map(|r| {

@@ -17,6 +17,13 @@ pub struct FastDecoder<'a> {
     pub threads: usize,
 }
 
+impl<'a> FastDecoder<'a> {
+    /// A decoder over `model` splitting the rows over up to 8 of rayon's threads.
+    pub fn new(model: &'a FastQwen2) -> Self {
+        Self { model, threads: rayon::current_num_threads().clamp(1, 8) }
+    }
+}
+
 /// One KV cache per shard of rows.
 #[derive(Debug, Default)]
 pub struct FastCache {
