@@ -103,7 +103,7 @@ mod tests {
     use burn::backend::NdArray;
     use rand::SeedableRng;
 
-    type I = NdArray<f32>;
+    type I = NdArray<f64>;
 
     #[test]
     fn cached_decoding_matches_the_burn_model_step_by_step_and_samples_the_same_tokens() {

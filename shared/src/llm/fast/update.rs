@@ -340,7 +340,7 @@ mod tests {
     use burn::tensor::backend::Backend;
     use burn::tensor::{Tensor, TensorData};
 
-    type I = NdArray<f32>;
+    type I = NdArray<f64>;
     type A = Autodiff<I>;
 
     /// Replaces every parameter by its gradient (zero where it has none), so that `to_weights`
@@ -363,7 +363,7 @@ mod tests {
             let p = batch();
             let burn = Qwen2::<I>::from_weights(&c, &w, &Default::default()).unwrap();
             let (_, inputs, _) = p.tensors::<I>(&Default::default());
-            let want = burn.forward(inputs, &p.pads, None).into_data().into_vec::<f32>().unwrap();
+            let want = burn.forward(inputs, &p.pads, None).into_data().convert::<f32>().into_vec::<f32>().unwrap();
             let fast = FastUpdate::new(FastQwen2::from_weights(&c, &w).unwrap()).with_threads(2);
             let got = fast.logits(&rows(&p)).unwrap();
             // Padding positions are not computed on the fast path; every other one is compared.
