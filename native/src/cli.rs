@@ -74,6 +74,15 @@ pub struct FuzzArgs {
     /// Read these saved inputs with the one --target given, printing what it says (or its panic).
     #[arg(long, value_name = "FILE")]
     pub replay: Vec<PathBuf>,
+    /// Write each target's valid starting inputs to DIR/TARGET/ and stop (a coverage-guided fuzzer's
+    /// starting corpus: `scripts/fuzz-afl.sh`).
+    #[arg(long, value_name = "DIR")]
+    pub write_seeds: Option<PathBuf>,
+    /// Read inputs from AFL++ in its persistent mode with the one --target given (a build with
+    /// `cargo afl build --features afl`; `scripts/fuzz-afl.sh` runs it).
+    #[cfg(feature = "afl")]
+    #[arg(long)]
+    pub afl: bool,
 }
 
 /// `era train …`

@@ -414,6 +414,27 @@ fn every_parser_survives_a_short_fuzzing_pass() {
 }
 
 #[test]
+fn the_starting_inputs_for_a_coverage_guided_fuzzer_are_written_per_target_and_each_is_accepted() {
+    // What scripts/fuzz-afl.sh hands AFL++ as its starting corpus.
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = dir.path().join("seeds");
+    let s = seeds.to_str().unwrap();
+    let out = era(&["fuzz", "--write-seeds", s, "--target", "safetensors", "--target", "safetensors-index"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (target, files) in [("safetensors", 2), ("safetensors-index", 1)] {
+        let written: Vec<_> = std::fs::read_dir(seeds.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(written.len(), files, "{target}: {written:?}");
+        for file in written {
+            // A few kilobytes each (the micro model), so that mutations reach the header often.
+            assert!(std::fs::metadata(&file).unwrap().len() < 16 << 10, "{}", file.display());
+            let out = era(&["fuzz", "--target", target, "--replay", file.to_str().unwrap()], "");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success() && stdout.trim_end().ends_with(": accepted"), "{target}: {stdout}");
+        }
+    }
+}
+
+#[test]
 fn bench_llm_with_an_unknown_published_shape_names_the_known_ones() {
     let out = era(&["bench", "llm", "--model", "random:gpt-5"], "");
     assert_bad(&out, "--model random:gpt-5: unknown shape (known: tiny, qwen2.5-0.5b)");

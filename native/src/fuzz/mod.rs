@@ -1,13 +1,14 @@
 //! `era fuzz` (hidden; `scripts/fuzz.sh` runs it): every reader of outside data fed mutated inputs.
 //!
-//! No fuzzer that instruments Rust runs on stable here (cargo-fuzz needs nightly), so this is a
-//! structure-aware harness: each target starts from valid files of its format and mutates them with a
-//! seeded generator — truncation, bit flips, inserted bytes, huge or negative lengths and counts,
-//! NaN/∞ literals, deep nesting, duplicated spans (duplicate keys), splices of two inputs. An input
-//! passes when the reader returns (accepting it or refusing it with an error) without panicking, within
-//! [`SLOW`]. The process's peak memory shows whether a claimed size was allocated before being checked
-//! against the data. Inputs that panic are saved for a regression test. The readers and their valid
-//! starting inputs are in `targets.rs`.
+//! Two ways in. By default a structure-aware harness on stable Rust: each target starts from valid
+//! files of its format and mutates them with a seeded generator — truncation, bit flips, inserted
+//! bytes, huge or negative lengths and counts, NaN/∞ literals, deep nesting, duplicated spans
+//! (duplicate keys), splices of two inputs. An input passes when the reader returns (accepting it or
+//! refusing it with an error) without panicking, within [`SLOW`]. The process's peak memory shows
+//! whether a claimed size was allocated before being checked against the data. Inputs that panic are
+//! saved for a regression test. Built with the `afl` feature by cargo-afl, `--afl` hands the same
+//! readers to AFL++, whose mutations follow the branches each input reaches (`scripts/fuzz-afl.sh`).
+//! The readers and their valid starting inputs are in `targets.rs`.
 
 mod targets;
 
@@ -66,6 +67,14 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<_>>()?
     };
+    if let Some(dir) = &args.write_seeds {
+        return write_seeds(&chosen, dir);
+    }
+    #[cfg(feature = "afl")]
+    if args.afl {
+        let [t] = chosen[..] else { bail!("--afl needs exactly one --target") };
+        return afl(t);
+    }
     if !args.replay.is_empty() {
         let [t] = chosen[..] else { bail!("--replay needs exactly one --target") };
         let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
@@ -104,6 +113,35 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
     if !failed.is_empty() {
         bail!("{}: inputs that panicked or hung are in {}", failed.join(", "), args.crashes.display());
     }
+    Ok(())
+}
+
+/// Writes each target's seeds as `DIR/TARGET/seed-N.bin`.
+fn write_seeds(chosen: &[&Target], dir: &Path) -> anyhow::Result<()> {
+    for t in chosen {
+        let sub = dir.join(t.name);
+        std::fs::create_dir_all(&sub).with_context(|| format!("{}: cannot create", sub.display()))?;
+        for (i, seed) in (t.seeds)().iter().enumerate() {
+            let path = sub.join(format!("seed-{i}.bin"));
+            std::fs::write(&path, seed).with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads AFL++'s inputs with `t` until AFL++ stops it. A panic the reader does not turn into an error
+/// itself aborts the process, which AFL++ records as a crash; a hang is its `-t` timeout.
+#[cfg(feature = "afl")]
+fn afl(t: &Target) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
+    // Reference data built once, before the fork server starts, so that no input pays for it.
+    let seeds = (t.seeds)();
+    let _ = (t.read)(seeds.first().map_or(&[][..], |s| s.as_slice()), scratch.path());
+    // No hook that aborts: readers that wrap a library's panic (tokenizers, burn's record loading)
+    // still catch it, and only a panic that escapes the reader aborts.
+    afl::fuzz_nohook!(|data: &[u8]| {
+        let _ = (t.read)(data, scratch.path());
+    });
     Ok(())
 }
 

@@ -303,34 +303,84 @@ fn read_hf_config(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// The tiny model's weights as `model.safetensors`.
+/// The weight readers' architecture: the tiny model's, one layer of width 8. Every tensor kind and
+/// header field is there, in a few kilobytes instead of the tiny model's 4 MB, so that a mutation hits
+/// the header and the tensors' bounds as often as the data, and a million inputs take minutes.
+fn micro_model() -> era_shared::llm::hf_weights::Qwen2Config {
+    let (tiny, _) = era_shared::llm::source::tiny_model();
+    era_shared::llm::hf_weights::Qwen2Config {
+        hidden_size: 8,
+        intermediate_size: 16,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        max_position_embeddings: 16,
+        ..tiny
+    }
+}
+
+/// The micro model's weights written as a checkpoint directory would hold them: `model.safetensors`
+/// in `dtype` (`shards` = 1) or `shards` files and their index; the files by name.
+fn micro_checkpoint(dtype: safetensors::Dtype, shards: usize) -> Vec<(String, Vec<u8>)> {
+    let config = micro_model();
+    let weights = era_shared::llm::qwen2::random_weights(&config, 0);
+    let Ok(dir) = tempfile::tempdir() else { return Vec::new() };
+    let (_, tokenizer) = era_shared::llm::source::tiny_model();
+    if era_shared::llm::hf_weights::write_dir(dir.path(), &config, &weights, &tokenizer.to_json(), dtype, shards)
+        .is_err()
+    {
+        return Vec::new();
+    }
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let keep = name.ends_with(".safetensors") || name.ends_with(".index.json");
+            keep.then(|| std::fs::read(e.path()).ok().map(|b| (name, b))).flatten()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `model.safetensors` of the micro model, in f32 and in bf16.
 fn safetensors_seeds() -> Vec<Vec<u8>> {
-    let source = era_shared::llm::source::ModelSource::tiny(0);
-    vec![source.weights.to_safetensors().unwrap_or_default()]
+    [safetensors::Dtype::F32, safetensors::Dtype::BF16]
+        .into_iter()
+        .flat_map(|dtype| micro_checkpoint(dtype, 1))
+        .map(|(_, bytes)| bytes)
+        .collect()
 }
 
 fn read_safetensors(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
-    let (config, _) = era_shared::llm::source::tiny_model();
     put(dir, "model.safetensors", bytes)?;
     let _ = std::fs::remove_file(dir.join("model.safetensors.index.json"));
-    era_shared::llm::hf_weights::Weights::from_dir(dir, &config)?;
+    era_shared::llm::hf_weights::Weights::from_dir(dir, &micro_model())?;
     Ok(true)
 }
 
-fn index_seeds() -> Vec<Vec<u8>> {
-    let (config, _) = era_shared::llm::source::tiny_model();
-    let map: serde_json::Map<String, serde_json::Value> =
-        config.tensors().into_iter().map(|(name, _)| (name, "model.safetensors".into())).collect();
-    vec![serde_json::to_vec_pretty(&serde_json::json!({"metadata": {}, "weight_map": map})).unwrap_or_default()]
+/// The micro model in two shards: its index is the seed, the shards are what the reader finds beside it.
+fn sharded() -> &'static [(String, Vec<u8>)] {
+    static FILES: std::sync::OnceLock<Vec<(String, Vec<u8>)>> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| micro_checkpoint(safetensors::Dtype::F32, 2))
 }
 
-/// A shard index over a valid shard.
+fn index_seeds() -> Vec<Vec<u8>> {
+    sharded().iter().filter(|(name, _)| name.ends_with(".index.json")).map(|(_, b)| b.clone()).collect()
+}
+
+/// A shard index over two valid shards.
 fn read_index(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
-    thread_local! { static SHARD: Vec<u8> = safetensors_seeds().remove(0); }
-    let (config, _) = era_shared::llm::source::tiny_model();
-    SHARD.with(|s| put(dir, "model.safetensors", s))?;
+    let _ = std::fs::remove_file(dir.join("model.safetensors"));
+    for (name, shard) in sharded().iter().filter(|(name, _)| name.ends_with(".safetensors")) {
+        if !dir.join(name).exists() {
+            put(dir, name, shard)?;
+        }
+    }
     put(dir, "model.safetensors.index.json", bytes)?;
-    era_shared::llm::hf_weights::Weights::from_dir(dir, &config)?;
+    era_shared::llm::hf_weights::Weights::from_dir(dir, &micro_model())?;
     Ok(true)
 }
 
