@@ -181,11 +181,125 @@ pub fn non_finite(parts: &[Part]) -> Option<String> {
     })
 }
 
-/// Checks a burn record part (MessagePack) before burn reads it: burn and ndarray panic on some
-/// corrupt records (a parameter id that is not one, a tensor whose bytes do not fill its shape).
-pub fn check_record(bytes: &[u8]) -> Result<(), String> {
+/// Decodes a burn record part (MessagePack) and checks it before burn reads it: burn and ndarray
+/// panic on some corrupt records (a parameter id that is not one, a tensor whose bytes do not fill
+/// its shape).
+fn decode_record(bytes: &[u8]) -> Result<rmpv::Value, String> {
     let value = rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| format!("not a MessagePack record: {e}"))?;
-    check_value(&value)
+    check_value(&value)?;
+    Ok(value)
+}
+
+/// Checks a checkpoint's burn records (its `.mpk` parts) before burn reads them: each on its own
+/// (ids, byte counts), then every optimiser state against its parameter. An optimiser record keys
+/// each parameter's state (Adam's moments, a momentum) by the parameter's id; a state of another
+/// shape than its parameter is not caught by burn and makes the next update panic. On failure,
+/// returns the part's name and what is wrong.
+pub fn check_records(parts: &[Part]) -> Result<(), (String, String)> {
+    let records = parts
+        .iter()
+        .filter(|(n, _)| n.ends_with(".mpk"))
+        .map(|(n, b)| decode_record(b).map(|v| (n, v)).map_err(|e| (n.clone(), e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A module's record holds each parameter as `{id, param: {bytes, shape, dtype}}`. One id may
+    // name several tensors (a target network is a copy of its network), all of one shape.
+    let mut params: Vec<(&str, Vec<u64>)> = Vec::new();
+    for (name, v) in &records {
+        let mut wrong = None;
+        visit_maps(v, &mut |map| {
+            let (Some(id), Some(shape)) =
+                (field(map, "id").and_then(rmpv::Value::as_str), field(map, "param").and_then(tensor_shape))
+            else {
+                return;
+            };
+            match params.iter().find(|(p, _)| *p == id) {
+                None => params.push((id, shape)),
+                Some((_, first)) if *first != shape && wrong.is_none() => {
+                    wrong = Some(format!("parameter id `{id}` is given to tensors of shapes {first:?} and {shape:?}"));
+                }
+                Some(_) => {}
+            }
+        });
+        if let Some(why) = wrong {
+            return Err(((*name).clone(), why));
+        }
+    }
+    for (name, v) in &records {
+        let mut wrong = None;
+        visit_entries(v, &mut |key, state| {
+            let Some((id, want)) = key.as_str().and_then(|k| params.iter().find(|(p, _)| *p == k)) else { return };
+            // Burn tags a state with its rank (`Rank2`) and panics if it is not the parameter's.
+            visit_entries(state, &mut |tag, _| {
+                if let Some(rank) = tag.as_str().and_then(|t| t.strip_prefix("Rank"))
+                    && rank != want.len().to_string()
+                    && wrong.is_none()
+                {
+                    wrong = Some(format!(
+                        "the optimiser state of parameter `{id}` is of rank {rank}, the parameter of rank {}",
+                        want.len()
+                    ));
+                }
+            });
+            visit_maps(state, &mut |map| {
+                if wrong.is_none()
+                    && let Some(shape) = tensor_shape_of(map)
+                    && shape != *want
+                {
+                    wrong = Some(format!(
+                        "the optimiser state of parameter `{id}` holds a tensor of shape {shape:?}, the parameter {want:?}"
+                    ));
+                }
+            });
+        });
+        if let Some(why) = wrong {
+            return Err(((*name).clone(), why));
+        }
+    }
+    Ok(())
+}
+
+/// A MessagePack map's entries.
+type Entries = [(rmpv::Value, rmpv::Value)];
+
+/// The value of the entry keyed `key`.
+fn field<'a>(map: &'a Entries, key: &str) -> Option<&'a rmpv::Value> {
+    map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+}
+
+/// Calls `f` with the entries of every map in `value`, outermost first.
+fn visit_maps<'a>(value: &'a rmpv::Value, f: &mut dyn FnMut(&'a Entries)) {
+    match value {
+        rmpv::Value::Map(entries) => {
+            f(entries);
+            entries.iter().for_each(|(_, v)| visit_maps(v, f));
+        }
+        rmpv::Value::Array(items) => items.iter().for_each(|v| visit_maps(v, f)),
+        _ => {}
+    }
+}
+
+/// Calls `f` with every key and value of every map in `value`.
+fn visit_entries<'a>(value: &'a rmpv::Value, f: &mut dyn FnMut(&'a rmpv::Value, &'a rmpv::Value)) {
+    match value {
+        rmpv::Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+            f(k, v);
+            visit_entries(v, f);
+        }),
+        rmpv::Value::Array(items) => items.iter().for_each(|v| visit_entries(v, f)),
+        _ => {}
+    }
+}
+
+/// The shape of a tensor record `{bytes, shape, dtype}`.
+fn tensor_shape(value: &rmpv::Value) -> Option<Vec<u64>> {
+    let rmpv::Value::Map(entries) = value else { return None };
+    tensor_shape_of(entries)
+}
+
+fn tensor_shape_of(map: &Entries) -> Option<Vec<u64>> {
+    field(map, "bytes")?;
+    field(map, "dtype")?;
+    field(map, "shape")?.as_array()?.iter().map(rmpv::Value::as_u64).collect()
 }
 
 fn check_value(value: &rmpv::Value) -> Result<(), String> {
@@ -198,17 +312,17 @@ fn check_value(value: &rmpv::Value) -> Result<(), String> {
             if let Some(k) = entries.iter().filter_map(|(k, _)| k.as_str()).find(|k| base32(k)) {
                 return Err(format!("`{k}` is not a parameter id"));
             }
-            let field = |key: &str| entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v);
-            if let Some(id) = field("id").and_then(rmpv::Value::as_str) {
+            let get = |key: &str| field(entries, key);
+            if let Some(id) = get("id").and_then(rmpv::Value::as_str) {
                 // Burn's ids are 13 base-32 characters (8 bytes) or, from older versions, a UUID.
                 let ok = (id.len() <= 13 || id.len() == 36) && burn::module::ParamId::try_deserialize(id).is_some();
                 if !ok {
                     return Err(format!("`{id}` is not a parameter id"));
                 }
             }
-            if let (Some(rmpv::Value::Binary(data)), Some(shape)) = (field("bytes"), field("shape")) {
+            if let (Some(rmpv::Value::Binary(data)), Some(shape)) = (get("bytes"), get("shape")) {
                 let dims: Option<Vec<u64>> = shape.as_array().and_then(|a| a.iter().map(rmpv::Value::as_u64).collect());
-                let size = match field("dtype").and_then(rmpv::Value::as_str) {
+                let size = match get("dtype").and_then(rmpv::Value::as_str) {
                     Some("F64" | "I64" | "U64") => 8,
                     Some("F32" | "I32" | "U32") => 4,
                     Some("F16" | "BF16" | "I16" | "U16") => 2,
@@ -240,8 +354,8 @@ fn non_finite_in<'a>(value: &'a rmpv::Value, path: &mut Vec<&'a str>) -> Option<
         }
         return None;
     };
-    let field = |key: &str| entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v);
-    if let (Some(rmpv::Value::Binary(bytes)), Some(dtype)) = (field("bytes"), field("dtype")) {
+    let get = |key: &str| field(entries, key);
+    if let (Some(rmpv::Value::Binary(bytes)), Some(dtype)) = (get("bytes"), get("dtype")) {
         let finite = match dtype.as_str() {
             Some("F32") => all_finite_f32(bytes),
             Some("F64") => {
@@ -281,9 +395,7 @@ pub fn read(dir: &Path) -> anyhow::Result<Checkpoint> {
             fs::read(&p).map(|b| (name.clone(), b)).with_context(|| format!("{}: cannot read", p.display()))
         })
         .collect::<anyhow::Result<Vec<Part>>>()?;
-    for (name, bytes) in parts.iter().filter(|(n, _)| n.ends_with(".mpk")) {
-        check_record(bytes).map_err(|e| anyhow::anyhow!("{}: corrupt: {e}", dir.join(name).display()))?;
-    }
+    check_records(&parts).map_err(|(name, e)| anyhow::anyhow!("{}: corrupt: {e}", dir.join(name).display()))?;
     Ok(Checkpoint { dir: dir.to_path_buf(), meta, parts })
 }
 
@@ -356,6 +468,124 @@ mod tests {
     }
 
     /// A network as the checkpoint part `nets.mpk`, recorded as the trainers record them.
+    #[test]
+    fn an_optimiser_state_of_another_shape_than_its_parameter_is_refused() {
+        let (net, nets, (_, optim)) = stepped_linear();
+        assert_eq!(check_records(&[nets.clone(), ("optim.mpk".into(), optim.clone())]), Ok(()));
+        // The bias's first moment cut to one value and its shape to [1] (the bytes still fill the
+        // shape, so the record on its own is well formed).
+        let mut v = rmpv::decode::read_value(&mut &optim[..]).unwrap();
+        let bias = net.bias.as_ref().unwrap().id.serialize();
+        let mut cut = false;
+        visit_entries_mut(&mut v, &mut |key, state| {
+            if key.as_str() == Some(bias.as_str()) {
+                cut = shrink_first_tensor(state);
+            }
+        });
+        assert!(cut);
+        let mut bad = Vec::new();
+        rmpv::encode::write_value(&mut bad, &v).unwrap();
+        let (part, why) = check_records(&[nets, ("optim.mpk".into(), bad)]).unwrap_err();
+        assert_eq!(part, "optim.mpk");
+        assert!(why.contains(&format!("parameter `{bias}` holds a tensor of shape [1], the parameter [3]")), "{why}");
+    }
+
+    #[test]
+    fn a_parameter_id_moved_to_a_tensor_of_another_rank_is_refused() {
+        let (net, nets, optim) = stepped_linear();
+        let (weight, bias) = (net.weight.id.serialize(), net.bias.as_ref().unwrap().id.serialize());
+        let encode = |v: &rmpv::Value| {
+            let mut out = Vec::new();
+            rmpv::encode::write_value(&mut out, v).unwrap();
+            out
+        };
+        // The bias given the weight's id: Adam would hand the weight's rank-2 state to the rank-1 bias.
+        let mut v = rmpv::decode::read_value(&mut &nets.1[..]).unwrap();
+        visit_entries_mut(&mut v, &mut |key, value| {
+            if key.as_str() == Some("id") && value.as_str() == Some(bias.as_str()) {
+                *value = weight.as_str().into();
+            }
+        });
+        let (part, why) = check_records(&[("nets.mpk".into(), encode(&v)), optim.clone()]).unwrap_err();
+        assert_eq!(part, "nets.mpk");
+        assert!(
+            why.contains(&format!("parameter id `{weight}` is given to tensors of shapes [2, 3] and [3]")),
+            "{why}"
+        );
+        // The bias's state tagged rank 2 (one flipped byte): burn panics on the first update.
+        let mut v = rmpv::decode::read_value(&mut &optim.1[..]).unwrap();
+        let mut retagged = false;
+        visit_entries_mut(&mut v, &mut |key, state| {
+            if key.as_str() == Some(bias.as_str()) {
+                visit_entries_mut(state, &mut |_, inner| {
+                    if let rmpv::Value::Map(entries) = inner
+                        && let Some((tag, _)) = entries.iter_mut().find(|(k, _)| k.as_str() == Some("Rank1"))
+                    {
+                        *tag = "Rank2".into();
+                        retagged = true;
+                    }
+                });
+            }
+        });
+        assert!(retagged);
+        let (part, why) = check_records(&[nets, ("optim.mpk".into(), encode(&v))]).unwrap_err();
+        assert_eq!(part, "optim.mpk");
+        assert!(why.contains(&format!("parameter `{bias}` is of rank 2, the parameter of rank 1")), "{why}");
+    }
+
+    type Ad = burn::backend::Autodiff<burn::backend::NdArray>;
+
+    /// A 2 → 3 linear layer after one Adam step (so that the optimiser holds a state per parameter:
+    /// weight [2, 3], bias [3]), with its record and the optimiser's as `nets.mpk` and `optim.mpk`.
+    fn stepped_linear() -> (burn::nn::Linear<Ad>, Part, Part) {
+        use burn::module::Module;
+        use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+        use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+        let dev = Default::default();
+        let net: burn::nn::Linear<Ad> = burn::nn::LinearConfig::new(2, 3).init(&dev);
+        let mut adam = AdamConfig::new().init::<Ad, burn::nn::Linear<Ad>>();
+        let loss = net.forward(burn::tensor::Tensor::<Ad, 2>::ones([1, 2], &dev)).sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let net = adam.step(1e-3, net, grads);
+        let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::default();
+        let nets = ("nets.mpk".to_string(), recorder.record(net.clone().into_record(), ()).unwrap());
+        let optim = ("optim.mpk".to_string(), recorder.record(adam.to_record(), ()).unwrap());
+        (net, nets, optim)
+    }
+
+    fn visit_entries_mut(value: &mut rmpv::Value, f: &mut dyn FnMut(&rmpv::Value, &mut rmpv::Value)) {
+        match value {
+            rmpv::Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+                f(k, v);
+                visit_entries_mut(v, f);
+            }),
+            rmpv::Value::Array(items) => items.iter_mut().for_each(|v| visit_entries_mut(v, f)),
+            _ => {}
+        }
+    }
+
+    /// Cuts the first tensor record `{bytes, shape, dtype}` in `value` to its first f32, shape [1].
+    fn shrink_first_tensor(value: &mut rmpv::Value) -> bool {
+        match value {
+            rmpv::Value::Map(entries) => {
+                let has = |k: &str| entries.iter().any(|(key, _)| key.as_str() == Some(k));
+                if has("bytes") && has("shape") {
+                    for (k, v) in entries.iter_mut() {
+                        match (k.as_str(), v) {
+                            (Some("bytes"), rmpv::Value::Binary(b)) => b.truncate(4),
+                            (Some("shape"), v) => *v = rmpv::Value::Array(vec![1.into()]),
+                            _ => {}
+                        }
+                    }
+                    return true;
+                }
+                entries.iter_mut().any(|(_, v)| shrink_first_tensor(v))
+            }
+            rmpv::Value::Array(items) => items.iter_mut().any(shrink_first_tensor),
+            _ => false,
+        }
+    }
+
     fn mpk(net: burn::nn::Linear<burn::backend::NdArray>) -> Part {
         use burn::module::Module;
         use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};

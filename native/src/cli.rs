@@ -68,7 +68,11 @@ pub struct FuzzArgs {
     /// The mutations' seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Where inputs that panicked or hung are saved.
+    /// An input whose reading grows the process's peak resident memory by more than this many MiB
+    /// fails, and is saved (Linux; a claimed size allocated before it is checked against the data).
+    #[arg(long, value_name = "MIB", default_value_t = 256.0)]
+    pub rss_limit: f64,
+    /// Where inputs that panicked, hung or took too much memory are saved.
     #[arg(long, default_value = "fuzz-crashes")]
     pub crashes: PathBuf,
     /// Read these saved inputs with the one --target given, printing what it says (or its panic).

@@ -85,7 +85,7 @@ pub fn drive<T: Presented>(
     let wall = || wall0 + start.elapsed().as_secs_f64();
     let mut window = (Instant::now(), trainer.units(trainer.position()));
     let every = run.every.max(1);
-    let mut next_checkpoint = (trainer.position() / every + 1) * every;
+    let mut next_checkpoint = era_shared::train::schedule::next_due(0, trainer.position(), every);
     let mut latest = Latest::default();
     let result: anyhow::Result<()> = (|| {
         while !trainer.is_done() && !stopping() {
@@ -125,9 +125,7 @@ pub fn drive<T: Presented>(
                     .into());
                 }
                 checkpoint::write(run.dir, position, wall(), &trainer.algorithm(), &parts)?;
-                while next_checkpoint <= position {
-                    next_checkpoint += every;
-                }
+                next_checkpoint = era_shared::train::schedule::next_due(next_checkpoint, position, every);
             }
         }
         Ok(())

@@ -120,6 +120,32 @@ fn same_seed_same_run_and_checkpoints_continue_exactly() {
 }
 
 #[test]
+fn a_checkpoint_of_other_widths_or_copies_is_refused_not_loaded() {
+    let dev = Default::default();
+    let trained = |cfg: ControlConfig| {
+        let mut t = ControlTrainer::<B>::new(cfg, &dev).unwrap();
+        while t.step() < 30 {
+            pollster::block_on(t.advance()).unwrap();
+        }
+        t.save().unwrap()
+    };
+    let narrow = AgentConfig::Sac(match sac(true) {
+        AgentConfig::Sac(c) => c.with_hidden(vec![8, 8]),
+        AgentConfig::Ppo(_) => unreachable!(),
+    });
+    // Burn would load the 8-wide layers into 16-wide ones; the first forward pass would panic.
+    let parts = trained(config("Pendulum-v1", narrow, 96));
+    let mut wide = ControlTrainer::<B>::new(config("Pendulum-v1", sac(true), 96), &dev).unwrap();
+    let err = wide.load(&parts).unwrap_err().to_string();
+    assert!(err.contains("nets.mpk: parameter 0 has shape [3, 8], this model's [3, 16]"), "{err}");
+    // Two environment copies' loop state in a trainer of one.
+    let parts = trained(config("Pendulum-v1", sac(true), 96).with_num_envs(2));
+    let mut one = ControlTrainer::<B>::new(config("Pendulum-v1", sac(true), 96), &dev).unwrap();
+    let err = one.load(&parts).unwrap_err().to_string();
+    assert!(err.contains("loop.json: 6 observation values and 2/2 episode returns/lengths, expected 3 and 1"), "{err}");
+}
+
+#[test]
 fn h0_changed_mid_run_moves_the_entropy_to_the_new_target() {
     for (env, agent, dims) in [("TwoLinkReacher-v0", sac(true), 2.0), ("FiveLinkArm-v0", ppo(true, false), 5.0)] {
         let mut t = ControlTrainer::<B>::new(config(env, agent, 400), &Default::default()).unwrap();

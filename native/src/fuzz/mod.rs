@@ -4,15 +4,15 @@
 //! files of its format and mutates them with a seeded generator — truncation, bit flips, inserted
 //! bytes, huge or negative lengths and counts, NaN/∞ literals, deep nesting, duplicated spans
 //! (duplicate keys), splices of two inputs. An input passes when the reader returns (accepting it or
-//! refusing it with an error) without panicking, within [`SLOW`]. The process's peak memory shows
-//! whether a claimed size was allocated before being checked against the data. Inputs that panic are
-//! saved for a regression test. Built with the `afl` feature by cargo-afl, `--afl` hands the same
+//! refusing it with an error) without panicking, within [`SLOW`], and without growing the process's
+//! peak memory by more than `--rss-limit` (a claimed size allocated before being checked against the
+//! data). Inputs that panic, hang or take that memory are saved for a regression test. Built with the `afl` feature by cargo-afl, `--afl` hands the same
 //! readers to AFL++, whose mutations follow the branches each input reaches (`scripts/fuzz-afl.sh`).
 //! The readers and their valid starting inputs are in `targets.rs`.
 
 mod targets;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -50,6 +50,10 @@ pub struct Report {
     pub slow: u64,
     /// The slowest input.
     pub max: Duration,
+    /// Inputs whose reading grew the peak resident memory past `--rss-limit` (saved).
+    pub memory: u64,
+    /// The largest growth of peak resident memory while reading one input, MiB (Linux; 0 elsewhere).
+    pub max_growth_mib: f64,
 }
 
 /// Runs `era fuzz`.
@@ -89,29 +93,37 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.crashes)
         .with_context(|| format!("{}: cannot create the crash folder", args.crashes.display()))?;
-    // Panics are counted and their inputs saved; their messages would drown the report.
-    std::panic::set_hook(Box::new(|_| {}));
-    println!("target              inputs   accepted  panics  slow  max ms/input  peak RSS MiB");
+    // Panics are counted and their inputs saved with their message, which would drown the report.
+    std::panic::set_hook(Box::new(|info| {
+        *LAST_PANIC.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = info.to_string();
+    }));
+    println!("target              inputs   accepted  panics  slow  memory  max ms/input  max growth MiB  peak RSS MiB");
     let mut failed = Vec::new();
     for t in chosen {
         let r = fuzz(t, args)?;
         println!(
-            "{:<18} {:>8} {:>10} {:>7} {:>5} {:>13.2} {:>13.1}",
+            "{:<18} {:>8} {:>10} {:>7} {:>5} {:>7} {:>13.2} {:>15.1} {:>13.1}",
             t.name,
             r.inputs,
             r.accepted,
             r.panics,
             r.slow,
+            r.memory,
             r.max.as_secs_f64() * 1e3,
+            r.max_growth_mib,
             peak_rss_mib()
         );
-        if r.panics > 0 || r.slow > 0 {
+        if r.panics > 0 || r.slow > 0 || r.memory > 0 {
             failed.push(t.name);
         }
     }
     let _ = std::panic::take_hook();
     if !failed.is_empty() {
-        bail!("{}: inputs that panicked or hung are in {}", failed.join(", "), args.crashes.display());
+        bail!(
+            "{}: inputs that panicked, hung or took too much memory are in {}",
+            failed.join(", "),
+            args.crashes.display()
+        );
     }
     Ok(())
 }
@@ -164,43 +176,67 @@ fn fuzz(t: &Target, args: &FuzzArgs) -> anyhow::Result<Report> {
         if input.len() <= 1 << 16 {
             std::fs::write(&current, &input).with_context(|| format!("{}: cannot write", current.display()))?;
         }
+        let before = reset_peak();
         let began = Instant::now();
         let outcome = std::panic::catch_unwind(|| (t.read)(&input, scratch.path()));
         let took = began.elapsed();
+        let growth = before.map_or(0.0, |b| (status_kib("VmHWM:").unwrap_or(b).saturating_sub(b)) as f64 / 1024.0);
         report.inputs += 1;
         report.max = report.max.max(took);
+        report.max_growth_mib = report.max_growth_mib.max(growth);
         match outcome {
             Ok(Ok(true)) => report.accepted += 1,
             Ok(_) => {}
             Err(_) => {
                 report.panics += 1;
-                save(&args.crashes, t.name, "panic", &input)?;
+                let path = save(&args.crashes, t.name, "panic", &input)?;
+                let message =
+                    std::mem::take(&mut *LAST_PANIC.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+                let text = path.with_extension("txt");
+                std::fs::write(&text, message + "\n").with_context(|| format!("{}: cannot write", text.display()))?;
             }
         }
         if took > SLOW {
             report.slow += 1;
             save(&args.crashes, t.name, "slow", &input)?;
         }
+        if growth > args.rss_limit {
+            report.memory += 1;
+            save(&args.crashes, t.name, "memory", &input)?;
+        }
     }
     let _ = std::fs::remove_file(args.crashes.join(format!("{}-current.bin", t.name)));
     Ok(report)
 }
 
-/// Saves an input that failed as `DIR/TARGET-KIND-HASH.bin`.
-fn save(dir: &Path, target: &str, kind: &str, input: &[u8]) -> anyhow::Result<()> {
+/// The message and place of the last panic (the hook's record of it), saved beside its input.
+static LAST_PANIC: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Saves an input that failed as `DIR/TARGET-KIND-HASH.bin`, returning that path.
+fn save(dir: &Path, target: &str, kind: &str, input: &[u8]) -> anyhow::Result<PathBuf> {
     let hash = input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let path = dir.join(format!("{target}-{kind}-{hash:016x}.bin"));
-    std::fs::write(&path, input).with_context(|| format!("{}: cannot write", path.display()))
+    std::fs::write(&path, input).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
 }
 
 /// The process's peak resident memory so far (Linux), MiB; NaN where unknown.
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    status_kib("VmHWM:").map_or(f64::NAN, |kb| kb as f64 / 1024.0)
+}
+
+/// A field of `/proc/self/status` in KiB (Linux), e.g. `VmRSS:`.
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix(key))?.trim().trim_end_matches("kB").trim().parse().ok()
+}
+
+/// Sets the process's peak resident memory back to what it holds now (Linux: writing 5 to
+/// `/proc/self/clear_refs`), so that the next `VmHWM` is the peak of what runs in between; returns
+/// the resident memory it started from, KiB, or `None` where the kernel does not offer this.
+fn reset_peak() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_kib("VmRSS:")
 }
 
 /// Values that break readers: huge, negative, non-finite, zero.

@@ -150,16 +150,85 @@ fn checkpoint_parts_seeds() -> Vec<Vec<u8>> {
     static PARTS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     PARTS
         .get_or_init(|| {
-            let Ok(mut t) = tiny_trainer() else { return vec![b"loop.json\0{}".to_vec()] };
-            while t.step() < 300 {
-                if pollster::block_on(t.advance()).is_err() {
-                    break;
-                }
+            let parts = trained_parts(300);
+            if parts.is_empty() {
+                return vec![b"loop.json\0{}".to_vec()];
             }
-            let parts = t.save().unwrap_or_default();
             parts.into_iter().map(|(name, bytes)| [name.as_bytes(), b"\0", &bytes].concat()).collect()
         })
         .clone()
+}
+
+/// A tiny SAC-ERA trainer's checkpoint parts after `steps` steps, the same bytes in every process.
+fn trained_parts(steps: u64) -> Vec<era_shared::train::Part> {
+    let Ok(mut t) = tiny_trainer() else { return Vec::new() };
+    while t.step() < steps {
+        if pollster::block_on(t.advance()).is_err() {
+            break;
+        }
+    }
+    numbered_ids(t.save().unwrap_or_default())
+}
+
+/// `parts` with burn's parameter ids, which burn draws at random, replaced by the ids of 1, 2, 3, … in
+/// the order they first appear in `nets.mpk`, and every record's maps in key order (burn writes an
+/// optimiser's states in a hash map's order). The trained weights are the same in every process
+/// (seeded); with this, every process fuzzes from the same bytes, so a saved input replays in another
+/// process as it was read (an optimiser state meets its parameter only if their ids match).
+fn numbered_ids(parts: Vec<era_shared::train::Part>) -> Vec<era_shared::train::Part> {
+    fn ids(v: &rmpv::Value, out: &mut Vec<String>) {
+        match v {
+            rmpv::Value::Map(entries) => {
+                for (k, v) in entries {
+                    if k.as_str() == Some("id")
+                        && let Some(id) = v.as_str()
+                        && !out.iter().any(|o| o == id)
+                    {
+                        out.push(id.to_string());
+                    }
+                    ids(v, out);
+                }
+            }
+            rmpv::Value::Array(items) => items.iter().for_each(|v| ids(v, out)),
+            _ => {}
+        }
+    }
+    fn canonical(v: &mut rmpv::Value, renames: &[(String, String)]) {
+        match v {
+            rmpv::Value::String(s) => {
+                if let Some((_, new)) = renames.iter().find(|(old, _)| s.as_str() == Some(old.as_str())) {
+                    *v = rmpv::Value::from(new.as_str());
+                }
+            }
+            rmpv::Value::Map(entries) => {
+                for (k, v) in entries.iter_mut() {
+                    canonical(k, renames);
+                    canonical(v, renames);
+                }
+                entries.sort_by(|(a, _), (b, _)| a.as_str().cmp(&b.as_str()));
+            }
+            rmpv::Value::Array(items) => items.iter_mut().for_each(|v| canonical(v, renames)),
+            _ => {}
+        }
+    }
+    let record = |bytes: &[u8]| rmpv::decode::read_value(&mut &bytes[..]).ok();
+    let Some(nets) = parts.iter().find(|(n, _)| n == "nets.mpk").and_then(|(_, b)| record(b)) else { return parts };
+    let mut found = Vec::new();
+    ids(&nets, &mut found);
+    let renames: Vec<(String, String)> =
+        found.into_iter().zip(1u64..).map(|(old, k)| (old, burn::module::ParamId::from(k).serialize())).collect();
+    parts
+        .into_iter()
+        .map(|(name, bytes)| {
+            let Some(mut v) = record(&bytes).filter(|_| name.ends_with(".mpk")) else { return (name, bytes) };
+            canonical(&mut v, &renames);
+            let mut out = Vec::with_capacity(bytes.len());
+            match rmpv::encode::write_value(&mut out, &v) {
+                Ok(()) => (name, out),
+                Err(_) => (name, bytes),
+            }
+        })
+        .collect()
 }
 
 fn tiny_trainer() -> anyhow::Result<era_shared::control::ControlTrainer<crate::backend::Cpu>> {
@@ -188,11 +257,14 @@ fn read_checkpoint_parts(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
     }
     let _ = crate::checkpoint::non_finite(&parts);
     // As `--resume` reads a checkpoint: records checked, then loaded.
-    for (name, bytes) in parts.iter().filter(|(n, _)| n.ends_with(".mpk")) {
-        crate::checkpoint::check_record(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-    }
+    crate::checkpoint::check_records(&parts).map_err(|(name, e)| anyhow::anyhow!("{name}: {e}"))?;
     let mut t = tiny_trainer()?;
     t.load(&parts)?;
+    // And trains on, as a resumed run does: a loaded state that does not fit must be refused, not
+    // found out by a panic in the next update.
+    if !t.is_done() {
+        pollster::block_on(t.advance())?;
+    }
     Ok(true)
 }
 
@@ -421,4 +493,109 @@ fn read_activation(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
         };
     }
     Ok(any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_trained_twice_is_the_same_bytes_once_its_parameter_ids_are_numbered() {
+        // Burn's backends draw initial weights from one generator per process, so trainers built on
+        // the test harness's concurrent threads may differ in their values: compared here are the
+        // records without their tensors' bytes (the ids and the order of every map).
+        fn structure(parts: &[era_shared::train::Part]) -> Vec<(String, Vec<u8>)> {
+            fn blank(v: &mut rmpv::Value) {
+                match v {
+                    rmpv::Value::Binary(b) => b.clear(),
+                    rmpv::Value::Map(entries) => entries.iter_mut().for_each(|(_, v)| blank(v)),
+                    rmpv::Value::Array(items) => items.iter_mut().for_each(blank),
+                    _ => {}
+                }
+            }
+            parts
+                .iter()
+                .filter(|(n, _)| n.ends_with(".mpk"))
+                .map(|(n, b)| {
+                    let mut v = rmpv::decode::read_value(&mut &b[..]).unwrap();
+                    blank(&mut v);
+                    let mut out = Vec::new();
+                    rmpv::encode::write_value(&mut out, &v).unwrap();
+                    (n.clone(), out)
+                })
+                .collect()
+        }
+        let (a, b) = (trained_parts(110), trained_parts(110));
+        let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(names.contains(&"nets.mpk") && names.contains(&"optim-critic.mpk"), "{names:?}");
+        assert_eq!(structure(&a), structure(&b));
+        // The first id of `nets.mpk` is now 1's, and the critic's optimiser state is keyed by the same ids.
+        let one = burn::module::ParamId::from(1).serialize();
+        let has =
+            |name: &str, id: &str| a.iter().any(|(n, b)| n == name && b.windows(id.len()).any(|w| w == id.as_bytes()));
+        assert!(has("nets.mpk", &one));
+        let critic_ids = (1..=64u64).map(|k| burn::module::ParamId::from(k).serialize());
+        assert!(critic_ids.into_iter().any(|id| has("optim-critic.mpk", &id)));
+    }
+
+    /// Inputs the fuzzer found that each made the first update after resuming panic inside burn: in
+    /// `nets.mpk`, a parameter given the id of one of another shape (its optimiser state then meets
+    /// the wrong parameter); in `optim-actor.mpk`, a state whose key (the parameter's id) had a bit
+    /// flipped onto a parameter of another shape or rank. Each is now refused with the part named.
+    #[test]
+    fn every_checkpoint_input_that_once_panicked_is_refused() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
+        for (file, says) in [
+            (
+                "checkpoint-parts-nets-id-of-another-rank.bin",
+                "nets.mpk: parameter id `1s00000000000` is given to tensors of shapes [8, 1] and [8]",
+            ),
+            (
+                "checkpoint-parts-nets-id-out-of-bounds.bin",
+                "nets.mpk: parameter id `0s00000000000` is given to tensors of shapes [4, 8] and [8]",
+            ),
+            (
+                "checkpoint-parts-optim-state-of-another-shape.bin",
+                "optim-actor.mpk: the optimiser state of parameter `0o00000000000` holds a tensor of shape [8], the parameter [2]",
+            ),
+            (
+                "checkpoint-parts-optim-state-of-another-rank.bin",
+                "optim-actor.mpk: the optimiser state of parameter `0o00000000000` is of rank 2, the parameter of rank 1",
+            ),
+        ] {
+            let input = std::fs::read(dir.join(file)).unwrap();
+            let err = read_checkpoint_parts(&input, Path::new(".")).unwrap_err().to_string();
+            assert!(err.contains(says), "{file}: {err}");
+        }
+    }
+
+    /// What the fuzzer found: a span of `optim-critic.mpk` spliced so that Adam's first moment of an
+    /// 8-wide parameter became the 1-wide one of another. Each tensor still filled its shape, burn
+    /// loaded it, and the first update after resuming panicked. The input is the seed's part with
+    /// that splice made (the saved input held ids drawn at random by the process that found it).
+    #[test]
+    fn an_optimiser_state_spliced_from_another_parameter_is_refused_before_training_on() {
+        let seeds = checkpoint_parts_seeds();
+        let (name, part) = seeds.iter().filter_map(|s| split_part(s)).find(|(n, _)| n == "optim-critic.mpk").unwrap();
+        // The 4-byte moment of the 1-wide parameter, as MessagePack: `bytes` bin8 of 4, then (the
+        // seeds' maps are in key order) `dtype` "F32" and `shape` [1].
+        let narrow: &[u8] = b"\xa5bytes\xc4\x04";
+        let wide: &[u8] = b"\xa5bytes\xc4\x20";
+        let (narrow_tail, wide_tail): (&[u8], &[u8]) =
+            (b"\xa5dtype\xa3F32\xa5shape\x91\x01", b"\xa5dtype\xa3F32\xa5shape\x91\x08");
+        let find = |head: &[u8], values: usize, tail: &[u8]| {
+            (0..part.len()).find(|&i| {
+                part[i..].starts_with(head) && part.get(i + head.len() + values..).is_some_and(|r| r.starts_with(tail))
+            })
+        };
+        // `bytes` + the values + `shape` + `dtype`: a whole tensor record's body, 1 wide and 8 wide.
+        let (at_narrow, at_wide) = (find(narrow, 4, narrow_tail).unwrap(), find(wide, 32, wide_tail).unwrap());
+        let (narrow_len, wide_len) = (narrow.len() + 4 + narrow_tail.len(), wide.len() + 32 + wide_tail.len());
+        let spliced =
+            [&part[..at_wide], &part[at_narrow..at_narrow + narrow_len], &part[at_wide + wide_len..]].concat();
+        let input = [name.as_bytes(), b"\0", &spliced].concat();
+        let err = read_checkpoint_parts(&input, Path::new(".")).unwrap_err().to_string();
+        assert!(err.contains("optim-critic.mpk: the optimiser state of parameter"), "{err}");
+        assert!(err.contains("holds a tensor of shape [1], the parameter [8]"), "{err}");
+    }
 }

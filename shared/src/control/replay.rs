@@ -164,23 +164,32 @@ impl ReplayBuffer {
         };
         let obs = read("obs", self.obs_dim)?;
         let len = obs.len() / self.obs_dim.max(1);
-        if capacity != self.capacity || len > capacity || next >= capacity.max(1) {
+        // A buffer not yet full writes its next row at its end.
+        if capacity != self.capacity || len > capacity || next >= capacity.max(1) || (len < capacity && next != len) {
             return Err(bad(format!(
                 "capacity {capacity} / length {len} / next {next} do not fit a buffer of {}",
                 self.capacity
             )));
         }
+        // Every field holds the same transitions: a shorter one would be indexed past its end when sampled.
+        let rows = |name: &str, width: usize| -> Result<Vec<f32>, TrainError> {
+            let v = read(name, width)?;
+            if v.len() != len * width {
+                return Err(bad(format!("`{name}` holds {} transitions, `obs` {len}", v.len() / width.max(1))));
+            }
+            Ok(v)
+        };
         *self = Self {
             capacity,
             obs_dim: self.obs_dim,
             act_dim: self.act_dim,
             next,
             len,
+            actions: rows("actions", self.act_dim)?,
+            rewards: rows("rewards", 1)?,
+            next_obs: rows("next_obs", self.obs_dim)?,
+            terminated: rows("terminated", 1)?,
             obs,
-            actions: read("actions", self.act_dim)?,
-            rewards: read("rewards", 1)?,
-            next_obs: read("next_obs", self.obs_dim)?,
-            terminated: read("terminated", 1)?,
         };
         Ok(())
     }
@@ -209,5 +218,35 @@ mod tests {
         assert_eq!(b, c);
         let mut wrong = ReplayBuffer::new(3, 4, 1);
         assert!(wrong.from_safetensors(&b.to_safetensors().unwrap()).unwrap_err().to_string().contains("obs"));
+    }
+
+    #[test]
+    fn a_checkpointed_buffer_whose_fields_disagree_is_refused() {
+        let mut b = ReplayBuffer::new(4, 2, 1);
+        for i in 0..3 {
+            b.push(&[0.0, 0.0], &[0.0], i as f32, &[0.0, 0.0], false);
+        }
+        // One reward fewer than observations: sampling the third row would index past `rewards`.
+        let zeros = |n: usize| vec![0u8; n * 4];
+        let fields = [
+            ("obs", zeros(6), vec![3, 2]),
+            ("actions", zeros(3), vec![3, 1]),
+            ("rewards", zeros(2), vec![2]),
+            ("next_obs", zeros(6), vec![3, 2]),
+            ("terminated", zeros(3), vec![3]),
+        ];
+        let views = fields.iter().map(|(n, d, s)| (*n, TensorView::new(Dtype::F32, s.clone(), d).unwrap()));
+        let meta = [("capacity".to_string(), "4".to_string()), ("next".to_string(), "3".to_string())];
+        let short = safetensors::serialize(views, Some(meta.into_iter().collect())).unwrap();
+        let err = ReplayBuffer::new(4, 2, 1).from_safetensors(&short).unwrap_err();
+        assert!(err.to_string().contains("`rewards` holds 2 transitions, `obs` 3"), "{err}");
+        // Not full, yet the next row is claimed to be elsewhere than its end.
+        let mut skewed = b.clone();
+        skewed.next = 1;
+        let err = ReplayBuffer::new(4, 2, 1).from_safetensors(&skewed.to_safetensors().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("next 1"), "{err}");
+        let mut c = ReplayBuffer::new(4, 2, 1);
+        c.from_safetensors(&b.to_safetensors().unwrap()).unwrap();
+        assert_eq!(b, c);
     }
 }

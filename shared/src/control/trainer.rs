@@ -83,7 +83,7 @@ impl Episodes {
         let mut out = Vec::new();
         for i in 0..rewards.len() {
             self.returns[i] += rewards[i];
-            self.lengths[i] += 1;
+            self.lengths[i] = self.lengths[i].saturating_add(1);
             if terminated[i] || truncated[i] {
                 out.push(Logged {
                     step,
@@ -226,9 +226,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             Algo::Ppo => self.advance_ppo().await?,
         };
         if self.step >= self.next_eval || (self.is_done() && self.last_eval != Some(self.step)) {
-            while self.next_eval <= self.step {
-                self.next_eval += self.config.eval_every;
-            }
+            self.next_eval = crate::train::schedule::next_due(self.next_eval, self.step, self.config.eval_every);
             let ret = self.evaluate(self.config.eval_episodes).await?;
             self.last_eval = Some(self.step);
             logged.push(Logged { step: self.step, metrics: vec![(metrics::EVAL_RETURN, ret)] });
@@ -272,14 +270,12 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                 if let Some(t) = agent.update(&batch, &mut self.rng, last) {
                     *stats = Some(t);
                 }
-                self.updates += 1;
+                self.updates = self.updates.saturating_add(1);
             }
         }
         let mut logged = Vec::new();
         if self.step >= self.next_log {
-            while self.next_log <= self.step {
-                self.next_log += self.config.log_every;
-            }
+            self.next_log = crate::train::schedule::next_due(self.next_log, self.step, self.config.log_every);
             if let Some(t) = stats.take() {
                 let values = t.read().await?;
                 let mut m: Vec<(&'static str, f64)> = super::sac::stat_keys(agent.config().era.enabled)
@@ -334,7 +330,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         let frac = (1.0 - *rollouts as f64 / iterations as f64).max(0.0);
         let stats = agent.update(&ro, frac, &mut self.rng).read().await?;
         *rollouts += 1;
-        self.updates += (cfg.update_epochs * cfg.num_minibatches) as u64;
+        self.updates = self.updates.saturating_add((cfg.update_epochs * cfg.num_minibatches) as u64);
         let mut m: Vec<(&'static str, f64)> =
             ppo::stat_keys(cfg.era.enabled).into_iter().zip(&stats).map(|(k, &v)| (k, f64::from(v))).collect();
         let entropy = -ro.log_probs.iter().map(|&l| f64::from(l)).sum::<f64>() / ro.log_probs.len().max(1) as f64;
@@ -407,6 +403,22 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     /// Continues from [`ControlTrainer::save`]'s parts (for a trainer built with the same config).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let state: LoopState = crate::train::read_loop(parts, |s: &LoopState| s.step, None)?;
+        // One observation and one running episode per environment copy, as this trainer steps them.
+        let copies = self.episodes.returns.len();
+        if state.obs.len() != self.obs.len()
+            || state.episodes.returns.len() != copies
+            || state.episodes.lengths.len() != copies
+        {
+            return Err(TrainError::Checkpoint(format!(
+                "{}: {} observation values and {}/{} episode returns/lengths, expected {} and {copies} \
+                 (the checkpoint of another environment or number of copies?)",
+                crate::train::LOOP_PART,
+                state.obs.len(),
+                state.episodes.returns.len(),
+                state.episodes.lengths.len(),
+                self.obs.len()
+            )));
+        }
         match (&mut self.agent, state.ppo) {
             (Agent::Sac { agent, buffer, stats }, None) => {
                 agent.load(parts)?;

@@ -336,7 +336,7 @@ impl Env {
             return Err(EnvError::NotFinite { env, what: "action", index, value: value.into() });
         }
         let (reward, terminated) = self.dynamics.step(&mut self.state, action);
-        self.elapsed += 1;
+        self.elapsed = self.elapsed.saturating_add(1);
         let truncated = self.elapsed >= self.spec.max_episode_steps;
         self.done = terminated || truncated;
         Ok(Step { obs: self.dynamics.observe(&self.state), reward, terminated, truncated })

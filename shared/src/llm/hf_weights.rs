@@ -382,20 +382,9 @@ mod tests {
         assert!(e.contains("num_hidden_layers = 2147483647 is past 1024"), "{e}");
     }
 
+    /// The shared test model at half its width (head size 2), so that every weight is a few values.
     fn tiny() -> Qwen2Config {
-        Qwen2Config {
-            vocab_size: 11,
-            hidden_size: 8,
-            intermediate_size: 12,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            num_key_value_heads: 2,
-            max_position_embeddings: 64,
-            rms_norm_eps: 1e-6,
-            rope_theta: 10_000.0,
-            tie_word_embeddings: false,
-            eos_token_id: None,
-        }
+        Qwen2Config { vocab_size: 11, hidden_size: 8, intermediate_size: 12, ..crate::llm::qwen2::test_config(false) }
     }
 
     /// Writes `config` and its tensors (value `k·0.5` for the k-th element, in `dtype`) into `dir`,

@@ -390,6 +390,25 @@ fn attention_mask<B: Backend>(pad: &[usize], start: usize, len: usize, device: &
     Tensor::from_data(TensorData::new(m, [pad.len(), 1, len, keys]).convert::<B::FloatElem>(), device)
 }
 
+/// A two-layer model small enough for exact tests (13 tokens, width 16, grouped-query attention
+/// with 4 heads over 2 key/value heads), with or without tied embeddings.
+#[cfg(test)]
+pub(crate) fn test_config(tied: bool) -> Qwen2Config {
+    Qwen2Config {
+        vocab_size: 13,
+        hidden_size: 16,
+        intermediate_size: 24,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        max_position_embeddings: 64,
+        rms_norm_eps: 1e-6,
+        rope_theta: 10_000.0,
+        tie_word_embeddings: tied,
+        eos_token_id: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,29 +416,13 @@ mod tests {
 
     type B = NdArray<f32>;
 
-    fn tiny(tied: bool) -> Qwen2Config {
-        Qwen2Config {
-            vocab_size: 13,
-            hidden_size: 16,
-            intermediate_size: 24,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            num_key_value_heads: 2,
-            max_position_embeddings: 64,
-            rms_norm_eps: 1e-6,
-            rope_theta: 10_000.0,
-            tie_word_embeddings: tied,
-            eos_token_id: None,
-        }
-    }
-
     fn ids(rows: &[Vec<i64>]) -> Tensor<B, 2, Int> {
         let t = rows[0].len();
         Tensor::from_data(TensorData::new(rows.concat(), [rows.len(), t]), &Default::default())
     }
 
     fn model(tied: bool) -> Qwen2<B> {
-        let c = tiny(tied);
+        let c = test_config(tied);
         // A larger init than 0.02 so the layers do something measurable.
         let w = random_weights(&c, 3);
         let scaled = Weights::from_tensors(
@@ -442,7 +445,7 @@ mod tests {
     #[test]
     fn weights_round_trip_through_the_model() {
         for tied in [false, true] {
-            let c = tiny(tied);
+            let c = test_config(tied);
             let w = random_weights(&c, 1);
             let m = Qwen2::<B>::from_weights(&c, &w, &Default::default()).unwrap();
             assert_eq!(m.to_weights().unwrap(), w, "tied {tied}");

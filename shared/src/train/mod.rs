@@ -18,7 +18,7 @@ use thiserror::Error;
 
 pub use device::{read, upload};
 pub use parts::{LOOP_PART, Part};
-pub(crate) use parts::{from_le_bytes, le_bytes, load_record, loop_part, part, read_loop, record_bytes};
+pub(crate) use parts::{from_le_bytes, le_bytes, load_module, load_record, loop_part, part, read_loop, record_bytes};
 
 use crate::runlog::EraTargets;
 

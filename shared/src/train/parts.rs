@@ -1,8 +1,10 @@
 //! Checkpoint parts: named byte blobs (burn records, the loop state as JSON, safetensors) that a run
 //! loop writes into a checkpoint directory and hands back on resume.
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
+use burn::tensor::{Bool, Int, Tensor};
 
 use super::TrainError;
 
@@ -30,6 +32,52 @@ pub(crate) fn load_record<B: Backend, R: Record<B>>(
     }))
     .map_err(|_| TrainError::Checkpoint(format!("{name} is corrupt")))?
     .map_err(|e| TrainError::Checkpoint(format!("{name} does not fit this agent: {e:?}")))
+}
+
+/// `module` with the record in the part called `name` loaded into it. Burn loads a tensor of any
+/// shape into a parameter, where a mismatch would only show as a panic in the next forward pass, so
+/// every parameter must keep the shape `module` gave it.
+pub(crate) fn load_module<B: Backend, M: Module<B>>(
+    module: M,
+    parts: &[Part],
+    name: &str,
+    device: &B::Device,
+) -> Result<M, TrainError> {
+    let want = shapes(&module);
+    let loaded = module.load_record(load_record::<B, M::Record>(parts, name, device)?);
+    let got = shapes(&loaded);
+    if got.len() != want.len() {
+        return Err(TrainError::Checkpoint(format!(
+            "{name} holds {} parameters, this model {}",
+            got.len(),
+            want.len()
+        )));
+    }
+    match want.iter().zip(&got).enumerate().find(|(_, (w, g))| w != g) {
+        Some((i, (w, g))) => Err(TrainError::Checkpoint(format!(
+            "{name}: parameter {i} has shape {g:?}, this model's {w:?} (a checkpoint of another model, or corrupt)"
+        ))),
+        None => Ok(loaded),
+    }
+}
+
+/// The shape of each of `module`'s parameters, in the order burn visits them.
+fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl<B: Backend> ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.lazy_shape().to_vec());
+        }
+        fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
+            self.0.push(param.lazy_shape().to_vec());
+        }
+        fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
+            self.0.push(param.lazy_shape().to_vec());
+        }
+    }
+    let mut v = Shapes(Vec::new());
+    module.visit(&mut v);
+    v.0
 }
 
 /// The checkpoint part holding a trainer's loop state (position, generator, …) as JSON.
@@ -83,4 +131,32 @@ pub(crate) fn part<'a>(parts: &'a [Part], name: &str) -> Result<&'a [u8], TrainE
         .find(|(n, _)| n == name)
         .map(|(_, b)| b.as_slice())
         .ok_or_else(|| TrainError::Checkpoint(format!("part `{name}` is missing")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::nn::{Linear, LinearConfig};
+
+    #[test]
+    fn a_record_of_other_shapes_is_refused_not_loaded() {
+        let dev = Default::default();
+        // 2 → 3 and 3 → 2 hold the same number of weights (6) in transposed shapes: burn would load
+        // either into the other and the next forward pass would panic.
+        let saved: Linear<NdArray> = LinearConfig::new(2, 3).init(&dev);
+        // Burn initialises a parameter when first read, and a copy made before that draws its own.
+        let weight = saved.weight.val().into_data();
+        let parts = vec![record_bytes::<NdArray, _>(saved.clone().into_record(), "net.mpk").unwrap()];
+        let other: Linear<NdArray> = LinearConfig::new(3, 2).init(&dev);
+        let err = load_module(other, &parts, "net.mpk", &dev).unwrap_err().to_string();
+        assert!(err.contains("net.mpk: parameter 0 has shape [2, 3], this model's [3, 2]"), "{err}");
+        let same: Linear<NdArray> = LinearConfig::new(2, 3).init(&dev);
+        let loaded = load_module(same, &parts, "net.mpk", &dev).unwrap();
+        assert_eq!(loaded.weight.val().into_data(), weight);
+        // A bias more or less is a different number of parameters.
+        let unbiased: Linear<NdArray> = LinearConfig::new(2, 3).with_bias(false).init(&dev);
+        let err = load_module(unbiased, &parts, "net.mpk", &dev).unwrap_err().to_string();
+        assert!(err.contains("parameters"), "{err}");
+    }
 }

@@ -1,4 +1,4 @@
-//! Learning-rate schedules.
+//! Schedules: learning rates, and when a periodic event (log, evaluation, checkpoint) falls due next.
 
 /// A linear warm-up into a cosine decay, at (0-based) optimiser step `step` of `total`:
 /// `peak·(step + 1)/warmup` for the first `warmup` steps, then
@@ -15,9 +15,46 @@ pub fn warmup_cosine(peak: f64, step: u64, warmup: f64, total: f64, floor: f64) 
     peak * (floor + (1.0 - floor) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
 }
 
+/// When an event due at `next` and every `every` steps after falls due next once `step` is reached:
+/// the first of `next`, `next + every`, `next + 2·every`, … after `step` (saturating at `u64::MAX`;
+/// `every = 0` counts as 1). Computed, not stepped through, so that counters read from a checkpoint
+/// cannot make it loop for long.
+///
+/// `next_due(5, 5, 5) = 10`, `next_due(5, 14, 5) = 15`, and a `next` already past `step` is kept.
+pub fn next_due(next: u64, step: u64, every: u64) -> u64 {
+    if next > step {
+        return next;
+    }
+    let every = every.max(1);
+    next.saturating_add(((step - next) / every).saturating_add(1).saturating_mul(every))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_next_due_step_is_worked_out_at_once() {
+        assert_eq!(next_due(5, 5, 5), 10);
+        assert_eq!(next_due(5, 9, 5), 10);
+        assert_eq!(next_due(5, 14, 5), 15);
+        assert_eq!(next_due(20, 14, 5), 20);
+        assert_eq!(next_due(0, u64::MAX, 1), u64::MAX);
+        assert_eq!(next_due(0, u64::MAX - 1, 0), u64::MAX);
+    }
+
+    proptest! {
+        /// The same as stepping `every` at a time while `next <= step`.
+        #[test]
+        fn next_due_equals_stepping_through(next in 0u64..10_000, step in 0u64..10_000, every in 1u64..500) {
+            let mut stepped = next;
+            while stepped <= step {
+                stepped += every;
+            }
+            prop_assert_eq!(next_due(next, step, every), stepped);
+        }
+    }
 
     #[test]
     fn warms_up_linearly_then_decays_to_the_floor() {

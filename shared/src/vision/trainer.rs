@@ -22,7 +22,9 @@ use crate::data::{ImageDataset, augment};
 use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::softmax_floor::SoftmaxFloor;
-use crate::train::{Logged, Part, TrainError, TrainRng, load_record, loop_part, read, read_loop, record_bytes, upload};
+use crate::train::{
+    Logged, Part, TrainError, TrainRng, load_module, load_record, loop_part, read, read_loop, record_bytes, upload,
+};
 use crate::train::{Trainer, schedule};
 
 /// Statistics over the batches since the last log.
@@ -506,7 +508,7 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
 
     /// Restores only the network from a checkpoint (either engine's), for evaluation.
     pub fn load_net(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        self.net = self.net.clone().load_record(load_record::<B, _>(parts, NET_PART, &self.device)?);
+        self.net = load_module(self.net.clone(), parts, NET_PART, &self.device)?;
         Ok(())
     }
 }

@@ -27,21 +27,7 @@ pub(crate) mod fixtures {
     use crate::llm::packing::Packed;
     use crate::llm::qwen2::random_weights;
 
-    pub fn config(tied: bool) -> Qwen2Config {
-        Qwen2Config {
-            vocab_size: 13,
-            hidden_size: 16,
-            intermediate_size: 24,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            num_key_value_heads: 2,
-            max_position_embeddings: 64,
-            rms_norm_eps: 1e-6,
-            rope_theta: 10_000.0,
-            tie_word_embeddings: tied,
-            eos_token_id: None,
-        }
-    }
+    pub(crate) use crate::llm::qwen2::test_config as config;
 
     /// Random weights far from initialisation (std 0.3, norms and biases not at 1 and 0), so that
     /// attention is not uniform and every term matters.

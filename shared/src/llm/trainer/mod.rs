@@ -24,7 +24,8 @@ use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::tensor::llm_scaling::token_entropy;
 use crate::train::{
-    Logged, Part, TrainError, TrainRng, load_record, loop_part, part, read, read_loop, record_bytes, upload,
+    Logged, Part, TrainError, TrainRng, load_module, load_record, loop_part, part, read, read_loop, record_bytes,
+    upload,
 };
 use crate::train::{Trainer, schedule};
 
@@ -615,7 +616,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
-        self.model = self.model.clone().load_record(load_record::<B, _>(parts, "model.mpk", &self.device)?);
+        self.model = load_module(self.model.clone(), parts, "model.mpk", &self.device)?;
         #[cfg(feature = "fast")]
         if let Some(fast) = &mut self.fast {
             use crate::control::fast::parts::{State, read_part};
@@ -633,11 +634,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
         }
         self.reference = match part(parts, "reference.mpk") {
-            Ok(_) => Some(self.model.valid().load_record(load_record::<B::InnerBackend, _>(
-                parts,
-                "reference.mpk",
-                &self.device,
-            )?)),
+            Ok(_) => Some(load_module::<B::InnerBackend, _>(self.model.valid(), parts, "reference.mpk", &self.device)?),
             Err(_) => None,
         };
         self.step = state.step;

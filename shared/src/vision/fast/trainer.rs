@@ -12,7 +12,7 @@ use super::{FastNet, Workspace};
 use crate::control::fast::{State, read_part, write_part};
 use crate::data::ImageDataset;
 use crate::runlog::EraTargets;
-use crate::train::{Logged, Part, TrainError, Trainer, load_record, record_bytes};
+use crate::train::{Logged, Part, TrainError, Trainer, load_module, record_bytes};
 use crate::vision::Net;
 use crate::vision::config::VisionConfig;
 use crate::vision::trainer::{Course, EvalSum, Evaluation, FAST_OPTIM_PART, NET_PART};
@@ -137,7 +137,7 @@ impl FastVisionTrainer {
         let mut read = read_part(parts, FAST_OPTIM_PART, &State::default().value("velocity", &self.velocity))?;
         let velocity = read.take("velocity")?;
         let template = self.to_burn::<Cpu>(&Default::default());
-        let net = template.load_record(load_record::<Cpu, _>(parts, NET_PART, &Default::default())?);
+        let net = load_module::<Cpu, _>(template, parts, NET_PART, &Default::default())?;
         self.course.load_loop(parts)?;
         self.net.import(&net)?;
         self.velocity = velocity;
