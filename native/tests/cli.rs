@@ -410,6 +410,11 @@ fn every_parser_survives_a_short_fuzzing_pass() {
         let cols: Vec<&str> = row.split_whitespace().collect();
         let inputs: u64 = cols[1].parse().unwrap();
         assert!(inputs > 10 && cols[3] == "0" && cols[4] == "0", "{row}");
+        if cfg!(target_os = "linux") {
+            // The peak is the largest the target reached, never below one input's own growth.
+            let (growth, peak): (f64, f64) = (cols[7].parse().unwrap(), cols[8].parse().unwrap());
+            assert!(peak > 1.0 && peak >= growth, "{row}");
+        }
     }
 }
 

@@ -54,6 +54,9 @@ pub struct Report {
     pub memory: u64,
     /// The largest growth of peak resident memory while reading one input, MiB (Linux; 0 elsewhere).
     pub max_growth_mib: f64,
+    /// The process's peak resident memory while this target ran, MiB: the largest `VmHWM` read
+    /// (each input resets the kernel's figure, so the last reading alone is only the last input's).
+    pub peak_mib: f64,
 }
 
 /// Runs `era fuzz`.
@@ -111,7 +114,7 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<()> {
             r.memory,
             r.max.as_secs_f64() * 1e3,
             r.max_growth_mib,
-            peak_rss_mib()
+            r.peak_mib
         );
         if r.panics > 0 || r.slow > 0 || r.memory > 0 {
             failed.push(t.name);
@@ -165,6 +168,7 @@ fn fuzz(t: &Target, args: &FuzzArgs) -> anyhow::Result<Report> {
     let mut report = Report::default();
     // Readers that build their reference data on first use do it here, untimed.
     let _ = std::panic::catch_unwind(|| (t.read)(&seeds[0], scratch.path()));
+    report.peak_mib = peak_rss_mib();
     let deadline = args.seconds.map(|s| Instant::now() + Duration::from_secs_f64(s));
     // Each seed as given first, then mutations.
     let mut queue: Vec<Vec<u8>> = seeds.clone();
@@ -180,7 +184,10 @@ fn fuzz(t: &Target, args: &FuzzArgs) -> anyhow::Result<Report> {
         let began = Instant::now();
         let outcome = std::panic::catch_unwind(|| (t.read)(&input, scratch.path()));
         let took = began.elapsed();
-        let growth = before.map_or(0.0, |b| (status_kib("VmHWM:").unwrap_or(b).saturating_sub(b)) as f64 / 1024.0);
+        let peak = status_kib("VmHWM:");
+        let growth = before.map_or(0.0, |b| (peak.unwrap_or(b).saturating_sub(b)) as f64 / 1024.0);
+        // `f64::max` keeps the number where the other side is NaN (no /proc).
+        report.peak_mib = report.peak_mib.max(peak.map_or(f64::NAN, |kb| kb as f64 / 1024.0));
         report.inputs += 1;
         report.max = report.max.max(took);
         report.max_growth_mib = report.max_growth_mib.max(growth);

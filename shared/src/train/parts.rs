@@ -146,13 +146,15 @@ mod tests {
         // either into the other and the next forward pass would panic.
         let saved: Linear<NdArray> = LinearConfig::new(2, 3).init(&dev);
         // Burn initialises a parameter when first read, and a copy made before that draws its own.
-        let weight = saved.weight.val().into_data();
+        // Other tests in this process use NdArray<f64> on the same device, which can change the dtype
+        // new tensors get there, and a record keeps f32: compare as f32.
+        let weight = saved.weight.val().into_data().convert::<f32>();
         let parts = vec![record_bytes::<NdArray, _>(saved.clone().into_record(), "net.mpk").unwrap()];
         let other: Linear<NdArray> = LinearConfig::new(3, 2).init(&dev);
         let err = load_module(other, &parts, "net.mpk", &dev).unwrap_err().to_string();
         assert!(err.contains("net.mpk: parameter 0 has shape [2, 3], this model's [3, 2]"), "{err}");
         let same: Linear<NdArray> = LinearConfig::new(2, 3).init(&dev);
         let loaded = load_module(same, &parts, "net.mpk", &dev).unwrap();
-        assert_eq!(loaded.weight.val().into_data(), weight);
+        assert_eq!(loaded.weight.val().into_data().convert::<f32>(), weight);
     }
 }
