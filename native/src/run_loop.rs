@@ -118,7 +118,7 @@ pub fn drive<T: Presented>(
             let position = trainer.position();
             if position >= next_checkpoint || trainer.at_milestone() || trainer.is_done() || stopping() {
                 let parts = trainer.save()?;
-                if let Some(what) = checkpoint::non_finite(&parts) {
+                if let Some(what) = era_shared::train::records::non_finite(&parts) {
                     return Err(TrainError::Diverged(format!(
                         "{what} is not finite at step {position}; its checkpoint was not written"
                     ))

@@ -23,7 +23,7 @@ use super::mlp::{Mlp, Nonlinearity};
 use super::normalize::RunningMeanStd;
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use crate::tensor::{delta_loss, diag_gaussian_entropy, gaussian_log_prob};
-use crate::train::{Part, TrainError, TrainRng, load_module, load_record, record_bytes, upload};
+use crate::train::{Part, TrainError, TrainRng, check_records, load_module, load_record, record_bytes, upload};
 
 /// PPO and PPO-ERA settings; defaults are CleanRL's for MuJoCo.
 #[derive(Config, Debug, PartialEq)]
@@ -459,6 +459,7 @@ impl<B: AutodiffBackend> Ppo<B> {
 
     /// Restores what [`Ppo::save`] wrote (the host state travels separately).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        check_records(parts)?;
         let dev = &self.device;
         self.nets = load_module(self.nets.clone(), parts, "nets.mpk", dev)?;
         self.delta = load_module(self.delta.clone(), parts, "delta.mpk", dev)?;

@@ -26,7 +26,7 @@ use super::mlp::{Init, Mlp, NetSpec, Nonlinearity, Norm, ORTHOGONAL_GAIN};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
 use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample};
-use crate::train::{Part, TrainError, TrainRng, load_module, load_record, record_bytes, upload};
+use crate::train::{Part, TrainError, TrainRng, check_records, load_module, load_record, record_bytes, upload};
 
 /// CleanRL's bounds for SAC's squashed log-std: `log σ = min + ½(max − min)(tanh(raw) + 1)`.
 pub const LOG_STD_MIN: f64 = -5.0;
@@ -487,6 +487,7 @@ impl<B: AutodiffBackend> Sac<B> {
 
     /// Restores what [`Sac::save`] wrote.
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        check_records(parts)?;
         let dev = &self.device;
         self.nets = load_module(self.nets.clone(), parts, "nets.mpk", dev)?;
         self.actor_opt = self.actor_opt.clone().load_record(load_record::<B, _>(parts, "optim-actor.mpk", dev)?);

@@ -11,6 +11,7 @@
 
 pub mod device;
 pub mod parts;
+pub mod records;
 pub mod schedule;
 
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +20,7 @@ use thiserror::Error;
 pub use device::{read, upload};
 pub use parts::{LOOP_PART, Part};
 pub(crate) use parts::{from_le_bytes, le_bytes, load_module, load_record, loop_part, part, read_loop, record_bytes};
+pub use records::check_records;
 
 use crate::runlog::EraTargets;
 

@@ -23,7 +23,8 @@ use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::softmax_floor::SoftmaxFloor;
 use crate::train::{
-    Logged, Part, TrainError, TrainRng, load_module, load_record, loop_part, read, read_loop, record_bytes, upload,
+    Logged, Part, TrainError, TrainRng, check_records, load_module, load_record, loop_part, read, read_loop,
+    record_bytes, upload,
 };
 use crate::train::{Trainer, schedule};
 
@@ -508,6 +509,8 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
 
     /// Restores only the network from a checkpoint (either engine's), for evaluation.
     pub fn load_net(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        // Every record, the optimiser's too ([`Self::load`] reads it next).
+        check_records(parts)?;
         self.net = load_module(self.net.clone(), parts, NET_PART, &self.device)?;
         Ok(())
     }

@@ -24,8 +24,8 @@ use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::tensor::llm_scaling::token_entropy;
 use crate::train::{
-    Logged, Part, TrainError, TrainRng, load_module, load_record, loop_part, part, read, read_loop, record_bytes,
-    upload,
+    Logged, Part, TrainError, TrainRng, check_records, load_module, load_record, loop_part, part, read, read_loop,
+    record_bytes, upload,
 };
 use crate::train::{Trainer, schedule};
 
@@ -615,6 +615,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        check_records(parts)?;
         let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.model = load_module(self.model.clone(), parts, "model.mpk", &self.device)?;
         #[cfg(feature = "fast")]

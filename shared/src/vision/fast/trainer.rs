@@ -12,7 +12,7 @@ use super::{FastNet, Workspace};
 use crate::control::fast::{State, read_part, write_part};
 use crate::data::ImageDataset;
 use crate::runlog::EraTargets;
-use crate::train::{Logged, Part, TrainError, Trainer, load_module, record_bytes};
+use crate::train::{Logged, Part, TrainError, Trainer, check_records, load_module, record_bytes};
 use crate::vision::Net;
 use crate::vision::config::VisionConfig;
 use crate::vision::trainer::{Course, EvalSum, Evaluation, FAST_OPTIM_PART, NET_PART};
@@ -134,6 +134,7 @@ impl FastVisionTrainer {
 
     /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
     pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        check_records(parts)?;
         let mut read = read_part(parts, FAST_OPTIM_PART, &State::default().value("velocity", &self.velocity))?;
         let velocity = read.take("velocity")?;
         let template = self.to_burn::<Cpu>(&Default::default());
