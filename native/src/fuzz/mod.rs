@@ -6,8 +6,9 @@
 //! (duplicate keys), splices of two inputs. An input passes when the reader returns (accepting it or
 //! refusing it with an error) without panicking, within [`SLOW`], and without growing the process's
 //! peak memory by more than `--rss-limit` (a claimed size allocated before being checked against the
-//! data). Inputs that panic, hang or take that memory are saved for a regression test. Built with the `afl` feature by cargo-afl, `--afl` hands the same
-//! readers to AFL++, whose mutations follow the branches each input reaches (`scripts/fuzz-afl.sh`).
+//! data). Inputs that panic, hang or take that memory are saved for a regression test. Built with the
+//! `afl` feature by cargo-afl, `--afl` hands the same readers to AFL++, whose mutations follow the
+//! branches each input reaches (`scripts/fuzz-afl.sh`).
 //! The readers and their valid starting inputs are in `targets.rs`.
 
 mod targets;

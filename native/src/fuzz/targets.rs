@@ -211,16 +211,24 @@ fn numbered_ids(parts: Vec<era_shared::train::Part>) -> Vec<era_shared::train::P
             _ => {}
         }
     }
-    let record = |bytes: &[u8]| rmpv::decode::read_value(&mut &bytes[..]).ok();
-    let Some(nets) = parts.iter().find(|(n, _)| n == "nets.mpk").and_then(|(_, b)| record(b)) else { return parts };
+    // Each record decoded once: the ids are read from `nets.mpk`'s, then every one is rewritten.
+    let records: Vec<Option<rmpv::Value>> = parts
+        .iter()
+        .map(|(name, bytes)| name.ends_with(".mpk").then(|| rmpv::decode::read_value(&mut &bytes[..]).ok()).flatten())
+        .collect();
+    let Some(nets) = parts.iter().zip(&records).find(|((n, _), _)| n == "nets.mpk").and_then(|(_, v)| v.as_ref())
+    else {
+        return parts;
+    };
     let mut found = Vec::new();
-    ids(&nets, &mut found);
+    ids(nets, &mut found);
     let renames: Vec<(String, String)> =
         found.into_iter().zip(1u64..).map(|(old, k)| (old, burn::module::ParamId::from(k).serialize())).collect();
     parts
         .into_iter()
-        .map(|(name, bytes)| {
-            let Some(mut v) = record(&bytes).filter(|_| name.ends_with(".mpk")) else { return (name, bytes) };
+        .zip(records)
+        .map(|((name, bytes), record)| {
+            let Some(mut v) = record else { return (name, bytes) };
             canonical(&mut v, &renames);
             let mut out = Vec::with_capacity(bytes.len());
             match rmpv::encode::write_value(&mut out, &v) {

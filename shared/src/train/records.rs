@@ -1,6 +1,10 @@
 //! Burn records (named MessagePack, the `.mpk` parts of a checkpoint) inspected before burn reads
 //! them: burn and ndarray panic on some corrupt records, and load others that only fail (or silently
-//! misbehave) at the next forward pass or optimiser update.
+//! misbehave) at the next forward pass or optimiser update. Records are decoded borrowing their
+//! bytes (`ValueRef`): a tensor's values are read where they lie, never copied, so checking a large
+//! model's checkpoint costs its structure, not a second copy of its weights.
+
+use rmpv::ValueRef as Value;
 
 use super::{Part, TrainError};
 
@@ -16,7 +20,7 @@ pub fn non_finite(parts: &[Part]) -> Option<String> {
                     .then(|| format!("{name}: tensor `{tensor}`"))
             })
         } else if name.ends_with(".mpk") {
-            let value = rmpv::decode::read_value(&mut &bytes[..]).ok()?;
+            let value = rmpv::decode::read_value_ref(&mut &bytes[..]).ok()?;
             let mut path = Vec::new();
             // Burn nests a record under `item` and each parameter's tensor under `param`.
             non_finite_in(&value, &mut path)
@@ -30,8 +34,8 @@ pub fn non_finite(parts: &[Part]) -> Option<String> {
 /// Decodes a burn record part (MessagePack) and checks it before burn reads it: burn and ndarray
 /// panic on some corrupt records (a parameter id that is not one, a tensor whose bytes do not fill
 /// its shape).
-fn decode_record(bytes: &[u8]) -> Result<rmpv::Value, String> {
-    let value = rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| format!("not a MessagePack record: {e}"))?;
+fn decode_record(bytes: &[u8]) -> Result<Value<'_>, String> {
+    let value = rmpv::decode::read_value_ref(&mut &bytes[..]).map_err(|e| format!("not a MessagePack record: {e}"))?;
     check_value(&value)?;
     Ok(value)
 }
@@ -58,8 +62,7 @@ fn find_fault(parts: &[Part]) -> Result<(), (String, String)> {
     for (name, v) in &records {
         let mut wrong = None;
         visit_maps(v, &mut |map| {
-            let (Some(id), Some(shape)) =
-                (field(map, "id").and_then(rmpv::Value::as_str), field(map, "param").and_then(tensor_shape))
+            let (Some(id), Some(shape)) = (field(map, "id").and_then(text), field(map, "param").and_then(tensor_shape))
             else {
                 return;
             };
@@ -78,10 +81,10 @@ fn find_fault(parts: &[Part]) -> Result<(), (String, String)> {
     for (name, v) in &records {
         let mut wrong = None;
         visit_entries(v, &mut |key, state| {
-            let Some((id, want)) = key.as_str().and_then(|k| params.iter().find(|(p, _)| *p == k)) else { return };
+            let Some((id, want)) = text(key).and_then(|k| params.iter().find(|(p, _)| *p == k)) else { return };
             // Burn tags a state with its rank (`Rank2`) and panics if it is not the parameter's.
             visit_entries(state, &mut |tag, _| {
-                if let Some(rank) = tag.as_str().and_then(|t| t.strip_prefix("Rank"))
+                if let Some(rank) = text(tag).and_then(|t| t.strip_prefix("Rank"))
                     && rank != want.len().to_string()
                     && wrong.is_none()
                 {
@@ -109,71 +112,79 @@ fn find_fault(parts: &[Part]) -> Result<(), (String, String)> {
     Ok(())
 }
 
+/// A MessagePack string's text (`None` for other values or invalid UTF-8).
+fn text<'a>(value: &'a Value<'_>) -> Option<&'a str> {
+    match value {
+        Value::String(s) => s.as_str(),
+        _ => None,
+    }
+}
+
 /// A MessagePack map's entries.
-type Entries = [(rmpv::Value, rmpv::Value)];
+type Entries<'b> = [(Value<'b>, Value<'b>)];
 
 /// The value of the entry keyed `key`.
-fn field<'a>(map: &'a Entries, key: &str) -> Option<&'a rmpv::Value> {
-    map.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+fn field<'a, 'b>(map: &'a Entries<'b>, key: &str) -> Option<&'a Value<'b>> {
+    map.iter().find(|(k, _)| text(k) == Some(key)).map(|(_, v)| v)
 }
 
 /// Calls `f` with the entries of every map in `value`, outermost first.
-fn visit_maps<'a>(value: &'a rmpv::Value, f: &mut dyn FnMut(&'a Entries)) {
+fn visit_maps<'a, 'b>(value: &'a Value<'b>, f: &mut dyn FnMut(&'a Entries<'b>)) {
     match value {
-        rmpv::Value::Map(entries) => {
+        Value::Map(entries) => {
             f(entries);
             entries.iter().for_each(|(_, v)| visit_maps(v, f));
         }
-        rmpv::Value::Array(items) => items.iter().for_each(|v| visit_maps(v, f)),
+        Value::Array(items) => items.iter().for_each(|v| visit_maps(v, f)),
         _ => {}
     }
 }
 
 /// Calls `f` with every key and value of every map in `value`.
-fn visit_entries<'a>(value: &'a rmpv::Value, f: &mut dyn FnMut(&'a rmpv::Value, &'a rmpv::Value)) {
+fn visit_entries<'a, 'b>(value: &'a Value<'b>, f: &mut dyn FnMut(&'a Value<'b>, &'a Value<'b>)) {
     match value {
-        rmpv::Value::Map(entries) => entries.iter().for_each(|(k, v)| {
+        Value::Map(entries) => entries.iter().for_each(|(k, v)| {
             f(k, v);
             visit_entries(v, f);
         }),
-        rmpv::Value::Array(items) => items.iter().for_each(|v| visit_entries(v, f)),
+        Value::Array(items) => items.iter().for_each(|v| visit_entries(v, f)),
         _ => {}
     }
 }
 
 /// The shape of a tensor record `{bytes, shape, dtype}`.
-fn tensor_shape(value: &rmpv::Value) -> Option<Vec<u64>> {
-    let rmpv::Value::Map(entries) = value else { return None };
+fn tensor_shape(value: &Value<'_>) -> Option<Vec<u64>> {
+    let Value::Map(entries) = value else { return None };
     tensor_shape_of(entries)
 }
 
-fn tensor_shape_of(map: &Entries) -> Option<Vec<u64>> {
+fn tensor_shape_of(map: &Entries<'_>) -> Option<Vec<u64>> {
     field(map, "bytes")?;
     field(map, "dtype")?;
-    field(map, "shape")?.as_array()?.iter().map(rmpv::Value::as_u64).collect()
+    field(map, "shape")?.as_array()?.iter().map(Value::as_u64).collect()
 }
 
-fn check_value(value: &rmpv::Value) -> Result<(), String> {
+fn check_value(value: &Value<'_>) -> Result<(), String> {
     match value {
-        rmpv::Value::Array(items) => items.iter().try_for_each(check_value),
-        rmpv::Value::Map(entries) => {
+        Value::Array(items) => items.iter().try_for_each(check_value),
+        Value::Map(entries) => {
             // Optimiser records are maps keyed by parameter id: burn panics on a key that decodes to
             // more than 8 bytes (15 or more base-32 characters).
             let base32 = |k: &str| k.len() >= 15 && k.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'v'));
-            if let Some(k) = entries.iter().filter_map(|(k, _)| k.as_str()).find(|k| base32(k)) {
+            if let Some(k) = entries.iter().filter_map(|(k, _)| text(k)).find(|k| base32(k)) {
                 return Err(format!("`{k}` is not a parameter id"));
             }
             let get = |key: &str| field(entries, key);
-            if let Some(id) = get("id").and_then(rmpv::Value::as_str) {
+            if let Some(id) = get("id").and_then(text) {
                 // Burn's ids are 13 base-32 characters (8 bytes) or, from older versions, a UUID.
                 let ok = (id.len() <= 13 || id.len() == 36) && burn::module::ParamId::try_deserialize(id).is_some();
                 if !ok {
                     return Err(format!("`{id}` is not a parameter id"));
                 }
             }
-            if let (Some(rmpv::Value::Binary(data)), Some(shape)) = (get("bytes"), get("shape")) {
-                let dims: Option<Vec<u64>> = shape.as_array().and_then(|a| a.iter().map(rmpv::Value::as_u64).collect());
-                let size = match get("dtype").and_then(rmpv::Value::as_str) {
+            if let (Some(Value::Binary(data)), Some(shape)) = (get("bytes"), get("shape")) {
+                let dims: Option<Vec<u64>> = shape.as_array().and_then(|a| a.iter().map(Value::as_u64).collect());
+                let size = match get("dtype").and_then(text) {
                     Some("F64" | "I64" | "U64") => 8,
                     Some("F32" | "I32" | "U32") => 4,
                     Some("F16" | "BF16" | "I16" | "U16") => 2,
@@ -198,16 +209,16 @@ fn all_finite_f32(bytes: &[u8]) -> bool {
 
 /// The path to the first tensor with a non-finite value in a burn record decoded from MessagePack:
 /// a map with `bytes` (little-endian values) and `dtype` (`F32`, `F64`).
-fn non_finite_in<'a>(value: &'a rmpv::Value, path: &mut Vec<&'a str>) -> Option<String> {
-    let rmpv::Value::Map(entries) = value else {
-        if let rmpv::Value::Array(items) = value {
+fn non_finite_in<'a>(value: &'a Value<'_>, path: &mut Vec<&'a str>) -> Option<String> {
+    let Value::Map(entries) = value else {
+        if let Value::Array(items) = value {
             return items.iter().find_map(|v| non_finite_in(v, path));
         }
         return None;
     };
     let get = |key: &str| field(entries, key);
-    if let (Some(rmpv::Value::Binary(bytes)), Some(dtype)) = (get("bytes"), get("dtype")) {
-        let finite = match dtype.as_str() {
+    if let (Some(Value::Binary(bytes)), Some(dtype)) = (get("bytes"), get("dtype")) {
+        let finite = match text(dtype) {
             Some("F32") => all_finite_f32(bytes),
             Some("F64") => {
                 bytes.chunks_exact(8).all(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])).is_finite())
@@ -217,7 +228,7 @@ fn non_finite_in<'a>(value: &'a rmpv::Value, path: &mut Vec<&'a str>) -> Option<
         return (!finite).then(|| path.join("."));
     }
     entries.iter().find_map(|(k, v)| {
-        path.push(k.as_str().unwrap_or("?"));
+        path.push(text(k).unwrap_or("?"));
         let found = non_finite_in(v, path);
         path.pop();
         found
