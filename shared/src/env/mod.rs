@@ -12,9 +12,12 @@
 //! | `FiveLinkArm-v0` | 19 | 5 | 200 | planar 5-link arm under gravity holding its tip on a target |
 //!
 //! With the `mujoco` feature, [`mujoco`] adds Gymnasium's v5 locomotion tasks (`HalfCheetah-v5`,
-//! `Hopper-v5`, `Walker2d-v5`, `Ant-v5`, `Humanoid-v5`), simulated by MuJoCo 3.17.0.
+//! `Hopper-v5`, `Walker2d-v5`, `Ant-v5`, `Humanoid-v5`) and [`dmc`] the DeepMind Control suite's
+//! (`dmc/cheetah-run`, `dmc/walker-walk`, …, `dmc/humanoid-walk`, `dmc/dog-walk`), simulated by
+//! MuJoCo 3.17.0.
 
 mod chain;
+pub mod dmc;
 pub mod five_link_arm;
 pub mod mountain_car;
 #[cfg(feature = "mujoco")]
@@ -31,6 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use dmc::DMC_ENV_IDS;
 pub use scene::{Role, Scene, Shape};
 pub use vec_env::{VecEnv, VecStep};
 
@@ -186,11 +190,13 @@ pub const ENV_IDS: &[&str] = &[pendulum::ID, mountain_car::ID, two_link_reacher:
 /// The ids of the MuJoCo locomotion tasks (available with the `mujoco` feature).
 pub const MUJOCO_ENV_IDS: &[&str] = &["HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"];
 
-/// Every id this build can make: [`ENV_IDS`], plus [`MUJOCO_ENV_IDS`] with the `mujoco` feature.
+/// Every id this build can make: [`ENV_IDS`], plus [`MUJOCO_ENV_IDS`] and [`DMC_ENV_IDS`] with the
+/// `mujoco` feature.
 pub fn env_ids() -> Vec<&'static str> {
     let mut ids = ENV_IDS.to_vec();
     if cfg!(feature = "mujoco") {
         ids.extend(MUJOCO_ENV_IDS);
+        ids.extend(DMC_ENV_IDS);
     }
     ids
 }
@@ -201,18 +207,26 @@ pub fn dynamics(id: &str) -> Result<Box<dyn Dynamics>, EnvError> {
     if let Some(task) = mujoco::task(id) {
         return Ok(Box::new(mujoco::Locomotion::new(task)?));
     }
+    #[cfg(feature = "mujoco")]
+    if let Some(def) = dmc::definition(id) {
+        return Ok(Box::new(dmc::Suite::new(def)?));
+    }
     Ok(match id {
         pendulum::ID => Box::new(pendulum::Pendulum),
         mountain_car::ID => Box::new(mountain_car::MountainCarContinuous),
         two_link_reacher::ID => Box::new(two_link_reacher::TwoLinkReacher::default()),
         five_link_arm::ID => Box::new(five_link_arm::FiveLinkArm::default()),
-        _ if MUJOCO_ENV_IDS.contains(&id) => {
+        _ if MUJOCO_ENV_IDS.contains(&id) || DMC_ENV_IDS.contains(&id) => {
             return Err(EnvError::Unavailable {
                 id: id.to_string(),
                 reason: "this build has no MuJoCo: set it up with `eval \"$(scripts/setup-mujoco.sh)\"` and build \
                          with `--features mujoco`"
                     .into(),
             });
+        }
+        // A mistyped suite task is named among its own suite's.
+        _ if id.starts_with("dmc/") => {
+            return Err(EnvError::UnknownId { id: id.to_string(), available: DMC_ENV_IDS.join(", ") });
         }
         _ => return Err(EnvError::UnknownId { id: id.to_string(), available: env_ids().join(", ") }),
     })

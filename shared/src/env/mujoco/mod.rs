@@ -34,19 +34,23 @@ pub const GYMNASIUM_VERSION: &str = "1.4.0";
 pub const ASSETS_VAR: &str = "ERA_MUJOCO_ASSETS";
 
 /// Where the model XMLs are read from: `$ERA_MUJOCO_ASSETS`, else the setup script's cache
-/// (`$ERA_CACHE_DIR`, `$XDG_CACHE_HOME/era` or `~/.cache/era`, then `gymnasium-1.4.0/assets`).
+/// ([`cache_dir`], then `gymnasium-1.4.0/assets`).
 pub fn assets_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(ASSETS_VAR) {
         return dir.into();
     }
-    let cache = std::env::var_os("ERA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+    cache_dir().join(format!("gymnasium-{GYMNASIUM_VERSION}")).join("assets")
+}
+
+/// The setup script's cache: `$ERA_CACHE_DIR`, else `$XDG_CACHE_HOME/era` or `~/.cache/era`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("ERA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
         std::env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
             .unwrap_or_else(|| PathBuf::from(".cache"))
             .join("era")
-    });
-    cache.join(format!("gymnasium-{GYMNASIUM_VERSION}")).join("assets")
+    })
 }
 
 /// How a task measures forward progress (its `x_velocity` is this quantity's change over `dt`).
@@ -169,11 +173,12 @@ pub struct Locomotion {
 
 /// MuJoCo's warnings go to the console only: by default it also appends them to `MUJOCO_LOG.TXT`
 /// in whatever directory era runs in.
-fn configure_logging() {
+pub(crate) fn configure_logging() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let config = mujoco_rs::wrappers::mj_logging::log_config().with_logto_file(false);
-        // SAFETY: MuJoCo is only reached through `Locomotion::new_in`, which calls this first; the
+        // SAFETY: MuJoCo is only reached through `Locomotion::new_in` and `dmc::Suite::new_in`, which
+        // call this first; the
         // `Once` makes every other thread wait here, so no MuJoCo call runs while the global
         // configuration is written.
         #[allow(unsafe_code)]
@@ -403,23 +408,30 @@ impl Dynamics for Locomotion {
     fn scene(&self, state: &[f64]) -> Scene {
         let mut sim = self.lock();
         self.sync(&mut sim, state);
-        let data = &sim.data;
-        // A side view (x, z): a segment from each body to its parent, a circle at each joint.
-        let xpos = data.xpos();
-        let parents = self.model.body_parentid();
-        let mut shapes = Vec::new();
-        let root_x = xpos.get(1).map_or(0.0, |p| p[0]);
-        shapes.push(Shape::Polyline { points: vec![[root_x - 3.0, 0.0], [root_x + 3.0, 0.0]], role: Role::Ground });
-        for (body, p) in xpos.iter().enumerate().skip(1) {
-            let parent = parents[body] as usize;
-            if parent > 0 {
-                let q = xpos[parent];
-                shapes.push(Shape::Segment { from: [q[0], q[2]], to: [p[0], p[2]], width: 0.06, role: Role::Body });
-            }
-            shapes.push(Shape::Circle { center: [p[0], p[2]], radius: 0.04, role: Role::Joint });
-        }
-        Scene { view: [root_x - 2.0, root_x + 2.0, -0.5, 2.5], shapes }
+        side_view(&self.model, &sim.data)
     }
+}
+
+/// A side view (x, z) of a MuJoCo body tree: a segment from each body to its parent, a circle at
+/// each body's origin, the ground under the root.
+pub(crate) fn side_view<M: mujoco_rs::wrappers::mj_model::traits::ModelType>(
+    model: &MjModel,
+    data: &MjData<M>,
+) -> Scene {
+    let xpos = data.xpos();
+    let parents = model.body_parentid();
+    let mut shapes = Vec::new();
+    let root_x = xpos.get(1).map_or(0.0, |p| p[0]);
+    shapes.push(Shape::Polyline { points: vec![[root_x - 3.0, 0.0], [root_x + 3.0, 0.0]], role: Role::Ground });
+    for (body, p) in xpos.iter().enumerate().skip(1) {
+        let parent = parents[body] as usize;
+        if parent > 0 {
+            let q = xpos[parent];
+            shapes.push(Shape::Segment { from: [q[0], q[2]], to: [p[0], p[2]], width: 0.06, role: Role::Body });
+        }
+        shapes.push(Shape::Circle { center: [p[0], p[2]], radius: 0.04, role: Role::Joint });
+    }
+    Scene { view: [root_x - 2.0, root_x + 2.0, -0.5, 2.5], shapes }
 }
 
 #[cfg(test)]
