@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks and times era on this machine's GPUs, beside the machine's own PyTorch and JAX, and writes every
-# figure to one JSON file. Sized for about 8 minutes on an NVIDIA server (an estimate: not yet run on one).
+# figure to one JSON file (rewritten after every step). On an NVIDIA H200 with the wgpu backend alone its
+# steps took 9–133 s each, about 11 minutes in all (measured; see docs/benchmarks.md).
 #
 #   scripts/gpu-check.sh [--dry-run] [--out FILE]
 #
@@ -10,6 +11,10 @@
 #                             update in JAX when a Python with JAX is found
 #   train-pendulum            a short SAC-ERA run on Pendulum-v1; checks that the Gaussian's entropy
 #                             equals H0 in every record
+#   train-dmc-walker-run      SAC-ERA with the released DMC protocol on dmc/walker-run, 512-wide:
+#                             environment steps/s end to end, and the same entropy check (needs an era
+#                             built with `mujoco` and the suite's models, ERA_DMC_ASSETS; skipped and
+#                             said so otherwise)
 #   resnet18                  ResNet-18 training images/s on CIFAR-shaped data (batch 128), ERA on vs
 #                             off; checks the softmax floor (smallest prediction entropy ≥ H0 − 1e-4)
 #   grpo-tiny                 GRPO on the embedded tiny model: generation tokens/s, update with ERA on
@@ -56,16 +61,51 @@ fi
 
 if [ "$dry" = 1 ]; then
   width_small=16 width_large=32 sac_updates=5 repeats=1 steps=1 batch=2
-  train_steps=160 learning_starts=100 train_hidden=32,32 log_every=20
+  train_steps=160 learning_starts=100 train_hidden=32,32 log_every=20 dmc_steps=120 dmc_hidden=32,32
   llm_model=tiny prompts=2 group=2 qwen=random:tiny qwen_prompts=2 qwen_group=2
   limit=600
 else
   width_small=256 width_large=512 sac_updates=500 repeats=2 steps=10 batch=128
-  train_steps=3000 learning_starts=1000 train_hidden=512,512 log_every=250
+  train_steps=3000 learning_starts=1000 train_hidden=512,512 log_every=250 dmc_steps=7000 dmc_hidden=512,512
   llm_model=tiny prompts=16 group=8 qwen=random:qwen2.5-0.5b qwen_prompts=4 qwen_group=4
   limit=240
 fi
 qwen_name=${qwen#random:}
+
+# What ran where (parts/meta.json).
+write_meta() {
+SKIPPED=$(printf '%s\n' "${skipped[@]}") "$py" - "$work/parts/meta.json" "$dry" "$qwen_name" "$era" "${backends[@]}" <<'EOF'
+import json, os, platform, subprocess, sys, datetime
+path, dry, qwen, era, *backends = sys.argv[1:]
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+    except Exception:
+        return ""
+meta = {
+    "schema": "era-gpu-check",
+    "dry_run": dry == "1",
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "era": run(era, "--version"),
+    "host": {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "gpus": run("nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"),
+    },
+    "backends": backends,
+    "skipped": [s for s in os.environ.get("SKIPPED", "").split("\n") if s],
+    "qwen2": qwen,
+}
+json.dump(meta, open(path, "w"), indent=2)
+EOF
+}
+
+# The report so far: written after every step, so that a run cut short (a time limit on the GPU
+# server) still leaves one file with every step that finished.
+partial_report() {
+  write_meta
+  "$py" "$report" merge "$work/parts" "$out" >/dev/null 2>&1 || true
+}
 
 # Runs one step under a time limit; its record goes to parts/NAME.json, or a record of its error.
 step() {
@@ -77,6 +117,7 @@ step() {
   timeout "$limit" "$@" >"$log" 2>&1 || status=$?
   if [ "$status" = 0 ] && [ -s "$work/parts/$name.json" ]; then
     echo "ok ($((SECONDS - start)) s)" >&2
+    partial_report
     return 0
   fi
   local why
@@ -85,6 +126,7 @@ step() {
   [ -n "$why" ] || why="exit status $status after $((SECONDS - start)) s"
   echo "FAILED: $why" >&2
   "$py" -c 'import json,sys; json.dump({"error": sys.argv[2]}, open(sys.argv[1], "w"))' "$work/parts/$name.json" "$why"
+  partial_report
   return 1
 }
 
@@ -132,6 +174,19 @@ for b in "${backends[@]}"; do
       --out "$6" && "$7" "$8" identity "$6/sac-era-Pendulum-v1" "$9"' _ \
     "$era" "$train_steps" "$learning_starts" "$train_hidden" "$b" "$work/runs-$b" "$py" "$report" \
     "$work/parts/$b-train-pendulum.json" "$log_every"
+  # DMC: the released protocol's 5 000 random steps, then training; the rate is the last logged one.
+  # grep reads it all (-q would stop early, and pipefail would count era's broken pipe).
+  if "$era" env list 2>/dev/null | grep '^dmc/walker-run ' >/dev/null; then
+    rm -rf "$work/runs-dmc-$b"
+    step "$b-train-dmc-walker-run" bash -c '"$1" train control --env dmc/walker-run --algo sac --era on \
+        --steps "$2" --learning-starts "$3" --hidden "$4" --log-every "$9" --eval-every 1000000 --backend "$5" \
+        --quiet --out "$6" && "$7" "$8" identity "$6/sac-era-dmc-walker-run" "${10}"' _ \
+      "$era" "$dmc_steps" "$([ "$dry" = 1 ] && echo 100 || echo 5000)" "$dmc_hidden" "$b" "$work/runs-dmc-$b" \
+      "$py" "$report" "$log_every" "$work/parts/$b-train-dmc-walker-run.json"
+  else
+    skipped+=("$b-train-dmc-walker-run: this era has no dmc/walker-run (build with --features mujoco and set ERA_DMC_ASSETS)")
+    echo "gpu-check: skipping ${skipped[-1]}" >&2
+  fi
   step "$b-resnet18" "$era" bench vision --model resnet18 --batch-size "$batch" --steps "$steps" \
     --repeats "$repeats" --backend "$b" "${torch[@]}" --json "$work/parts/$b-resnet18.json"
   step "$b-grpo-tiny" "$era" bench llm --model "$llm_model" --prompts "$prompts" --group "$group" \
@@ -141,31 +196,7 @@ for b in "${backends[@]}"; do
     --json "$work/parts/$b-grpo-random-$qwen_name.json"
 done
 
-# What ran where, then one report.
-SKIPPED=$(printf '%s\n' "${skipped[@]}") "$py" - "$work/parts/meta.json" "$dry" "$qwen_name" "$era" "${backends[@]}" <<'EOF'
-import json, os, platform, subprocess, sys, datetime
-path, dry, qwen, era, *backends = sys.argv[1:]
-def run(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
-    except Exception:
-        return ""
-meta = {
-    "schema": "era-gpu-check",
-    "dry_run": dry == "1",
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "era": run(era, "--version"),
-    "host": {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "gpus": run("nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"),
-    },
-    "backends": backends,
-    "skipped": [s for s in os.environ.get("SKIPPED", "").split("\n") if s],
-    "qwen2": qwen,
-}
-json.dump(meta, open(path, "w"), indent=2)
-EOF
+write_meta
 echo "gpu-check: ratios (era / peer; above 1: era is faster):" >&2
 "$py" "$report" merge "$work/parts" "$out" >&2
 status=$?

@@ -3,7 +3,7 @@
 # on the fast CPU path, then prints the tables (final eval return mean ± sd, IQM with 95 %
 # stratified-bootstrap intervals per task and over tasks) and writes them as CSV.
 #
-#   scripts/reproduce-control.sh [PART…]      PART: sac (default: all of them), sac-delta, ppo, ppo-h0
+#   scripts/reproduce-control.sh [PART…]      PART: sac (default: all of them), sac-delta, ppo, ppo-h0, dmc
 #
 #   sac        SAC-ERA (the authors' released settings) vs SAC (same networks) on HalfCheetah-v5 and
 #              Hopper-v5, 3 seeds each arm, ERA_SAC_STEPS steps (default 100000), ERA_SAC_HIDDEN wide
@@ -12,6 +12,11 @@
 #   ppo        PPO-ERA vs PPO on HalfCheetah-v5, Hopper-v5, Walker2d-v5 and Ant-v5, 5 seeds each arm,
 #              ERA_PPO_STEPS steps (default 1000000)
 #   ppo-h0     PPO-ERA on Hopper-v5 with H0 per dimension in {-0.5, 0, 0.25, 0.5}, 3 seeds
+#   dmc        SAC-ERA vs SAC (same networks) with the released DMC protocol on dmc/walker-run,
+#              dmc/cheetah-run, dmc/quadruped-run, dmc/humanoid-walk and dmc/dog-walk: ERA_DMC_SEEDS
+#              seeds each arm (default 3), ERA_DMC_STEPS steps (default 300000), ERA_DMC_HIDDEN wide
+#              (default 512,512, the release's); ERA_DMC_TASKS (space-separated) to choose tasks.
+#              The paper's budget is ERA_DMC_STEPS=1000000 ERA_DMC_SEEDS=5.
 #   bundle     (not in the default set) thins the PPO runs of HalfCheetah-v5 and Hopper-v5, 5 seeds each
 #              arm, into assets/runs/ppo-*.jsonl for the explorer's replay (needs jq; see below)
 #
@@ -26,12 +31,16 @@ out=${ERA_REPRO_OUT:-runs/reproduce-control}
 sac_steps=${ERA_SAC_STEPS:-100000}
 sac_hidden=${ERA_SAC_HIDDEN:-256,256}
 ppo_steps=${ERA_PPO_STEPS:-1000000}
+dmc_steps=${ERA_DMC_STEPS:-300000}
+dmc_seeds=${ERA_DMC_SEEDS:-3}
+dmc_hidden=${ERA_DMC_HIDDEN:-512,512}
+read -r -a dmc_tasks <<<"${ERA_DMC_TASKS:-walker-run cheetah-run quadruped-run humanoid-walk dog-walk}"
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(sac sac-delta ppo ppo-h0)
 for p in "${parts[@]}"; do
   case "$p" in
-    sac | sac-delta | ppo | ppo-h0 | bundle) ;;
-    *) echo "reproduce-control: unknown part '$p' (known: sac, sac-delta, ppo, ppo-h0, bundle)" >&2; exit 2 ;;
+    sac | sac-delta | ppo | ppo-h0 | dmc | bundle) ;;
+    *) echo "reproduce-control: unknown part '$p' (known: sac, sac-delta, ppo, ppo-h0, dmc, bundle)" >&2; exit 2 ;;
   esac
 done
 
@@ -87,6 +96,19 @@ for p in "${parts[@]}"; do
         done
       done
       table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "$out"/seed-*/ppo-era-h0-*-Hopper-v5
+      ;;
+    dmc)
+      dirs=()
+      for seed in $(seeds "$dmc_seeds"); do
+        for task in "${dmc_tasks[@]}"; do
+          run control "$seed" "sac-era-dmc-$task" --env "dmc/$task" --algo sac --era on --steps "$dmc_steps" --hidden "$dmc_hidden" --backend fast
+          run control "$seed" "sac-dmc-$task" --env "dmc/$task" --algo sac --era off --steps "$dmc_steps" --hidden "$dmc_hidden" --backend fast
+        done
+      done
+      for task in "${dmc_tasks[@]}"; do
+        dirs+=("$out"/seed-*/sac-era-dmc-"$task" "$out"/seed-*/sac-dmc-"$task")
+      done
+      table "SAC-ERA vs SAC on DeepMind Control (released protocol, $dmc_hidden, $dmc_steps steps)" dmc.csv "${dirs[@]}"
       ;;
     bundle)
       # The page fetches a log whole, so the bundled ones are thinned (about 50 KB instead of 430 KB

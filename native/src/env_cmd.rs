@@ -41,13 +41,14 @@ fn list(json: bool) -> anyhow::Result<()> {
     // Say why a known task is missing instead of leaving it out silently.
     if cfg!(feature = "mujoco") {
         // Only the ids `specs` left out: asking again loads no model that already loaded.
-        for id in env::MUJOCO_ENV_IDS.iter().filter(|id| !specs.iter().any(|s| s.id == **id)) {
+        let known = env::MUJOCO_ENV_IDS.iter().chain(env::DMC_ENV_IDS);
+        for id in known.filter(|id| !specs.iter().any(|s| s.id == **id)) {
             if let Err(e) = env::dynamics(id) {
                 eprintln!("{e}");
             }
         }
     } else if let Err(env::EnvError::Unavailable { reason, .. }) = env::dynamics(env::MUJOCO_ENV_IDS[0]) {
-        eprintln!("{}: {reason}", env::MUJOCO_ENV_IDS.join(", "));
+        eprintln!("{}, {}: {reason}", env::MUJOCO_ENV_IDS.join(", "), env::DMC_ENV_IDS.join(", "));
     }
     Ok(())
 }

@@ -73,6 +73,12 @@ pub const JAX_SAC_UPDATE: &str = include_str!("../../scripts/jax_sac_update.py")
 /// The vision models and the Qwen2 update in PyTorch (`scripts/torch_peers.py`).
 pub const TORCH_PEERS: &str = include_str!("../../scripts/torch_peers.py");
 
+/// dm_control's own loop on one suite task (`scripts/dmc_steps.py`).
+pub const DMC_STEPS: &str = include_str!("../../scripts/dmc_steps.py");
+
+/// Where to get a Python with dm_control.
+pub const DMC_SETUP: &str = "eval \"$(scripts/setup-mujoco.sh)\" makes a venv with dm-control and points ERA_GYMNASIUM_PYTHON at it (or pass --dmc-python)";
+
 /// Where to get a Python with JAX.
 pub const JAX_SETUP: &str =
     "eval \"$(scripts/setup-jax.sh)\" makes a venv with JAX and points ERA_JAX_PYTHON at it (or pass --python)";
@@ -84,6 +90,19 @@ impl Peer<'_> {
     /// JAX through `python`.
     pub fn jax(python: &Path) -> Peer<'_> {
         Peer { name: "jax", mode: "jit", extra: &[], module: "jax", python, script: JAX_SAC_UPDATE, setup: JAX_SETUP }
+    }
+
+    /// dm_control through `python`.
+    pub fn dm_control(python: &Path) -> Peer<'_> {
+        Peer {
+            name: "dm-control",
+            mode: "python",
+            extra: &[],
+            module: "dm_control",
+            python,
+            script: DMC_STEPS,
+            setup: DMC_SETUP,
+        }
     }
 
     /// PyTorch through `python`.
@@ -126,10 +145,12 @@ impl Peer<'_> {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// The framework's version.
+    /// The framework's version (its distribution's, which every package has; `dm_control` has no
+    /// `__version__`).
     pub fn version(&self) -> anyhow::Result<String> {
-        let m = self.module;
-        Ok(self.python(&["-c", &format!("import {m}; print({m}.__version__)")], None)?.trim().to_string())
+        let (m, dist) = (self.module, self.module.replace('_', "-"));
+        let probe = format!("import {m}, importlib.metadata as md; print(md.version('{dist}'))");
+        Ok(self.python(&["-c", &probe], None)?.trim().to_string())
     }
 
     /// The device it computes on by default (`cpu`, `gpu`, `cuda`).

@@ -79,7 +79,11 @@ pub struct TrainControlArgs {
     /// Environment copies stepped together [default: 1].
     #[arg(long)]
     pub num_envs: Option<usize>,
-    /// Evaluate every this many steps [default: 5000].
+    /// Apply each action this many times, summing the rewards; the step counts count actions
+    /// [default: 1, as the authors released SAC-ERA].
+    #[arg(long)]
+    pub action_repeat: Option<u32>,
+    /// Evaluate every this many steps [default: 5000; SAC on dmc/ tasks 25000, as released].
     #[arg(long)]
     pub eval_every: Option<u64>,
     /// Episodes per evaluation [default: 10].
@@ -144,6 +148,9 @@ pub struct BenchControlArgs {
     /// Environment steps per environment for the steps/s measurement.
     #[arg(long, default_value_t = 20_000)]
     pub env_steps: usize,
+    /// Only these environments for the steps/s measurement (repeat the option; default: every one).
+    #[arg(long = "env", value_name = "ID")]
+    pub envs: Vec<String>,
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
@@ -156,6 +163,10 @@ pub struct BenchControlArgs {
     /// The Python that has JAX, for `--against jax`.
     #[arg(long, env = "ERA_JAX_PYTHON", default_value = "python3", value_name = "PATH")]
     pub python: PathBuf,
+    /// The Python that has dm_control, for `--against dm-control` (`eval "$(scripts/setup-mujoco.sh)"`
+    /// sets it).
+    #[arg(long, env = "ERA_GYMNASIUM_PYTHON", default_value = "python3", value_name = "PATH")]
+    pub dmc_python: PathBuf,
     /// Also write the figures (and the checks made) as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<std::path::PathBuf>,
@@ -168,6 +179,9 @@ pub enum Against {
     Ndarray,
     /// The same update in JAX (`scripts/jax_sac_update.py`).
     Jax,
+    /// `--algo env`: each `dmc/` task beside dm_control's own Python loop on the same task
+    /// (`scripts/dmc_steps.py`, through `--dmc-python`).
+    DmControl,
 }
 
 /// `era bench control --algo`.

@@ -96,6 +96,9 @@ const ACT: usize = 6;
 
 /// Runs `era bench control`.
 pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
+    if args.against == Against::DmControl && args.algo != BenchAlgo::Env {
+        anyhow::bail!("--against dm-control times the environments only; use --algo env");
+    }
     if args.against == Against::Jax {
         if args.algo != BenchAlgo::Sac {
             anyhow::bail!("--against jax: the JAX version exists for the SAC update only; use --algo sac");
@@ -116,11 +119,17 @@ pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
     record.setting("updates", args.updates);
     record.setting("repeats", args.repeats);
     if want(BenchAlgo::Env) {
-        println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);
-        for id in env_ids() {
-            let rate = env_steps_per_sec(id, args.env_steps)?;
-            println!("  {id:<26} {rate:>12.0} steps/s");
-            record.figure(&format!("env/{id}"), rate, "steps/s");
+        let ids: Vec<String> =
+            if args.envs.is_empty() { env_ids().iter().map(|s| s.to_string()).collect() } else { args.envs.clone() };
+        if args.against == Against::DmControl {
+            bench_beside_dm_control(args, &ids, &mut record)?;
+        } else {
+            println!("environment steps/s (one copy, uniform random actions, {} steps each):", args.env_steps);
+            for id in &ids {
+                let rate = env_steps_per_sec(id, args.env_steps)?;
+                println!("  {id:<26} {rate:>12.0} steps/s");
+                record.figure(&format!("env/{id}"), rate, "steps/s");
+            }
         }
     }
     record.write(args.json.as_deref())
@@ -417,6 +426,33 @@ fn ppo_loop_steps_per_sec<B: AutodiffBackend>(engine: Engine, device: &B::Device
     let start = Instant::now();
     pollster::block_on(trainer.advance())?;
     Ok(trainer.step() as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Each `dmc/` task's steps/s in era and in dm_control's own Python loop, measurements alternating
+/// (`--repeats` of each, medians and their ratio printed).
+fn bench_beside_dm_control(args: &BenchControlArgs, ids: &[String], record: &mut BenchRecord) -> anyhow::Result<()> {
+    let peer = Peer::dm_control(&args.dmc_python);
+    let version = peer.version()?;
+    record.setting("dm_control", version.as_str());
+    println!(
+        "environment steps/s beside dm_control {version}'s Python loop (one copy, uniform random actions, {} steps, median of {}):",
+        args.env_steps, args.repeats
+    );
+    let steps = args.env_steps.to_string();
+    for id in ids {
+        let Some(task) = id.strip_prefix("dmc/") else {
+            anyhow::bail!("--against dm-control: {id} is not a DeepMind Control task (dmc/…)");
+        };
+        let [ours, theirs] = medians(
+            args.repeats,
+            [&|| env_steps_per_sec(id, args.env_steps), &|| peer.measure(&[task, &steps], "steps/s")],
+        )?;
+        println!("  {id:<26} era {ours:>9.0}   dm_control {theirs:>9.0}   {:>6.2}×", ours / theirs);
+        record.figure(&format!("env/{id}"), ours, "steps/s");
+        record.figure(&format!("env/{id}/dm_control"), theirs, "steps/s");
+        record.figure(&format!("env/{id}/ratio"), ours / theirs, "×");
+    }
+    Ok(())
 }
 
 /// Steps per second of one environment copy under uniform random actions.

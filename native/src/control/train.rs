@@ -38,6 +38,8 @@ pub struct RunConfig {
 
 impl runs::SavedConfig for RunConfig {
     fn upgrade(saved: &mut serde_json::Map<String, serde_json::Value>) {
+        // Runs saved before actions could be repeated applied each once.
+        saved.entry("action_repeat").or_insert(1.into());
         // SAC runs saved before the network and optimiser options existed used CleanRL's networks
         // and Adam: they resume with those, not with today's defaults.
         let Some(agent) = saved.get_mut("agent").and_then(|a| a.as_object_mut()) else { return };
@@ -97,9 +99,10 @@ pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConf
             AgentConfig::Ppo(c)
         }
     };
-    let mut c = ControlConfig::new(env.to_string(), agent).with_seed(seed);
+    let mut c = ControlConfig::new(env.to_string(), agent).with_seed(seed).with_suite_defaults();
     c.total_steps = a.steps.unwrap_or(c.total_steps);
     c.num_envs = a.num_envs.unwrap_or(c.num_envs);
+    c.action_repeat = a.action_repeat.unwrap_or(c.action_repeat);
     c.eval_every = a.eval_every.unwrap_or(c.eval_every);
     c.eval_episodes = a.eval_episodes.unwrap_or(c.eval_episodes);
     c.log_every = a.log_every.unwrap_or(c.log_every);
@@ -140,7 +143,9 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
         backend::engine(&args.run.backend.to_string()),
     )
     .map_err(anyhow::Error::from)?;
-    let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{env}", first.algorithm_name()));
+    // `dmc/walker-run` names the run `sac-era-dmc-walker-run`: one folder, not two.
+    let base =
+        args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), env.replace('/', "-")));
     let (top, created) =
         runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
             RunConfig {

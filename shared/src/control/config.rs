@@ -66,6 +66,10 @@ pub struct ControlConfig {
     /// Environment copies stepped together.
     #[config(default = 1)]
     pub num_envs: usize,
+    /// Each action is applied this many times, rewards summed ([`crate::env::Env::with_action_repeat`]);
+    /// `total_steps`, `eval_every` and `log_every` count actions. 1 is the released SAC-ERA.
+    #[config(default = 1)]
+    pub action_repeat: u32,
     /// Evaluate every this many environment steps (and at the end).
     #[config(default = 5000)]
     pub eval_every: u64,
@@ -77,6 +81,10 @@ pub struct ControlConfig {
     pub log_every: u64,
 }
 
+/// The released SAC-ERA's evaluation interval on DeepMind Control (`--eval_interval` in
+/// `train_parallel.py`).
+pub const DMC_EVAL_EVERY: u64 = 25_000;
+
 /// The most environment copies a run steps in parallel.
 pub const MAX_ENVS: usize = 4096;
 
@@ -86,7 +94,7 @@ impl ControlConfig {
     /// error names the setting and its valid range.
     pub fn check(&self) -> Result<(), TrainError> {
         self.check_counts()?;
-        let d = Env::make(&self.env)?.spec().action.dims();
+        let d = Env::make(&self.env)?.with_action_repeat(self.action_repeat)?.spec().action.dims();
         match &self.agent {
             AgentConfig::Sac(c) => c.checked(d).map(drop),
             AgentConfig::Ppo(c) => c.checked(d, self.num_envs).map(drop),
@@ -102,6 +110,17 @@ impl ControlConfig {
             return Err(TrainError::Config(format!("num_envs = {} must be in 1..={MAX_ENVS}", self.num_envs)));
         }
         Ok(())
+    }
+
+    /// The released SAC-ERA's protocol where it differs from era's general defaults: on DeepMind
+    /// Control (`dmc/…`) SAC evaluates every 25 000 steps (`train_parallel.py`'s `eval_interval`).
+    /// Everything else the released code sets (5 000 random steps, 2 updates per step, batch 256,
+    /// 512-512 networks, no action repeat, 10 evaluation episodes) is already the default.
+    pub fn with_suite_defaults(mut self) -> Self {
+        if self.env.starts_with("dmc/") && self.agent.algo() == Algo::Sac {
+            self.eval_every = DMC_EVAL_EVERY;
+        }
+        self
     }
 
     /// The algorithm's name as logged: `sac-era`, `sac`, `ppo-era` or `ppo`.

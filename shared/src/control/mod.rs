@@ -23,5 +23,5 @@ pub mod replay;
 pub mod sac;
 pub mod trainer;
 
-pub use config::{AgentConfig, Algo, ControlConfig};
+pub use config::{AgentConfig, Algo, ControlConfig, DMC_EVAL_EVERY};
 pub use trainer::ControlTrainer;

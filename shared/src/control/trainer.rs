@@ -132,8 +132,8 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         // The agents check their own settings when built (before allocating); the environments are
         // made once, here.
         config.check_counts()?;
-        let mut envs = VecEnv::new(&config.env, config.num_envs)?;
-        let eval_env = Env::make(&config.env)?;
+        let mut envs = VecEnv::new(&config.env, config.num_envs)?.with_action_repeat(config.action_repeat)?;
+        let eval_env = Env::make(&config.env)?.with_action_repeat(config.action_repeat)?;
         let (o, d, n) = (envs.spec().observation.dims(), envs.spec().action.dims(), envs.len());
         let mut rng = TrainRng::seed_from_u64(config.seed);
         let obs = envs.reset(config.seed);

@@ -102,6 +102,16 @@ pub enum EnvError {
         /// What is missing and how to get it.
         reason: String,
     },
+    /// An action repeat outside `1..=` the task's time limit.
+    #[error("{env}: action repeat {got} must be in 1..={limit} (the task's time limit in steps)")]
+    ActionRepeat {
+        /// The environment id.
+        env: &'static str,
+        /// The repeat asked for.
+        got: u32,
+        /// The task's time limit.
+        limit: u32,
+    },
     /// `step` after the episode ended, before `reset`.
     #[error("{env}: step called after the episode ended; call reset first")]
     NeedsReset {
@@ -256,7 +266,7 @@ pub struct Step {
 pub struct EnvSnapshot {
     /// The raw state.
     pub state: Vec<f64>,
-    /// Steps taken in the current episode.
+    /// The task's own steps taken in the current episode.
     pub elapsed: u32,
     /// Whether the episode has ended.
     pub done: bool,
@@ -267,7 +277,7 @@ pub struct EnvSnapshot {
     pub sim: Vec<f64>,
 }
 
-/// A task with Gymnasium's `reset`/`step` API and time limit.
+/// A task with Gymnasium's `reset`/`step` API and time limit, optionally repeating each action.
 #[derive(Debug)]
 pub struct Env {
     dynamics: Box<dyn Dynamics>,
@@ -276,7 +286,11 @@ pub struct Env {
     /// Length of a raw state (fixed per task).
     state_len: usize,
     rng: EnvRng,
+    /// The task's own steps taken in this episode (each action takes up to `action_repeat`).
     elapsed: u32,
+    /// The task's own time limit, in its steps.
+    task_limit: u32,
+    action_repeat: u32,
     done: bool,
 }
 
@@ -287,7 +301,35 @@ impl Env {
         let spec = dynamics.spec();
         let mut rng = EnvRng::seed_from_u64(0);
         let state = dynamics.initial_state(&mut rng);
-        Ok(Self { dynamics, spec, state_len: state.len(), state, rng, elapsed: 0, done: true })
+        let task_limit = spec.max_episode_steps;
+        Ok(Self {
+            dynamics,
+            spec,
+            state_len: state.len(),
+            state,
+            rng,
+            elapsed: 0,
+            task_limit,
+            action_repeat: 1,
+            done: true,
+        })
+    }
+
+    /// Repeats every action `n` times, summing the rewards (the action-repeat wrapper of DrQ and
+    /// jaxrl): an episode of `T` task steps becomes `⌈T/n⌉` steps, the last of which repeats only
+    /// as often as the time limit leaves room for; a termination ends the repeats at once.
+    pub fn with_action_repeat(mut self, n: u32) -> Result<Self, EnvError> {
+        if !(1..=self.task_limit).contains(&n) {
+            return Err(EnvError::ActionRepeat { env: self.spec.id, got: n, limit: self.task_limit });
+        }
+        self.action_repeat = n;
+        self.spec.max_episode_steps = self.task_limit.div_ceil(n);
+        Ok(self)
+    }
+
+    /// How often each action is applied.
+    pub fn action_repeat(&self) -> u32 {
+        self.action_repeat
     }
 
     /// The spec.
@@ -349,9 +391,17 @@ impl Env {
         if let Some((index, &value)) = action.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(EnvError::NotFinite { env, what: "action", index, value: value.into() });
         }
-        let (reward, terminated) = self.dynamics.step(&mut self.state, action);
-        self.elapsed = self.elapsed.saturating_add(1);
-        let truncated = self.elapsed >= self.spec.max_episode_steps;
+        let (mut reward, mut terminated) = (0.0, false);
+        for _ in 0..self.action_repeat {
+            let (r, t) = self.dynamics.step(&mut self.state, action);
+            reward += r;
+            terminated = t;
+            self.elapsed = self.elapsed.saturating_add(1);
+            if terminated || self.elapsed >= self.task_limit {
+                break;
+            }
+        }
+        let truncated = self.elapsed >= self.task_limit;
         self.done = terminated || truncated;
         Ok(Step { obs: self.dynamics.observe(&self.state), reward, terminated, truncated })
     }
@@ -361,7 +411,7 @@ impl Env {
         &self.state
     }
 
-    /// Steps taken in the current episode.
+    /// The task's own steps taken in the current episode (actions × the action repeat, at most).
     pub fn elapsed(&self) -> u32 {
         self.elapsed
     }
@@ -455,6 +505,42 @@ mod tests {
         assert!(e.contains("state has 1 values, expected 2") && e.contains("θ"), "{e}");
         let e = Env::make("Pendulum-v0").unwrap_err().to_string();
         assert!(e.contains("unknown environment `Pendulum-v0`") && e.contains("Pendulum-v1"), "{e}");
+    }
+
+    #[test]
+    fn action_repeat_sums_rewards_and_shortens_the_episode() {
+        let a = [0.7f32];
+        let mut once = Env::make("Pendulum-v1").unwrap();
+        let mut thrice = Env::make("Pendulum-v1").unwrap().with_action_repeat(3).unwrap();
+        // 200 task steps: 66 actions of 3 and a last one of 2.
+        assert_eq!(thrice.spec().max_episode_steps, 67);
+        assert_eq!(once.reset(Some(4)), thrice.reset(Some(4)));
+        let mut steps = 0;
+        loop {
+            let s = thrice.step(&a).unwrap();
+            steps += 1;
+            let repeats = if steps == 67 { 2 } else { 3 };
+            let mut reward = 0.0;
+            let mut last = None;
+            for _ in 0..repeats {
+                let o = once.step(&a).unwrap();
+                reward += o.reward;
+                last = Some(o);
+            }
+            let last = last.unwrap();
+            assert_eq!(
+                (&s.obs, s.terminated, s.truncated),
+                (&last.obs, last.terminated, last.truncated),
+                "step {steps}"
+            );
+            assert!((s.reward - reward).abs() < 1e-12);
+            if s.truncated {
+                break;
+            }
+        }
+        assert_eq!((steps, thrice.elapsed()), (67, 200));
+        let e = Env::make("Pendulum-v1").unwrap().with_action_repeat(0).unwrap_err().to_string();
+        assert!(e.contains("action repeat 0 must be in 1..=200"), "{e}");
     }
 
     #[test]

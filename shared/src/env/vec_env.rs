@@ -31,6 +31,11 @@ impl VecEnv {
         Ok(Self { envs: (0..n.max(1)).map(|_| Env::make(id)).collect::<Result<_, _>>()? })
     }
 
+    /// Every copy repeats each action `n` times ([`Env::with_action_repeat`]).
+    pub fn with_action_repeat(self, n: u32) -> Result<Self, EnvError> {
+        Ok(Self { envs: self.envs.into_iter().map(|e| e.with_action_repeat(n)).collect::<Result<_, _>>()? })
+    }
+
     /// The environments' spec.
     pub fn spec(&self) -> &EnvSpec {
         self.envs[0].spec()
