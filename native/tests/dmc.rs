@@ -78,12 +78,13 @@ fn sac_era_trains_with_the_released_dmc_protocol_and_an_action_repeat() {
     assert_eq!(log(&run).footer.as_ref().unwrap().status, Status::Completed);
 
     // Repeating each action twice: episodes of 500 actions.
-    args[args.iter().position(|a| *a == "300").unwrap()] = "600";
+    let at = args.iter().position(|a| *a == "300").unwrap();
+    args[at] = "600";
     args.extend_from_slice(&["--action-repeat", "2", "--eval-every", "600", "--run-name", "repeat"]);
     ok(&era(&args));
     let log = log(&dir.path().join("repeat"));
     let lengths: Vec<f64> =
-        log.records.iter().filter_map(|r| r.metrics.get(metrics::EPISODIC_LENGTH).copied()).collect();
+        log.records.iter().filter_map(|r| r.metrics.get(metrics::EPISODIC_LENGTH).copied().flatten()).collect();
     assert_eq!(lengths, [500.0]);
     assert!(log.records.iter().any(|r| r.metrics.contains_key(metrics::EVAL_RETURN)));
 }
