@@ -102,7 +102,9 @@ fn observations_and_rewards_match_gymnasium_for_100_steps() {
 
 #[test]
 fn a_restored_snapshot_continues_bit_for_bit() {
-    for id in MUJOCO_ENV_IDS {
+    // Every Gymnasium task, and a DMC task of each kind of state (no activations, activations, a big one).
+    let dmc = ["dmc/cheetah-run", "dmc/quadruped-run", "dmc/dog-walk"];
+    for id in MUJOCO_ENV_IDS.iter().chain(&dmc) {
         let mut a = Env::make(id).unwrap();
         let mut b = Env::make(id).unwrap();
         a.reset(Some(5));
