@@ -25,32 +25,24 @@ const RUN_SPEED: f64 = 10.0;
 /// era's bound on the redraws (dm_control loops until one is contact-free).
 const MAX_DRAWS: usize = 100_000;
 
-const fn task(
-    id: &'static str,
-    summary: &'static str,
-    make: fn(&mut Physics) -> Result<Box<dyn Task>, String>,
-) -> Definition {
-    Definition {
-        id,
-        xml: "humanoid.xml",
-        summary,
-        state_layout: "qpos[28] then qvel[27]",
-        time_limit: 25.0,
-        control_timestep: Some(0.025),
-        edit: None,
-        make,
-    }
-}
+const STAND: Definition = Definition {
+    id: "dmc/humanoid-stand",
+    xml: "humanoid.xml",
+    summary: "DeepMind Control humanoid: stand up and stay still",
+    state_layout: "qpos[28] then qvel[27]",
+    time_limit: 25.0,
+    control_timestep: Some(0.025),
+    edit: None,
+    make: |p| Ok(Box::new(Humanoid::new(p, 0.0)?)),
+};
 
 /// The domain's tasks.
 pub const TASKS: &[Definition] = &[
-    task("dmc/humanoid-stand", "DeepMind Control humanoid: stand up and stay still", |p| {
-        Ok(Box::new(Humanoid::new(p, 0.0)?))
-    }),
-    task("dmc/humanoid-walk", "DeepMind Control humanoid: walk at 1 m/s", |p| {
+    STAND,
+    STAND.variant("dmc/humanoid-walk", "DeepMind Control humanoid: walk at 1 m/s", |p| {
         Ok(Box::new(Humanoid::new(p, WALK_SPEED)?))
     }),
-    task("dmc/humanoid-run", "DeepMind Control humanoid: run at 10 m/s", |p| {
+    STAND.variant("dmc/humanoid-run", "DeepMind Control humanoid: run at 10 m/s", |p| {
         Ok(Box::new(Humanoid::new(p, RUN_SPEED)?))
     }),
 ];

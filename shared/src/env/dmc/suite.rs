@@ -41,6 +41,18 @@ pub struct Definition {
     pub make: fn(&mut Physics) -> Result<Box<dyn Task>, String>,
 }
 
+impl Definition {
+    /// Another task of the same domain: this definition with its own id, summary and task.
+    pub const fn variant(
+        self,
+        id: &'static str,
+        summary: &'static str,
+        make: fn(&mut Physics) -> Result<Box<dyn Task>, String>,
+    ) -> Self {
+        Definition { id, summary, make, ..self }
+    }
+}
+
 impl std::fmt::Debug for Definition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Definition").field("id", &self.id).field("xml", &self.xml).finish_non_exhaustive()

@@ -20,29 +20,21 @@ const STAND_HEIGHT: f64 = 1.2;
 const WALK_SPEED: f64 = 1.0;
 const RUN_SPEED: f64 = 8.0;
 
-const fn task(
-    id: &'static str,
-    summary: &'static str,
-    make: fn(&mut Physics) -> Result<Box<dyn Task>, String>,
-) -> Definition {
-    Definition {
-        id,
-        xml: "walker.xml",
-        summary,
-        state_layout: "qpos[9] then qvel[9]",
-        time_limit: 25.0,
-        control_timestep: Some(0.025),
-        edit: None,
-        make,
-    }
-}
+const WALK: Definition = Definition {
+    id: "dmc/walker-walk",
+    xml: "walker.xml",
+    summary: "DeepMind Control planar walker: walk at 1 m/s",
+    state_layout: "qpos[9] then qvel[9]",
+    time_limit: 25.0,
+    control_timestep: Some(0.025),
+    edit: None,
+    make: |p| Ok(Box::new(Walker::new(p, WALK_SPEED)?)),
+};
 
 /// The domain's tasks.
 pub const TASKS: &[Definition] = &[
-    task("dmc/walker-walk", "DeepMind Control planar walker: walk at 1 m/s", |p| {
-        Ok(Box::new(Walker::new(p, WALK_SPEED)?))
-    }),
-    task("dmc/walker-run", "DeepMind Control planar walker: run at 8 m/s", |p| {
+    WALK,
+    WALK.variant("dmc/walker-run", "DeepMind Control planar walker: run at 8 m/s", |p| {
         Ok(Box::new(Walker::new(p, RUN_SPEED)?))
     }),
 ];
