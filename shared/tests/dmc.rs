@@ -5,8 +5,7 @@
 //! Needs `eval "$(scripts/setup-mujoco.sh)"` (MuJoCo 3.17.0, dm_control 1.0.50's suite, and a venv
 //! with `dm-control==1.0.50` whose python is `$ERA_GYMNASIUM_PYTHON`).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use era_shared::env::{DMC_ENV_IDS, Env};
 use serde::Deserialize;
@@ -48,19 +47,7 @@ struct ResetsCase {
 
 /// Runs `scripts/dmc_reference.py MODE COUNT` through the setup script's venv.
 fn dm_control<C: DeserializeOwned>(mode: &str, count: usize) -> Reference<C> {
-    let python = std::env::var("ERA_GYMNASIUM_PYTHON")
-        .expect("ERA_GYMNASIUM_PYTHON is not set: run `eval \"$(scripts/setup-mujoco.sh)\"` first");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/dmc_reference.py");
-    // Python's MuJoCo appends its warnings to MUJOCO_LOG.TXT in the working directory: keep that out of the tree.
-    let scratch = tempfile::tempdir().expect("a temporary directory");
-    let out = Command::new(&python)
-        .arg(&script)
-        .args([mode, &count.to_string()])
-        .current_dir(scratch.path())
-        .output()
-        .expect("run the dm_control venv");
-    assert!(out.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
-    let reference: Reference<C> = serde_json::from_slice(&out.stdout).expect("the reference script's JSON");
+    let reference: Reference<C> = common::reference("dmc_reference.py", &[mode, &count.to_string()]);
     assert_eq!((reference.dm_control.as_str(), reference.mujoco.as_str()), ("1.0.50", "3.17.0"));
     reference
 }

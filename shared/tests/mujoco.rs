@@ -3,8 +3,7 @@
 //! Needs `eval "$(scripts/setup-mujoco.sh)"` (MuJoCo 3.17.0, Gymnasium 1.4.0's models, and a venv
 //! with `gymnasium[mujoco]==1.4.0` whose python is `$ERA_GYMNASIUM_PYTHON`).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use era_shared::env::{Env, MUJOCO_ENV_IDS};
 use serde::Deserialize;
@@ -39,20 +38,7 @@ struct Record {
 
 /// Runs Gymnasium through the setup script's venv.
 fn gymnasium(steps: usize) -> Reference {
-    let python = std::env::var("ERA_GYMNASIUM_PYTHON")
-        .expect("ERA_GYMNASIUM_PYTHON is not set: run `eval \"$(scripts/setup-mujoco.sh)\"` first");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/gymnasium_mujoco_reference.py");
-    // Python's MuJoCo appends its warnings to MUJOCO_LOG.TXT in the working directory: keep that out of the tree.
-    let scratch = tempfile::tempdir().expect("a temporary directory");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(steps.to_string())
-        .current_dir(scratch.path())
-        .output()
-        .expect("run the Gymnasium venv");
-    assert!(out.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
-    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).join("MUJOCO_LOG.TXT").exists(), "MuJoCo wrote a log into the tree");
-    serde_json::from_slice(&out.stdout).expect("the reference script's JSON")
+    common::reference("gymnasium_mujoco_reference.py", &[&steps.to_string()])
 }
 
 /// Observations are f32 in era (f64 in Gymnasium): equal to 1e-6, relative above magnitude 1.
