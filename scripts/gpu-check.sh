@@ -3,7 +3,7 @@
 # figure to one JSON file (rewritten after every step). On an NVIDIA H200 with the wgpu backend alone its
 # steps took 9–133 s each, about 11 minutes in all (measured; see docs/benchmarks.md).
 #
-#   scripts/gpu-check.sh [--dry-run] [--out FILE]
+#   scripts/gpu-check.sh [--dry-run] [--out FILE] [--backends LIST] [--steps LIST]
 #
 # On each GPU backend that works here (cuda: era built with the `cuda` feature and a driver that answers;
 # wgpu: a real adapter, see scripts/gpu-setup.sh for NVIDIA servers without a Vulkan loader):
@@ -28,6 +28,9 @@
 # --dry-run   tiny sizes, a software adapter (lavapipe) accepted for wgpu, the tiny shape instead of
 #             0.5B: tests the script where there is no GPU (a minute or two).
 # --out FILE  the report (default target/gpu-check/report.json); the parts and logs stay beside it.
+# --backends LIST  the GPU backends to try, comma-separated (default cuda,wgpu).
+# --steps LIST     only the steps whose names (without the backend) match one of these comma-separated
+#                  shell patterns, e.g. `train-dmc-*,sac-512` when GPU time is short (default: all).
 #
 # era: $ERA_BIN if set, else target/release/era (built with `--features cuda` when missing; building
 # needs crates.io, so on a GPU server without it carry a build with the tree). Pythons: $ERA_TORCH_PYTHON
@@ -37,11 +40,15 @@ cd "$(dirname "$0")/.."
 
 dry=0
 out=target/gpu-check/report.json
+try_backends=(cuda wgpu)
+only_steps=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) dry=1 ;;
     --out) out=$2; shift ;;
-    *) echo "gpu-check: unknown option '$1' (known: --dry-run, --out FILE)" >&2; exit 2 ;;
+    --backends) IFS=, read -ra try_backends <<<"$2"; shift ;;
+    --steps) IFS=, read -ra only_steps <<<"$2"; shift ;;
+    *) echo "gpu-check: unknown option '$1' (known: --dry-run, --out FILE, --backends LIST, --steps LIST)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -107,10 +114,22 @@ partial_report() {
   "$py" "$report" merge "$work/parts" "$out" >/dev/null 2>&1 || true
 }
 
+# Whether step NAME (BACKEND-STEP) was asked for by --steps.
+wanted() {
+  [ ${#only_steps[@]} -eq 0 ] && return 0
+  local pattern
+  for pattern in "${only_steps[@]}"; do
+    # shellcheck disable=SC2053  # the pattern is meant to match as a glob
+    [[ ${1#*-} == $pattern ]] && return 0
+  done
+  return 1
+}
+
 # Runs one step under a time limit; its record goes to parts/NAME.json, or a record of its error.
 step() {
   local name=$1
   shift
+  wanted "$name" || return 0
   local log="$work/logs/$name.log" start=$SECONDS
   printf 'gpu-check: %-28s ' "$name" >&2
   local status=0
@@ -141,7 +160,7 @@ torch_py=$(python_with ERA_TORCH_PYTHON torch || true)
 # Which GPU backends work here: a two-update SAC benchmark on each.
 backends=()
 skipped=()
-for b in cuda wgpu; do
+for b in "${try_backends[@]}"; do
   probe="$work/probe-$b.json"
   if timeout "$limit" "$era" bench control --algo sac --backend "$b" --width 8 --updates 2 --repeats 1 \
     --json "$probe" >"$work/logs/probe-$b.log" 2>&1; then
@@ -161,6 +180,21 @@ done
 torch=()
 [ -n "$torch_py" ] && torch=(--against torch --python "$torch_py")
 for b in "${backends[@]}"; do
+  # DMC: the released protocol's 5 000 random steps, then training; the rate is the last logged one.
+  # grep reads it all (-q would stop early, and pipefail would count era's broken pipe).
+  if ! wanted "$b-train-dmc-walker-run"; then
+    :
+  elif "$era" env list 2>/dev/null | grep '^dmc/walker-run ' >/dev/null; then
+    rm -rf "$work/runs-dmc-$b"
+    step "$b-train-dmc-walker-run" bash -c '"$1" train control --env dmc/walker-run --algo sac --era on \
+        --steps "$2" --learning-starts "$3" --hidden "$4" --log-every "$9" --eval-every 1000000 --backend "$5" \
+        --quiet --out "$6" && "$7" "$8" identity "$6/sac-era-dmc-walker-run" "${10}"' _ \
+      "$era" "$dmc_steps" "$([ "$dry" = 1 ] && echo 100 || echo 5000)" "$dmc_hidden" "$b" "$work/runs-dmc-$b" \
+      "$py" "$report" "$log_every" "$work/parts/$b-train-dmc-walker-run.json"
+  else
+    skipped+=("$b-train-dmc-walker-run: this era has no dmc/walker-run (build with --features mujoco and set ERA_DMC_ASSETS)")
+    echo "gpu-check: skipping ${skipped[-1]}" >&2
+  fi
   against=()
   [ -n "$jax_py" ] && against=(--against jax --python "$jax_py")
   # Named by the widths of a real run (256, 512) so that reports compare; a dry run uses smaller ones.
@@ -174,19 +208,6 @@ for b in "${backends[@]}"; do
       --out "$6" && "$7" "$8" identity "$6/sac-era-Pendulum-v1" "$9"' _ \
     "$era" "$train_steps" "$learning_starts" "$train_hidden" "$b" "$work/runs-$b" "$py" "$report" \
     "$work/parts/$b-train-pendulum.json" "$log_every"
-  # DMC: the released protocol's 5 000 random steps, then training; the rate is the last logged one.
-  # grep reads it all (-q would stop early, and pipefail would count era's broken pipe).
-  if "$era" env list 2>/dev/null | grep '^dmc/walker-run ' >/dev/null; then
-    rm -rf "$work/runs-dmc-$b"
-    step "$b-train-dmc-walker-run" bash -c '"$1" train control --env dmc/walker-run --algo sac --era on \
-        --steps "$2" --learning-starts "$3" --hidden "$4" --log-every "$9" --eval-every 1000000 --backend "$5" \
-        --quiet --out "$6" && "$7" "$8" identity "$6/sac-era-dmc-walker-run" "${10}"' _ \
-      "$era" "$dmc_steps" "$([ "$dry" = 1 ] && echo 100 || echo 5000)" "$dmc_hidden" "$b" "$work/runs-dmc-$b" \
-      "$py" "$report" "$log_every" "$work/parts/$b-train-dmc-walker-run.json"
-  else
-    skipped+=("$b-train-dmc-walker-run: this era has no dmc/walker-run (build with --features mujoco and set ERA_DMC_ASSETS)")
-    echo "gpu-check: skipping ${skipped[-1]}" >&2
-  fi
   step "$b-resnet18" "$era" bench vision --model resnet18 --batch-size "$batch" --steps "$steps" \
     --repeats "$repeats" --backend "$b" "${torch[@]}" --json "$work/parts/$b-resnet18.json"
   step "$b-grpo-tiny" "$era" bench llm --model "$llm_model" --prompts "$prompts" --group "$group" \
