@@ -14,5 +14,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
-cargo build --quiet --release -p era-native
+cargo build --quiet --release -p era-native --features fuzz
 exec target/release/era fuzz --seconds "$seconds" --crashes fuzz-crashes

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo test -p era-shared --features burn,llm,data,fast --lib
-cargo test -p era-native --bin era
+cargo test -p era-native --features fuzz --bin era
 cargo test -p era-web --lib

@@ -43,7 +43,7 @@ eval "$(scripts/setup-mujoco.sh)"
 # JAX 0.10.2, for the test that measures the fast path beside it (PyPI only).
 eval "$(scripts/setup-jax.sh)"
 # Everything below builds, lints and tests the MuJoCo tasks and the JAX comparison too.
-features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax)
+features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax,era-native/fuzz)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -10,6 +10,7 @@ use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, NdArray, Wgpu};
 use burn::tensor::backend::AutodiffBackend;
 use clap::ValueEnum;
+use era_shared::train::Engine;
 
 /// The CPU backend used for tests and as the fallback.
 pub type Cpu = Autodiff<NdArray<f32>>;
@@ -52,24 +53,68 @@ impl fmt::Display for BackendChoice {
     }
 }
 
+/// The backend a run computes on, resolved once from [`BackendChoice`]: the value [`Task::run`]
+/// receives beside the backend's type, and what progress lines, bench records and logs print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compute {
+    /// burn's ndarray backend on the CPU.
+    Ndarray,
+    /// The fast CPU path (its sampling and anything without a fast path on ndarray).
+    Fast,
+    /// burn's wgpu backend.
+    Wgpu,
+    /// burn's CUDA backend on NVIDIA GPU 0.
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
+impl Compute {
+    /// Which implementation computes the updates.
+    pub fn engine(self) -> Engine {
+        if self == Self::Fast { Engine::Fast } else { Engine::Burn }
+    }
+
+    /// The device, for benchmark records: `(description, whether it is a real GPU)`; for wgpu, the
+    /// adapters it can choose from.
+    pub fn device(self) -> (String, bool) {
+        match self {
+            #[cfg(feature = "cuda")]
+            Self::Cuda => ("NVIDIA GPU 0 (CUDA)".into(), true),
+            Self::Wgpu => {
+                let found = adapters();
+                let real = found.iter().any(|(_, real)| *real);
+                let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+                (names.join(", "), real)
+            }
+            Self::Ndarray | Self::Fast => ("CPU".into(), false),
+        }
+    }
+}
+
+impl fmt::Display for Compute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ndarray => "ndarray",
+            Self::Fast => "fast",
+            Self::Wgpu => "wgpu",
+            #[cfg(feature = "cuda")]
+            Self::Cuda => "cuda",
+        })
+    }
+}
+
 /// Work generic over the backend.
 pub trait Task {
     /// What the work returns.
     type Output;
     /// Whether the work can run on the fast CPU path (`--backend fast`); it then runs on the CPU
-    /// backend with `backend` = `"fast"` (see [`engine`]).
+    /// backend with [`Compute::Fast`].
     const FAST: bool = false;
     /// Whether `--backend auto` takes the fast path instead of ndarray when it falls back to the CPU
     /// and the CPU has AVX2 or AVX-512 (vision training).
     const FAST_ON_CPU: bool = false;
     /// Runs on backend `B` and its device.
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> Self::Output;
-}
-
-/// The control engine a backend name stands for: the fast CPU path for `fast`, burn otherwise.
-pub fn engine(backend: &str) -> era_shared::control::engine::Engine {
-    use era_shared::control::engine::Engine;
-    if backend == "fast" { Engine::Fast } else { Engine::Burn }
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> Self::Output;
 }
 
 /// The GPU adapters wgpu finds, as `(name, is a real GPU)`.
@@ -90,21 +135,6 @@ pub fn adapters() -> Vec<(String, bool)> {
             )
         })
         .collect()
-}
-
-/// The device a backend name (as [`Task::run`] receives it) computes on, for benchmark records:
-/// `(description, whether it is a real GPU)`. For wgpu, the adapters it can choose from.
-pub fn device_of(backend: &str) -> (String, bool) {
-    match backend {
-        "cuda" => ("NVIDIA GPU 0 (CUDA)".into(), true),
-        "wgpu" => {
-            let found = adapters();
-            let real = found.iter().any(|(_, real)| *real);
-            let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
-            (names.join(", "), real)
-        }
-        _ => ("CPU".into(), false),
-    }
 }
 
 /// Whether CUDA answers here: a one-element tensor goes to NVIDIA GPU 0 and back. The CUDA libraries
@@ -162,14 +192,6 @@ pub fn ensure_available(choice: BackendChoice) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The backend a choice resolves to.
-enum Resolved {
-    Cpu,
-    Wgpu,
-    #[cfg(feature = "cuda")]
-    Cuda,
-}
-
 /// Resolves `choice` to a concrete backend, saying on stderr what it chose and why, and runs `task` on it.
 /// Fails, instead of letting wgpu or CUDA panic, when the backend asked for cannot run here.
 pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output> {
@@ -177,32 +199,35 @@ pub fn run<T: Task>(choice: BackendChoice, task: T) -> anyhow::Result<T::Output>
         BackendChoice::Fast if !T::FAST => anyhow::bail!(
             "--backend fast: the fast CPU path runs training, evaluation, generation and benchmarks only; use --backend ndarray"
         ),
-        BackendChoice::Fast => return Ok(task.run::<Cpu>(Default::default(), "fast")),
-        BackendChoice::Ndarray => Resolved::Cpu,
+        BackendChoice::Fast => Compute::Fast,
+        BackendChoice::Ndarray => Compute::Ndarray,
         BackendChoice::Wgpu => {
             ensure_available(choice)?;
-            Resolved::Wgpu
+            Compute::Wgpu
         }
         BackendChoice::Cuda => {
             ensure_available(choice)?;
             #[cfg(feature = "cuda")]
             {
-                Resolved::Cuda
+                Compute::Cuda
             }
             #[cfg(not(feature = "cuda"))]
             unreachable!("ensure_available refuses cuda without the feature")
         }
         BackendChoice::Auto => auto(),
     };
+    let resolved = if resolved == Compute::Ndarray && choice == BackendChoice::Auto && T::FAST_ON_CPU && wide_vectors()
+    {
+        eprintln!("era: the fast CPU path (--backend auto on a CPU with AVX2; --backend ndarray forces ndarray)");
+        Compute::Fast
+    } else {
+        resolved
+    };
     Ok(match resolved {
-        Resolved::Cpu if choice == BackendChoice::Auto && T::FAST_ON_CPU && wide_vectors() => {
-            eprintln!("era: the fast CPU path (--backend auto on a CPU with AVX2; --backend ndarray forces ndarray)");
-            task.run::<Cpu>(Default::default(), "fast")
-        }
-        Resolved::Cpu => task.run::<Cpu>(Default::default(), "ndarray"),
-        Resolved::Wgpu => task.run::<Gpu>(WgpuDevice::DefaultDevice, "wgpu"),
+        Compute::Ndarray | Compute::Fast => task.run::<Cpu>(Default::default(), resolved),
+        Compute::Wgpu => task.run::<Gpu>(WgpuDevice::DefaultDevice, resolved),
         #[cfg(feature = "cuda")]
-        Resolved::Cuda => task.run::<Cuda>(Default::default(), "cuda"),
+        Compute::Cuda => task.run::<Cuda>(Default::default(), resolved),
     })
 }
 
@@ -220,19 +245,19 @@ fn wide_vectors() -> bool {
 
 /// `--backend auto`: CUDA if built in and answering, then a real wgpu adapter, then the CPU; says
 /// which and why on stderr.
-fn auto() -> Resolved {
+fn auto() -> Compute {
     let cuda = cuda_answers();
     #[cfg(feature = "cuda")]
     if cuda.is_ok() {
         eprintln!("era: backend cuda on NVIDIA GPU 0 (--backend auto)");
-        return Resolved::Cuda;
+        return Compute::Cuda;
     }
     let no_cuda = cuda.err().unwrap_or_default();
     let found = adapters();
     match found.iter().find(|(_, real)| *real) {
         Some((name, _)) => {
             eprintln!("era: backend wgpu on {name} (--backend auto; {no_cuda})");
-            Resolved::Wgpu
+            Compute::Wgpu
         }
         None => {
             let why = if found.is_empty() {
@@ -244,7 +269,7 @@ fn auto() -> Resolved {
                 )
             };
             eprintln!("era: backend ndarray on the CPU ({no_cuda}; {why}; --backend wgpu forces wgpu)");
-            Resolved::Cpu
+            Compute::Ndarray
         }
     }
 }
@@ -259,7 +284,7 @@ mod tests {
     impl Task for Burnonly {
         type Output = ();
 
-        fn run<B: AutodiffBackend>(self, _device: B::Device, _backend: &str) {}
+        fn run<B: AutodiffBackend>(self, _device: B::Device, _compute: Compute) {}
     }
 
     #[test]

@@ -45,12 +45,22 @@ pub struct BenchRecord {
 }
 
 impl BenchRecord {
-    /// An empty record of `command` on `backend`.
-    pub fn new(command: &str, backend: &str) -> Self {
-        let (device, gpu) = crate::backend::device_of(backend);
+    /// An empty record of `command` on `compute`.
+    pub fn new(command: &str, compute: crate::backend::Compute) -> Self {
+        let (device, gpu) = compute.device();
+        Self::on(command, compute.to_string(), device, gpu)
+    }
+
+    /// An empty record of `command` that runs on the CPU without a tensor backend (environment
+    /// stepping alone).
+    pub fn without_backend(command: &str) -> Self {
+        Self::on(command, "cpu".into(), "CPU".into(), false)
+    }
+
+    fn on(command: &str, backend: String, device: String, gpu: bool) -> Self {
         Self {
             command: command.into(),
-            backend: backend.into(),
+            backend,
             device,
             gpu,
             settings: BTreeMap::new(),
@@ -93,7 +103,7 @@ mod tests {
 
     #[test]
     fn writes_figures_and_checks_as_json_and_reports_failed_checks() {
-        let mut r = BenchRecord::new("bench vision", "ndarray");
+        let mut r = BenchRecord::new("bench vision", crate::backend::Compute::Ndarray);
         r.setting("batch_size", 128);
         r.figure("resnet18/train_era", 12.5, "images/s");
         r.check("resnet18/floor_holds", true, "min 0.6 ≥ 0.5".into());

@@ -1,14 +1,13 @@
-//! The command line: the subcommands, and the options shared by several of them; each domain's
-//! options are in its own `args` module (`control`, `vision`, `llm`).
+//! The command line: the subcommands and the options of the domain-free ones; each domain's options
+//! are in its own `args` module (`control`, `vision`, `llm`), and what they share in [`crate::run_args`].
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use era_shared::gaussian::{DEFAULT_LOG_STD_MAX, DEFAULT_LOG_STD_MIN};
 use era_shared::llm_scaling::{DEFAULT_K, DEFAULT_OMEGA_HIGH, DEFAULT_OMEGA_LOW, DEFAULT_TOP_FRACTION};
 use era_shared::softmax_floor::{DEFAULT_TAU, FloorMode};
 
-use crate::backend::BackendChoice;
 use crate::control::args::{BenchControlArgs, EvalControlArgs, TrainControlArgs};
 use crate::llm::args::{BenchLlmArgs, EvalLlmArgs, GenerateArgs, TrainLlmArgs};
 use crate::vision::args::{BenchVisionArgs, EvalVisionArgs, TrainVisionArgs};
@@ -48,12 +47,14 @@ pub enum Command {
     Bench(BenchCommand),
     /// Continue a prompt with a Qwen2-architecture model (a checkpoint directory or an `era train llm` run).
     Generate(GenerateArgs),
-    /// Feed every reader of outside data mutated inputs (`scripts/fuzz.sh` runs it).
+    /// Feed every reader of outside data mutated inputs (`scripts/fuzz.sh` runs it; feature `fuzz`).
+    #[cfg(feature = "fuzz")]
     #[command(hide = true)]
     Fuzz(FuzzArgs),
 }
 
 /// `era fuzz`.
+#[cfg(feature = "fuzz")]
 #[derive(Debug, Args)]
 pub struct FuzzArgs {
     /// Only these targets (all by default).
@@ -123,50 +124,6 @@ pub enum BenchCommand {
     Vision(BenchVisionArgs),
     /// Generation tokens/s, and GRPO update time per token with ERA on vs off.
     Llm(BenchLlmArgs),
-}
-
-/// `--era on|off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnOff {
-    /// ERA on.
-    On,
-    /// ERA off: the baseline algorithm.
-    Off,
-}
-
-/// Options every `era train …` command shares.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Seed (the first seed with --seeds).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Run this many seeds (seed, seed+1, …) in parallel threads.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub seeds: u64,
-    /// Where run directories are created.
-    #[arg(long, default_value = "runs")]
-    pub out: PathBuf,
-    /// The run directory's name [default: the algorithm and task, e.g. sac-era-Pendulum-v1 or
-    /// mnist-embedded-small-cnn-era, made unique].
-    #[arg(long)]
-    pub run_name: Option<String>,
-    /// Continue the killed or stopped run in this directory from its last checkpoint.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub resume: Option<PathBuf>,
-    /// With --resume: continue from the checkpoint at this step instead of the newest (after a
-    /// divergence; newer checkpoints are set aside, not deleted).
-    #[arg(long, value_name = "STEP", requires = "resume")]
-    pub from_step: Option<u64>,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    pub backend: BackendChoice,
-    /// Write a checkpoint every this many steps, and at the end [default: control 10000 environment
-    /// steps; vision at the end of every epoch].
-    #[arg(long)]
-    pub checkpoint_every: Option<u64>,
-    /// No progress bars (one line per evaluation or epoch instead).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// `era env …`

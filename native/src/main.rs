@@ -13,11 +13,12 @@ mod compare;
 mod config;
 mod control;
 mod env_cmd;
+#[cfg(feature = "fuzz")]
 mod fuzz;
 mod input;
 mod llm;
 mod peer;
-mod plot;
+mod run_args;
 mod run_loop;
 mod runs;
 mod vision;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Eval(cli::EvalCommand::Llm(args)) => llm::train::eval(&args),
         Command::Bench(cli::BenchCommand::Llm(args)) => llm::bench::run(&args),
         Command::Generate(args) => llm::train::generate(&args),
+        #[cfg(feature = "fuzz")]
         Command::Fuzz(args) => fuzz::run(&args),
     };
     match result {

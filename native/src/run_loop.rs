@@ -15,6 +15,7 @@ use era_shared::runlog::{EraTargets, Header, RUN_LOG_FILE, Status};
 use era_shared::train::{Logged, TrainError, Trainer};
 use indicatif::ProgressBar;
 
+use crate::backend::Compute;
 use crate::checkpoint;
 use crate::runs::{self, Start, stopping};
 
@@ -55,8 +56,8 @@ pub struct Run<'a> {
     pub start: Start,
     /// Checkpoint cadence in positions.
     pub every: u64,
-    /// The backend's name, for the progress bar.
-    pub backend: &'a str,
+    /// The backend, for the progress bar.
+    pub compute: Compute,
     /// Its progress bar (hidden with `--quiet`).
     pub bar: &'a ProgressBar,
     /// `--quiet`.
@@ -79,7 +80,7 @@ pub fn drive<T: Presented>(
     let bar = run.bar;
     bar.set_style(runs::bar_style("steps"));
     bar.set_length(trainer.total());
-    bar.set_prefix(format!("{} ({})", trainer.title(), run.backend));
+    bar.set_prefix(format!("{} ({})", trainer.title(), run.compute));
     bar.set_position(trainer.position());
     let start = Instant::now();
     let wall = || wall0 + start.elapsed().as_secs_f64();
@@ -221,7 +222,7 @@ mod tests {
 
     fn drive_counter(dir: &Path, counter: &mut Counter, start: Start) -> anyhow::Result<()> {
         let bar = ProgressBar::hidden();
-        let run = Run { dir, start, every: 2, backend: "test", bar: &bar, quiet: true };
+        let run = Run { dir, start, every: 2, compute: Compute::Ndarray, bar: &bar, quiet: true };
         drive(counter, run, |era| {
             Ok(Header::new(
                 Domain::Control,

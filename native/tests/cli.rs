@@ -396,6 +396,7 @@ fn env_rollout_reproduces_gymnasium_and_names_bad_input() {
     assert!(dims.iter().filter(|&&d| d >= 2).count() >= 2, "{dims:?}");
 }
 
+#[cfg(feature = "fuzz")]
 #[test]
 fn every_parser_survives_a_short_fuzzing_pass() {
     // The long runs are `scripts/fuzz.sh`; this is a second per reader of mutated inputs.
@@ -418,6 +419,7 @@ fn every_parser_survives_a_short_fuzzing_pass() {
     }
 }
 
+#[cfg(feature = "fuzz")]
 #[test]
 fn the_starting_inputs_for_a_coverage_guided_fuzzer_are_written_per_target_and_each_is_accepted() {
     // What scripts/fuzz-afl.sh hands AFL++ as its starting corpus.

@@ -16,6 +16,8 @@
 pub mod choice;
 #[cfg(feature = "burn")]
 pub mod control;
+#[cfg(feature = "fast")]
+pub mod cpu;
 #[cfg(feature = "data")]
 pub mod data;
 pub mod env;

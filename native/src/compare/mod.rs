@@ -2,10 +2,11 @@
 //! then the score's interquartile mean (IQM) with its 95 % stratified-bootstrap interval per task, and
 //! over tasks on min–max normalised scores (the `rliable` convention, Agarwal et al. 2021).
 //!
-//! The IQM section is in [`iqm`], the paired one in [`paired`].
+//! The IQM section is in [`iqm`], the paired one in [`paired`], the SVG curves of `--plot` in [`plot`].
 
 mod iqm;
 mod paired;
+mod plot;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -45,7 +46,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.plot {
         use era_shared::metrics::{GAUSSIAN_ENTROPY, ROLLOUT_ENTROPY_WINDOW, ROLLOUT_H_RESP_WINDOW};
         let keys = [args.score.as_str(), GAUSSIAN_ENTROPY, ROLLOUT_H_RESP_WINDOW, ROLLOUT_ENTROPY_WINDOW];
-        for file in crate::plot::write(&groups, &keys, dir)? {
+        for file in plot::write(&groups, &keys, dir)? {
             eprintln!("era: wrote {}", file.display());
         }
     }

@@ -7,7 +7,7 @@ use era_shared::control::Algo;
 use era_shared::control::mlp::{Init, Nonlinearity, Norm};
 
 use crate::backend::BackendChoice;
-use crate::cli::{OnOff, RunArgs};
+use crate::run_args::{OnOff, RunArgs};
 
 /// Options of `era train control`. Unset options take the algorithm's documented default (see
 /// the `config.json` each run writes).

@@ -9,68 +9,10 @@
 //! storing, sampling, two updates per step). PPO: the 320 minibatch updates of one 2048-step rollout
 //! with ERA on and off, and one whole iteration of PPO-ERA training on FiveLinkArm-v0 (the rollout,
 //! acting one step at a time, then its update). With `--against jax` the fast path's SAC update runs
-//! beside the same update in JAX instead (see "Beside JAX" below).
+//! beside the same update in JAX instead (docs/benchmarks.md, "Beside JAX").
 //!
-//! # What was tried for the fast path, predicted and measured
-//!
-//! SAC-ERA update, obs 17, action 6, batch 256, 2×256 ReLU MLPs, on the reference machine (2 cores of
-//! an Intel Xeon with AVX-512, shared), in updates/s; the burn reference on ndarray does 78–84.
-//!
-//! | attempt | predicted | measured |
-//! |---|---|---|
-//! | ndarray's matrixmultiply with its `threading` feature | up to 1.6× (a second core) | 1.00×: it spawns no threads at these sizes; dropped |
-//! | OpenBLAS as the GEMM (numpy's build, one thread) | faster kernels than matrixmultiply | 129–154 GFLOP/s at 256–512, below `gemm`'s 173–190; not used |
-//! | `gemm` 0.19 without its `x86-v4` feature | — | 104 GFLOP/s on one core at 256³: FMA (AVX2) kernels only |
-//! | `gemm` with `x86-v4` (AVX-512 kernels) | ×1.7 on the products | 180 GFLOP/s on one core at 256³ (×1.73) |
-//! | hand-written gradients on those kernels, buffers kept, twin critics in `rayon::join`, the actor's products split by `gemm` over the pool | GEMM-bound: ~500 | 231 (SAC 272): splitting one 256-row product between two threads is slower than one thread (actor forward 365 µs vs 269 µs) |
-//! | every product on one thread; the batch's two halves through the actor side by side | the actor's share halves | 327 (SAC 335) |
-//! | two lanes meeting at spin barriers instead of ~8 `rayon::join`s, whose wake-ups cost 26–120 µs each on this virtual machine | −0.3 ms per update | 356 (SAC 369) |
-//! | the truncated normal's draw in `f32` instead of `f64` (as the tensor version) | −5 % for SAC-ERA | within the noise (350–367) |
-//! | our own loops compiled for the host CPU (`-C target-cpu=native`) | AVX-512 for Adam, biases, activations | +2 %; not worth a non-portable binary |
-//! | column-major activations | `gemm` runs 5 % faster on a column-major forward product | not done: forward products are a third of the work |
-//! | lane 1 on a persistent worker thread of the agent's own instead of a thread spawned per update (60–120 µs each) | +4 % | 370–387 (SAC 392) |
-//! | burn's other CPU backend, `cpu` (CubeCL, JIT-compiled kernels), and with it `fusion`/`autotune` | fused element-wise kernels would cut the reference's overhead | not measurable here: its build script downloads a prebuilt LLVM from GitHub (`tracel-llvm-bundler`), which this machine cannot reach (build fails with exit 101) |
-//! | Adam's moments flushed to zero below 10⁻³⁰ | a real run (not this benchmark) had 14 % of its time in Adam's loop: moments of dead ReLU units decay into subnormal floats | FiveLinkArm-v0 training 139 → 178 steps/s (×1.28); the benchmark's short runs never get there |
-//!
-//! Where the time went before the persistent lane thread (perf, width 256): 62 % in `gemm`'s kernels
-//! and packing, 13 % in the truncated normal's draws, 7 % waiting at barriers (mostly for the lane
-//! thread spawned per update), the rest in bias, activation, Adam and copies. At width 512 the kernels
-//! take 77 % and each core runs them at about 85 % of its single-core rate while the other core does
-//! the same: 110–114 updates/s.
-//!
-//! # Beside JAX
-//!
-//! The target set for this path was the authors' framework: the same update in JAX, compiled end to
-//! end, did 350 (width 256) and 128 (width 512) updates/s on a 2-core AMD EPYC. `--against jax` runs
-//! that update (`scripts/jax_sac_update.py`, JAX 0.10.2, 50 updates per compiled call, which JAX runs
-//! about 10 % faster than one call per update) interleaved with the fast path on the machine at hand.
-//! With the released networks on both sides (ELU, LayerNorm critics, AdamW; `--updates 1000 --repeats
-//! 3`, training paused): SAC-ERA 249.1 vs 236.1 (1.05×) at width 256, 80.7 vs 89.6 (0.90×) at width
-//! 512. The rest of this section was measured with CleanRL's ReLU networks and Adam, before the
-//! defaults followed the release: on the reference machine (release build, `--updates 2000 --repeats
-//! 3`), fast vs JAX: SAC-ERA
-//! 360.7 vs 273.2 (1.32×) and SAC 362.6 vs 279.5 (1.30×) at width 256; SAC-ERA 104.5 vs 97.0 (1.08×)
-//! and SAC 108.1 vs 99.4 (1.09×) at width 512 (an earlier run: 1.26×, 1.29×, 1.10×, 1.07×). This Xeon
-//! runs JAX's update about a quarter slower than that EPYC did, so the absolute 128 is not reached
-//! here at width 512. Why it is far: one update at width
-//! 512 is about 2.24 GFLOP (sixteen 256×512×512 products plus the thin first and last layers), so
-//! 128 updates/s is 287 GFLOP/s, 143 per core, against the 180–190 that `gemm`'s AVX-512 kernel gives
-//! one core here on these shapes: the whole update would have to run at 75 % of the kernel's own rate.
-//! The fast path runs at up to 127 per core (113.8 updates/s on a quiet machine, two thirds of the
-//! time inside the kernel), JAX at up to 115; fewer
-//! FLOPs or faster kernels would be needed (column-major activations are the one measured lead).
-//!
-//! PPO (obs 17, action 6, 2×64 tanh MLPs, minibatches of 64, 10 epochs over 2048 steps), minibatch
-//! updates/s; the burn reference on ndarray does 1100–1210. The first and last figures are this
-//! command's; the ones between come from a timing loop over the fast update alone (outside the
-//! project), which runs the same update without the reference beside it:
-//!
-//! | attempt | predicted | measured |
-//! |---|---|---|
-//! | the SAC path's approach on one thread (minibatches of 64 rows are too small to split): hand-written gradients, kept buffers, one pass for the global-norm clip | the reference is all overhead: ≥ 10× | 3518 (3.0×): a profile showed 76 % of the time in the C library's `tanhf` and the `expm1f` it calls, scalar, ~12 ns each |
-//! | `tanh` as `−m/(2 + m)`, `m = exp(−2|x|) − 1` from a range reduction and a polynomial, in a form the compiler vectorises | tanh several times cheaper | 8570 |
-//! | the same with `2ᵏ` built by integer arithmetic instead of a float-to-int cast (which kept that part scalar) | — | 10 640 (9.3× in the bench) |
-//! | `tanh` with AVX-512 through run-time dispatch | the activation is still ~25 % of the update at 4 floats per instruction | not done: another `unsafe` exception for ~15 %, with the target met three times over |
+//! What was tried for the fast path, with each attempt's predicted and measured effect, is in
+//! docs/benchmarks.md ("What was tried for the fast path").
 
 use std::time::Instant;
 
@@ -86,7 +28,7 @@ use era_shared::train::{TrainError, TrainRng};
 use rand::{Rng, SeedableRng};
 
 use super::args::{Against, BenchAlgo, BenchControlArgs};
-use crate::backend::{self, BackendChoice, Task};
+use crate::backend::{self, BackendChoice, Compute, Task};
 use crate::bench_record::BenchRecord;
 use crate::peer::Peer;
 
@@ -113,7 +55,7 @@ pub fn run(args: &BenchControlArgs) -> anyhow::Result<()> {
     let mut record = if want(BenchAlgo::Sac) || want(BenchAlgo::Ppo) {
         backend::run(args.backend, Agents { args })??
     } else {
-        BenchRecord::new("bench control", "cpu")
+        BenchRecord::without_backend("bench control")
     };
     record.setting("width", args.width);
     record.setting("updates", args.updates);
@@ -143,11 +85,10 @@ impl Task for Agents<'_> {
     type Output = anyhow::Result<BenchRecord>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<BenchRecord> {
         let a = self.args;
-        let mut record = BenchRecord::new("bench control", backend);
+        let mut record = BenchRecord::new("bench control", compute);
         let want = |x: BenchAlgo| a.algo == x || a.algo == BenchAlgo::All;
-        let engine = backend::engine(backend);
         if want(BenchAlgo::Sac) {
             let bench = Bench {
                 algo: "sac",
@@ -159,10 +100,10 @@ impl Task for Agents<'_> {
             let update = |era, engine| sac_updates_per_sec::<B>(era, a.width, a.updates, engine, &device);
             if a.against == Against::Jax {
                 let jax = Jax { peer: Peer::jax(&a.python), width: a.width, updates: a.updates };
-                bench.report_against_jax((a.repeats, engine, backend), &update, &jax, &mut record)?;
+                bench.report_against_jax((a.repeats, compute), &update, &jax, &mut record)?;
             } else {
                 bench.report(
-                    (a.repeats, engine, backend),
+                    (a.repeats, compute),
                     &update,
                     &|engine| sac_loop_updates_per_sec::<B>(a.width, a.updates, engine, &device),
                     &mut record,
@@ -180,7 +121,7 @@ impl Task for Agents<'_> {
                 loop_unit: "environment steps/s",
             };
             bench.report(
-                (a.repeats, engine, backend),
+                (a.repeats, compute),
                 &|era, engine| ppo_updates_per_sec::<B>(era, engine, &device),
                 &|engine| ppo_loop_steps_per_sec::<B>(engine, &device),
                 &mut record,
@@ -211,12 +152,12 @@ impl Bench {
     /// ndarray reference side by side, with the speed-up.
     fn report(
         &self,
-        (repeats, engine, backend): (usize, Engine, &str),
+        (repeats, compute): (usize, Compute),
         update: &dyn Fn(bool, Engine) -> Result<f64, TrainError>,
         in_loop: &dyn Fn(Engine) -> Result<f64, TrainError>,
         record: &mut BenchRecord,
     ) -> Result<(), TrainError> {
-        let (algo, unit) = (self.algo, self.unit);
+        let (algo, unit, engine) = (self.algo, self.unit, compute.engine());
         if engine == Engine::Fast {
             let [era_fast, era_ref, plain_fast, plain_ref, loop_fast, loop_ref] = medians(
                 repeats,
@@ -242,7 +183,7 @@ impl Bench {
         } else {
             let [era, plain, looped] =
                 medians(repeats, [&|| update(true, engine), &|| update(false, engine), &|| in_loop(engine)])?;
-            println!("{} on {backend}, median of {repeats}:", self.update);
+            println!("{} on {compute}, median of {repeats}:", self.update);
             println!("  {algo}-era  {era:>10.1} {unit}\n  {algo}      {plain:>10.1} {unit}");
             println!("  {}: {looped:.1} {}", self.in_loop, self.loop_unit);
             println!("  ERA overhead: {:.3}× (time per update, {algo}-era / {algo})", plain / era);
@@ -264,26 +205,26 @@ impl Bench {
     /// ERA on and off, interleaved, and prints the medians side by side (and records them).
     fn report_against_jax(
         &self,
-        (repeats, engine, backend): (usize, Engine, &str),
+        (repeats, compute): (usize, Compute),
         update: &dyn Fn(bool, Engine) -> Result<f64, TrainError>,
         jax: &Jax,
         record: &mut BenchRecord,
     ) -> anyhow::Result<()> {
         let version = jax.peer.version()?;
-        let era = |on| Ok::<_, anyhow::Error>(update(on, engine)?);
+        let era = |on| Ok::<_, anyhow::Error>(update(on, compute.engine())?);
         let [era_on, jax_on, era_off, jax_off] = medians(
             repeats,
             [&|| era(true), &|| jax.updates_per_sec(true), &|| era(false), &|| jax.updates_per_sec(false)],
         )?;
         println!(
-            "{} on {backend}, {}, median of {repeats}, beside JAX {version} on {} (compiled end to end):",
+            "{} on {compute}, {}, median of {repeats}, beside JAX {version} on {} (compiled end to end):",
             self.update,
             self.unit,
             jax.peer.platform()?
         );
         let algo = self.algo;
         let with_era = format!("{algo}-era");
-        side_by_side((backend, "jax"), &[(&with_era, era_on, jax_on), (algo, era_off, jax_off)]);
+        side_by_side((&compute.to_string(), "jax"), &[(&with_era, era_on, jax_on), (algo, era_off, jax_off)]);
         record.setting("jax", version);
         record.figure(&format!("{algo}/update_era"), era_on, self.unit);
         record.figure(&format!("{algo}/update_plain"), era_off, self.unit);

@@ -11,14 +11,14 @@ use era_shared::control::sac::SacConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
-use era_shared::train::Logged;
+use era_shared::train::{Engine, Logged};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use super::args::{DeltaArg, EvalControlArgs, TrainControlArgs};
-use crate::backend::{self, BackendChoice, Cpu, Task};
+use crate::backend::{self, BackendChoice, Compute, Cpu, Task};
 use crate::checkpoint;
-use crate::cli::OnOff;
+use crate::run_args::OnOff;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 
@@ -137,12 +137,8 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
     let env = args.env.clone().unwrap_or_default();
     let first = control_config(args, &env, args.run.seed);
     // Build once on the CPU so a bad setting fails before anything is written.
-    ControlTrainer::<Cpu>::with_engine(
-        first.clone(),
-        &Default::default(),
-        backend::engine(&args.run.backend.to_string()),
-    )
-    .map_err(anyhow::Error::from)?;
+    let engine = if args.run.backend == BackendChoice::Fast { Engine::Fast } else { Engine::Burn };
+    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), engine).map_err(anyhow::Error::from)?;
     // `dmc/walker-run` names the run `sac-era-dmc-walker-run`: one folder, not two.
     let base =
         args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), env.replace('/', "-")));
@@ -169,9 +165,9 @@ impl Task for Train {
     type Output = anyhow::Result<()>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
         let quiet = self.quiet;
-        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, device.clone(), backend, bar, quiet))
+        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, device.clone(), compute, bar, quiet))
     }
 }
 
@@ -195,12 +191,12 @@ fn header(job: &Job, era: EraTargets) -> anyhow::Result<Header> {
 fn train_one<B: AutodiffBackend>(
     job: &Job,
     device: B::Device,
-    backend: &str,
+    compute: Compute,
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let mut trainer = ControlTrainer::<B>::with_engine(job.config.control.clone(), &device, backend::engine(backend))?;
-    let run = Run { dir: &job.dir, start: job.start, every: job.config.checkpoint_every, backend, bar, quiet };
+    let mut trainer = ControlTrainer::<B>::with_engine(job.config.control.clone(), &device, compute.engine())?;
+    let run = Run { dir: &job.dir, start: job.start, every: job.config.checkpoint_every, compute, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 
@@ -262,15 +258,14 @@ impl Task for Eval {
     type Output = anyhow::Result<()>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
         for dir in &self.dirs {
             let config: RunConfig = runs::read_config(dir, WHAT)?;
             let Some(ckpt) = checkpoint::latest(dir)? else {
                 bail!("{}: no checkpoint yet", dir.display());
             };
             // A checkpoint of the fast path is in its own format: read it with that engine.
-            let engine =
-                if config.backend == BackendChoice::Fast { backend::engine("fast") } else { backend::engine(backend) };
+            let engine = if config.backend == BackendChoice::Fast { Engine::Fast } else { compute.engine() };
             let mut trainer = ControlTrainer::<B>::with_engine(config.control.clone(), &device, engine)?;
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let ret = pollster::block_on(trainer.evaluate(self.episodes))?;

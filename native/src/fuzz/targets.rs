@@ -377,7 +377,7 @@ fn hf_config_seeds() -> Vec<Vec<u8>> {
 
 fn read_hf_config(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
     put(dir, "config.json", bytes)?;
-    let config = era_shared::llm::hf_weights::Qwen2Config::from_dir(dir)?;
+    let config = era_shared::llm::qwen2::Qwen2Config::from_dir(dir)?;
     let _ = config.tensors();
     Ok(true)
 }
@@ -385,9 +385,9 @@ fn read_hf_config(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
 /// The weight readers' architecture: the tiny model's, one layer of width 8. Every tensor kind and
 /// header field is there, in a few kilobytes instead of the tiny model's 4 MB, so that a mutation hits
 /// the header and the tensors' bounds as often as the data, and a million inputs take minutes.
-fn micro_model() -> era_shared::llm::hf_weights::Qwen2Config {
+fn micro_model() -> era_shared::llm::qwen2::Qwen2Config {
     let (tiny, _) = era_shared::llm::source::tiny_model();
-    era_shared::llm::hf_weights::Qwen2Config {
+    era_shared::llm::qwen2::Qwen2Config {
         hidden_size: 8,
         intermediate_size: 16,
         num_hidden_layers: 1,

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use era_shared::llm::grpo::AdvantageSign;
 
 use crate::backend::BackendChoice;
-use crate::cli::{OnOff, RunArgs};
+use crate::run_args::{OnOff, RunArgs};
 
 /// `--era-ratio scaled|rollout`: the denominator of GRPO-ERA's importance ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

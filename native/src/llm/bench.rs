@@ -14,10 +14,11 @@ use era_shared::llm::hf_weights::write_dir;
 use era_shared::llm::qwen2::random_weights;
 use era_shared::llm::source::{ModelSource, PUBLISHED_SHAPES, published_shape, tiny_model};
 use era_shared::llm::trainer::{LlmTrainer, Rollout};
+use era_shared::train::Engine;
 use safetensors::Dtype;
 
 use super::args::BenchLlmArgs;
-use crate::backend::{self, Task};
+use crate::backend::{self, Compute, Task};
 use crate::bench_record::BenchRecord;
 use crate::peer::Peer;
 use era_shared::stats::median;
@@ -59,7 +60,7 @@ impl Task for Bench<'_> {
     type Output = anyhow::Result<BenchRecord>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<BenchRecord> {
         let a = self.args;
         let config = |era: bool| {
             // A band no entropy falls inside: every positive-advantage response is rescaled.
@@ -75,7 +76,7 @@ impl Task for Bench<'_> {
         // The peer first, so that a missing PyTorch is said before minutes of measuring.
         let peer = a.peer.peer();
         let torch_version = peer.as_ref().map(Peer::version).transpose()?;
-        let fast = backend == "fast";
+        let fast = compute.engine() == Engine::Fast;
         let make = |era: bool| -> anyhow::Result<LlmTrainer<B>> {
             let t = LlmTrainer::<B>::new(config(era), self.model.clone(), &device)?;
             Ok(if fast { t.with_fast_update()? } else { t })
@@ -127,7 +128,7 @@ impl Task for Bench<'_> {
         let config_path = scratch.path().join("config.json");
         std::fs::write(&config_path, serde_json::to_vec(&self.model.config)?)?;
         // The record names the device once (asking wgpu for its adapters is not free).
-        let mut record = BenchRecord::new("bench llm", backend);
+        let mut record = BenchRecord::new("bench llm", compute);
         let peer_device = if record.gpu { "default" } else { "cpu" };
         let (rows, width) = (rollout.packed.pads.len().to_string(), rollout.packed.width.to_string());
         let (steps, config_arg) = (a.steps.to_string(), config_path.display().to_string());
@@ -155,7 +156,7 @@ impl Task for Bench<'_> {
         }
         let (t_on, t_off) = (median(t_on), median(t_off));
         println!(
-            "{} ({} parameters, {} prompts × {} responses, {backend}), median of {}:",
+            "{} ({} parameters, {} prompts × {} responses, {compute}), median of {}:",
             if a.model == "tiny" { "tiny model" } else { a.model.as_str() },
             self.model.parameters(),
             a.prompts,

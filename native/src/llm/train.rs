@@ -13,15 +13,15 @@ use era_shared::llm::source::ModelSource;
 use era_shared::llm::trainer::LlmTrainer;
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, StepUnit};
-use era_shared::train::Logged;
+use era_shared::train::{Engine, Logged};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::args::{EraRatio, EvalLlmArgs, GenerateArgs, TrainLlmArgs};
-use crate::backend::{self, BackendChoice, Task};
+use crate::backend::{self, BackendChoice, Compute, Task};
 use crate::checkpoint;
-use crate::cli::OnOff;
+use crate::run_args::OnOff;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 
@@ -173,7 +173,7 @@ impl Task for Train {
     type Output = anyhow::Result<()>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
         let quiet = self.quiet;
         let loaded = &self.loaded;
         runs::in_parallel(&self.jobs, quiet, |job, bar| {
@@ -181,7 +181,7 @@ impl Task for Train {
                 Some(s) => s.clone(),
                 None => source(&job.config.model, job.config.llm.seed)?,
             };
-            train_one::<B>(job, start, device.clone(), backend, bar, quiet)
+            train_one::<B>(job, start, device.clone(), compute, bar, quiet)
         })
     }
 }
@@ -207,16 +207,16 @@ fn train_one<B: AutodiffBackend>(
     job: &Job,
     start_from: ModelSource,
     device: B::Device,
-    backend: &str,
+    compute: Compute,
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
     let mut trainer = LlmTrainer::<B>::new(job.config.llm.clone(), start_from, &device)?;
-    if backend == "fast" {
+    if compute.engine() == Engine::Fast {
         trainer = trainer.with_fast_update()?;
     }
     let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
-    let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
+    let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 
@@ -282,7 +282,7 @@ impl Task for Eval {
     type Output = anyhow::Result<()>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, _compute: Compute) -> anyhow::Result<()> {
         for dir in &self.dirs {
             let config: RunConfig = runs::read_config(dir, WHAT)?;
             let Some(ckpt) = checkpoint::latest(dir)? else {
@@ -368,13 +368,13 @@ impl Task for Generate<'_> {
     type Output = anyhow::Result<Vec<String>>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<Vec<String>> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<Vec<String>> {
         let m = &self.model;
         let mut rng = era_shared::train::TrainRng::seed_from_u64(self.args.seed);
         let prompts = vec![self.prompt.clone(); self.args.samples];
         let stop = m.tokenizer.stop_ids().to_vec();
         let max = self.args.max_tokens;
-        let out = if backend == "fast" {
+        let out = if compute.engine() == Engine::Fast {
             let fast = FastQwen2::from_weights(&m.config, &m.weights)?;
             let decoder = FastDecoder::new(&fast);
             pollster::block_on(sampler::sample(&decoder, &prompts, max, &stop, &self.sampling, &mut rng))?

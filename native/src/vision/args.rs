@@ -8,7 +8,7 @@ use era_shared::softmax_floor::{DEFAULT_TAU, FloorMode};
 use era_shared::vision::{ModelKind, Regularizer};
 
 use crate::backend::BackendChoice;
-use crate::cli::RunArgs;
+use crate::run_args::RunArgs;
 
 /// Options of `era train vision`. Unset options take the dataset's and model's documented default
 /// (see the `config.json` each run writes).

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{DatasetKind, ImageDataset};
-use era_shared::train::TrainError;
+use era_shared::train::{Engine, TrainError};
 use era_shared::vision::config::VisionConfig;
 use era_shared::vision::fast::FastVisionTrainer;
 use era_shared::vision::trainer::{Evaluation, VisionTrainer};
@@ -16,7 +16,7 @@ use era_shared::vision::{ModelKind, Regularizer};
 use rand::{Rng, SeedableRng};
 
 use super::args::BenchVisionArgs;
-use crate::backend::{self, Task};
+use crate::backend::{self, Compute, Task};
 use crate::bench_record::BenchRecord;
 use era_shared::stats::median;
 
@@ -104,9 +104,9 @@ impl Task for Bench<'_> {
     type Output = anyhow::Result<BenchRecord>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<BenchRecord> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<BenchRecord> {
         let a = self.args;
-        let mut record = BenchRecord::new("bench vision", backend);
+        let mut record = BenchRecord::new("bench vision", compute);
         let peer = a.peer.peer();
         // On a GPU backend PyTorch takes its own default device (CUDA where it has one); else the CPU.
         let peer_device = if record.gpu { "default" } else { "cpu" };
@@ -134,7 +134,7 @@ impl Task for Bench<'_> {
             let data = || (synthetic(train_len, shape), synthetic(a.batch_size * a.steps, shape));
             let trainer = |reg| -> Result<Box<dyn Classifier>, TrainError> {
                 let (train, test) = data();
-                Ok(if backend == "fast" {
+                Ok(if compute.engine() == Engine::Fast {
                     Box::new(FastVisionTrainer::new(config(reg), train, test)?)
                 } else {
                     Box::new(VisionTrainer::<B>::new(config(reg), train, test, &device)?)
@@ -191,7 +191,7 @@ impl Task for Bench<'_> {
             let [t_on, t_off] = train.map(median);
             let [i_on, i_off] = infer.map(median);
             println!(
-                "{model} ({}×{}×{} images, 10 classes, batch {}, {backend}), median of {}:",
+                "{model} ({}×{}×{} images, 10 classes, batch {}, {compute}), median of {}:",
                 shape[0], shape[1], shape[2], a.batch_size, a.repeats
             );
             println!(
@@ -227,7 +227,7 @@ impl Task for Bench<'_> {
             // The fast path's floor work per step (forward and backward on the batch's logits), timed
             // alone: microseconds, far below what alternating whole steps can resolve on a shared
             // machine. burn's floor is tensor operations inside its graph; it is not timed this way.
-            if backend == "fast" {
+            if compute.engine() == Engine::Fast {
                 let floor_us = floor_cost(a.batch_size, h0);
                 let step_us = 1e6 * a.batch_size as f64 / t_off;
                 println!(

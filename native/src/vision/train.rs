@@ -8,7 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{ImageDataset, Split};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
-use era_shared::train::Logged;
+use era_shared::train::{Engine, Logged};
 use era_shared::vision::config::VisionConfig;
 use era_shared::vision::fast::FastVisionTrainer;
 use era_shared::vision::trainer::VisionTrainer;
@@ -16,7 +16,7 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use super::args::{EvalVisionArgs, TrainVisionArgs};
-use crate::backend::{self, BackendChoice, Cpu, Task};
+use crate::backend::{self, BackendChoice, Compute, Cpu, Task};
 use crate::checkpoint;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
@@ -129,10 +129,10 @@ impl Task for Train {
     const FAST: bool = true;
     const FAST_ON_CPU: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
         let quiet = self.quiet;
         let data = &self.data;
-        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, data, device.clone(), backend, bar, quiet))
+        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, data, device.clone(), compute, bar, quiet))
     }
 }
 
@@ -157,21 +157,21 @@ fn train_one<B: AutodiffBackend>(
     job: &Job,
     (train, test): &(ImageDataset, ImageDataset),
     device: B::Device,
-    backend: &str,
+    compute: Compute,
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
     let (config, every) = (job.config.vision.clone(), job.config.checkpoint_every);
-    if backend == "fast" {
+    if compute.engine() == Engine::Fast {
         let mut trainer = FastVisionTrainer::new(config, train.clone(), test.clone())?;
         // Every epoch's end is a checkpoint too (a milestone of the trainer).
         let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
-        let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
+        let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
         return run_loop::drive(&mut trainer, run, |era| header(job, era));
     }
     let mut trainer = VisionTrainer::<B>::new(config, train.clone(), test.clone(), &device)?;
     let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
-    let run = Run { dir: &job.dir, start: job.start, every, backend, bar, quiet };
+    let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 
@@ -246,7 +246,7 @@ impl Task for Eval {
     // Evaluation reads the network part, which both engines write in burn's format: `fast` evaluates on ndarray.
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, _backend: &str) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, _compute: Compute) -> anyhow::Result<()> {
         for dir in &self.dirs {
             let config: RunConfig = runs::read_config(dir, WHAT)?;
             let Some(ckpt) = checkpoint::latest(dir)? else {

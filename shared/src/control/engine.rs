@@ -1,4 +1,4 @@
-//! Which implementation runs an agent, and the two traits the control loop drives them through.
+//! The two traits the control loop drives an agent through, on either [`Engine`].
 //!
 //! SAC and PPO each exist twice: as burn modules on any backend ([`super::sac::Sac`],
 //! [`super::ppo::Ppo`]) and, with feature `fast`, as the hand-written CPU path
@@ -13,17 +13,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use super::ppo::{Ppo, PpoConfig, Rollout};
 use super::replay::Batch;
 use super::sac::{Sac, SacConfig};
+pub use crate::train::Engine;
 use crate::train::{Part, TrainError, TrainRng, read};
-
-/// Which implementation runs the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Engine {
-    /// The burn agents, on the trainer's backend: SAC and PPO, on any device.
-    #[default]
-    Burn,
-    /// The fast CPU path (feature `fast`): the same SAC and PPO updates with hand-written gradients.
-    Fast,
-}
 
 /// Values an agent computed: on the device (burn) or already on the host (fast path).
 pub enum Readback<B: Backend, const D: usize> {
@@ -98,7 +89,7 @@ pub fn sac<B: AutodiffBackend>(
         #[cfg(feature = "fast")]
         Engine::Fast => Ok(Box::new(super::fast::sac::Sac::new(cfg.clone(), o, d, rng)?)),
         #[cfg(not(feature = "fast"))]
-        Engine::Fast => Err(no_fast_path()),
+        Engine::Fast => Err(TrainError::no_fast_path()),
     }
 }
 
@@ -116,13 +107,8 @@ pub fn ppo<B: AutodiffBackend>(
         #[cfg(feature = "fast")]
         Engine::Fast => Ok(Box::new(super::fast::ppo::Ppo::new(cfg.clone(), o, d, n, rng)?)),
         #[cfg(not(feature = "fast"))]
-        Engine::Fast => Err(no_fast_path()),
+        Engine::Fast => Err(TrainError::no_fast_path()),
     }
-}
-
-#[cfg(not(feature = "fast"))]
-fn no_fast_path() -> TrainError {
-    TrainError::Config("this build has no fast CPU path (feature `fast`)".into())
 }
 
 /// [`Agent`] for an agent type whose inherent methods have the trait's names; `$readback` (the variant) wraps what

@@ -1,7 +1,7 @@
 //! Qwen2 / Qwen2.5 checkpoints as Hugging Face ships them, read from a local directory (feature `burn`):
 //!
 //! ```text
-//! DIR/config.json                      the architecture (Qwen2Config)
+//! DIR/config.json                      the architecture ([`Qwen2Config`])
 //! DIR/model.safetensors                the weights, or shards listed in
 //! DIR/model.safetensors.index.json     {"weight_map": {"model.norm.weight": "model-00002-of-00002.safetensors", …}}
 //! DIR/tokenizer.json                   the tokenizer
@@ -16,8 +16,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use thiserror::Error;
+
+use super::qwen2::Qwen2Config;
 
 /// Why a checkpoint could not be read.
 #[derive(Debug, Error)]
@@ -58,140 +60,6 @@ pub enum CheckpointError {
         /// The shape the config implies.
         expected: Vec<usize>,
     },
-}
-
-/// The architecture, as `config.json` gives it (fields the model does not use are ignored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Qwen2Config {
-    /// Tokens in the vocabulary.
-    pub vocab_size: usize,
-    /// Width of the residual stream.
-    pub hidden_size: usize,
-    /// Width of the SwiGLU MLP.
-    pub intermediate_size: usize,
-    /// Decoder layers.
-    pub num_hidden_layers: usize,
-    /// Query heads.
-    pub num_attention_heads: usize,
-    /// Key/value heads (grouped-query attention: each serves `heads / kv_heads` query heads).
-    pub num_key_value_heads: usize,
-    /// Longest sequence the rotary table covers.
-    #[serde(default = "default_max_positions")]
-    pub max_position_embeddings: usize,
-    /// RMSNorm's ε.
-    #[serde(default = "default_eps")]
-    pub rms_norm_eps: f64,
-    /// Rotary embedding base θ.
-    #[serde(default = "default_theta")]
-    pub rope_theta: f64,
-    /// Whether the output projection is the token embedding (no `lm_head.weight`).
-    #[serde(default)]
-    pub tie_word_embeddings: bool,
-    /// End-of-sequence token id(s), when given.
-    #[serde(default)]
-    pub eos_token_id: Option<serde_json::Value>,
-}
-
-fn default_max_positions() -> usize {
-    32_768
-}
-fn default_eps() -> f64 {
-    1e-6
-}
-fn default_theta() -> f64 {
-    10_000.0
-}
-
-impl Qwen2Config {
-    /// Reads and checks `DIR/config.json`.
-    pub fn from_dir(dir: &Path) -> Result<Self, CheckpointError> {
-        let path = dir.join("config.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|source| CheckpointError::Io { path: path.clone(), source })?;
-        let c: Self = serde_json::from_str(&text)
-            .map_err(|e| CheckpointError::Format { path: path.clone(), reason: format!("not a Qwen2 config: {e}") })?;
-        c.check().map_err(|reason| CheckpointError::Format { path, reason })?;
-        Ok(c)
-    }
-
-    /// Fails, naming the fields, when the sizes cannot form the architecture.
-    pub fn check(&self) -> Result<(), String> {
-        let sizes = [self.vocab_size, self.hidden_size, self.intermediate_size, self.num_hidden_layers];
-        if sizes.contains(&0) || self.num_attention_heads == 0 || self.num_key_value_heads == 0 {
-            return Err(
-                "vocab_size, hidden_size, intermediate_size, num_hidden_layers and the head counts must be ≥ 1".into(),
-            );
-        }
-        // Bounds well past any released Qwen2 (72B: 80 layers, width 8 192, vocabulary 152 064), so
-        // that a corrupt config is refused before the tensors it implies are listed or allocated.
-        for (name, value, max) in [
-            ("vocab_size", self.vocab_size, 1 << 22),
-            ("hidden_size", self.hidden_size, 1 << 16),
-            ("intermediate_size", self.intermediate_size, 1 << 18),
-            ("num_hidden_layers", self.num_hidden_layers, 1 << 10),
-            ("num_attention_heads", self.num_attention_heads, 1 << 10),
-            ("num_key_value_heads", self.num_key_value_heads, 1 << 10),
-            ("max_position_embeddings", self.max_position_embeddings, 1 << 24),
-        ] {
-            if value > max {
-                return Err(format!("{name} = {value} is past {max}: not a checkpoint era can hold"));
-            }
-        }
-        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
-            return Err(format!(
-                "hidden_size {} is not a multiple of num_attention_heads {}",
-                self.hidden_size, self.num_attention_heads
-            ));
-        }
-        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
-            return Err(format!(
-                "num_attention_heads {} is not a multiple of num_key_value_heads {}",
-                self.num_attention_heads, self.num_key_value_heads
-            ));
-        }
-        if !self.head_dim().is_multiple_of(2) {
-            return Err(format!("head size {} is odd: rotary embeddings need pairs", self.head_dim()));
-        }
-        if !(self.rms_norm_eps > 0.0 && self.rope_theta > 0.0) {
-            return Err("rms_norm_eps and rope_theta must be > 0".into());
-        }
-        Ok(())
-    }
-
-    /// Width of one attention head.
-    pub fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_attention_heads
-    }
-
-    /// Every tensor the config implies, with its shape, in the checkpoint's names and layout
-    /// (linear weights are `[out, in]`).
-    pub fn tensors(&self) -> Vec<(String, Vec<usize>)> {
-        let (h, i, v) = (self.hidden_size, self.intermediate_size, self.vocab_size);
-        let (q, kv) = (self.num_attention_heads * self.head_dim(), self.num_key_value_heads * self.head_dim());
-        let mut t = vec![("model.embed_tokens.weight".to_string(), vec![v, h])];
-        for l in 0..self.num_hidden_layers {
-            let p = format!("model.layers.{l}");
-            t.extend([
-                (format!("{p}.input_layernorm.weight"), vec![h]),
-                (format!("{p}.self_attn.q_proj.weight"), vec![q, h]),
-                (format!("{p}.self_attn.q_proj.bias"), vec![q]),
-                (format!("{p}.self_attn.k_proj.weight"), vec![kv, h]),
-                (format!("{p}.self_attn.k_proj.bias"), vec![kv]),
-                (format!("{p}.self_attn.v_proj.weight"), vec![kv, h]),
-                (format!("{p}.self_attn.v_proj.bias"), vec![kv]),
-                (format!("{p}.self_attn.o_proj.weight"), vec![h, q]),
-                (format!("{p}.post_attention_layernorm.weight"), vec![h]),
-                (format!("{p}.mlp.gate_proj.weight"), vec![i, h]),
-                (format!("{p}.mlp.up_proj.weight"), vec![i, h]),
-                (format!("{p}.mlp.down_proj.weight"), vec![h, i]),
-            ]);
-        }
-        t.push(("model.norm.weight".to_string(), vec![h]));
-        if !self.tie_word_embeddings {
-            t.push(("lm_head.weight".to_string(), vec![v, h]));
-        }
-        t
-    }
 }
 
 /// A tensor read from a checkpoint, widened to `f32`.

@@ -2,7 +2,8 @@
 //! checkpoint directory.
 
 use super::arithmetic::ALPHABET;
-use super::hf_weights::{Qwen2Config, Weights};
+use super::hf_weights::Weights;
+use super::qwen2::Qwen2Config;
 use super::qwen2::random_weights;
 use super::tokenizer::LlmTokenizer;
 

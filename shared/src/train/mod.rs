@@ -24,6 +24,24 @@ pub use records::check_records;
 
 use crate::runlog::EraTargets;
 
+/// Which implementation computes a trainer's updates, in every domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// burn modules on the trainer's backend, any device.
+    #[default]
+    Burn,
+    /// The fast CPU path (feature `fast`): the same updates with hand-written gradients on
+    /// [`crate::cpu`]'s kernels.
+    Fast,
+}
+
+impl TrainError {
+    /// [`Engine::Fast`] asked of a build without the feature `fast`.
+    pub fn no_fast_path() -> Self {
+        Self::Config("this build has no fast CPU path (feature `fast`)".into())
+    }
+}
+
 /// The trainers' random generator: seeded per run, portable, serialisable for checkpoints.
 pub type TrainRng = ChaCha8Rng;
 

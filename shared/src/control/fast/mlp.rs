@@ -6,8 +6,8 @@
 //! hidden nonlinearity's derivative is a function of its output (ReLU: `h > 0`, ELU: `h + 1` below
 //! zero, tanh: `1 − h²`).
 
-use super::{matmul, widened};
 use crate::control::mlp::{LAYER_NORM_EPS, NetSpec, Nonlinearity, draw_layers};
+use crate::cpu::{matmul, widened};
 use crate::train::TrainRng;
 
 /// `eʸ − 1` in `f32` for `y ≤ 0`, within 3·10⁻⁷ of the exact value relative to `max(|eʸ − 1|, 10⁻³)`

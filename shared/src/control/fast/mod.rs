@@ -13,25 +13,16 @@
 //! - [`mlp`]: the networks and their forward and backward passes;
 //! - [`sac`]: SAC and SAC-ERA on them;
 //! - [`ppo`]: PPO and PPO-ERA on them;
-//! - [`kernels`]: the matrix product and the run-time choice of AVX-512 or AVX2 for element-wise loops;
-//! - [`adam`]: Adam and AdamW; [`barrier`]: the lanes' barrier; [`parts`]: the checkpoint format;
 //! - here: the statistics of the log-stds, the learned δ's step and Polyak averaging.
+//!
+//! The matrix kernels, Adam, the lanes' barrier and the checkpoint format are in [`crate::cpu`].
 
-pub mod adam;
-pub mod barrier;
-pub mod kernels;
 pub mod mlp;
-pub mod parts;
 pub mod ppo;
 pub mod sac;
 
-pub use adam::Adam;
-pub use barrier::SpinBarrier;
-pub(crate) use kernels::widened;
-pub use kernels::{View, matmul, matmul_view};
-pub use parts::{ReadPart, State, read_part, write_part};
-
 use crate::control::policy::EraHead;
+use crate::cpu::Adam;
 use crate::gaussian::{LOG_SQRT_2PI_E, entropy_gap};
 
 /// `[H_gauss, σ_mean, σ_min, σ_max]` of rows of `d` log-stds, averaged over the rows: what
@@ -80,13 +71,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn adam_first_step_moves_by_lr_and_polyak_blends() {
-        // First step: m = 0.1g, v = 0.001g², c = √0.001/0.1, so the step is lr·g/|g| (ε negligible).
-        let mut p = [1.0f32, -1.0];
-        let mut adam = Adam::new(2);
-        adam.step(&mut p, &[0.5, -2.0], 0.1);
-        assert!((p[0] - 0.9).abs() < 1e-6 && (p[1] + 0.9).abs() < 1e-6, "{p:?}");
-        assert_eq!(adam.t, 1);
+    fn polyak_blends() {
         let mut t = [0.0f32, 10.0];
         polyak(&mut t, &[1.0, 0.0], 0.25);
         assert_eq!(t, [0.25, 7.5]);

@@ -20,12 +20,13 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, State, learn_delta, read_part, std_stats, write_part};
+use super::{learn_delta, std_stats};
 use crate::control::policy::EraHead;
 use crate::control::ppo::{
     ADAM_EPSILON, LAST_LAYER_GAINS, PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages,
     stat_keys,
 };
+use crate::cpu::{Adam, State, read_part, write_part};
 use crate::gaussian::gaussian_log_prob;
 use crate::train::{Part, TrainError, TrainRng};
 

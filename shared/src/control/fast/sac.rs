@@ -9,10 +9,11 @@
 use std::sync::RwLock;
 
 use super::mlp::{Mlp, Scratch, Trace};
-use super::{Adam, SpinBarrier, State, learn_delta, polyak, read_part, write_part};
+use super::{learn_delta, polyak};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
+use crate::cpu::{Adam, SpinBarrier, State, read_part, write_part};
 use crate::gaussian::{tanh_gaussian_log_prob, truncated_normal_draw, truncated_normal_quantile};
 use crate::train::{Part, TrainError, TrainRng};
 

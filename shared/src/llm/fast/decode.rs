@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::model::{FastQwen2, Trace};
-use super::update::Rows;
+use super::rows::{Rows, shards, vocabulary_ids};
 use crate::llm::generate::Decoder;
 use crate::train::TrainError;
 
@@ -28,23 +28,6 @@ impl<'a> FastDecoder<'a> {
 #[derive(Debug, Default)]
 pub struct FastCache {
     shards: Vec<(std::ops::Range<usize>, Trace)>,
-}
-
-/// `count` rows in at most `threads` contiguous shards.
-pub(crate) fn shards(count: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
-    let n = threads.min(count).max(1);
-    let per = count.div_ceil(n);
-    (0..n).map(|i| (i * per).min(count)..((i + 1) * per).min(count)).collect()
-}
-
-/// Token ids as vocabulary indices, refusing any outside it.
-pub(crate) fn vocabulary_ids(ids: &[i64], vocab: usize) -> Result<Vec<usize>, TrainError> {
-    ids.iter()
-        .map(|&id| match usize::try_from(id) {
-            Ok(i) if i < vocab => Ok(i),
-            _ => Err(TrainError::Config(format!("token id {id} is outside the vocabulary of {vocab}"))),
-        })
-        .collect()
 }
 
 impl Decoder for FastDecoder<'_> {

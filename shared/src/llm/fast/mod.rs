@@ -9,22 +9,26 @@
 //!
 //! - [`model`]: the decoder as flat weights in the checkpoint's names and layouts, forward and backward;
 //! - [`update`]: the token losses on logits with their gradient, and the optimiser step;
-//! - [`decode`]: sampling with a KV cache and forward passes without a gradient.
+//! - [`decode`]: sampling with a KV cache and forward passes without a gradient;
+//! - [`rows`]: a batch's packed rows and their split into one shard per thread.
 
 pub mod decode;
 pub mod model;
+pub mod rows;
 pub mod update;
 
 pub use decode::FastDecoder;
 pub use model::FastQwen2;
-pub use update::{FastUpdate, Objective, Rows, StepStats, scaled_log_probs};
+pub use rows::Rows;
+pub use update::{FastUpdate, Objective, StepStats, scaled_log_probs};
 
 /// Small models and batches the fast path's tests share.
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::Rows;
-    use crate::llm::hf_weights::{HostTensor, Qwen2Config, Weights};
+    use crate::llm::hf_weights::{HostTensor, Weights};
     use crate::llm::packing::Packed;
+    use crate::llm::qwen2::Qwen2Config;
     use crate::llm::qwen2::random_weights;
 
     pub(crate) use crate::llm::qwen2::test_config as config;

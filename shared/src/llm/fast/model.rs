@@ -8,8 +8,9 @@
 //! computed at all (their outputs reach nothing the loss reads); every other number is the burn
 //! model's up to rounding.
 
-use crate::control::fast::kernels::matmul;
-use crate::llm::hf_weights::{HostTensor, Qwen2Config, Weights};
+use crate::cpu::kernels::matmul;
+use crate::llm::hf_weights::{HostTensor, Weights};
+use crate::llm::qwen2::Qwen2Config;
 use crate::train::TrainError;
 
 /// Tensors per decoder layer, in [`Qwen2Config::tensors`]'s order.

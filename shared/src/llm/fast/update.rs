@@ -13,51 +13,11 @@
 
 use rayon::prelude::*;
 
-use super::decode::{shards, vocabulary_ids};
 use super::model::{FastQwen2, Trace};
-use crate::control::fast::adam::Adam;
+use super::rows::{Rows, shards};
+use crate::cpu::adam::Adam;
 use crate::llm::grpo::LossSettings;
 use crate::train::TrainError;
-
-/// A batch of packed rows (see [`crate::llm::packing::Packed`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Rows<'a> {
-    /// `[rows, width]` token ids.
-    pub ids: &'a [i64],
-    /// Left padding per row.
-    pub pads: &'a [usize],
-    /// Sequence width.
-    pub width: usize,
-    /// `[rows, width − 1]`: whether position `t` predicts a response token.
-    pub mask: &'a [bool],
-}
-
-impl<'a> Rows<'a> {
-    /// The rows of a packed batch.
-    pub fn of(p: &'a crate::llm::packing::Packed) -> Self {
-        Self { ids: &p.ids, pads: &p.pads, width: p.width, mask: &p.mask }
-    }
-
-    fn count(&self) -> usize {
-        self.pads.len()
-    }
-
-    /// Positions per row (`width − 1`).
-    fn len(&self) -> usize {
-        self.width.saturating_sub(1)
-    }
-
-    /// The input tokens (all but each row's last) as vocabulary indices, refusing any outside it or
-    /// a batch whose parts do not fit together.
-    pub(crate) fn inputs(&self, vocab: usize) -> Result<Vec<usize>, TrainError> {
-        let (n, w) = (self.count(), self.width);
-        if self.ids.len() != n * w || self.mask.len() != n * self.len() || w < 2 {
-            return Err(TrainError::Config(format!("a batch of {n} rows of width {w} has mismatched parts")));
-        }
-        let inputs: Vec<i64> = self.ids.chunks_exact(w).flat_map(|r| r[..w - 1].iter().copied()).collect();
-        vocabulary_ids(&inputs, vocab)
-    }
-}
 
 /// What the step minimises.
 #[derive(Debug, Clone, Copy)]
@@ -331,9 +291,10 @@ mod tests {
     use super::*;
     use crate::llm::fast::fixtures::{batch, config, rel, rows, weights};
     use crate::llm::grpo::{policy_loss, taken_log_probs};
-    use crate::llm::hf_weights::{Qwen2Config, Weights};
+    use crate::llm::hf_weights::Weights;
     use crate::llm::packing::Packed;
     use crate::llm::qwen2::Qwen2;
+    use crate::llm::qwen2::Qwen2Config;
     use burn::backend::{Autodiff, NdArray};
     use burn::module::{AutodiffModule, Module, ModuleMapper, Param};
     use burn::optim::GradientsParams;

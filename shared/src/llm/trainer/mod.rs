@@ -595,7 +595,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         parts.push(record_bytes::<B, _>(self.model.clone().into_record(), "model.mpk")?);
         #[cfg(feature = "fast")]
         if let Some(fast) = &self.fast {
-            use crate::control::fast::parts::{State, write_part};
+            use crate::cpu::parts::{State, write_part};
             parts.push(write_part(FAST_OPTIM_PART, &State::default().adam("decoder", &fast.adam))?);
         }
         if !self.is_fast() {
@@ -620,7 +620,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         self.model = load_module(self.model.clone(), parts, "model.mpk", &self.device)?;
         #[cfg(feature = "fast")]
         if let Some(fast) = &mut self.fast {
-            use crate::control::fast::parts::{State, read_part};
+            use crate::cpu::parts::{State, read_part};
             let mut read = read_part(parts, FAST_OPTIM_PART, &State::default().adam("decoder", &fast.adam))?;
             fast.adam = read.adam("decoder", &fast.adam)?;
             let weights = self.model.valid().to_weights()?;

@@ -5,7 +5,7 @@
 //! norm's channel is one contiguous run. Backward functions add into their input gradients, so a
 //! tensor read by two layers (a residual block's input) sums both gradients without a copy.
 
-use crate::control::fast::{View, matmul_view, widened};
+use crate::cpu::{View, matmul_view, widened};
 
 /// The most patch-matrix elements a convolution builds at once (16 MiB): a shard's images are
 /// convolved in groups small enough for this, which keeps the buffer in the last-level cache's reach

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::layers::{self, ConvShape, PoolShape};
-use crate::control::fast::matmul;
+use crate::cpu::matmul;
 use crate::train::{TrainError, TrainRng};
 use crate::vision::{ModelKind, Net};
 

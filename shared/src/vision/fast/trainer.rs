@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 
 use super::loss::{loss_and_grad, output};
 use super::{FastNet, Workspace};
-use crate::control::fast::{State, read_part, write_part};
+use crate::cpu::{State, read_part, write_part};
 use crate::data::ImageDataset;
 use crate::runlog::EraTargets;
 use crate::train::{Logged, Part, TrainError, Trainer, check_records, load_module, record_bytes};

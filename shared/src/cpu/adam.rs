@@ -68,6 +68,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn adam_first_step_moves_by_lr() {
+        // First step: m = 0.1g, v = 0.001g², c = √0.001/0.1, so the step is lr·g/|g| (ε negligible).
+        let mut p = [1.0f32, -1.0];
+        let mut adam = Adam::new(2);
+        adam.step(&mut p, &[0.5, -2.0], 0.1);
+        assert!((p[0] - 0.9).abs() < 1e-6 && (p[1] + 0.9).abs() < 1e-6, "{p:?}");
+        assert_eq!(adam.t, 1);
+    }
+
+    #[test]
     fn adam_keeps_decaying_moments_out_of_subnormals() {
         // A gradient that stops: m shrinks by 0.9 and v by 0.999 per step towards the subnormal range.
         let mut p = [0.0f32];

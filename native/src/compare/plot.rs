@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow};
 use era_shared::labels::tick;
 use plotters::prelude::*;
 
-use crate::compare::Group;
+use super::Group;
 
 /// ERA settings' colours, in order: blue, bluish green, reddish purple.
 const ERA_COLOURS: [RGBColor; 3] = [RGBColor(0, 114, 178), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
