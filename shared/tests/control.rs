@@ -11,7 +11,7 @@ use era_shared::control::sac::SacConfig;
 use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::metrics;
-use era_shared::train::Logged;
+use era_shared::train::{Logged, Trainer};
 
 type B = Autodiff<NdArray<f32>>;
 

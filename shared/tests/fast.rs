@@ -4,15 +4,14 @@
 
 use burn::backend::{Autodiff, NdArray};
 use era_shared::control::AgentConfig;
-use era_shared::control::engine::Engine;
+use era_shared::control::engine::{Agent, Engine};
 use era_shared::control::fast;
 use era_shared::control::mlp::{Init, Nonlinearity, Norm};
 use era_shared::control::policy::EraConfig;
 use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::{Sac, SacConfig};
 use era_shared::control::{ControlConfig, ControlTrainer};
-use era_shared::train::Logged;
-use era_shared::train::{Part, TrainRng, read};
+use era_shared::train::{Logged, Part, TrainRng, Trainer, read};
 use rand::{Rng, SeedableRng};
 
 type B = Autodiff<NdArray<f32>>;

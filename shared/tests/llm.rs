@@ -9,13 +9,12 @@ use era_shared::llm::config::LlmConfig;
 use era_shared::llm::generate::{Sampling, generate};
 use era_shared::llm::grpo::AdvantageSign;
 use era_shared::llm::hf_weights::{Weights, write_dir};
-use era_shared::llm::qwen2::Qwen2Config;
-use era_shared::llm::qwen2::{Qwen2, random_weights};
+use era_shared::llm::qwen2::{Qwen2, Qwen2Config, random_weights};
 use era_shared::llm::source::{ModelSource, tiny_model};
 use era_shared::llm::tokenizer::LlmTokenizer;
 use era_shared::llm::trainer::LlmTrainer;
 use era_shared::metrics;
-use era_shared::train::TrainRng;
+use era_shared::train::{Engine, TrainRng, Trainer};
 use rand::SeedableRng;
 use safetensors::tensor::Dtype;
 
@@ -427,8 +426,8 @@ fn the_fast_update_follows_the_burn_update() {
         ),
     ] {
         let mut burn = LlmTrainer::<Train>::new(c.clone(), source(), &dev).unwrap();
-        let mut fast = LlmTrainer::<Train>::new(c, source(), &dev).unwrap().with_fast_update().unwrap();
-        assert!(fast.is_fast() && !burn.is_fast());
+        let mut fast = LlmTrainer::<Train>::with_engine(c, source(), &dev, Engine::Fast).unwrap();
+        assert!(fast.engine() == Engine::Fast && burn.engine() == Engine::Burn);
         // The warm-up: the same problems, so the same losses up to rounding.
         while burn.in_warmup() {
             let (a, b) = (pollster::block_on(burn.advance()).unwrap(), pollster::block_on(fast.advance()).unwrap());
@@ -467,7 +466,7 @@ fn the_fast_update_follows_the_burn_update() {
 fn the_fast_path_resumes_bit_exactly_and_refuses_what_it_cannot_run() {
     let dev = Default::default();
     let c = quick(true).with_kl_coef(0.1);
-    let fast = || LlmTrainer::<Train>::new(c.clone(), source(), &dev).unwrap().with_fast_update().unwrap();
+    let fast = || LlmTrainer::<Train>::with_engine(c.clone(), source(), &dev, Engine::Fast).unwrap();
     let full = run_to_end(&mut fast());
     assert_eq!(full.len(), 7);
     for cut in [3, 5] {
@@ -490,9 +489,7 @@ fn the_fast_path_resumes_bit_exactly_and_refuses_what_it_cannot_run() {
     pollster::block_on(burn.advance()).unwrap();
     let e = fast().load(&burn.save().unwrap()).unwrap_err().to_string();
     assert!(e.contains("not written by the fast CPU path"), "{e}");
-    let e = LlmTrainer::<Train>::new(c.with_top_k_logprobs(Some(8)), source(), &dev)
-        .unwrap()
-        .with_fast_update()
+    let e = LlmTrainer::<Train>::with_engine(c.with_top_k_logprobs(Some(8)), source(), &dev, Engine::Fast)
         .err()
         .unwrap()
         .to_string();

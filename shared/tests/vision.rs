@@ -4,7 +4,7 @@
 
 use burn::backend::{Autodiff, NdArray};
 use era_shared::data::{DatasetKind, ImageDataset};
-use era_shared::train::Logged;
+use era_shared::train::{Logged, Trainer};
 use era_shared::vision::config::VisionConfig;
 use era_shared::vision::trainer::VisionTrainer;
 use era_shared::vision::{ModelKind, Regularizer};

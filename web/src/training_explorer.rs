@@ -14,6 +14,7 @@ use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::env::ENV_IDS;
 use era_shared::env::scene::{Role, Scene, Shape};
 use era_shared::metrics;
+use era_shared::train::Trainer;
 use era_web::figure::{Figure, Line, Lines, Role as SeriesRole};
 use era_web::params::TrainParams;
 use leptos::prelude::*;

@@ -24,7 +24,7 @@ use era_shared::control::replay::{Batch, ReplayBuffer};
 use era_shared::control::sac::SacConfig;
 use era_shared::control::{ControlConfig, ControlTrainer};
 use era_shared::env::{Env, env_ids};
-use era_shared::train::{TrainError, TrainRng};
+use era_shared::train::{TrainError, TrainRng, Trainer};
 use rand::{Rng, SeedableRng};
 
 use super::args::{Against, BenchAlgo, BenchControlArgs};

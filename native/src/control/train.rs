@@ -11,7 +11,7 @@ use era_shared::control::sac::SacConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
-use era_shared::train::{Engine, Logged};
+use era_shared::train::{Engine, Logged, Trainer};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Parser;
 use era_shared::runlog::{Domain, EraTargets, Header, RunLog, RunLogWriter, Status, StepUnit};
+use era_shared::train::Trainer;
 
 use super::Target;
 use crate::cli::{ActivationCommand, Cli, Command};

@@ -78,8 +78,7 @@ impl Task for Bench<'_> {
         let torch_version = peer.as_ref().map(Peer::version).transpose()?;
         let fast = compute.engine() == Engine::Fast;
         let make = |era: bool| -> anyhow::Result<LlmTrainer<B>> {
-            let t = LlmTrainer::<B>::new(config(era), self.model.clone(), &device)?;
-            Ok(if fast { t.with_fast_update()? } else { t })
+            Ok(LlmTrainer::<B>::with_engine(config(era), self.model.clone(), &device, compute.engine())?)
         };
         let (mut on, mut off) = (make(true)?, make(false)?);
         // On the fast path, burn's update on ndarray beside it (plain GRPO), timed in the same rounds.

@@ -10,10 +10,10 @@ use era_shared::llm::fast::{FastDecoder, FastQwen2};
 use era_shared::llm::generate::{self as sampler, Sampling};
 use era_shared::llm::qwen2::Qwen2;
 use era_shared::llm::source::ModelSource;
-use era_shared::llm::trainer::LlmTrainer;
+use era_shared::llm::trainer::{LlmTrainer, learner};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, StepUnit};
-use era_shared::train::{Engine, Logged};
+use era_shared::train::{Engine, Logged, Trainer};
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -211,10 +211,7 @@ fn train_one<B: AutodiffBackend>(
     bar: &ProgressBar,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let mut trainer = LlmTrainer::<B>::new(job.config.llm.clone(), start_from, &device)?;
-    if compute.engine() == Engine::Fast {
-        trainer = trainer.with_fast_update()?;
-    }
+    let mut trainer = LlmTrainer::<B>::with_engine(job.config.llm.clone(), start_from, &device, compute.engine())?;
     let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
     let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
@@ -289,11 +286,9 @@ impl Task for Eval {
                 anyhow::bail!("{}: no checkpoint yet", dir.display());
             };
             let c = &config.llm;
-            let mut trainer = LlmTrainer::<B>::new(c.clone(), source(&config.model, c.seed)?, &device)?;
-            if LlmTrainer::<B>::fast_checkpoint(&ckpt.parts) {
-                // Written by the fast CPU path: read with its optimiser state (evaluation only generates).
-                trainer = trainer.with_fast_update()?;
-            }
+            // A checkpoint is read by the engine that wrote it (evaluation only generates).
+            let engine = learner::written_by(&ckpt.parts);
+            let mut trainer = LlmTrainer::<B>::with_engine(c.clone(), source(&config.model, c.seed)?, &device, engine)?;
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let prompts = self.prompts.unwrap_or(c.test_size);
             if prompts == 0 || prompts > c.test_size {

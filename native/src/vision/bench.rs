@@ -8,10 +8,9 @@ use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{DatasetKind, ImageDataset};
-use era_shared::train::{Engine, TrainError};
+use era_shared::train::{Engine, TrainError, Trainer};
 use era_shared::vision::config::VisionConfig;
-use era_shared::vision::fast::FastVisionTrainer;
-use era_shared::vision::trainer::{Evaluation, VisionTrainer};
+use era_shared::vision::trainer::VisionTrainer;
 use era_shared::vision::{ModelKind, Regularizer};
 use rand::{Rng, SeedableRng};
 
@@ -33,32 +32,6 @@ pub fn run(args: &BenchVisionArgs) -> anyhow::Result<()> {
     record.write(args.peer.json.as_deref())?;
     anyhow::ensure!(record.all_held(), "a check failed: {:?}", record.checks);
     Ok(())
-}
-
-/// A classifier of either engine, as the benchmark drives it.
-trait Classifier {
-    fn step(&mut self) -> Result<(), TrainError>;
-    fn evaluate(&mut self) -> Result<Evaluation, TrainError>;
-}
-
-impl<B: AutodiffBackend> Classifier for VisionTrainer<B> {
-    fn step(&mut self) -> Result<(), TrainError> {
-        pollster::block_on(self.advance()).map(|_| ())
-    }
-
-    fn evaluate(&mut self) -> Result<Evaluation, TrainError> {
-        pollster::block_on(VisionTrainer::evaluate(self))
-    }
-}
-
-impl Classifier for FastVisionTrainer {
-    fn step(&mut self) -> Result<(), TrainError> {
-        self.advance_now().map(|_| ())
-    }
-
-    fn evaluate(&mut self) -> Result<Evaluation, TrainError> {
-        Ok(FastVisionTrainer::evaluate(self))
-    }
 }
 
 struct Bench<'a> {
@@ -132,32 +105,28 @@ impl Task for Bench<'_> {
                     .with_eval_batch_size(a.batch_size)
             };
             let data = || (synthetic(train_len, shape), synthetic(a.batch_size * a.steps, shape));
-            let trainer = |reg| -> Result<Box<dyn Classifier>, TrainError> {
+            let trainer = |reg| -> Result<VisionTrainer<B>, TrainError> {
                 let (train, test) = data();
-                Ok(if compute.engine() == Engine::Fast {
-                    Box::new(FastVisionTrainer::new(config(reg), train, test)?)
-                } else {
-                    Box::new(VisionTrainer::<B>::new(config(reg), train, test, &device)?)
-                })
+                VisionTrainer::<B>::with_engine(config(reg), train, test, &device, compute.engine())
             };
             let h0 = VisionConfig::new(dataset, model).h0;
             let mut on = trainer(Regularizer::Era)?;
             let mut off = trainer(Regularizer::None)?;
             // One step each first: allocations and caches warm up outside the measurement.
             for t in [&mut on, &mut off] {
-                t.step()?;
+                pollster::block_on(t.advance())?;
             }
-            let train_rate = |t: &mut Box<dyn Classifier>| -> Result<f64, TrainError> {
+            let train_rate = |t: &mut VisionTrainer<B>| -> Result<f64, TrainError> {
                 let start = Instant::now();
                 for _ in 0..a.steps {
-                    t.step()?;
+                    pollster::block_on(t.advance())?;
                 }
                 Ok((a.steps * a.batch_size) as f64 / start.elapsed().as_secs_f64())
             };
             // Images/s, and the smallest prediction entropy of that evaluation.
-            let infer_rate = |t: &mut Box<dyn Classifier>| -> Result<(f64, f64), TrainError> {
+            let infer_rate = |t: &mut VisionTrainer<B>| -> Result<(f64, f64), TrainError> {
                 let start = Instant::now();
-                let e = t.evaluate()?;
+                let e = pollster::block_on(t.evaluate())?;
                 Ok((e.images as f64 / start.elapsed().as_secs_f64(), e.entropy_min))
             };
             let (mut train, mut infer) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);

@@ -8,9 +8,8 @@ use burn::tensor::backend::AutodiffBackend;
 use era_shared::data::{ImageDataset, Split};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
-use era_shared::train::{Engine, Logged};
+use era_shared::train::Logged;
 use era_shared::vision::config::VisionConfig;
-use era_shared::vision::fast::FastVisionTrainer;
 use era_shared::vision::trainer::VisionTrainer;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -162,73 +161,59 @@ fn train_one<B: AutodiffBackend>(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let (config, every) = (job.config.vision.clone(), job.config.checkpoint_every);
-    if compute.engine() == Engine::Fast {
-        let mut trainer = FastVisionTrainer::new(config, train.clone(), test.clone())?;
-        // Every epoch's end is a checkpoint too (a milestone of the trainer).
-        let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
-        let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
-        return run_loop::drive(&mut trainer, run, |era| header(job, era));
-    }
-    let mut trainer = VisionTrainer::<B>::new(config, train.clone(), test.clone(), &device)?;
+    let mut trainer = VisionTrainer::<B>::with_engine(config, train.clone(), test.clone(), &device, compute.engine())?;
+    // Every epoch's end is a checkpoint too (a milestone of the trainer).
     let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
     let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 
-/// How a vision trainer of either engine presents itself in the progress bar and quiet lines.
-macro_rules! presented_vision {
-    ([$($generics:tt)*] $t:ty) => {
-        impl<$($generics)*> Presented for $t {
-            const RATE: &'static str = metrics::IMAGES_PER_SEC;
+impl<B: AutodiffBackend> Presented for VisionTrainer<B> {
+    const RATE: &'static str = metrics::IMAGES_PER_SEC;
 
-            fn algorithm(&self) -> String {
-                self.config().algorithm_name()
-            }
+    fn algorithm(&self) -> String {
+        self.config().algorithm_name()
+    }
 
-            fn title(&self) -> String {
-                let c = self.config();
-                format!("{} {} seed {}", c.algorithm_name(), c.dataset, c.seed)
-            }
+    fn title(&self) -> String {
+        let c = self.config();
+        format!("{} {} seed {}", c.algorithm_name(), c.dataset, c.seed)
+    }
 
-            fn rate_on(&self, record: &Logged) -> bool {
-                record.metrics.iter().any(|(k, _)| *k == metrics::TRAIN_LOSS)
-            }
+    fn rate_on(&self, record: &Logged) -> bool {
+        record.metrics.iter().any(|(k, _)| *k == metrics::TRAIN_LOSS)
+    }
 
-            fn units(&self, step: u64) -> u64 {
-                step * self.batch_size() as u64
-            }
+    fn units(&self, step: u64) -> u64 {
+        step * self.batch_size() as u64
+    }
 
-            fn progress(&self, latest: &Latest) -> String {
-                format!(
-                    "epoch {}/{} · loss {:.3} · H min {:.3} · test top-1 {:.2} % · {:.0} images/s",
-                    self.epoch(),
-                    self.config().epochs,
-                    latest.get(metrics::TRAIN_LOSS),
-                    latest.get(metrics::PRED_ENTROPY_MIN),
-                    100.0 * latest.get(metrics::EVAL_TOP1),
-                    latest.get(metrics::IMAGES_PER_SEC)
-                )
-            }
+    fn progress(&self, latest: &Latest) -> String {
+        format!(
+            "epoch {}/{} · loss {:.3} · H min {:.3} · test top-1 {:.2} % · {:.0} images/s",
+            self.epoch(),
+            self.config().epochs,
+            latest.get(metrics::TRAIN_LOSS),
+            latest.get(metrics::PRED_ENTROPY_MIN),
+            100.0 * latest.get(metrics::EVAL_TOP1),
+            latest.get(metrics::IMAGES_PER_SEC)
+        )
+    }
 
-            fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String> {
-                let c = self.config();
-                record.metrics.iter().any(|(k, _)| *k == metrics::EVAL_TOP1).then(|| {
-                    format!(
-                        "{} {} seed {} epoch {}: test top-1 {:.2} %",
-                        c.dataset,
-                        c.algorithm_name(),
-                        c.seed,
-                        record.step / self.steps_per_epoch(),
-                        100.0 * latest.get(metrics::EVAL_TOP1)
-                    )
-                })
-            }
-        }
-    };
+    fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String> {
+        let c = self.config();
+        record.metrics.iter().any(|(k, _)| *k == metrics::EVAL_TOP1).then(|| {
+            format!(
+                "{} {} seed {} epoch {}: test top-1 {:.2} %",
+                c.dataset,
+                c.algorithm_name(),
+                c.seed,
+                record.step / self.steps_per_epoch(),
+                100.0 * latest.get(metrics::EVAL_TOP1)
+            )
+        })
+    }
 }
-
-presented_vision!([B: AutodiffBackend] VisionTrainer<B>);
-presented_vision!([] FastVisionTrainer);
 
 /// Runs `era eval vision`.
 pub fn eval(args: &EvalVisionArgs) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+use super::engine::{Agent, PpoLearner, Readback};
 use super::mlp::{Mlp, Nonlinearity};
 use super::normalize::RunningMeanStd;
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
@@ -274,13 +275,6 @@ pub struct Ppo<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Ppo<B> {
-    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
-    /// naming the valid range, when it cannot be reached, or when ERA is off.
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
-    }
-
     /// A fresh agent for `num_envs` copies of an environment with `obs_dim` observations and
     /// `act_dim` actions (the observation and reward statistics are the caller's: [`PpoHostState`]).
     pub fn new(
@@ -308,11 +302,6 @@ impl<B: AutodiffBackend> Ppo<B> {
             device: device.clone(),
             cfg,
         })
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &PpoConfig {
-        &self.cfg
     }
 
     /// The keys of [`Ppo::update`]'s statistics, in order (see [`stat_keys`]).
@@ -446,27 +435,6 @@ impl<B: AutodiffBackend> Ppo<B> {
         });
         stats
     }
-
-    /// The networks and optimiser states as checkpoint parts.
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
-        Ok(vec![
-            record_bytes::<B, _>(self.nets.clone().into_record(), "nets.mpk")?,
-            record_bytes::<B, _>(self.delta.clone().into_record(), "delta.mpk")?,
-            record_bytes::<B, _>(self.opt.to_record(), "optim.mpk")?,
-            record_bytes::<B, _>(self.delta_opt.to_record(), "optim-delta.mpk")?,
-        ])
-    }
-
-    /// Restores what [`Ppo::save`] wrote (the host state travels separately).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        check_records(parts)?;
-        let dev = &self.device;
-        self.nets = load_module(self.nets.clone(), parts, "nets.mpk", dev)?;
-        self.delta = load_module(self.delta.clone(), parts, "delta.mpk", dev)?;
-        self.opt = self.opt.clone().load_record(load_record::<B, _>(parts, "optim.mpk", dev)?);
-        self.delta_opt = self.delta_opt.clone().load_record(load_record::<B, _>(parts, "optim-delta.mpk", dev)?);
-        Ok(())
-    }
 }
 
 /// Generalised advantage estimation over a rollout of `num_envs` copies (rows `t·N + i`), bootstrapped
@@ -546,6 +514,59 @@ fn clip_global_norm<B: AutodiffBackend>(
         }
     }
     grads
+}
+
+impl<B: AutodiffBackend> Agent for Ppo<B> {
+    type Config = PpoConfig;
+
+    /// The settings.
+    fn config(&self) -> &PpoConfig {
+        &self.cfg
+    }
+
+    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
+    /// naming the valid range, when it cannot be reached, or when ERA is off.
+    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
+        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
+        Ok(())
+    }
+
+    /// The networks and optimiser states as checkpoint parts.
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
+        Ok(vec![
+            record_bytes::<B, _>(self.nets.clone().into_record(), "nets.mpk")?,
+            record_bytes::<B, _>(self.delta.clone().into_record(), "delta.mpk")?,
+            record_bytes::<B, _>(self.opt.to_record(), "optim.mpk")?,
+            record_bytes::<B, _>(self.delta_opt.to_record(), "optim-delta.mpk")?,
+        ])
+    }
+
+    /// Restores what [`Ppo::save`] wrote (the host state travels separately).
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        check_records(parts)?;
+        let dev = &self.device;
+        self.nets = load_module(self.nets.clone(), parts, "nets.mpk", dev)?;
+        self.delta = load_module(self.delta.clone(), parts, "delta.mpk", dev)?;
+        self.opt = self.opt.clone().load_record(load_record::<B, _>(parts, "optim.mpk", dev)?);
+        self.delta_opt = self.delta_opt.clone().load_record(load_record::<B, _>(parts, "optim-delta.mpk", dev)?);
+        Ok(())
+    }
+}
+
+impl<B: AutodiffBackend> PpoLearner<B> for Ppo<B> {
+    fn act(
+        &mut self,
+        obs: &[f32],
+        rows: usize,
+        deterministic: bool,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 2> {
+        Readback::Device(Ppo::act(self, obs, rows, deterministic, rng))
+    }
+
+    fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Readback<B::InnerBackend, 1> {
+        Readback::Device(Ppo::update(self, rollout, lr_frac, rng))
+    }
 }
 
 #[cfg(test)]

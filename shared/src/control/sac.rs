@@ -22,6 +22,7 @@ use burn::tensor::{Tensor, activation};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use super::engine::{Agent, Readback, SacLearner};
 use super::mlp::{Init, Mlp, NetSpec, Nonlinearity, Norm, ORTHOGONAL_GAIN};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
 use super::replay::{Batch, ReplayBuffer};
@@ -247,13 +248,6 @@ pub struct Sac<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Sac<B> {
-    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
-    /// naming the valid range, when it cannot be reached, or when ERA is off.
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
-    }
-
     /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng`.
     pub fn new(
         cfg: SacConfig,
@@ -283,11 +277,6 @@ impl<B: AutodiffBackend> Sac<B> {
             device: device.clone(),
             cfg,
         })
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &SacConfig {
-        &self.cfg
     }
 
     /// The keys of [`Sac::update`]'s statistics (see [`stat_keys`]).
@@ -474,9 +463,25 @@ impl<B: AutodiffBackend> Sac<B> {
         .map(|(name, values)| (name.to_string(), values))
         .collect()
     }
+}
+
+impl<B: AutodiffBackend> Agent for Sac<B> {
+    type Config = SacConfig;
+
+    /// The settings.
+    fn config(&self) -> &SacConfig {
+        &self.cfg
+    }
+
+    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
+    /// naming the valid range, when it cannot be reached, or when ERA is off.
+    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
+        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
+        Ok(())
+    }
 
     /// The networks and optimiser states as checkpoint parts.
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![
             record_bytes::<B, _>(self.nets.clone().into_record(), "nets.mpk")?,
             record_bytes::<B, _>(self.actor_opt.to_record(), "optim-actor.mpk")?,
@@ -486,7 +491,7 @@ impl<B: AutodiffBackend> Sac<B> {
     }
 
     /// Restores what [`Sac::save`] wrote.
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         check_records(parts)?;
         let dev = &self.device;
         self.nets = load_module(self.nets.clone(), parts, "nets.mpk", dev)?;
@@ -494,5 +499,21 @@ impl<B: AutodiffBackend> Sac<B> {
         self.critic_opt = self.critic_opt.clone().load_record(load_record::<B, _>(parts, "optim-critic.mpk", dev)?);
         self.scalar_opt = self.scalar_opt.clone().load_record(load_record::<B, _>(parts, "optim-scalar.mpk", dev)?);
         Ok(())
+    }
+}
+
+impl<B: AutodiffBackend> SacLearner<B> for Sac<B> {
+    fn act(
+        &mut self,
+        obs: &[f32],
+        rows: usize,
+        deterministic: bool,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 2> {
+        Readback::Device(Sac::act(self, obs, rows, deterministic, rng))
+    }
+
+    fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Readback<B::InnerBackend, 1>> {
+        Sac::update(self, batch, rng, stats).map(Readback::Device)
     }
 }

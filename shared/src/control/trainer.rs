@@ -218,22 +218,6 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.envs.envs()[0].scene()
     }
 
-    /// One unit of work (SAC: one step of every copy and its updates; PPO: a rollout and its update),
-    /// then any evaluation that fell due. Returns what to log.
-    pub async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
-        let mut logged = match self.config.agent.algo() {
-            Algo::Sac => self.advance_sac().await?,
-            Algo::Ppo => self.advance_ppo().await?,
-        };
-        if self.step >= self.next_eval || (self.is_done() && self.last_eval != Some(self.step)) {
-            self.next_eval = crate::train::schedule::next_due(self.next_eval, self.step, self.config.eval_every);
-            let ret = self.evaluate(self.config.eval_episodes).await?;
-            self.last_eval = Some(self.step);
-            logged.push(Logged { step: self.step, metrics: vec![(metrics::EVAL_RETURN, ret)] });
-        }
-        Ok(logged)
-    }
-
     async fn advance_sac(&mut self) -> Result<Vec<Logged>, TrainError> {
         let Agent::Sac { agent, buffer, stats } = &mut self.agent else { unreachable!("advance_sac on a SAC agent") };
         let spec = self.envs.spec().clone();
@@ -370,9 +354,35 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         }
         Ok(total / episodes.max(1) as f64)
     }
+}
+
+impl<B: AutodiffBackend> Trainer for ControlTrainer<B> {
+    /// One unit of work (SAC: one step of every copy and its updates; PPO: a rollout and its update),
+    /// then any evaluation that fell due. Returns what to log.
+    async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
+        let mut logged = match self.config.agent.algo() {
+            Algo::Sac => self.advance_sac().await?,
+            Algo::Ppo => self.advance_ppo().await?,
+        };
+        if self.step >= self.next_eval || (self.is_done() && self.last_eval != Some(self.step)) {
+            self.next_eval = crate::train::schedule::next_due(self.next_eval, self.step, self.config.eval_every);
+            let ret = self.evaluate(self.config.eval_episodes).await?;
+            self.last_eval = Some(self.step);
+            logged.push(Logged { step: self.step, metrics: vec![(metrics::EVAL_RETURN, ret)] });
+        }
+        Ok(logged)
+    }
+
+    fn position(&self) -> u64 {
+        self.step
+    }
+
+    fn total(&self) -> u64 {
+        self.config.total_steps
+    }
 
     /// Everything needed to continue exactly: the agent's parts, the loop state and (SAC) the replay buffer.
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
         let (mut parts, ppo) = match &self.agent {
             Agent::Sac { agent, buffer, .. } => {
                 let mut parts = agent.save()?;
@@ -401,7 +411,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     }
 
     /// Continues from [`ControlTrainer::save`]'s parts (for a trainer built with the same config).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let state: LoopState = crate::train::read_loop(parts, |s: &LoopState| s.step, None)?;
         // One observation and one running episode per environment copy, as this trainer steps them.
         let copies = self.episodes.returns.len();
@@ -443,28 +453,6 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.last_eval = state.last_eval;
         self.rng = state.rng;
         Ok(())
-    }
-}
-
-impl<B: AutodiffBackend> Trainer for ControlTrainer<B> {
-    fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
-        ControlTrainer::advance(self)
-    }
-
-    fn position(&self) -> u64 {
-        self.step
-    }
-
-    fn total(&self) -> u64 {
-        self.config.total_steps
-    }
-
-    fn save(&self) -> Result<Vec<Part>, TrainError> {
-        ControlTrainer::save(self)
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        ControlTrainer::load(self, parts)
     }
 
     fn era_targets(&self) -> EraTargets {

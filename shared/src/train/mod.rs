@@ -14,6 +14,8 @@ pub mod parts;
 pub mod records;
 pub mod schedule;
 
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
 use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
@@ -33,6 +35,28 @@ pub enum Engine {
     /// The fast CPU path (feature `fast`): the same updates with hand-written gradients on
     /// [`crate::cpu`]'s kernels.
     Fast,
+}
+
+/// A result a learner computes later (a device read on the way): what its asynchronous methods
+/// return, so that the learner traits stay object-safe.
+pub type Pending<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, TrainError>> + 'a>>;
+
+/// Values a learner computed: on the device (burn) or already on the host (fast path).
+pub enum Readback<B: Backend, const D: usize> {
+    /// Still on the device.
+    Device(Tensor<B, D>),
+    /// On the host.
+    Host(Vec<f32>),
+}
+
+impl<B: Backend, const D: usize> Readback<B, D> {
+    /// The values, row-major, reading the device if they are there.
+    pub async fn read(self) -> Result<Vec<f32>, TrainError> {
+        match self {
+            Self::Device(t) => read(t).await,
+            Self::Host(v) => Ok(v),
+        }
+    }
 }
 
 impl TrainError {

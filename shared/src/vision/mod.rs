@@ -7,7 +7,9 @@
 //! - [`classifier`]: the model choice, the regularisers and the losses;
 //! - [`config`] (feature `data` too): a run's settings;
 //! - [`trainer`] (feature `data` too): the training loop shared by `era train vision` and its tests;
-//! - [`fast`] (features `fast` and `data`): the same training on hand-written CPU kernels.
+//! - [`learner`] (feature `data` too): the network and its optimiser on burn, behind the trait the
+//!   loop drives either engine through;
+//! - [`fast`] (features `fast` and `data`): the same learner on hand-written CPU kernels.
 
 pub mod classifier;
 #[cfg(feature = "data")]
@@ -15,6 +17,8 @@ pub mod config;
 pub mod conv;
 #[cfg(all(feature = "fast", feature = "data"))]
 pub mod fast;
+#[cfg(feature = "data")]
+pub mod learner;
 pub mod resnet;
 pub mod small_cnn;
 #[cfg(feature = "data")]

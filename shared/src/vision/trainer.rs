@@ -6,26 +6,19 @@
 //! from generators derived from `(seed, what, index)`, so a run is the same for its seed and a resumed
 //! run continues exactly where the checkpoint left it: the loop's whole position is the batch count.
 
-use burn::module::{AutodiffModule, Module};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, Optimizer, Sgd, SgdConfig, decay::WeightDecayConfig};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::classifier::{ModelKind, Net, Regularizer, RowStats, cross_entropy, row_stats};
+use super::classifier::{ModelKind, Net, Regularizer, RowStats, row_stats};
 use super::config::VisionConfig;
+use super::learner::{self, Learner};
 use crate::data::{ImageDataset, augment};
 use crate::metrics;
 use crate::runlog::EraTargets;
 use crate::softmax_floor::SoftmaxFloor;
-use crate::train::{
-    Logged, Part, TrainError, TrainRng, check_records, load_module, load_record, loop_part, read, read_loop,
-    record_bytes, upload,
-};
+use crate::train::{Engine, Logged, Part, TrainError, TrainRng, check_records, loop_part, read_loop};
 use crate::train::{Trainer, schedule};
 
 /// Statistics over the batches since the last log.
@@ -77,7 +70,7 @@ pub(crate) struct LoopState {
 
 /// What both engines of a vision run share: the settings, the data, the schedule, the batches and
 /// the statistics between log records. Only the network and its optimiser differ between them.
-pub(crate) struct Course {
+pub struct Course {
     pub(crate) config: VisionConfig,
     pub(crate) floor: Option<SoftmaxFloor>,
     pub(crate) train: ImageDataset,
@@ -336,36 +329,47 @@ impl EvalSum {
     }
 }
 
-/// Trains one classifier.
+/// Trains one classifier: the course, with the network and its optimiser in a [`Learner`] of either
+/// engine.
 pub struct VisionTrainer<B: AutodiffBackend> {
     course: Course,
-    net: Net<B>,
-    optim: OptimizerAdaptor<Sgd<B::InnerBackend>, Net<B>, B>,
-    device: B::Device,
-}
-
-/// The SGD optimiser of a run: momentum without dampening, weight decay added to the gradients.
-fn sgd<B: AutodiffBackend>(config: &VisionConfig) -> OptimizerAdaptor<Sgd<B::InnerBackend>, Net<B>, B> {
-    SgdConfig::new()
-        .with_momentum(Some(MomentumConfig::new().with_momentum(config.momentum).with_dampening(0.0)))
-        .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)))
-        .init()
+    learner: Box<dyn Learner<B>>,
 }
 
 impl<B: AutodiffBackend> VisionTrainer<B> {
-    /// A fresh classifier for `train` (evaluated on `test`), or a clear error for a setting that
-    /// cannot work with this data.
+    /// A fresh classifier for `train` (evaluated on `test`), trained on burn, or a clear error for a
+    /// setting that cannot work with this data.
     pub fn new(
         config: VisionConfig,
         train: ImageDataset,
         test: ImageDataset,
         device: &B::Device,
     ) -> Result<Self, TrainError> {
+        Self::with_engine(config, train, test, device, Engine::Burn)
+    }
+
+    /// [`VisionTrainer::new`] with its steps on `engine` (same initial weights for the seed).
+    pub fn with_engine(
+        config: VisionConfig,
+        train: ImageDataset,
+        test: ImageDataset,
+        device: &B::Device,
+        engine: Engine,
+    ) -> Result<Self, TrainError> {
         let course = Course::new(config, train, test)?;
-        let net =
-            Net::new(course.config.model, course.image_shape(), course.train.classes(), course.init_seed(), device);
-        let optim = sgd::<B>(&course.config);
-        Ok(Self { course, net, optim, device: device.clone() })
+        let learner = learner::learner(engine, &course, device)?;
+        Ok(Self { course, learner })
+    }
+
+    /// A trainer from a course and a learner built for it (the fast path's tests fix its shard count).
+    #[cfg(all(test, feature = "fast"))]
+    pub(crate) fn from_parts(course: Course, learner: Box<dyn Learner<B>>) -> Self {
+        Self { course, learner }
+    }
+
+    /// The engine computing the steps.
+    pub fn engine(&self) -> Engine {
+        self.learner.engine()
     }
 
     /// The settings.
@@ -409,121 +413,46 @@ impl<B: AutodiffBackend> VisionTrainer<B> {
         self.course.learning_rate(step)
     }
 
-    /// The network as it is now.
-    pub fn net(&self) -> &Net<B> {
-        &self.net
+    /// The network as it is now, as burn's model.
+    pub fn net(&self) -> Net<B> {
+        self.learner.net()
     }
 
-    /// Replaces the network (same architecture), e.g. with weights trained elsewhere.
-    pub fn set_net(&mut self, net: Net<B>) {
-        self.net = net;
+    /// Top-1/top-5 accuracy, loss and prediction entropy on the test images (batch norm on its
+    /// running statistics, no dropout).
+    pub async fn evaluate(&mut self) -> Result<Evaluation, TrainError> {
+        self.learner.evaluate(&self.course, &self.course.test).await
     }
 
-    /// The model's output logits, through the ERA floor when it is on.
-    fn output<C: Backend>(
-        net: &Net<C>,
-        floor: Option<&SoftmaxFloor>,
-        x: Tensor<C, 4>,
-        dropout: Option<(f64, u64)>,
-    ) -> Tensor<C, 2> {
-        let z = net.forward(x, dropout);
-        match floor {
-            Some(f) => crate::tensor::softmax_floor(z, f),
-            None => z,
-        }
+    /// [`Self::evaluate`] on any images of the same shape and classes.
+    pub async fn evaluate_on(&mut self, data: &ImageDataset) -> Result<Evaluation, TrainError> {
+        self.learner.evaluate(&self.course, data).await
     }
 
+    /// Restores only the network from a checkpoint (either engine's), for evaluation.
+    pub fn load_net(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        check_records(parts)?;
+        self.learner.load_net(parts)
+    }
+}
+
+impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
     /// One optimiser step; returns the records to log (training statistics every `log_every` steps,
     /// evaluation at the end of each epoch).
-    pub async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
+    async fn advance(&mut self) -> Result<Vec<Logged>, TrainError> {
         if self.is_done() {
             return Ok(Vec::new());
         }
         let step = self.course.step;
         let (pixels, labels) = self.course.batch(step);
-        let [c, h, w] = self.course.image_shape();
-        let bs = labels.len();
-        let x = upload::<B, 4>(&pixels, [bs, c, h, w], &self.device);
-        let y = Tensor::<B, 1, Int>::from_data(
-            TensorData::new(labels.iter().map(|&l| i64::from(l)).collect::<Vec<_>>(), [bs]).convert::<B::IntElem>(),
-            &self.device,
-        );
-        let z = Self::output(&self.net, self.course.floor.as_ref(), x, self.course.dropout(step));
-        let loss = cross_entropy(z.clone(), y, self.course.smoothing());
-        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
         let lr = self.learning_rate(step);
-        self.net = self.optim.step(lr, self.net.clone(), grads);
-        // One read per step: the loss and the output logits travel together (each read is a device sync).
-        let host = read(Tensor::cat(vec![loss.inner(), z.inner().flatten::<1>(0, 1)], 0)).await?;
-        let mut out = self.course.finish_step(f64::from(host[0]), &host[1..], &labels, lr)?;
+        let (loss, z) = self.learner.step(&self.course, &pixels, &labels, step, lr).await?;
+        let mut out = self.course.finish_step(loss, &z, &labels, lr)?;
         if self.course.at_epoch_end() {
             let e = self.evaluate().await?;
             out.push(self.course.eval_record(&e));
         }
         Ok(out)
-    }
-
-    /// Top-1/top-5 accuracy, loss and prediction entropy on the test images (batch norm on its
-    /// running statistics, no dropout).
-    pub async fn evaluate(&self) -> Result<Evaluation, TrainError> {
-        self.evaluate_on(&self.course.test).await
-    }
-
-    /// [`Self::evaluate`] on any images of the same shape and classes.
-    pub async fn evaluate_on(&self, data: &ImageDataset) -> Result<Evaluation, TrainError> {
-        let net = self.net.valid();
-        let mut sum = EvalSum::new();
-        for (pixels, labels) in self.course.eval_batches(data) {
-            let x = upload::<B::InnerBackend, 4>(
-                &pixels,
-                [labels.len(), data.channels, data.height, data.width],
-                &self.device,
-            );
-            let z = read(Self::output(&net, self.course.floor.as_ref(), x, None)).await?;
-            sum.add(&z, &labels, data.classes());
-        }
-        Ok(sum.finish())
-    }
-
-    /// The checkpoint parts: the network, the optimiser's momentum and the loop's position.
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
-        Ok(vec![
-            record_bytes::<B, _>(self.net.clone().into_record(), NET_PART)?,
-            record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?,
-            self.course.loop_part()?,
-        ])
-    }
-
-    /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        if !parts.iter().any(|(name, _)| name == "optim.mpk") && parts.iter().any(|(name, _)| name == FAST_OPTIM_PART) {
-            return Err(TrainError::Checkpoint(
-                "this checkpoint was written by --backend fast: resume it with --backend fast (era eval vision reads it on any backend)".into(),
-            ));
-        }
-        self.course.load_loop(parts)?;
-        self.load_net(parts)?;
-        self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
-        Ok(())
-    }
-
-    /// Restores only the network from a checkpoint (either engine's), for evaluation.
-    pub fn load_net(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        // Every record, the optimiser's too ([`Self::load`] reads it next).
-        check_records(parts)?;
-        self.net = load_module(self.net.clone(), parts, NET_PART, &self.device)?;
-        Ok(())
-    }
-}
-
-/// The checkpoint part holding the network, in burn's record format (both engines write it).
-pub(crate) const NET_PART: &str = "net.mpk";
-/// The checkpoint part holding the fast engine's momentum.
-pub(crate) const FAST_OPTIM_PART: &str = "momentum.safetensors";
-
-impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
-    fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
-        VisionTrainer::advance(self)
     }
 
     fn position(&self) -> u64 {
@@ -539,12 +468,19 @@ impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
         self.course.at_epoch_end()
     }
 
+    /// The checkpoint parts: the network, the optimiser's momentum and the loop's position.
     fn save(&self) -> Result<Vec<Part>, TrainError> {
-        VisionTrainer::save(self)
+        let mut parts = self.learner.save()?;
+        parts.push(self.course.loop_part()?);
+        Ok(parts)
     }
 
+    /// Restores what [`Self::save`] wrote (into a trainer built with the same settings and engine).
     fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        VisionTrainer::load(self, parts)
+        // Every record, the optimiser's too, before anything is changed.
+        check_records(parts)?;
+        self.learner.load(parts)?;
+        self.course.load_loop(parts)
     }
 
     fn era_targets(&self) -> EraTargets {

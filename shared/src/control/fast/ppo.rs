@@ -16,11 +16,13 @@
 //!   errors is larger (the clipped one passes nothing where its clip acts);
 //! - all gradients together scaled to a global norm of at most `max_grad_norm`, then Adam (ε 10⁻⁵).
 
+use burn::tensor::backend::AutodiffBackend;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::mlp::{Mlp, Scratch, Trace};
 use super::{learn_delta, std_stats};
+use crate::control::engine::{Agent, PpoLearner, Readback};
 use crate::control::policy::EraHead;
 use crate::control::ppo::{
     ADAM_EPSILON, LAST_LAYER_GAINS, PpoConfig, Rollout, for_each_minibatch, gather_rows, normalize_advantages,
@@ -189,17 +191,6 @@ impl Ppo {
             cfg,
             buf: Buffers::default(),
         })
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &PpoConfig {
-        &self.cfg
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::ppo::Ppo::set_h0`].
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
     }
 
     /// The keys of [`Ppo::update`]'s statistics, in order.
@@ -388,15 +379,35 @@ impl Ppo {
             .value("delta", std::slice::from_ref(&self.delta))
             .adam("delta", &self.delta_adam)
     }
+}
+
+/// δ as the policy uses it: clamped into `[0, δ_max]` (0 without ERA).
+fn policy_delta(era: Option<&EraHead>, delta: f32) -> f32 {
+    era.map_or(0.0, |h| h.delta_in_range(delta))
+}
+
+impl Agent for Ppo {
+    type Config = PpoConfig;
+
+    /// The settings.
+    fn config(&self) -> &PpoConfig {
+        &self.cfg
+    }
+
+    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::ppo::Ppo::set_h0`].
+    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
+        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
+        Ok(())
+    }
 
     /// The networks, optimiser states and δ as one checkpoint part ([`PART`]; the observation and
     /// reward statistics travel separately).
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![write_part(PART, &self.state())?])
     }
 
     /// Restores what [`Ppo::save`] wrote, checking every tensor's length against this agent's.
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let mut read = read_part(parts, PART, &self.state())?;
         self.actor.params = read.take("actor")?;
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
@@ -410,7 +421,18 @@ impl Ppo {
     }
 }
 
-/// δ as the policy uses it: clamped into `[0, δ_max]` (0 without ERA).
-fn policy_delta(era: Option<&EraHead>, delta: f32) -> f32 {
-    era.map_or(0.0, |h| h.delta_in_range(delta))
+impl<B: AutodiffBackend> PpoLearner<B> for Ppo {
+    fn act(
+        &mut self,
+        obs: &[f32],
+        rows: usize,
+        deterministic: bool,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 2> {
+        Readback::Host(Ppo::act(self, obs, rows, deterministic, rng))
+    }
+
+    fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Readback<B::InnerBackend, 1> {
+        Readback::Host(Ppo::update(self, rollout, lr_frac, rng))
+    }
 }

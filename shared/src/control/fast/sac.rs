@@ -8,8 +8,11 @@
 
 use std::sync::RwLock;
 
+use burn::tensor::backend::AutodiffBackend;
+
 use super::mlp::{Mlp, Scratch, Trace};
 use super::{learn_delta, polyak};
+use crate::control::engine::{Agent, Readback, SacLearner};
 use crate::control::policy::EraHead;
 use crate::control::replay::Batch;
 use crate::control::sac::{LOG_STD_MAX, LOG_STD_MIN, SacConfig, draw_noise};
@@ -263,17 +266,6 @@ impl Sac {
         })
     }
 
-    /// The settings.
-    pub fn config(&self) -> &SacConfig {
-        &self.cfg
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
-    pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
-    }
-
     /// Actions in `[−1, 1]` for `[rows × obs_dim]` observations: sampled, or the mode `tanh μ` when
     /// `deterministic`. On the calling thread.
     pub fn act(&mut self, obs: &[f32], rows: usize, deterministic: bool, rng: &mut TrainRng) -> Vec<f32> {
@@ -520,14 +512,29 @@ impl Sac {
     pub fn parameters(&self) -> Vec<(String, Vec<f32>)> {
         self.state().values.into_iter().map(|(name, values)| (name, values.to_vec())).collect()
     }
+}
+
+impl Agent for Sac {
+    type Config = SacConfig;
+
+    /// The settings.
+    fn config(&self) -> &SacConfig {
+        &self.cfg
+    }
+
+    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
+    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
+        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
+        Ok(())
+    }
 
     /// The networks, optimiser states and the learned scalar as one checkpoint part ([`PART`]).
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![write_part(PART, &self.state())?])
     }
 
     /// Restores what [`Sac::save`] wrote, checking every tensor's length against this agent's.
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let mut read = read_part(parts, PART, &self.state())?;
         self.actor.params = read.take("actor")?;
         self.actor_adam = read.adam("actor", &self.actor_adam)?;
@@ -540,5 +547,21 @@ impl Sac {
             twin.target.params = read.take(&format!("target{}", k + 1))?;
         }
         Ok(())
+    }
+}
+
+impl<B: AutodiffBackend> SacLearner<B> for Sac {
+    fn act(
+        &mut self,
+        obs: &[f32],
+        rows: usize,
+        deterministic: bool,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 2> {
+        Readback::Host(Sac::act(self, obs, rows, deterministic, rng))
+    }
+
+    fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Readback<B::InnerBackend, 1>> {
+        Sac::update(self, batch, rng, stats).map(Readback::Host)
     }
 }

@@ -10,14 +10,17 @@
 //! - [`model`]: the decoder as flat weights in the checkpoint's names and layouts, forward and backward;
 //! - [`update`]: the token losses on logits with their gradient, and the optimiser step;
 //! - [`decode`]: sampling with a KV cache and forward passes without a gradient;
-//! - [`rows`]: a batch's packed rows and their split into one shard per thread.
+//! - [`rows`]: a batch's packed rows and their split into one shard per thread;
+//! - [`learner`]: all of it as the LLM loop's learner.
 
 pub mod decode;
+pub mod learner;
 pub mod model;
 pub mod rows;
 pub mod update;
 
 pub use decode::FastDecoder;
+pub use learner::FastLearner;
 pub use model::FastQwen2;
 pub use rows::Rows;
 pub use update::{FastUpdate, Objective, StepStats, scaled_log_probs};

@@ -1,6 +1,5 @@
 //! Evaluation of an LLM run: pass@k by sampling and greedy accuracy on the test split.
 
-use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
 
@@ -53,14 +52,13 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, TrainError> {
         let test: Vec<Problem> = self.task.test().iter().take(problems).copied().collect();
         let mut rng = TrainRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
-        let model = self.model.valid();
         let stop = self.source.tokenizer.stop_ids().to_vec();
         let prompts: Vec<Vec<u32>> = test.iter().map(|p| self.encode(&p.prompt())).collect::<Result<_, _>>()?;
         let text = |r: &[u32]| -> String {
             let ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
             self.source.tokenizer.decode(&ids)
         };
-        let greedy = self.sample(&model, &prompts, &Sampling::greedy(), &mut rng).await?;
+        let greedy = self.sample(&prompts, &Sampling::greedy(), &mut rng).await?;
         let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| p.reward(&text(r)) == 1.0).count();
         let mut correct = vec![0usize; test.len()];
         let mut entropy = (0.0, 0usize);
@@ -68,9 +66,9 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let per = (256 / samples).max(1);
         for (chunk_i, chunk) in prompts.chunks(per).enumerate() {
             let batch: Vec<Vec<u32>> = chunk.iter().flat_map(|p| std::iter::repeat_n(p.clone(), samples)).collect();
-            let out = self.sample(&model, &batch, &Sampling::default(), &mut rng).await?;
+            let out = self.sample(&batch, &Sampling::default(), &mut rng).await?;
             let packed = Packed::new(&batch, &out, stop[0]);
-            let (stats, _) = self.rollout_stats(&model, &packed).await?;
+            let (stats, _) = self.rollout_stats(&packed).await?;
             entropy.0 += stats.iter().map(|e| e.0).sum::<f64>();
             entropy.1 += out.len();
             for (i, r) in out.iter().enumerate() {

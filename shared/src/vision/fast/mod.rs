@@ -13,12 +13,12 @@
 //! - [`layers`]: convolution (im2col), batch norm, ReLU, max-pool, forward and backward;
 //! - [`net`]: the architectures as layer lists, their passes over the shards, weights to and from burn;
 //! - [`loss`]: the ERA floor and cross-entropy with their gradient;
-//! - [`trainer`]: the training loop on them.
+//! - [`learner`]: SGD on them, as the vision loop's learner.
 
 pub mod layers;
+pub mod learner;
 pub mod loss;
 pub mod net;
-pub mod trainer;
 
+pub use learner::FastLearner;
 pub use net::{FastNet, Workspace};
-pub use trainer::FastVisionTrainer;

@@ -1,46 +1,51 @@
-//! The vision training loop on the fast path: the same course as [`VisionTrainer`] (batches,
-//! schedule, logging, evaluation), with [`FastNet`] and SGD with momentum in place of burn.
-//!
-//! [`VisionTrainer`]: crate::vision::trainer::VisionTrainer
+//! The fast path as the vision loop's [`Learner`]: [`FastNet`] and SGD with momentum in place of
+//! burn, on the same course (batches, schedule, logging, evaluation) as
+//! [`BurnLearner`](crate::vision::learner::BurnLearner).
 
 use burn::backend::NdArray;
 use burn::module::Module;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::AutodiffBackend;
 
 use super::loss::{loss_and_grad, output};
 use super::{FastNet, Workspace};
 use crate::cpu::{State, read_part, write_part};
 use crate::data::ImageDataset;
-use crate::runlog::EraTargets;
-use crate::train::{Logged, Part, TrainError, Trainer, check_records, load_module, record_bytes};
-use crate::vision::Net;
+use crate::train::{Engine, Part, Pending, TrainError, load_module, record_bytes};
 use crate::vision::config::VisionConfig;
-use crate::vision::trainer::{Course, EvalSum, Evaluation, FAST_OPTIM_PART, NET_PART};
+use crate::vision::learner::{FAST_OPTIM_PART, Learner, NET_PART};
+use crate::vision::trainer::{Course, EvalSum, Evaluation};
+use crate::vision::{ModelKind, Net};
 
 /// The CPU backend the fast path reads and writes burn's records with.
 type Cpu = NdArray<f32>;
 
-/// Trains one classifier on the fast path.
-pub struct FastVisionTrainer {
-    course: Course,
+/// The network, SGD's momentum and the buffers of the fast path.
+pub struct FastLearner<B: AutodiffBackend> {
     net: FastNet,
     velocity: Vec<f32>,
     ws: Workspace,
     threads: usize,
+    /// burn's model of the same architecture, whose weights [`Learner::net`] fills in.
+    template: Net<B>,
+    /// The architecture: model, image shape, classes.
+    shape: (ModelKind, [usize; 3], usize),
 }
 
-impl FastVisionTrainer {
-    /// A fresh classifier with the initial weights the burn trainer draws for the same settings, or a
-    /// clear error for a setting that cannot work with this data. Uses up to 8 of rayon's threads.
-    pub fn new(config: VisionConfig, train: ImageDataset, test: ImageDataset) -> Result<Self, TrainError> {
-        let course = Course::new(config, train, test)?;
-        let (shape, classes) = (course.image_shape(), course.train.classes());
-        let reference: Net<Cpu> =
-            Net::new(course.config.model, shape, classes, course.init_seed(), &Default::default());
-        let mut net = FastNet::new(course.config.model, shape, classes);
-        net.import(&reference)?;
-        let velocity = vec![0.0; net.params.len()];
-        Ok(Self { course, net, velocity, ws: Workspace::default(), threads: rayon::current_num_threads().clamp(1, 8) })
+impl<B: AutodiffBackend> FastLearner<B> {
+    /// The fast path starting from burn's `net` (the initial weights the course's seed draws). Uses
+    /// up to 8 of rayon's threads.
+    pub fn new(course: &Course, net: &Net<B>) -> Result<Self, TrainError> {
+        let mut fast = FastNet::new(course.config.model, course.image_shape(), course.train.classes());
+        fast.import(net)?;
+        let velocity = vec![0.0; fast.params.len()];
+        Ok(Self {
+            net: fast,
+            velocity,
+            ws: Workspace::default(),
+            threads: rayon::current_num_threads().clamp(1, 8),
+            template: net.clone(),
+            shape: (course.config.model, course.image_shape(), course.train.classes()),
+        })
     }
 
     /// Splits each batch into `threads` shards (results depend on it, by rounding: fix it to
@@ -50,99 +55,66 @@ impl FastVisionTrainer {
         self
     }
 
-    /// The settings.
-    pub fn config(&self) -> &VisionConfig {
-        &self.course.config
+    /// The network as burn's model on the CPU: the checkpoints' format (`net.mpk`).
+    fn on_cpu(&self) -> Net<Cpu> {
+        let (model, shape, classes) = self.shape;
+        self.net.export(Net::new(model, shape, classes, 0, &Default::default()))
+    }
+}
+
+impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
+    fn engine(&self) -> Engine {
+        Engine::Fast
     }
 
-    /// Optimiser steps so far.
-    pub fn step(&self) -> u64 {
-        self.course.step
-    }
-
-    /// Images per optimiser step.
-    pub fn batch_size(&self) -> usize {
-        self.course.batch_size()
-    }
-
-    /// Optimiser steps per epoch.
-    pub fn steps_per_epoch(&self) -> u64 {
-        self.course.steps_per_epoch()
-    }
-
-    /// Optimiser steps of the whole run.
-    pub fn total_steps(&self) -> u64 {
-        self.course.total_steps()
-    }
-
-    /// Epochs completed.
-    pub fn epoch(&self) -> u64 {
-        self.step() / self.steps_per_epoch()
-    }
-
-    /// The network as burn's model on `device` (for evaluation on any backend, or comparison).
-    pub fn to_burn<B: Backend>(&self, device: &B::Device) -> Net<B> {
-        let c = &self.course;
-        self.net.export(Net::new(c.config.model, c.image_shape(), c.train.classes(), 0, device))
-    }
-
-    /// Takes the weights and running statistics of burn's `net` (same architecture).
-    pub fn set_net<B: Backend>(&mut self, net: &Net<B>) -> Result<(), TrainError> {
-        self.net.import(net)
-    }
-
-    /// One optimiser step, as [`VisionTrainer::advance`](crate::vision::trainer::VisionTrainer::advance).
-    pub fn advance_now(&mut self) -> Result<Vec<Logged>, TrainError> {
-        if self.step() >= self.total_steps() {
-            return Ok(Vec::new());
-        }
-        let step = self.course.step;
-        let (pixels, labels) = self.course.batch(step);
-        let n = self.course.train.classes();
-        let z = self.net.forward(&mut self.ws, &pixels, labels.len(), true, self.course.dropout(step), self.threads);
-        let (loss, z_out, dz) = loss_and_grad(&z, &labels, n, self.course.floor.as_ref(), self.course.smoothing());
-        let lr = self.course.learning_rate(step);
+    fn step<'a>(
+        &'a mut self,
+        course: &'a Course,
+        pixels: &'a [f32],
+        labels: &'a [u16],
+        step: u64,
+        lr: f64,
+    ) -> Pending<'a, (f64, Vec<f32>)> {
+        let n = course.train.classes();
+        let z = self.net.forward(&mut self.ws, pixels, labels.len(), true, course.dropout(step), self.threads);
+        let (loss, z_out, dz) = loss_and_grad(&z, labels, n, course.floor.as_ref(), course.smoothing());
         let grad = self.net.backward(&mut self.ws, &dz);
-        sgd(&self.course.config, &mut self.net.params, &mut self.velocity, grad, lr);
-        let mut out = self.course.finish_step(loss, &z_out, &labels, lr)?;
-        if self.course.at_epoch_end() {
-            let e = self.evaluate();
-            out.push(self.course.eval_record(&e));
+        sgd(&course.config, &mut self.net.params, &mut self.velocity, grad, lr);
+        Box::pin(std::future::ready(Ok((loss, z_out))))
+    }
+
+    fn evaluate<'a>(&'a mut self, course: &'a Course, data: &'a ImageDataset) -> Pending<'a, Evaluation> {
+        let mut sum = EvalSum::new();
+        let n = data.classes();
+        for (pixels, labels) in course.eval_batches(data) {
+            let z = self.net.forward(&mut self.ws, &pixels, labels.len(), false, None, self.threads);
+            sum.add(&output(&z, n, course.floor.as_ref()), &labels, n);
         }
-        Ok(out)
+        Box::pin(std::future::ready(Ok(sum.finish())))
     }
 
-    /// Top-1/top-5 accuracy, loss and prediction entropy on the test images.
-    pub fn evaluate(&mut self) -> Evaluation {
-        evaluate(&self.course, &mut self.net, &mut self.ws, self.threads, &self.course.test)
+    fn net(&self) -> Net<B> {
+        self.net.export(self.template.clone())
     }
 
-    /// [`Self::evaluate`] on any images of the same shape and classes.
-    pub fn evaluate_on(&mut self, data: &ImageDataset) -> Evaluation {
-        evaluate(&self.course, &mut self.net, &mut self.ws, self.threads, data)
-    }
-
-    /// The checkpoint parts: the network in burn's format, the momentum and the loop's position.
-    pub fn save(&self) -> Result<Vec<Part>, TrainError> {
-        let net = self.to_burn::<Cpu>(&Default::default());
+    fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![
-            record_bytes::<Cpu, _>(net.into_record(), NET_PART)?,
+            record_bytes::<Cpu, _>(self.on_cpu().into_record(), NET_PART)?,
             write_part(FAST_OPTIM_PART, &State::default().value("velocity", &self.velocity))?,
-            self.course.loop_part()?,
         ])
     }
 
-    /// Restores what [`Self::save`] wrote (into a trainer built with the same settings).
-    pub fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        check_records(parts)?;
+    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         let mut read = read_part(parts, FAST_OPTIM_PART, &State::default().value("velocity", &self.velocity))?;
         let velocity = read.take("velocity")?;
-        let template = self.to_burn::<Cpu>(&Default::default());
-        let net = load_module::<Cpu, _>(template, parts, NET_PART, &Default::default())?;
-        self.course.load_loop(parts)?;
-        self.net.import(&net)?;
+        self.load_net(parts)?;
         self.velocity = velocity;
         Ok(())
+    }
+
+    fn load_net(&mut self, parts: &[Part]) -> Result<(), TrainError> {
+        let net = load_module::<Cpu, _>(self.on_cpu(), parts, NET_PART, &Default::default())?;
+        self.net.import(&net)
     }
 }
 
@@ -157,57 +129,17 @@ fn sgd(c: &VisionConfig, params: &mut [f32], velocity: &mut [f32], grad: &[f32],
     }
 }
 
-/// Evaluation of `net` on `data` (batch norm on its running statistics, no dropout).
-fn evaluate(course: &Course, net: &mut FastNet, ws: &mut Workspace, threads: usize, data: &ImageDataset) -> Evaluation {
-    let mut sum = EvalSum::new();
-    let n = data.classes();
-    for (pixels, labels) in course.eval_batches(data) {
-        let z = net.forward(ws, &pixels, labels.len(), false, None, threads);
-        sum.add(&output(&z, n, course.floor.as_ref()), &labels, n);
-    }
-    sum.finish()
-}
-
-impl Trainer for FastVisionTrainer {
-    fn advance(&mut self) -> impl Future<Output = Result<Vec<Logged>, TrainError>> {
-        std::future::ready(self.advance_now())
-    }
-
-    fn position(&self) -> u64 {
-        self.course.step
-    }
-
-    fn total(&self) -> u64 {
-        self.total_steps()
-    }
-
-    /// Every epoch's end.
-    fn at_milestone(&self) -> bool {
-        self.course.at_epoch_end()
-    }
-
-    fn save(&self) -> Result<Vec<Part>, TrainError> {
-        FastVisionTrainer::save(self)
-    }
-
-    fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        FastVisionTrainer::load(self, parts)
-    }
-
-    fn era_targets(&self) -> EraTargets {
-        self.course.config.era_targets()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::DatasetKind;
     use crate::softmax_floor::FloorMode;
+    use crate::train::{Logged, Trainer};
+    use crate::vision::Regularizer;
     use crate::vision::trainer::VisionTrainer;
-    use crate::vision::{ModelKind, Regularizer};
     use burn::backend::Autodiff;
     use burn::module::AutodiffModule;
+    use burn::tensor::backend::Backend;
 
     type Reference = Autodiff<NdArray<f32>>;
 
@@ -232,10 +164,21 @@ mod tests {
         })
     }
 
-    fn run(c: &VisionConfig, side: usize, threads: usize, steps: usize) -> (FastVisionTrainer, Vec<Vec<Logged>>) {
+    /// The fast path with the batch in `threads` shards, on the reference's backend.
+    fn run(
+        c: &VisionConfig,
+        side: usize,
+        threads: usize,
+        steps: usize,
+    ) -> (VisionTrainer<Reference>, Vec<Vec<Logged>>) {
         let data = |n| crate::vision::trainer::bands_of(n, side);
-        let mut fast = FastVisionTrainer::new(c.clone(), data(60), data(15)).unwrap().with_threads(threads);
-        let logs = (0..steps).map(|_| fast.advance_now().unwrap()).collect();
+        let course = Course::new(c.clone(), data(60), data(15)).unwrap();
+        let (model, shape, classes) = (course.config.model, course.image_shape(), course.train.classes());
+        let net = Net::<Reference>::new(model, shape, classes, course.init_seed(), &Default::default());
+        let learner = FastLearner::new(&course, &net).unwrap().with_threads(threads);
+        let mut fast = VisionTrainer::from_parts(course, Box::new(learner));
+        assert_eq!(fast.engine(), Engine::Fast);
+        let logs = (0..steps).map(|_| pollster::block_on(fast.advance()).unwrap()).collect();
         (fast, logs)
     }
 
@@ -262,7 +205,6 @@ mod tests {
     /// 3 shards; the records (training statistics, evaluations) agree.
     #[test]
     fn twenty_small_cnn_steps_follow_the_burn_trainer() {
-        let dev = Default::default();
         for (reg, mode) in [
             (Regularizer::None, FloorMode::Exact),
             (Regularizer::Era, FloorMode::Exact),
@@ -275,7 +217,7 @@ mod tests {
             let (burn, theirs) = reference(&c, 8, 20);
             for threads in [1, 3] {
                 let (fast, mine) = run(&c, 8, threads, 20);
-                let d = distance(&fast.to_burn::<NdArray<f32>>(&dev), &burn.net().valid());
+                let d = distance(&fast.net().valid(), &burn.net().valid());
                 assert!(d <= 1e-4, "{what}, {threads} shards: {d}");
                 assert_logs_close(&mine, &theirs, 1e-3, &what);
             }
@@ -287,7 +229,6 @@ mod tests {
     /// amplifies rounding by orders of magnitude, so there the comparison is looser (see below).
     #[test]
     fn resnet_steps_follow_the_burn_trainer() {
-        let dev = Default::default();
         let mut cases = Vec::new();
         for (reg, mode) in [
             (Regularizer::None, FloorMode::Exact),
@@ -306,7 +247,7 @@ mod tests {
             let side = if model == ModelKind::Resnet50 { 16 } else { 8 };
             let (burn, _) = reference(&c, side, 1);
             let (fast, _) = run(&c, side, 2, 1);
-            let d = distance(&fast.to_burn::<NdArray<f32>>(&dev), &burn.net().valid());
+            let d = distance(&fast.net().valid(), &burn.net().valid());
             // ResNet-50's first step amplifies rounding: the fast path's own step moves by 5.3e-3
             // (its first convolutions' weights) when its batch-norm sums are accumulated in f32, as
             // burn's are, instead of f64, and its logits by 1.3e-4. Against burn it agreed to 1.9e-3
@@ -322,7 +263,7 @@ mod tests {
         let (_, theirs) = reference(&c, 16, 5);
         let (one, mine) = run(&c, 16, 1, 20);
         let (three, other) = run(&c, 16, 3, 20);
-        let drift = distance(&one.to_burn::<NdArray<f32>>(&dev), &three.to_burn::<NdArray<f32>>(&dev));
+        let drift = distance(&one.net().valid(), &three.net().valid());
         assert!(drift <= 1e-2, "20 steps: {drift} between shard counts");
         let loss = |logs: &[Vec<Logged>]| -> Vec<f64> {
             logs.iter()
