@@ -53,6 +53,15 @@ impl fmt::Display for BackendChoice {
     }
 }
 
+impl BackendChoice {
+    /// The engine this choice asks for explicitly: the fast path for `fast`, burn otherwise (what a
+    /// run saved with this choice wrote its checkpoints with, in domains where `auto` never picks the
+    /// fast path).
+    pub fn engine(self) -> Engine {
+        if self == Self::Fast { Engine::Fast } else { Engine::Burn }
+    }
+}
+
 /// The backend a run computes on, resolved once from [`BackendChoice`]: the value [`Task::run`]
 /// receives beside the backend's type, and what progress lines, bench records and logs print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use era_shared::control::sac::SacConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
-use era_shared::train::{Engine, Logged, Trainer};
+use era_shared::train::{Logged, Trainer};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -137,8 +137,8 @@ fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice,
     let env = args.env.clone().unwrap_or_default();
     let first = control_config(args, &env, args.run.seed);
     // Build once on the CPU so a bad setting fails before anything is written.
-    let engine = if args.run.backend == BackendChoice::Fast { Engine::Fast } else { Engine::Burn };
-    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), engine).map_err(anyhow::Error::from)?;
+    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), args.run.backend.engine())
+        .map_err(anyhow::Error::from)?;
     // `dmc/walker-run` names the run `sac-era-dmc-walker-run`: one folder, not two.
     let base =
         args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), env.replace('/', "-")));
@@ -258,14 +258,15 @@ impl Task for Eval {
     type Output = anyhow::Result<()>;
     const FAST: bool = true;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
+    fn run<B: AutodiffBackend>(self, device: B::Device, _compute: Compute) -> anyhow::Result<()> {
         for dir in &self.dirs {
             let config: RunConfig = runs::read_config(dir, WHAT)?;
             let Some(ckpt) = checkpoint::latest(dir)? else {
                 bail!("{}: no checkpoint yet", dir.display());
             };
-            // A checkpoint of the fast path is in its own format: read it with that engine.
-            let engine = if config.backend == BackendChoice::Fast { Engine::Fast } else { compute.engine() };
+            // A checkpoint is read by the engine that wrote it (the fast path's is its own format;
+            // burn's reads on any backend).
+            let engine = config.backend.engine();
             let mut trainer = ControlTrainer::<B>::with_engine(config.control.clone(), &device, engine)?;
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let ret = pollster::block_on(trainer.evaluate(self.episodes))?;

@@ -71,7 +71,7 @@ pub fn learner<B: AutodiffBackend>(
     match engine {
         Engine::Burn => Ok(Box::new(BurnLearner { net, optim: sgd::<B>(&course.config), device: device.clone() })),
         #[cfg(feature = "fast")]
-        Engine::Fast => Ok(Box::new(crate::vision::fast::FastLearner::new(course, &net)?)),
+        Engine::Fast => Ok(Box::new(crate::vision::fast::FastLearner::new(course, &net, device)?)),
         #[cfg(not(feature = "fast"))]
         Engine::Fast => Err(TrainError::no_fast_path()),
     }

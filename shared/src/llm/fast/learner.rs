@@ -10,16 +10,12 @@ use super::{FastQwen2, FastUpdate, Objective, Rows, scaled_log_probs};
 use crate::cpu::parts::{State, read_part, write_part};
 use crate::llm::config::LlmConfig;
 use crate::llm::generate::{Sampling, sample};
-use crate::llm::grpo::LossSettings;
 use crate::llm::packing::Packed;
 use crate::llm::qwen2::{Qwen2, Qwen2Config};
 use crate::llm::source::ModelSource;
-use crate::llm::trainer::learner::{GrpoBatch, GrpoStats, Learner, Logits};
+use crate::llm::trainer::learner::{FAST_OPTIM_PART as OPTIM_PART, GrpoBatch, GrpoStats, GrpoSums, Learner, Logits};
 use crate::llm_scaling;
 use crate::train::{Engine, Part, Pending, Readback, TrainError, TrainRng, load_module, read, record_bytes, upload};
-
-/// The fast path's AdamW state in its checkpoints.
-const OPTIM_PART: &str = "adamw.safetensors";
 
 /// The fast decoder and AdamW, with the burn model that follows their weights.
 pub struct FastLearner<B: AutodiffBackend> {
@@ -92,6 +88,7 @@ impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
     /// passes of minibatch steps.
     fn grpo<'a>(&'a mut self, batch: GrpoBatch<'a, B>) -> Pending<'a, GrpoStats> {
         Box::pin(async move {
+            let (minibatches, settings) = (batch.minibatches(), batch.settings());
             let GrpoBatch { kept, keep, logits, scales, advantages, era, reference, config: c } = batch;
             let [_, t, vocab] = logits.dims();
             let rollout = read(logits).await?;
@@ -108,32 +105,27 @@ impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
                 }
                 None => None,
             };
-            let settings = LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef };
-            let per = if c.minibatch == 0 { keep.len() } else { c.minibatch.min(keep.len()) };
-            let all: Vec<usize> = (0..keep.len()).collect();
             let rows_of = |v: &[f32], chunk: &[usize]| -> Vec<f32> {
                 chunk.iter().flat_map(|&r| v[r * t..(r + 1) * t].iter().copied()).collect()
             };
             let pick = |v: &[f32], chunk: &[usize]| -> Vec<f32> { chunk.iter().map(|&r| v[r]).collect() };
-            let (mut stats, mut steps) = (GrpoStats::default(), 0.0);
-            for _ in 0..c.epochs {
-                for chunk in all.chunks(per) {
-                    let mb = kept.select(chunk);
-                    let (scale, old_mb, a) = (pick(scales, chunk), rows_of(&old, chunk), pick(advantages, chunk));
-                    let reference_mb = reference.as_ref().map(|r| rows_of(r, chunk));
-                    let objective = Objective::Grpo {
-                        scale: era.then_some(&scale[..]),
-                        old: &old_mb,
-                        advantages: &a,
-                        reference: reference_mb.as_deref(),
-                        settings,
-                    };
-                    let s = self.fast.step(&Rows::of(&mb), &objective, c.lr)?;
-                    steps += stats.add(s.policy, s.approx_kl, s.clip_frac, mb.ids.len());
-                }
+            let mut sums = GrpoSums::default();
+            for chunk in &minibatches {
+                let mb = kept.select(chunk);
+                let (scale, old_mb, a) = (pick(scales, chunk), rows_of(&old, chunk), pick(advantages, chunk));
+                let reference_mb = reference.as_ref().map(|r| rows_of(r, chunk));
+                let objective = Objective::Grpo {
+                    scale: era.then_some(&scale[..]),
+                    old: &old_mb,
+                    advantages: &a,
+                    reference: reference_mb.as_deref(),
+                    settings,
+                };
+                let s = self.fast.step(&Rows::of(&mb), &objective, c.lr)?;
+                sums.add(s.policy, s.approx_kl, s.clip_frac, mb.ids.len());
             }
             self.follow()?;
-            Ok(stats.mean(steps))
+            Ok(sums.mean())
         })
     }
 

@@ -61,20 +61,43 @@ pub struct GrpoStats {
     pub tokens: u64,
 }
 
-impl GrpoStats {
-    /// Accumulates one minibatch step.
-    pub(crate) fn add(&mut self, policy: f64, approx_kl: f64, clip_frac: f64, tokens: usize) -> f64 {
-        self.policy += policy;
-        self.approx_kl += approx_kl;
-        self.clip_frac += clip_frac;
-        self.tokens += tokens as u64;
-        1.0
+impl<B: AutodiffBackend> GrpoBatch<'_, B> {
+    /// The minibatches of every epoch, in order: rows of `kept`, `minibatch` at a time (all at once
+    /// when 0).
+    pub(crate) fn minibatches(&self) -> Vec<Vec<usize>> {
+        let n = self.keep.len();
+        let per = if self.config.minibatch == 0 { n } else { self.config.minibatch.min(n) }.max(1);
+        let all: Vec<usize> = (0..n).collect();
+        (0..self.config.epochs).flat_map(|_| all.chunks(per).map(<[usize]>::to_vec).collect::<Vec<_>>()).collect()
     }
 
-    /// The sums divided by `steps`.
-    pub(crate) fn mean(self, steps: f64) -> Self {
-        let s = steps.max(1.0);
-        Self { policy: self.policy / s, approx_kl: self.approx_kl / s, clip_frac: self.clip_frac / s, ..self }
+    /// The clipped loss's settings.
+    pub(crate) fn settings(&self) -> LossSettings {
+        let c = self.config;
+        LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef }
+    }
+}
+
+/// [`GrpoStats`] summed over minibatch steps.
+#[derive(Debug, Default)]
+pub(crate) struct GrpoSums {
+    sums: GrpoStats,
+    steps: u32,
+}
+
+impl GrpoSums {
+    /// Adds one minibatch step's figures and the tokens it trained on.
+    pub(crate) fn add(&mut self, policy: f64, approx_kl: f64, clip_frac: f64, tokens: usize) {
+        let s = &mut self.sums;
+        (s.policy, s.approx_kl, s.clip_frac) = (s.policy + policy, s.approx_kl + approx_kl, s.clip_frac + clip_frac);
+        s.tokens += tokens as u64;
+        self.steps += 1;
+    }
+
+    /// The means over the steps (the tokens summed).
+    pub(crate) fn mean(self) -> GrpoStats {
+        let (s, n) = (self.sums, f64::from(self.steps.max(1)));
+        GrpoStats { policy: s.policy / n, approx_kl: s.approx_kl / n, clip_frac: s.clip_frac / n, tokens: s.tokens }
     }
 }
 
@@ -136,9 +159,15 @@ pub fn learner<B: AutodiffBackend>(
     }
 }
 
-/// The engine whose learner wrote checkpoint `parts`: burn's optimiser record, or else the fast path's.
+/// burn's AdamW state in a checkpoint.
+const OPTIM_PART: &str = "optim.mpk";
+/// The fast path's AdamW state in a checkpoint.
+pub(crate) const FAST_OPTIM_PART: &str = "adamw.safetensors";
+
+/// The engine whose learner wrote checkpoint `parts`: the fast path when its AdamW state is there,
+/// burn otherwise (burn's own load then names what is missing).
 pub fn written_by(parts: &[Part]) -> Engine {
-    if part(parts, "optim.mpk").is_ok() { Engine::Burn } else { Engine::Fast }
+    if part(parts, FAST_OPTIM_PART).is_ok() { Engine::Fast } else { Engine::Burn }
 }
 
 /// AdamW without weight decay, gradients clipped to norm 1 per tensor (burn's clipping).
@@ -207,6 +236,7 @@ impl<B: AutodiffBackend> Learner<B> for BurnLearner<B> {
 
     fn grpo<'a>(&'a mut self, batch: GrpoBatch<'a, B>) -> Pending<'a, GrpoStats> {
         Box::pin(async move {
+            let (minibatches, settings) = (batch.minibatches(), batch.settings());
             let GrpoBatch { kept, keep, logits, scales, advantages, era, reference, config: c } = batch;
             let dev = self.device.clone();
             let rows_tensor = |rows: &[usize]| {
@@ -224,56 +254,49 @@ impl<B: AutodiffBackend> Learner<B> for BurnLearner<B> {
                 .map(|m| taken_log_probs(m.forward(kept_inputs, &kept.pads, None), kept_ids.clone(), None, None));
             let old_scale = if c.ratio_to_rollout { None } else { scale_of(&all) };
             let old = taken_log_probs(logits.select(0, rows_tensor(keep)), kept_ids, old_scale, c.top_k_logprobs);
-            let settings = LossSettings { clip_low: c.clip_low, clip_high: c.clip_high, kl_coef: c.kl_coef };
-            let per = if c.minibatch == 0 { keep.len() } else { c.minibatch.min(keep.len()) };
-            let (mut stats, mut steps) = (GrpoStats::default(), 0.0);
-            for _ in 0..c.epochs {
-                for chunk in all.chunks(per) {
-                    let mb = kept.select(chunk);
-                    let rows = rows_tensor(chunk);
-                    let (ids, inputs, mask) = mb.tensors::<B>(&dev);
-                    let logits = self.model.forward(inputs, &mb.pads, None);
-                    let scale = scale_of(chunk).map(Tensor::from_inner);
-                    let log_probs = taken_log_probs(logits.clone(), ids.clone(), scale, c.top_k_logprobs);
-                    let kl_terms = reference.as_ref().map(|r| {
-                        (
-                            taken_log_probs(logits, ids, None, None),
-                            Tensor::from_inner(r.clone().select(0, rows.clone())),
-                        )
-                    });
-                    let old_mb = Tensor::from_inner(old.clone().select(0, rows));
-                    let a = Tensor::from_inner(upload(
-                        &chunk.iter().map(|&r| advantages[r]).collect::<Vec<_>>(),
-                        [chunk.len()],
-                        &dev,
-                    ));
-                    let l = policy_loss(log_probs, old_mb, kl_terms, a, mask, &settings);
-                    let logged = Tensor::cat(vec![l.policy.clone(), l.approx_kl.clone(), l.clip_frac.clone()], 0);
-                    let grads = GradientsParams::from_grads(l.loss.backward(), &self.model);
-                    self.model = self.optim.step(c.lr, self.model.clone(), grads);
-                    let v = read(logged).await?;
-                    steps += stats.add(v[0] as f64, v[1] as f64, v[2] as f64, mb.ids.len());
-                }
+            let mut sums = GrpoSums::default();
+            for chunk in &minibatches {
+                let mb = kept.select(chunk);
+                let rows = rows_tensor(chunk);
+                let (ids, inputs, mask) = mb.tensors::<B>(&dev);
+                let logits = self.model.forward(inputs, &mb.pads, None);
+                let scale = scale_of(chunk).map(Tensor::from_inner);
+                let log_probs = taken_log_probs(logits.clone(), ids.clone(), scale, c.top_k_logprobs);
+                let kl_terms = reference.as_ref().map(|r| {
+                    (taken_log_probs(logits, ids, None, None), Tensor::from_inner(r.clone().select(0, rows.clone())))
+                });
+                let old_mb = Tensor::from_inner(old.clone().select(0, rows));
+                let a = Tensor::from_inner(upload(
+                    &chunk.iter().map(|&r| advantages[r]).collect::<Vec<_>>(),
+                    [chunk.len()],
+                    &dev,
+                ));
+                let l = policy_loss(log_probs, old_mb, kl_terms, a, mask, &settings);
+                let logged = Tensor::cat(vec![l.policy.clone(), l.approx_kl.clone(), l.clip_frac.clone()], 0);
+                let grads = GradientsParams::from_grads(l.loss.backward(), &self.model);
+                self.model = self.optim.step(c.lr, self.model.clone(), grads);
+                let v = read(logged).await?;
+                sums.add(v[0] as f64, v[1] as f64, v[2] as f64, mb.ids.len());
             }
-            Ok(stats.mean(steps))
+            Ok(sums.mean())
         })
     }
 
     fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![
             record_bytes::<B, _>(self.model.clone().into_record(), "model.mpk")?,
-            record_bytes::<B, _>(self.optim.to_record(), "optim.mpk")?,
+            record_bytes::<B, _>(self.optim.to_record(), OPTIM_PART)?,
         ])
     }
 
     fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
         self.model = load_module(self.model.clone(), parts, "model.mpk", &self.device)?;
-        if part(parts, "optim.mpk").is_err() {
+        if part(parts, OPTIM_PART).is_err() {
             return Err(TrainError::Checkpoint(
                 "this checkpoint was written by --backend fast: resume it with --backend fast".into(),
             ));
         }
-        self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, "optim.mpk", &self.device)?);
+        self.optim = self.optim.clone().load_record(load_record::<B, _>(parts, OPTIM_PART, &self.device)?);
         Ok(())
     }
 }

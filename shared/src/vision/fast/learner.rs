@@ -4,7 +4,7 @@
 
 use burn::backend::NdArray;
 use burn::module::Module;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::loss::{loss_and_grad, output};
 use super::{FastNet, Workspace};
@@ -25,16 +25,16 @@ pub struct FastLearner<B: AutodiffBackend> {
     velocity: Vec<f32>,
     ws: Workspace,
     threads: usize,
-    /// burn's model of the same architecture, whose weights [`Learner::net`] fills in.
-    template: Net<B>,
-    /// The architecture: model, image shape, classes.
+    /// The architecture (model, image shape, classes), for burn's copies of the network.
     shape: (ModelKind, [usize; 3], usize),
+    /// Where [`Learner::net`] puts burn's copy.
+    device: B::Device,
 }
 
 impl<B: AutodiffBackend> FastLearner<B> {
     /// The fast path starting from burn's `net` (the initial weights the course's seed draws). Uses
     /// up to 8 of rayon's threads.
-    pub fn new(course: &Course, net: &Net<B>) -> Result<Self, TrainError> {
+    pub fn new(course: &Course, net: &Net<B>, device: &B::Device) -> Result<Self, TrainError> {
         let mut fast = FastNet::new(course.config.model, course.image_shape(), course.train.classes());
         fast.import(net)?;
         let velocity = vec![0.0; fast.params.len()];
@@ -43,8 +43,8 @@ impl<B: AutodiffBackend> FastLearner<B> {
             velocity,
             ws: Workspace::default(),
             threads: rayon::current_num_threads().clamp(1, 8),
-            template: net.clone(),
             shape: (course.config.model, course.image_shape(), course.train.classes()),
+            device: device.clone(),
         })
     }
 
@@ -55,10 +55,15 @@ impl<B: AutodiffBackend> FastLearner<B> {
         self
     }
 
+    /// The network as burn's model on `device`.
+    fn to_burn<C: Backend>(&self, device: &C::Device) -> Net<C> {
+        let (model, shape, classes) = self.shape;
+        self.net.export(Net::new(model, shape, classes, 0, device))
+    }
+
     /// The network as burn's model on the CPU: the checkpoints' format (`net.mpk`).
     fn on_cpu(&self) -> Net<Cpu> {
-        let (model, shape, classes) = self.shape;
-        self.net.export(Net::new(model, shape, classes, 0, &Default::default()))
+        self.to_burn(&Default::default())
     }
 }
 
@@ -94,7 +99,7 @@ impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
     }
 
     fn net(&self) -> Net<B> {
-        self.net.export(self.template.clone())
+        self.to_burn(&self.device)
     }
 
     fn save(&self) -> Result<Vec<Part>, TrainError> {
@@ -139,7 +144,6 @@ mod tests {
     use crate::vision::trainer::VisionTrainer;
     use burn::backend::Autodiff;
     use burn::module::AutodiffModule;
-    use burn::tensor::backend::Backend;
 
     type Reference = Autodiff<NdArray<f32>>;
 
@@ -175,7 +179,7 @@ mod tests {
         let course = Course::new(c.clone(), data(60), data(15)).unwrap();
         let (model, shape, classes) = (course.config.model, course.image_shape(), course.train.classes());
         let net = Net::<Reference>::new(model, shape, classes, course.init_seed(), &Default::default());
-        let learner = FastLearner::new(&course, &net).unwrap().with_threads(threads);
+        let learner = FastLearner::new(&course, &net, &Default::default()).unwrap().with_threads(threads);
         let mut fast = VisionTrainer::from_parts(course, Box::new(learner));
         assert_eq!(fast.engine(), Engine::Fast);
         let logs = (0..steps).map(|_| pollster::block_on(fast.advance()).unwrap()).collect();
