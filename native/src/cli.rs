@@ -17,7 +17,9 @@ use crate::vision::args::{BenchVisionArgs, EvalVisionArgs, TrainVisionArgs};
 #[derive(Debug, Parser)]
 #[command(name = "era", version, propagate_version = true)]
 pub struct Cli {
-    /// Read options from this TOML file (keys are the long option names); command-line flags override it.
+    /// Read options from this TOML file (keys are the long option names), or, for `era train`, from a
+    /// run's config.json (its settings become the new run's; `era train … --config RUN/config.json`
+    /// repeats that run). Command-line flags override either.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// What to do.
@@ -263,13 +265,22 @@ pub struct CompareArgs {
 }
 
 /// The clap command with every subcommand letting a later flag override an earlier one, so flags
-/// placed after the config file's options win.
+/// placed after the config file's options win, and the training options' help showing the defaults
+/// of the configs they set.
 pub fn command() -> clap::Command {
     fn override_self(cmd: clap::Command) -> clap::Command {
         let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
         names.into_iter().fold(cmd.args_override_self(true), |c, n| c.mut_subcommand(n, override_self))
     }
-    override_self(Cli::command())
+    use crate::overlay::annotate;
+    override_self(Cli::command()).mut_subcommand("train", |train| {
+        train
+            .mut_subcommand("control", |c| {
+                annotate(c, &crate::control::train::help_defaults(), crate::control::args::ALIASES)
+            })
+            .mut_subcommand("vision", |c| annotate(c, &crate::vision::train::help_defaults(), &[]))
+            .mut_subcommand("llm", |c| annotate(c, &crate::llm::train::help_defaults(), crate::llm::args::ALIASES))
+    })
 }
 
 /// A clap error as one line: its message and where to get help.

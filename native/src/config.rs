@@ -1,7 +1,10 @@
-//! `--config FILE`: a TOML file whose keys are the long option names of the subcommand being run.
+//! `--config FILE`: a TOML file whose keys are the long option names of the subcommand being run, or,
+//! for `era train`, a run's `config.json`.
 //!
-//! Its options are inserted right after the subcommand on the command line, before the user's own
-//! flags, and every option may be given twice with the later one winning: so flags override the file.
+//! A TOML file's options are inserted right after the subcommand on the command line, before the
+//! user's own flags, and every option may be given twice with the later one winning: so flags
+//! override the file. A `config.json` is left for `era train` to read as the new run's settings,
+//! which its flags then overlay (see [`crate::overlay`]).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -32,6 +35,13 @@ pub fn expand(mut args: Vec<OsString>, root: &clap::Command) -> anyhow::Result<V
     let shown = path.display();
     if cmd.has_subcommands() {
         bail!("{shown}: --config needs a subcommand to apply to (e.g. `era activation gaussian --config {shown}`)");
+    }
+    if path.extension().is_some_and(|e| e == "json") {
+        if name.get(1).map(String::as_str) != Some("train") {
+            bail!("{shown}: a run's config.json is read by `era train` only (`{}` takes a TOML file)", name.join(" "));
+        }
+        args.splice(insert_at..insert_at, [OsString::from("--config"), path.into_os_string()]);
+        return Ok(args);
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("{shown}: cannot read the config file"))?;
     let table: toml::Table =
@@ -156,6 +166,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("true or false"), "{e}");
+    }
+
+    #[test]
+    fn a_run_config_is_left_for_era_train_and_refused_elsewhere() {
+        let out = expand(
+            os(&["era", "train", "control", "--config", "runs/a/config.json", "--seed", "3"]),
+            &crate::cli::command(),
+        )
+        .unwrap();
+        assert_eq!(out, os(&["era", "train", "control", "--config", "runs/a/config.json", "--seed", "3"]));
+        let e = expand(os(&["era", "activation", "softmax", "--config", "runs/a/config.json"]), &crate::cli::command())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("read by `era train` only") && e.contains("era activation softmax"), "{e}");
     }
 
     #[test]

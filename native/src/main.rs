@@ -1,8 +1,9 @@
 //! `era`: train with ERA (Entropy Regularizing Activation), apply its activations, compare runs.
 //!
 //! Every subcommand follows the same conventions: `--h0` is an ERA target entropy in nats,
-//! `--config FILE` (TOML) sets any option and flags on the command line override it, and bad input
-//! exits with status 2 and one line on stderr naming the problem.
+//! `--config FILE` (TOML, or a run's `config.json` for `era train`) sets any option and flags on the
+//! command line override it, and bad input exits with status 2 and one line on stderr naming the
+//! problem.
 
 mod activation;
 mod backend;
@@ -17,6 +18,7 @@ mod env_cmd;
 mod fuzz;
 mod input;
 mod llm;
+mod overlay;
 mod peer;
 mod run_args;
 mod run_loop;
@@ -35,17 +37,18 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return fail(&e),
     };
+    let run_config = cli.config.as_deref();
     let result = match cli.command {
         Command::Activation(cmd) => activation::run(cmd),
         Command::Compare(args) => compare::run(&args),
         Command::Env(cmd) => env_cmd::run(cmd),
-        Command::Train(cli::TrainCommand::Control(args)) => control::train::run(&args),
+        Command::Train(cli::TrainCommand::Control(args)) => control::train::run(&args, run_config),
         Command::Eval(cli::EvalCommand::Control(args)) => control::train::eval(&args),
         Command::Bench(cli::BenchCommand::Control(args)) => control::bench::run(&args),
-        Command::Train(cli::TrainCommand::Vision(args)) => vision::train::run(&args),
+        Command::Train(cli::TrainCommand::Vision(args)) => vision::train::run(&args, run_config),
         Command::Eval(cli::EvalCommand::Vision(args)) => vision::train::eval(&args),
         Command::Bench(cli::BenchCommand::Vision(args)) => vision::bench::run(&args),
-        Command::Train(cli::TrainCommand::Llm(args)) => llm::train::run(&args),
+        Command::Train(cli::TrainCommand::Llm(args)) => llm::train::run(&args, run_config),
         Command::Eval(cli::EvalCommand::Llm(args)) => llm::train::eval(&args),
         Command::Bench(cli::BenchCommand::Llm(args)) => llm::bench::run(&args),
         Command::Generate(args) => llm::train::generate(&args),

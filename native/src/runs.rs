@@ -95,30 +95,41 @@ pub fn run_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// A run configuration as saved in `config.json`.
 pub trait SavedConfig: DeserializeOwned {
-    /// Values for the settings a `config.json` written before they existed lacks (none by default).
-    fn added_settings() -> serde_json::Map<String, serde_json::Value> {
-        serde_json::Map::new()
+    /// Today's defaults for the run `saved` describes (its algorithm, dataset or model), as the JSON
+    /// `config.json` holds: every setting a file written before it existed lacks takes its value
+    /// from here, so adding a setting whose default does what runs did before needs no other change.
+    /// `Null` (the default) fills nothing.
+    fn defaults(_saved: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        serde_json::Value::Null
     }
 
-    /// Fills in nested settings a `config.json` written before they existed lacks, with the values
-    /// that reproduce what such a run did (nothing by default).
+    /// Fills in settings a `config.json` written before they existed lacks, with the values that
+    /// reproduce what such a run did, where those are not today's defaults (nothing by default).
     fn upgrade(_saved: &mut serde_json::Map<String, serde_json::Value>) {}
 }
 
 /// A run's `config.json`, as the config of `what` (e.g. "era control"); settings added since the run
 /// was saved take their defaults.
 pub fn read_config<C: SavedConfig>(dir: &Path, what: &str) -> anyhow::Result<C> {
-    let path = dir.join(CONFIG_FILE);
-    let text = fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    read_config_file(&dir.join(CONFIG_FILE), what)
+}
+
+/// The run config `--config FILE` names, if any: its settings are a new run's defaults.
+pub fn base_config<C: SavedConfig>(file: Option<&Path>, what: &str) -> anyhow::Result<Option<C>> {
+    file.map(|f| read_config_file(f, what)).transpose()
+}
+
+/// A `config.json` file, as the config of `what`; settings added since it was saved take their defaults.
+pub fn read_config_file<C: SavedConfig>(path: &Path, what: &str) -> anyhow::Result<C> {
+    let text = fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     let not_one = || format!("{}: not an {what} config", path.display());
     let mut value: serde_json::Value = serde_json::from_str(&text).with_context(not_one)?;
     if let Some(saved) = value.as_object_mut() {
-        for (key, default) in C::added_settings() {
-            saved.entry(key).or_insert(default);
-        }
         C::upgrade(saved);
+        let defaults = C::defaults(saved);
+        crate::overlay::fill_missing(&mut value, &defaults);
     }
-    serde_json::from_value(value).with_context(not_one)
+    crate::overlay::typed(value).with_context(not_one)
 }
 
 /// How a run starts: fresh, or continued from a checkpoint.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TINY_CONTROL, era, log, ok};
+use common::{TINY_CONTROL, TINY_SAC, era, log, ok};
 use era_shared::metrics;
 use era_shared::runlog::Status;
 
@@ -68,6 +68,7 @@ fn sac_era_trains_with_the_released_dmc_protocol_and_an_action_repeat() {
     let out = dir.path().to_str().unwrap();
     let mut args = vec!["train", "control", "--env", "dmc/walker-run", "--out", out, "--steps", "300"];
     args.extend_from_slice(TINY_CONTROL);
+    args.extend_from_slice(TINY_SAC);
     ok(&era(&args));
     // The default name has no slash: one folder.
     let run = dir.path().join("sac-era-dmc-walker-run");

@@ -6,7 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{era, kill_at_checkpoint, log, records, signal_at_checkpoint, spawn_until, train_control_args};
+use common::{
+    changed, era, kill_at_checkpoint, log, ok, records, settings, signal_at_checkpoint, spawn_until, train_control_args,
+};
 use era_shared::runlog::Status;
 
 fn train(out: &Path, name: &str, extra: &[&str]) -> Output {
@@ -23,20 +25,10 @@ fn every_algorithm_trains_writes_its_log_and_evaluates() {
         ("ppo", "off", "MountainCarContinuous-v0"),
     ] {
         let name = format!("{algo}-{era_flag}");
-        let extra = [
-            "--env",
-            env,
-            "--algo",
-            algo,
-            "--era",
-            era_flag,
-            "--steps",
-            "400",
-            "--eval-every",
-            "200",
-            "--num-steps",
-            "100",
-        ];
+        let mut extra = vec!["--env", env, "--algo", algo, "--era", era_flag, "--steps", "400", "--eval-every", "200"];
+        if algo == "ppo" {
+            extra.extend(["--num-steps", "100"]);
+        }
         let out = train(dir.path(), &name, &extra);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let run = dir.path().join(&name);
@@ -115,6 +107,44 @@ fn a_fresh_sac_run_saves_the_released_settings() {
             assert_eq!((era_cfg["log_std_min"].as_f64(), era_cfg["log_std_max"].as_f64()), (Some(-8.0), Some(0.0)));
         }
     }
+}
+
+#[test]
+fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    // Settings away from the defaults, by flag and by `--set` (a field without a flag).
+    let extra = ["--env", "Pendulum-v1", "--steps", "300", "--eval-every", "300", "--seed", "3", "--era", "off"];
+    let set = ["--critic-weight-decay", "0", "--set", "agent.tau=0.01", "--set", "gamma=0.95"];
+    ok(&train(dir.path(), "a", &[&extra[..], &set[..]].concat()));
+    let a = dir.path().join("a");
+    let (s, config) = (settings(&a), a.join("config.json"));
+    assert_eq!((s["agent"]["tau"].as_f64(), s["agent"]["gamma"].as_f64()), (Some(0.01), Some(0.95)));
+    assert_eq!((s["seed"].as_u64(), s["agent"]["era"]["enabled"].as_bool()), (Some(3), Some(false)));
+    // The config alone repeats the run: the same settings, and on ndarray the same records.
+    let config = config.to_str().unwrap();
+    ok(&era(&["train", "control", "--config", config, "--out", out, "--run-name", "b", "--quiet"]));
+    let b = dir.path().join("b");
+    assert_eq!(settings(&b), s);
+    assert_eq!(records(&log(&a)), records(&log(&b)));
+    // Flags laid over it change their own fields and nothing else.
+    let flags = ["--seed", "4", "--lr", "0.001", "--delta", "0.5", "--quiet"];
+    ok(&era(&[&["train", "control", "--config", config, "--out", out, "--run-name", "c"][..], &flags[..]].concat()));
+    let fields = changed(&s, &settings(&dir.path().join("c")));
+    assert_eq!(fields, ["agent.actor_lr", "agent.critic_lr", "agent.era.delta", "seed"]);
+    // An option of the other algorithm, a mistyped --set and a type error are named, nothing written.
+    for (bad, needle) in [
+        (&["--num-steps", "64"][..], "--num-steps does not apply to sac"),
+        (&["--set", "agent.taus=1"], "no setting `agent.taus`"),
+        (&["--set", "agent.tau=fast"], "`agent.tau` takes a number"),
+        (&["--algo", "ppo"], "the --config run is sac"),
+    ] {
+        let o = era(&[&["train", "control", "--config", config, "--out", out, "--run-name", "d"][..], bad].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.contains(needle), "{bad:?}: expected `{needle}` in {err}");
+    }
+    assert!(!dir.path().join("d").exists());
 }
 
 #[test]

@@ -6,13 +6,35 @@ mod common;
 
 use std::path::Path;
 
-use common::{era, kill_at_checkpoint, log, ok, records};
+use common::{changed, era, kill_at_checkpoint, log, ok, records, settings};
 use era_shared::llm::hf_weights::write_dir;
 use era_shared::llm::qwen2::random_weights;
 use era_shared::llm::source::tiny_model;
 use era_shared::metrics;
 use era_shared::runlog::Status;
 use safetensors::tensor::Dtype;
+
+#[test]
+fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, o) = (dir.path(), dir.path().to_str().unwrap());
+    let extra = ["--era-k", "3", "--no-dynamic-sampling", "--era-ratio", "rollout", "--set", "warmup_lr=0.002"];
+    let args = train_args(out, "a", &extra);
+    ok(&era(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    let s = settings(&out.join("a"));
+    assert_eq!((s["era_k"].as_f64(), s["dynamic_sampling"].as_bool()), (Some(3.0), Some(false)));
+    assert_eq!((s["ratio_to_rollout"].as_bool(), s["warmup_lr"].as_f64()), (Some(true), Some(0.002)));
+    // The config alone repeats the run, record for record.
+    let config = out.join("a/config.json");
+    let config = config.to_str().unwrap();
+    ok(&era(&["train", "llm", "--config", config, "--out", o, "--run-name", "b", "--quiet"]));
+    assert_eq!(settings(&out.join("b")), s);
+    assert_eq!(records(&log(&out.join("a"))), records(&log(&out.join("b"))));
+    // Flags laid over it change their own fields and nothing else.
+    let more = ["--era", "off", "--steps", "2", "--quiet"];
+    ok(&era(&[&["train", "llm", "--config", config, "--out", o, "--run-name", "c"][..], &more[..]].concat()));
+    assert_eq!(changed(&s, &settings(&out.join("c"))), ["era", "grpo_steps"]);
+}
 
 /// `era train llm` with settings small enough for a test, into `out/name`.
 fn train_args(out: &Path, name: &str, extra: &[&str]) -> Vec<String> {

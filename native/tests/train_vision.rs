@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use common::{era, kill_at_checkpoint, log, ok, records};
+use common::{changed, era, kill_at_checkpoint, log, ok, records, settings};
 use era_shared::metrics;
 use era_shared::runlog::{RunLog, Status};
 
@@ -164,6 +164,55 @@ fn every_dataset_format_and_model_trains_logs_and_evaluates() {
         l.records.iter().filter_map(|r| r.metrics.get(metrics::TRAIN_LOSS).copied().flatten()).collect();
     assert!(!losses.is_empty() && losses.iter().all(|v| v.is_finite()), "{losses:?}");
     assert_eq!(l.records.iter().filter(|r| r.metrics.contains_key(metrics::EVAL_TOP1)).count(), 2);
+}
+
+#[test]
+fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    write_idx(&data, "train", 48, false);
+    write_idx(&data, "t10k", 16, false);
+    let out = dir.path().join("runs");
+    let o = out.to_str().unwrap();
+    let first = [
+        "train",
+        "vision",
+        "--dataset",
+        "mnist",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--reg",
+        "label-smoothing",
+        "--strength",
+        "0.2",
+        "--set",
+        "eval_batch_size=16",
+        "--backend",
+        "ndarray",
+        "--quiet",
+        "--out",
+        o,
+        "--run-name",
+        "a",
+    ];
+    ok(&era(&first));
+    let (a, s) = (out.join("a"), settings(&out.join("a")));
+    assert_eq!((s["eval_batch_size"].as_u64(), s["strength"].as_f64()), (Some(16), Some(0.2)));
+    // The config alone (the data folder included) repeats the run, record for record.
+    let config = a.join("config.json");
+    let config = config.to_str().unwrap();
+    ok(&era(&["train", "vision", "--config", config, "--out", o, "--run-name", "b", "--quiet"]));
+    assert_eq!(settings(&out.join("b")), s);
+    assert_eq!(records(&log(&a)), records(&log(&out.join("b"))));
+    // Flags laid over it change their own fields and nothing else.
+    let more = ["--epochs", "2", "--no-augment", "--h0", "0.7", "--quiet"];
+    ok(&era(&[&["train", "vision", "--config", config, "--out", o, "--run-name", "c"][..], &more[..]].concat()));
+    assert_eq!(changed(&s, &settings(&out.join("c"))), ["augment", "epochs", "h0"]);
 }
 
 #[test]

@@ -1,98 +1,109 @@
-//! Options of `era train|eval|bench control`, with their documented defaults.
+//! Options of `era train|eval|bench control`. The training options overlay the shared config (see
+//! [`crate::overlay`]): each is named like the field it sets, and `--help` reads its default there.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use era_shared::control::Algo;
 use era_shared::control::mlp::{Init, Nonlinearity, Norm};
+use serde::Serialize;
 
 use crate::backend::BackendChoice;
 use crate::run_args::{OnOff, RunArgs};
 
-/// Options of `era train control`. Unset options take the algorithm's documented default (see
-/// the `config.json` each run writes).
-#[derive(Debug, Args)]
+/// Options of `era train control`. Each one that is given replaces the field of its name in the
+/// algorithm's defaults (or in the run `--config` names); the rest stay as `config.json` shows them.
+#[derive(Debug, Args, Serialize)]
 pub struct TrainControlArgs {
-    /// Environment id (see `era env list`).
-    #[arg(long, required_unless_present = "resume")]
+    /// Environment id (see `era env list`) [default: the --config run's].
+    #[arg(long, required_unless_present_any = ["resume", "config"])]
+    #[serde(skip)]
     pub env: Option<String>,
-    /// Algorithm family.
-    #[arg(long, default_value = "sac")]
-    pub algo: Algo,
-    /// ERA on (SAC-ERA, PPO-ERA) or off (SAC, PPO).
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
-    pub era: OnOff,
-    /// Target entropy per action dimension in nats [default: 0.25, the authors' script].
+    /// Algorithm family [default: sac, or the --config run's].
+    #[arg(long)]
+    #[serde(skip)]
+    pub algo: Option<Algo>,
+    /// ERA on (SAC-ERA, PPO-ERA; the default) or off (SAC, PPO).
+    #[arg(long, value_enum)]
+    #[serde(rename = "enabled")]
+    pub era: Option<OnOff>,
+    /// Target entropy per action dimension in nats (the authors' script's value).
     #[arg(long, allow_hyphen_values = true, conflicts_with = "h0")]
     pub h0_per_dim: Option<f64>,
     /// Target entropy of the whole action in nats (instead of --h0-per-dim).
     #[arg(long, allow_hyphen_values = true)]
     pub h0: Option<f64>,
-    /// Compensation δ: a constant ≥ 0 [default: 0, as the authors released SAC-ERA] or `auto`
-    /// (learned towards H₀, the paper's option).
+    /// Compensation δ: a constant ≥ 0 (the authors' released SAC-ERA: 0) or `auto` (learned towards
+    /// H₀, the paper's option) [default: 0].
     #[arg(long, allow_hyphen_values = true)]
+    #[serde(skip)]
     pub delta: Option<DeltaArg>,
-    /// Environment steps to train for [default: 100000].
+    /// Environment steps to train for.
     #[arg(long)]
     pub steps: Option<u64>,
     /// Seeds, output, resume, backend, checkpoints, progress.
     #[command(flatten)]
+    #[serde(skip)]
     pub run: RunArgs,
-    /// Hidden layer widths, comma-separated [default: SAC 512,512; PPO 64,64].
+    /// Hidden layer widths, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
-    /// Hidden nonlinearity: relu, elu or tanh [default: SAC elu; PPO tanh].
+    /// Hidden nonlinearity: relu, elu or tanh.
     #[arg(long)]
     pub activation: Option<Nonlinearity>,
-    /// SAC: the critics' normalisation, layer (a LayerNorm before each hidden nonlinearity) or none
-    /// [default: layer].
+    /// SAC: the critics' normalisation, layer (a LayerNorm before each hidden nonlinearity) or none.
     #[arg(long)]
     pub critic_norm: Option<Norm>,
-    /// SAC: the critics' AdamW weight decay (0: Adam) [default: 1e-4].
+    /// SAC: the critics' AdamW weight decay (0: Adam).
     #[arg(long)]
     pub critic_weight_decay: Option<f64>,
     /// SAC: weight initialisation, orthogonal (gain √2, the log-std head 1, zero biases) or default
-    /// (uniform ±1/√fan_in) [default: orthogonal].
+    /// (uniform ±1/√fan_in).
     #[arg(long)]
     pub init: Option<Init>,
-    /// Learning rate (SAC: actor and critic; PPO: Adam) [default: 3e-4].
+    /// Learning rate (SAC: actor and critic; PPO: Adam).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// SAC: transitions per update [default: 256].
+    /// SAC: transitions per update.
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// SAC: random-action warm-up steps [default: 5000].
+    /// SAC: random-action warm-up steps.
     #[arg(long)]
     pub learning_starts: Option<u64>,
-    /// SAC: gradient updates per environment step, each on its own batch [default: 2].
+    /// SAC: gradient updates per environment step, each on its own batch.
     #[arg(long)]
     pub updates_per_step: Option<usize>,
-    /// SAC: replay buffer capacity [default: 1000000].
+    /// SAC: replay buffer capacity.
     #[arg(long)]
     pub buffer_size: Option<usize>,
-    /// PPO: steps per environment copy per rollout [default: 2048].
+    /// PPO: steps per environment copy per rollout.
     #[arg(long)]
     pub num_steps: Option<usize>,
     /// PPO: a state-dependent log-std head instead of a parameter.
     #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub state_dependent_std: bool,
-    /// Environment copies stepped together [default: 1].
+    /// Environment copies stepped together.
     #[arg(long)]
     pub num_envs: Option<usize>,
-    /// Apply each action this many times, summing the rewards; the step counts count actions
-    /// [default: 1, as the authors released SAC-ERA].
+    /// Apply each action this many times, summing the rewards; the step counts count actions (the
+    /// authors' released SAC-ERA: 1).
     #[arg(long)]
     pub action_repeat: Option<u32>,
-    /// Evaluate every this many steps [default: 5000; SAC on dmc/ tasks 25000, as released].
+    /// Evaluate every this many steps.
     #[arg(long)]
     pub eval_every: Option<u64>,
-    /// Episodes per evaluation [default: 10].
+    /// Episodes per evaluation.
     #[arg(long)]
     pub eval_episodes: Option<usize>,
-    /// Log training statistics every this many steps [default: 1000].
+    /// Log training statistics every this many steps.
     #[arg(long)]
     pub log_every: Option<u64>,
 }
+
+/// Options named otherwise than the fields they set: `--steps` is `total_steps`, and SAC's `--lr`
+/// sets both of its learning rates.
+pub const ALIASES: crate::overlay::Aliases = &[("steps", &["total_steps"]), ("lr", &["lr", "actor_lr", "critic_lr"])];
 
 /// `--delta auto|X`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,11 +1,10 @@
 //! `era train control` and `era eval control`: control runs with run logs, checkpoints and resume.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use burn::tensor::backend::AutodiffBackend;
 use era_shared::control::AgentConfig;
-use era_shared::control::policy::EraConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
@@ -15,10 +14,10 @@ use era_shared::train::{Logged, Trainer};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use super::args::{DeltaArg, EvalControlArgs, TrainControlArgs};
+use super::args::{ALIASES, DeltaArg, EvalControlArgs, TrainControlArgs};
 use crate::backend::{self, BackendChoice, Compute, Cpu, Task};
 use crate::checkpoint;
-use crate::run_args::OnOff;
+use crate::overlay;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 
@@ -37,9 +36,15 @@ pub struct RunConfig {
 }
 
 impl runs::SavedConfig for RunConfig {
+    fn defaults(saved: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        let algo = saved.get("agent").and_then(|a| a.get("algo")).cloned().unwrap_or_default();
+        let (Ok(algo), Some(env)) = (serde_json::from_value(algo), saved.get("env").and_then(|e| e.as_str())) else {
+            return serde_json::Value::Null;
+        };
+        serde_json::to_value(defaults(algo, env)).unwrap_or_default()
+    }
+
     fn upgrade(saved: &mut serde_json::Map<String, serde_json::Value>) {
-        // Runs saved before actions could be repeated applied each once.
-        saved.entry("action_repeat").or_insert(1.into());
         // SAC runs saved before the network and optimiser options existed used CleanRL's networks
         // and Adam: they resume with those, not with today's defaults.
         let Some(agent) = saved.get_mut("agent").and_then(|a| a.as_object_mut()) else { return };
@@ -55,58 +60,53 @@ impl runs::SavedConfig for RunConfig {
     }
 }
 
-/// The effective training settings: the algorithm's defaults with the command line's options applied.
-pub fn control_config(a: &TrainControlArgs, env: &str, seed: u64) -> ControlConfig {
-    let era_on = a.era == OnOff::On;
-    let with_era_options = |era: &mut EraConfig| {
-        era.h0 = a.h0;
-        era.h0_per_dim = a.h0_per_dim.unwrap_or(era.h0_per_dim);
-        match a.delta {
-            Some(DeltaArg::Auto) => era.delta_auto = true,
-            Some(DeltaArg::Fixed(x)) => {
-                era.delta = x;
-                era.delta_auto = false;
-            }
-            None => {}
-        }
+/// The algorithm's defaults on `env`, ERA on: what the command line's options are laid over.
+pub fn defaults(algo: Algo, env: &str) -> ControlConfig {
+    let agent = match algo {
+        Algo::Sac => AgentConfig::Sac(SacConfig::standard(true)),
+        Algo::Ppo => AgentConfig::Ppo(PpoConfig::standard(true)),
     };
-    let agent = match a.algo {
-        Algo::Sac => {
-            let mut c = SacConfig::standard(era_on);
-            with_era_options(&mut c.era);
-            c.hidden = a.hidden.clone().unwrap_or(c.hidden);
-            c.activation = a.activation.unwrap_or(c.activation);
-            c.critic_norm = a.critic_norm.unwrap_or(c.critic_norm);
-            c.critic_weight_decay = a.critic_weight_decay.unwrap_or(c.critic_weight_decay);
-            c.init = a.init.unwrap_or(c.init);
-            if let Some(lr) = a.lr {
-                c.actor_lr = lr;
-                c.critic_lr = lr;
+    ControlConfig::new(env.to_string(), agent).with_suite_defaults()
+}
+
+/// The defaults `--help` shows, read from [`defaults`].
+pub fn help_defaults() -> Vec<(&'static str, serde_json::Value)> {
+    let shown = |c: ControlConfig| overlay::without(serde_json::to_value(c).unwrap_or_default(), &["env", "algo"]);
+    vec![
+        ("SAC", shown(defaults(Algo::Sac, "Pendulum-v1"))),
+        ("SAC on dmc/ (as released)", shown(defaults(Algo::Sac, "dmc/walker-run"))),
+        ("PPO", shown(defaults(Algo::Ppo, "Pendulum-v1"))),
+    ]
+}
+
+/// The effective training settings: the algorithm's defaults, or the settings of the run `--config`
+/// names, with the command line's options laid over them (see [`crate::overlay`]).
+pub fn control_config(a: &TrainControlArgs, base: Option<&ControlConfig>, seed: u64) -> anyhow::Result<ControlConfig> {
+    let mut c = match base {
+        Some(b) => {
+            if let Some(algo) = a.algo.filter(|algo| *algo != b.agent.algo()) {
+                bail!("--algo {algo}: the --config run is {}; its settings are not {algo}'s", b.agent.algo());
             }
-            c.batch_size = a.batch_size.unwrap_or(c.batch_size);
-            c.learning_starts = a.learning_starts.unwrap_or(c.learning_starts);
-            c.updates_per_step = a.updates_per_step.unwrap_or(c.updates_per_step);
-            c.buffer_size = a.buffer_size.unwrap_or(c.buffer_size);
-            AgentConfig::Sac(c)
+            let mut c = b.clone();
+            c.env = a.env.clone().unwrap_or(c.env);
+            c
         }
-        Algo::Ppo => {
-            let mut c = PpoConfig::standard(era_on).with_state_dependent_std(a.state_dependent_std);
-            with_era_options(&mut c.era);
-            c.hidden = a.hidden.clone().unwrap_or(c.hidden);
-            c.activation = a.activation.unwrap_or(c.activation);
-            c.lr = a.lr.unwrap_or(c.lr);
-            c.num_steps = a.num_steps.unwrap_or(c.num_steps);
-            AgentConfig::Ppo(c)
-        }
+        None => defaults(a.algo.unwrap_or(Algo::Sac), a.env.as_deref().unwrap_or_default()),
     };
-    let mut c = ControlConfig::new(env.to_string(), agent).with_seed(seed).with_suite_defaults();
-    c.total_steps = a.steps.unwrap_or(c.total_steps);
-    c.num_envs = a.num_envs.unwrap_or(c.num_envs);
-    c.action_repeat = a.action_repeat.unwrap_or(c.action_repeat);
-    c.eval_every = a.eval_every.unwrap_or(c.eval_every);
-    c.eval_episodes = a.eval_episodes.unwrap_or(c.eval_episodes);
-    c.log_every = a.log_every.unwrap_or(c.log_every);
-    c
+    if let Some(delta) = a.delta {
+        let era = match &mut c.agent {
+            AgentConfig::Sac(s) => &mut s.era,
+            AgentConfig::Ppo(p) => &mut p.era,
+        };
+        (era.delta, era.delta_auto) = match delta {
+            DeltaArg::Auto => (era.delta, true),
+            DeltaArg::Fixed(x) => (x, false),
+        };
+    }
+    let what = c.agent.algo().to_string();
+    let mut c: ControlConfig = overlay::overlay(&c, a, ALIASES, &a.run.set, &what)?;
+    c.seed = seed;
+    Ok(c)
 }
 
 /// One seed's run.
@@ -115,15 +115,15 @@ type Job = runs::Job<RunConfig>;
 /// What a control config is called in errors.
 const WHAT: &str = "era control";
 
-/// Runs `era train control`.
-pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
+/// Runs `era train control`; `config` is a run's `config.json` whose settings are the defaults.
+pub fn run(args: &TrainControlArgs, config: Option<&Path>) -> anyhow::Result<()> {
     let (jobs, backend_choice, top) = match &args.run.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished(dir, WHAT, args.run.from_step)?;
             let choice = jobs[0].config.backend;
             (jobs, choice, dir.clone())
         }
-        None => new_jobs(args)?,
+        None => new_jobs(args, config)?,
     };
     runs::install_stop_handler();
     let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
@@ -132,27 +132,31 @@ pub fn run(args: &TrainControlArgs) -> anyhow::Result<()> {
 }
 
 /// Creates the run directory (one per seed below it with several seeds) and its configs.
-fn new_jobs(args: &TrainControlArgs) -> anyhow::Result<(Vec<Job>, BackendChoice, PathBuf)> {
-    backend::ensure_available(args.run.backend)?;
-    let env = args.env.clone().unwrap_or_default();
-    let first = control_config(args, &env, args.run.seed);
+fn new_jobs(args: &TrainControlArgs, config: Option<&Path>) -> anyhow::Result<(Vec<Job>, BackendChoice, PathBuf)> {
+    let saved: Option<RunConfig> = runs::base_config(config, WHAT)?;
+    let backend = args.run.backend_or(saved.as_ref().map(|s| s.backend));
+    backend::ensure_available(backend)?;
+    let base = saved.as_ref().map(|s| &s.control);
+    let first = control_config(args, base, args.run.first_seed(base.map(|b| b.seed)))?;
     // Build once on the CPU so a bad setting fails before anything is written.
-    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), args.run.backend.engine())
+    ControlTrainer::<Cpu>::with_engine(first.clone(), &Default::default(), backend.engine())
         .map_err(anyhow::Error::from)?;
     // `dmc/walker-run` names the run `sac-era-dmc-walker-run`: one folder, not two.
-    let base =
-        args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), env.replace('/', "-")));
+    let name = args
+        .run
+        .run_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), first.env.replace('/', "-")));
+    let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().map(|s| s.checkpoint_every));
     let (top, created) =
-        runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
-            RunConfig {
-                control: control_config(args, &env, seed),
-                checkpoint_every: args.run.checkpoint_every.unwrap_or(10_000).max(1),
-                backend: args.run.backend,
-                run_name: run_name.to_string(),
-            }
+        runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
+            control: ControlConfig { seed, ..first.clone() },
+            checkpoint_every: checkpoint_every.unwrap_or(10_000).max(1),
+            backend,
+            run_name: run_name.to_string(),
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
-    Ok((jobs, args.run.backend, top))
+    Ok((jobs, backend, top))
 }
 
 /// Training of every job, one thread per seed, on one backend.
@@ -288,6 +292,20 @@ impl Task for Eval {
 mod tests {
     use super::*;
     use era_shared::control::mlp::{Init, Nonlinearity, Norm};
+
+    #[test]
+    fn a_config_saved_before_a_setting_existed_reads_with_its_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = defaults(Algo::Ppo, "Hopper-v5").with_total_steps(7);
+        let run = RunConfig { control, checkpoint_every: 10, backend: BackendChoice::Fast, run_name: "old".into() };
+        let mut value = serde_json::to_value(&run).unwrap();
+        value.as_object_mut().unwrap().remove("action_repeat");
+        value["agent"].as_object_mut().unwrap().remove("gae_lambda");
+        value["agent"]["era"].as_object_mut().unwrap().remove("delta_lr");
+        std::fs::write(dir.path().join("config.json"), value.to_string()).unwrap();
+        let read: RunConfig = runs::read_config(dir.path(), WHAT).unwrap();
+        assert_eq!(read, run);
+    }
 
     #[test]
     fn a_sac_config_saved_before_the_network_options_resumes_with_cleanrl_networks() {

@@ -82,7 +82,10 @@ fn config_json_seeds() -> Vec<Vec<u8>> {
         if let Ok(Cli { command: Command::Train(crate::cli::TrainCommand::Control(a)), .. }) = Cli::try_parse_from(args)
         {
             let config = crate::control::train::RunConfig {
-                control: crate::control::train::control_config(&a, "Pendulum-v1", 0),
+                control: match crate::control::train::control_config(&a, None, 0) {
+                    Ok(c) => c,
+                    Err(_) => continue,
+                },
                 checkpoint_every: 1000,
                 backend: crate::backend::BackendChoice::Ndarray,
                 run_name: "r".into(),
@@ -245,7 +248,7 @@ fn tiny_trainer() -> anyhow::Result<era_shared::control::ControlTrainer<crate::b
     let Cli { command: Command::Train(crate::cli::TrainCommand::Control(a)), .. } = Cli::try_parse_from(args)? else {
         bail!("not a train command")
     };
-    let mut c = crate::control::train::control_config(&a, "Pendulum-v1", 0);
+    let mut c = crate::control::train::control_config(&a, None, 0)?;
     c.total_steps = 1000;
     Ok(era_shared::control::ControlTrainer::new(c, &Default::default())?)
 }

@@ -1,9 +1,12 @@
-//! Options of `era train|eval|bench llm` and `era generate`, with their documented defaults.
+//! Options of `era train|eval|bench llm` and `era generate`. The training options overlay the shared
+//! config (see [`crate::overlay`]): each is named like the field it sets, and `--help` reads its
+//! default there.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use era_shared::llm::grpo::AdvantageSign;
+use serde::Serialize;
 
 use crate::backend::BackendChoice;
 use crate::run_args::{OnOff, RunArgs};
@@ -17,6 +20,13 @@ pub enum EraRatio {
     Rollout,
 }
 
+/// As `LlmConfig::ratio_to_rollout`, which `--era-ratio` overlays.
+impl Serialize for EraRatio {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(*self == Self::Rollout)
+    }
+}
+
 /// The task of `era train llm`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LlmTask {
@@ -24,101 +34,112 @@ pub enum LlmTask {
     Arithmetic,
 }
 
-/// Options of `era train llm`. Unset options take the documented defaults of `LlmConfig` (see the
-/// `config.json` each run writes).
-#[derive(Debug, Args)]
+/// Options of `era train llm`. Each one that is given replaces the field of its name in
+/// `LlmConfig`'s defaults (or in the run `--config` names); the rest stay as `config.json` shows them.
+#[derive(Debug, Args, Serialize)]
 pub struct TrainLlmArgs {
     /// The task.
     #[arg(long, value_enum, default_value_t = LlmTask::Arithmetic)]
+    #[serde(skip)]
     pub task: LlmTask,
     /// `tiny` (the embedded 0.99 M-parameter model, trained from scratch) or a Hugging Face Qwen2
-    /// directory (config.json, model.safetensors or shards, tokenizer.json).
-    #[arg(long, default_value = "tiny", value_name = "tiny|DIR")]
-    pub model: String,
-    /// ERA on (GRPO-ERA) or off (plain GRPO).
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
-    pub era: OnOff,
-    /// ERA ω_low in nats [default: 1.2, chosen for the tiny model; the authors' 0.45 was tuned for a 7B model].
+    /// directory (config.json, model.safetensors or shards, tokenizer.json) [default: tiny, or the
+    /// --config run's].
+    #[arg(long, value_name = "tiny|DIR")]
+    #[serde(skip)]
+    pub model: Option<String>,
+    /// ERA on (GRPO-ERA; the default) or off (plain GRPO).
+    #[arg(long, value_enum)]
+    pub era: Option<OnOff>,
+    /// ERA ω_low in nats (chosen for the tiny model; the authors' 0.45 was tuned for a 7B model).
     #[arg(long)]
     pub omega_low: Option<f64>,
-    /// ERA ω_high in nats [default: 3.0, the authors'].
+    /// ERA ω_high in nats (the authors': 3.0).
     #[arg(long)]
     pub omega_high: Option<f64>,
-    /// ERA logit scaling factor k ≥ 1 [default: 2].
+    /// ERA logit scaling factor k ≥ 1.
     #[arg(long)]
     pub era_k: Option<f64>,
-    /// Share of highest token entropies averaged into H_resp [default: 0.2].
+    /// Share of highest token entropies averaged into H_resp.
     #[arg(long)]
     pub top_fraction: Option<f64>,
     /// Keep the advantage when ERA scales the logits (the authors rescale it by 1/k or k).
     #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_advantage_rescale: bool,
     /// Compute log π' over this many largest logits only (the authors' "top-k log-probs", e.g. 20).
     #[arg(long)]
     pub top_k_logprobs: Option<usize>,
     /// What the importance ratio divides by: the old policy under ERA's scale (`scaled`: the ratio
-    /// starts at 1) or the rollout policy that sampled the tokens (`rollout`, as the authors' code).
-    #[arg(long, value_enum, default_value_t = EraRatio::Scaled)]
-    pub era_ratio: EraRatio,
+    /// starts at 1; the default) or the rollout policy that sampled the tokens (`rollout`, as the
+    /// authors' code).
+    #[arg(long, value_enum)]
+    #[serde(rename = "ratio_to_rollout")]
+    pub era_ratio: Option<EraRatio>,
     /// both (GRPO), positive or negative: learn from both advantage signs, or only from the rewarded
     /// (`max(A, 0)`) or unrewarded (`min(A, 0)`) responses, to see which side moves the entropy.
-    #[arg(long, default_value_t = AdvantageSign::Both)]
-    pub advantage_sign: AdvantageSign,
-    /// GRPO steps [default: 600].
+    #[arg(long)]
+    pub advantage_sign: Option<AdvantageSign>,
+    /// GRPO steps.
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Supervised warm-up steps before GRPO [default: 300 for the tiny model, 0 for a checkpoint].
+    /// Supervised warm-up steps before GRPO.
     #[arg(long)]
     pub warmup_steps: Option<u64>,
-    /// Responses per prompt G [default: 8].
+    /// Responses per prompt G.
     #[arg(long)]
     pub group: Option<usize>,
-    /// Prompts per GRPO step [default: 16].
+    /// Prompts per GRPO step.
     #[arg(long)]
     pub prompts: Option<usize>,
-    /// GRPO learning rate [default: 3e-5].
+    /// GRPO learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Update epochs per GRPO batch [default: 1].
+    /// Update epochs per GRPO batch.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Responses per minibatch [default: the whole batch].
+    /// Responses per minibatch (0: the whole batch).
     #[arg(long)]
     pub minibatch: Option<usize>,
-    /// Lower ratio clip ε_low [default: 0.2].
+    /// Lower ratio clip ε_low.
     #[arg(long)]
     pub clip_low: Option<f64>,
-    /// Upper ratio clip ε_high [default: 0.28].
+    /// Upper ratio clip ε_high.
     #[arg(long)]
     pub clip_high: Option<f64>,
-    /// KL coefficient to the model as GRPO began [default: 0, no reference model].
+    /// KL coefficient to the model as GRPO began (0: no reference model).
     #[arg(long)]
     pub kl_coef: Option<f64>,
     /// Keep groups whose rewards are all equal (they have zero advantage).
     #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_dynamic_sampling: bool,
-    /// Rollout sampling temperature [default: 1].
+    /// Rollout sampling temperature.
     #[arg(long)]
     pub temperature: Option<f64>,
-    /// Longest response in tokens [default: the task's longest worked answer + 4].
+    /// Longest response in tokens (0: the task's longest worked answer + 4).
     #[arg(long)]
     pub max_new_tokens: Option<usize>,
-    /// Operand digits of the arithmetic problems, 1–9 [default: 3].
+    /// Operand digits of the arithmetic problems, 1–9.
     #[arg(long)]
     pub digits: Option<usize>,
-    /// Evaluate pass@k every this many GRPO steps [default: 100].
+    /// Evaluate pass@k every this many GRPO steps.
     #[arg(long)]
     pub eval_every: Option<u64>,
-    /// Test problems per evaluation [default: 64].
+    /// Test problems per evaluation.
     #[arg(long)]
     pub eval_prompts: Option<usize>,
-    /// Log every this many steps [default: 5].
+    /// Log every this many steps.
     #[arg(long)]
     pub log_every: Option<u64>,
     /// Seeds, output, resume, backend, checkpoints, progress.
     #[command(flatten)]
+    #[serde(skip)]
     pub run: RunArgs,
 }
+
+/// Options named otherwise than the fields they set: `--steps` is `grpo_steps`.
+pub const ALIASES: crate::overlay::Aliases = &[("steps", &["grpo_steps"])];
 
 /// Options of `era eval llm`.
 #[derive(Debug, Args)]

@@ -18,10 +18,10 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::args::{EraRatio, EvalLlmArgs, GenerateArgs, TrainLlmArgs};
+use super::args::{ALIASES, EvalLlmArgs, GenerateArgs, TrainLlmArgs};
 use crate::backend::{self, BackendChoice, Compute, Task};
 use crate::checkpoint;
-use crate::run_args::OnOff;
+use crate::overlay;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 
@@ -49,14 +49,11 @@ pub struct RunConfig {
 }
 
 impl runs::SavedConfig for RunConfig {
-    fn added_settings() -> serde_json::Map<String, serde_json::Value> {
-        // `--era-ratio` and `--advantage-sign` came after the first LLM runs, which did what their
-        // defaults do (the scaled old policy; both signs).
-        let defaults = serde_json::to_value(LlmConfig::new()).unwrap_or_default();
-        ["ratio_to_rollout", "advantage_sign"]
-            .into_iter()
-            .filter_map(|k| Some((k.to_string(), defaults.get(k)?.clone())))
-            .collect()
+    fn defaults(saved: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        // E.g. `--era-ratio` and `--advantage-sign` came after the first LLM runs, which did what
+        // their defaults do (the scaled old policy; both signs).
+        let model = saved.get("model").and_then(|m| m.as_str()).unwrap_or("tiny");
+        serde_json::to_value(defaults(model)).unwrap_or_default()
     }
 }
 
@@ -72,54 +69,39 @@ fn source(model: &str, seed: u64) -> anyhow::Result<ModelSource> {
     Ok(ModelSource::from_dir(dir)?)
 }
 
-/// The effective settings: the defaults with the command line's options applied.
-pub fn llm_config(a: &TrainLlmArgs, seed: u64) -> LlmConfig {
-    let mut c = LlmConfig::new();
-    if a.model != "tiny" {
-        // A checkpoint brings its own skills: no warm-up unless asked for.
-        c.warmup_steps = 0;
-    }
-    c.era = a.era == OnOff::On;
-    c.omega_low = a.omega_low.unwrap_or(c.omega_low);
-    c.omega_high = a.omega_high.unwrap_or(c.omega_high);
-    c.era_k = a.era_k.unwrap_or(c.era_k);
-    c.top_fraction = a.top_fraction.unwrap_or(c.top_fraction);
-    c.advantage_rescale = !a.no_advantage_rescale;
-    c.top_k_logprobs = a.top_k_logprobs;
-    c.ratio_to_rollout = a.era_ratio == EraRatio::Rollout;
-    c.advantage_sign = a.advantage_sign;
-    c.grpo_steps = a.steps.unwrap_or(c.grpo_steps);
-    c.warmup_steps = a.warmup_steps.unwrap_or(c.warmup_steps);
-    c.group = a.group.unwrap_or(c.group);
-    c.prompts = a.prompts.unwrap_or(c.prompts);
-    c.lr = a.lr.unwrap_or(c.lr);
-    c.epochs = a.epochs.unwrap_or(c.epochs);
-    c.minibatch = a.minibatch.unwrap_or(c.minibatch);
-    c.clip_low = a.clip_low.unwrap_or(c.clip_low);
-    c.clip_high = a.clip_high.unwrap_or(c.clip_high);
-    c.kl_coef = a.kl_coef.unwrap_or(c.kl_coef);
-    c.dynamic_sampling = !a.no_dynamic_sampling;
-    c.temperature = a.temperature.unwrap_or(c.temperature);
-    c.max_new_tokens = a.max_new_tokens.unwrap_or(c.max_new_tokens);
-    c.digits = a.digits.unwrap_or(c.digits);
-    c.eval_every = a.eval_every.unwrap_or(c.eval_every);
-    c.eval_prompts = a.eval_prompts.unwrap_or(c.eval_prompts);
-    c.log_every = a.log_every.unwrap_or(c.log_every);
+/// The defaults for `model` (`tiny` or a checkpoint directory): a checkpoint brings its own skills,
+/// so no warm-up unless asked for.
+pub fn defaults(model: &str) -> LlmConfig {
+    let c = LlmConfig::new();
+    if model == "tiny" { c } else { c.with_warmup_steps(0) }
+}
+
+/// The defaults `--help` shows, read from [`defaults`].
+pub fn help_defaults() -> Vec<(&'static str, serde_json::Value)> {
+    let shown = |m| serde_json::to_value(defaults(m)).unwrap_or_default();
+    vec![("tiny", shown("tiny")), ("a checkpoint", shown("DIR"))]
+}
+
+/// The effective settings: the defaults for `model`, or the settings of the run `--config` names,
+/// with the command line's options laid over them (see [`crate::overlay`]).
+pub fn llm_config(a: &TrainLlmArgs, base: Option<&LlmConfig>, model: &str, seed: u64) -> anyhow::Result<LlmConfig> {
+    let start = base.cloned().unwrap_or_else(|| defaults(model));
+    let mut c: LlmConfig = overlay::overlay(&start, a, ALIASES, &a.run.set, "llm")?;
     c.seed = seed;
-    c
+    Ok(c)
 }
 
 /// One seed's run.
 type Job = runs::Job<RunConfig>;
 
-/// Runs `era train llm`.
-pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
+/// Runs `era train llm`; `config` is a run's `config.json` whose settings are the defaults.
+pub fn run(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<()> {
     let (jobs, top, loaded) = match &args.run.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished(dir, WHAT, args.run.from_step)?;
             (jobs, dir.clone(), None)
         }
-        None => new_jobs(args)?,
+        None => new_jobs(args, config)?,
     };
     let first = &jobs[0].config;
     runs::install_stop_handler();
@@ -132,30 +114,33 @@ pub fn run(args: &TrainLlmArgs) -> anyhow::Result<()> {
 /// Checks the settings against the model, then creates the run directory and its configs. Returns
 /// the checkpoint read for the check, so that the seeds do not read it again (the tiny model is
 /// drawn per seed instead).
-fn new_jobs(args: &TrainLlmArgs) -> anyhow::Result<(Vec<Job>, PathBuf, Option<ModelSource>)> {
-    backend::ensure_available(args.run.backend)?;
-    let first = llm_config(args, args.run.seed);
-    if args.model != "tiny" && !Path::new(&args.model).is_dir() {
-        anyhow::bail!("--model {}: neither `tiny` nor a directory", args.model);
+fn new_jobs(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<(Vec<Job>, PathBuf, Option<ModelSource>)> {
+    let saved: Option<RunConfig> = runs::base_config(config, WHAT)?;
+    let backend = args.run.backend_or(saved.as_ref().map(|s| s.backend));
+    backend::ensure_available(backend)?;
+    let asked = args.model.clone().or(saved.as_ref().map(|s| s.model.clone())).unwrap_or_else(|| "tiny".into());
+    if asked != "tiny" && !Path::new(&asked).is_dir() {
+        anyhow::bail!("--model {asked}: neither `tiny` nor a directory");
     }
-    let model = if args.model == "tiny" {
-        "tiny".to_string()
+    let model = if asked == "tiny" {
+        asked
     } else {
-        std::path::absolute(&args.model).unwrap_or_else(|_| PathBuf::from(&args.model)).display().to_string()
+        std::path::absolute(&asked).unwrap_or_else(|_| PathBuf::from(&asked)).display().to_string()
     };
+    let base = saved.as_ref().map(|s| &s.llm);
+    let first = llm_config(args, base, &model, args.run.first_seed(base.map(|b| b.seed)))?;
     // A bad setting or checkpoint fails before anything is written.
     let checked = source(&model, first.seed)?;
     first.task_for(&checked.tokenizer)?;
-    let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-arithmetic", first.algorithm_name()));
+    let name = args.run.run_name.clone().unwrap_or_else(|| format!("{}-arithmetic", first.algorithm_name()));
+    let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().and_then(|s| s.checkpoint_every));
     let (top, created) =
-        runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
-            RunConfig {
-                llm: llm_config(args, seed),
-                model: model.clone(),
-                checkpoint_every: args.run.checkpoint_every.map(|n| n.max(1)),
-                backend: args.run.backend,
-                run_name: run_name.to_string(),
-            }
+        runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
+            llm: LlmConfig { seed, ..first.clone() },
+            model: model.clone(),
+            checkpoint_every: checkpoint_every.map(|n| n.max(1)),
+            backend,
+            run_name: run_name.to_string(),
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
     Ok((jobs, top, (model != "tiny").then_some(checked)))

@@ -1,72 +1,79 @@
-//! Options of `era train|eval|bench vision`, with their documented defaults.
+//! Options of `era train|eval|bench vision`. The training options overlay the shared config (see
+//! [`crate::overlay`]): each is named like the field it sets, and `--help` reads its default there.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use era_shared::data::DatasetKind;
-use era_shared::softmax_floor::{DEFAULT_TAU, FloorMode};
+use era_shared::softmax_floor::FloorMode;
 use era_shared::vision::{ModelKind, Regularizer};
+use serde::Serialize;
 
 use crate::backend::BackendChoice;
 use crate::run_args::RunArgs;
 
-/// Options of `era train vision`. Unset options take the dataset's and model's documented default
-/// (see the `config.json` each run writes).
-#[derive(Debug, Args)]
+/// Options of `era train vision`. Each one that is given replaces the field of its name in the
+/// dataset's and model's defaults (or in the run `--config` names); the rest stay as `config.json`
+/// shows them.
+#[derive(Debug, Args, Serialize)]
 pub struct TrainVisionArgs {
     /// mnist-embedded (built in), mnist, fashion-mnist, cifar10, cifar100 or folder (these need --data).
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present_any = ["resume", "config"])]
     pub dataset: Option<DatasetKind>,
-    /// The folder holding the dataset's files (IDX files, CIFAR .bin files, or train/ and val/ class folders).
+    /// The folder holding the dataset's files (IDX files, CIFAR .bin files, or train/ and val/ class
+    /// folders) [default: the --config run's].
     #[arg(long, value_name = "DIR")]
+    #[serde(skip)]
     pub data: Option<PathBuf>,
-    /// small-cnn, resnet18, resnet34 or resnet50.
-    #[arg(long, default_value = "small-cnn")]
-    pub model: ModelKind,
+    /// small-cnn, resnet18, resnet34 or resnet50 [default: small-cnn, or the --config run's].
+    #[arg(long)]
+    pub model: Option<ModelKind>,
     /// none, era, label-smoothing or dropout.
-    #[arg(long, default_value = "era")]
-    pub reg: Regularizer,
+    #[arg(long)]
+    pub reg: Option<Regularizer>,
     /// Label smoothing's ε or dropout's p, in [0, 1).
-    #[arg(long, default_value_t = 0.1)]
-    pub strength: f64,
+    #[arg(long)]
+    pub strength: Option<f64>,
     /// ERA entropy floor in nats; valid: 1 + ln(ln τ/τ) < H₀ < 1 + ln(n·ln τ/τ).
-    #[arg(long, default_value_t = era_shared::softmax_floor::DEFAULT_H0, allow_hyphen_values = true)]
-    pub h0: f64,
+    #[arg(long, allow_hyphen_values = true)]
+    pub h0: Option<f64>,
     /// ERA τ > e.
-    #[arg(long, default_value_t = DEFAULT_TAU)]
-    pub tau: f64,
+    #[arg(long)]
+    pub tau: Option<f64>,
     /// ERA inverse: exact (floor guaranteed) or official (the authors' approximation, for parity).
-    #[arg(long, default_value_t = FloorMode::Exact)]
-    pub era_mode: FloorMode,
-    /// Passes over the training images [default: 8 embedded digits, 20 MNIST/Fashion, 200 CIFAR, 90 folder].
+    #[arg(long)]
+    pub era_mode: Option<FloorMode>,
+    /// Passes over the training images.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Images per step [default: 64 small-cnn, 128 ResNets].
+    /// Images per step.
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Peak learning rate of SGD [default: 0.05 small-cnn, 0.1 ResNets].
+    /// Peak learning rate of SGD.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// SGD momentum [default: 0.9].
+    /// SGD momentum.
     #[arg(long)]
     pub momentum: Option<f64>,
-    /// Weight decay [default: 5e-4].
+    /// Weight decay.
     #[arg(long)]
     pub weight_decay: Option<f64>,
-    /// Linear warm-up in epochs before the cosine decay [default: 0.5 small-cnn, 1 ResNets].
+    /// Linear warm-up in epochs before the cosine decay.
     #[arg(long)]
     pub warmup_epochs: Option<f64>,
     /// No random crop and flip (they apply to CIFAR and image folders).
     #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_augment: bool,
-    /// Side that image-folder images are resized to [default: 224].
+    /// Side that image-folder images are resized to.
     #[arg(long)]
     pub image_size: Option<u32>,
-    /// Log training statistics every this many steps [default: 25].
+    /// Log training statistics every this many steps.
     #[arg(long)]
     pub log_every: Option<u64>,
     /// Seeds, output, resume, backend, checkpoints, progress.
     #[command(flatten)]
+    #[serde(skip)]
     pub run: RunArgs,
 }
 

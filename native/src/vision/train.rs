@@ -1,14 +1,15 @@
 //! `era train vision` and `era eval vision`: image classifiers with the ERA softmax floor or the
 //! usual regularisers, with run logs, checkpoints and resume.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
-use era_shared::data::{ImageDataset, Split};
+use era_shared::data::{DatasetKind, ImageDataset, Split};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, StepUnit};
 use era_shared::train::Logged;
+use era_shared::vision::ModelKind;
 use era_shared::vision::config::VisionConfig;
 use era_shared::vision::trainer::VisionTrainer;
 use indicatif::ProgressBar;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::args::{EvalVisionArgs, TrainVisionArgs};
 use crate::backend::{self, BackendChoice, Compute, Cpu, Task};
 use crate::checkpoint;
+use crate::overlay;
 use crate::run_loop::{self, Latest, Presented, Run};
 use crate::runs::{self, Start};
 
@@ -39,28 +41,46 @@ pub struct RunConfig {
     pub run_name: String,
 }
 
-impl runs::SavedConfig for RunConfig {}
+impl runs::SavedConfig for RunConfig {
+    fn defaults(saved: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+        let kind = |k: &str| saved.get(k).cloned().unwrap_or_default();
+        match (serde_json::from_value(kind("dataset")), serde_json::from_value(kind("model"))) {
+            (Ok(dataset), Ok(model)) => {
+                serde_json::to_value(VisionConfig::standard(dataset, model)).unwrap_or_default()
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+}
 
-/// The effective settings: the dataset's and model's defaults with the command line's options applied.
-pub fn vision_config(a: &TrainVisionArgs, seed: u64) -> VisionConfig {
-    let dataset = a.dataset.unwrap_or(era_shared::data::DatasetKind::MnistEmbedded);
-    let mut c = VisionConfig::standard(dataset, a.model);
-    c.reg = a.reg;
-    c.strength = a.strength;
-    c.h0 = a.h0;
-    c.tau = a.tau;
-    c.era_mode = a.era_mode;
-    c.epochs = a.epochs.unwrap_or(c.epochs);
-    c.batch_size = a.batch_size.unwrap_or(c.batch_size);
-    c.lr = a.lr.unwrap_or(c.lr);
-    c.momentum = a.momentum.unwrap_or(c.momentum);
-    c.weight_decay = a.weight_decay.unwrap_or(c.weight_decay);
-    c.warmup_epochs = a.warmup_epochs.unwrap_or(c.warmup_epochs);
-    c.augment = !a.no_augment;
-    c.image_size = a.image_size.unwrap_or(c.image_size);
-    c.log_every = a.log_every.unwrap_or(c.log_every);
+/// The defaults `--help` shows: [`VisionConfig::standard`] for the usual pairs of dataset and model.
+pub fn help_defaults() -> Vec<(&'static str, serde_json::Value)> {
+    use era_shared::data::DatasetKind::*;
+    use era_shared::vision::ModelKind::*;
+    let shown = |d, m| {
+        overlay::without(serde_json::to_value(VisionConfig::standard(d, m)).unwrap_or_default(), &["dataset", "model"])
+    };
+    vec![
+        ("small-cnn on mnist-embedded", shown(MnistEmbedded, SmallCnn)),
+        ("small-cnn on mnist", shown(Mnist, SmallCnn)),
+        ("resnet18 on cifar10", shown(Cifar10, Resnet18)),
+        ("resnet18 on folder", shown(Folder, Resnet18)),
+    ]
+}
+
+/// The effective settings: the dataset's and model's defaults, or the settings of the run `--config`
+/// names, with the command line's options laid over them (see [`crate::overlay`]).
+pub fn vision_config(a: &TrainVisionArgs, base: Option<&VisionConfig>, seed: u64) -> anyhow::Result<VisionConfig> {
+    let start = match base {
+        Some(b) => b.clone(),
+        None => VisionConfig::standard(
+            a.dataset.unwrap_or(DatasetKind::MnistEmbedded),
+            a.model.unwrap_or(ModelKind::SmallCnn),
+        ),
+    };
+    let mut c: VisionConfig = overlay::overlay(&start, a, &[], &a.run.set, "vision")?;
     c.seed = seed;
-    c
+    Ok(c)
 }
 
 /// Both splits of the dataset a config names.
@@ -74,8 +94,8 @@ fn load(config: &VisionConfig, dir: Option<&std::path::Path>) -> anyhow::Result<
 /// One seed's run.
 type Job = runs::Job<RunConfig>;
 
-/// Runs `era train vision`.
-pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
+/// Runs `era train vision`; `config` is a run's `config.json` whose settings are the defaults.
+pub fn run(args: &TrainVisionArgs, config: Option<&Path>) -> anyhow::Result<()> {
     let (jobs, top, data) = match &args.run.resume {
         Some(dir) => {
             let jobs: Vec<Job> = runs::unfinished(dir, WHAT, args.run.from_step)?;
@@ -83,7 +103,7 @@ pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
             let data = load(&first.vision, first.data.as_deref())?;
             (jobs, dir.clone(), data)
         }
-        None => new_jobs(args)?,
+        None => new_jobs(args, config)?,
     };
     let first = &jobs[0].config;
     runs::install_stop_handler();
@@ -94,23 +114,29 @@ pub fn run(args: &TrainVisionArgs) -> anyhow::Result<()> {
 }
 
 /// Reads the data and checks the settings against it, then creates the run directory and its configs.
-fn new_jobs(args: &TrainVisionArgs) -> anyhow::Result<(Vec<Job>, PathBuf, (ImageDataset, ImageDataset))> {
-    backend::ensure_available(args.run.backend)?;
-    let first = vision_config(args, args.run.seed);
-    let (train, test) = load(&first, args.data.as_deref())?;
+fn new_jobs(
+    args: &TrainVisionArgs,
+    config: Option<&Path>,
+) -> anyhow::Result<(Vec<Job>, PathBuf, (ImageDataset, ImageDataset))> {
+    let saved: Option<RunConfig> = runs::base_config(config, WHAT)?;
+    let backend = args.run.backend_or(saved.as_ref().map(|s| s.backend));
+    backend::ensure_available(backend)?;
+    let base = saved.as_ref().map(|s| &s.vision);
+    let first = vision_config(args, base, args.run.first_seed(base.map(|b| b.seed)))?;
+    let data = args.data.clone().or(saved.as_ref().and_then(|s| s.data.clone()));
+    let (train, test) = load(&first, data.as_deref())?;
     // Build once on the CPU so a bad setting fails before anything is written.
     VisionTrainer::<Cpu>::new(first.clone(), train.clone(), test.clone(), &Default::default())?;
-    let base = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.dataset, first.algorithm_name()));
-    let data = args.data.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
+    let name = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.dataset, first.algorithm_name()));
+    let data = data.map(|d| std::path::absolute(&d).unwrap_or(d));
+    let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().and_then(|s| s.checkpoint_every));
     let (top, created) =
-        runs::create(&args.run.out, &base, args.run.seed..args.run.seed + args.run.seeds, |seed, run_name| {
-            RunConfig {
-                vision: vision_config(args, seed),
-                data: data.clone(),
-                checkpoint_every: args.run.checkpoint_every.map(|n| n.max(1)),
-                backend: args.run.backend,
-                run_name: run_name.to_string(),
-            }
+        runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
+            vision: VisionConfig { seed, ..first.clone() },
+            data: data.clone(),
+            checkpoint_every: checkpoint_every.map(|n| n.max(1)),
+            backend,
+            run_name: run_name.to_string(),
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
     Ok((jobs, top, (train, test)))

@@ -9,27 +9,22 @@ use std::time::{Duration, Instant};
 
 use era_shared::runlog::{RUN_LOG_FILE, RunLog};
 
-/// `era train control` options that make a run take seconds: tiny networks, a short warm-up.
-pub const TINY_CONTROL: &[&str] = &[
-    "--hidden",
-    "16,16",
-    "--batch-size",
-    "16",
-    "--learning-starts",
-    "100",
-    "--eval-episodes",
-    "1",
-    "--log-every",
-    "100",
-    "--backend",
-    "ndarray",
-    "--quiet",
-];
+/// `era train control` options that make a run take seconds: tiny networks (and, for SAC,
+/// [`TINY_SAC`]'s short warm-up).
+pub const TINY_CONTROL: &[&str] =
+    &["--hidden", "16,16", "--eval-episodes", "1", "--log-every", "100", "--backend", "ndarray", "--quiet"];
 
-/// The arguments of `era train control` for a tiny run `name` under `out`, with `extra` options.
+/// SAC's part of a tiny run: small batches, a short warm-up (PPO refuses these options).
+pub const TINY_SAC: &[&str] = &["--batch-size", "16", "--learning-starts", "100"];
+
+/// The arguments of `era train control` for a tiny run `name` under `out`, with `extra` options
+/// (a PPO run when they hold `--algo ppo`, else SAC).
 pub fn train_control_args<'a>(out: &'a Path, name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["train", "control", "--out", out.to_str().unwrap(), "--run-name", name];
     args.extend_from_slice(TINY_CONTROL);
+    if !extra.windows(2).any(|w| w == ["--algo", "ppo"]) {
+        args.extend_from_slice(TINY_SAC);
+    }
     args.extend_from_slice(extra);
     args
 }
@@ -43,6 +38,35 @@ pub fn era(args: &[&str]) -> Output {
 pub fn ok(out: &Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A run's settings: its `config.json` without the run's own name.
+pub fn settings(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("run_name");
+    v
+}
+
+/// The fields of `b`'s settings that differ from `a`'s, as dotted paths.
+pub fn changed(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            let null = serde_json::Value::Null;
+            keys.into_iter()
+                .flat_map(|k| {
+                    changed(x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null))
+                        .into_iter()
+                        .map(move |p| if p.is_empty() { k.clone() } else { format!("{k}.{p}") })
+                })
+                .collect()
+        }
+        _ if a == b => vec![],
+        _ => vec![String::new()],
+    }
 }
 
 /// The run log in `dir`.
