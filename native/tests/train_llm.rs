@@ -36,6 +36,50 @@ fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
     assert_eq!(changed(&s, &settings(&out.join("c"))), ["era", "grpo_steps"]);
 }
 
+#[test]
+fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("sums.jsonl");
+    let mut rows: Vec<String> = (0..24)
+        .map(|i| serde_json::json!({"q": format!("{i}+{}=", i + 7), "a": (2 * i + 7).to_string()}).to_string())
+        .collect();
+    // A space is outside the tiny model's alphabet; a row without an answer cannot be scored.
+    rows.push(r#"{"q": "1 + 1=", "a": "2"}"#.into());
+    rows.push(r#"{"q": "1+1="}"#.into());
+    std::fs::write(&data, rows.join("\n")).unwrap();
+    let d = data.to_str().unwrap();
+    let file = ["--data", d, "--prompt-field", "q", "--answer-field", "a", "--reward", "numeric"];
+    let args =
+        train_args(dir.path(), "file", &[&file[..], &["--format-reward", "0.1", "--eval-fraction", "0.25"]].concat());
+    let out = era(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("left out 2 rows") && err.contains("sums.jsonl:26: no field `a`"), "{err}");
+    let run = dir.path().join("file");
+    let l = log(&run);
+    assert_eq!((l.header.target.as_str(), l.footer.as_ref().unwrap().status), ("sums", Status::Completed));
+    assert!(l.records.iter().any(|r| r.metrics.contains_key(metrics::ROLLOUT_REWARD_MEAN)));
+    assert!(l.records.iter().any(|r| r.metrics.contains_key("eval/pass@1")));
+    let s = settings(&run);
+    assert_eq!((s["reward"].as_str(), s["format_reward"].as_f64()), (Some("numeric"), Some(0.1)));
+    assert!(std::path::Path::new(s["data"].as_str().unwrap()).is_absolute());
+    // A format weight needs a rule with a format; a missing file is named.
+    for (extra, needle) in [
+        (
+            &["--data", d, "--prompt-field", "q", "--answer-field", "a", "--format-reward", "0.1"][..],
+            "format_reward needs",
+        ),
+        (&["--data", "none.jsonl"], "none.jsonl: cannot read"),
+        (&["--data", d], "no usable row: 26 skipped"),
+    ] {
+        let o = era(&train_args(dir.path(), "bad", extra).iter().map(String::as_str).collect::<Vec<_>>());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(e.contains(needle), "{extra:?}: expected `{needle}` in {e}");
+    }
+    assert!(!dir.path().join("bad").exists());
+}
+
 /// `era train llm` with settings small enough for a test, into `out/name`.
 fn train_args(out: &Path, name: &str, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = [

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use era_shared::llm::grpo::AdvantageSign;
+use era_shared::llm::reward::Reward;
 use serde::Serialize;
 
 use crate::backend::BackendChoice;
@@ -38,10 +39,36 @@ pub enum LlmTask {
 /// `LlmConfig`'s defaults (or in the run `--config` names); the rest stay as `config.json` shows them.
 #[derive(Debug, Args, Serialize)]
 pub struct TrainLlmArgs {
-    /// The task.
+    /// The built-in task, when there is no --data.
     #[arg(long, value_enum, default_value_t = LlmTask::Arithmetic)]
     #[serde(skip)]
     pub task: LlmTask,
+    /// Train on these problems instead: a JSON Lines (.jsonl) or JSON (.json, an array of objects)
+    /// file whose rows hold a prompt and a reference answer.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<String>,
+    /// The field of each row holding the prompt.
+    #[arg(long, value_name = "NAME")]
+    pub prompt_field: Option<String>,
+    /// The field of each row holding the reference answer.
+    #[arg(long, value_name = "NAME")]
+    pub answer_field: Option<String>,
+    /// Held-out problems for pass@k, in the same format (instead of --eval-fraction of --data).
+    #[arg(long, value_name = "FILE")]
+    pub eval_data: Option<String>,
+    /// The share of --data's rows held out for pass@k when there is no --eval-data (the same rows for
+    /// every seed).
+    #[arg(long)]
+    pub eval_fraction: Option<f64>,
+    /// How a response to a --data problem is scored: exact, numeric (GSM8K's `#### N`, a final
+    /// `\boxed{…}` or the last number, compared by value), contains, or regex:PATTERN (the last match,
+    /// its first group if any, equals the answer).
+    #[arg(long, value_name = "RULE")]
+    pub reward: Option<Reward>,
+    /// Add this to the reward of a response that gives its answer in the rule's explicit format
+    /// (numeric: `####` or `\boxed{}`; regex: a match).
+    #[arg(long, value_name = "W")]
+    pub format_reward: Option<f64>,
     /// `tiny` (the embedded 0.99 M-parameter model, trained from scratch) or a Hugging Face Qwen2
     /// directory (config.json, model.safetensors or shards, tokenizer.json) [default: tiny, or the
     /// --config run's].

@@ -88,6 +88,10 @@ pub fn llm_config(a: &TrainLlmArgs, base: Option<&LlmConfig>, model: &str, seed:
     let start = base.cloned().unwrap_or_else(|| defaults(model));
     let mut c: LlmConfig = overlay::overlay(&start, a, ALIASES, &a.run.set, "llm")?;
     c.seed = seed;
+    // The files are named as found from here, so the run can be repeated or resumed from anywhere.
+    let absolute = |f: String| std::path::absolute(&f).map_or(f, |p| p.display().to_string());
+    c.data = c.data.map(absolute);
+    c.eval_data = c.eval_data.map(absolute);
     Ok(c)
 }
 
@@ -131,8 +135,12 @@ fn new_jobs(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<(Vec<J
     let first = llm_config(args, base, &model, args.run.first_seed(base.map(|b| b.seed)))?;
     // A bad setting or checkpoint fails before anything is written.
     let checked = source(&model, first.seed)?;
-    first.task_for(&checked.tokenizer)?;
-    let name = args.run.run_name.clone().unwrap_or_else(|| format!("{}-arithmetic", first.algorithm_name()));
+    let task = first.task_for(&checked.tokenizer, checked.config.max_position_embeddings)?;
+    if let Some(s) = task.skipped() {
+        // Kept going: the rest of the file trains; the count and the first reason say what was lost.
+        eprintln!("era: left out {} rows of the task's files (first: {})", s.count, s.first.as_deref().unwrap_or("?"));
+    }
+    let name = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), first.task_name()));
     let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().and_then(|s| s.checkpoint_every));
     let (top, created) =
         runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
@@ -177,7 +185,7 @@ fn header(job: &Job, era: EraTargets) -> anyhow::Result<Header> {
     Ok(Header::new(
         Domain::Llm,
         c.algorithm_name(),
-        "arithmetic",
+        c.task_name(),
         job.config.run_name.clone(),
         c.seed,
         StepUnit::GrpoSteps,
@@ -210,7 +218,7 @@ impl<B: AutodiffBackend> Presented for LlmTrainer<B> {
     }
 
     fn title(&self) -> String {
-        format!("{} arithmetic seed {}", self.config().algorithm_name(), self.config().seed)
+        format!("{} {} seed {}", self.config().algorithm_name(), self.config().task_name(), self.config().seed)
     }
 
     fn rate_on(&self, _record: &Logged) -> bool {

@@ -6,6 +6,9 @@ use burn::config::Config;
 use super::arithmetic::Arithmetic;
 use super::generate::Sampling;
 use super::grpo::AdvantageSign;
+use super::prompts::{self, Fields, Prompts, Skipped};
+use super::reward::Reward;
+use super::task::{Item, Task};
 use super::tokenizer::LlmTokenizer;
 use crate::llm_scaling::{self, LlmEra};
 use crate::runlog::EraTargets;
@@ -20,9 +23,36 @@ pub const TINY_OMEGA_LOW: f64 = 1.2;
 /// ω_high for the tiny model (the authors' 3.0).
 pub const TINY_OMEGA_HIGH: f64 = 3.0;
 
+/// The longest response of a file task when `max_new_tokens` is 0 (TRL's GRPOTrainer default
+/// `max_completion_length`), or half the model's context if that is shorter.
+pub const FILE_MAX_NEW_TOKENS: usize = 256;
+
 /// Everything that defines a run (saved as `config.json` with it).
 #[derive(Config, Debug, PartialEq)]
 pub struct LlmConfig {
+    /// A JSON Lines (`.jsonl`) or JSON (`.json`, an array of objects) file of problems with reference
+    /// answers; absent: the arithmetic task.
+    pub data: Option<String>,
+    /// The field of each row that holds the prompt.
+    #[config(default = "String::from(\"prompt\")")]
+    pub prompt_field: String,
+    /// The field of each row that holds the reference answer.
+    #[config(default = "String::from(\"answer\")")]
+    pub answer_field: String,
+    /// A file of held-out problems for pass@k; absent: `eval_fraction` of `data`'s rows (the same
+    /// rows for every seed).
+    pub eval_data: Option<String>,
+    /// The share of `data`'s rows held out when there is no `eval_data`.
+    #[config(default = 0.1)]
+    pub eval_fraction: f64,
+    /// How a file task's responses are scored: `exact`, `numeric` (GSM8K's `#### N`, a final
+    /// `\boxed{…}` or the last number, compared by value), `contains` or `regex:PATTERN`.
+    #[config(default = "Reward::Exact")]
+    pub reward: Reward,
+    /// Added to a file task's reward when the response gives its answer in the rule's explicit
+    /// format (`numeric`: `####` or `\boxed{}`; `regex:`: a match).
+    #[config(default = 0.0)]
+    pub format_reward: f64,
     /// Operand digits of the arithmetic task (its difficulty, 1–9).
     #[config(default = 3)]
     pub digits: usize,
@@ -127,6 +157,15 @@ impl LlmConfig {
         if self.era { "grpo-era" } else { "grpo" }
     }
 
+    /// The task's name in run logs and `era compare`: `arithmetic`, or the data file's name without
+    /// its extension.
+    pub fn task_name(&self) -> String {
+        match &self.data {
+            None => "arithmetic".into(),
+            Some(d) => std::path::Path::new(d).file_stem().map_or(d.clone(), |s| s.to_string_lossy().into_owned()),
+        }
+    }
+
     /// ERA's settings, when on.
     pub fn llm_era(&self) -> Result<Option<LlmEra>, TrainError> {
         if !self.era {
@@ -156,7 +195,7 @@ impl LlmConfig {
     }
 
     /// The settings checked, and the task they describe (built once: it is the last check).
-    fn checked_task(&self) -> Result<Arithmetic, TrainError> {
+    fn checked_task(&self) -> Result<Task, TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
         self.llm_era()?;
         if self.group < 2 {
@@ -170,7 +209,7 @@ impl LlmConfig {
         if !(1..=PASS_KS[PASS_KS.len() - 1]).contains(&self.eval_samples) || self.eval_prompts == 0 {
             return bad(format!("eval_samples {} is outside 1..=16 or eval_prompts is 0", self.eval_samples));
         }
-        if self.eval_prompts > self.test_size {
+        if self.data.is_none() && self.eval_prompts > self.test_size {
             return bad(format!("eval_prompts {} exceeds test_size {}", self.eval_prompts, self.test_size));
         }
         for (name, v) in [("lr", self.lr), ("warmup_lr", self.warmup_lr)] {
@@ -188,17 +227,96 @@ impl LlmConfig {
             return bad("top_k_logprobs, eval_every and log_every must be ≥ 1".into());
         }
         Sampling { temperature: self.temperature, ..Sampling::default() }.check().map_err(TrainError::Config)?;
-        Arithmetic::new(self.digits, self.test_size, self.seed).map_err(TrainError::Config)
+        let Some(data) = &self.data else {
+            return Arithmetic::new(self.digits, self.test_size, self.seed)
+                .map(Task::Arithmetic)
+                .map_err(TrainError::Config);
+        };
+        if !(self.format_reward >= 0.0 && self.format_reward.is_finite()) {
+            return bad(format!("format_reward {} is outside [0, inf)", self.format_reward));
+        }
+        if self.format_reward > 0.0 && !self.reward.has_format() {
+            return bad(format!("format_reward needs a reward with a format (numeric or regex:), not {}", self.reward));
+        }
+        let fields = Fields { prompt: &self.prompt_field, answer: &self.answer_field };
+        let (rows, mut skipped) = prompts::read(std::path::Path::new(data), &fields)?;
+        let prompts = match &self.eval_data {
+            Some(eval) => {
+                let (test, more) = prompts::read(std::path::Path::new(eval), &fields)?;
+                skipped.merge(more);
+                Prompts::new(rows, test)?
+            }
+            None => Prompts::split(rows, self.eval_fraction, 0)?,
+        };
+        Ok(Task::Prompts { prompts, reward: self.reward.clone(), format_weight: self.format_reward, skipped })
+    }
+
+    /// The longest response sampled: `max_new_tokens`, or when 0 the arithmetic task's longest worked
+    /// answer plus 4 tokens, or for a file task [`FILE_MAX_NEW_TOKENS`] within half the `context`.
+    pub fn max_new(&self, task: &Task, tokenizer: &LlmTokenizer, context: usize) -> usize {
+        match (self.max_new_tokens, task.longest()) {
+            (0, Some(item)) => tokenizer.encode(&item.worked()).map_or(16, |t| t.len()) + 4,
+            (0, None) => FILE_MAX_NEW_TOKENS.min(context / 2).max(1),
+            (n, _) => n,
+        }
     }
 
     /// Checks the settings and that `tokenizer` can write the task's prompts and answers, without
-    /// building a model; returns the task.
-    pub fn task_for(&self, tokenizer: &LlmTokenizer) -> Result<Arithmetic, TrainError> {
+    /// building a model; returns the task. A file task keeps the rows whose prompt (and, with a
+    /// warm-up, answer) the tokenizer writes within `context` tokens together with the longest
+    /// response; the others are counted in [`Task::skipped`].
+    pub fn task_for(&self, tokenizer: &LlmTokenizer, context: usize) -> Result<Task, TrainError> {
         let task = self.checked_task()?;
-        let sample = task.test()[0];
-        for text in [sample.prompt(), sample.worked()] {
-            tokenizer.encode(&text).map_err(|e| TrainError::Config(format!("the arithmetic task: {e}")))?;
+        let max_new = self.max_new(&task, tokenizer, context);
+        let fits = |item: &Item| -> Result<(), String> {
+            let mut texts = vec![item.prompt()];
+            if self.warmup_steps > 0 {
+                texts.push(item.worked());
+            }
+            let mut tokens = 0;
+            for t in texts {
+                tokens += tokenizer.encode(&t)?.len();
+            }
+            if tokens + max_new > context {
+                return Err(format!("{tokens} tokens + {max_new} for the response exceed the context of {context}"));
+            }
+            Ok(())
+        };
+        match task {
+            Task::Arithmetic(_) => {
+                let sample = task.test(1).into_iter().chain(task.longest()).collect::<Vec<_>>();
+                for item in &sample {
+                    for text in [item.prompt(), item.worked()] {
+                        tokenizer.encode(&text).map_err(|e| TrainError::Config(format!("the arithmetic task: {e}")))?;
+                    }
+                }
+                Ok(task)
+            }
+            Task::Prompts { prompts, reward, format_weight, mut skipped } => {
+                let mut here = Skipped::default();
+                let mut keep = |rows: &[prompts::Row], split: &str| {
+                    let mut kept = Vec::with_capacity(rows.len());
+                    for (i, r) in rows.iter().enumerate() {
+                        match fits(&Item::Row(r.clone())) {
+                            Ok(()) => kept.push(r.clone()),
+                            Err(why) => {
+                                here.merge(Skipped { count: 1, first: Some(format!("{split} row {i}: {why}")) })
+                            }
+                        }
+                    }
+                    kept
+                };
+                let (train, test) = (keep(prompts.train_rows(), "training"), keep(prompts.test(), "test"));
+                let prompts = Prompts::new(train, test).map_err(|e| {
+                    let why = here.first.clone().unwrap_or_default();
+                    TrainError::Config(format!(
+                        "{e} after leaving out {} rows that do not fit (first: {why})",
+                        here.count
+                    ))
+                })?;
+                skipped.merge(here);
+                Ok(Task::Prompts { prompts, reward, format_weight, skipped })
+            }
         }
-        Ok(task)
     }
 }

@@ -6,6 +6,9 @@
 //! - [`qwen2`]: the decoder (RMSNorm, rotary embeddings, grouped-query attention, SwiGLU) with a KV cache;
 //! - [`generate`]: batched sampling (temperature, top-k, top-p, greedy) until a stop token;
 //! - [`arithmetic`]: the embedded task with verifiable answers, seeded, with a held-out test split;
+//! - [`prompts`]: the user's problems from a JSON Lines or JSON file, [`reward`]: the rules that score
+//!   responses against their answers (exact, numeric, contains, regex), [`task`]: either task as the
+//!   trainer sees it;
 //! - [`grpo`]: group advantages, dynamic sampling, the clipped token-mean loss, pass@k;
 //! - [`config`]: a run's settings; [`source`]: the model it starts from; [`packing`]: batches for a
 //!   forward pass;
@@ -20,7 +23,10 @@ pub mod generate;
 pub mod grpo;
 pub mod hf_weights;
 pub mod packing;
+pub mod prompts;
 pub mod qwen2;
+pub mod reward;
 pub mod source;
+pub mod task;
 pub mod tokenizer;
 pub mod trainer;

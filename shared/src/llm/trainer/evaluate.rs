@@ -4,7 +4,6 @@ use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
 
 use super::LlmTrainer;
-use crate::llm::arithmetic::Problem;
 use crate::llm::config::PASS_KS;
 use crate::llm::generate::Sampling;
 use crate::llm::grpo::pass_at_k;
@@ -50,7 +49,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// [`Self::evaluate`] with `problems` test problems and `samples` samples each.
     pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, TrainError> {
-        let test: Vec<Problem> = self.task.test().iter().take(problems).copied().collect();
+        let test = self.task.test(problems);
         let mut rng = TrainRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
         let stop = self.source.tokenizer.stop_ids().to_vec();
         let prompts: Vec<Vec<u32>> = test.iter().map(|p| self.encode(&p.prompt())).collect::<Result<_, _>>()?;
@@ -59,7 +58,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             self.source.tokenizer.decode(&ids)
         };
         let greedy = self.sample(&prompts, &Sampling::greedy(), &mut rng).await?;
-        let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| p.reward(&text(r)) == 1.0).count();
+        let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| self.task.correct(p, &text(r))).count();
         let mut correct = vec![0usize; test.len()];
         let mut entropy = (0.0, 0usize);
         // At most 256 sequences per batch keeps memory flat for large evaluations.
@@ -73,7 +72,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             entropy.1 += out.len();
             for (i, r) in out.iter().enumerate() {
                 let p = chunk_i * per + i / samples;
-                if test[p].reward(&text(r)) == 1.0 {
+                if self.task.correct(&test[p], &text(r)) {
                     correct[p] += 1;
                 }
             }

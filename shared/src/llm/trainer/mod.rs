@@ -12,10 +12,10 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::arithmetic::{Arithmetic, Problem};
 use super::generate::Sampling;
 use super::grpo::{group_advantages, informative_groups};
 use super::qwen2::Qwen2;
+use super::task::{Item, Task};
 use super::tokenizer::LlmTokenizer;
 use crate::llm_scaling::{self, LlmEra, Regime};
 use crate::metrics;
@@ -63,12 +63,12 @@ pub struct Rollout<B: Backend> {
     pub logits: Tensor<B, 3>,
 }
 
-/// Trains one model on the arithmetic task: the loop's state, with the policy and its optimiser in a
+/// Trains one model on a task (arithmetic or the user's problems): the loop's state, with the policy and its optimiser in a
 /// [`Learner`] of either engine.
 pub struct LlmTrainer<B: AutodiffBackend> {
     config: LlmConfig,
     source: ModelSource,
-    task: Arithmetic,
+    task: Task,
     era: Option<LlmEra>,
     learner: Box<dyn Learner<B>>,
     reference: Option<Qwen2<B::InnerBackend>>,
@@ -95,12 +95,9 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         device: &B::Device,
         engine: Engine,
     ) -> Result<Self, TrainError> {
-        let task = config.task_for(&source.tokenizer)?;
-        let max_new = if config.max_new_tokens == 0 {
-            source.tokenizer.encode(&task.longest().worked()).map_or(16, |t| t.len()) + 4
-        } else {
-            config.max_new_tokens
-        };
+        let context = source.config.max_position_embeddings;
+        let task = config.task_for(&source.tokenizer, context)?;
+        let max_new = config.max_new(&task, &source.tokenizer, context);
         let learner = learner::learner(engine, &config, &source, device)?;
         Ok(Self {
             era: config.llm_era()?,
@@ -159,7 +156,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     }
 
     /// The task.
-    pub fn task(&self) -> &Arithmetic {
+    pub fn task(&self) -> &Task {
         &self.task
     }
 
@@ -183,7 +180,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     }
 
     fn warmup_step(&mut self) -> Result<Vec<(&'static str, f64)>, TrainError> {
-        let problems: Vec<Problem> = (0..self.config.warmup_batch).map(|_| self.task.train(&mut self.rng)).collect();
+        let problems: Vec<Item> = (0..self.config.warmup_batch).map(|_| self.task.train(&mut self.rng)).collect();
         let mut prompts = Vec::with_capacity(problems.len());
         let mut responses = Vec::with_capacity(problems.len());
         for p in &problems {
@@ -248,7 +245,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     /// rewards them, and measures their entropies (one forward pass without autodiff).
     pub async fn rollout(&mut self) -> Result<Rollout<B::InnerBackend>, TrainError> {
         let c = self.config.clone();
-        let problems: Vec<Problem> = (0..c.prompts).map(|_| self.task.train(&mut self.rng)).collect();
+        let problems: Vec<Item> = (0..c.prompts).map(|_| self.task.train(&mut self.rng)).collect();
         let mut prompts = Vec::with_capacity(c.prompts * c.group);
         for p in &problems {
             let ids = self.encode(&p.prompt())?;
@@ -264,7 +261,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             .enumerate()
             .map(|(i, r)| {
                 let text_ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
-                problems[i / c.group].reward(&self.source.tokenizer.decode(&text_ids))
+                self.task.reward(&problems[i / c.group], &self.source.tokenizer.decode(&text_ids))
             })
             .collect();
         let packed = Packed::new(&prompts, &responses, self.stop());
