@@ -34,6 +34,16 @@ fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
     let more = ["--era", "off", "--steps", "2", "--quiet"];
     ok(&era(&[&["train", "llm", "--config", config, "--out", o, "--run-name", "c"][..], &more[..]].concat()));
     assert_eq!(changed(&s, &settings(&out.join("c"))), ["era", "grpo_steps"]);
+    // A preset is a layer below the flags: the authors' values, then what the command line says.
+    let preset = train_args(out, "p", &["--preset", "released", "--max-new-tokens", "8", "--steps", "1"]);
+    ok(&era(&preset.iter().map(String::as_str).collect::<Vec<_>>()));
+    let p = settings(&out.join("p"));
+    assert_eq!(
+        (p["omega_low"].as_f64(), p["top_k_logprobs"].as_u64(), p["lr"].as_f64()),
+        (Some(0.45), Some(20), Some(1e-6))
+    );
+    assert_eq!((p["advantage_rescale"].as_bool(), p["clip_low"].as_f64()), (Some(false), Some(1.0)));
+    assert_eq!((p["prompts"].as_u64(), p["max_new_tokens"].as_u64()), (Some(2), Some(8)), "the flags win");
 }
 
 #[test]

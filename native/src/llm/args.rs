@@ -28,6 +28,13 @@ impl Serialize for EraRatio {
     }
 }
 
+/// `era train llm --preset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LlmPreset {
+    /// The authors' released ERA-LLM settings (`LlmConfig::released`).
+    Released,
+}
+
 /// The task of `era train llm`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LlmTask {
@@ -75,6 +82,12 @@ pub struct TrainLlmArgs {
     #[arg(long, value_name = "tiny|DIR")]
     #[serde(skip)]
     pub model: Option<String>,
+    /// Start from a named set of settings instead of the defaults (the flags still override it):
+    /// `released`, the authors' ERA-LLM script for Qwen2.5-Math-7B (ω 0.45–3.0, k 2, no advantage
+    /// rescale, top-20 log-probs, clip 1.0/1.0, lr 1e-6, 256 prompts × 8; docs/cli.md lists each value).
+    #[arg(long, value_enum)]
+    #[serde(skip)]
+    pub preset: Option<LlmPreset>,
     /// ERA on (GRPO-ERA; the default) or off (plain GRPO).
     #[arg(long, value_enum)]
     pub era: Option<OnOff>,

@@ -18,7 +18,7 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::args::{ALIASES, EvalLlmArgs, GenerateArgs, TrainLlmArgs};
+use super::args::{ALIASES, EvalLlmArgs, GenerateArgs, LlmPreset, TrainLlmArgs};
 use crate::backend::{self, BackendChoice, Compute, Task};
 use crate::checkpoint;
 use crate::overlay;
@@ -83,9 +83,13 @@ pub fn help_defaults() -> Vec<(&'static str, serde_json::Value)> {
 }
 
 /// The effective settings: the defaults for `model`, or the settings of the run `--config` names,
-/// with the command line's options laid over them (see [`crate::overlay`]).
+/// then `--preset`, with the command line's options laid over them (see [`crate::overlay`]).
 pub fn llm_config(a: &TrainLlmArgs, base: Option<&LlmConfig>, model: &str, seed: u64) -> anyhow::Result<LlmConfig> {
     let start = base.cloned().unwrap_or_else(|| defaults(model));
+    let start = match a.preset {
+        Some(LlmPreset::Released) => start.released(),
+        None => start,
+    };
     let mut c: LlmConfig = overlay::overlay(&start, a, ALIASES, &a.run.set, "llm")?;
     c.seed = seed;
     // The files are named as found from here, so the run can be repeated or resumed from anywhere.

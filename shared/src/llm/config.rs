@@ -157,6 +157,58 @@ impl LlmConfig {
         if self.era { "grpo-era" } else { "grpo" }
     }
 
+    /// The authors' released ERA-LLM settings for real models (`qwen_7b_era_topk.sh` in their public
+    /// repository, Qwen2.5-Math-7B on DAPO-Math-17k, run through their fork of verl), where era has the
+    /// setting; every other setting stays as it is. Value by value, with where it is set:
+    ///
+    /// | setting | value | released |
+    /// |---|---|---|
+    /// | `omega_low`, `omega_high` | 0.45, 3.0 | `era_lb`, `era_ub` |
+    /// | `era_k` | 2 | `era_k` |
+    /// | `advantage_rescale` | false | `adv_scale=False` (the paper's objective rescales) |
+    /// | `top_k_logprobs` | 20 | `topk=True`; `logprobs_from_logits_topk` keeps 20 logits |
+    /// | `top_fraction` | 0.2 | `dp_actor.py`: `k = max(1, ⌊0.2·len⌋)` highest entropies |
+    /// | `ratio_to_rollout` | true | the old log-probs are the rollout's, before ERA's scale |
+    /// | `clip_low`, `clip_high` | 1.0, 1.0 | `clip_ratio_low`, `clip_ratio_high` |
+    /// | `kl_coef` | 0 | `use_kl_loss=False`, `use_kl_in_reward=False` |
+    /// | `lr` | 1e-6, constant | `optim.lr`, `warmup_style=constant` |
+    /// | `group` | 8 | `n_resp_per_prompt` |
+    /// | `prompts` | 256 | `train_prompt_bsz` |
+    /// | `minibatch` | 0 (the whole batch) | `train_prompt_mini_bsz` = `train_prompt_bsz` |
+    /// | `epochs` | 1 | `ppo_epochs` (verl's default) |
+    /// | `dynamic_sampling` | true | `filter_groups.enable=True` |
+    /// | `temperature` | 1.0 | `rollout.temperature` |
+    /// | `max_new_tokens` | 8192 | `max_response_length` |
+    /// | `warmup_steps` | 0 | (GRPO from the checkpoint) |
+    ///
+    /// Not in era, so not matched: the global gradient-norm clip 1.0 (era clips each tensor's norm to
+    /// 1), the dual clip `clip_ratio_c = 10`, prompts truncated on the left to 2 048 tokens, 768
+    /// prompts generated per step to fill 256 after filtering, and evaluation at top-p 0.7.
+    pub fn released(self) -> Self {
+        Self {
+            omega_low: 0.45,
+            omega_high: 3.0,
+            era_k: 2.0,
+            advantage_rescale: false,
+            top_k_logprobs: Some(20),
+            top_fraction: 0.2,
+            ratio_to_rollout: true,
+            clip_low: 1.0,
+            clip_high: 1.0,
+            kl_coef: 0.0,
+            lr: 1e-6,
+            group: 8,
+            prompts: 256,
+            minibatch: 0,
+            epochs: 1,
+            dynamic_sampling: true,
+            temperature: 1.0,
+            max_new_tokens: 8192,
+            warmup_steps: 0,
+            ..self
+        }
+    }
+
     /// The task's name in run logs and `era compare`: `arithmetic`, or the data file's name without
     /// its extension.
     pub fn task_name(&self) -> String {
@@ -318,5 +370,20 @@ impl LlmConfig {
                 Ok(Task::Prompts { prompts, reward, format_weight, skipped })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_released_preset_sets_the_scripts_values_and_keeps_the_rest() {
+        let c = LlmConfig::new().with_digits(2).released();
+        assert_eq!((c.omega_low, c.omega_high, c.era_k, c.top_k_logprobs), (0.45, 3.0, 2.0, Some(20)));
+        assert_eq!((c.advantage_rescale, c.ratio_to_rollout, c.clip_low, c.clip_high), (false, true, 1.0, 1.0));
+        assert_eq!((c.lr, c.group, c.prompts, c.max_new_tokens, c.warmup_steps), (1e-6, 8, 256, 8192, 0));
+        assert_eq!(c.digits, 2, "settings the release has no word on stay");
+        assert!(c.llm_era().unwrap().is_some());
     }
 }
