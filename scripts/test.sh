@@ -42,6 +42,8 @@ export ERA_SETUP_DONE=1
 eval "$(scripts/setup-mujoco.sh)"
 # JAX 0.10.2, for the test that measures the fast path beside it (PyPI only).
 eval "$(scripts/setup-jax.sh)"
+# transformers 5.25.0 without PyTorch, for the test that renders chat templates beside it (PyPI only).
+eval "$(scripts/setup-transformers.sh)"
 # Everything below builds, lints and tests the MuJoCo tasks and the JAX comparison too.
 features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax,era-native/fuzz)
 

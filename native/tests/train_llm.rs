@@ -81,6 +81,11 @@ fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
         ),
         (&["--data", "none.jsonl"], "none.jsonl: cannot read"),
         (&["--data", d], "no usable row: 26 skipped"),
+        // The tiny model has no chat template to carry a system turn.
+        (
+            &[&file[..], &["--system", "Be brief."]].concat()[..],
+            "system: a system turn needs the model's chat template",
+        ),
     ] {
         let o = era(&train_args(dir.path(), "bad", extra).iter().map(String::as_str).collect::<Vec<_>>());
         let e = String::from_utf8_lossy(&o.stderr);
@@ -88,6 +93,14 @@ fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
         assert!(e.contains(needle), "{extra:?}: expected `{needle}` in {e}");
     }
     assert!(!dir.path().join("bad").exists());
+    // --no-chat-template is the config's switch.
+    let printed =
+        ok(&era(&train_args(dir.path(), "printed", &[&file[..], &["--no-chat-template", "--print-config"]].concat())
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()));
+    let printed: serde_json::Value = serde_json::from_str(printed.trim()).unwrap();
+    assert_eq!((printed["chat_template"].as_bool(), printed["system"].is_null()), (Some(false), true));
 }
 
 /// `era train llm` with settings small enough for a test, into `out/name`.

@@ -76,6 +76,14 @@ pub struct TrainLlmArgs {
     /// (numeric: `####` or `\boxed{}`; regex: a match).
     #[arg(long, value_name = "W")]
     pub format_reward: Option<f64>,
+    /// A system turn before each --data prompt, written through the model's chat template.
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Give --data's prompts to the model as written instead of through its chat template (the
+    /// `chat_template` of the model's tokenizer_config.json, used by default when there is one).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_chat_template: bool,
     /// `tiny` (the embedded 0.99 M-parameter model, trained from scratch) or a Hugging Face Qwen2
     /// directory (config.json, model.safetensors or shards, tokenizer.json) [default: tiny, or the
     /// --config run's].

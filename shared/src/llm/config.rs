@@ -53,6 +53,13 @@ pub struct LlmConfig {
     /// format (`numeric`: `####` or `\boxed{}`; `regex:`: a match).
     #[config(default = 0.0)]
     pub format_reward: f64,
+    /// Render a file task's prompts with the checkpoint's chat template (its `tokenizer_config.json`'s
+    /// `chat_template`, as `transformers`' `apply_chat_template` with a generation prompt); a model
+    /// without one (the embedded tiny model) takes the prompts as written.
+    #[config(default = true)]
+    pub chat_template: bool,
+    /// A system turn before each prompt, through the chat template.
+    pub system: Option<String>,
     /// Operand digits of the arithmetic task (its difficulty, 1–9).
     #[config(default = 3)]
     pub digits: usize,
@@ -345,6 +352,7 @@ impl LlmConfig {
                 Ok(task)
             }
             Task::Prompts { prompts, reward, format_weight, mut skipped } => {
+                let prompts = self.chat_prompts(prompts, tokenizer)?;
                 let mut here = Skipped::default();
                 let mut keep = |rows: &[prompts::Row], split: &str| {
                     let mut kept = Vec::with_capacity(rows.len());
@@ -373,9 +381,40 @@ impl LlmConfig {
     }
 }
 
+impl LlmConfig {
+    /// `prompts` as the model reads them: each rendered with the tokenizer's chat template (and
+    /// [`LlmConfig::system`]) when [`LlmConfig::chat_template`] is on and the model has one.
+    fn chat_prompts(&self, prompts: Prompts, tokenizer: &LlmTokenizer) -> Result<Prompts, TrainError> {
+        let template = tokenizer.chat_template().filter(|_| self.chat_template);
+        let Some(template) = template else {
+            if self.system.is_some() {
+                return Err(TrainError::Config(format!(
+                    "system: a system turn needs the model's chat template, and {}",
+                    if self.chat_template {
+                        "this model has none (no chat_template in its tokenizer_config.json)"
+                    } else {
+                        "chat_template is off (--no-chat-template)"
+                    }
+                )));
+            }
+            return Ok(prompts);
+        };
+        let render = |rows: &[prompts::Row]| -> Result<Vec<prompts::Row>, TrainError> {
+            rows.iter()
+                .map(|r| {
+                    let prompt = template.render(self.system.as_deref(), &r.prompt).map_err(TrainError::Config)?;
+                    Ok(prompts::Row { prompt, answer: r.answer.clone() })
+                })
+                .collect()
+        };
+        Prompts::new(render(prompts.train_rows())?, render(prompts.test())?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::llm::chat::ChatTemplate;
 
     #[test]
     fn the_released_preset_sets_the_scripts_values_and_keeps_the_rest() {
@@ -385,5 +424,40 @@ mod tests {
         assert_eq!((c.lr, c.group, c.prompts, c.max_new_tokens, c.warmup_steps), (1e-6, 8, 256, 8192, 0));
         assert_eq!(c.digits, 2, "settings the release has no word on stay");
         assert!(c.llm_era().unwrap().is_some());
+    }
+
+    #[test]
+    fn file_prompts_go_through_the_chat_template_with_the_system_turn_unless_it_is_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("p.jsonl");
+        let rows: String =
+            (10..30).map(|i| format!("{{\"prompt\": \"{i}+1\", \"answer\": \"{}\"}}\n", i + 1)).collect();
+        std::fs::write(&data, rows).unwrap();
+        let config = LlmConfig::new().with_data(Some(data.display().to_string())).with_warmup_steps(0);
+        // A template over the tiny model's characters: the system turn (if any), then the prompt and `=`.
+        let template = ChatTemplate::new(
+            "{% for m in messages %}{% if m.role == 'system' %}{{ m.content }},{% else %}{{ m.content }}={% endif %}{% endfor %}",
+            vec![],
+            "tokenizer_config.json",
+        )
+        .unwrap();
+        let (_, tiny) = super::super::source::tiny_model();
+        let templated = tiny.clone().with_chat_template(Some(template));
+        let prompts = |config: &LlmConfig, tokenizer: &LlmTokenizer| -> Result<Vec<String>, TrainError> {
+            Ok(config.task_for(tokenizer, 64)?.test(100).iter().map(Item::prompt).collect())
+        };
+        let plain = prompts(&config, &tiny).unwrap();
+        assert!(plain.iter().all(|p| p.ends_with("+1")), "{plain:?}");
+        let rendered = prompts(&config, &templated).unwrap();
+        assert_eq!(rendered, plain.iter().map(|p| format!("{p}=")).collect::<Vec<_>>());
+        let with_system = prompts(&config.clone().with_system(Some("7".into())), &templated).unwrap();
+        assert_eq!(with_system, plain.iter().map(|p| format!("7,{p}=")).collect::<Vec<_>>());
+        assert_eq!(prompts(&config.clone().with_chat_template(false), &templated).unwrap(), plain);
+        // A system turn with no template to carry it is refused, naming why.
+        let e = prompts(&config.clone().with_system(Some("7".into())), &tiny).unwrap_err().to_string();
+        assert!(e.contains("this model has none"), "{e}");
+        let off = config.with_system(Some("7".into())).with_chat_template(false);
+        let e = prompts(&off, &templated).unwrap_err().to_string();
+        assert!(e.contains("--no-chat-template"), "{e}");
     }
 }

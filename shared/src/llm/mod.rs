@@ -3,6 +3,7 @@
 //! - [`hf_weights`]: a Hugging Face checkpoint directory (`config.json`, `model.safetensors` or its
 //!   shards, `f32`/`bf16`/`f16`), read and checked against its config;
 //! - [`tokenizer`]: `tokenizer.json` through the `tokenizers` crate, and the embedded character-level one;
+//!   [`chat`]: the checkpoint's chat template from `tokenizer_config.json`;
 //! - [`qwen2`]: the decoder (RMSNorm, rotary embeddings, grouped-query attention, SwiGLU) with a KV cache;
 //! - [`generate`]: batched sampling (temperature, top-k, top-p, greedy) until a stop token;
 //! - [`arithmetic`]: the embedded task with verifiable answers, seeded, with a held-out test split;
@@ -16,6 +17,7 @@
 //! - `fast` (feature `fast`): the update's forward and backward by hand on the CPU's matrix kernels.
 
 pub mod arithmetic;
+pub mod chat;
 pub mod config;
 #[cfg(feature = "fast")]
 pub mod fast;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::chat::ChatTemplate;
 use super::hf_weights::CheckpointError;
 
 /// Names under which tokenizers commonly keep their end-of-sequence token.
@@ -20,6 +21,7 @@ pub struct LlmTokenizer {
     inner: tokenizers::Tokenizer,
     stop: Vec<u32>,
     char_level: bool,
+    chat: Option<ChatTemplate>,
 }
 
 impl std::fmt::Debug for LlmTokenizer {
@@ -105,11 +107,11 @@ impl LlmTokenizer {
         }
         // Character-level vocabularies are word-level models over single characters.
         let char_level = matches!(inner.get_model(), tokenizers::ModelWrapper::WordLevel(_));
-        Ok(Self { inner, stop, char_level })
+        Ok(Self { inner, stop, char_level, chat: None })
     }
 
     /// Reads `DIR/tokenizer.json`, taking the end-of-sequence ids from `config.json`'s `eos_token_id`
-    /// (a number or a list) when given.
+    /// (a number or a list) when given, and the chat template of `DIR/tokenizer_config.json` if any.
     pub fn from_dir(dir: &Path, eos_token_id: Option<&serde_json::Value>) -> Result<Self, CheckpointError> {
         let path = dir.join("tokenizer.json");
         let text =
@@ -118,7 +120,18 @@ impl LlmTokenizer {
             serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect(),
             other => other.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
         });
-        Self::from_json(&text, &path.display().to_string(), stop)
+        let chat = ChatTemplate::from_dir(dir)?;
+        Ok(Self { chat, ..Self::from_json(&text, &path.display().to_string(), stop)? })
+    }
+
+    /// This tokenizer with `chat` as its chat template.
+    pub fn with_chat_template(self, chat: Option<ChatTemplate>) -> Self {
+        Self { chat, ..self }
+    }
+
+    /// The checkpoint's chat template (`DIR/tokenizer_config.json`), if it has one.
+    pub fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.chat.as_ref()
     }
 
     /// The `tokenizer.json` text.

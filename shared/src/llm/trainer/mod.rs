@@ -339,17 +339,22 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     }
 
     /// The model as a Hugging Face directory's files (`config.json`, `model.safetensors`,
-    /// `tokenizer.json`): what `era generate --model` reads.
+    /// `tokenizer.json`, and `tokenizer_config.json` with the chat template when the model has one):
+    /// what `era generate --model` reads.
     pub fn export(&self) -> Result<Vec<Part>, TrainError> {
         let weights = self.model().to_weights()?;
         let st = weights.to_safetensors().map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         let config =
             serde_json::to_vec_pretty(&self.source.config).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        Ok(vec![
+        let mut files = vec![
             ("config.json".into(), config),
             ("model.safetensors".into(), st),
             ("tokenizer.json".into(), self.source.tokenizer.to_json().into_bytes()),
-        ])
+        ];
+        if let Some(chat) = self.source.tokenizer.chat_template() {
+            files.push((super::chat::TOKENIZER_CONFIG.into(), chat.to_tokenizer_config().into_bytes()));
+        }
+        Ok(files)
     }
 }
 
