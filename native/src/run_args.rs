@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// or a word (`elu`); repeat for several. Applied after the flags.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Print the config.json each seed's run would get, one JSON line per seed, and stop: no run
+    /// directory is created and nothing trains (settings are still checked).
+    #[arg(long, conflicts_with = "resume")]
+    pub print_config: bool,
 }
 
 impl RunArgs {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::run_args::RunArgs;
 
 /// Set by Ctrl-C: every run checkpoints, writes a `stopped` footer and returns.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -38,12 +39,25 @@ pub fn install_stop_handler() {
 
 /// A new run directory `out/base` (made unique) with one folder per seed when there are several,
 /// each holding `config_for(seed)` as `config.json`; returns the top directory and `(dir, config)` per seed.
+///
+/// With `--print-config` nothing is created: each seed's `config.json` is printed as one JSON line
+/// (named as if `out/base` were free) and no runs are returned.
 pub fn create<C: Serialize>(
-    out: &Path,
+    run: &RunArgs,
     base: &str,
     seeds: std::ops::Range<u64>,
     config_for: impl Fn(u64, &str) -> C,
 ) -> anyhow::Result<(PathBuf, Vec<(PathBuf, C)>)> {
+    let out = run.out.as_path();
+    if base.is_empty() || base == "." || base == ".." || base.contains(['/', '\\']) {
+        bail!("--run-name {base:?}: a run name is one folder name, without / (--out says where runs go)");
+    }
+    if run.print_config {
+        for seed in seeds {
+            println!("{}", serde_json::to_string(&config_for(seed, base))?);
+        }
+        return Ok((out.join(base), Vec::new()));
+    }
     fs::create_dir_all(out).with_context(|| format!("{}: cannot create the output folder", out.display()))?;
     let top = unique_dir(out, base)?;
     let run_name = top.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| base.to_string());

@@ -148,6 +148,44 @@ fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
 }
 
 #[test]
+fn print_config_prints_each_seeds_config_json_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let printed = ok(&era(&[
+        "train",
+        "control",
+        "--env",
+        "Pendulum-v1",
+        "--seeds",
+        "2",
+        "--seed",
+        "3",
+        "--set",
+        "gamma=0.9",
+        "--out",
+        out,
+        "--print-config",
+    ]));
+    let configs: Vec<serde_json::Value> = printed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(configs.len(), 2);
+    assert_eq!((configs[0]["seed"].as_u64(), configs[1]["seed"].as_u64()), (Some(3), Some(4)));
+    assert_eq!(configs[1]["agent"]["gamma"], 0.9);
+    assert_eq!(configs[0]["run_name"], "sac-era-Pendulum-v1");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
+    // A bad setting is still refused; so is a run name that would nest folders.
+    for (bad, needle) in [
+        (&["--set", "gamma=x"][..], "`agent.gamma` takes a number"),
+        (&["--run-name", "a/b"], "a run name is one folder name"),
+    ] {
+        let o = era(&[&["train", "control", "--env", "Pendulum-v1", "--out", out, "--print-config"][..], bad].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.contains(needle), "{bad:?}: expected `{needle}` in {err}");
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
+}
+
+#[test]
 fn kill_9_then_resume_equals_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     let common = ["--env", "Pendulum-v1", "--steps", "3000", "--eval-every", "1000", "--checkpoint-every", "500"];

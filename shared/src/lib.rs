@@ -22,6 +22,7 @@ pub mod cpu;
 pub mod data;
 pub mod env;
 pub mod error;
+pub mod examples;
 pub mod gaussian;
 pub mod labels;
 pub mod lambert;

@@ -86,8 +86,8 @@ test('each chart downloads as PNG, SVG and CSV holding what it shows', async () 
 
 test('seeds of one setting are drawn as their mean with a band, and one by one on demand', async () => {
   const { page, errors } = await session.open('?view=replay', '#r-files');
-  const text = fs.readFileSync(path.join(repo, 'assets', 'runs', 'sac-era-pendulum.jsonl'), 'utf8');
-  const baseline = fs.readFileSync(path.join(repo, 'assets', 'runs', 'sac-pendulum.jsonl'));
+  const text = fs.readFileSync(path.join(repo, 'assets', 'runs', 'sac-era-pendulum-s0.jsonl'), 'utf8');
+  const baseline = fs.readFileSync(path.join(repo, 'assets', 'runs', 'sac-pendulum-s0.jsonl'));
   // Seeds 1 and 2 of the same setting: the header's seed changed and every return moved by ±100.
   const seed = (s, shift) =>
     text.replace('"seed":0', `"seed":${s}`).replace(/"charts\/episodic_return":(-?[\d.]+)/g, (_, v) => `"charts/episodic_return":${Number(v) + shift}`);
@@ -227,6 +227,137 @@ test('two agents train side by side, ERA and without, each with its scene, and t
   console.log('side by side on the CPU backend, steps/s (ERA, without):', rate);
   await page.screenshot({ path: path.join(artifacts, 'train-pair.png'), fullPage: true });
   assert.match(page.url(), /pair=1/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/**
+ * What an audience reads and what overlaps it: each pair of visible labels, slider tracks, values,
+ * legends and buttons whose boxes intersect (one inside the other excepted), and each label or value
+ * whose text does not fit its box.
+ */
+const collisions = (page) => page.evaluate(() => {
+  const selector = ['.slider > label', '.slider > input', '.slider > output', '.controls > label', '.controls > button',
+    'fieldset > legend', 'fieldset > label', '.examples > button', 'nav button', '.present-toggle'].join(', ');
+  const boxes = [...document.querySelectorAll(selector)]
+    .filter((e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden')
+    .map((e) => ({ e, r: e.getBoundingClientRect(), name: `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''} "${(e.textContent || '').trim().slice(0, 24)}"` }));
+  const found = [];
+  for (const b of boxes) {
+    if (b.e.tagName !== 'INPUT' && b.e.clientWidth > 0 && b.e.scrollWidth > b.e.clientWidth + 1) {
+      found.push(`${b.name} does not fit: ${b.e.scrollWidth} px in ${b.e.clientWidth} px`);
+    }
+  }
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      if (a.e.contains(b.e) || b.e.contains(a.e)) continue;
+      const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+      const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+      if (w > 1 && h > 1) found.push(`${a.name} overlaps ${b.name} by ${Math.round(w)}×${Math.round(h)} px`);
+    }
+  }
+  return { checked: boxes.length, found };
+});
+
+test('in presentation mode every label and value is whole and apart, from phone width to 1920 px', async () => {
+  const ready = { gaussian: '#g-sigma', softmax: '#s-readout', llm: '#l-readout', train: '#t-device', replay: '#r-files' };
+  for (const [w, h] of [[1280, 800], [1313, 900], [1600, 900], [1920, 1080], [390, 844]]) {
+    for (const [view, selector] of Object.entries(ready)) {
+      for (const present of [true, false]) {
+        const { page, errors } = await session.open(`?view=${view}${present ? '&present=1' : ''}`, selector, { viewport: { width: w, height: h } });
+        if (view === 'replay') {
+          await page.click('#r-example-0');
+          await page.waitForSelector('#r-made-with');
+        }
+        const { checked, found } = await collisions(page);
+        assert.ok(checked >= 5, `${view} at ${w} px: only ${checked} elements measured`);
+        if (present && (w === 1313 || w === 390)) {
+          await page.screenshot({ path: path.join(artifacts, `present-${view}-${w}.png`), fullPage: true });
+        }
+        assert.deepEqual(found, [], `${view} at ${w} px${present ? ', presenting' : ''}`);
+        assert.deepEqual(errors, []);
+        await page.close();
+      }
+    }
+  }
+});
+
+/** The SVG download of chart `id`. */
+const svgOf = async (page, id) => {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click(`#${id}-svg`)]);
+  return fs.readFileSync(await d.path(), 'utf8');
+};
+
+/** The numeric tick labels of an SVG chart, grouped by the row (x axis) or column (y axis) they sit in. */
+const tickGroups = (svg) => {
+  const groups = new Map();
+  for (const m of svg.matchAll(/<text x="([\d.-]+)" y="([\d.-]+)"[^>]*>\s*([^<]*?)\s*<\/text>/g)) {
+    if (!/^-?[\d.]+(e-?\d+)?[kMG]?$/.test(m[3])) continue;
+    for (const key of [`x=${m[1]}`, `y=${m[2]}`]) groups.set(key, [...(groups.get(key) ?? []), m[3]]);
+  }
+  return [...groups.values()].filter((g) => g.length >= 3);
+};
+
+test('before its first update the training view says when updates start, with the target drawn and distinct ticks', async () => {
+  const { page, errors } = await session.open('?view=train&pair=1', '#t-device');
+  await page.waitForFunction(() => /CPU backend/.test(document.getElementById('t-device').textContent));
+  // Before Start: the run the settings would start (SAC's warm-up is 1000 steps on this page).
+  const entropy = await svgOf(page, 't-entropy');
+  assert.match(entropy, /Gaussian entropy: updates start at step 1000/);
+  assert.match(entropy, />\s*H₀ = 0.25\s*</, 'the target line is drawn and named with its value');
+  const sigma = await svgOf(page, 't-std');
+  assert.match(sigma, /updates start at step 1000/);
+  for (const svg of [entropy, sigma]) {
+    const groups = tickGroups(svg);
+    assert.ok(groups.length >= 2, `both axes have ticks: ${JSON.stringify(groups)}`);
+    for (const g of groups) assert.equal(new Set(g).size, g.length, `repeated ticks ${g}`);
+  }
+  await page.screenshot({ path: path.join(artifacts, 'train-before-first-update.png'), fullPage: true });
+  // After the first updates both lines are drawn, the title is the chart's own and ticks stay distinct.
+  await page.click('#t-start');
+  await page.waitForFunction(() => {
+    const s = [...document.getElementById('t-status').textContent.matchAll(/step (\d+)/g)].map((m) => Number(m[1]));
+    return s.length === 2 && s.every((n) => n > 1300);
+  }, null, { timeout: 240000 });
+  await page.click('#t-pause');
+  const trained = await svgOf(page, 't-entropy');
+  assert.doesNotMatch(trained, /updates start/);
+  for (const g of tickGroups(trained)) assert.equal(new Set(g).size, g.length, `repeated ticks ${g}`);
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click('#t-entropy-csv')]);
+  const csv = fs.readFileSync(await d.path(), 'utf8');
+  assert.ok(csv.includes('\nwith ERA,') && csv.includes('\nwithout ERA,'), csv.slice(0, 300));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the σ chart draws log σ_min and log σ_max, so moving either bound visibly moves the chart', async () => {
+  const { page, errors } = await session.open('?view=gaussian', '#g-sigma');
+  await page.waitForFunction(() => Number(document.getElementById('g-sigma')?.dataset.draws) > 0);
+  const svg = await svgOf(page, 'g-sigma');
+  for (const s of ['log σ_min', 'log σ_max', 'ERA log σ′']) assert.ok(svg.includes(s), `the σ chart shows "${s}"`);
+  for (const [id, value] of [['g-lmin', -7.5], ['g-lmax', 0.5]]) {
+    const before = await page.$eval('#g-sigma', (c) => c.toDataURL());
+    await setRange(page, id, value);
+    await page.waitForFunction((img) => document.getElementById('g-sigma').toDataURL() !== img, before);
+  }
+  await page.screenshot({ path: path.join(artifacts, 'gaussian-sigma-bounds.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a bundled example shows the commands that made it, and its logs hold what those commands write', async () => {
+  const { page, errors } = await session.open('?view=replay', '#r-example-0');
+  await page.click('#r-example-0');
+  await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 6);
+  const made = await page.textContent('#r-made-with');
+  assert.match(made, /era train control --env Pendulum-v1 --algo sac --era on .*--seeds 3/);
+  assert.match(made, /era train control --env Pendulum-v1 --algo sac --era off .*--seeds 3/);
+  const readout = await page.textContent('.replay-chart:has(#r-charts-episodic_return) .values');
+  assert.match(readout, /sac-era · Pendulum-v1 · mean of 3 seeds/);
+  assert.match(readout, /sac · Pendulum-v1 · mean of 3 seeds/);
+  await page.click('#r-clear');
+  await page.waitForFunction(() => !document.getElementById('r-made-with'));
   assert.deepEqual(errors, []);
   await page.close();
 });

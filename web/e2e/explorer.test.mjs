@@ -102,7 +102,7 @@ test('URL parameters are applied, and bad ones corrected with a note', async () 
 test('a bundled run opens with its story charted, every metric on demand, targets drawn and a working scrubber', async () => {
   const { page, errors } = await open('?view=replay', '#r-example-0');
   await page.click('#r-example-0');
-  await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 2);
+  await page.waitForFunction(() => document.querySelectorAll('#r-runs li').length === 6);
   await page.waitForSelector('#r-policy-gaussian_entropy');
   const story = await page.$$eval('#r-charts canvas', (cs) => cs.length);
   assert.ok(story >= 3 && story <= 8, `${story} charts by default`);
@@ -111,7 +111,7 @@ test('a bundled run opens with its story charted, every metric on demand, target
   await page.waitForSelector('#r-losses-critic');
   const charts = await page.$$eval('#r-charts canvas', (cs) => cs.length);
   assert.ok(charts >= 8 && charts > story, `${charts} charts with all metrics`);
-  assert.match(page.url(), /runs=assets\/runs\/sac-era-pendulum\.jsonl,assets\/runs\/sac-pendulum\.jsonl/);
+  assert.match(page.url(), /runs=assets\/runs\/sac-era-pendulum-s0\.jsonl,.*assets\/runs\/sac-pendulum-s2\.jsonl/);
   const img = await pixels(page, 'r-policy-gaussian_entropy');
   await page.$eval('#r-step', (el) => { el.value = '3000'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   await page.waitForFunction((i) => document.getElementById('r-policy-gaussian_entropy').toDataURL() !== i, img);

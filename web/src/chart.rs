@@ -5,7 +5,7 @@
 //! style per role in every view (ERA blue and solid, its baseline vermillion and dashed).
 
 use era_shared::labels::{label_stride, tick};
-use era_web::figure::{Bars, Figure, Lines, Role};
+use era_web::figure::{Bars, Figure, Lines, Role, fit};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -48,17 +48,6 @@ struct Key {
 
 fn err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String {
     e.to_string()
-}
-
-/// `(lo, hi)` of the values, widened when flat and padded by 5 %.
-fn fit(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) =
-        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.05).max(1e-3 * hi.abs().max(1.0));
-    (lo - pad, hi + pad)
 }
 
 /// Draws a polyline, dashed or not, in plot coordinates.
@@ -175,7 +164,8 @@ pub fn lines_on<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Lines
         .collect();
     keys.extend(target_keys(&chart.hlines));
     let plot = with_legend(root, &chart.title, if keys.len() > 1 { &keys } else { &[] })?;
-    let xs = chart.series.iter().flat_map(|l| l.points.iter().map(|(x, _)| *x));
+    // The cursor is inside the axis even where no line reaches it yet.
+    let xs = chart.series.iter().flat_map(|l| l.points.iter().map(|(x, _)| *x)).chain(chart.cursor);
     let (mut x0, mut x1) = fit(xs);
     if chart.log_x {
         let xs = || chart.series.iter().flat_map(|l| l.points.iter().map(|(x, _)| *x));

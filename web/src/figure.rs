@@ -119,9 +119,52 @@ impl Figure {
     }
 }
 
+/// `(lo, hi)` of the values, padded by 5 % and widened when (nearly) flat: the span is at least a
+/// fifth of the values' order of magnitude (±1 around zero), so that ticks written to three
+/// significant digits come out distinct (`1.2k, 1.25k, 1.3k`, never `1.25k, 1.25k, 1.25k`).
+pub fn fit(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let size = lo.abs().max(hi.abs());
+    let magnitude = if size > 0.0 { 10f64.powf(size.log10().floor()) } else { 10.0 };
+    let (span, least) = (hi - lo, 0.2 * magnitude);
+    let pad = if span >= least { 0.05 * span } else { (least - span) / 2.0 };
+    (lo - pad, hi + pad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use era_shared::labels::tick;
+    use plotters::coord::ranged1d::Ranged;
+    use plotters::coord::types::RangedCoordf64;
+
+    /// The tick labels plotters writes on an axis fitted to `values` (its meshes ask for 10).
+    fn ticks(values: &[f64]) -> Vec<String> {
+        let (lo, hi) = fit(values.iter().copied());
+        RangedCoordf64::from(lo..hi).key_points(10usize).into_iter().map(tick).collect()
+    }
+
+    #[test]
+    fn a_single_point_or_a_flat_line_still_gets_distinct_ticks() {
+        // The training view before its first update: one step, one entropy value.
+        for values in
+            [&[1250.0][..], &[1249.0, 1251.0], &[0.25], &[0.25, 0.2500001], &[0.0], &[-3.0], &[1.5e6], &[7e-4]]
+        {
+            let t = ticks(values);
+            let mut unique = t.clone();
+            unique.dedup();
+            assert!(t.len() >= 3, "{values:?}: too few ticks {t:?}");
+            assert_eq!(unique, t, "{values:?}: repeated tick labels");
+        }
+        assert_eq!(fit([1250.0].into_iter()), (1150.0, 1350.0));
+        assert_eq!(fit([0.0, 0.0].into_iter()), (-1.0, 1.0));
+        assert_eq!(fit([0.0, 10.0].into_iter()), (-0.5, 10.5));
+        assert_eq!(fit(std::iter::empty()), (0.0, 1.0));
+    }
 
     #[test]
     fn csv_golden() {

@@ -51,16 +51,17 @@ pub fn GaussianExplorer(initial: GaussianParams, on_change: Callback<GaussianPar
     let sigma_chart = move || -> Result<Figure, String> {
         let r = result.get()?;
         let p = params.get();
+        // On the log scale the clip is visible: both bounds are lines, and moving either slider moves one.
         Ok(Figure::Bars(Bars {
-            title: "σ′ per action dimension: ERA vs a plain clip of log σ".into(),
-            y_label: "σ (standard deviation)".into(),
+            title: "log σ′ per action dimension: ERA vs a plain clip of log σ".into(),
+            y_label: "log σ (nats)".into(),
             categories: (1..=p.raw.len()).map(|i| format!("a{i}")).collect(),
             series: vec![
-                ("ERA σ′".into(), Role::Era, r.std.clone()),
-                ("plain clip σ".into(), Role::Baseline, r.clip_log_std.iter().map(|l| l.exp()).collect()),
+                ("ERA log σ′".into(), Role::Era, r.log_std.clone()),
+                ("plain clip log σ".into(), Role::Baseline, r.clip_log_std.clone()),
             ],
-            hlines: vec![],
-            y_range: Some((0.0, p.log_std_max.exp() * 1.05)),
+            hlines: vec![("log σ_max".into(), p.log_std_max), ("log σ_min".into(), p.log_std_min)],
+            y_range: Some((p.log_std_min - 0.5, p.log_std_max + 0.5)),
         }))
     };
     let entropy_chart = move || -> Result<Figure, String> {

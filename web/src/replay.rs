@@ -8,33 +8,6 @@ use era_shared::metrics;
 use crate::figure::{Line, Role};
 use era_shared::runlog::{Accepted, LineReader, LogFrame, lines_of, status_label};
 
-/// The example runs bundled with the page (`assets/runs/`), produced by `era train`.
-pub const EXAMPLES: &[(&str, &str)] = &[
-    ("Pendulum-v1: SAC-ERA vs SAC", "sac-era-pendulum.jsonl,sac-pendulum.jsonl"),
-    ("Embedded MNIST: small CNN with the ERA floor vs plain", "vision-era.jsonl,vision-none.jsonl"),
-    ("Tiny LLM on addition: GRPO-ERA vs GRPO", "grpo-era-arithmetic.jsonl,grpo-arithmetic.jsonl"),
-    (
-        "MuJoCo HalfCheetah-v5: SAC-ERA vs SAC, CleanRL networks and a learned δ",
-        "sac-era-halfcheetah.jsonl,sac-halfcheetah.jsonl",
-    ),
-    (
-        "MuJoCo HalfCheetah-v5: SAC-ERA vs SAC, the authors' released settings",
-        "sac-era-released-halfcheetah.jsonl,sac-released-halfcheetah.jsonl",
-    ),
-    (
-        "MuJoCo HalfCheetah-v5: PPO-ERA vs PPO, 5 seeds each (ERA ahead on every seed)",
-        "ppo-era-halfcheetah-s0.jsonl,ppo-era-halfcheetah-s1.jsonl,ppo-era-halfcheetah-s2.jsonl,ppo-era-halfcheetah-s3.jsonl,\
-         ppo-era-halfcheetah-s4.jsonl,ppo-halfcheetah-s0.jsonl,ppo-halfcheetah-s1.jsonl,ppo-halfcheetah-s2.jsonl,\
-         ppo-halfcheetah-s3.jsonl,ppo-halfcheetah-s4.jsonl",
-    ),
-    (
-        "MuJoCo Hopper-v5: PPO-ERA vs PPO, 5 seeds each (ERA behind on average)",
-        "ppo-era-hopper-s0.jsonl,ppo-era-hopper-s1.jsonl,ppo-era-hopper-s2.jsonl,ppo-era-hopper-s3.jsonl,\
-         ppo-era-hopper-s4.jsonl,ppo-hopper-s0.jsonl,ppo-hopper-s1.jsonl,ppo-hopper-s2.jsonl,ppo-hopper-s3.jsonl,\
-         ppo-hopper-s4.jsonl",
-    ),
-];
-
 /// The most points a chart draws per run: longer series are reduced to each bucket's lowest and
 /// highest point ([`downsample`]), which keeps spikes and the envelope of a million-record log.
 pub const MAX_DRAWN_POINTS: usize = 2_000;

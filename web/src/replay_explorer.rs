@@ -1,9 +1,10 @@
 //! Replay of run logs written by `era`: open files (picker or drag-and-drop, several at once), or the
 //! bundled examples, and see every metric charted with the runs' ERA targets, a step scrubber and play.
 
+use era_shared::examples::EXAMPLES;
 use era_shared::runlog::{lines_of, text_of};
 use era_web::figure::{Figure, Lines};
-use era_web::replay::{self, Chart, ChartOptions, EXAMPLES, LoadedRun, Loader};
+use era_web::replay::{self, Chart, ChartOptions, LoadedRun, Loader};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -111,6 +112,19 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
             }
         }
     };
+    // The commands that made the open runs, when they are one of the bundled examples (by a button
+    // or a link), so that a class sees which settings it is looking at.
+    let made_with = Memo::new(move |_| {
+        sources.with(|open| {
+            EXAMPLES
+                .iter()
+                .find(|e| {
+                    let files: Vec<String> = e.files().map(|f| format!("{EXAMPLES_DIR}{f}")).collect();
+                    files.len() == open.len() && files.iter().all(|f| open.contains(f))
+                })
+                .map(|e| e.arms.iter().map(|a| a.command).collect::<Vec<_>>())
+        })
+    });
     let clear = move |_| {
         generation.update_value(|g| *g += 1);
         runs.set(Vec::new());
@@ -235,17 +249,29 @@ pub fn ReplayExplorer(urls: Vec<String>, on_change: Callback<Vec<String>>) -> im
                 {EXAMPLES
                     .iter()
                     .enumerate()
-                    .map(|(i, (title, files))| {
-                        let urls: Vec<String> = files.split(',').map(|f| format!("{EXAMPLES_DIR}{f}")).collect();
+                    .map(|(i, example)| {
+                        let urls: Vec<String> = example.files().map(|f| format!("{EXAMPLES_DIR}{f}")).collect();
                         view! {
                             <button type="button" id=format!("r-example-{i}") on:click=move |_| open_urls(urls.clone())>
-                                {*title}
+                                {example.title}
                             </button>
                         }
                     })
                     .collect_view()}
                 <button type="button" id="r-clear" on:click=clear>"Clear"</button>
             </div>
+            {move || {
+                made_with
+                    .get()
+                    .map(|commands| {
+                        view! {
+                            <div class="made-with" id="r-made-with">
+                                "Made with (each arm's command; its seeds are the logs' seeds):"
+                                <pre><code>{commands.join("\n")}</code></pre>
+                            </div>
+                        }
+                    })
+            }}
             <ul class="errors" role="alert">
                 {move || errors.get().into_iter().map(|e| view! { <li class="error">{e}</li> }).collect_view()}
             </ul>

@@ -11,8 +11,8 @@ use era_shared::control::AgentConfig;
 use era_shared::control::ppo::PpoConfig;
 use era_shared::control::sac::SacConfig;
 use era_shared::control::{Algo, ControlConfig, ControlTrainer};
-use era_shared::env::ENV_IDS;
 use era_shared::env::scene::{Role, Scene, Shape};
+use era_shared::env::{ENV_IDS, Env};
 use era_shared::metrics;
 use era_shared::train::Trainer;
 use era_web::figure::{Figure, Line, Lines, Role as SeriesRole};
@@ -81,6 +81,8 @@ struct View {
     scene: RwSignal<Option<Scene>>,
     status: RwSignal<String>,
     target: RwSignal<Option<f64>>,
+    /// The step of the first update (SAC: after its random warm-up; PPO: after its first rollout).
+    first_update: RwSignal<u64>,
 }
 
 /// The settings a run starts with.
@@ -113,6 +115,14 @@ fn config(s: &Settings, h0_per_dim: f64) -> ControlConfig {
         .with_eval_episodes(2)
 }
 
+/// The step of a run's first update: SAC's after its random warm-up, PPO's after its first rollout.
+fn first_update(c: &ControlConfig) -> u64 {
+    match &c.agent {
+        AgentConfig::Sac(a) => a.learning_starts,
+        AgentConfig::Ppo(a) => (a.num_steps * c.num_envs) as u64,
+    }
+}
+
 /// Trains every side until `alive` turns false, sharing each frame's time between them; `running`
 /// pauses, `h0_per_dim` is applied to the sides with ERA as it changes.
 async fn train<B: AutodiffBackend>(
@@ -128,6 +138,7 @@ async fn train<B: AutodiffBackend>(
         let trainer = ControlTrainer::<B>::new(config(settings, applied), &device).map_err(|e| e.to_string())?;
         let dims = trainer.env_spec().action.dims() as f64;
         view.target.set(settings.era.then_some(applied * dims));
+        view.first_update.set(first_update(trainer.config()));
         trainers.push((trainer, dims, (now_ms(), 0u64)));
     }
     // Each side gets its share of about one frame, then the browser gets its turn.
@@ -252,6 +263,7 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
         scene: RwSignal::new(None),
         status: RwSignal::new(String::new()),
         target: RwSignal::new(None),
+        first_update: RwSignal::new(0),
     };
     // The first side is the single agent, or ERA when two train side by side; the second is the
     // baseline (ERA off) of a pair.
@@ -307,23 +319,52 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
         move || -> Result<Figure, String> {
             let mut series = Vec::new();
             let mut hlines = Vec::new();
-            for (&era, v) in trained.get().iter().zip(&views) {
-                let points =
-                    v.series.with(|s| s.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()).unwrap_or_default());
+            let mut starts = 0;
+            // Each side's ERA switch, target and first update: of the run in progress, or, before
+            // Start, of the run the settings would start (so the target is there from the outset).
+            let sides: Vec<(bool, Option<f64>, u64, Vec<(f64, f64)>)> = if trained.with(Vec::is_empty) {
+                let eras = if pair.get() { vec![true, false] } else { vec![era.get()] };
+                let dims = Env::make(&env.get()).map(|e| e.spec().action.dims() as f64).unwrap_or(1.0);
+                eras.into_iter()
+                    .map(|era| {
+                        let settings = Settings { env: env.get(), algo: algo.get(), era };
+                        let c = config(&settings, h0_per_dim.get());
+                        (era, era.then(|| h0_per_dim.get() * dims), first_update(&c), Vec::new())
+                    })
+                    .collect()
+            } else {
+                trained
+                    .get()
+                    .iter()
+                    .zip(&views)
+                    .map(|(&era, v)| {
+                        let points = v
+                            .series
+                            .with(|s| s.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()).unwrap_or_default());
+                        (era, v.target.get(), v.first_update.get(), points)
+                    })
+                    .collect()
+            };
+            for (era, target, first, points) in sides {
+                starts = starts.max(first);
                 let (label, role) =
                     if era { ("with ERA", SeriesRole::Era) } else { ("without ERA", SeriesRole::Baseline) };
                 series.push(Line::new(label, role, points));
-                if let (metrics::GAUSSIAN_ENTROPY, Some(h)) = (key, v.target.get()) {
+                if let (metrics::GAUSSIAN_ENTROPY, Some(h)) = (key, target) {
                     hlines.push(("H₀".to_string(), h));
                 }
             }
+            let first_update = starts;
+            // Before the first update there is nothing to draw but the target: say when lines begin,
+            // and mark that step.
+            let waiting = first_update > 0 && series.iter().all(|l| l.points.is_empty());
             Ok(Figure::Lines(Lines {
-                title: title.into(),
+                title: if waiting { format!("{title}: updates start at step {first_update}") } else { title.into() },
                 x_label: "environment steps".into(),
                 y_label: y_label.into(),
                 series,
                 hlines,
-                cursor: None,
+                cursor: waiting.then_some(first_update as f64),
                 log_x: false,
             }))
         }

@@ -125,6 +125,9 @@ pub fn run(args: &TrainControlArgs, config: Option<&Path>) -> anyhow::Result<()>
         }
         None => new_jobs(args, config)?,
     };
+    if jobs.is_empty() {
+        return Ok(()); // --print-config
+    }
     runs::install_stop_handler();
     let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "control", outcome.is_ok());
@@ -149,7 +152,7 @@ fn new_jobs(args: &TrainControlArgs, config: Option<&Path>) -> anyhow::Result<(V
         .unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), first.env.replace('/', "-")));
     let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().map(|s| s.checkpoint_every));
     let (top, created) =
-        runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
+        runs::create(&args.run, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
             control: ControlConfig { seed, ..first.clone() },
             checkpoint_every: checkpoint_every.unwrap_or(10_000).max(1),
             backend,

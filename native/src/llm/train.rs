@@ -111,6 +111,9 @@ pub fn run(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<()> {
         }
         None => new_jobs(args, config)?,
     };
+    if jobs.is_empty() {
+        return Ok(()); // --print-config
+    }
     let first = &jobs[0].config;
     runs::install_stop_handler();
     let task = Train { jobs: jobs.clone(), loaded, quiet: args.run.quiet };
@@ -147,7 +150,7 @@ fn new_jobs(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<(Vec<J
     let name = args.run.run_name.clone().unwrap_or_else(|| format!("{}-{}", first.algorithm_name(), first.task_name()));
     let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().and_then(|s| s.checkpoint_every));
     let (top, created) =
-        runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
+        runs::create(&args.run, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
             llm: LlmConfig { seed, ..first.clone() },
             model: model.clone(),
             checkpoint_every: checkpoint_every.map(|n| n.max(1)),

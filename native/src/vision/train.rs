@@ -105,6 +105,9 @@ pub fn run(args: &TrainVisionArgs, config: Option<&Path>) -> anyhow::Result<()> 
         }
         None => new_jobs(args, config)?,
     };
+    if jobs.is_empty() {
+        return Ok(()); // --print-config
+    }
     let first = &jobs[0].config;
     runs::install_stop_handler();
     let outcome =
@@ -131,7 +134,7 @@ fn new_jobs(
     let data = data.map(|d| std::path::absolute(&d).unwrap_or(d));
     let checkpoint_every = args.run.checkpoint_every.or(saved.as_ref().and_then(|s| s.checkpoint_every));
     let (top, created) =
-        runs::create(&args.run.out, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
+        runs::create(&args.run, &name, args.run.seed_range(base.map(|b| b.seed)), |seed, run_name| RunConfig {
             vision: VisionConfig { seed, ..first.clone() },
             data: data.clone(),
             checkpoint_every: checkpoint_every.map(|n| n.max(1)),
