@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{
-    changed, era, kill_at_checkpoint, log, ok, records, settings, signal_at_checkpoint, spawn_until, train_control_args,
+    changed, era, kill_at_checkpoint, log, ok, records, refused, settings, signal_at_checkpoint, spawn_until,
+    train_control_args,
 };
 use era_shared::runlog::Status;
 
@@ -140,9 +141,7 @@ fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
         (&["--algo", "ppo"], "the --config run is sac"),
     ] {
         let o = era(&[&["train", "control", "--config", config, "--out", out, "--run-name", "d"][..], bad].concat());
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
-        assert!(err.contains(needle), "{bad:?}: expected `{needle}` in {err}");
+        refused(&o, needle, bad);
     }
     assert!(!dir.path().join("d").exists());
 }
@@ -178,9 +177,7 @@ fn print_config_prints_each_seeds_config_json_and_creates_nothing() {
         (&["--run-name", "a/b"], "a run name is one folder name"),
     ] {
         let o = era(&[&["train", "control", "--env", "Pendulum-v1", "--out", out, "--print-config"][..], bad].concat());
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
-        assert!(err.contains(needle), "{bad:?}: expected `{needle}` in {err}");
+        refused(&o, needle, bad);
     }
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing written");
 }
@@ -285,9 +282,7 @@ fn bad_settings_are_named_before_anything_is_written() {
     ];
     for (args, needle) in cases {
         let out = train(dir.path(), "bad", args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+        refused(&out, needle, args);
     }
     assert!(!dir.path().join("bad").exists());
 }

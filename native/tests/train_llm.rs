@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{changed, era, kill_at_checkpoint, log, ok, records, settings};
+use common::{changed, era, kill_at_checkpoint, log, ok, records, refused, settings};
 use era_shared::llm::hf_weights::write_dir;
 use era_shared::llm::qwen2::random_weights;
 use era_shared::llm::source::tiny_model;
@@ -88,9 +88,7 @@ fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
         ),
     ] {
         let o = era(&train_args(dir.path(), "bad", extra).iter().map(String::as_str).collect::<Vec<_>>());
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
-        assert!(e.contains(needle), "{extra:?}: expected `{needle}` in {e}");
+        refused(&o, needle, extra);
     }
     assert!(!dir.path().join("bad").exists());
     // --no-chat-template is the config's switch.
@@ -338,9 +336,7 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
             full.extend(["--out", out.to_str().unwrap()]);
         }
         let o = era(&full);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+        refused(&o, needle, args);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
     // Shapes that do not fit the config are named with both shapes.

@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use common::{changed, era, kill_at_checkpoint, log, ok, records, settings};
+use common::{changed, era, kill_at_checkpoint, log, ok, records, refused, settings};
 use era_shared::metrics;
 use era_shared::runlog::{RunLog, Status};
 
@@ -316,9 +316,7 @@ fn bad_input_is_named_before_anything_is_written() {
         let mut args = vec!["train", "vision", "--out", out.to_str().unwrap(), "--backend", "ndarray"];
         args.extend_from_slice(extra);
         let o = era(&args);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(err.contains(needle), "{extra:?}: expected `{needle}` in {err}");
+        refused(&o, needle, extra);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());

@@ -40,6 +40,14 @@ pub fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// Asserts that `out` is a refusal (exit status 2) whose message contains `needle`; `what` names the
+/// case in a failure.
+pub fn refused(out: &Output, needle: &str, what: impl std::fmt::Debug) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what:?}: {err}");
+    assert!(err.contains(needle), "{what:?}: expected `{needle}` in {err}");
+}
+
 /// A run's settings: its `config.json` without the run's own name.
 pub fn settings(dir: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
