@@ -337,7 +337,8 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
         }
         let o = era(&full);
         refused(&o, needle, args);
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
     // Shapes that do not fit the config are named with both shapes.
     std::fs::write(

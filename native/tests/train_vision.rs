@@ -317,7 +317,8 @@ fn bad_input_is_named_before_anything_is_written() {
         args.extend_from_slice(extra);
         let o = era(&args);
         refused(&o, needle, extra);
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
