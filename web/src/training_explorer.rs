@@ -115,6 +115,14 @@ fn config(s: &Settings, h0_per_dim: f64) -> ControlConfig {
         .with_eval_episodes(2)
 }
 
+/// One side of a chart: its ERA switch, target entropy, first update and points so far.
+struct Side {
+    era: bool,
+    target: Option<f64>,
+    first: u64,
+    points: Vec<(f64, f64)>,
+}
+
 /// The step of a run's first update: SAC's after its random warm-up, PPO's after its first rollout.
 fn first_update(c: &ControlConfig) -> u64 {
     match &c.agent {
@@ -322,14 +330,19 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
             let mut starts = 0;
             // Each side's ERA switch, target and first update: of the run in progress, or, before
             // Start, of the run the settings would start (so the target is there from the outset).
-            let sides: Vec<(bool, Option<f64>, u64, Vec<(f64, f64)>)> = if trained.with(Vec::is_empty) {
+            let sides: Vec<Side> = if trained.with(Vec::is_empty) {
                 let eras = if pair.get() { vec![true, false] } else { vec![era.get()] };
                 let dims = Env::make(&env.get()).map(|e| e.spec().action.dims() as f64).unwrap_or(1.0);
                 eras.into_iter()
                     .map(|era| {
                         let settings = Settings { env: env.get(), algo: algo.get(), era };
                         let c = config(&settings, h0_per_dim.get());
-                        (era, era.then(|| h0_per_dim.get() * dims), first_update(&c), Vec::new())
+                        Side {
+                            era,
+                            target: era.then(|| h0_per_dim.get() * dims),
+                            first: first_update(&c),
+                            points: Vec::new(),
+                        }
                     })
                     .collect()
             } else {
@@ -341,11 +354,11 @@ pub fn TrainingExplorer(initial: TrainParams, on_change: Callback<TrainParams>) 
                         let points = v
                             .series
                             .with(|s| s.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone()).unwrap_or_default());
-                        (era, v.target.get(), v.first_update.get(), points)
+                        Side { era, target: v.target.get(), first: v.first_update.get(), points }
                     })
                     .collect()
             };
-            for (era, target, first, points) in sides {
+            for Side { era, target, first, points } in sides {
                 starts = starts.max(first);
                 let (label, role) =
                     if era { ("with ERA", SeriesRole::Era) } else { ("without ERA", SeriesRole::Baseline) };
