@@ -1,8 +1,14 @@
-//! Chat prompts rendered by era equal what Hugging Face `transformers` renders for the same
-//! `tokenizer_config.json` (`apply_chat_template(messages, tokenize=False, add_generation_prompt=True)`),
-//! character for character: for a Qwen2.5-style ChatML template with its default system turn, a
-//! header-style one with `bos_token`, `namespace`, `| trim`, `.strip()` and `raise_exception`, and one
-//! that refuses system turns. The templates in `tests/data/chat/` were written for this test.
+//! era beside Hugging Face `transformers` itself:
+//!
+//! - chat prompts rendered by era equal what `transformers` renders for the same
+//!   `tokenizer_config.json` (`apply_chat_template(messages, tokenize=False, add_generation_prompt=True)`),
+//!   character for character: for a Qwen2.5-style ChatML template with its default system turn, a
+//!   header-style one with `bos_token`, `namespace`, `| trim`, `.strip()` and `raise_exception`, and one
+//!   that refuses system turns (the templates in `tests/data/chat/` were written for this test);
+//! - a checkpoint directory era writes (bf16 shards with their index, the tokenizer, the chat
+//!   template) is recognised by `AutoConfig` as a Qwen2 config of the same sizes, its tensors read by
+//!   the `safetensors` library with their shapes, and its template rendered by `AutoTokenizer`.
+//!   Loading the weights into `Qwen2ForCausalLM` needs PyTorch, which this venv leaves out.
 //!
 //! Needs `eval "$(scripts/setup-transformers.sh)"` (transformers 5.25.0, no PyTorch, whose python is
 //! `$ERA_TRANSFORMERS_PYTHON`).
@@ -13,7 +19,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use era_shared::llm::chat::ChatTemplate;
+use era_shared::llm::hf_weights::write_dir;
+use era_shared::llm::qwen2::random_weights;
+use era_shared::llm::source::tiny_model;
 use era_shared::llm::tokenizer::LlmTokenizer;
+use safetensors::tensor::Dtype;
 
 /// `(system, user)` turns with what templates trip over: none or an empty system turn, newlines,
 /// spaces to trim, quotes, Jinja-looking text, non-ASCII, a GSM8K-style problem.
@@ -31,11 +41,16 @@ fn cases() -> Vec<(Option<&'static str>, &'static str)> {
     ]
 }
 
-/// What transformers renders for `cases` from the tokenizer in `dir`; `Err` where it raised.
-fn reference(dir: &Path, cases: &[(Option<&str>, &str)]) -> Vec<Result<String, String>> {
+/// The test venv's Python and `scripts/SCRIPT`.
+fn python(script: &str) -> (String, std::path::PathBuf) {
     let python = std::env::var("ERA_TRANSFORMERS_PYTHON")
         .expect("ERA_TRANSFORMERS_PYTHON is not set: run `eval \"$(scripts/setup-transformers.sh)\"` first");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/chat_template_reference.py");
+    (python, Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(script))
+}
+
+/// What transformers renders for `cases` from the tokenizer in `dir`; `Err` where it raised.
+fn reference(dir: &Path, cases: &[(Option<&str>, &str)]) -> Vec<Result<String, String>> {
+    let (python, script) = python("chat_template_reference.py");
     let input: Vec<serde_json::Value> =
         cases.iter().map(|(s, u)| serde_json::json!({ "system": s, "user": u })).collect();
     let mut child = Command::new(python)
@@ -125,4 +140,49 @@ fn a_header_template_with_special_tokens_and_python_methods_renders_as_in_transf
 fn a_template_that_refuses_system_turns_fails_the_same_cases_as_in_transformers() {
     let rendered = compare("strict.jinja", serde_json::json!({}));
     assert!(rendered[0].is_ok() && rendered[1].is_err(), "{rendered:?}");
+}
+
+#[test]
+fn a_checkpoint_era_writes_is_read_by_transformers_and_safetensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, tokenizer) = tiny_model();
+    let weights = random_weights(&config, 3);
+    write_dir(dir.path(), &config, &weights, &tokenizer.to_json(), Dtype::BF16, 2).unwrap();
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/chat/qwen2.5.jinja")).unwrap();
+    // The same file a run's exported checkpoint gets for a model with a template.
+    let template = ChatTemplate::new(&source, vec![("eos_token".into(), "<|im_end|>".into())], "test").unwrap();
+    let mut config_json: serde_json::Value = serde_json::from_str(&template.to_tokenizer_config()).unwrap();
+    config_json["tokenizer_class"] = "PreTrainedTokenizerFast".into();
+    std::fs::write(dir.path().join("tokenizer_config.json"), config_json.to_string()).unwrap();
+
+    let (python, script) = python("hf_checkpoint_reference.py");
+    let out = Command::new(python).arg(script).arg(dir.path()).env("HF_HUB_OFFLINE", "1").output().unwrap();
+    assert!(out.status.success(), "transformers: {}", String::from_utf8_lossy(&out.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &read["config"];
+    assert_eq!((c["model_type"].as_str(), c["architectures"][0].as_str()), (Some("qwen2"), Some("Qwen2ForCausalLM")));
+    for (field, value) in [
+        ("vocab_size", config.vocab_size),
+        ("hidden_size", config.hidden_size),
+        ("intermediate_size", config.intermediate_size),
+        ("num_hidden_layers", config.num_hidden_layers),
+        ("num_attention_heads", config.num_attention_heads),
+        ("num_key_value_heads", config.num_key_value_heads),
+        ("max_position_embeddings", config.max_position_embeddings),
+    ] {
+        assert_eq!(c[field].as_u64(), Some(value as u64), "{field}");
+    }
+    assert_eq!(
+        (c["rms_norm_eps"].as_f64(), read["rope_theta"].as_f64()),
+        (Some(config.rms_norm_eps), Some(config.rope_theta))
+    );
+    assert_eq!(c["tie_word_embeddings"].as_bool(), Some(config.tie_word_embeddings));
+    // Every tensor era wrote, with its shape, across both shards.
+    let shapes: std::collections::BTreeMap<String, Vec<usize>> =
+        serde_json::from_value(read["tensors"].clone()).unwrap();
+    let ours: std::collections::BTreeMap<String, Vec<usize>> =
+        weights.iter().map(|(name, t)| (name.clone(), t.shape.clone())).collect();
+    assert_eq!(shapes, ours);
+    assert_eq!(read["chat"].as_str().unwrap(), template.render(None, "1+1").unwrap());
 }

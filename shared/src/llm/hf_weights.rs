@@ -218,7 +218,7 @@ pub fn write_dir(
     let io = |path: PathBuf| move |source| CheckpointError::Io { path, source };
     std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
     let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).map_err(io(dir.join(name)));
-    let json = serde_json::to_vec_pretty(config)
+    let json = serde_json::to_vec_pretty(&config.to_hf_json())
         .map_err(|e| CheckpointError::Format { path: dir.join("config.json"), reason: e.to_string() })?;
     write("config.json", &json)?;
     write("tokenizer.json", tokenizer_json.as_bytes())?;

@@ -72,6 +72,20 @@ fn default_theta() -> f64 {
 }
 
 impl Qwen2Config {
+    /// The `config.json` era writes: these sizes with the names `transformers` dispatches on
+    /// (`model_type` `qwen2`, `architectures` `[Qwen2ForCausalLM]`) and the activation the
+    /// architecture fixes (`hidden_act` `silu`), so that `AutoConfig` and `AutoModelForCausalLM`
+    /// recognise a checkpoint era wrote.
+    pub fn to_hf_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_else(|e| unreachable!("a Qwen2 config serialises: {e}"));
+        if let Some(map) = v.as_object_mut() {
+            map.insert("model_type".into(), "qwen2".into());
+            map.insert("architectures".into(), serde_json::json!(["Qwen2ForCausalLM"]));
+            map.insert("hidden_act".into(), "silu".into());
+        }
+        v
+    }
+
     /// Reads and checks `DIR/config.json`.
     pub fn from_dir(dir: &Path) -> Result<Self, CheckpointError> {
         let path = dir.join("config.json");

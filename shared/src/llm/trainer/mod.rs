@@ -344,8 +344,8 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     pub fn export(&self) -> Result<Vec<Part>, TrainError> {
         let weights = self.model().to_weights()?;
         let st = weights.to_safetensors().map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        let config =
-            serde_json::to_vec_pretty(&self.source.config).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        let config = serde_json::to_vec_pretty(&self.source.config.to_hf_json())
+            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         let mut files = vec![
             ("config.json".into(), config),
             ("model.safetensors".into(), st),
