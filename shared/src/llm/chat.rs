@@ -102,17 +102,32 @@ impl ChatTemplate {
 
     /// The text the model continues for one user turn, after an optional system turn.
     pub fn render(&self, system: Option<&str>, user: &str) -> Result<String, String> {
-        let mut messages = Vec::new();
-        if let Some(s) = system {
-            messages.push(context! { role => "system", content => s });
-        }
-        messages.push(context! { role => "user", content => user });
+        self.render_all(system, [user]).map(|mut v| v.remove(0))
+    }
+
+    /// [`ChatTemplate::render`] for each of `users`, the template compiled once for all of them.
+    pub fn render_all<'u>(
+        &self,
+        system: Option<&str>,
+        users: impl IntoIterator<Item = &'u str>,
+    ) -> Result<Vec<String>, String> {
         let env = self.environment();
         let template = env.template_from_str(&self.source).map_err(|e| self.error(&e))?;
         let tokens: std::collections::BTreeMap<&str, &str> =
             self.tokens.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let ctx = context! { messages => messages, add_generation_prompt => true, ..Value::from_serialize(&tokens) };
-        template.render(ctx).map_err(|e| self.error(&e))
+        let tokens = Value::from_serialize(&tokens);
+        users
+            .into_iter()
+            .map(|user| {
+                let mut messages = Vec::new();
+                if let Some(s) = system {
+                    messages.push(context! { role => "system", content => s });
+                }
+                messages.push(context! { role => "user", content => user });
+                let ctx = context! { messages => messages, add_generation_prompt => true, ..tokens.clone() };
+                template.render(ctx).map_err(|e| self.error(&e))
+            })
+            .collect()
     }
 
     /// Jinja as `transformers` configures it for chat templates.

@@ -400,12 +400,14 @@ impl LlmConfig {
             return Ok(prompts);
         };
         let render = |rows: &[prompts::Row]| -> Result<Vec<prompts::Row>, TrainError> {
-            rows.iter()
-                .map(|r| {
-                    let prompt = template.render(self.system.as_deref(), &r.prompt).map_err(TrainError::Config)?;
-                    Ok(prompts::Row { prompt, answer: r.answer.clone() })
-                })
-                .collect()
+            let rendered = template
+                .render_all(self.system.as_deref(), rows.iter().map(|r| r.prompt.as_str()))
+                .map_err(TrainError::Config)?;
+            Ok(rendered
+                .into_iter()
+                .zip(rows)
+                .map(|(prompt, r)| prompts::Row { prompt, answer: r.answer.clone() })
+                .collect())
         };
         Prompts::new(render(prompts.train_rows())?, render(prompts.test())?)
     }
