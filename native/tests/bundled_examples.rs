@@ -30,9 +30,9 @@ fn settings(mut config: serde_json::Value) -> serde_json::Value {
     floats(config)
 }
 
-/// Whether `path` (dotted) names a setting present in `config`.
-fn present(config: &serde_json::Value, path: &str) -> bool {
-    path.split('.').try_fold(config, |v, k| v.get(k)).is_some()
+/// The setting at `path` (dotted) in `config`, if it has one.
+fn at<'a>(config: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.').try_fold(config, |v, k| v.get(k))
 }
 
 /// Checks every arm of `example`; returns its differences, one line each.
@@ -53,7 +53,7 @@ fn differences(example: &Example, out: &Path) -> Vec<String> {
             let log = RunLog::parse(&text, file).unwrap();
             let (recorded, today) = (settings(log.header.config.clone()), settings(today));
             for key in changed(&recorded, &today) {
-                if present(&recorded, &key) {
+                if at(&recorded, &key).is_some() {
                     found.push(format!(
                         "{file}: {key} is {} in the log, {} from `{}`",
                         pick(&recorded, &key),
@@ -67,8 +67,9 @@ fn differences(example: &Example, out: &Path) -> Vec<String> {
     found
 }
 
+/// The setting at `path` as written, or `absent`.
 fn pick(config: &serde_json::Value, path: &str) -> String {
-    path.split('.').try_fold(config, |v, k| v.get(k)).map_or("absent".into(), |v| v.to_string())
+    at(config, path).map_or("absent".into(), |v| v.to_string())
 }
 
 /// Whether an example's runs need the MuJoCo build.

@@ -39,6 +39,15 @@ fn write_idx(dir: &Path, prefix: &str, n: usize, gz: bool) {
 }
 
 /// CIFAR binary records: `label_bytes` label bytes (the last is the class) and 3×32×32 pixels.
+/// A folder `root/mnist` of `train` training and `test` test digits in MNIST's files.
+fn mnist(root: &Path, train: usize, test: usize) -> std::path::PathBuf {
+    let data = root.join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    write_idx(&data, "train", train, false);
+    write_idx(&data, "t10k", test, false);
+    data
+}
+
 fn cifar_records(n: usize, classes: usize, label_bytes: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..n {
@@ -169,10 +178,7 @@ fn every_dataset_format_and_model_trains_logs_and_evaluates() {
 #[test]
 fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("mnist");
-    std::fs::create_dir_all(&data).unwrap();
-    write_idx(&data, "train", 48, false);
-    write_idx(&data, "t10k", 16, false);
+    let data = mnist(dir.path(), 48, 16);
     let out = dir.path().join("runs");
     let o = out.to_str().unwrap();
     let first = [
@@ -218,10 +224,7 @@ fn a_runs_config_json_repeats_the_run_and_flags_still_override_it() {
 #[test]
 fn kill_9_then_resume_equals_an_uninterrupted_run_and_seeds_compare() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("mnist");
-    std::fs::create_dir_all(&data).unwrap();
-    write_idx(&data, "train", 160, false);
-    write_idx(&data, "t10k", 20, false);
+    let data = mnist(dir.path(), 160, 20);
     let out = dir.path().join("runs");
     let args = |name: &str, backend: &str| -> Vec<String> {
         [
@@ -335,10 +338,7 @@ fn bench_reports_training_and_inference_ratios() {
 #[test]
 fn wgpu_backend_smoke() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("mnist");
-    std::fs::create_dir_all(&data).unwrap();
-    write_idx(&data, "train", 16, false);
-    write_idx(&data, "t10k", 8, false);
+    let data = mnist(dir.path(), 16, 8);
     let out = dir.path().join("runs");
     ok(&era(&[
         "train",
