@@ -72,19 +72,19 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
                 noise.push(draw_noise(era, n, &mut r));
             };
             if fast_engine {
-                let mut agent = fast::sac::Sac::new(cfg.clone(), OBS, ACT, &mut rng).unwrap();
+                let mut agent = fast::sac::Sac::new(&cfg, OBS, ACT, &mut rng).unwrap();
                 let initial = agent.parameters();
                 for b in &batches {
                     record(&rng);
-                    agent.update(b, &mut rng, false);
+                    agent.update(&cfg, b, &mut rng, false);
                 }
                 (initial, agent.parameters(), noise)
             } else {
-                let mut agent = Sac::<B>::new(cfg.clone(), OBS, ACT, &mut rng, &Default::default()).unwrap();
+                let mut agent = Sac::<B>::new(&cfg, OBS, ACT, &mut rng, &Default::default()).unwrap();
                 let initial = agent.parameters();
                 for b in &batches {
                     record(&rng);
-                    agent.update(b, &mut rng, false);
+                    agent.update(&cfg, b, &mut rng, false);
                 }
                 (initial, agent.parameters(), noise)
             }

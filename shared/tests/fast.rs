@@ -57,13 +57,13 @@ fn fast_sac_follows_the_reference_update_by_update() {
     for (era, activation, clean) in variants {
         let cfg = if clean { cleanrl(config(era, activation)) } else { config(era, activation) };
         let (mut rng_ref, mut rng_fast) = (TrainRng::seed_from_u64(5), TrainRng::seed_from_u64(5));
-        let mut reference = Sac::<B>::new(cfg.clone(), OBS, ACT, &mut rng_ref, &Default::default()).unwrap();
-        let mut fast = fast::sac::Sac::new(cfg, OBS, ACT, &mut rng_fast).unwrap();
+        let mut reference = Sac::<B>::new(&cfg, OBS, ACT, &mut rng_ref, &Default::default()).unwrap();
+        let mut fast = fast::sac::Sac::new(&cfg, OBS, ACT, &mut rng_fast).unwrap();
         let probe: Vec<f32> = (0..4 * OBS).map(|i| (i as f32 * 0.7).sin()).collect();
         let mut worst = 0.0f32;
         for (i, batch) in batches(30).iter().enumerate() {
-            let want = pollster::block_on(read(reference.update(batch, &mut rng_ref, true).unwrap())).unwrap();
-            let got = fast.update(batch, &mut rng_fast, true).unwrap();
+            let want = pollster::block_on(read(reference.update(&cfg, batch, &mut rng_ref, true).unwrap())).unwrap();
+            let got = fast.update(&cfg, batch, &mut rng_fast, true).unwrap();
             let g = gap(&got, &want);
             worst = worst.max(g);
             assert!(g < TOLERANCE, "era {era} {activation:?} update {i}: fast {got:?}\nreference {want:?}");
@@ -82,12 +82,13 @@ fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
     for era in [true, false] {
         let run = |updates: &[Batch], from: Option<(&[Part], TrainRng)>| {
             let mut rng = TrainRng::seed_from_u64(7);
-            let mut agent = fast::sac::Sac::new(config(era, Nonlinearity::Relu), OBS, ACT, &mut rng).unwrap();
+            let cfg = config(era, Nonlinearity::Relu);
+            let mut agent = fast::sac::Sac::new(&cfg, OBS, ACT, &mut rng).unwrap();
             if let Some((parts, saved)) = from {
                 agent.load(parts).unwrap();
                 rng = saved;
             }
-            let stats: Vec<Vec<f32>> = updates.iter().map(|b| agent.update(b, &mut rng, true).unwrap()).collect();
+            let stats: Vec<Vec<f32>> = updates.iter().map(|b| agent.update(&cfg, b, &mut rng, true).unwrap()).collect();
             (agent, rng, stats)
         };
         let all = batches(20);
@@ -104,9 +105,9 @@ fn fast_sac_is_deterministic_and_resumes_bit_for_bit() {
 #[test]
 fn a_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
     let mut rng = TrainRng::seed_from_u64(1);
-    let small = fast::sac::Sac::new(config(true, Nonlinearity::Relu), OBS, ACT, &mut rng).unwrap();
+    let small = fast::sac::Sac::new(&config(true, Nonlinearity::Relu), OBS, ACT, &mut rng).unwrap();
     let mut wide =
-        fast::sac::Sac::new(config(true, Nonlinearity::Relu).with_hidden(vec![64, 64]), OBS, ACT, &mut rng).unwrap();
+        fast::sac::Sac::new(&config(true, Nonlinearity::Relu).with_hidden(vec![64, 64]), OBS, ACT, &mut rng).unwrap();
     let err = wide.load(&small.save().unwrap()).unwrap_err().to_string();
     assert!(err.contains("tensor `actor`") && err.contains("needs"), "{err}");
     let err = wide.load(&[]).unwrap_err().to_string();
@@ -217,8 +218,8 @@ mod ppo {
     fn fast_ppo_follows_the_reference_update_by_update() {
         for (name, cfg) in variants() {
             let (mut rng_ref, mut rng_fast) = (TrainRng::seed_from_u64(5), TrainRng::seed_from_u64(5));
-            let mut reference = Ppo::<B>::new(cfg.clone(), OBS, ACT, 1, &mut rng_ref, &Default::default()).unwrap();
-            let mut fast = fast::ppo::Ppo::new(cfg.clone(), OBS, ACT, 1, &mut rng_fast).unwrap();
+            let mut reference = Ppo::<B>::new(&cfg, OBS, ACT, 1, &mut rng_ref, &Default::default()).unwrap();
+            let mut fast = fast::ppo::Ppo::new(&cfg, OBS, ACT, 1, &mut rng_fast).unwrap();
             let mut data = TrainRng::seed_from_u64(3);
             let (mut worst, mut clipped) = (0.0f32, 0.0f32);
             for r in 0..6 {
@@ -240,8 +241,8 @@ mod ppo {
                 let g = gap(&acted_fast, &acted_ref);
                 assert!(g < TOLERANCE, "{name} rollout {r}: actions differ by {g}");
                 let frac = 1.0 - r as f64 / 6.0;
-                let want = pollster::block_on(read(reference.update(&ro, frac, &mut rng_ref))).unwrap();
-                let got = fast.update(&ro, frac, &mut rng_fast);
+                let want = pollster::block_on(read(reference.update(&cfg, &ro, frac, &mut rng_ref))).unwrap();
+                let got = fast.update(&cfg, &ro, frac, &mut rng_fast);
                 let g = gap(&got, &want);
                 worst = worst.max(g);
                 clipped = clipped.max(want[3]);
@@ -263,7 +264,7 @@ mod ppo {
         for (name, cfg) in variants() {
             let run = |rollouts: std::ops::Range<usize>, from: Option<(&[Part], TrainRng)>| {
                 let mut rng = TrainRng::seed_from_u64(7);
-                let mut agent = fast::ppo::Ppo::new(cfg.clone(), OBS, ACT, 1, &mut rng).unwrap();
+                let mut agent = fast::ppo::Ppo::new(&cfg, OBS, ACT, 1, &mut rng).unwrap();
                 if let Some((parts, saved)) = from {
                     agent.load(parts).unwrap();
                     rng = saved;
@@ -272,7 +273,7 @@ mod ppo {
                 for r in rollouts {
                     let mut data = TrainRng::seed_from_u64(100 + r as u64);
                     let ro = rollout(&mut |obs, rng| agent.act(obs, 1, false, rng), cfg.num_steps, &mut data, &mut rng);
-                    out.push(agent.update(&ro, 1.0, &mut rng));
+                    out.push(agent.update(&cfg, &ro, 1.0, &mut rng));
                 }
                 (agent, rng, out)
             };
@@ -288,8 +289,8 @@ mod ppo {
     #[test]
     fn a_ppo_checkpoint_that_does_not_fit_is_refused_with_the_tensor_named() {
         let mut rng = TrainRng::seed_from_u64(1);
-        let small = fast::ppo::Ppo::new(config(true), OBS, ACT, 1, &mut rng).unwrap();
-        let mut wide = fast::ppo::Ppo::new(config(true).with_hidden(vec![32, 32]), OBS, ACT, 1, &mut rng).unwrap();
+        let small = fast::ppo::Ppo::new(&config(true), OBS, ACT, 1, &mut rng).unwrap();
+        let mut wide = fast::ppo::Ppo::new(&config(true).with_hidden(vec![32, 32]), OBS, ACT, 1, &mut rng).unwrap();
         let err = wide.load(&small.save().unwrap()).unwrap_err().to_string();
         assert!(err.contains("tensor `actor`") && err.contains("needs"), "{err}");
         let err = wide.load(&[]).unwrap_err().to_string();

@@ -63,7 +63,7 @@ fn updates_do_not_grow_the_heap() {
             .with_update_epochs(4)
             .with_state_dependent_std(head);
         let mut rng = TrainRng::seed_from_u64(0);
-        let mut agent = fast::ppo::Ppo::new(cfg, 17, 6, 1, &mut rng).unwrap();
+        let mut agent = fast::ppo::Ppo::new(&cfg, 17, 6, 1, &mut rng).unwrap();
         let mut data = TrainRng::seed_from_u64(1);
         let mut v = |k: usize| -> Vec<f32> { (0..k).map(|_| data.random_range(-1.0f32..1.0)).collect() };
         let rollout = Rollout {
@@ -78,7 +78,7 @@ fn updates_do_not_grow_the_heap() {
         };
         let (growth, per_update) = growth(|updates| {
             for _ in 0..updates {
-                std::hint::black_box(agent.update(&rollout, 1.0, &mut rng));
+                std::hint::black_box(agent.update(&cfg, &rollout, 1.0, &mut rng));
             }
         });
         eprintln!(
@@ -92,7 +92,7 @@ fn updates_do_not_grow_the_heap() {
     for era in [true, false] {
         let cfg = SacConfig::new(EraConfig::new().with_enabled(era)).with_hidden(vec![64, 64]).with_batch_size(128);
         let mut rng = TrainRng::seed_from_u64(0);
-        let mut agent = fast::sac::Sac::new(cfg, 17, 6, &mut rng).unwrap();
+        let mut agent = fast::sac::Sac::new(&cfg, 17, 6, &mut rng).unwrap();
         let mut buffer = ReplayBuffer::new(2000, 17, 6);
         let mut data = TrainRng::seed_from_u64(1);
         for _ in 0..2000 {
@@ -103,7 +103,7 @@ fn updates_do_not_grow_the_heap() {
         let batches: Vec<_> = (0..40).map(|_| buffer.sample(128, &mut data)).collect();
         let (growth, per_update) = growth(|updates| {
             for i in 0..updates {
-                let _ = agent.update(&batches[i % batches.len()], &mut rng, i % 10 == 9);
+                let _ = agent.update(&cfg, &batches[i % batches.len()], &mut rng, i % 10 == 9);
             }
         });
         eprintln!(

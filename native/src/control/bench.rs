@@ -300,7 +300,7 @@ fn sac_updates_per_sec<B: AutodiffBackend>(
     let mut agent = engines::sac::<B>(engine, &cfg, (OBS, ACT), &mut rng, device)?;
     time(&mut |batches| {
         for (i, b) in batches.iter().enumerate() {
-            if let Some(stats) = agent.update(b, &mut rng, i + 1 == batches.len()) {
+            if let Some(stats) = agent.update(&cfg, b, &mut rng, i + 1 == batches.len()) {
                 pollster::block_on(stats.read())?;
             }
         }
@@ -352,7 +352,7 @@ fn ppo_updates_per_sec<B: AutodiffBackend>(era: bool, engine: Engine, device: &B
         returns: v(n),
     };
     let start = Instant::now();
-    pollster::block_on(agent.update(&rollout, 1.0, &mut rng).read())?;
+    pollster::block_on(agent.update(&cfg, &rollout, 1.0, &mut rng).read())?;
     Ok(minibatches as f64 / start.elapsed().as_secs_f64())
 }
 

@@ -48,6 +48,14 @@ impl AgentConfig {
             Self::Ppo(c) => &c.era,
         }
     }
+
+    /// The ERA settings, to change mid-run ([`EraConfig::retarget`]).
+    pub fn era_mut(&mut self) -> &mut EraConfig {
+        match self {
+            Self::Sac(c) => &mut c.era,
+            Self::Ppo(c) => &mut c.era,
+        }
+    }
 }
 
 /// A control run: environment, agent, budget, evaluation and logging cadence.

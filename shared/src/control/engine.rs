@@ -9,6 +9,7 @@
 
 use burn::tensor::backend::AutodiffBackend;
 
+use super::policy::EraHead;
 use super::ppo::{Ppo, PpoConfig, Rollout};
 use super::replay::Batch;
 use super::sac::{Sac, SacConfig};
@@ -17,15 +18,14 @@ use crate::train::{Part, TrainError, TrainRng};
 
 /// What the control loop asks of an agent of either algorithm on either engine, apart from the
 /// device-bound calls (those are in [`SacLearner`] and [`PpoLearner`]).
+///
+/// An agent holds its networks, optimisers and the ERA head built from the settings, not the settings
+/// themselves: those live once, in the trainer's [`super::config::ControlConfig`], and are lent to
+/// each update.
 pub trait Agent: Send {
-    /// The algorithm's settings.
-    type Config;
-
-    /// The settings.
-    fn config(&self) -> &Self::Config;
-
-    /// Moves the ERA target to `h0` nats (whole action) from the next update on.
-    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError>;
+    /// Uses `head` from the next update on, after the trainer moved the ERA target
+    /// ([`super::policy::EraConfig::retarget`]); the networks and δ are kept.
+    fn set_era(&mut self, head: EraHead);
 
     /// The networks and optimiser state, as checkpoint parts.
     fn save(&self) -> Result<Vec<Part>, TrainError>;
@@ -35,7 +35,7 @@ pub trait Agent: Send {
 }
 
 /// A SAC or SAC-ERA agent.
-pub trait SacLearner<B: AutodiffBackend>: Agent<Config = SacConfig> {
+pub trait SacLearner<B: AutodiffBackend>: Agent {
     /// Actions for observations `[rows × obs_dim]`; `deterministic` takes the mean action.
     fn act(
         &mut self,
@@ -45,13 +45,19 @@ pub trait SacLearner<B: AutodiffBackend>: Agent<Config = SacConfig> {
         rng: &mut TrainRng,
     ) -> Readback<B::InnerBackend, 2>;
 
-    /// One gradient update on `batch`; its statistics (in [`super::sac::stat_keys`]'s order) when
-    /// `stats`.
-    fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Readback<B::InnerBackend, 1>>;
+    /// One gradient update on `batch` with the settings `cfg` (those the agent was built with); its
+    /// statistics (in [`super::sac::stat_keys`]'s order) when `stats`.
+    fn update(
+        &mut self,
+        cfg: &SacConfig,
+        batch: &Batch,
+        rng: &mut TrainRng,
+        stats: bool,
+    ) -> Option<Readback<B::InnerBackend, 1>>;
 }
 
 /// A PPO or PPO-ERA agent.
-pub trait PpoLearner<B: AutodiffBackend>: Agent<Config = PpoConfig> {
+pub trait PpoLearner<B: AutodiffBackend>: Agent {
     /// Rows of `[action, log π, V]` for normalised observations `[rows × obs_dim]`; `deterministic`
     /// takes the mean action.
     fn act(
@@ -62,9 +68,16 @@ pub trait PpoLearner<B: AutodiffBackend>: Agent<Config = PpoConfig> {
         rng: &mut TrainRng,
     ) -> Readback<B::InnerBackend, 2>;
 
-    /// The update epochs on a rollout with the learning rate at `lr_frac` of its start; the last
-    /// minibatch's statistics (in [`super::ppo::stat_keys`]'s order).
-    fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Readback<B::InnerBackend, 1>;
+    /// The update epochs on a rollout with the settings `cfg` (those the agent was built with) and the
+    /// learning rate at `lr_frac` of its start; the last minibatch's statistics (in
+    /// [`super::ppo::stat_keys`]'s order).
+    fn update(
+        &mut self,
+        cfg: &PpoConfig,
+        rollout: &Rollout,
+        lr_frac: f64,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 1>;
 }
 
 /// A fresh SAC agent on `engine` for `o` observations and `d` actions.
@@ -76,9 +89,9 @@ pub fn sac<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Box<dyn SacLearner<B>>, TrainError> {
     match engine {
-        Engine::Burn => Ok(Box::new(Sac::<B>::new(cfg.clone(), o, d, rng, device)?)),
+        Engine::Burn => Ok(Box::new(Sac::<B>::new(cfg, o, d, rng, device)?)),
         #[cfg(feature = "fast")]
-        Engine::Fast => Ok(Box::new(super::fast::sac::Sac::new(cfg.clone(), o, d, rng)?)),
+        Engine::Fast => Ok(Box::new(super::fast::sac::Sac::new(cfg, o, d, rng)?)),
         #[cfg(not(feature = "fast"))]
         Engine::Fast => Err(TrainError::no_fast_path()),
     }
@@ -94,9 +107,9 @@ pub fn ppo<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Box<dyn PpoLearner<B>>, TrainError> {
     match engine {
-        Engine::Burn => Ok(Box::new(Ppo::<B>::new(cfg.clone(), o, d, n, rng, device)?)),
+        Engine::Burn => Ok(Box::new(Ppo::<B>::new(cfg, o, d, n, rng, device)?)),
         #[cfg(feature = "fast")]
-        Engine::Fast => Ok(Box::new(super::fast::ppo::Ppo::new(cfg.clone(), o, d, n, rng)?)),
+        Engine::Fast => Ok(Box::new(super::fast::ppo::Ppo::new(cfg, o, d, n, rng)?)),
         #[cfg(not(feature = "fast"))]
         Engine::Fast => Err(TrainError::no_fast_path()),
     }

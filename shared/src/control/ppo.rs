@@ -264,8 +264,10 @@ pub struct Rollout {
 
 /// A PPO or PPO-ERA agent.
 pub struct Ppo<B: AutodiffBackend> {
-    cfg: PpoConfig,
     act_dim: usize,
+    /// Whether the actor outputs the log-std scores (else they are learned parameters): its shape.
+    state_dependent_std: bool,
+
     era: Option<EraHead>,
     nets: PpoNets<B>,
     delta: Scalar<B>,
@@ -278,7 +280,7 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// A fresh agent for `num_envs` copies of an environment with `obs_dim` observations and
     /// `act_dim` actions (the observation and reward statistics are the caller's: [`PpoHostState`]).
     pub fn new(
-        cfg: PpoConfig,
+        cfg: &PpoConfig,
         obs_dim: usize,
         act_dim: usize,
         num_envs: usize,
@@ -300,7 +302,7 @@ impl<B: AutodiffBackend> Ppo<B> {
             delta_opt: adam().init(),
             era,
             device: device.clone(),
-            cfg,
+            state_dependent_std: cfg.state_dependent_std,
         })
     }
 
@@ -318,7 +320,7 @@ impl<B: AutodiffBackend> Ppo<B> {
         let d = self.act_dim;
         let out = nets.actor.forward(obs);
         let rows = out.dims()[0];
-        let (mu, raw) = if self.cfg.state_dependent_std {
+        let (mu, raw) = if self.state_dependent_std {
             (out.clone().narrow(1, 0, d), out.narrow(1, d, d))
         } else {
             (out, nets.log_std.val().unsqueeze_dim::<2>(0).repeat_dim(0, rows))
@@ -357,13 +359,19 @@ impl<B: AutodiffBackend> Ppo<B> {
     /// `update_epochs` epochs of minibatch updates on a rollout (its advantages and returns filled in);
     /// `lr_frac` scales the learning rate (annealing). Returns the last minibatch's statistics named by
     /// [`Ppo::stat_keys`], on the device (only that minibatch computes them).
-    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Tensor<B::InnerBackend, 1> {
+    pub fn update(
+        &mut self,
+        cfg: &PpoConfig,
+        rollout: &Rollout,
+        lr_frac: f64,
+        rng: &mut TrainRng,
+    ) -> Tensor<B::InnerBackend, 1> {
         let n = rollout.log_probs.len();
         let (o, d, dev) = (rollout.obs.len() / n.max(1), self.act_dim, self.device.clone());
-        let lr = self.cfg.lr_at(lr_frac);
-        let c = self.cfg.clip_coef;
+        let lr = cfg.lr_at(lr_frac);
+        let c = cfg.clip_coef;
         let mut stats = Tensor::zeros([self.stat_keys().len()], &dev);
-        for_each_minibatch((self.cfg.update_epochs, self.cfg.num_minibatches), n, rng, |idx, last| {
+        for_each_minibatch((cfg.update_epochs, cfg.num_minibatches), n, rng, |idx, last| {
             let mb = idx.len();
             let gather = |src: &[f32], w: usize| -> Vec<f32> {
                 let mut rows = Vec::with_capacity(mb * w);
@@ -389,18 +397,18 @@ impl<B: AutodiffBackend> Ppo<B> {
             let pg_loss = pg.mean();
             let v = self.nets.critic.forward(obs);
             let v_err = v.clone().sub(ret.clone()).square();
-            let v_loss = if self.cfg.clip_vloss {
+            let v_loss = if cfg.clip_vloss {
                 let clipped = old_v.clone().add(v.sub(old_v).clamp(-c, c));
                 v_err.max_pair(clipped.sub(ret).square()).mean().mul_scalar(0.5)
             } else {
                 v_err.mean().mul_scalar(0.5)
             };
-            let mut loss = pg_loss.clone().add(v_loss.clone().mul_scalar(self.cfg.vf_coef));
-            if self.cfg.ent_coef != 0.0 {
-                loss = loss.sub(diag_gaussian_entropy(log_std.clone()).mean().mul_scalar(self.cfg.ent_coef));
+            let mut loss = pg_loss.clone().add(v_loss.clone().mul_scalar(cfg.vf_coef));
+            if cfg.ent_coef != 0.0 {
+                loss = loss.sub(diag_gaussian_entropy(log_std.clone()).mean().mul_scalar(cfg.ent_coef));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.nets);
-            let grads = clip_global_norm::<B>(grads, &self.nets, self.cfg.max_grad_norm);
+            let grads = clip_global_norm::<B>(grads, &self.nets, cfg.max_grad_norm);
             self.nets = self.opt.step(lr, self.nets.clone(), grads);
 
             let delta_loss_value = match &self.era {
@@ -409,7 +417,7 @@ impl<B: AutodiffBackend> Ppo<B> {
                     let loss = delta_loss(self.delta.get(), h, head.era.h0());
                     let value = last.then(|| loss.clone().detach().inner());
                     let grads = GradientsParams::from_grads(loss.backward(), &self.delta);
-                    self.delta = self.delta_opt.step(self.cfg.era.delta_lr, self.delta.clone(), grads);
+                    self.delta = self.delta_opt.step(cfg.era.delta_lr, self.delta.clone(), grads);
                     self.delta = self.delta.clone().clamped(0.0, head.delta_max);
                     value
                 }
@@ -517,18 +525,9 @@ fn clip_global_norm<B: AutodiffBackend>(
 }
 
 impl<B: AutodiffBackend> Agent for Ppo<B> {
-    type Config = PpoConfig;
-
-    /// The settings.
-    fn config(&self) -> &PpoConfig {
-        &self.cfg
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
-    /// naming the valid range, when it cannot be reached, or when ERA is off.
-    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
+    /// Uses `head` from the next update on; the networks and δ are kept.
+    fn set_era(&mut self, head: EraHead) {
+        self.era = Some(head);
     }
 
     /// The networks and optimiser states as checkpoint parts.
@@ -564,8 +563,14 @@ impl<B: AutodiffBackend> PpoLearner<B> for Ppo<B> {
         Readback::Device(Ppo::act(self, obs, rows, deterministic, rng))
     }
 
-    fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Readback<B::InnerBackend, 1> {
-        Readback::Device(Ppo::update(self, rollout, lr_frac, rng))
+    fn update(
+        &mut self,
+        cfg: &PpoConfig,
+        rollout: &Rollout,
+        lr_frac: f64,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 1> {
+        Readback::Device(Ppo::update(self, cfg, rollout, lr_frac, rng))
     }
 }
 

@@ -25,7 +25,7 @@ use rand_distr::StandardNormal;
 use super::engine::{Agent, Readback, SacLearner};
 use super::mlp::{Init, Mlp, NetSpec, Nonlinearity, Norm, ORTHOGONAL_GAIN};
 use super::policy::{EraConfig, EraHead, Scalar, std_stats};
-use super::replay::{Batch, ReplayBuffer};
+use super::replay::Batch;
 use crate::tensor::{delta_loss, tanh_gaussian_log_prob, truncated_normal_quantile, truncated_normal_sample};
 use crate::train::{Part, TrainError, TrainRng, check_records, load_module, load_record, record_bytes, upload};
 
@@ -236,7 +236,6 @@ struct Sample<B: Backend> {
 
 /// A SAC or SAC-ERA agent.
 pub struct Sac<B: AutodiffBackend> {
-    cfg: SacConfig,
     act_dim: usize,
     era: Option<EraHead>,
     target_entropy: f64,
@@ -250,7 +249,7 @@ pub struct Sac<B: AutodiffBackend> {
 impl<B: AutodiffBackend> Sac<B> {
     /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng`.
     pub fn new(
-        cfg: SacConfig,
+        cfg: &SacConfig,
         obs_dim: usize,
         act_dim: usize,
         rng: &mut TrainRng,
@@ -275,18 +274,12 @@ impl<B: AutodiffBackend> Sac<B> {
             critic_opt: AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(cfg.critic_weight_decay as f32).init(),
             scalar_opt: adam().init(),
             device: device.clone(),
-            cfg,
         })
     }
 
     /// The keys of [`Sac::update`]'s statistics (see [`stat_keys`]).
     pub fn stat_keys(&self) -> [&'static str; 10] {
         stat_keys(self.era.is_some())
-    }
-
-    /// A replay buffer sized by the settings.
-    pub fn buffer(&self, obs_dim: usize) -> ReplayBuffer {
-        ReplayBuffer::new(self.cfg.buffer_size, obs_dim, self.act_dim)
     }
 
     /// Noise for `rows` samples: standard normals (SAC) or uniforms in `(0, 1)` (SAC-ERA's inverse CDF).
@@ -346,7 +339,13 @@ impl<B: AutodiffBackend> Sac<B> {
     /// One gradient step of the critics, the actor and α or δ, then the target update. With `stats`,
     /// also returns the statistics named by [`Sac::stat_keys`], on the device (computing them costs a
     /// dozen tensor operations, so only the update before a log asks for them).
-    pub fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Tensor<B::InnerBackend, 1>> {
+    pub fn update(
+        &mut self,
+        cfg: &SacConfig,
+        batch: &Batch,
+        rng: &mut TrainRng,
+        stats: bool,
+    ) -> Option<Tensor<B::InnerBackend, 1>> {
         let n = batch.rewards.len();
         let (o, d, dev) = (batch.obs.len() / n.max(1), self.act_dim, &self.device);
         let obs: Tensor<B, 2> = upload(&batch.obs, [n, o], dev);
@@ -376,13 +375,13 @@ impl<B: AutodiffBackend> Sac<B> {
             if let Some(term) = entropy_term {
                 v = v.sub(term);
             }
-            Tensor::<B, 2>::from_inner(rewards.add(not_done.mul(v).mul_scalar(self.cfg.gamma)))
+            Tensor::<B, 2>::from_inner(rewards.add(not_done.mul(v).mul_scalar(cfg.gamma)))
         };
         let (q1, q2) = self.nets.critic.forward(obs.clone(), actions);
         let q_mean = stats.then(|| q1.clone().detach().inner().mean());
         let critic_loss = q1.sub(target_q.clone()).square().mean().add(q2.sub(target_q).square().mean());
         let grads = GradientsParams::from_grads(critic_loss.backward(), &self.nets.critic);
-        self.nets.critic = self.critic_opt.step(self.cfg.critic_lr, self.nets.critic.clone(), grads);
+        self.nets.critic = self.critic_opt.step(cfg.critic_lr, self.nets.critic.clone(), grads);
 
         // Actor: push sampled actions up the (fixed) critics.
         let critic = self.nets.critic.clone().no_grad();
@@ -395,7 +394,7 @@ impl<B: AutodiffBackend> Sac<B> {
             None => s.log_prob.clone().mul(scalar.clone().exp().unsqueeze_dim::<2>(0)).sub(q).mean(),
         };
         let grads = GradientsParams::from_grads(actor_loss.backward(), &self.nets.actor);
-        self.nets.actor = self.actor_opt.step(self.cfg.actor_lr, self.nets.actor.clone(), grads);
+        self.nets.actor = self.actor_opt.step(cfg.actor_lr, self.nets.actor.clone(), grads);
 
         // α (SAC) or δ (SAC-ERA) from the same samples' log-densities.
         let log_prob = s.log_prob.detach();
@@ -412,7 +411,7 @@ impl<B: AutodiffBackend> Sac<B> {
             Some(loss) => {
                 let value = loss.clone().detach().inner();
                 let grads = GradientsParams::from_grads(loss.backward(), &self.nets.scalar);
-                let lr = if self.era.is_some() { self.cfg.era.delta_lr } else { self.cfg.alpha_lr };
+                let lr = if self.era.is_some() { cfg.era.delta_lr } else { cfg.alpha_lr };
                 self.nets.scalar = self.scalar_opt.step(lr, self.nets.scalar.clone(), grads);
                 if let Some(head) = &self.era {
                     self.nets.scalar = self.nets.scalar.clone().clamped(0.0, head.delta_max);
@@ -422,7 +421,7 @@ impl<B: AutodiffBackend> Sac<B> {
             None => None,
         };
 
-        self.nets.target = self.nets.target.clone().soft_update(&self.nets.critic, self.cfg.tau);
+        self.nets.target = self.nets.target.clone().soft_update(&self.nets.critic, cfg.tau);
 
         let (Some(q_mean), Some(entropy)) = (q_mean, entropy) else { return None };
         // The δ or α in force for this update's samples (before its own step).
@@ -466,18 +465,9 @@ impl<B: AutodiffBackend> Sac<B> {
 }
 
 impl<B: AutodiffBackend> Agent for Sac<B> {
-    type Config = SacConfig;
-
-    /// The settings.
-    fn config(&self) -> &SacConfig {
-        &self.cfg
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run; the networks and δ are kept. Fails,
-    /// naming the valid range, when it cannot be reached, or when ERA is off.
-    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
+    /// Uses `head` from the next update on; the networks and δ are kept.
+    fn set_era(&mut self, head: EraHead) {
+        self.era = Some(head);
     }
 
     /// The networks and optimiser states as checkpoint parts.
@@ -513,7 +503,13 @@ impl<B: AutodiffBackend> SacLearner<B> for Sac<B> {
         Readback::Device(Sac::act(self, obs, rows, deterministic, rng))
     }
 
-    fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Readback<B::InnerBackend, 1>> {
-        Sac::update(self, batch, rng, stats).map(Readback::Device)
+    fn update(
+        &mut self,
+        cfg: &SacConfig,
+        batch: &Batch,
+        rng: &mut TrainRng,
+        stats: bool,
+    ) -> Option<Readback<B::InnerBackend, 1>> {
+        Sac::update(self, cfg, batch, rng, stats).map(Readback::Device)
     }
 }

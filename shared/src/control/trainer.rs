@@ -198,17 +198,12 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
 
     /// Moves the ERA target to `h0` nats (whole action) from the next update on, e.g. when a viewer
     /// changes it in the explorer; the config (and so the next checkpoint) records the new value.
+    /// Fails, naming the valid range, when `h0` cannot be reached or ERA is off; nothing changes then.
     pub fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        match (&mut self.agent, &mut self.config.agent) {
-            (Agent::Sac { agent, .. }, AgentConfig::Sac(c)) => {
-                agent.set_h0(h0)?;
-                c.era.h0 = Some(h0);
-            }
-            (Agent::Ppo { agent, .. }, AgentConfig::Ppo(c)) => {
-                agent.set_h0(h0)?;
-                c.era.h0 = Some(h0);
-            }
-            _ => return Err(TrainError::Config("the agent does not match its config".into())),
+        let head = self.config.agent.era_mut().retarget(h0, self.envs.spec().action.dims())?;
+        match &mut self.agent {
+            Agent::Sac { agent, .. } => agent.set_era(head),
+            Agent::Ppo { agent, .. } => agent.set_era(head),
         }
         Ok(())
     }
@@ -219,10 +214,12 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     }
 
     async fn advance_sac(&mut self) -> Result<Vec<Logged>, TrainError> {
-        let Agent::Sac { agent, buffer, stats } = &mut self.agent else { unreachable!("advance_sac on a SAC agent") };
+        let (Agent::Sac { agent, buffer, stats }, AgentConfig::Sac(cfg)) = (&mut self.agent, &self.config.agent) else {
+            unreachable!("advance_sac on a SAC agent")
+        };
         let spec = self.envs.spec().clone();
         let (o, d, n) = (spec.observation.dims(), spec.action.dims(), self.envs.len());
-        let learning_starts = agent.config().learning_starts;
+        let learning_starts = cfg.learning_starts;
         let actions: Vec<f32> = if self.step < learning_starts {
             (0..n * d).map(|_| self.rng.random_range(-1.0f32..=1.0)).collect()
         } else {
@@ -245,13 +242,13 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         self.obs = s.obs;
         self.step += n as u64;
         if self.step > learning_starts {
-            let (batch_size, utd) = (agent.config().batch_size, agent.config().updates_per_step);
+            let (batch_size, utd) = (cfg.batch_size, cfg.updates_per_step);
             // Statistics are only computed for the last update before a log.
             let log_due = self.step >= self.next_log;
             for i in 0..utd * n {
                 let batch = buffer.sample(batch_size, &mut self.rng);
                 let last = log_due && i + 1 == utd * n;
-                if let Some(t) = agent.update(&batch, &mut self.rng, last) {
+                if let Some(t) = agent.update(cfg, &batch, &mut self.rng, last) {
                     *stats = Some(t);
                 }
                 self.updates = self.updates.saturating_add(1);
@@ -262,7 +259,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             self.next_log = crate::train::schedule::next_due(self.next_log, self.step, self.config.log_every);
             if let Some(t) = stats.take() {
                 let values = t.read().await?;
-                let mut m: Vec<(&'static str, f64)> = super::sac::stat_keys(agent.config().era.enabled)
+                let mut m: Vec<(&'static str, f64)> = super::sac::stat_keys(cfg.era.enabled)
                     .into_iter()
                     .zip(&values)
                     .map(|(k, &v)| (k, f64::from(v)))
@@ -279,10 +276,11 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
     async fn advance_ppo(&mut self) -> Result<Vec<Logged>, TrainError> {
         let spec = self.envs.spec().clone();
         let (d, n) = (spec.action.dims(), self.envs.len());
-        let Agent::Ppo { agent, host, obs_norm, rollouts } = &mut self.agent else {
+        let (Agent::Ppo { agent, host, obs_norm, rollouts }, AgentConfig::Ppo(cfg)) =
+            (&mut self.agent, &self.config.agent)
+        else {
             unreachable!("advance_ppo on a PPO agent")
         };
-        let cfg = agent.config().clone();
         let mut ro = Rollout::default();
         let mut episodes = Vec::new();
         for _ in 0..cfg.num_steps {
@@ -300,9 +298,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
             finite(&s.obs, Source::Environment, self.step)?;
             ro.obs.extend_from_slice(obs_norm);
             ro.actions.extend_from_slice(&actions);
-            ro.rewards.extend(host.normalize_rewards(&cfg, &s.rewards, &s.terminated));
+            ro.rewards.extend(host.normalize_rewards(cfg, &s.rewards, &s.terminated));
             ro.dones.extend(s.terminated.iter().zip(&s.truncated).map(|(a, b)| *a || *b));
-            *obs_norm = host.normalize_obs(&cfg, &s.obs, true);
+            *obs_norm = host.normalize_obs(cfg, &s.obs, true);
             self.obs = s.obs;
             self.step += n as u64;
             episodes.extend(self.episodes.book(self.step, &s.rewards, &s.terminated, &s.truncated));
@@ -312,7 +310,7 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         (ro.advantages, ro.returns) = ppo::gae(&ro, &next_values, n, cfg.gamma, cfg.gae_lambda);
         let iterations = (self.config.total_steps / (cfg.num_steps * n) as u64).max(1);
         let frac = (1.0 - *rollouts as f64 / iterations as f64).max(0.0);
-        let stats = agent.update(&ro, frac, &mut self.rng).read().await?;
+        let stats = agent.update(cfg, &ro, frac, &mut self.rng).read().await?;
         *rollouts += 1;
         self.updates = self.updates.saturating_add((cfg.update_epochs * cfg.num_minibatches) as u64);
         let mut m: Vec<(&'static str, f64)> =
@@ -336,13 +334,14 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         for e in 0..episodes {
             let mut obs = self.eval_env.reset(Some(base.wrapping_add(e as u64)));
             loop {
-                let action: Vec<f32> = match &mut self.agent {
-                    Agent::Sac { agent, .. } => agent.act(&obs, 1, true, &mut self.rng).read().await?,
-                    Agent::Ppo { agent, host, .. } => {
-                        let norm = host.normalize_obs(agent.config(), &obs, false);
+                let action: Vec<f32> = match (&mut self.agent, &self.config.agent) {
+                    (Agent::Sac { agent, .. }, _) => agent.act(&obs, 1, true, &mut self.rng).read().await?,
+                    (Agent::Ppo { agent, host, .. }, AgentConfig::Ppo(cfg)) => {
+                        let norm = host.normalize_obs(cfg, &obs, false);
                         let out = agent.act(&norm, 1, true, &mut self.rng).read().await?;
                         out[..d].iter().map(|a| a.clamp(-1.0, 1.0)).collect()
                     }
+                    (Agent::Ppo { .. }, AgentConfig::Sac(_)) => unreachable!("a PPO agent is built from a PPO config"),
                 };
                 let s = self.eval_env.step(&spec.action.from_unit(&action))?;
                 total += s.reward;

@@ -145,8 +145,9 @@ struct Buffers {
 /// A PPO or PPO-ERA agent on the fast CPU path.
 #[derive(Debug, Clone)]
 pub struct Ppo {
-    cfg: PpoConfig,
     act_dim: usize,
+    /// Whether the actor outputs the log-std scores (else they are learned parameters): its shape.
+    state_dependent_std: bool,
     era: Option<EraHead>,
     actor: Mlp,
     actor_adam: Adam,
@@ -166,7 +167,7 @@ impl Ppo {
     /// actions, initialised from `rng` exactly as [`crate::control::ppo::Ppo::new`] initialises its
     /// networks.
     pub fn new(
-        cfg: PpoConfig,
+        cfg: &PpoConfig,
         obs_dim: usize,
         act_dim: usize,
         num_envs: usize,
@@ -188,7 +189,7 @@ impl Ppo {
             critic,
             era,
             act_dim,
-            cfg,
+            state_dependent_std: cfg.state_dependent_std,
             buf: Buffers::default(),
         })
     }
@@ -203,7 +204,7 @@ impl Ppo {
             era: self.era.as_ref(),
             delta: policy_delta(self.era.as_ref(), self.delta),
             act_dim: self.act_dim,
-            param: (!self.cfg.state_dependent_std).then_some(self.log_std.as_slice()),
+            param: (!self.state_dependent_std).then_some(self.log_std.as_slice()),
         }
     }
 
@@ -239,12 +240,12 @@ impl Ppo {
     /// `update_epochs` epochs of minibatch updates on a rollout (its advantages and returns filled in), as
     /// [`crate::control::ppo::Ppo::update`]; `lr_frac` scales the learning rate (annealing). Returns
     /// the last minibatch's statistics named by [`Ppo::stat_keys`].
-    pub fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Vec<f32> {
-        let lr = self.cfg.lr_at(lr_frac);
+    pub fn update(&mut self, cfg: &PpoConfig, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Vec<f32> {
+        let lr = cfg.lr_at(lr_frac);
         let mut stats = vec![0.0; self.stat_keys().len()];
-        let plan = (self.cfg.update_epochs, self.cfg.num_minibatches);
+        let plan = (cfg.update_epochs, cfg.num_minibatches);
         for_each_minibatch(plan, rollout.log_probs.len(), rng, |idx, last| {
-            if let Some(s) = self.minibatch(rollout, idx, lr, last) {
+            if let Some(s) = self.minibatch(cfg, rollout, idx, lr, last) {
                 stats = s;
             }
         });
@@ -252,11 +253,18 @@ impl Ppo {
     }
 
     /// One minibatch's gradient step (and δ's when learned); its statistics when `last`.
-    fn minibatch(&mut self, rollout: &Rollout, idx: &[usize], lr: f64, last: bool) -> Option<Vec<f32>> {
+    fn minibatch(
+        &mut self,
+        cfg: &PpoConfig,
+        rollout: &Rollout,
+        idx: &[usize],
+        lr: f64,
+        last: bool,
+    ) -> Option<Vec<f32>> {
         let (d, rows) = (self.act_dim, idx.len());
         let o = rollout.obs.len() / rollout.log_probs.len().max(1);
         let inv = 1.0 / rows as f32;
-        let (c, ent_coef, vf_coef) = (self.cfg.clip_coef as f32, self.cfg.ent_coef as f32, self.cfg.vf_coef as f32);
+        let (c, ent_coef, vf_coef) = (cfg.clip_coef as f32, cfg.ent_coef as f32, cfg.vf_coef as f32);
         let mut b = std::mem::take(&mut self.buf);
         gather_rows(&rollout.obs, o, idx, &mut b.obs);
         gather_rows(&rollout.actions, d, idx, &mut b.actions);
@@ -309,7 +317,7 @@ impl Ppo {
         for (r, &v) in b.critic.output().iter().enumerate() {
             let (ret, old) = (b.ret[r], b.old_v[r]);
             let err = (v - ret) * (v - ret);
-            let (loss, g) = if self.cfg.clip_vloss {
+            let (loss, g) = if cfg.clip_vloss {
                 let step = v - old;
                 let moved = old + step.clamp(-c, c);
                 let err_clipped = (moved - ret) * (moved - ret);
@@ -329,11 +337,11 @@ impl Ppo {
         self.critic.backward(&b.critic, &b.g_v, Some(&mut b.critic_grads), None, &mut b.critic_scratch);
 
         // All gradients to a global norm of at most `max_grad_norm` (PyTorch's `clip_grad_norm_`).
-        let learns_log_std = !self.cfg.state_dependent_std;
+        let learns_log_std = !cfg.state_dependent_std;
         let squares = |g: &[f32]| g.iter().map(|x| x * x).sum::<f32>();
         let log_std_sq = if learns_log_std { squares(&b.log_std_grads) } else { 0.0 };
         let norm = (squares(&b.actor_grads) + log_std_sq + squares(&b.critic_grads)).sqrt();
-        let scale = ((1.0 / (norm + 1e-6)) * self.cfg.max_grad_norm as f32).min(1.0);
+        let scale = ((1.0 / (norm + 1e-6)) * cfg.max_grad_norm as f32).min(1.0);
         for g in [&mut b.actor_grads, &mut b.log_std_grads, &mut b.critic_grads] {
             g.iter_mut().for_each(|x| *x *= scale);
         }
@@ -351,7 +359,7 @@ impl Ppo {
                 &mut self.delta,
                 &mut self.delta_adam,
                 b.old_log_prob.iter().copied(),
-                self.cfg.era.delta_lr,
+                cfg.era.delta_lr,
             ),
             _ => 0.0,
         };
@@ -387,17 +395,9 @@ fn policy_delta(era: Option<&EraHead>, delta: f32) -> f32 {
 }
 
 impl Agent for Ppo {
-    type Config = PpoConfig;
-
-    /// The settings.
-    fn config(&self) -> &PpoConfig {
-        &self.cfg
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::ppo::Ppo::set_h0`].
-    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
+    /// Uses `head` from the next update on; the networks and δ are kept.
+    fn set_era(&mut self, head: EraHead) {
+        self.era = Some(head);
     }
 
     /// The networks, optimiser states and δ as one checkpoint part ([`PART`]; the observation and
@@ -432,7 +432,13 @@ impl<B: AutodiffBackend> PpoLearner<B> for Ppo {
         Readback::Host(Ppo::act(self, obs, rows, deterministic, rng))
     }
 
-    fn update(&mut self, rollout: &Rollout, lr_frac: f64, rng: &mut TrainRng) -> Readback<B::InnerBackend, 1> {
-        Readback::Host(Ppo::update(self, rollout, lr_frac, rng))
+    fn update(
+        &mut self,
+        cfg: &PpoConfig,
+        rollout: &Rollout,
+        lr_frac: f64,
+        rng: &mut TrainRng,
+    ) -> Readback<B::InnerBackend, 1> {
+        Readback::Host(Ppo::update(self, cfg, rollout, lr_frac, rng))
     }
 }

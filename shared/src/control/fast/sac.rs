@@ -192,7 +192,6 @@ struct LaneResult {
 /// A SAC or SAC-ERA agent on the fast CPU path.
 #[derive(Debug)]
 pub struct Sac {
-    cfg: SacConfig,
     obs_dim: usize,
     act_dim: usize,
     era: Option<EraHead>,
@@ -228,7 +227,7 @@ fn split(rows: usize) -> usize {
 impl Sac {
     /// A fresh agent for `obs_dim` observations and `act_dim` actions, initialised from `rng` exactly
     /// as [`crate::control::sac::Sac::new`] initialises its networks.
-    pub fn new(cfg: SacConfig, obs_dim: usize, act_dim: usize, rng: &mut TrainRng) -> Result<Self, TrainError> {
+    pub fn new(cfg: &SacConfig, obs_dim: usize, act_dim: usize, rng: &mut TrainRng) -> Result<Self, TrainError> {
         let era = cfg.checked(act_dim)?;
         let [actor_spec, critic_spec] = cfg.nets(obs_dim, act_dim);
         let actor = Mlp::from_spec(&actor_spec, rng);
@@ -255,7 +254,6 @@ impl Sac {
             era,
             obs_dim,
             act_dim,
-            cfg,
             lanes: Default::default(),
             published: Default::default(),
             helper: rayon::ThreadPoolBuilder::new()
@@ -288,14 +286,14 @@ impl Sac {
     /// Two lanes run it, this thread and the agent's worker thread, meeting at spin barriers: lane `k` owns
     /// critic `k` (its target, optimiser and buffers) and half `k` of the batch for the actor, and
     /// hands results to the other lane through [`Published`].
-    pub fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Vec<f32>> {
+    pub fn update(&mut self, cfg: &SacConfig, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Vec<f32>> {
         let n = batch.rewards.len();
         let (o, d) = (self.obs_dim, self.act_dim);
         let era = self.era.is_some();
         let inv_n = 1.0 / n as f32;
         let alpha = self.scalar.exp();
-        let gamma = self.cfg.gamma as f32;
-        let (critic_lr, tau) = (self.cfg.critic_lr, self.cfg.tau);
+        let gamma = cfg.gamma as f32;
+        let (critic_lr, tau) = (cfg.critic_lr, cfg.tau);
         // Drawn here, in the reference's order: the target's noise, then the actor step's.
         let noise_next = draw_noise(era, n * d, rng);
         let noise = draw_noise(era, n * d, rng);
@@ -443,7 +441,7 @@ impl Sac {
         // The whole batch's actor gradient: the halves' sums, added in a fixed order.
         let [b0, b1] = &mut self.lanes;
         b0.actor_grads.iter_mut().zip(&b1.actor_grads).for_each(|(a, b)| *a += b);
-        self.actor_adam.step(&mut self.actor.params, &b0.actor_grads, self.cfg.actor_lr);
+        self.actor_adam.step(&mut self.actor.params, &b0.actor_grads, cfg.actor_lr);
 
         let p = [self.published[0].read().expect("lane lock"), self.published[1].read().expect("lane lock")];
         let log_prob_sum = p[0].log_prob.iter().chain(&p[1].log_prob).sum::<f32>();
@@ -455,17 +453,13 @@ impl Sac {
         let scalar_before = self.scalar;
         let log_prob = p[0].log_prob.iter().chain(&p[1].log_prob);
         let scalar_loss = match &self.era {
-            Some(head) if head.delta_auto => Some(learn_delta(
-                head,
-                &mut self.scalar,
-                &mut self.scalar_adam,
-                log_prob.copied(),
-                self.cfg.era.delta_lr,
-            )),
+            Some(head) if head.delta_auto => {
+                Some(learn_delta(head, &mut self.scalar, &mut self.scalar_adam, log_prob.copied(), cfg.era.delta_lr))
+            }
             Some(_) => None,
             None => {
                 let mean = log_prob.map(|&lp| lp + self.target_entropy as f32).sum::<f32>() * inv_n;
-                self.scalar_adam.step(std::slice::from_mut(&mut self.scalar), &[-mean], self.cfg.alpha_lr);
+                self.scalar_adam.step(std::slice::from_mut(&mut self.scalar), &[-mean], cfg.alpha_lr);
                 Some(-(scalar_before * mean))
             }
         };
@@ -515,17 +509,9 @@ impl Sac {
 }
 
 impl Agent for Sac {
-    type Config = SacConfig;
-
-    /// The settings.
-    fn config(&self) -> &SacConfig {
-        &self.cfg
-    }
-
-    /// Moves the ERA target to `h0` nats (whole action) mid-run, as [`crate::control::sac::Sac::set_h0`].
-    fn set_h0(&mut self, h0: f64) -> Result<(), TrainError> {
-        self.era = Some(self.cfg.era.retarget(h0, self.act_dim)?);
-        Ok(())
+    /// Uses `head` from the next update on; the networks and δ are kept.
+    fn set_era(&mut self, head: EraHead) {
+        self.era = Some(head);
     }
 
     /// The networks, optimiser states and the learned scalar as one checkpoint part ([`PART`]).
@@ -561,7 +547,13 @@ impl<B: AutodiffBackend> SacLearner<B> for Sac {
         Readback::Host(Sac::act(self, obs, rows, deterministic, rng))
     }
 
-    fn update(&mut self, batch: &Batch, rng: &mut TrainRng, stats: bool) -> Option<Readback<B::InnerBackend, 1>> {
-        Sac::update(self, batch, rng, stats).map(Readback::Host)
+    fn update(
+        &mut self,
+        cfg: &SacConfig,
+        batch: &Batch,
+        rng: &mut TrainRng,
+        stats: bool,
+    ) -> Option<Readback<B::InnerBackend, 1>> {
+        Sac::update(self, cfg, batch, rng, stats).map(Readback::Host)
     }
 }
