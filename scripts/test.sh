@@ -44,6 +44,8 @@ eval "$(scripts/setup-mujoco.sh)"
 eval "$(scripts/setup-jax.sh)"
 # transformers 5.25.0 without PyTorch, for the test that renders chat templates beside it (PyPI only).
 eval "$(scripts/setup-transformers.sh)"
+# tensorboard 2.21.0, for the test that reads era's event files back as TensorBoard does (PyPI only).
+eval "$(scripts/setup-tensorboard.sh)"
 # Everything below builds, lints and tests the MuJoCo tasks and the JAX comparison too.
 features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax,era-native/fuzz)
 

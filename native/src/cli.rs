@@ -35,6 +35,8 @@ pub enum Command {
     Activation(ActivationCommand),
     /// Print a table of final metrics of run logs, seeds of one setting as mean ± std.
     Compare(CompareArgs),
+    /// Write run logs as TensorBoard event files and/or CSV.
+    Export(ExportArgs),
     /// List the environments or roll one out with given actions.
     #[command(subcommand)]
     Env(EnvCommand),
@@ -264,6 +266,22 @@ pub struct CompareArgs {
     pub paired_csv: Option<PathBuf>,
 }
 
+/// `era export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Run directories (holding run.jsonl, or seed-*/run.jsonl, or runs further down), or run.jsonl files.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
+    /// Write TensorBoard event files into DIR/<run name>/seed-<S>/ (`tensorboard --logdir DIR`):
+    /// every record's metrics as scalars at its step and wall time, the configuration as text.
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
+    /// Write one CSV row per record: run, seed, step, wall_s and a column per metric (empty where a
+    /// record did not log it, `nan` where it was not finite).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+}
+
 /// The clap command with every subcommand letting a later flag override an earlier one, so flags
 /// placed after the config file's options win, and the training options' help showing the defaults
 /// of the configs they set.
@@ -283,18 +301,37 @@ pub fn command() -> clap::Command {
     })
 }
 
-/// A clap error as one line: its message and where to get help.
+/// A clap error as one line: its message, clap's tips ("a similar argument exists: '--env'") and the
+/// help of the command it concerns.
 pub fn one_line(e: &clap::Error) -> String {
-    // clap's message is its first paragraph (a required-argument error lists the arguments below it).
+    // clap renders paragraphs: the message (a required-argument error lists the arguments in it),
+    // then tips, then the usage line, which names the (sub)command.
     let rendered = e.render().to_string();
-    let paragraph: Vec<&str> = rendered
-        .lines()
-        .skip_while(|l| l.trim().is_empty())
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect();
-    let msg = paragraph.join(" ");
-    let msg = msg.trim_start_matches("error: ");
-    let msg = if msg.is_empty() { "invalid arguments" } else { msg };
-    format!("{msg} (see `era --help`)")
+    let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in rendered.lines().map(str::trim) {
+        match (line.is_empty(), paragraphs.last_mut()) {
+            (true, Some(p)) if p.is_empty() => {}
+            (true, _) => paragraphs.push(Vec::new()),
+            (false, Some(p)) => p.push(line),
+            (false, None) => {}
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut help = "era --help".to_string();
+    for (i, p) in paragraphs.iter().filter(|p| !p.is_empty()).enumerate() {
+        let text = p.join(" ");
+        if i == 0 {
+            parts.push(text.trim_start_matches("error: ").to_string());
+        } else if text.starts_with("tip:") {
+            parts.push(text);
+        } else if let Some(usage) = text.strip_prefix("Usage: ") {
+            let words: Vec<&str> = usage.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect();
+            if !words.is_empty() {
+                help = format!("{} --help", words.join(" "));
+            }
+        }
+    }
+    let msg = parts.join("; ");
+    let msg = if msg.is_empty() { "invalid arguments".to_string() } else { msg };
+    format!("{msg} (see `{help}`)")
 }

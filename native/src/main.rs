@@ -14,6 +14,7 @@ mod compare;
 mod config;
 mod control;
 mod env_cmd;
+mod export;
 #[cfg(feature = "fuzz")]
 mod fuzz;
 mod input;
@@ -23,6 +24,7 @@ mod peer;
 mod run_args;
 mod run_loop;
 mod runs;
+mod tensorboard;
 mod vision;
 
 use std::process::ExitCode;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Activation(cmd) => activation::run(cmd),
         Command::Compare(args) => compare::run(&args),
         Command::Env(cmd) => env_cmd::run(cmd),
+        Command::Export(args) => export::run(&args),
         Command::Train(cli::TrainCommand::Control(args)) => control::train::run(&args, run_config),
         Command::Eval(cli::EvalCommand::Control(args)) => control::train::eval(&args),
         Command::Bench(cli::BenchCommand::Control(args)) => control::bench::run(&args),

@@ -53,9 +53,14 @@ pub struct RunArgs {
     /// control 10000 environment steps, vision the end of every epoch, llm 50 GRPO steps].
     #[arg(long)]
     pub checkpoint_every: Option<u64>,
-    /// No progress bars (one line per evaluation or epoch instead).
+    /// No progress bars (one line per evaluation or epoch instead, with the time spent and left).
     #[arg(long)]
     pub quiet: bool,
+    /// Also write TensorBoard event files as the run trains, into DIR/<run name>/seed-<S>/
+    /// (`tensorboard --logdir DIR`), as `era export --tensorboard` writes them; give it again with
+    /// --resume to continue them.
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
     /// Set any setting that config.json holds, flag or not: a dotted path (`agent.era.delta_lr`) or
     /// a field name found in one place (`delta_lr`), and a JSON value (`0.5`, `true`, `[256,256]`)
     /// or a word (`elu`); repeat for several. Applied after the flags.
@@ -68,6 +73,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// How the runs are shown besides their folders.
+    pub fn shown(&self) -> crate::run_loop::Shown {
+        crate::run_loop::Shown { quiet: self.quiet, tensorboard: self.tensorboard.clone() }
+    }
+
     /// The first seed: `--seed`, else the seed of the run `--config` names, else 0.
     pub fn first_seed(&self, base: Option<u64>) -> u64 {
         self.seed.or(base).unwrap_or(0)

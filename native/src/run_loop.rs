@@ -18,6 +18,7 @@ use indicatif::ProgressBar;
 use crate::backend::Compute;
 use crate::checkpoint;
 use crate::runs::{self, Start, stopping};
+use crate::tensorboard;
 
 /// The latest value of every metric a run has logged (NaN before the first).
 #[derive(Debug, Default)]
@@ -48,6 +49,15 @@ pub trait Presented: Trainer {
     fn quiet_line(&self, record: &Logged, latest: &Latest) -> Option<String>;
 }
 
+/// How runs are shown besides their own folders.
+#[derive(Debug, Clone, Default)]
+pub struct Shown {
+    /// `--quiet`: no progress bars, a line per evaluation or epoch.
+    pub quiet: bool,
+    /// `--tensorboard DIR`: event files written as the run trains.
+    pub tensorboard: Option<std::path::PathBuf>,
+}
+
 /// One run as the loop drives it.
 pub struct Run<'a> {
     /// The run directory.
@@ -60,8 +70,8 @@ pub struct Run<'a> {
     pub compute: Compute,
     /// Its progress bar (hidden with `--quiet`).
     pub bar: &'a ProgressBar,
-    /// `--quiet`.
-    pub quiet: bool,
+    /// Progress lines and TensorBoard.
+    pub shown: &'a Shown,
 }
 
 /// Trains `trainer` to the end of its budget (or a stop), writing the run's log and checkpoints.
@@ -73,15 +83,19 @@ pub fn drive<T: Presented>(
 ) -> anyhow::Result<()> {
     let shown = run.dir.join(RUN_LOG_FILE).display().to_string();
     let era = trainer.era_targets();
-    let (mut writer, wall0, ckpt) = runs::open_log(run.dir, run.start, || header(era))?;
+    let runs::OpenLog { mut writer, wall_s: wall0, checkpoint: ckpt, header } =
+        runs::open_log(run.dir, run.start, || header(era))?;
+    let resumed = ckpt.as_ref().map(|c| (c.meta.step, c.meta.wall_s));
+    let mut events = match &run.shown.tensorboard {
+        Some(dir) => Some(tensorboard::EventWriter::for_run(dir, &header, resumed)?),
+        None => None,
+    };
+    let t0 = tensorboard::started_at(&header);
     if let Some(ckpt) = ckpt {
         trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
     }
     let bar = run.bar;
-    bar.set_style(runs::bar_style("steps"));
-    bar.set_length(trainer.total());
-    bar.set_prefix(format!("{} ({})", trainer.title(), run.compute));
-    bar.set_position(trainer.position());
+    runs::start_bar(bar, format!("{} ({})", trainer.title(), run.compute), trainer.position(), trainer.total());
     let start = Instant::now();
     let wall = || wall0 + start.elapsed().as_secs_f64();
     let mut window = (Instant::now(), trainer.units(trainer.position()));
@@ -90,7 +104,9 @@ pub fn drive<T: Presented>(
     let mut latest = Latest::default();
     let result: anyhow::Result<()> = (|| {
         while !trainer.is_done() && !stopping() {
-            for mut l in pollster::block_on(trainer.advance())? {
+            let logged = pollster::block_on(trainer.advance())?;
+            let wrote = !logged.is_empty();
+            for mut l in logged {
                 if trainer.rate_on(&l) {
                     let (t, done) = window;
                     let now = trainer.units(l.step);
@@ -99,7 +115,12 @@ pub fn drive<T: Presented>(
                     window = (Instant::now(), now);
                 }
                 latest.0.extend(l.metrics.iter().copied());
-                writer.record(l.step, wall(), &l.metrics).with_context(|| format!("{shown}: cannot write"))?;
+                let wall_s = wall();
+                writer.record(l.step, wall_s, &l.metrics).with_context(|| format!("{shown}: cannot write"))?;
+                if let Some(events) = &mut events {
+                    let values = l.metrics.iter().map(|&(k, v)| (k, Some(v).filter(|v| v.is_finite())));
+                    events.scalars(l.step, t0 + wall_s, values)?;
+                }
                 if let Some(&(key, value)) = l.metrics.iter().find(|&&(k, v)| metrics::diverged(k, v)) {
                     return Err(TrainError::Diverged(format!(
                         "{key} is {value} at step {} (likely a learning rate too high for these settings, \
@@ -108,11 +129,14 @@ pub fn drive<T: Presented>(
                     ))
                     .into());
                 }
-                if run.quiet
+                if run.shown.quiet
                     && let Some(line) = trainer.quiet_line(&l, &latest)
                 {
-                    eprintln!("era: {line}");
+                    eprintln!("era: {line} · {}", runs::timing(bar));
                 }
+            }
+            if wrote && let Some(events) = &mut events {
+                events.flush()?;
             }
             bar.set_position(trainer.position());
             bar.set_message(trainer.progress(&latest));
@@ -222,7 +246,8 @@ mod tests {
 
     fn drive_counter(dir: &Path, counter: &mut Counter, start: Start) -> anyhow::Result<()> {
         let bar = ProgressBar::hidden();
-        let run = Run { dir, start, every: 2, compute: Compute::Ndarray, bar: &bar, quiet: true };
+        let shown = Shown { quiet: true, tensorboard: None };
+        let run = Run { dir, start, every: 2, compute: Compute::Ndarray, bar: &bar, shown: &shown };
         drive(counter, run, |era| {
             Ok(Header::new(
                 Domain::Control,

@@ -206,21 +206,30 @@ pub fn unfinished<C: SavedConfig>(dir: &Path, what: &str, from_step: Option<u64>
     Ok(runs)
 }
 
+/// A run's log opened for writing, and what the run continues from.
+pub struct OpenLog {
+    /// Writes the log's next lines.
+    pub writer: RunLogWriter<BufWriter<fs::File>>,
+    /// Wall-clock seconds the run has already spent (0 for a fresh run).
+    pub wall_s: f64,
+    /// The checkpoint to restore, when resuming.
+    pub checkpoint: Option<Checkpoint>,
+    /// The log's header.
+    pub header: Header,
+}
+
 /// A run's log, opened for writing: a new file with `header`, or, when resuming, the existing log
 /// continued after the checkpoint it resumes from (records past it are superseded; with
 /// `--from-step`, newer checkpoints are set aside as `checkpoints/superseded-step-…`, not deleted).
-/// Returns the writer, the wall-clock seconds already spent and the checkpoint to restore.
-pub fn open_log(
-    dir: &Path,
-    start: Start,
-    header: impl FnOnce() -> anyhow::Result<Header>,
-) -> anyhow::Result<(RunLogWriter<BufWriter<fs::File>>, f64, Option<Checkpoint>)> {
+pub fn open_log(dir: &Path, start: Start, header: impl FnOnce() -> anyhow::Result<Header>) -> anyhow::Result<OpenLog> {
     let log_path = dir.join(RUN_LOG_FILE);
     let shown = log_path.display().to_string();
     let Start::Resume { from_step } = start else {
         let file = fs::File::create(&log_path).with_context(|| format!("{shown}: cannot create"))?;
         lock(&file, dir, &shown)?;
-        return Ok((RunLogWriter::new(BufWriter::new(file), &header()?)?, 0.0, None));
+        let header = header()?;
+        let writer = RunLogWriter::new(BufWriter::new(file), &header)?;
+        return Ok(OpenLog { writer, wall_s: 0.0, checkpoint: None, header });
     };
     // Locked before anything is read, so that a second process never sees a half-written state.
     let file = OpenOptions::new().append(true).open(&log_path).with_context(|| format!("{shown}: cannot append"))?;
@@ -245,7 +254,7 @@ pub fn open_log(
     let rel = ckpt.dir.strip_prefix(dir).unwrap_or(&ckpt.dir).display().to_string();
     let writer = RunLogWriter::resume(BufWriter::new(file), &existing, ckpt.meta.step, ckpt.meta.wall_s, Some(rel))?;
     let wall = ckpt.meta.wall_s;
-    Ok((writer, wall, Some(ckpt)))
+    Ok(OpenLog { writer, wall_s: wall, checkpoint: Some(ckpt), header: existing.header })
 }
 
 /// Where the process writing a run leaves its id, for the message that refuses a second writer.
@@ -310,11 +319,34 @@ pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// A progress bar's style: `prefix [bar] pos/len unit rate message`.
+/// Time spent in this invocation and the estimate of what is left, for `--quiet` lines:
+/// `elapsed 0:01:02, ETA 0:10:40`.
+pub fn timing(bar: &ProgressBar) -> String {
+    let hms = |d: std::time::Duration| {
+        let s = d.as_secs();
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    format!("elapsed {}, ETA {}", hms(bar.elapsed()), hms(bar.eta()))
+}
+
+/// Shows `bar` at `position` of `total` steps. A resumed run starts there: its rate, and so its ETA,
+/// count only the steps made from here on.
+pub fn start_bar(bar: &ProgressBar, prefix: String, position: u64, total: u64) {
+    bar.set_style(bar_style("steps"));
+    bar.set_length(total);
+    bar.set_prefix(prefix);
+    bar.set_position(position);
+    bar.tick();
+    bar.reset_eta();
+}
+
+/// A progress bar's style: `prefix [bar] pos/len unit rate [elapsed<remaining] message`.
 pub fn bar_style(unit: &str) -> ProgressStyle {
-    ProgressStyle::with_template(&format!("{{prefix}} [{{bar:24}}] {{pos}}/{{len}} {unit} {{per_sec:>12}} {{msg}}"))
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
+    ProgressStyle::with_template(&format!(
+        "{{prefix}} [{{bar:24}}] {{pos}}/{{len}} {unit} {{per_sec:>12}} [{{elapsed_precise}}<{{eta_precise}}] {{msg}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
 }
 
 /// Prints where the logs are and what to do next (after a run that ended in an error, only where
@@ -331,5 +363,27 @@ pub fn report(dirs: &[&Path], top: &Path, command: &str, ok: bool) {
         println!("era: stopped; continue with: era train {command} --resume {}", top.display());
     } else {
         println!("era: compare with: era compare {}", top.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_bar_estimates_the_time_left_from_the_steps_made_since() {
+        // Resumed at step 900 of 1000, then one step per ≥ 10 ms: ≈ 1 s is left. Had the jump to 900
+        // counted as progress, the rate would be thousands of steps a second and the ETA ≈ 0.
+        let bar = ProgressBar::hidden();
+        start_bar(&bar, "run".into(), 900, 1000);
+        for step in 901..=905 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            bar.set_position(step);
+            bar.tick();
+        }
+        let eta = bar.eta().as_secs_f64();
+        assert!(eta > 0.3, "95 steps at ≥ 10 ms each are left, the ETA says {eta} s");
+        let line = timing(&bar);
+        assert!(line.starts_with("elapsed 0:00:0") && line.contains(", ETA 0:0"), "{line}");
     }
 }

@@ -42,6 +42,32 @@ fn assert_bad(out: &Output, needle: &str) {
 }
 
 #[test]
+fn a_mistyped_flag_or_command_keeps_clap_s_tip_and_names_the_help_to_read() {
+    // Each error stays one line, with clap's suggestion and the help of the command it concerns.
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["train", "control", "--ennv", "Pendulum-v1"],
+            &[
+                "unexpected argument '--ennv'",
+                "tip: a similar argument exists: '--env'",
+                "see `era train control --help`",
+            ],
+        ),
+        (
+            &["trian"],
+            &["unrecognized subcommand 'trian'", "tip: a similar subcommand exists: 'train'", "see `era --help`"],
+        ),
+        (&["activation", "softmax"], &["--h0", "see `era activation softmax --help`"]),
+    ];
+    for (args, needles) in cases {
+        let out = era(args, "");
+        for needle in *needles {
+            assert_bad(&out, needle);
+        }
+    }
+}
+
+#[test]
 fn bundled_examples_run() {
     let g = json(&era(&["activation", "gaussian", "--h0", "1.5"], &example("gaussian.json")));
     for h in g["entropy"].as_array().unwrap() {

@@ -18,7 +18,7 @@ use super::args::{ALIASES, DeltaArg, EvalControlArgs, TrainControlArgs};
 use crate::backend::{self, BackendChoice, Compute, Cpu, Task};
 use crate::checkpoint;
 use crate::overlay;
-use crate::run_loop::{self, Latest, Presented, Run};
+use crate::run_loop::{self, Latest, Presented, Run, Shown};
 use crate::runs::{self, Start};
 
 /// What `config.json` holds: the trainer's settings plus how the run is executed.
@@ -129,7 +129,7 @@ pub fn run(args: &TrainControlArgs, config: Option<&Path>) -> anyhow::Result<()>
         return Ok(()); // --print-config
     }
     runs::install_stop_handler();
-    let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), quiet: args.run.quiet }).and_then(|r| r);
+    let outcome = backend::run(backend_choice, Train { jobs: jobs.clone(), shown: args.run.shown() }).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "control", outcome.is_ok());
     outcome
 }
@@ -165,7 +165,7 @@ fn new_jobs(args: &TrainControlArgs, config: Option<&Path>) -> anyhow::Result<(V
 /// Training of every job, one thread per seed, on one backend.
 struct Train {
     jobs: Vec<Job>,
-    quiet: bool,
+    shown: Shown,
 }
 
 impl Task for Train {
@@ -173,8 +173,8 @@ impl Task for Train {
     const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
-        let quiet = self.quiet;
-        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, device.clone(), compute, bar, quiet))
+        let shown = &self.shown;
+        runs::in_parallel(&self.jobs, shown.quiet, |job, bar| train_one::<B>(job, device.clone(), compute, bar, shown))
     }
 }
 
@@ -200,10 +200,10 @@ fn train_one<B: AutodiffBackend>(
     device: B::Device,
     compute: Compute,
     bar: &ProgressBar,
-    quiet: bool,
+    shown: &Shown,
 ) -> anyhow::Result<()> {
     let mut trainer = ControlTrainer::<B>::with_engine(job.config.control.clone(), &device, compute.engine())?;
-    let run = Run { dir: &job.dir, start: job.start, every: job.config.checkpoint_every, compute, bar, quiet };
+    let run = Run { dir: &job.dir, start: job.start, every: job.config.checkpoint_every, compute, bar, shown };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 

@@ -22,7 +22,7 @@ use super::args::{ALIASES, EvalLlmArgs, GenerateArgs, LlmPreset, TrainLlmArgs};
 use crate::backend::{self, BackendChoice, Compute, Task};
 use crate::checkpoint;
 use crate::overlay;
-use crate::run_loop::{self, Latest, Presented, Run};
+use crate::run_loop::{self, Latest, Presented, Run, Shown};
 use crate::runs::{self, Start};
 
 /// What an LLM run's config is called in errors.
@@ -116,7 +116,7 @@ pub fn run(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<()> {
     }
     let first = &jobs[0].config;
     runs::install_stop_handler();
-    let task = Train { jobs: jobs.clone(), loaded, quiet: args.run.quiet };
+    let task = Train { jobs: jobs.clone(), loaded, shown: args.run.shown() };
     let outcome = backend::run(first.backend, task).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "llm", outcome.is_ok());
     outcome
@@ -166,7 +166,7 @@ struct Train {
     jobs: Vec<Job>,
     /// The checkpoint every seed starts from, when already read.
     loaded: Option<ModelSource>,
-    quiet: bool,
+    shown: Shown,
 }
 
 impl Task for Train {
@@ -174,14 +174,14 @@ impl Task for Train {
     const FAST: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
-        let quiet = self.quiet;
+        let shown = &self.shown;
         let loaded = &self.loaded;
-        runs::in_parallel(&self.jobs, quiet, |job, bar| {
+        runs::in_parallel(&self.jobs, shown.quiet, |job, bar| {
             let start = match loaded {
                 Some(s) => s.clone(),
                 None => source(&job.config.model, job.config.llm.seed)?,
             };
-            train_one::<B>(job, start, device.clone(), compute, bar, quiet)
+            train_one::<B>(job, start, device.clone(), compute, bar, shown)
         })
     }
 }
@@ -209,11 +209,11 @@ fn train_one<B: AutodiffBackend>(
     device: B::Device,
     compute: Compute,
     bar: &ProgressBar,
-    quiet: bool,
+    shown: &Shown,
 ) -> anyhow::Result<()> {
     let mut trainer = LlmTrainer::<B>::with_engine(job.config.llm.clone(), start_from, &device, compute.engine())?;
     let every = job.config.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
-    let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
+    let run = Run { dir: &job.dir, start: job.start, every, compute, bar, shown };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 

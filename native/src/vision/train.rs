@@ -19,7 +19,7 @@ use super::args::{EvalVisionArgs, TrainVisionArgs};
 use crate::backend::{self, BackendChoice, Compute, Cpu, Task};
 use crate::checkpoint;
 use crate::overlay;
-use crate::run_loop::{self, Latest, Presented, Run};
+use crate::run_loop::{self, Latest, Presented, Run, Shown};
 use crate::runs::{self, Start};
 
 /// What a vision config is called in errors.
@@ -111,7 +111,7 @@ pub fn run(args: &TrainVisionArgs, config: Option<&Path>) -> anyhow::Result<()> 
     let first = &jobs[0].config;
     runs::install_stop_handler();
     let outcome =
-        backend::run(first.backend, Train { jobs: jobs.clone(), data, quiet: args.run.quiet }).and_then(|r| r);
+        backend::run(first.backend, Train { jobs: jobs.clone(), data, shown: args.run.shown() }).and_then(|r| r);
     runs::report(&jobs.iter().map(|j| j.dir.as_path()).collect::<Vec<_>>(), &top, "vision", outcome.is_ok());
     outcome
 }
@@ -149,7 +149,7 @@ fn new_jobs(
 struct Train {
     jobs: Vec<Job>,
     data: (ImageDataset, ImageDataset),
-    quiet: bool,
+    shown: Shown,
 }
 
 impl Task for Train {
@@ -158,9 +158,11 @@ impl Task for Train {
     const FAST_ON_CPU: bool = true;
 
     fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<()> {
-        let quiet = self.quiet;
+        let shown = &self.shown;
         let data = &self.data;
-        runs::in_parallel(&self.jobs, quiet, |job, bar| train_one::<B>(job, data, device.clone(), compute, bar, quiet))
+        runs::in_parallel(&self.jobs, shown.quiet, |job, bar| {
+            train_one::<B>(job, data, device.clone(), compute, bar, shown)
+        })
     }
 }
 
@@ -187,13 +189,13 @@ fn train_one<B: AutodiffBackend>(
     device: B::Device,
     compute: Compute,
     bar: &ProgressBar,
-    quiet: bool,
+    shown: &Shown,
 ) -> anyhow::Result<()> {
     let (config, every) = (job.config.vision.clone(), job.config.checkpoint_every);
     let mut trainer = VisionTrainer::<B>::with_engine(config, train.clone(), test.clone(), &device, compute.engine())?;
     // Every epoch's end is a checkpoint too (a milestone of the trainer).
     let every = every.unwrap_or(trainer.steps_per_epoch()).max(1);
-    let run = Run { dir: &job.dir, start: job.start, every, compute, bar, quiet };
+    let run = Run { dir: &job.dir, start: job.start, every, compute, bar, shown };
     run_loop::drive(&mut trainer, run, |era| header(job, era))
 }
 
