@@ -230,12 +230,19 @@ pub struct LlmArgs {
     pub no_advantage_rescale: bool,
 }
 
-/// Options of `era compare`.
+/// The run logs `era compare` and `era export` read ([`crate::compare::load`]).
 #[derive(Debug, Args)]
-pub struct CompareArgs {
+pub struct RunLogs {
     /// Run directories (holding run.jsonl, or seed-*/run.jsonl, or runs further down), or run.jsonl files.
     #[arg(required = true, value_name = "RUN_DIR")]
     pub runs: Vec<PathBuf>,
+}
+
+/// Options of `era compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub logs: RunLogs,
     /// Also write the table to this CSV file (one row per setting and metric, with the IQM and its
     /// interval; then one row per setting over tasks).
     #[arg(long, value_name = "FILE")]
@@ -269,9 +276,8 @@ pub struct CompareArgs {
 /// `era export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Run directories (holding run.jsonl, or seed-*/run.jsonl, or runs further down), or run.jsonl files.
-    #[arg(required = true, value_name = "RUN_DIR")]
-    pub runs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub logs: RunLogs,
     /// Write TensorBoard event files into DIR/<run name>/seed-<S>/ (`tensorboard --logdir DIR`):
     /// every record's metrics as scalars at its step and wall time, the configuration as text.
     #[arg(long, value_name = "DIR")]

@@ -18,7 +18,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     if args.tensorboard.is_none() && args.csv.is_none() {
         bail!("nothing to export to: give --tensorboard DIR, --csv FILE or both");
     }
-    let logs = crate::compare::load(&args.runs)?;
+    let logs = crate::compare::load(&args.logs.runs)?;
     if let Some(dir) = &args.tensorboard {
         for log in &logs {
             let file = write_tensorboard(log, dir)?;

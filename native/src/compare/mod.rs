@@ -27,7 +27,7 @@ const MAX_DEPTH: usize = 4;
 pub fn run(args: &CompareArgs) -> anyhow::Result<()> {
     let bounds = parse_bounds(&args.bounds)?;
     let chosen = args.paired.iter().map(|m| PairedMetric::parse(m)).collect::<anyhow::Result<Vec<_>>>()?;
-    let logs = load(&args.runs)?;
+    let logs = load(&args.logs.runs)?;
     for log in &logs {
         if let Some(line) = log.truncated_at {
             eprintln!(
