@@ -13,21 +13,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh >/dev/null
+section() { printf '\n== %s\n' "$*"; }
+
+# The command line needs Rust alone; the explorer's tools are set up before the explorer is built.
+section "Setting up: Rust for the command line (nothing to install when Rust is there)"
+scripts/setup.sh --cli
 
 if [ -n "${ERA_DEMO_BIN:-}" ]; then
   era=$ERA_DEMO_BIN
   [ -x "$era" ] || { echo "demo: ERA_DEMO_BIN=$era is not an executable file" >&2; exit 1; }
+  section "Using the era binary $era"
 elif [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
-  cargo build --quiet -p era-native
+  section "Building era (debug; minutes the first time, seconds after)"
+  cargo build -p era-native
   era=target/debug/era
 else
-  cargo build --quiet --release -p era-native
+  section "Building era (release; about 10 minutes on 2 cores the first time, seconds after)"
+  cargo build --release -p era-native
   era=target/release/era
 fi
+echo "era is $era: run it from here as $era --help, or install it with"
+echo "'cargo install --path native --locked' (then it is ~/.cargo/bin/era)"
 ex=assets/examples
-
-section() { printf '\n== %s\n' "$*"; }
 
 section "Continuous control: a 6-dimensional Gaussian policy's log-stds, H0 = 0.25 nats per dimension"
 echo "\$ era activation gaussian --h0 1.5 < $ex/gaussian.json"
@@ -112,7 +119,12 @@ echo
 echo "Run logs (JSON Lines, one record per line; open them in the explorer or any JSON tool):"
 for f in "$out"/*/run.jsonl "$out"/vision/*/run.jsonl "$out"/llm/grpo*/run.jsonl; do echo "  $f"; done
 
-section "The explorer, with these runs loaded"
+section "The explorer, with these runs loaded: its tools, then its build (trunk; a few minutes the first time)"
+if ! scripts/setup.sh --web; then
+  echo "demo: the explorer's tools could not be set up (above); the runs are in $out, and"
+  echo "'$era compare $out' tables them. Once 'scripts/setup.sh --web' works, scripts/demo.sh shows them in the browser."
+  exit 1
+fi
 scripts/web.sh build
 # The runs are served beside the page and named in the URL, so the link opens them.
 served=dist/runs/demo

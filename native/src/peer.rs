@@ -12,7 +12,7 @@ use anyhow::Context;
 /// `--against` of `era bench vision` and `era bench llm`: the framework timed beside era.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Framework {
-    /// PyTorch, eager (`scripts/torch_peers.py`).
+    /// PyTorch, eager (`native/peers/torch_peers.py`).
     Torch,
     /// PyTorch with the model wrapped in `torch.compile` (Inductor; on a CPU it needs a C++ compiler,
     /// and each measurement's process compiles anew before it is timed).
@@ -68,13 +68,13 @@ pub struct Peer<'a> {
     pub setup: &'static str,
 }
 
-/// The same SAC update in JAX (`scripts/jax_sac_update.py`).
-pub const JAX_SAC_UPDATE: &str = include_str!("../../scripts/jax_sac_update.py");
-/// The vision models and the Qwen2 update in PyTorch (`scripts/torch_peers.py`).
-pub const TORCH_PEERS: &str = include_str!("../../scripts/torch_peers.py");
+/// The same SAC update in JAX (`native/peers/jax_sac_update.py`).
+pub const JAX_SAC_UPDATE: &str = include_str!("../peers/jax_sac_update.py");
+/// The vision models and the Qwen2 update in PyTorch (`native/peers/torch_peers.py`).
+pub const TORCH_PEERS: &str = include_str!("../peers/torch_peers.py");
 
-/// dm_control's own loop on one suite task (`scripts/dmc_steps.py`).
-pub const DMC_STEPS: &str = include_str!("../../scripts/dmc_steps.py");
+/// dm_control's own loop on one suite task (`native/peers/dmc_steps.py`).
+pub const DMC_STEPS: &str = include_str!("../peers/dmc_steps.py");
 
 /// Where to get a Python with dm_control.
 pub const DMC_SETUP: &str = "eval \"$(scripts/setup-mujoco.sh)\" makes a venv with dm-control and points ERA_GYMNASIUM_PYTHON at it (or pass --dmc-python)";

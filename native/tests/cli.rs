@@ -68,6 +68,23 @@ fn a_mistyped_flag_or_command_keeps_clap_s_tip_and_names_the_help_to_read() {
 }
 
 #[test]
+fn a_closed_pipe_ends_era_quietly() {
+    // 20 000 rows print far more than a pipe holds, so era writes after `head` has gone.
+    let rows: Vec<String> = (0..20_000).map(|i| format!("[{}, -1.0, 2.0]", i % 7)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("raw.json");
+    std::fs::write(&input, format!("{{\"raw\": [{}]}}", rows.join(","))).unwrap();
+    let script =
+        format!("{} activation gaussian --h0 0.5 < {} | head -c 10", env!("CARGO_BIN_EXE_era"), input.display());
+    let out = Command::new("bash").args(["-o", "pipefail", "-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.stdout.len(), 10);
+    assert!(!stderr.contains("panicked") && stderr.is_empty(), "{stderr}");
+    // Killed by SIGPIPE, as `yes | head` is: the shell reports 128 + 13.
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+#[test]
 fn bundled_examples_run() {
     let g = json(&era(&["activation", "gaussian", "--h0", "1.5"], &example("gaussian.json")));
     for h in g["entropy"].as_array().unwrap() {

@@ -27,7 +27,7 @@ fn the_fast_sac_update_is_measured_beside_jax() {
     }
 }
 
-/// The update as the authors released it, transcribed in `scripts/jax_sac_update.py --parity`, and
+/// The update as the authors released it, transcribed in `native/peers/jax_sac_update.py --parity`, and
 /// era's on both engines: the same initial parameters, batches and uniform noise; after 20 updates
 /// every parameter tensor agrees within 10⁻⁴ of its largest magnitude (f32), LayerNorm critics,
 /// AdamW, ELU and orthogonal initialisation included. SAC on the same networks is checked too.
@@ -51,7 +51,7 @@ fn the_released_sac_era_update_matches_jax_parameter_by_parameter() {
 
     let python = std::env::var("ERA_JAX_PYTHON")
         .expect("ERA_JAX_PYTHON is not set: run `eval \"$(scripts/setup-jax.sh)\"` first");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/jax_sac_update.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/jax_sac_update.py");
 
     let mut data = TrainRng::seed_from_u64(11);
     let buffer = ReplayBuffer::random(500, OBS, ACT, 0.1, &mut data);

@@ -188,10 +188,10 @@ pub struct BenchControlArgs {
 pub enum Against {
     /// The burn reference on ndarray.
     Ndarray,
-    /// The same update in JAX (`scripts/jax_sac_update.py`).
+    /// The same update in JAX (`native/peers/jax_sac_update.py`).
     Jax,
     /// `--algo env`: each `dmc/` task beside dm_control's own Python loop on the same task
-    /// (`scripts/dmc_steps.py`, through `--dmc-python`).
+    /// (`native/peers/dmc_steps.py`, through `--dmc-python`).
     DmControl,
 }
 

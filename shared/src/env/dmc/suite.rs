@@ -69,13 +69,14 @@ pub fn definition(id: &str) -> Option<Definition> {
         .copied()
 }
 
-/// Where the suite's XMLs are read from: `$ERA_DMC_ASSETS`, else the setup script's cache
-/// (`$ERA_CACHE_DIR`, `$XDG_CACHE_HOME/era` or `~/.cache/era`, then `dm-control-1.0.50/suite`).
+/// Where the suite's XMLs are read from: `$ERA_DMC_ASSETS`, else `dm-control-1.0.50/suite` beside the
+/// program or in the setup script's cache (`$ERA_CACHE_DIR`, `$XDG_CACHE_HOME/era` or `~/.cache/era`;
+/// see [`crate::env::mujoco::models_dir`]).
 pub fn assets_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(ASSETS_VAR) {
         return dir.into();
     }
-    crate::env::mujoco::cache_dir().join(format!("dm-control-{DM_CONTROL_VERSION}")).join("suite")
+    crate::env::mujoco::models_dir(&Path::new(&format!("dm-control-{DM_CONTROL_VERSION}")).join("suite"))
 }
 
 /// dm_control's `compute_n_steps`: the control timestep must be a whole number of physics steps.

@@ -33,13 +33,25 @@ pub const GYMNASIUM_VERSION: &str = "1.4.0";
 /// Environment variable naming the directory of Gymnasium's MuJoCo XMLs.
 pub const ASSETS_VAR: &str = "ERA_MUJOCO_ASSETS";
 
-/// Where the model XMLs are read from: `$ERA_MUJOCO_ASSETS`, else the setup script's cache
-/// ([`cache_dir`], then `gymnasium-1.4.0/assets`).
+/// Where the model XMLs are read from: `$ERA_MUJOCO_ASSETS`, else [`models_dir`] of
+/// `gymnasium-1.4.0/assets`.
 pub fn assets_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(ASSETS_VAR) {
         return dir.into();
     }
-    cache_dir().join(format!("gymnasium-{GYMNASIUM_VERSION}")).join("assets")
+    models_dir(&Path::new(&format!("gymnasium-{GYMNASIUM_VERSION}")).join("assets"))
+}
+
+/// `rel` (a folder of models as the setup script lays them out) beside the running program, in
+/// `<bin>/../share/era/` where a release archive puts them, so an unpacked release runs the MuJoCo
+/// tasks wherever it is moved; else in the setup script's [`cache_dir`].
+pub fn models_dir(rel: &Path) -> PathBuf {
+    let bundled =
+        std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.join("share").join("era").join(rel)));
+    match bundled {
+        Some(dir) if dir.is_dir() => dir,
+        _ => cache_dir().join(rel),
+    }
 }
 
 /// The setup script's cache: `$ERA_CACHE_DIR`, else `$XDG_CACHE_HOME/era` or `~/.cache/era`.

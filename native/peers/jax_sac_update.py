@@ -17,7 +17,7 @@ Two uses:
 * Timing, `era bench control --algo sac --backend fast --against jax` (through the venv that
   `scripts/setup-jax.sh` makes), or alone:
 
-      python3 scripts/jax_sac_update.py --width 512 --updates 2000 --era on
+      python3 native/peers/jax_sac_update.py --width 512 --updates 2000 --era on
 
   obs 17, action 6, batch 256 gathered from a 100 000-transition buffer of random transitions inside
   the compiled update; `--per-call` updates run inside one compiled call (`lax.fori_loop`), JAX at its

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times dm_control's own Python loop on one suite task, for `era bench control --algo env --against dm-control`.
 
-    python3 - DOMAIN-TASK STEPS < scripts/dmc_steps.py
+    python3 - DOMAIN-TASK STEPS < native/peers/dmc_steps.py
 
 Uniform random actions (1 000 drawn beforehand), the observation dict flattened every step as the
 released SAC-ERA's wrapper does, a reset whenever an episode ends. Prints `<number> steps/s`.

@@ -1,9 +1,9 @@
 """The PyTorch side of `scripts/gpu-check.sh`: the same models era trains, timed in PyTorch (eager, f32)
 on the device at hand, to put era's figures beside a framework's on the same machine.
 
-    python3 scripts/torch_peers.py resnet18 --batch 128 --steps 10 --repeats 3 [--device cuda|cpu]
-    python3 scripts/torch_peers.py small-cnn --batch 64 --steps 10 --repeats 3 [--device …]
-    python3 scripts/torch_peers.py qwen2 --shape qwen2.5-0.5b --rows 128 --width 40 --steps 3 [--device …]
+    python3 native/peers/torch_peers.py resnet18 --batch 128 --steps 10 --repeats 3 [--device cuda|cpu]
+    python3 native/peers/torch_peers.py small-cnn --batch 64 --steps 10 --repeats 3 [--device …]
+    python3 native/peers/torch_peers.py qwen2 --shape qwen2.5-0.5b --rows 128 --width 40 --steps 3 [--device …]
 
 `resnet18`: ResNet-18 with the CIFAR stem (one 3×3 convolution, no pooling), as `era train vision
 --model resnet18` builds it, on random 3×32×32 images over 10 classes; SGD with momentum 0.9 and weight

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Tests every way era is installed, from this checkout, into temporary folders:
+#   1. scripts/setup.sh --cli as a user without root (it must not reach for apt-get or sudo);
+#   2. scripts/release.sh: the archives match SHA256SUMS; unpacked (the MuJoCo one moved after unpacking)
+#      they train on the embedded digits and step a Gymnasium and a DeepMind Control task with no
+#      setup-script environment and no cache, and the explorer's site loads in headless Chromium from a
+#      sub-folder;
+#   3. cargo install --path native --locked into a temporary root: `era --version` and a tiny run;
+#   4. cargo package -p era-shared -p era-native: both crates package and build from their packages.
+# Run by scripts/test.sh after the full setup; about 30 minutes on 2 cores from nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+say() { printf '\n-- install test: %s\n' "$*"; }
+version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
+tiny_vision=(train vision --dataset mnist-embedded --epochs 1 --batch-size 200 --log-every 20 --backend ndarray --quiet)
+
+say "scripts/setup.sh --cli without root"
+mkdir -p "$tmp/shims"
+for tool in apt-get sudo; do
+  printf '#!/bin/sh\necho "%s called" >&2\nexit 97\n' "$tool" >"$tmp/shims/$tool"
+done
+printf '#!/bin/sh\n[ "$1" = -u ] && { echo 1000; exit 0; }\nexec /usr/bin/id "$@"\n' >"$tmp/shims/id"
+chmod +x "$tmp/shims"/*
+PATH="$tmp/shims:$PATH" scripts/setup.sh --cli >"$tmp/setup.txt" 2>&1 || { cat "$tmp/setup.txt"; exit 1; }
+grep -q "ready for the command line" "$tmp/setup.txt"
+if grep -q "called" "$tmp/setup.txt"; then cat "$tmp/setup.txt"; exit 1; fi
+# The full setup, as that user, says what it needs root for instead of failing inside apt.
+if PATH="$tmp/shims:$PATH" ERA_SETUP_PRETEND_MISSING=chromium scripts/setup.sh >"$tmp/setup-full.txt" 2>&1; then
+  echo "the full setup went on without root" >&2; cat "$tmp/setup-full.txt"; exit 1
+fi
+grep -q "needs root" "$tmp/setup-full.txt" || { cat "$tmp/setup-full.txt"; exit 1; }
+
+say "scripts/release.sh, its archives unpacked and run"
+scripts/release.sh --out "$tmp/archives" >/dev/null
+(cd "$tmp/archives" && sha256sum --check --quiet SHA256SUMS)
+mkdir -p "$tmp/unpacked" "$tmp/moved" "$tmp/site"
+for a in "$tmp"/archives/*.tar.gz; do tar -C "$tmp/unpacked" -xzf "$a"; done
+plain=$tmp/unpacked/era-$version-x86_64-linux
+mv "$tmp/unpacked/era-$version-x86_64-linux-mujoco" "$tmp/moved/era"
+mj=$tmp/moved/era
+mv "$tmp/unpacked/era-explorer-$version" "$tmp/site/era-explorer"
+# Nothing from the setup scripts or their cache: what runs is the archive alone.
+bare=(env -u MUJOCO_DYNAMIC_LINK_DIR -u ERA_MUJOCO_ASSETS -u ERA_DMC_ASSETS -u LD_LIBRARY_PATH -u ERA_CACHE_DIR
+  HOME="$tmp/home" XDG_CACHE_HOME="$tmp/home/.cache")
+"${bare[@]}" "$plain/bin/era" --version | grep -q "era $version"
+"${bare[@]}" "$plain/bin/era" "${tiny_vision[@]}" --out "$tmp/runs-plain"
+test -s "$tmp"/runs-plain/*/run.jsonl
+readelf -d "$mj/bin/era" | grep -q 'R.*PATH.*\[\$ORIGIN/../lib\]'
+echo '[[0.1,-0.2,0.3],[0,0,0],[0.5,0.5,0.5],[-1,1,0],[0,0,1]]' >"$tmp/hopper-actions.json"
+echo '[[0.1,-0.2,0.3,0,0,0],[0,0,0,1,1,1],[0.5,0.5,0.5,-0.5,0,0],[-1,1,0,0,0,0],[0,0,1,0,0,0]]' >"$tmp/walker-actions.json"
+"${bare[@]}" "$mj/bin/era" env rollout --env Hopper-v5 --actions "$tmp/hopper-actions.json" >"$tmp/hopper.jsonl"
+"${bare[@]}" "$mj/bin/era" env rollout --env dmc/walker-run --actions "$tmp/walker-actions.json" >"$tmp/walker.jsonl"
+[ "$(grep -c '"reward"' "$tmp/hopper.jsonl")" = 5 ] && [ "$(grep -c '"reward"' "$tmp/walker.jsonl")" = 5 ]
+node web/e2e/release-check.mjs "$tmp/site" era-explorer
+
+say "cargo install --path native --locked into a temporary root"
+# The release build above is reused (same target folder, features and profile): this links at most.
+CARGO_TARGET_DIR=$PWD/target cargo install --path native --locked --root "$tmp/root" --quiet
+"$tmp/root/bin/era" --version | grep -q "era $version"
+"$tmp/root/bin/era" "${tiny_vision[@]}" --out "$tmp/runs-installed"
+test -s "$tmp"/runs-installed/*/run.jsonl
+
+say "cargo package -p era-shared -p era-native (each crate built from its package)"
+cargo package -p era-shared -p era-native --locked --allow-dirty --quiet
+
+say "every install path works"
