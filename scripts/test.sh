@@ -46,8 +46,10 @@ eval "$(scripts/setup-jax.sh)"
 eval "$(scripts/setup-transformers.sh)"
 # tensorboard 2.21.0, for the test that reads era's event files back as TensorBoard does (PyPI only).
 eval "$(scripts/setup-tensorboard.sh)"
-# Everything below builds, lints and tests the MuJoCo tasks and the JAX comparison too.
-features=(--features era-shared/mujoco,era-native/mujoco,era-native/jax,era-native/fuzz)
+# EGL and Mesa's drivers, for MuJoCo's offscreen renderer (videos of MuJoCo tasks) on this headless machine.
+scripts/setup-render.sh
+# Everything below builds, lints and tests the MuJoCo tasks, their videos and the JAX comparison too.
+features=(--features era-shared/mujoco,era-native/mujoco,era-native/render,era-native/jax,era-native/fuzz)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -76,6 +78,9 @@ step "main job (smoke run)"
 # The `era` the tests just built (with MuJoCo and JAX): building it again without those features would
 # recompile wgpu and burn for a second feature set, minutes and gigabytes for nothing.
 ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 ERA_DEMO_BIN=target/debug/era scripts/demo.sh
+
+step "install paths: setup --cli without root, release archives unpacked and run, cargo install, cargo package"
+scripts/test-install.sh
 
 step "GPU check, dry run (tiny sizes, lavapipe for wgpu; CUDA is reported as not built)"
 ERA_BIN=target/debug/era scripts/gpu-check.sh --dry-run --out target/gpu-check-dry/report.json

@@ -25,6 +25,7 @@ mod run_args;
 mod run_loop;
 mod runs;
 mod tensorboard;
+mod video;
 mod vision;
 
 use std::process::ExitCode;

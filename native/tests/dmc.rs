@@ -7,6 +7,8 @@
 mod common;
 
 use common::{TINY_CONTROL, TINY_SAC, era, log, ok};
+#[cfg(feature = "render")]
+use common::{changes, gif_frames, refused};
 use era_shared::metrics;
 use era_shared::runlog::Status;
 
@@ -110,4 +112,44 @@ fn bench_times_the_suite_beside_dm_control() {
     assert!(line.contains("era") && line.contains("dm_control") && line.trim_end().ends_with('×'), "{line}");
     let refused = era(&["bench", "control", "--algo", "env", "--env", "Pendulum-v1", "--against", "dm-control"]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not a DeepMind Control task"));
+}
+
+/// MuJoCo's own offscreen renderer draws the video, through EGL with no display: the variables a
+/// desktop session sets are removed, as on a server.
+#[cfg(feature = "render")]
+#[test]
+fn a_mujoco_task_s_video_is_rendered_offscreen_by_mujoco_without_a_display() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let mut args = vec!["train", "control", "--env", "dmc/walker-run", "--out", out, "--steps", "200"];
+    args.extend_from_slice(TINY_CONTROL);
+    args.extend_from_slice(TINY_SAC);
+    ok(&era(&args));
+    let run = dir.path().join("sac-era-dmc-walker-run");
+    let video = dir.path().join("walker.gif");
+    let (r, v) = (run.to_str().unwrap(), video.to_str().unwrap());
+    let eval = ["eval", "control", "--run", r, "--episodes", "1", "--video", v, "--video-size", "128x96"];
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_era"))
+        .args(eval)
+        .args(["--video-every", "10"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    ok(&result);
+    assert!(String::from_utf8_lossy(&result.stderr).contains("MuJoCo's offscreen renderer"));
+    let (w, h, frames) = gif_frames(&video);
+    // 1 000 steps and the reset, every tenth picture kept.
+    assert_eq!((w, h, frames.len()), (128, 96, 101));
+    // The barely trained walker falls and then lies nearly still (40 of 100 frames changed when written).
+    assert!(changes(&frames) >= 20, "the walker moves: {} of 100 frames changed", changes(&frames));
+    assert_ne!(frames[0], frames[100]);
+    // A rendered scene, not a blank or white buffer: many distinct colours.
+    let colours: std::collections::HashSet<&[u8]> = frames[50].chunks(4).collect();
+    assert!(colours.len() > 50, "{} colours", colours.len());
+    // Beyond the model's offscreen buffer (640 × 480 in the suite's models): named, with the fix.
+    let mut big = eval.to_vec();
+    let last = big.len() - 1;
+    big[last] = "1024x768";
+    refused(&era(&big), "offscreen buffer", &big);
 }

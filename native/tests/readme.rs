@@ -24,6 +24,8 @@ fn tiny_budget(line: &str) -> &'static str {
         "--steps 300 --learning-starts 100 --batch-size 16 --hidden 16,16 --eval-every 300 --eval-episodes 1 --log-every 100 --quiet"
     } else if line.starts_with("era train vision") {
         "--epochs 1 --batch-size 200 --log-every 20 --quiet"
+    } else if line.starts_with("era eval control") {
+        "--episodes 1 --video-every 20"
     } else if line.starts_with("era train llm") {
         "--steps 2 --warmup-steps 4 --digits 2 --prompts 2 --group 4 --eval-every 2 --eval-prompts 4 --log-every 1 --quiet"
     } else {
@@ -71,6 +73,7 @@ fn the_readme_examples_run_as_written() {
     assert!(plots.count() > 0, "no plots/*.svg");
     let events = walk(&d.join("tb")).into_iter().filter(|p| p.to_string_lossy().contains("tfevents")).count();
     assert!(events > 0, "no event file under tb/");
+    assert!(std::fs::metadata(d.join("walker.gif")).unwrap().len() > 1000, "no walker.gif");
     let csv = std::fs::read_to_string(d.join("curves.csv")).unwrap();
     assert!(csv.lines().count() > 2 && csv.starts_with("run,seed,step,"), "{csv}");
     let table = lines.iter().position(|l| l.starts_with("era compare")).unwrap();

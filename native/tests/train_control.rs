@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{
-    changed, era, kill_at_checkpoint, log, ok, records, refused, settings, signal_at_checkpoint, spawn_until,
-    train_control_args,
+    changed, changes, era, gif_frames, kill_at_checkpoint, log, ok, records, refused, settings, signal_at_checkpoint,
+    spawn_until, train_control_args,
 };
 use era_shared::runlog::Status;
 
@@ -535,4 +535,46 @@ fn a_full_disk_stops_the_run_with_its_checkpoints_and_log_intact() {
     assert_eq!(log(&run).footer.unwrap().status, Status::Failed);
     let resumed = era(&["train", "control", "--resume", run.to_str().unwrap(), "--quiet"]);
     assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+}
+
+#[test]
+fn eval_writes_the_first_episode_as_a_gif_of_the_size_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&train(dir.path(), "p", &["--env", "Pendulum-v1", "--steps", "300", "--eval-every", "300"]));
+    let run = dir.path().join("p");
+    let video = dir.path().join("videos/p.gif");
+    let (r, v) = (run.to_str().unwrap(), video.to_str().unwrap());
+    let out = era(&[
+        "eval",
+        "control",
+        "--run",
+        r,
+        "--episodes",
+        "2",
+        "--video",
+        v,
+        "--video-size",
+        "160x120",
+        "--video-every",
+        "2",
+    ]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drawn by the task's scene"));
+    let (w, h, frames) = gif_frames(&video);
+    // Pendulum's 200 steps and its reset: 201 pictures, every second one kept.
+    assert_eq!((w, h, frames.len()), (160, 120, 101));
+    assert!(changes(&frames) >= 50, "the pendulum moves: {} of 100 frames changed", changes(&frames));
+    assert!(frames[0].chunks(4).any(|p| p[..3] == era_shared::env::Role::Body.rgb()), "the rod is drawn");
+
+    for (flags, needle) in [
+        (vec!["--video", "p.mp4"], "FILE.gif"),
+        (vec!["--video", v, "--video-size", "8x8"], "16 to 4096"),
+        (vec!["--video", v, "--video-size", "big"], "WIDTHxHEIGHT"),
+        (vec!["--video", v, "--video-every", "0"], "--video-every"),
+        (vec!["--video", v, "--video-renderer", "mujoco"], "not a MuJoCo task"),
+    ] {
+        let mut args = vec!["eval", "control", "--run", r, "--episodes", "1"];
+        args.extend(flags);
+        refused(&era(&args), needle, &args);
+    }
 }

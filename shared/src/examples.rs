@@ -142,6 +142,19 @@ pub const EXAMPLES: &[Example] = &[
             },
         ],
     },
+    Example {
+        title: "DeepMind Control walker-run: SAC-ERA vs SAC, the released protocol at width 256, 100 000 steps",
+        arms: &[
+            Arm {
+                command: "era train control --env dmc/walker-run --algo sac --era on --backend fast --hidden 256,256 --steps 100000",
+                files: &["sac-era-dmc-walker-run.jsonl"],
+            },
+            Arm {
+                command: "era train control --env dmc/walker-run --algo sac --era off --backend fast --hidden 256,256 --steps 100000",
+                files: &["sac-dmc-walker-run.jsonl"],
+            },
+        ],
+    },
 ];
 
 #[cfg(test)]

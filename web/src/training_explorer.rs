@@ -200,20 +200,14 @@ fn draw_scene(canvas: &web_sys::HtmlCanvasElement, scene: &Scene) -> Result<(), 
     let (w, h) = (f64::from(canvas.width()), f64::from(canvas.height()));
     ctx.set_fill_style_str("#ffffff");
     ctx.fill_rect(0.0, 0.0, w, h);
-    let [x0, x1, y0, y1] = scene.view;
-    let scale = (w / (x1 - x0)).min(h / (y1 - y0));
-    let (ox, oy) = ((w - scale * (x1 - x0)) / 2.0, (h - scale * (y1 - y0)) / 2.0);
-    let px = |p: [f64; 2]| (ox + (p[0] - x0) * scale, h - oy - (p[1] - y0) * scale);
-    let colour = |r: Role| match r {
-        Role::Ground => "#9a9a9a",
-        Role::Body => "#0072b2",
-        Role::Joint => "#1b1b1b",
-        Role::Target => "#d55e00",
-    };
+    let fit = scene.fit(w, h);
+    let scale = fit.scale;
+    let px = |p: [f64; 2]| fit.to_pixels(p);
+    let colour = |r: Role| r.css();
     for shape in &scene.shapes {
         match shape {
             Shape::Segment { from, to, width, role } => {
-                ctx.set_stroke_style_str(colour(*role));
+                ctx.set_stroke_style_str(&colour(*role));
                 ctx.set_line_width((width * scale).max(1.0));
                 ctx.set_line_cap("round");
                 ctx.begin_path();
@@ -223,14 +217,14 @@ fn draw_scene(canvas: &web_sys::HtmlCanvasElement, scene: &Scene) -> Result<(), 
                 ctx.stroke();
             }
             Shape::Circle { center, radius, role } => {
-                ctx.set_fill_style_str(colour(*role));
+                ctx.set_fill_style_str(&colour(*role));
                 ctx.begin_path();
                 let c = px(*center);
                 let _ = ctx.arc(c.0, c.1, (radius * scale).max(1.5), 0.0, std::f64::consts::TAU);
                 ctx.fill();
             }
             Shape::Polyline { points, role } => {
-                ctx.set_stroke_style_str(colour(*role));
+                ctx.set_stroke_style_str(&colour(*role));
                 ctx.set_line_width(2.0);
                 ctx.begin_path();
                 for (i, p) in points.iter().enumerate() {

@@ -139,6 +139,23 @@ pub struct EvalControlArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
+    /// Write the first evaluation episode as an animated GIF (a run of several seeds writes
+    /// FILE-seed-S.gif for each).
+    #[arg(long, value_name = "FILE.gif")]
+    pub video: Option<PathBuf>,
+    /// Frame size of --video, WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH", default_value = "320x240", value_parser = crate::video::parse_size)]
+    pub video_size: (u32, u32),
+    /// Frames per second of --video's playback.
+    #[arg(long, default_value_t = 30.0)]
+    pub video_fps: f64,
+    /// Keep every n-th step in --video (1: every step).
+    #[arg(long, default_value_t = 1)]
+    pub video_every: usize,
+    /// How --video's frames are drawn: auto is MuJoCo's offscreen renderer for MuJoCo tasks when era
+    /// is built with `--features render`, the task's 2-D scene otherwise.
+    #[arg(long, value_enum, default_value_t = crate::video::Renderer::Auto)]
+    pub video_renderer: crate::video::Renderer,
 }
 
 /// Options of `era bench control`.

@@ -20,6 +20,7 @@ use crate::checkpoint;
 use crate::overlay;
 use crate::run_loop::{self, Latest, Presented, Run, Shown};
 use crate::runs::{self, Start};
+use crate::video::{Recorder, VideoSpec};
 
 /// What `config.json` holds: the trainer's settings plus how the run is executed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,13 +253,33 @@ impl<B: AutodiffBackend> Presented for ControlTrainer<B> {
 
 /// Runs `era eval control`.
 pub fn eval(args: &EvalControlArgs) -> anyhow::Result<()> {
+    let video = args.video.as_ref().map(|path| VideoSpec {
+        path: path.clone(),
+        size: args.video_size,
+        fps: args.video_fps,
+        every: args.video_every,
+        renderer: args.video_renderer,
+    });
+    if let Some(v) = &video {
+        v.check()?;
+    }
     let dirs = runs::run_dirs(&args.run)?;
-    backend::run(args.backend, Eval { dirs, episodes: args.episodes.max(1) })?
+    backend::run(args.backend, Eval { dirs, episodes: args.episodes.max(1), video })?
 }
 
 struct Eval {
     dirs: Vec<PathBuf>,
     episodes: usize,
+    video: Option<VideoSpec>,
+}
+
+/// `--video FILE.gif` for one seed of a run of `seeds` seeds: `FILE-seed-S.gif` when there are several.
+fn video_path(path: &std::path::Path, seed: u64, seeds: usize) -> PathBuf {
+    if seeds <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    path.with_file_name(format!("{stem}-seed-{seed}.gif"))
 }
 
 impl Task for Eval {
@@ -276,7 +297,21 @@ impl Task for Eval {
             let engine = config.backend.engine();
             let mut trainer = ControlTrainer::<B>::with_engine(config.control.clone(), &device, engine)?;
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
-            let ret = pollster::block_on(trainer.evaluate(self.episodes))?;
+            let ret = match &self.video {
+                None => pollster::block_on(trainer.evaluate(self.episodes))?,
+                Some(spec) => {
+                    let path = video_path(&spec.path, config.control.seed, self.dirs.len());
+                    let mut recorder =
+                        Recorder::new(trainer.eval_env(), VideoSpec { path: path.clone(), ..spec.clone() })?;
+                    let ret =
+                        pollster::block_on(trainer.evaluate_watched(self.episodes, &mut |env| recorder.capture(env)))?;
+                    let renderer = recorder.renderer_name();
+                    let frames = recorder.finish()?;
+                    let (w, h) = spec.size;
+                    eprintln!("era: {}: {frames} frames of {w}x{h} drawn by {renderer}", path.display());
+                    ret
+                }
+            };
             println!(
                 "{}: {} on {} seed {}, checkpoint at step {}: mean return {ret:.2} over {} deterministic episodes",
                 dir.display(),

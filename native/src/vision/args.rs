@@ -68,6 +68,14 @@ pub struct TrainVisionArgs {
     /// Side that image-folder images are resized to.
     #[arg(long)]
     pub image_size: Option<u32>,
+    /// MiB of decoded image-folder images kept in memory (folders are decoded batch by batch on every
+    /// core, the next batch while one trains; the rest are decoded again when needed).
+    #[arg(long, value_name = "MIB")]
+    pub cache_mb: Option<f64>,
+    /// Decode an image folder whole into memory before training, instead of batch by batch.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preload: bool,
     /// Log training statistics every this many steps.
     #[arg(long)]
     pub log_every: Option<u64>,

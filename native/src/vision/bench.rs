@@ -70,6 +70,7 @@ fn synthetic(n: usize, [c, h, w]: [usize; 3]) -> ImageDataset {
         height: h,
         width: w,
         class_names: (0..10).map(|i| i.to_string()).collect(),
+        files: None,
     }
 }
 

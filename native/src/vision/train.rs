@@ -86,8 +86,14 @@ pub fn vision_config(a: &TrainVisionArgs, base: Option<&VisionConfig>, seed: u64
 /// Both splits of the dataset a config names.
 fn load(config: &VisionConfig, dir: Option<&std::path::Path>) -> anyhow::Result<(ImageDataset, ImageDataset)> {
     let d = config.dataset;
-    let train = d.load(dir, Split::Train, config.image_size)?;
-    let test = d.load(dir, Split::Test, config.image_size)?;
+    let (train, test) = if config.preload {
+        (d.load(dir, Split::Train, config.image_size)?, d.load(dir, Split::Test, config.image_size)?)
+    } else {
+        (
+            d.open(dir, Split::Train, config.image_size, config.cache_mb)?,
+            d.open(dir, Split::Test, config.image_size, config.cache_mb)?,
+        )
+    };
     Ok((train, test))
 }
 

@@ -127,3 +127,22 @@ pub fn signal_at_checkpoint<S: AsRef<std::ffi::OsStr>>(
     assert!(sent.success(), "kill -s {signal}");
     child.wait().unwrap()
 }
+
+/// The frames of a GIF as RGBA, with its width and height.
+pub fn gif_frames(path: &Path) -> (u16, u16, Vec<Vec<u8>>) {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = options.read_info(std::fs::File::open(path).unwrap()).unwrap();
+    let (w, h) = (decoder.width(), decoder.height());
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
+        assert_eq!((frame.width, frame.height), (w, h), "every frame covers the picture");
+        frames.push(frame.buffer.to_vec());
+    }
+    (w, h, frames)
+}
+
+/// How many of `frames` differ from the one before.
+pub fn changes(frames: &[Vec<u8>]) -> usize {
+    frames.windows(2).filter(|w| w[0] != w[1]).count()
+}

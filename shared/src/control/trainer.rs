@@ -324,15 +324,29 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
         Ok(episodes)
     }
 
+    /// The environment evaluations run on.
+    pub fn eval_env(&self) -> &Env {
+        &self.eval_env
+    }
+
     /// Mean undiscounted return of `episodes` deterministic (mean-action) episodes on a separate
     /// environment, seeded from the run's seed and the current step so every evaluation is reproducible.
     pub async fn evaluate(&mut self, episodes: usize) -> Result<f64, TrainError> {
+        self.evaluate_watched(episodes, &mut |_| ()).await
+    }
+
+    /// [`Self::evaluate`], calling `watch` with the environment after the first episode's reset and
+    /// after each of its steps (a video records it).
+    pub async fn evaluate_watched(&mut self, episodes: usize, watch: &mut dyn FnMut(&Env)) -> Result<f64, TrainError> {
         let spec = self.eval_env.spec().clone();
         let d = spec.action.dims();
         let base = self.config.seed.wrapping_mul(1_000_003).wrapping_add(self.step.wrapping_mul(7919));
         let mut total = 0.0;
         for e in 0..episodes {
             let mut obs = self.eval_env.reset(Some(base.wrapping_add(e as u64)));
+            if e == 0 {
+                watch(&self.eval_env);
+            }
             loop {
                 let action: Vec<f32> = match (&mut self.agent, &self.config.agent) {
                     (Agent::Sac { agent, .. }, _) => agent.act(&obs, 1, true, &mut self.rng).read().await?,
@@ -344,6 +358,9 @@ impl<B: AutodiffBackend> ControlTrainer<B> {
                     (Agent::Ppo { .. }, AgentConfig::Sac(_)) => unreachable!("a PPO agent is built from a PPO config"),
                 };
                 let s = self.eval_env.step(&spec.action.from_unit(&action))?;
+                if e == 0 {
+                    watch(&self.eval_env);
+                }
                 total += s.reward;
                 obs = s.obs;
                 if s.terminated || s.truncated {

@@ -71,8 +71,15 @@ pub fn load(dir: &Path, split: Split, hundred: bool) -> Result<ImageDataset, Dat
     } else {
         CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect()
     };
-    let mut out =
-        ImageDataset { images: Vec::new(), labels: Vec::new(), channels: 3, height: 32, width: 32, class_names };
+    let mut out = ImageDataset {
+        images: Vec::new(),
+        labels: Vec::new(),
+        channels: 3,
+        height: 32,
+        width: 32,
+        class_names,
+        files: None,
+    };
     for f in &files {
         read_records(&find(&dir, &[f], hint)?, label_bytes, classes, &mut out)?;
     }

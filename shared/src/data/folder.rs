@@ -3,15 +3,28 @@
 //! The split folder is `train` for training and `val` (or `test`) for evaluation; classes are the
 //! sub-folders' names in sorted order, so both splits agree on label numbers. Every image is decoded to
 //! RGB and resized to `size × size` (bilinear), so batches have one shape.
+//!
+//! Images are decoded as batches ask for them ([`Stream`]), not all before training: opening a folder
+//! reads the file list and every file's header (in parallel, so a file that is not an image is named
+//! before training starts); a batch's images are then decoded on a pool of threads, the next batch's
+//! while the current one trains, and kept in a cache of bounded size. So the memory a run needs does not
+//! grow with the number of images, and a folder of any size trains.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use image::imageops::FilterType;
+use lru::LruCache;
+use rayon::prelude::*;
 
 use super::{DataError, ImageDataset, Split};
 
 /// What an image folder must look like.
 pub const FOLDER_HINT: &str = "an image folder has train/<class>/*.png|jpg and val/<class>/*.png|jpg";
+
+/// The decoded images kept by default, in MiB (`--cache-mb`).
+pub const DEFAULT_CACHE_MB: f64 = 64.0;
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -23,8 +36,9 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     Ok(v)
 }
 
-/// Loads one split of an image folder, every image resized to `size × size`.
-pub fn load(dir: &Path, split: Split, size: u32) -> Result<ImageDataset, DataError> {
+/// Opens one split of an image folder, its images to be decoded as batches need them, resized to
+/// `size × size`, with at most `cache_mb` MiB of decoded images kept.
+pub fn open(dir: &Path, split: Split, size: u32, cache_mb: f64) -> Result<ImageDataset, DataError> {
     let names: &[&str] = match split {
         Split::Train => &["train"],
         Split::Test => &["val", "test"],
@@ -38,10 +52,27 @@ pub fn load(dir: &Path, split: Split, size: u32) -> Result<ImageDataset, DataErr
     if classes.is_empty() {
         return Err(DataError::Format { path: root, reason: format!("no class folders ({FOLDER_HINT})") });
     }
+    let mut paths = Vec::new();
+    let mut labels = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        for path in sorted_entries(class)? {
+            let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+            if ["png", "jpg", "jpeg"].contains(&ext.as_str()) {
+                paths.push(path);
+                labels.push(label as u16);
+            }
+        }
+    }
+    if paths.is_empty() {
+        return Err(DataError::Format { path: root, reason: "no PNG or JPEG images in the class folders".into() });
+    }
+    let stream = Stream::new(paths, size, cache_mb)?;
+    // Every header read up front: the first file that is not an image, in the folders' order.
+    stream.pool.install(|| stream.paths.par_iter().map(|p| check_header(p)).collect::<Result<Vec<()>, _>>())?;
     let side = size as usize;
-    let mut out = ImageDataset {
+    Ok(ImageDataset {
         images: Vec::new(),
-        labels: Vec::new(),
+        labels,
         channels: 3,
         height: side,
         width: side,
@@ -49,29 +80,128 @@ pub fn load(dir: &Path, split: Split, size: u32) -> Result<ImageDataset, DataErr
             .iter()
             .map(|c| c.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())
             .collect(),
+        files: Some(Arc::new(stream)),
+    })
+}
+
+/// Reads one split of an image folder into memory, every image decoded and resized to `size × size`.
+pub fn load(dir: &Path, split: Split, size: u32) -> Result<ImageDataset, DataError> {
+    let mut d = open(dir, split, size, 0.0)?;
+    let all: Vec<usize> = (0..d.len()).collect();
+    d.images = d.gather(&all)?;
+    d.files = None;
+    Ok(d)
+}
+
+fn check_header(path: &Path) -> Result<(), DataError> {
+    let bad = |e: &dyn std::fmt::Display| DataError::Format {
+        path: path.to_path_buf(),
+        reason: format!("cannot decode the image: {e}"),
     };
-    for (label, class) in classes.iter().enumerate() {
-        for path in sorted_entries(class)? {
-            let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-            if !["png", "jpg", "jpeg"].contains(&ext.as_str()) {
-                continue;
+    image::ImageReader::open(path)
+        .map_err(|source| DataError::Io { path: path.to_path_buf(), source })?
+        .with_guessed_format()
+        .map_err(|e| bad(&e))?
+        .into_dimensions()
+        .map(|_| ())
+        .map_err(|e| bad(&e))
+}
+
+/// The images of a folder, decoded when asked for, with a bounded cache of decoded ones.
+pub struct Stream {
+    paths: Vec<PathBuf>,
+    size: u32,
+    cache: Mutex<LruCache<usize, Arc<[u8]>>>,
+    pool: rayon::ThreadPool,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").field("images", &self.paths.len()).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+impl Stream {
+    fn new(paths: Vec<PathBuf>, size: u32, cache_mb: f64) -> Result<Self, DataError> {
+        let image_len = 3 * size as usize * size as usize;
+        let images = ((cache_mb.max(0.0) * 1024.0 * 1024.0) as usize / image_len.max(1)).max(1);
+        let threads = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("era-decode-{i}"))
+            .build()
+            .map_err(|e| DataError::Format { path: PathBuf::from("."), reason: format!("no decoding threads: {e}") })?;
+        let cap = NonZeroUsize::new(images).unwrap_or(NonZeroUsize::MIN);
+        Ok(Self { paths, size, cache: Mutex::new(LruCache::new(cap)), pool })
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, LruCache<usize, Arc<[u8]>>> {
+        // The cache holds whole entries only, so a panic elsewhere cannot leave one half-written.
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Image `i`, decoded, resized and channel-first.
+    fn decode(&self, i: usize) -> Result<Arc<[u8]>, DataError> {
+        let path = &self.paths[i];
+        let img = image::open(path)
+            .map_err(|e| DataError::Format { path: path.clone(), reason: format!("cannot decode the image: {e}") })?;
+        let rgb = image::imageops::resize(&img.to_rgb8(), self.size, self.size, FilterType::Triangle);
+        // Channel-first: all red, then green, then blue.
+        let mut out = Vec::with_capacity(rgb.len());
+        for c in 0..3 {
+            out.extend(rgb.pixels().map(|p| p.0[c]));
+        }
+        Ok(out.into())
+    }
+
+    /// The images `indices`, one after the other: cached ones copied, the rest decoded in parallel
+    /// and cached.
+    pub fn gather(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
+        let mut found: Vec<Option<Arc<[u8]>>> = {
+            let mut cache = self.cache();
+            indices.iter().map(|i| cache.get(i).cloned()).collect()
+        };
+        let missing: Vec<usize> = (0..indices.len()).filter(|&k| found[k].is_none()).collect();
+        let decoded: Vec<Arc<[u8]>> =
+            self.pool.install(|| missing.par_iter().map(|&k| self.decode(indices[k])).collect::<Result<_, _>>())?;
+        {
+            let mut cache = self.cache();
+            for (&k, image) in missing.iter().zip(decoded) {
+                cache.put(indices[k], Arc::clone(&image));
+                found[k] = Some(image);
             }
-            let img = image::open(&path).map_err(|e| DataError::Format {
-                path: path.clone(),
-                reason: format!("cannot decode the image: {e}"),
-            })?;
-            let rgb = image::imageops::resize(&img.to_rgb8(), size, size, FilterType::Triangle);
-            // Channel-first: all red, then green, then blue.
-            for c in 0..3 {
-                out.images.extend(rgb.pixels().map(|p| p.0[c]));
-            }
-            out.labels.push(label as u16);
+        }
+        let mut out = Vec::with_capacity(indices.len() * 3 * self.size as usize * self.size as usize);
+        found.iter().flatten().for_each(|image| out.extend_from_slice(image));
+        Ok(out)
+    }
+
+    /// Grows the cache to hold at least `images` decoded images.
+    pub fn hold_at_least(&self, images: usize) {
+        let mut cache = self.cache();
+        if let Some(n) = NonZeroUsize::new(images)
+            && n > cache.cap()
+        {
+            cache.resize(n);
         }
     }
-    if out.is_empty() {
-        return Err(DataError::Format { path: root, reason: "no PNG or JPEG images in the class folders".into() });
+
+    /// Starts decoding `indices` into the cache in the background (the next batch while this one
+    /// trains); a failure is left for [`Stream::gather`] to report.
+    pub fn prefetch(self: &Arc<Self>, indices: Vec<usize>) {
+        let stream = Arc::clone(self);
+        self.pool.spawn(move || {
+            let missing: Vec<usize> = {
+                let cache = stream.cache();
+                indices.into_iter().filter(|i| !cache.contains(i)).collect()
+            };
+            missing.par_iter().for_each(|&i| {
+                if let Ok(image) = stream.decode(i) {
+                    stream.cache().put(i, image);
+                }
+            });
+        });
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -98,5 +228,69 @@ mod tests {
         std::fs::write(dir.path().join("train/dog/c.png"), b"not a png").unwrap();
         let e = load(dir.path(), Split::Train, 4).unwrap_err().to_string();
         assert!(e.contains("c.png: cannot decode the image"), "{e}");
+    }
+
+    /// `n` images per class of `side × side` noise in `dir/train` and `dir/val`, two classes.
+    fn noise_folder(dir: &Path, n: usize, side: u32) {
+        for split in ["train", "val"] {
+            for (c, class) in ["a", "b"].iter().enumerate() {
+                let d = dir.join(split).join(class);
+                std::fs::create_dir_all(&d).unwrap();
+                for i in 0..n {
+                    let img = image::RgbImage::from_fn(side, side, |x, y| {
+                        let v = ((x * 31 + y * 17 + i as u32 * 7 + c as u32 * 101) % 251) as u8;
+                        image::Rgb([v, v.wrapping_mul(3), 255 - v])
+                    });
+                    img.save(d.join(format!("{i:04}.png"))).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_folder_gives_the_bytes_of_the_loaded_one_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        noise_folder(dir.path(), 12, 9);
+        let loaded = load(dir.path(), Split::Train, 6).unwrap();
+        // A cache of a few images: most gathers decode again.
+        let streamed = open(dir.path(), Split::Train, 6, 0.0005).unwrap();
+        assert!(streamed.images.is_empty() && streamed.files.is_some());
+        assert_eq!((streamed.labels.clone(), streamed.len()), (loaded.labels.clone(), 24));
+        for order in [vec![0, 5, 23, 5, 11], (0..24).rev().collect(), vec![7]] {
+            assert_eq!(streamed.gather(&order).unwrap(), loaded.gather(&order).unwrap(), "{order:?}");
+        }
+        streamed.prefetch(&[1, 2, 3]);
+        assert_eq!(streamed.gather(&[3, 2, 1]).unwrap(), loaded.gather(&[3, 2, 1]).unwrap());
+    }
+
+    #[test]
+    fn the_cache_keeps_at_most_its_size_and_grows_to_hold_two_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        noise_folder(dir.path(), 20, 4);
+        // 4 × 4 × 3 = 48 bytes an image: 480 bytes hold 10.
+        let d = open(dir.path(), Split::Train, 4, 480.0 / 1024.0 / 1024.0).unwrap();
+        let stream = d.files.as_ref().unwrap();
+        d.gather(&(0..40).collect::<Vec<_>>()).unwrap();
+        let (len, cap) = {
+            let cache = stream.cache();
+            (cache.len(), cache.cap().get())
+        };
+        assert_eq!((len, cap), (10, 10));
+        d.hold_at_least(16);
+        d.gather(&(0..40).collect::<Vec<_>>()).unwrap();
+        assert_eq!(stream.cache().len(), 16);
+    }
+
+    #[test]
+    fn an_image_that_breaks_after_its_header_is_named_when_its_batch_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        noise_folder(dir.path(), 3, 16);
+        let victim = dir.path().join("train/b/0001.png");
+        let bytes = std::fs::read(&victim).unwrap();
+        std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+        let d = open(dir.path(), Split::Train, 8, 1.0).unwrap();
+        assert!(d.gather(&[0, 1, 2]).is_ok());
+        let e = d.gather(&[3, 4]).unwrap_err().to_string();
+        assert!(e.contains("0001.png: cannot decode the image"), "{e}");
     }
 }

@@ -68,7 +68,15 @@ pub fn parse(
     if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| usize::from(**l) >= class_names.len()) {
         return Err(bad(labels_name, format!("label {l} of image {i} is outside 0..{}", class_names.len())));
     }
-    Ok(ImageDataset { images: images[16..].to_vec(), labels, channels: 1, height: rows, width: cols, class_names })
+    Ok(ImageDataset {
+        images: images[16..].to_vec(),
+        labels,
+        channels: 1,
+        height: rows,
+        width: cols,
+        class_names,
+        files: None,
+    })
 }
 
 /// Loads one split of MNIST (`fashion = false`) or Fashion-MNIST from `dir`, gzipped or not.

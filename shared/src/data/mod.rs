@@ -16,6 +16,7 @@ pub mod folder;
 pub mod idx;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -65,7 +66,22 @@ impl DatasetKind {
         matches!(self, Self::Cifar10 | Self::Cifar100 | Self::Folder)
     }
 
-    /// One split, from `dir` (ignored for the embedded digits); folder images are resized to
+    /// One split for training: [`DatasetKind::load`], except that an image folder is opened to be
+    /// decoded batch by batch ([`folder::open`]) with at most `cache_mb` MiB of decoded images kept.
+    pub fn open(
+        self,
+        dir: Option<&Path>,
+        split: Split,
+        image_size: u32,
+        cache_mb: f64,
+    ) -> Result<ImageDataset, DataError> {
+        match (self, dir) {
+            (Self::Folder, Some(dir)) => folder::open(dir, split, image_size, cache_mb),
+            _ => self.load(dir, split, image_size),
+        }
+    }
+
+    /// One split in memory, from `dir` (ignored for the embedded digits); folder images are resized to
     /// `image_size × image_size`.
     pub fn load(self, dir: Option<&Path>, split: Split, image_size: u32) -> Result<ImageDataset, DataError> {
         let dir = || dir.ok_or(DataError::NoDirectory { dataset: self.as_str() });
@@ -89,10 +105,11 @@ pub enum Split {
     Test,
 }
 
-/// Images as bytes `[n × channels × height × width]` with their labels.
-#[derive(Debug, Clone, PartialEq)]
+/// Images as bytes `[n × channels × height × width]` with their labels: in memory, or decoded from
+/// their files as batches ask for them ([`folder::Stream`]).
+#[derive(Debug, Clone)]
 pub struct ImageDataset {
-    /// Pixel bytes, image after image, each channel-first.
+    /// Pixel bytes, image after image, each channel-first (empty when `files` holds the images).
     pub images: Vec<u8>,
     /// One label per image, in `0..classes`.
     pub labels: Vec<u16>,
@@ -104,6 +121,24 @@ pub struct ImageDataset {
     pub width: usize,
     /// Class names, one per class.
     pub class_names: Vec<String>,
+    /// Where the images are decoded from, when they are not in `images`.
+    pub files: Option<Arc<folder::Stream>>,
+}
+
+impl PartialEq for ImageDataset {
+    /// Same images (in memory, or the same opened folder) with the same labels and shape.
+    fn eq(&self, other: &Self) -> bool {
+        let files = match (&self.files, &other.files) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        files
+            && self.images == other.images
+            && self.labels == other.labels
+            && (self.channels, self.height, self.width) == (other.channels, other.height, other.width)
+            && self.class_names == other.class_names
+    }
 }
 
 impl ImageDataset {
@@ -127,10 +162,37 @@ impl ImageDataset {
         self.channels * self.height * self.width
     }
 
-    /// The bytes of image `i`.
+    /// The bytes of image `i` of a dataset held in memory (empty for one decoded from files:
+    /// [`ImageDataset::gather`] reads either).
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.image_len();
-        &self.images[i * n..(i + 1) * n]
+        self.images.get(i * n..(i + 1) * n).unwrap_or_default()
+    }
+
+    /// The bytes of the images `indices`, one after the other, decoding those read from files.
+    pub fn gather(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
+        if let Some(files) = &self.files {
+            return files.gather(indices);
+        }
+        let mut out = Vec::with_capacity(indices.len() * self.image_len());
+        indices.iter().for_each(|&i| out.extend_from_slice(self.image(i)));
+        Ok(out)
+    }
+
+    /// Starts decoding the images `indices` in the background, when they come from files (the next
+    /// batch while this one trains).
+    pub fn prefetch(&self, indices: &[usize]) {
+        if let Some(files) = &self.files {
+            files.prefetch(indices.to_vec());
+        }
+    }
+
+    /// Makes room for at least `images` decoded images in the cache (two batches: the one training
+    /// and the one being decoded), whatever the cache's size in MiB.
+    pub fn hold_at_least(&self, images: usize) {
+        if let Some(files) = &self.files {
+            files.hold_at_least(images);
+        }
     }
 }
 

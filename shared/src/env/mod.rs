@@ -23,6 +23,8 @@ pub mod mountain_car;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
 pub mod pendulum;
+#[cfg(feature = "render")]
+pub mod render;
 pub mod scene;
 pub mod two_link_reacher;
 pub mod vec_env;
@@ -192,6 +194,16 @@ pub trait Dynamics: Send + Sync + fmt::Debug {
     fn restore_sim_state(&self, _sim: &[f64]) -> Result<(), EnvError> {
         Ok(())
     }
+    /// MuJoCo's offscreen renderer of this task's model, `width × height` (`None`: not a MuJoCo task).
+    #[cfg(feature = "render")]
+    fn renderer(&self, _width: u32, _height: u32) -> Option<Result<mujoco_rs::renderer::MjRenderer, String>> {
+        None
+    }
+    /// Draws `state` with a renderer made by [`Dynamics::renderer`].
+    #[cfg(feature = "render")]
+    fn render(&self, _state: &[f64], _renderer: &mut mujoco_rs::renderer::MjRenderer) -> Result<(), String> {
+        Err("not a MuJoCo task".into())
+    }
 }
 
 /// The ids of the pure-Rust environments (every build, the browser too), in the order `era env list` prints them.
@@ -199,6 +211,11 @@ pub const ENV_IDS: &[&str] = &[pendulum::ID, mountain_car::ID, two_link_reacher:
 
 /// The ids of the MuJoCo locomotion tasks (available with the `mujoco` feature).
 pub const MUJOCO_ENV_IDS: &[&str] = &["HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"];
+
+/// Whether `id` names a MuJoCo task (Gymnasium's or DeepMind Control's), in any build.
+pub fn is_mujoco(id: &str) -> bool {
+    MUJOCO_ENV_IDS.contains(&id) || DMC_ENV_IDS.contains(&id)
+}
 
 /// Every id this build can make: [`ENV_IDS`], plus [`MUJOCO_ENV_IDS`] and [`DMC_ENV_IDS`] with the
 /// `mujoco` feature.
@@ -419,6 +436,11 @@ impl Env {
     /// What to draw now.
     pub fn scene(&self) -> Scene {
         self.dynamics.scene(&self.state)
+    }
+
+    /// The task's physics.
+    pub fn dynamics(&self) -> &dyn Dynamics {
+        self.dynamics.as_ref()
     }
 
     /// A snapshot from which [`Env::restore`] continues exactly.

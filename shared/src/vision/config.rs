@@ -56,6 +56,14 @@ pub struct VisionConfig {
     /// Side in pixels that image-folder images are resized to.
     #[config(default = 224)]
     pub image_size: u32,
+    /// MiB of decoded image-folder images kept in memory; the others are decoded again when a batch
+    /// needs them (image folders are decoded batch by batch, never all at once).
+    #[config(default = 64.0)]
+    pub cache_mb: f64,
+    /// Decode an image folder whole into memory before training (on every core), instead of batch by
+    /// batch: for folders that fit in memory and train for many epochs.
+    #[config(default = false)]
+    pub preload: bool,
     /// Seed of the initialisation, shuffles, augmentation and dropout.
     #[config(default = 0)]
     pub seed: u64,
@@ -118,6 +126,9 @@ impl VisionConfig {
             return bad(format!("--lr {}: must be > 0", self.lr));
         }
         let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        if !non_negative(self.cache_mb) {
+            return bad(format!("--cache-mb {}: must be a size in MiB, ≥ 0", self.cache_mb));
+        }
         if !(0.0..1.0).contains(&self.momentum) || !non_negative(self.weight_decay) || !non_negative(self.warmup_epochs)
         {
             return bad(format!(

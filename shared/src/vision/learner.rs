@@ -141,7 +141,8 @@ impl<B: AutodiffBackend> Learner<B> for BurnLearner<B> {
         Box::pin(async move {
             let net = self.net.valid();
             let mut sum = EvalSum::new();
-            for (pixels, labels) in course.eval_batches(data) {
+            for batch in course.eval_batches(data) {
+                let (pixels, labels) = batch?;
                 let x = upload::<B::InnerBackend, 4>(
                     &pixels,
                     [labels.len(), data.channels, data.height, data.width],

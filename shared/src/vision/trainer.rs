@@ -125,6 +125,9 @@ impl Course {
             Regularizer::Era => Some(SoftmaxFloor::new(classes, config.h0, config.tau, config.era_mode)?),
             _ => None,
         };
+        // Room for the batch training and the one decoding, when images come from files.
+        train.hold_at_least(2 * config.batch_size.min(train.len()));
+        test.hold_at_least(2 * config.eval_batch_size.min(test.len()));
         Ok(Self { config, floor, train, test, step: 0, order: (usize::MAX, Vec::new()), window: Window::default() })
     }
 
@@ -173,7 +176,7 @@ impl Course {
 
     /// The images of the batch at `step`, normalised (and augmented when the dataset calls for it),
     /// `[batch, channels, height, width]`, with their labels.
-    pub(crate) fn batch(&mut self, step: u64) -> (Vec<f32>, Vec<u16>) {
+    pub(crate) fn batch(&mut self, step: u64) -> Result<(Vec<f32>, Vec<u16>), TrainError> {
         let epoch = (step / self.steps_per_epoch()) as usize;
         if self.order.0 != epoch {
             let mut order: Vec<usize> = (0..self.train.len()).collect();
@@ -186,10 +189,16 @@ impl Course {
         let mut rng = TrainRng::seed_from_u64(derive(self.config.seed, AUGMENT, step));
         let norm = self.config.dataset.normalization();
         let d = &self.train;
+        let indices = &self.order.1[start..start + bs];
+        let bytes = d.gather(indices).map_err(|e| TrainError::Config(e.to_string()))?;
+        // The next batch of this epoch decodes while this one trains.
+        if start + 2 * bs <= self.order.1.len() {
+            d.prefetch(&self.order.1[start + bs..start + 2 * bs]);
+        }
         let mut pixels = Vec::with_capacity(bs * d.image_len());
         let mut labels = Vec::with_capacity(bs);
-        for &i in &self.order.1[start..start + bs] {
-            let image = d.image(i);
+        for (k, &i) in indices.iter().enumerate() {
+            let image = &bytes[k * d.image_len()..(k + 1) * d.image_len()];
             if augment {
                 let pad = d.height.max(d.width) / 8;
                 let crop = augment::random_crop_flip(image, d.channels, d.height, d.width, pad, &mut rng);
@@ -199,7 +208,7 @@ impl Course {
             }
             labels.push(d.labels[i]);
         }
-        (pixels, labels)
+        Ok((pixels, labels))
     }
 
     /// Books the step just taken (its loss, and the output logits `z` of its batch with their
@@ -256,16 +265,23 @@ impl Course {
         }
     }
 
-    /// The evaluation batches of `data`: normalised pixels and labels, `eval_batch_size` images each.
-    pub(crate) fn eval_batches<'a>(&self, data: &'a ImageDataset) -> impl Iterator<Item = (Vec<f32>, Vec<u16>)> + 'a {
+    /// The evaluation batches of `data`: normalised pixels and labels, `eval_batch_size` images each
+    /// (the next one decoding while one is evaluated, when `data` comes from files).
+    pub(crate) fn eval_batches<'a>(
+        &self,
+        data: &'a ImageDataset,
+    ) -> impl Iterator<Item = Result<(Vec<f32>, Vec<u16>), TrainError>> + 'a {
         let norm = self.config.dataset.normalization();
         let indices: Vec<usize> = (0..data.len()).collect();
         let bs = self.config.eval_batch_size;
         (0..data.len().div_ceil(bs)).map(move |c| {
             let chunk = &indices[c * bs..((c + 1) * bs).min(data.len())];
+            let next = &indices[((c + 1) * bs).min(data.len())..((c + 2) * bs).min(data.len())];
+            let bytes = data.gather(chunk).map_err(|e| TrainError::Config(e.to_string()))?;
+            data.prefetch(next);
             let mut pixels = Vec::with_capacity(chunk.len() * data.image_len());
-            chunk.iter().for_each(|&i| norm.apply(data.image(i), data.channels, &mut pixels));
-            (pixels, chunk.iter().map(|&i| data.labels[i]).collect())
+            bytes.chunks_exact(data.image_len()).for_each(|image| norm.apply(image, data.channels, &mut pixels));
+            Ok((pixels, chunk.iter().map(|&i| data.labels[i]).collect()))
         })
     }
 
@@ -444,7 +460,7 @@ impl<B: AutodiffBackend> Trainer for VisionTrainer<B> {
             return Ok(Vec::new());
         }
         let step = self.course.step;
-        let (pixels, labels) = self.course.batch(step);
+        let (pixels, labels) = self.course.batch(step)?;
         let lr = self.learning_rate(step);
         let (loss, z) = self.learner.step(&self.course, &pixels, &labels, step, lr).await?;
         let mut out = self.course.finish_step(loss, &z, &labels, lr)?;
@@ -518,6 +534,7 @@ pub(crate) fn bands_of(n: usize, side: usize) -> ImageDataset {
         height: side,
         width: side,
         class_names: vec!["a".into(), "b".into(), "c".into()],
+        files: None,
     }
 }
 

@@ -304,6 +304,18 @@ impl Dynamics for Suite {
         self.sync(&mut sim, state);
         crate::env::mujoco::side_view(sim.physics.model(), sim.physics.data())
     }
+
+    #[cfg(feature = "render")]
+    fn renderer(&self, width: u32, height: u32) -> Option<Result<mujoco_rs::renderer::MjRenderer, String>> {
+        Some(crate::env::render::renderer(self.lock().physics.model(), width, height))
+    }
+
+    #[cfg(feature = "render")]
+    fn render(&self, state: &[f64], renderer: &mut mujoco_rs::renderer::MjRenderer) -> Result<(), String> {
+        let mut sim = self.lock();
+        self.sync(&mut sim, state);
+        crate::env::render::draw(sim.physics.data_mut(), renderer)
+    }
 }
 
 #[cfg(test)]

@@ -422,6 +422,18 @@ impl Dynamics for Locomotion {
         self.sync(&mut sim, state);
         side_view(&self.model, &sim.data)
     }
+
+    #[cfg(feature = "render")]
+    fn renderer(&self, width: u32, height: u32) -> Option<Result<mujoco_rs::renderer::MjRenderer, String>> {
+        Some(super::render::renderer(&self.model, width, height))
+    }
+
+    #[cfg(feature = "render")]
+    fn render(&self, state: &[f64], renderer: &mut mujoco_rs::renderer::MjRenderer) -> Result<(), String> {
+        let mut sim = self.lock();
+        self.sync(&mut sim, state);
+        super::render::draw(&mut sim.data, renderer)
+    }
 }
 
 /// A side view (x, z) of a MuJoCo body tree: a segment from each body to its parent, a circle at

@@ -91,7 +91,11 @@ impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
     fn evaluate<'a>(&'a mut self, course: &'a Course, data: &'a ImageDataset) -> Pending<'a, Evaluation> {
         let mut sum = EvalSum::new();
         let n = data.classes();
-        for (pixels, labels) in course.eval_batches(data) {
+        for batch in course.eval_batches(data) {
+            let (pixels, labels) = match batch {
+                Ok(b) => b,
+                Err(e) => return Box::pin(std::future::ready(Err(e))),
+            };
             let z = self.net.forward(&mut self.ws, &pixels, labels.len(), false, None, self.threads);
             sum.add(&output(&z, n, course.floor.as_ref()), &labels, n);
         }
