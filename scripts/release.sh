@@ -8,18 +8,24 @@
 #                                             every task wherever it is unpacked or moved
 #   era-explorer-VERSION.tar.gz              the explorer's static site (dist/, relative URLs: any static
 #                                             host or a GitHub Pages sub-folder serves it)
-# Usage: scripts/release.sh [--out DIR]      (default target/release-archives; about 15 minutes on 2
-#                                             cores from nothing, a minute when the builds are current)
+# Usage: scripts/release.sh [--out DIR] [--profile P]   (default target/release-archives and the release
+#   profile; about 15 minutes on 2 cores from nothing, a minute when the builds are current. The install
+#   test builds with --profile dev, reusing the test build's dependencies: same archives, unoptimised era)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=target/release-archives
+profile=release
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=${2:?--out needs a folder}; shift 2 ;;
-    *) echo "release: unknown option '$1' (known: --out DIR)" >&2; exit 2 ;;
+    --profile) profile=${2:?--profile needs a cargo profile}; shift 2 ;;
+    *) echo "release: unknown option '$1' (known: --out DIR, --profile P)" >&2; exit 2 ;;
   esac
 done
+# Where cargo puts a profile's binaries.
+bin_dir=target/$profile
+[ "$profile" = dev ] && bin_dir=target/debug
 say() { printf 'release: %s\n' "$*" >&2; }
 
 if [ "$(uname -s)-$(uname -m)" != Linux-x86_64 ]; then
@@ -38,22 +44,22 @@ common() {
   mkdir -p "$1/docs" && cp docs/cli.md "$1/docs/"
 }
 
-say "building era without MuJoCo (release)"
-cargo build --release --locked -p era-native
+say "building era without MuJoCo ($profile profile)"
+cargo build --profile "$profile" --locked -p era-native
 plain=$stage/era-$version-x86_64-linux
 mkdir -p "$plain/bin"
-cp target/release/era "$plain/bin/"
+cp "$bin_dir/era" "$plain/bin/"
 # The build keeps line tables for readable backtraces; the shipped binary goes without (a fifth the size).
 strip --strip-debug "$plain/bin/era"
 common "$plain"
 
-say "building era with MuJoCo, its library found beside the binary (release)"
+say "building era with MuJoCo, its library found beside the binary ($profile profile)"
 eval "$(scripts/setup-mujoco.sh --no-python)"
 # shellcheck disable=SC2016 # $ORIGIN is for the dynamic loader, not the shell.
-ERA_MUJOCO_RPATH='$ORIGIN/../lib' cargo build --release --locked -p era-native --features mujoco
+ERA_MUJOCO_RPATH='$ORIGIN/../lib' cargo build --profile "$profile" --locked -p era-native --features mujoco
 mj=$stage/era-$version-x86_64-linux-mujoco
 mkdir -p "$mj/bin" "$mj/lib" "$mj/share/era"
-cp target/release/era "$mj/bin/"
+cp "$bin_dir/era" "$mj/bin/"
 strip --strip-debug "$mj/bin/era"
 cp "$MUJOCO_DYNAMIC_LINK_DIR"/libmujoco.so.* "$mj/lib/"
 # The layout era looks for beside its binary: share/era/gymnasium-V/assets, share/era/dm-control-V/suite.

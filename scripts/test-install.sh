@@ -7,7 +7,8 @@
 #      sub-folder;
 #   3. cargo install --path native --locked into a temporary root: `era --version` and a tiny run;
 #   4. cargo package -p era-shared -p era-native: both crates package and build from their packages.
-# Run by scripts/test.sh after the full setup; about 30 minutes on 2 cores from nothing.
+# Run by scripts/test.sh last (it leaves target/debug/era built without the test features); about
+# 15 minutes on 2 cores after the test build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -29,7 +30,8 @@ grep -q "ready for the command line" "$tmp/setup.txt"
 if grep -q "called" "$tmp/setup.txt"; then cat "$tmp/setup.txt"; exit 1; fi
 
 say "scripts/release.sh, its archives unpacked and run"
-scripts/release.sh --out "$tmp/archives" >/dev/null
+# The dev profile: the test build's dependencies are reused, so this compiles era's own crates only.
+scripts/release.sh --out "$tmp/archives" --profile dev >/dev/null
 (cd "$tmp/archives" && sha256sum --check --quiet SHA256SUMS)
 mkdir -p "$tmp/unpacked" "$tmp/moved" "$tmp/site"
 for a in "$tmp"/archives/*.tar.gz; do tar -C "$tmp/unpacked" -xzf "$a"; done
@@ -52,8 +54,9 @@ echo '[[0.1,-0.2,0.3,0,0,0],[0,0,0,1,1,1],[0.5,0.5,0.5,-0.5,0,0],[-1,1,0,0,0,0],
 node web/e2e/release-check.mjs "$tmp/site" era-explorer
 
 say "cargo install --path native --locked into a temporary root"
-# The release build above is reused (same target folder, features and profile): this links at most.
-CARGO_TARGET_DIR=$PWD/target cargo install --path native --locked --root "$tmp/root" --quiet
+# --debug and the shared target folder: the archive's build without MuJoCo above is reused (same
+# features and profile), so this links at most; users install with the release profile.
+CARGO_TARGET_DIR=$PWD/target cargo install --path native --locked --debug --root "$tmp/root" --quiet
 "$tmp/root/bin/era" --version | grep -q "era $version"
 "$tmp/root/bin/era" "${tiny_vision[@]}" --out "$tmp/runs-installed"
 test -s "$tmp"/runs-installed/*/run.jsonl

@@ -79,9 +79,6 @@ step "main job (smoke run)"
 # recompile wgpu and burn for a second feature set, minutes and gigabytes for nothing.
 ERA_DEMO_SMOKE=1 ERA_DEMO_NO_SERVE=1 ERA_DEMO_BIN=target/debug/era scripts/demo.sh
 
-step "install paths: setup --cli without root, release archives unpacked and run, cargo install, cargo package"
-scripts/test-install.sh
-
 step "GPU check, dry run (tiny sizes, lavapipe for wgpu; CUDA is reported as not built)"
 ERA_BIN=target/debug/era scripts/gpu-check.sh --dry-run --out target/gpu-check-dry/report.json
 
@@ -97,6 +94,10 @@ grep -q "Paired by seed, grpo-era − grpo (arithmetic)" "$smoke/first.txt"
 test -s "$smoke/plots/arithmetic-rollout_h_resp_window_mean.svg"
 grep -q "^grpo-era,grpo,arithmetic,eval/pass@1,final,0;1;2," "$smoke/llm-paired.csv"
 rm -rf "$smoke"
+
+# Last: its builds of era without the test features replace target/debug/era, which the steps above run.
+step "install paths: setup --cli without root, release archives unpacked and run, cargo install, cargo package"
+scripts/test-install.sh
 
 end_step
 echo
