@@ -62,6 +62,11 @@ CARGO_TARGET_DIR=$PWD/target cargo install --path native --locked --debug --root
 test -s "$tmp"/runs-installed/*/run.jsonl
 
 say "cargo package -p era-shared -p era-native (each crate built from its package)"
+# cargo builds era-native against the era-shared it just packaged, through a temporary local registry
+# whose crates it unpacks under CARGO_HOME once per version and reuses after: an earlier packaging
+# of the same version would be built instead of this one. So those unpacked copies go first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/era-shared-* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/era-native-* \
+  target/package/tmp-registry
 cargo package -p era-shared -p era-native --locked --allow-dirty --quiet
 
 say "every install path works"
