@@ -4,7 +4,7 @@
 # (`--preload`), side by side in one sitting, on 10 000 and 100 000 MNIST-sized images (28 × 28 PNGs,
 # 10 classes, 1 000 held-out images). One epoch of the small CNN each, on the fast CPU path.
 # Usage: scripts/bench-image-folder.sh [--sizes 10000,100000] [--out DIR]   (ERA_BIN: the era to time,
-# default target/release/era; about 10 minutes on 2 cores, most of it writing the PNGs once)
+# default target/release/era; about 2 minutes on 2 cores, writing the PNGs the first time included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -28,7 +28,7 @@ elif [ "${ERA_DEMO_SMOKE:-0}" = 1 ]; then
   cargo build -p era-native
   era=target/debug/era
 else
-  section "Building era (release; about 10 minutes on 2 cores the first time, seconds after)"
+  section "Building era (release; 8 minutes or more on 2 cores the first time, seconds after)"
   cargo build --release -p era-native
   era=target/release/era
 fi

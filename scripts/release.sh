@@ -9,7 +9,8 @@
 #   era-explorer-VERSION.tar.gz              the explorer's static site (dist/, relative URLs: any static
 #                                             host or a GitHub Pages sub-folder serves it)
 # Usage: scripts/release.sh [--out DIR] [--profile P]   (default target/release-archives and the release
-#   profile; about 15 minutes on 2 cores from nothing, a minute when the builds are current. The install
+#   profile; each of the two builds of era takes about 8 minutes on 2 cores once the dependencies are
+#   built, more the first time; a minute in all when the builds are current. The install
 #   test builds with --profile dev, reusing the test build's dependencies: same archives, unoptimised era)
 set -euo pipefail
 cd "$(dirname "$0")/.."

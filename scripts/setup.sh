@@ -43,7 +43,7 @@ fi
 say "Rust $have (era needs $need or newer)"
 if [ "$mode" = cli ]; then
   say "ready for the command line: 'cargo install --path native --locked' puts era in ~/.cargo/bin"
-  say "(about 10 minutes on 2 cores; add '--features mujoco' after eval \"\$(scripts/setup-mujoco.sh)\" for the MuJoCo tasks)"
+  say "(8 minutes on 2 cores once the dependencies are built, more the first time; add '--features mujoco' after eval \"\$(scripts/setup-mujoco.sh)\" for the MuJoCo tasks)"
   exit 0
 fi
 

@@ -56,9 +56,9 @@ node web/e2e/release-check.mjs "$tmp/site" era-explorer
 say "cargo install --path native --locked into a temporary root"
 # --debug and the shared target folder: the archive's build without MuJoCo above is reused (same
 # features and profile), so this links at most; users install with the release profile.
-CARGO_TARGET_DIR=$PWD/target cargo install --path native --locked --debug --root "$tmp/root" --quiet
-"$tmp/root/bin/era" --version | grep -q "era $version"
-"$tmp/root/bin/era" "${tiny_vision[@]}" --out "$tmp/runs-installed"
+CARGO_TARGET_DIR=$PWD/target cargo install --path native --locked --debug --root "$tmp/prefix" --quiet
+"$tmp/prefix/bin/era" --version | grep -q "era $version"
+"$tmp/prefix/bin/era" "${tiny_vision[@]}" --out "$tmp/runs-installed"
 test -s "$tmp"/runs-installed/*/run.jsonl
 
 say "cargo package -p era-shared -p era-native (each crate built from its package)"

@@ -20,6 +20,14 @@ fn actions_file(dir: &std::path::Path, dims: usize, steps: usize) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// The arguments of a tiny SAC-ERA run on dmc/walker-run of `steps` steps under `out`.
+fn tiny_walker_run<'a>(out: &'a str, steps: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["train", "control", "--env", "dmc/walker-run", "--out", out, "--steps", steps];
+    args.extend_from_slice(TINY_CONTROL);
+    args.extend_from_slice(TINY_SAC);
+    args
+}
+
 #[test]
 fn rollout_from_a_seed_or_a_state_with_activations() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,10 +75,7 @@ fn bad_names_and_states_are_named_with_the_fix() {
 #[test]
 fn sac_era_trains_with_the_released_dmc_protocol_and_an_action_repeat() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let mut args = vec!["train", "control", "--env", "dmc/walker-run", "--out", out, "--steps", "300"];
-    args.extend_from_slice(TINY_CONTROL);
-    args.extend_from_slice(TINY_SAC);
+    let mut args = tiny_walker_run(dir.path().to_str().unwrap(), "300");
     ok(&era(&args));
     // The default name has no slash: one folder.
     let run = dir.path().join("sac-era-dmc-walker-run");
@@ -120,11 +125,7 @@ fn bench_times_the_suite_beside_dm_control() {
 #[test]
 fn a_mujoco_task_s_video_is_rendered_offscreen_by_mujoco_without_a_display() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let mut args = vec!["train", "control", "--env", "dmc/walker-run", "--out", out, "--steps", "200"];
-    args.extend_from_slice(TINY_CONTROL);
-    args.extend_from_slice(TINY_SAC);
-    ok(&era(&args));
+    ok(&era(&tiny_walker_run(dir.path().to_str().unwrap(), "200")));
     let run = dir.path().join("sac-era-dmc-walker-run");
     let video = dir.path().join("walker.gif");
     let (r, v) = (run.to_str().unwrap(), video.to_str().unwrap());

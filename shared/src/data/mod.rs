@@ -125,22 +125,6 @@ pub struct ImageDataset {
     pub files: Option<Arc<folder::Stream>>,
 }
 
-impl PartialEq for ImageDataset {
-    /// Same images (in memory, or the same opened folder) with the same labels and shape.
-    fn eq(&self, other: &Self) -> bool {
-        let files = match (&self.files, &other.files) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        };
-        files
-            && self.images == other.images
-            && self.labels == other.labels
-            && (self.channels, self.height, self.width) == (other.channels, other.height, other.width)
-            && self.class_names == other.class_names
-    }
-}
-
 impl ImageDataset {
     /// Number of images.
     pub fn len(&self) -> usize {
