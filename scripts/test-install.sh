@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'echo "test-install: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 say() { printf '\n-- install test: %s\n' "$*"; }
 version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 tiny_vision=(train vision --dataset mnist-embedded --epochs 1 --batch-size 200 --log-every 20 --backend ndarray --quiet)
@@ -25,7 +26,8 @@ for tool in apt-get sudo; do
 done
 printf '#!/bin/sh\n[ "$1" = -u ] && { echo 1000; exit 0; }\nexec /usr/bin/id "$@"\n' >"$tmp/shims/id"
 chmod +x "$tmp/shims"/*
-PATH="$tmp/shims:$PATH" scripts/setup.sh --cli >"$tmp/setup.txt" 2>&1 || { cat "$tmp/setup.txt"; exit 1; }
+# Without ERA_SETUP_DONE, which scripts/test.sh sets to skip setup: here setup.sh itself is tested.
+PATH="$tmp/shims:$PATH" env -u ERA_SETUP_DONE scripts/setup.sh --cli >"$tmp/setup.txt" 2>&1 || { cat "$tmp/setup.txt"; exit 1; }
 grep -q "ready for the command line" "$tmp/setup.txt"
 if grep -q "called" "$tmp/setup.txt"; then cat "$tmp/setup.txt"; exit 1; fi
 
