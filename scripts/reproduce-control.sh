@@ -5,6 +5,8 @@
 #
 #   scripts/reproduce-control.sh [PART…]      PART: sac (default: all of them), sac-delta, ppo, ppo-h0, dmc
 #
+# Each part runs a sweep spec of assets/sweeps/ with `era sweep --local 1` (control-PART.toml):
+#
 #   sac        SAC-ERA (the authors' released settings) vs SAC (same networks) on HalfCheetah-v5 and
 #              Hopper-v5, 3 seeds each arm, ERA_SAC_STEPS steps (default 100000), ERA_SAC_HIDDEN wide
 #              (default 256,256; the authors use 512,512, about 3.5× slower here)
@@ -14,15 +16,16 @@
 #   ppo-h0     PPO-ERA on Hopper-v5 with H0 per dimension in {-0.5, 0, 0.25, 0.5}, 3 seeds
 #   dmc        SAC-ERA vs SAC (same networks) with the released DMC protocol on dmc/walker-run,
 #              dmc/cheetah-run, dmc/quadruped-run, dmc/humanoid-walk and dmc/dog-walk: ERA_DMC_SEEDS
-#              seeds each arm (default 3), ERA_DMC_STEPS steps (default 300000), ERA_DMC_HIDDEN wide
-#              (default 512,512, the release's); ERA_DMC_TASKS (space-separated) to choose tasks.
-#              The paper's budget is ERA_DMC_STEPS=1000000 ERA_DMC_SEEDS=5.
+#              seeds each arm (default and most 3), ERA_DMC_STEPS steps (default 300000), ERA_DMC_HIDDEN
+#              wide (default 512,512, the release's); ERA_DMC_TASKS (space-separated) to choose tasks.
+#              The paper's budget is assets/sweeps/control-dmc-paper.toml, for a cluster (docs/cli.md).
 #   bundle     (not in the default set) thins the PPO runs of HalfCheetah-v5 and Hopper-v5, 5 seeds each
 #              arm, into assets/runs/ppo-*.jsonl for the explorer's replay (needs jq; see below)
 #
 # Resumable: a run that completed is skipped, one that was stopped (Ctrl-C, kill, a reboot) continues
-# from its last checkpoint. Runs go to ERA_REPRO_OUT (default runs/reproduce-control); the tables to
-# that folder's *.csv (seed S of a run NAME is $out/seed-S/NAME). Long: the full set is days of CPU time on 2 cores (see docs/results.md).
+# from its last checkpoint (`era sweep status runs/reproduce-control` shows where each stands). Runs
+# go to ERA_REPRO_OUT (default runs/reproduce-control); the tables to that folder's *.csv (seed S of
+# a run NAME is $out/seed-S/NAME). Long: the full set is days of CPU time on 2 cores (see docs/results.md).
 # Needs MuJoCo (scripts/setup-mujoco.sh, run here) and a release build with the `mujoco` feature.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,55 +59,35 @@ mkdir -p "$out"
 # shellcheck source=lib/reproduce.sh
 . scripts/lib/reproduce.sh
 
-# Seed by seed across the settings of a part, so that a part cut short has as many seeds of each.
+# Each part is a sweep spec in assets/sweeps/ (seed by seed across its settings, so that a part cut
+# short has as many seeds of each), then its table.
 for p in "${parts[@]}"; do
   case "$p" in
     sac)
-      for seed in $(seeds 3); do
-        for env in HalfCheetah-v5 Hopper-v5; do
-          run control "$seed" "sac-era-$env" --env "$env" --algo sac --era on --steps "$sac_steps" --hidden "$sac_hidden" --backend fast
-          run control "$seed" "sac-$env" --env "$env" --algo sac --era off --steps "$sac_steps" --hidden "$sac_hidden" --backend fast
-        done
-      done
+      sweep control-sac -- --steps "$sac_steps" --hidden "$sac_hidden"
       table "SAC-ERA vs SAC (released settings, $sac_hidden, $sac_steps steps)" sac.csv \
         "$out"/seed-*/sac-era-HalfCheetah-v5 "$out"/seed-*/sac-HalfCheetah-v5 \
         "$out"/seed-*/sac-era-Hopper-v5 "$out"/seed-*/sac-Hopper-v5
       ;;
     sac-delta)
-      for seed in $(seeds 3); do
-        run control "$seed" sac-era-delta-auto-HalfCheetah-v5 --env HalfCheetah-v5 --algo sac --era on --delta auto \
-          --steps "$sac_steps" --hidden "$sac_hidden" --backend fast
-      done
+      sweep control-sac-delta -- --steps "$sac_steps" --hidden "$sac_hidden"
       table "SAC-ERA: delta = 0 (released) vs learned delta (HalfCheetah-v5)" sac-delta.csv \
         "$out"/seed-*/sac-era-HalfCheetah-v5 "$out"/seed-*/sac-era-delta-auto-HalfCheetah-v5
       ;;
     ppo)
-      for seed in $(seeds 5); do
-        for env in HalfCheetah-v5 Hopper-v5 Walker2d-v5 Ant-v5; do
-          run control "$seed" "ppo-era-$env" --env "$env" --algo ppo --era on --steps "$ppo_steps" --backend fast
-          run control "$seed" "ppo-$env" --env "$env" --algo ppo --era off --steps "$ppo_steps" --backend fast
-        done
-      done
+      sweep control-ppo -- --steps "$ppo_steps"
       # Named task by task: the H0 sweep's runs (ppo-era-h0-…) are another table.
       table "PPO-ERA vs PPO ($ppo_steps steps)" ppo.csv "$out"/seed-*/ppo{-era,}-{HalfCheetah,Hopper,Walker2d,Ant}-v5
       ;;
     ppo-h0)
-      dirs=()
-      for seed in $(seeds 3); do
-        for h in -0.5 0 0.25 0.5; do
-          run control "$seed" "ppo-era-h0-$h-Hopper-v5" --env Hopper-v5 --algo ppo --era on --h0-per-dim "$h" --steps "$ppo_steps" --backend fast
-        done
-      done
+      sweep control-ppo-h0 -- --steps "$ppo_steps"
       table "PPO-ERA on Hopper-v5 across H0 per dimension" ppo-h0.csv "$out"/seed-*/ppo-era-h0-*-Hopper-v5
       ;;
     dmc)
       dirs=()
-      for seed in $(seeds "$dmc_seeds"); do
-        for task in "${dmc_tasks[@]}"; do
-          run control "$seed" "sac-era-dmc-$task" --env "dmc/$task" --algo sac --era on --steps "$dmc_steps" --hidden "$dmc_hidden" --backend fast
-          run control "$seed" "sac-dmc-$task" --env "dmc/$task" --algo sac --era off --steps "$dmc_steps" --hidden "$dmc_hidden" --backend fast
-        done
-      done
+      only_tasks=$(printf 'dmc/%s,' "${dmc_tasks[@]}")
+      sweep control-dmc --only "env=${only_tasks%,}" --only "seed=$(seq -s, 0 $((dmc_seeds - 1)))" \
+        -- --steps "$dmc_steps" --hidden "$dmc_hidden"
       for task in "${dmc_tasks[@]}"; do
         dirs+=("$out"/seed-*/sac-era-dmc-"$task" "$out"/seed-*/sac-dmc-"$task")
       done

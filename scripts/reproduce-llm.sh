@@ -14,7 +14,8 @@
 #   long   one longer pair (ERA on and off), seed 0, ERA_LLM_LONG_STEPS GRPO steps (default 1800)
 #
 # Each run does its own warm-up; the warm-up does not depend on ERA's settings, so every arm's GRPO
-# starts from the same warm-up model at a seed (a test checks it). Resumable: a completed run is
+# starts from the same warm-up model at a seed (a test checks it). Each part is a sweep spec
+# (assets/sweeps/llm-PART.toml, run with `era sweep --local 1`). Resumable: a completed run is
 # skipped, a stopped one continues from its last checkpoint. Runs go to ERA_REPRO_OUT (default
 # runs/reproduce-llm), seed S of run NAME in $out/seed-S/NAME; tables to *.csv, pictures to plots/.
 # ERA_LLM_BACKEND picks the backend (default ndarray, the CPU); ERA_LLM_ARGS adds options to every
@@ -48,21 +49,16 @@ mkdir -p "$out"
 # shellcheck source=lib/reproduce.sh
 . scripts/lib/reproduce.sh
 
-released=(--era on --era-ratio rollout --no-advantage-rescale --clip-low 1 --clip-high 1)
+# The arms are assets/sweeps/llm-seeds.toml and llm-long.toml; the options here override the specs'.
 for p in "${parts[@]}"; do
   case "$p" in
     seeds)
-      for seed in $(seeds 3); do
-        run llm "$seed" grpo-era "${common[@]}" --era on --steps "$steps"
-        run llm "$seed" grpo "${common[@]}" --era off --steps "$steps"
-        run llm "$seed" grpo-era-released "${common[@]}" "${released[@]}" --steps "$steps"
-      done
+      sweep llm-seeds -- "${common[@]}" --steps "$steps"
       table "GRPO-ERA vs GRPO ($steps GRPO steps, 3 seeds)" llm.csv --score eval/pass@1 --plot "$out/plots" \
         "$out"/seed-*/grpo-era "$out"/seed-*/grpo-era-released "$out"/seed-*/grpo
       ;;
     long)
-      run llm 0 grpo-era-long "${common[@]}" --era on --steps "$long_steps"
-      run llm 0 grpo-long "${common[@]}" --era off --steps "$long_steps"
+      sweep llm-long -- "${common[@]}" --steps "$long_steps"
       table "GRPO-ERA vs GRPO, one seed, $long_steps GRPO steps" llm-long.csv --score eval/pass@1 \
         --plot "$out/plots-long" "$out"/seed-0/grpo-era-long "$out"/seed-0/grpo-long
       ;;

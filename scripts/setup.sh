@@ -8,7 +8,7 @@
 #                            when it is missing
 #   scripts/setup.sh         everything the tests use: the above, rustfmt and clippy, Mesa's software
 #                            Vulkan driver (lavapipe, so the wgpu backend runs without a GPU), Chromium
-#                            and playwright-core (the browser tests)
+#                            and playwright-core (the browser tests), Slurm and munge (the sweep test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,6 +73,12 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "$mode" = all ]; then
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+  # A single-node Slurm on loopback for the `era sweep --slurm` test (scripts/slurm-local.sh).
+  for tool in slurmctld slurmd; do
+    [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+  done
+  command -v sbatch >/dev/null 2>&1 || missing+=(slurm-client)
+  [ -x /usr/sbin/munged ] || missing+=(munge)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""

@@ -70,6 +70,26 @@ CUDARC_CUDA_VERSION=13000 cargo check -p era-native --all-targets --features cud
 step "tests (with MuJoCo compared with Gymnasium itself, and the fast path beside JAX)"
 cargo test --workspace "${features[@]}"
 
+step "Slurm: era sweep as a job array on a single-node cluster on loopback (munge, slurmctld, slurmd)"
+slurm_dir=$(mktemp -d)
+set +e
+slurm_env=$(scripts/slurm-local.sh start "$slurm_dir")
+slurm_rc=$?
+set -e
+if [ "$slurm_rc" = 0 ]; then
+  eval "$slurm_env"
+  trap 'scripts/slurm-local.sh stop "$slurm_dir"' EXIT
+  cargo test --workspace "${features[@]}" --test sweep -- --ignored
+  scripts/slurm-local.sh stop "$slurm_dir"
+  trap - EXIT
+  unset SLURM_CONF
+elif [ "$slurm_rc" = 3 ]; then
+  echo "SKIPPED: the Slurm test (native/tests/sweep.rs, ignored by default): Slurm could not start here (see above)"
+else
+  exit 1
+fi
+rm -rf "$slurm_dir"
+
 step "web: build and lint for wasm32 (trunk, release) and browser tests in headless Chromium"
 scripts/web.sh build
 node --test --test-concurrency=1 web/e2e/
@@ -84,12 +104,13 @@ ERA_BIN=target/debug/era scripts/gpu-check.sh --dry-run --out target/gpu-check-d
 
 step "reproduction scripts (smoke-sized: every run, resume and table of the LLM one)"
 smoke=$(mktemp -d)
-ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STEPS=6 \
-  ERA_LLM_ARGS="--warmup-steps 4 --digits 2 --eval-prompts 4 --prompts 2 --group 4 --eval-every 2 --log-every 1" \
-  scripts/reproduce-llm.sh >"$smoke/first.txt"
+export ERA_LLM_ARGS="--warmup-steps 4 --digits 2 --eval-prompts 4 --prompts 2 --group 4 --eval-every 2 --log-every 1"
+ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STEPS=6 scripts/reproduce-llm.sh \
+  >"$smoke/first.txt" 2>"$smoke/first.err"
 ERA_BIN=target/debug/era ERA_REPRO_OUT="$smoke" ERA_LLM_STEPS=4 ERA_LLM_LONG_STEPS=6 scripts/reproduce-llm.sh seeds \
-  >"$smoke/again.txt"
-grep -q "seed 2 of grpo-era-released: already complete" "$smoke/again.txt"
+  >"$smoke/again.txt" 2>"$smoke/again.err"
+unset ERA_LLM_ARGS
+grep -q "era sweep: 9 runs in $smoke: 9 done, 0 running or queued, 0 to run" "$smoke/again.err"
 grep -q "Paired by seed, grpo-era − grpo (arithmetic)" "$smoke/first.txt"
 test -s "$smoke/plots/arithmetic-rollout_h_resp_window_mean.svg"
 grep -q "^grpo-era,grpo,arithmetic,eval/pass@1,final,0;1;2," "$smoke/llm-paired.csv"

@@ -51,6 +51,9 @@ pub enum Command {
     Bench(BenchCommand),
     /// Continue a prompt with a Qwen2-architecture model (a checkpoint directory or an `era train llm` run).
     Generate(GenerateArgs),
+    /// Run a grid of `era train` runs from a spec file (tasks × seeds × ERA on/off × any option),
+    /// here N at a time or as a Slurm job array; resumable. `era sweep status` shows each run's state.
+    Sweep(Box<SweepArgs>),
     /// Feed every reader of outside data mutated inputs (`scripts/fuzz.sh` runs it; feature `fuzz`).
     #[cfg(feature = "fuzz")]
     #[command(hide = true)]
@@ -92,6 +95,79 @@ pub struct FuzzArgs {
     #[cfg(feature = "afl")]
     #[arg(long)]
     pub afl: bool,
+}
+
+/// `era sweep SPEC.toml [--local N | --slurm …] [-- OPTIONS…]` and `era sweep status`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SweepArgs {
+    /// `status` (or the hidden `task`, which runs one run of a sweep).
+    #[command(subcommand)]
+    pub action: Option<SweepAction>,
+    /// The sweep spec: TOML with `train`, `[options]` and `[grid]` (see docs/cli.md).
+    #[arg(value_name = "SPEC.toml", required = true)]
+    pub spec: Option<PathBuf>,
+    /// The sweep folder: runs go to OUT/seed-S/NAME [default: the spec's `out`, else runs/<spec name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// List every run with its state and `era train` command line, and stop (nothing is written).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only the runs with one of these labels on this axis: `AXIS=LABEL[,LABEL…]` (repeatable;
+    /// `seed=0,1` for seeds).
+    #[arg(long, value_name = "AXIS=LABELS")]
+    pub only: Vec<String>,
+    /// Train here, N runs at a time, each pinned to its share of the cores [default: 1].
+    #[arg(long, value_name = "N", conflicts_with = "slurm")]
+    pub local: Option<usize>,
+    /// Submit the runs left to do as one Slurm job array (`sbatch`), one run per array task.
+    #[arg(long)]
+    pub slurm: bool,
+    /// sbatch's options.
+    #[command(flatten)]
+    pub sbatch: crate::sweep::slurm::SbatchArgs,
+    /// `era train` options after `--`, appended to every run's (they override the spec's).
+    #[arg(last = true, value_name = "OPTIONS")]
+    pub extra: Vec<String>,
+}
+
+/// `era sweep …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SweepAction {
+    /// Each run's state: pending, queued, running (step), stopped at step N, done, failed (its error).
+    Status(SweepStatusArgs),
+    /// Start or continue one run of a sweep folder (what `--local` and every Slurm array task run).
+    #[command(hide = true)]
+    Task(SweepTaskArgs),
+}
+
+/// Options of `era sweep status`.
+#[derive(Debug, Args)]
+pub struct SweepStatusArgs {
+    /// A sweep folder (every run in it), or a spec (its runs).
+    #[arg(value_name = "SPEC.toml|OUT")]
+    pub target: PathBuf,
+    /// With a spec: its sweep folder, as given to `era sweep --out`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// With a spec: only these runs, as `era sweep --only`.
+    #[arg(long, value_name = "AXIS=LABELS")]
+    pub only: Vec<String>,
+    /// One JSON object per run (`run`, `state` and its fields) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `era sweep task`.
+#[derive(Debug, Args)]
+pub struct SweepTaskArgs {
+    /// The sweep folder.
+    pub out: PathBuf,
+    /// The run, as `seed-S/NAME`.
+    pub run: String,
+    /// Pin to these cores first (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
 }
 
 /// `era train …`

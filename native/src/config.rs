@@ -47,49 +47,64 @@ pub fn expand(mut args: Vec<OsString>, root: &clap::Command) -> anyhow::Result<V
     let table: toml::Table =
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{shown}: not valid TOML: {}", e.message()))?;
     let mut extra = Vec::new();
+    let shown_cmd = name.join(" ");
     for (key, value) in &table {
-        let long = key.replace('_', "-");
-        let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long.as_str()) && long != "config");
-        let Some(arg) = arg else {
-            let valid: Vec<&str> = cmd
-                .get_arguments()
-                .filter_map(|a| a.get_long())
-                .filter(|l| *l != "help" && *l != "config" && *l != "version")
-                .collect();
-            bail!("{shown}: unknown option `{key}` for `{}` (valid: {})", name.join(" "), valid.join(", "));
-        };
-        let flag = format!("--{long}");
-        match (value, arg.get_action()) {
-            (toml::Value::Boolean(b), ArgAction::SetTrue) => {
-                if *b {
-                    extra.push(OsString::from(&flag));
-                }
-            }
-            (toml::Value::Boolean(_), _) => bail!("{shown}: `{key}` must be a value, not a boolean"),
-            (_, ArgAction::SetTrue) => bail!("{shown}: `{key}` must be true or false"),
-            (toml::Value::Array(items), _) => {
-                for item in items {
-                    extra.push(OsString::from(&flag));
-                    extra.push(OsString::from(scalar(key, item, &shown)?));
-                }
-            }
-            (v, _) => {
-                extra.push(OsString::from(&flag));
-                extra.push(OsString::from(scalar(key, v, &shown)?));
-            }
-        }
+        extra.extend(option_flags(cmd, &shown_cmd, key, value).map_err(|e| anyhow::anyhow!("{shown}: {e:#}"))?);
     }
     args.splice(insert_at..insert_at, extra);
     Ok(args)
 }
 
-fn scalar(key: &str, v: &toml::Value, file: &std::path::Display<'_>) -> anyhow::Result<String> {
+/// The flags that the TOML `key = value` gives `cmd` (shown as `shown_cmd`, e.g. `era train control`):
+/// `--key value`, `--key` for `true` on a switch (nothing for `false`), `--key item` for each item of
+/// an array. `--config` files and `era sweep` specs both read options this way.
+pub fn option_flags(
+    cmd: &clap::Command,
+    shown_cmd: &str,
+    key: &str,
+    value: &toml::Value,
+) -> anyhow::Result<Vec<OsString>> {
+    let long = key.replace('_', "-");
+    let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long.as_str()) && long != "config");
+    let Some(arg) = arg else {
+        let valid: Vec<&str> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long())
+            .filter(|l| *l != "help" && *l != "config" && *l != "version")
+            .collect();
+        bail!("unknown option `{key}` for `{shown_cmd}` (valid: {})", valid.join(", "));
+    };
+    let flag = OsString::from(format!("--{long}"));
+    let mut flags = Vec::new();
+    match (value, arg.get_action()) {
+        (toml::Value::Boolean(b), ArgAction::SetTrue) => {
+            if *b {
+                flags.push(flag);
+            }
+        }
+        (toml::Value::Boolean(_), _) => bail!("`{key}` must be a value, not a boolean"),
+        (_, ArgAction::SetTrue) => bail!("`{key}` must be true or false"),
+        (toml::Value::Array(items), _) => {
+            for item in items {
+                flags.push(flag.clone());
+                flags.push(OsString::from(scalar(key, item)?));
+            }
+        }
+        (v, _) => {
+            flags.push(flag);
+            flags.push(OsString::from(scalar(key, v)?));
+        }
+    }
+    Ok(flags)
+}
+
+fn scalar(key: &str, v: &toml::Value) -> anyhow::Result<String> {
     Ok(match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => f.to_string(),
         toml::Value::Boolean(b) => b.to_string(),
-        _ => bail!("{file}: `{key}` must be a string, number or boolean"),
+        _ => bail!("`{key}` must be a string, number or boolean"),
     })
 }
 

@@ -24,6 +24,7 @@ mod peer;
 mod run_args;
 mod run_loop;
 mod runs;
+mod sweep;
 mod tensorboard;
 mod video;
 mod vision;
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
         Command::Eval(cli::EvalCommand::Llm(args)) => llm::train::eval(&args),
         Command::Bench(cli::BenchCommand::Llm(args)) => llm::bench::run(&args),
         Command::Generate(args) => llm::train::generate(&args),
+        Command::Sweep(args) => sweep::run(&args),
         #[cfg(feature = "fuzz")]
         Command::Fuzz(args) => fuzz::run(&args),
     };

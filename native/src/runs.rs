@@ -322,11 +322,13 @@ pub fn now() -> String {
 /// Time spent in this invocation and the estimate of what is left, for `--quiet` lines:
 /// `elapsed 0:01:02, ETA 0:10:40`.
 pub fn timing(bar: &ProgressBar) -> String {
-    let hms = |d: std::time::Duration| {
-        let s = d.as_secs();
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    };
     format!("elapsed {}, ETA {}", hms(bar.elapsed()), hms(bar.eta()))
+}
+
+/// A duration as `H:MM:SS`.
+pub fn hms(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// Shows `bar` at `position` of `total` steps. A resumed run starts there: its rate, and so its ETA,

@@ -75,7 +75,7 @@ fn join<T>(items: &[T], show: impl Fn(&T) -> String, sep: &str) -> String {
 }
 
 /// Rows as left-aligned columns, a rule under the first.
-fn aligned(rows: &[Vec<String>]) -> String {
+pub fn aligned(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> =
         (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
@@ -132,7 +132,8 @@ fn find_logs(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> anyhow::Result
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        // Hidden folders are skipped: `era sweep` keeps runs it set aside in `.superseded/`.
+        .filter(|p| p.is_dir() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();
     entries.sort();
     for e in entries {

@@ -1,0 +1,319 @@
+//! `era sweep`: a grid from a spec run here N at a time, resumed, and reported; and, with a Slurm
+//! cluster to hand (`scripts/slurm-local.sh` starts one on loopback; `scripts/test.sh` runs the
+//! ignored test below against it), the same grid as a job array with a task cancelled mid-run.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{era, log, ok, records, refused};
+use era_shared::runlog::Status;
+
+/// 2 tasks × 2 seeds × ERA on/off of tiny SAC runs with a checkpoint every 300 steps.
+const GRID: &str = r#"train = "control"
+name = "{era}-{env}"
+
+[options]
+steps = 900
+eval-every = 300
+checkpoint-every = 300
+hidden = "16,16"
+eval-episodes = 1
+log-every = 100
+backend = "ndarray"
+batch-size = 16
+learning-starts = 100
+
+[grid]
+seed = [0, 1]
+env = ["Pendulum-v1", "MountainCarContinuous-v0"]
+era = { sac-era = "on", sac = "off" }
+"#;
+
+const RUNS: [&str; 8] = [
+    "seed-0/sac-era-Pendulum-v1",
+    "seed-0/sac-Pendulum-v1",
+    "seed-0/sac-era-MountainCarContinuous-v0",
+    "seed-0/sac-MountainCarContinuous-v0",
+    "seed-1/sac-era-Pendulum-v1",
+    "seed-1/sac-Pendulum-v1",
+    "seed-1/sac-era-MountainCarContinuous-v0",
+    "seed-1/sac-MountainCarContinuous-v0",
+];
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `era sweep status OUT --json`: each run's state word, in the spec's order.
+fn states(out: &Path) -> Vec<(String, String)> {
+    let text = ok(&era(&["sweep", "status", s(out), "--json"]));
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["run"].as_str().unwrap().to_string(), v["state"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// `era compare OUT` without the rows that measure time (they differ between two sittings).
+fn table(out: &Path) -> String {
+    let text = ok(&era(&["compare", s(out)]));
+    text.lines().filter(|l| !l.starts_with("perf/")).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn a_local_sweep_runs_the_grid_skips_what_is_done_and_sets_aside_what_cannot_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("grid.toml");
+    std::fs::write(&spec, GRID).unwrap();
+    let out = dir.path().join("out");
+
+    // --dry-run lists every run with its command line and writes nothing.
+    let listed = ok(&era(&["sweep", s(&spec), "--out", s(&out), "--dry-run"]));
+    for r in RUNS {
+        assert!(listed.lines().any(|l| l.contains("pending") && l.contains(r)), "{r} missing from\n{listed}");
+    }
+    assert!(
+        listed.contains("era train control --steps 900") && listed.contains("--env MountainCarContinuous-v0 --era off")
+    );
+    assert!(!out.exists(), "a dry run creates nothing");
+
+    // A folder left by a run killed before its first checkpoint is moved aside, not overwritten.
+    std::fs::create_dir_all(out.join("seed-0/sac-Pendulum-v1")).unwrap();
+    std::fs::write(out.join("seed-0/sac-Pendulum-v1/partial.txt"), "kept").unwrap();
+
+    let first = era(&["sweep", s(&spec), "--out", s(&out), "--local", "2"]);
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{err}");
+    assert!(err.contains("2 at a time (cores "), "{err}");
+    assert_eq!(states(&out), RUNS.map(|r| (r.to_string(), "done".to_string())));
+    let aside: Vec<_> = std::fs::read_dir(out.join(".superseded/seed-0")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(std::fs::read_to_string(aside[0].join("partial.txt")).unwrap(), "kept");
+
+    // What the sweep ran is what `era train` runs with the same options.
+    let direct = dir.path().join("direct");
+    let args = [
+        "train",
+        "control",
+        "--steps",
+        "900",
+        "--eval-every",
+        "300",
+        "--checkpoint-every",
+        "300",
+        "--hidden",
+        "16,16",
+        "--eval-episodes",
+        "1",
+        "--log-every",
+        "100",
+        "--backend",
+        "ndarray",
+        "--batch-size",
+        "16",
+        "--learning-starts",
+        "100",
+        "--env",
+        "MountainCarContinuous-v0",
+        "--era",
+        "on",
+        "--seed",
+        "1",
+        "--out",
+        s(&direct),
+        "--run-name",
+        "d",
+        "--quiet",
+    ];
+    ok(&era(&args));
+    assert_eq!(records(&log(&direct.join("d"))), records(&log(&out.join("seed-1/sac-era-MountainCarContinuous-v0"))));
+
+    // `era compare` over the sweep folder: 4 settings of 2 seeds each, the set-aside folder skipped.
+    let cmp = ok(&era(&["compare", s(&out)]));
+    let seeds = cmp.lines().find(|l| l.starts_with("seeds")).unwrap();
+    assert_eq!(seeds.split_whitespace().skip(1).collect::<Vec<_>>(), ["2", "2", "2", "2"], "{cmp}");
+
+    // Again: nothing to run.
+    let again = era(&["sweep", s(&spec), "--out", s(&out)]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && err.contains("8 done, 0 running or queued, 0 to run"), "{err}");
+
+    // The same folder with other options for runs it already has is refused.
+    let changed = era(&["sweep", s(&spec), "--out", s(&out), "--", "--steps", "1200"]);
+    refused(&changed, "started with other options", "options changed");
+}
+
+#[test]
+fn a_stopped_sweep_continues_its_runs_from_their_checkpoints_and_failures_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("one.toml");
+    let text = GRID.replace("seed = [0, 1]", "seed = [0]").replace(", \"MountainCarContinuous-v0\"", "");
+    let text = text.replace("era = { sac-era = \"on\", sac = \"off\" }", "era = { sac-era = \"on\" }");
+    std::fs::write(&spec, text.replace("steps = 900", "steps = 3000")).unwrap();
+    let out = dir.path().join("out");
+
+    // SIGTERM to the sweep alone: it passes the stop on, the run checkpoints and stops.
+    let sweep = Command::new(env!("CARGO_BIN_EXE_era"))
+        .args(["sweep", s(&spec), "--out", s(&out)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = out.join("seed-0/sac-era-Pendulum-v1/checkpoints/step-000000000300/meta.json");
+    let start = Instant::now();
+    while !first.exists() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(Command::new("kill").args(["-s", "TERM", &sweep.id().to_string()]).status().unwrap().success());
+    let ended = sweep.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&ended.stderr);
+    assert_eq!(ended.status.code(), Some(2), "{err}");
+    assert!(err.contains("stopped: run `era sweep` again"), "{err}");
+    let run = out.join("seed-0/sac-era-Pendulum-v1");
+    assert_eq!(log(&run).footer.unwrap().status, Status::Stopped);
+    let status = ok(&era(&["sweep", "status", s(&spec), "--out", s(&out)]));
+    assert!(status.contains("stopped") && status.contains("continues from its checkpoint at step"), "{status}");
+
+    ok(&era(&["sweep", s(&spec), "--out", s(&out)]));
+    let whole = dir.path().join("whole");
+    let args = [
+        "train",
+        "control",
+        "--steps",
+        "3000",
+        "--eval-every",
+        "300",
+        "--checkpoint-every",
+        "300",
+        "--hidden",
+        "16,16",
+        "--eval-episodes",
+        "1",
+        "--log-every",
+        "100",
+        "--backend",
+        "ndarray",
+        "--batch-size",
+        "16",
+        "--learning-starts",
+        "100",
+        "--env",
+        "Pendulum-v1",
+        "--era",
+        "on",
+        "--seed",
+        "0",
+        "--out",
+        s(&whole),
+        "--run-name",
+        "w",
+        "--quiet",
+    ];
+    ok(&era(&args));
+    assert_eq!(records(&log(&whole.join("w"))), records(&log(&run)), "stopped and continued equals uninterrupted");
+
+    // A run that fails is reported with its error line, and the sweep exits with an error.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "train = \"vision\"\n[options]\ndataset = \"mnist\"\ndata = \"no-such-folder\"\nepochs = 1\n")
+        .unwrap();
+    let failed = era(&["sweep", s(&bad), "--out", s(&dir.path().join("bad"))]);
+    refused(&failed, "1 of 1 runs failed", "failing run");
+    let status = ok(&era(&["sweep", "status", s(&dir.path().join("bad"))]));
+    assert!(status.contains("failed") && status.contains("no-such-folder"), "{status}");
+}
+
+#[test]
+fn bad_specs_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bad.toml");
+    std::fs::write(&spec, GRID.replace("log-every = 100", "log-evry = 100")).unwrap();
+    let e = era(&["sweep", s(&spec), "--dry-run"]);
+    refused(&e, "bad.toml line 10: unknown option `log-evry` for `era train control`", "unknown option");
+    let e = era(&["sweep", s(&dir.path().join("none.toml"))]);
+    refused(&e, "none.toml: cannot read the sweep spec", "missing spec");
+    let e = era(&["sweep", "status", s(dir.path())]);
+    refused(&e, "not a sweep folder", "not a sweep folder");
+}
+
+/// A loopback Slurm's `squeue` lines for `job` (`JOBID_INDEX STATE`).
+fn squeue(job: &str) -> Vec<String> {
+    let out = Command::new("squeue").args(["-h", "-r", "-j", job, "-o", "%i %T"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn job_of(submitted: &Output) -> String {
+    let text = ok(submitted);
+    let line = text.lines().find(|l| l.contains("submitted job")).unwrap_or_else(|| panic!("{text}"));
+    line.split_whitespace().nth(4).unwrap().trim_end_matches(':').to_string()
+}
+
+/// Needs a Slurm cluster (`SLURM_CONF`): `scripts/test.sh` starts one on loopback with
+/// `scripts/slurm-local.sh` and runs this with `--ignored`, or says why it could not.
+#[test]
+#[ignore = "needs a Slurm cluster: scripts/test.sh starts one (scripts/slurm-local.sh) and runs this"]
+fn a_slurm_array_runs_the_grid_and_a_cancelled_task_continues_when_resubmitted() {
+    assert!(std::env::var_os("SLURM_CONF").is_some(), "SLURM_CONF is not set: start Slurm with scripts/slurm-local.sh");
+    // Under the target folder, which the cluster's jobs (this machine) can read and write.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let spec = dir.path().join("grid.toml");
+    // Longer runs, so that one is still running when it is cancelled.
+    std::fs::write(&spec, GRID.replace("steps = 900", "steps = 2400")).unwrap();
+    let on_slurm = dir.path().join("slurm");
+
+    let job = job_of(&era(&[
+        "sweep",
+        s(&spec),
+        "--out",
+        s(&on_slurm),
+        "--slurm",
+        "--max-concurrent",
+        "2",
+        "--cpus-per-task",
+        "1",
+    ]));
+    let script = std::fs::read_dir(on_slurm.join("slurm")).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("#SBATCH --array=0-7%2") && text.contains("#SBATCH --cpus-per-task=1"), "{text}");
+
+    // Cancel array task 1 (seed-0/sac-Pendulum-v1) once it has written its first checkpoint.
+    let victim = on_slurm.join(RUNS[1]);
+    wait_for("task 1's first checkpoint", Duration::from_secs(600), || {
+        victim.join("checkpoints/step-000000000300/meta.json").exists()
+    });
+    let status = ok(&era(&["sweep", "status", s(&on_slurm)]));
+    assert!(status.contains(&format!("slurm {job}_1")), "{status}");
+    assert!(Command::new("scancel").arg(format!("{job}_1")).status().unwrap().success());
+    wait_for("the array to leave the queue", Duration::from_secs(900), || squeue(&job).is_empty());
+    let after = states(&on_slurm);
+    assert_eq!(after[1], (RUNS[1].to_string(), "stopped".to_string()), "{after:?}");
+    assert!(after.iter().enumerate().all(|(i, (_, st))| i == 1 || st == "done"), "{after:?}");
+
+    // Submitting the sweep again hands Slurm the cancelled run alone, which continues from its checkpoint.
+    let again = era(&["sweep", s(&spec), "--out", s(&on_slurm), "--slurm"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("7 done, 0 running or queued, 1 to run"));
+    let job2 = job_of(&again);
+    wait_for("the second array to leave the queue", Duration::from_secs(600), || squeue(&job2).is_empty());
+    assert_eq!(states(&on_slurm), RUNS.map(|r| (r.to_string(), "done".to_string())));
+    let resumed = log(&victim);
+    assert!(!resumed.resumes.is_empty(), "the cancelled run continued from its checkpoint");
+
+    // The same sweep run here gives the same table.
+    let here = dir.path().join("local");
+    ok(&era(&["sweep", s(&spec), "--out", s(&here), "--local", "2"]));
+    assert_eq!(table(&on_slurm), table(&here));
+    assert_eq!(records(&resumed), records(&log(&here.join(RUNS[1]))), "the cancelled run equals an uninterrupted one");
+}
