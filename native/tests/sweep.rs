@@ -241,6 +241,48 @@ fn bad_specs_are_refused_with_their_line() {
     refused(&e, "not a sweep folder", "not a sweep folder");
 }
 
+#[test]
+fn the_bundled_specs_expand_to_the_runs_their_tables_read() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Each spec: its run count and runs that scripts/reproduce-*.sh's tables name.
+    let specs: [(&str, usize, &[&str]); 8] = [
+        ("control-sac", 12, &["seed-2/sac-era-HalfCheetah-v5", "seed-0/sac-Hopper-v5"]),
+        ("control-sac-delta", 3, &["seed-1/sac-era-delta-auto-HalfCheetah-v5"]),
+        ("control-ppo", 40, &["seed-4/ppo-era-Ant-v5", "seed-0/ppo-Walker2d-v5"]),
+        ("control-ppo-h0", 12, &["seed-0/ppo-era-h0--0.5-Hopper-v5", "seed-2/ppo-era-h0-0.25-Hopper-v5"]),
+        ("control-dmc", 30, &["seed-0/sac-era-dmc-walker-run", "seed-2/sac-dmc-dog-walk"]),
+        ("control-dmc-paper", 60, &["seed-4/sac-era-dmc-dog-run", "seed-0/sac-dmc-humanoid-stand"]),
+        ("llm-seeds", 9, &["seed-0/grpo-era", "seed-2/grpo", "seed-1/grpo-era-released"]),
+        ("llm-long", 2, &["seed-0/grpo-era-long", "seed-0/grpo-long"]),
+    ];
+    let out = tempfile::tempdir().unwrap();
+    for (name, count, runs) in specs {
+        let spec = root.join(format!("assets/sweeps/{name}.toml"));
+        let listed = ok(&era(&["sweep", s(&spec), "--out", s(out.path()), "--dry-run"]));
+        assert!(listed.starts_with(&format!("{count} runs in ")), "{name}: {listed}");
+        for r in runs {
+            assert!(listed.contains(&format!(" {r}  era train ")), "{name}: {r} missing from\n{listed}");
+        }
+    }
+    // The reproduce script's DMC choice of tasks and seeds.
+    let spec = root.join("assets/sweeps/control-dmc.toml");
+    let only = ["--only", "env=dmc/walker-run,dmc/cheetah-run", "--only", "seed=0,1"];
+    let listed = ok(&era(&[&["sweep", s(&spec), "--dry-run"][..], &only].concat()));
+    assert!(listed.starts_with("8 runs in runs/control-dmc:"), "{listed}");
+    // The README's sweep lines, listed rather than submitted.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().filter(|l| l.starts_with("era sweep ") && !l.contains(" status ")).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let mut args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        args.push("--dry-run");
+        let out = Command::new(env!("CARGO_BIN_EXE_era")).args(&args).current_dir(&root).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let e = era(&["sweep", "status", s(&out.path().join("nothing"))]);
+    refused(&e, "no such sweep folder or spec file", "missing folder");
+}
+
 /// A loopback Slurm's `squeue` lines for `job` (`JOBID_INDEX STATE`).
 fn squeue(job: &str) -> Vec<String> {
     let out = Command::new("squeue").args(["-h", "-r", "-j", job, "-o", "%i %T"]).output().unwrap();
@@ -310,6 +352,35 @@ fn a_slurm_array_runs_the_grid_and_a_cancelled_task_continues_when_resubmitted()
     assert_eq!(states(&on_slurm), RUNS.map(|r| (r.to_string(), "done".to_string())));
     let resumed = log(&victim);
     assert!(!resumed.resumes.is_empty(), "the cancelled run continued from its checkpoint");
+
+    // A time limit: Slurm asks the run to stop --stop-before seconds ahead (SIGTERM), it checkpoints
+    // and writes its `stopped` footer; submitted again, it continues from that checkpoint.
+    let long = dir.path().join("long.toml");
+    let one = GRID.replace("steps = 900", "steps = 1000000").replace("seed = [0, 1]", "seed = [0]");
+    let one = one.replace(", \"MountainCarContinuous-v0\"", "").replace(", sac = \"off\"", "");
+    std::fs::write(&long, one).unwrap();
+    let limited = dir.path().join("limited");
+    let run = limited.join("seed-0/sac-era-Pendulum-v1");
+    let mut ends = Vec::new();
+    for attempt in 0..2 {
+        let job =
+            job_of(&era(&["sweep", s(&long), "--out", s(&limited), "--slurm", "--time", "1", "--stop-before", "45"]));
+        wait_for("the time limit", Duration::from_secs(300), || squeue(&job).is_empty());
+        let l = log(&run);
+        let footer = l.footer.clone().unwrap_or_else(|| panic!("attempt {attempt}: no footer: killed, not stopped"));
+        assert_eq!(footer.status, Status::Stopped);
+        assert_eq!(l.resumes.len(), attempt, "attempt {attempt} continued from the checkpoint");
+        ends.push(footer.final_step);
+    }
+    assert!(ends[1] > ends[0], "the second attempt went on from the first's checkpoint: {ends:?}");
+    // The footer's step is the last record's; the run continues from the checkpoint written as it stopped.
+    let st = ok(&era(&["sweep", "status", s(&limited)]));
+    let at: u64 = st
+        .split("continues from its checkpoint at step ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert!(at >= ends[1] && run.join(format!("checkpoints/step-{at:012}/meta.json")).is_file(), "{st} {ends:?}");
 
     // The same sweep run here gives the same table.
     let here = dir.path().join("local");

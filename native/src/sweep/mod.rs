@@ -194,6 +194,11 @@ fn status(a: &SweepStatusArgs) -> anyhow::Result<()> {
         (m, a.target.clone(), runs)
     } else if a.target.is_dir() {
         bail!("{}: no {MANIFEST_FILE} here: not a sweep folder", a.target.display());
+    } else if !a.target.exists() {
+        bail!(
+            "{}: no such sweep folder or spec file (a sweep folder appears when `era sweep SPEC` first runs)",
+            a.target.display()
+        );
     } else {
         let spec = spec::read(&a.target, &[], &a.only)?;
         let out = out_of(&spec, a.out.as_deref());
