@@ -8,7 +8,8 @@
 #                            when it is missing
 #   scripts/setup.sh         everything the tests use: the above, rustfmt and clippy, Mesa's software
 #                            Vulkan driver (lavapipe, so the wgpu backend runs without a GPU), Chromium
-#                            and playwright-core (the browser tests), Slurm and munge (the sweep test)
+#                            and playwright-core (the browser tests), Slurm, munge, slurmdbd and
+#                            MariaDB (the sweep test's cluster and its accounting)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ case "${1:-}" in
   --cli) mode=cli ;;
   --web) mode=web ;;
   "") ;;
-  -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup: unknown option '$1' (expected --cli, --web or nothing for everything)" >&2; exit 2 ;;
 esac
 
@@ -79,6 +80,8 @@ if [ "$mode" = all ]; then
   done
   command -v sbatch >/dev/null 2>&1 || missing+=(slurm-client)
   [ -x /usr/sbin/munged ] || missing+=(munge)
+  [ -x /usr/sbin/slurmdbd ] || missing+=(slurmdbd)
+  [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""

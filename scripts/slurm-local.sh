@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A single-node Slurm cluster on loopback, for trying `era sweep --slurm` and for its test: munge,
-# slurmctld and slurmd from Debian's packages (slurmctld, slurmd, slurm-client, munge), configured in
-# a folder of their own; nothing under /etc is touched.
+# slurmctld and slurmd from Debian's packages (slurmctld, slurmd, slurm-client, munge), and job
+# accounting for `sacct` (slurmdbd over a MariaDB server of its own, when slurmdbd and mariadb-server
+# are installed), each configured in one folder; nothing under /etc is touched.
 #
 #   scripts/slurm-local.sh start DIR   starts the three daemons with their state, logs and config in
 #                                      DIR, waits for the node to be idle, and prints the line
@@ -20,12 +21,30 @@ if [ -z "$action" ] || [ -z "$dir" ]; then
 fi
 
 stop() {
-  for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munged.pid"; do
-    if [ -f "$pidfile" ]; then
-      kill "$(cat "$pidfile")" 2>/dev/null || true
-      rm -f "$pidfile"
-    fi
+  local pid
+  for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/slurmdbd.pid" "$dir/mariadbd.pid" "$dir/munged.pid"; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # Gone within 10 s, or killed: the next start reuses the ports.
+    for _ in $(seq 1 20); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
   done
+}
+
+# Accounting off: slurm.conf without slurmdbd (and slurmdbd and MariaDB stopped).
+no_accounting() {
+  echo "slurm-local: $1: starting without accounting (sacct will say so)" >&2
+  for pidfile in "$dir/slurmdbd.pid" "$dir/mariadbd.pid"; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  rm -f "$dir/slurmdbd.conf"
+  sed -i '/^AccountingStorage/d' "$dir/slurm.conf"
+  echo "AccountingStorageType=accounting_storage/none" >>"$dir/slurm.conf"
 }
 
 case "$action" in
@@ -63,6 +82,47 @@ fi
 munged --force --socket="$dir/munge.sock" --key-file="$dir/munge.key" --pid-file="$dir/munged.pid" \
   --log-file="$dir/log/munged.log" --seed-file="$dir/munged.seed"
 
+# Accounting: MariaDB (its own data folder, socket and port) behind slurmdbd, when both are installed.
+accounting="AccountingStorageType=accounting_storage/none"
+if [ -x /usr/sbin/mariadbd ] && [ -x /usr/sbin/slurmdbd ] && command -v sacctmgr >/dev/null 2>&1; then
+  if [ ! -d "$dir/mysql/mysql" ]; then
+    mkdir -p "$dir/mysql"
+    # Password login for root (none set), not the unix socket's: slurmdbd connects over TCP.
+    mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root --auth-root-authentication-method=normal \
+      --skip-test-db >"$dir/log/mariadb-install.log" 2>&1
+  fi
+  mariadbd --no-defaults --datadir="$dir/mysql" --socket="$dir/mysql.sock" --port=16306 --bind-address=127.0.0.1 \
+    --user=root --pid-file="$dir/mariadbd.pid" --log-error="$dir/log/mariadb.log" >/dev/null 2>&1 &
+  for _ in $(seq 1 60); do
+    [ -S "$dir/mysql.sock" ] && break
+    sleep 0.5
+  done
+  # slurmdbd reads slurmdbd.conf beside slurm.conf, and refuses one that others can read.
+  cat >"$dir/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+AuthInfo=socket=$dir/munge.sock
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=16819
+SlurmUser=root
+PidFile=$dir/slurmdbd.pid
+LogFile=$dir/log/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=16306
+StorageUser=root
+StorageLoc=era_slurm_acct
+EOF
+  chmod 600 "$dir/slurmdbd.conf"
+  # AccountingStoragePass names the munge socket that clients use to reach slurmdbd.
+  accounting="AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=16819
+AccountingStoragePass=$dir/munge.sock"
+else
+  rm -f "$dir/slurmdbd.conf"
+fi
+
 host=$(hostname -s)
 # Ports away from a real cluster's defaults (6817/6818), so that one on this machine is left alone.
 cat >"$dir/slurm.conf" <<EOF
@@ -89,13 +149,32 @@ SelectTypeParameters=CR_CPU
 ReturnToService=2
 MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
+$accounting
 JobCompType=jobcomp/none
 KillWait=10
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$dir/slurm.conf
+if [ -f "$dir/slurmdbd.conf" ]; then
+  slurmdbd
+  up=0
+  for _ in $(seq 1 20); do
+    if timeout 5 sacctmgr -n list cluster >/dev/null 2>&1; then
+      up=1
+      break
+    fi
+    sleep 1
+  done
+  if [ "$up" = 1 ] && timeout 10 sacctmgr -i add cluster era-local >/dev/null 2>&1 ||
+    timeout 5 sacctmgr -n list cluster 2>/dev/null | grep -q era-local; then
+    :
+  else
+    no_accounting "slurmdbd did not answer (logs in $dir/log)"
+  fi
+else
+  no_accounting "no slurmdbd or mariadb-server"
+fi
 # -c: a clean start, without the jobs of an earlier one.
 slurmctld -c -f "$SLURM_CONF"
 slurmd -f "$SLURM_CONF"

@@ -343,6 +343,15 @@ fn a_slurm_array_runs_the_grid_and_a_cancelled_task_continues_when_resubmitted()
     let after = states(&on_slurm);
     assert_eq!(after[1], (RUNS[1].to_string(), "stopped".to_string()), "{after:?}");
     assert!(after.iter().enumerate().all(|(i, (_, st))| i == 1 || st == "done"), "{after:?}");
+    // Where the cluster keeps accounting (scripts/slurm-local.sh starts slurmdbd when it can), the
+    // status names what Slurm recorded for the cancelled task.
+    let accounting = Command::new("sacct").args(["-n", "-j", &job]).output().is_ok_and(|o| o.status.success());
+    let st = ok(&era(&["sweep", "status", s(&on_slurm)]));
+    if accounting {
+        assert!(st.contains(&format!("(slurm: {job}_1 CANCELLED")), "{st}");
+    } else {
+        eprintln!("note: no Slurm accounting here: the sacct part of `era sweep status` is not checked");
+    }
 
     // Submitting the sweep again hands Slurm the cancelled run alone, which continues from its checkpoint.
     let again = era(&["sweep", s(&spec), "--out", s(&on_slurm), "--slurm"]);
