@@ -65,6 +65,22 @@ fn table(out: &Path) -> String {
     text.lines().filter(|l| !l.starts_with("perf/")).collect::<Vec<_>>().join("\n")
 }
 
+/// The log of `era train control` run directly with GRID's options, ERA on, and these steps, env and seed.
+fn train_directly(dir: &Path, steps: &str, env: &str, seed: &str) -> era_shared::runlog::RunLog {
+    let out = dir.join(format!("direct-{env}-{seed}"));
+    let options = GRID.split("[options]").nth(1).unwrap().split("[grid]").next().unwrap();
+    let mut args: Vec<String> = vec!["train".into(), "control".into()];
+    for line in options.lines().filter(|l| l.contains('=')) {
+        let (k, v) = line.split_once('=').unwrap();
+        let v = if k.trim() == "steps" { steps } else { v.trim().trim_matches('"') };
+        args.extend([format!("--{}", k.trim()), v.to_string()]);
+    }
+    let rest = ["--env", env, "--era", "on", "--seed", seed, "--out", s(&out), "--run-name", "d", "--quiet"];
+    args.extend(rest.iter().map(|a| a.to_string()));
+    ok(&era(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    log(&out.join("d"))
+}
+
 #[test]
 fn a_local_sweep_runs_the_grid_skips_what_is_done_and_sets_aside_what_cannot_continue() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,42 +112,8 @@ fn a_local_sweep_runs_the_grid_skips_what_is_done_and_sets_aside_what_cannot_con
     assert_eq!(std::fs::read_to_string(aside[0].join("partial.txt")).unwrap(), "kept");
 
     // What the sweep ran is what `era train` runs with the same options.
-    let direct = dir.path().join("direct");
-    let args = [
-        "train",
-        "control",
-        "--steps",
-        "900",
-        "--eval-every",
-        "300",
-        "--checkpoint-every",
-        "300",
-        "--hidden",
-        "16,16",
-        "--eval-episodes",
-        "1",
-        "--log-every",
-        "100",
-        "--backend",
-        "ndarray",
-        "--batch-size",
-        "16",
-        "--learning-starts",
-        "100",
-        "--env",
-        "MountainCarContinuous-v0",
-        "--era",
-        "on",
-        "--seed",
-        "1",
-        "--out",
-        s(&direct),
-        "--run-name",
-        "d",
-        "--quiet",
-    ];
-    ok(&era(&args));
-    assert_eq!(records(&log(&direct.join("d"))), records(&log(&out.join("seed-1/sac-era-MountainCarContinuous-v0"))));
+    let direct = train_directly(dir.path(), "900", "MountainCarContinuous-v0", "1");
+    assert_eq!(records(&direct), records(&log(&out.join("seed-1/sac-era-MountainCarContinuous-v0"))));
 
     // `era compare` over the sweep folder: 4 settings of 2 seeds each, the set-aside folder skipped.
     let cmp = ok(&era(&["compare", s(&out)]));
@@ -181,42 +163,8 @@ fn a_stopped_sweep_continues_its_runs_from_their_checkpoints_and_failures_are_na
     assert!(status.contains("stopped") && status.contains("continues from its checkpoint at step"), "{status}");
 
     ok(&era(&["sweep", s(&spec), "--out", s(&out)]));
-    let whole = dir.path().join("whole");
-    let args = [
-        "train",
-        "control",
-        "--steps",
-        "3000",
-        "--eval-every",
-        "300",
-        "--checkpoint-every",
-        "300",
-        "--hidden",
-        "16,16",
-        "--eval-episodes",
-        "1",
-        "--log-every",
-        "100",
-        "--backend",
-        "ndarray",
-        "--batch-size",
-        "16",
-        "--learning-starts",
-        "100",
-        "--env",
-        "Pendulum-v1",
-        "--era",
-        "on",
-        "--seed",
-        "0",
-        "--out",
-        s(&whole),
-        "--run-name",
-        "w",
-        "--quiet",
-    ];
-    ok(&era(&args));
-    assert_eq!(records(&log(&whole.join("w"))), records(&log(&run)), "stopped and continued equals uninterrupted");
+    let whole = train_directly(dir.path(), "3000", "Pendulum-v1", "0");
+    assert_eq!(records(&whole), records(&log(&run)), "stopped and continued equals uninterrupted");
 
     // A run that fails is reported with its error line, and the sweep exits with an error.
     let bad = dir.path().join("bad.toml");
