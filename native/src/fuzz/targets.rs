@@ -26,6 +26,8 @@ pub(super) const TARGETS: &[Target] = &[
     Target { name: "safetensors-index", seeds: index_seeds, read: read_index },
     Target { name: "tokenizer", seeds: tokenizer_seeds, read: read_tokenizer },
     Target { name: "activation-json", seeds: activation_seeds, read: read_activation },
+    Target { name: "problems-jsonl", seeds: problems_jsonl_seeds, read: read_problems_jsonl },
+    Target { name: "problems-parquet", seeds: problems_parquet_seeds, read: read_problems_parquet },
 ];
 
 /// `bytes` as text, or an error (the readers below take text).
@@ -477,6 +479,35 @@ fn read_tokenizer(bytes: &[u8], _: &Path) -> anyhow::Result<bool> {
     let ids = t.encode("12+34=").map_err(anyhow::Error::msg)?;
     let _ = t.decode(&ids);
     Ok(true)
+}
+
+fn problems_jsonl_seeds() -> Vec<Vec<u8>> {
+    vec![
+        b"{\"prompt\": \"What is 2 + 3?\", \"answer\": \"#### 5\"}\n{\"prompt\": \"7 - 1?\", \"answer\": 6}\n".to_vec(),
+    ]
+}
+
+fn read_problems_jsonl(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    read_problems(&put(dir, "problems.jsonl", bytes)?)
+}
+
+/// The Parquet files pyarrow wrote for the reader's tests (scripts/parquet_fixture.py), read from
+/// the checkout era was built in; none elsewhere.
+fn problems_parquet_seeds() -> Vec<Vec<u8>> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tests/data");
+    ["problems.parquet", "problems-zstd.parquet"].iter().filter_map(|f| std::fs::read(data.join(f)).ok()).collect()
+}
+
+fn read_problems_parquet(bytes: &[u8], dir: &Path) -> anyhow::Result<bool> {
+    read_problems(&put(dir, "problems.parquet", bytes)?)
+}
+
+fn read_problems(path: &Path) -> anyhow::Result<bool> {
+    let fields = era_shared::llm::prompts::Fields { prompt: "prompt", answer: "answer" };
+    let alt = era_shared::llm::prompts::Fields { prompt: "question", answer: "answer" };
+    let (rows, _) =
+        era_shared::llm::prompts::read(path, &fields).or_else(|_| era_shared::llm::prompts::read(path, &alt))?;
+    Ok(!rows.is_empty())
 }
 
 fn activation_seeds() -> Vec<Vec<u8>> {

@@ -50,8 +50,8 @@ pub struct TrainLlmArgs {
     #[arg(long, value_enum, default_value_t = LlmTask::Arithmetic)]
     #[serde(skip)]
     pub task: LlmTask,
-    /// Train on these problems instead: a JSON Lines (.jsonl) or JSON (.json, an array of objects)
-    /// file whose rows hold a prompt and a reference answer.
+    /// Train on these problems instead: a JSON Lines (.jsonl), JSON (.json, an array of objects) or
+    /// Parquet (.parquet, as Hugging Face hosts datasets) file whose rows hold a prompt and a reference answer.
     #[arg(long, value_name = "FILE")]
     pub data: Option<String>,
     /// The field of each row holding the prompt.

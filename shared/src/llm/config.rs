@@ -30,8 +30,8 @@ pub const FILE_MAX_NEW_TOKENS: usize = 256;
 /// Everything that defines a run (saved as `config.json` with it).
 #[derive(Config, Debug, PartialEq)]
 pub struct LlmConfig {
-    /// A JSON Lines (`.jsonl`) or JSON (`.json`, an array of objects) file of problems with reference
-    /// answers; absent: the arithmetic task.
+    /// A JSON Lines (`.jsonl`), JSON (`.json`, an array of objects) or Parquet (`.parquet`) file of
+    /// problems with reference answers; absent: the arithmetic task.
     pub data: Option<String>,
     /// The field of each row that holds the prompt.
     #[config(default = "String::from(\"prompt\")")]

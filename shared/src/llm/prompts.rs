@@ -1,5 +1,6 @@
-//! A user's problems with reference answers, read from a JSON Lines (`.jsonl`) or JSON (`.json`, an
-//! array of objects) file, each row's prompt and answer taken from two named fields.
+//! A user's problems with reference answers, read from a JSON Lines (`.jsonl`), JSON (`.json`, an
+//! array of objects) or Parquet (`.parquet`, as Hugging Face hosts datasets) file, each row's prompt
+//! and answer taken from two named fields (columns).
 //!
 //! A bad row (not JSON, not UTF-8, a field missing or not text) is skipped and counted; the count and
 //! the first such row's line are reported, and a file with no usable row is refused. Numbers are
@@ -56,13 +57,15 @@ pub struct Fields<'a> {
     pub answer: &'a str,
 }
 
-/// Reads the rows of `path` (`.jsonl`, or `.json` holding an array of objects).
+/// Reads the rows of `path` (`.jsonl`, `.json` holding an array of objects, or `.parquet`).
 pub fn read(path: &Path, fields: &Fields) -> Result<(Vec<Row>, Skipped), TrainError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| TrainError::Config(format!("{shown}: cannot read: {e}")))?;
-    let is_json = path.extension().is_some_and(|e| e == "json");
-    let (rows, skipped) =
-        if is_json { read_array(&bytes, &shown, fields)? } else { read_lines(&bytes, &shown, fields) };
+    let cannot = |e: std::io::Error| TrainError::Config(format!("{shown}: cannot read: {e}"));
+    let (rows, skipped) = match path.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => read_parquet(std::fs::File::open(path).map_err(cannot)?, &shown, fields)?,
+        Some("json") => read_array(&std::fs::read(path).map_err(cannot)?, &shown, fields)?,
+        _ => read_lines(&std::fs::read(path).map_err(cannot)?, &shown, fields),
+    };
     if rows.is_empty() {
         let why = skipped.first.as_deref().map_or(String::new(), |f| format!(" (first: {f})"));
         return Err(TrainError::Config(format!(
@@ -110,6 +113,95 @@ fn read_array(bytes: &[u8], shown: &str, fields: &Fields) -> Result<(Vec<Row>, S
         match row(item, fields) {
             Ok(r) => rows.push(r),
             Err(why) => skipped.add(|| format!("{shown}: item {i}: {why}")),
+        }
+    }
+    Ok((rows, skipped))
+}
+
+/// The rows of a Parquet file: only the two columns are decoded; a null, a non-text value or bytes
+/// that are not UTF-8 skip the row (counted, the first named by its row number).
+fn read_parquet(file: std::fs::File, shown: &str, fields: &Fields) -> Result<(Vec<Row>, Skipped), TrainError> {
+    // The parquet crate panics on some corrupt files (fuzzing found unwraps and overflows in its
+    // metadata and page decoders): such a panic is this file's error. Its message is kept off the
+    // terminal meanwhile; the lock keeps two readers from swapping the hook at once.
+    static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = QUIET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_rows(file, shown, fields)));
+    std::panic::set_hook(hook);
+    read.unwrap_or_else(|_| {
+        Err(TrainError::Config(format!(
+            "{shown}: not a valid Parquet file (the Parquet reader failed on its contents)"
+        )))
+    })
+}
+
+fn parquet_rows(file: std::fs::File, shown: &str, fields: &Fields) -> Result<(Vec<Row>, Skipped), TrainError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let bad = |why: String| TrainError::Config(format!("{shown}: {why}"));
+    let reader = SerializedFileReader::new(file).map_err(|e| bad(format!("not a Parquet file ({e})")))?;
+    // A codec this build lacks (Zstandard, Brotli: their crates bundle C) is named here; the row
+    // reader would not say which, or return.
+    for rg in reader.metadata().row_groups() {
+        for c in rg.columns() {
+            use parquet::basic::Compression as C;
+            let codec = match c.compression() {
+                C::UNCOMPRESSED | C::SNAPPY | C::GZIP(_) | C::LZ4 | C::LZ4_RAW => continue,
+                C::ZSTD(_) => "Zstandard".to_string(),
+                C::BROTLI(_) => "Brotli".to_string(),
+                other => format!("{other:?}"),
+            };
+            return Err(bad(format!(
+                "column `{}` is compressed with {codec}, which era does not read (it reads Snappy, gzip and LZ4: re-save the file with one of them, e.g. pyarrow's write_table(..., compression=\"snappy\"))",
+                c.column_path().string()
+            )));
+        }
+    }
+    let root = reader.metadata().file_metadata().schema_descr().root_schema().clone();
+    let columns: Vec<_> = root.get_fields().to_vec();
+    let mut wanted = Vec::new();
+    for name in [fields.prompt, fields.answer] {
+        let Some(c) = columns.iter().find(|c| c.name() == name) else {
+            let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
+            return Err(bad(format!("no column `{name}` (columns: {})", names.join(", "))));
+        };
+        if !wanted.iter().any(|w: &std::sync::Arc<parquet::schema::types::Type>| w.name() == name) {
+            wanted.push(c.clone());
+        }
+    }
+    let projection = parquet::schema::types::Type::group_type_builder(root.name())
+        .with_fields(wanted)
+        .build()
+        .map_err(|e| bad(format!("cannot select its columns ({e})")))?;
+    let iter = reader.get_row_iter(Some(projection)).map_err(|e| bad(format!("cannot read its rows ({e})")))?;
+    let mut rows = Vec::new();
+    let mut skipped = Skipped::default();
+    for (i, r) in iter.enumerate() {
+        let r = r.map_err(|e| bad(format!("row {}: cannot decode ({e})", i + 1)))?;
+        let text = |name: &str| -> Result<String, String> {
+            let (_, f) = r.get_column_iter().find(|(n, _)| n.as_str() == name).ok_or(format!("no column `{name}`"))?;
+            match f {
+                Field::Str(s) => Ok(s.clone()),
+                Field::Bytes(b) => String::from_utf8(b.data().to_vec()).map_err(|_| format!("`{name}` is not UTF-8")),
+                Field::Null => Err(format!("`{name}` is null")),
+                Field::Byte(_)
+                | Field::Short(_)
+                | Field::Int(_)
+                | Field::Long(_)
+                | Field::UByte(_)
+                | Field::UShort(_)
+                | Field::UInt(_)
+                | Field::ULong(_)
+                | Field::Float(_)
+                | Field::Double(_) => Ok(f.to_string()),
+                other => Err(format!("`{name}` is not text but {other}")),
+            }
+        };
+        match text(fields.prompt).and_then(|prompt| Ok(Row { prompt, answer: text(fields.answer)? })) {
+            Ok(row) => rows.push(row),
+            Err(why) => skipped.add(|| format!("{shown}: row {}: {why}", i + 1)),
         }
     }
     Ok((rows, skipped))
@@ -198,6 +290,41 @@ mod tests {
 
     const FIELDS: Fields = Fields { prompt: "question", answer: "answer" };
 
+    /// Written by pyarrow (scripts/parquet_fixture.py): 5 rows in row groups of 2, Snappy; row 2's
+    /// question is null, row 2's `raw` bytes are not UTF-8. `problems-zstd.parquet`: one row, Zstandard.
+    fn parquet() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/problems.parquet")
+    }
+
+    #[test]
+    fn parquet_rows_are_read_across_row_groups_and_bad_ones_counted() {
+        let (rows, skipped) = read(&parquet(), &FIELDS).unwrap();
+        let prompts: Vec<&str> = rows.iter().map(|r| r.prompt.as_str()).collect();
+        assert_eq!(
+            prompts,
+            ["What is 2 + 3?", "Tom has 4 apples and eats 1. How many are left?", "Ünïcödé: 7 × 6?", "10 - 4?"]
+        );
+        assert_eq!(rows[0].answer, "2 + 3 = 5\n#### 5");
+        assert_eq!(skipped.count, 1);
+        assert!(
+            skipped.first.as_deref().unwrap().ends_with("problems.parquet: row 2: `question` is null"),
+            "{skipped:?}"
+        );
+        // A number column is read as its text; bytes as UTF-8 text, or the row skipped.
+        let (rows, _) = read(&parquet(), &Fields { prompt: "raw", answer: "number" }).unwrap();
+        assert_eq!(rows.iter().map(|r| r.answer.as_str()).collect::<Vec<_>>(), ["5", "3", "42", "6"]);
+        assert_eq!(rows[0].prompt, "ok");
+        let e = read(&parquet().with_file_name("problems-zstd.parquet"), &FIELDS).unwrap_err().to_string();
+        assert!(e.contains("column `question` is compressed with Zstandard, which era does not read"), "{e}");
+        let e = read(&parquet(), &Fields { prompt: "question", answer: "solution" }).unwrap_err().to_string();
+        assert!(e.contains("no column `solution` (columns: question, answer, number, raw)"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("fake.parquet");
+        std::fs::write(&f, "question,answer\n").unwrap();
+        let e = read(&f, &FIELDS).unwrap_err().to_string();
+        assert!(e.contains("fake.parquet: not a Parquet file"), "{e}");
+    }
+
     #[test]
     fn jsonl_rows_are_read_and_bad_ones_counted_with_the_first_named() {
         let dir = tempfile::tempdir().unwrap();
@@ -214,6 +341,25 @@ mod tests {
         assert_eq!(skipped.count, 5);
         let first = skipped.first.unwrap();
         assert!(first.ends_with("q.jsonl:3: no field `answer`"), "{first}");
+    }
+
+    #[test]
+    fn corrupted_parquet_files_are_refused_never_panic() {
+        // Every 5th byte of the fixture flipped, one at a time: each file reads or is refused, and
+        // some of them make the parquet crate panic, which the reader turns into a refusal.
+        let good = std::fs::read(parquet()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.parquet");
+        let mut caught = 0;
+        for i in (0..good.len()).step_by(5) {
+            let mut bad = good.clone();
+            bad[i] ^= 0xff;
+            std::fs::write(&f, &bad).unwrap();
+            if let Err(e) = read(&f, &FIELDS) {
+                caught += usize::from(e.to_string().contains("not a valid Parquet file"));
+            }
+        }
+        assert!(caught > 0, "no flipped byte reached a panic of the parquet crate");
     }
 
     #[test]
