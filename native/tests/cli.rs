@@ -449,7 +449,7 @@ fn every_parser_survives_a_short_fuzzing_pass() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let rows: Vec<&str> = stdout.lines().skip(1).collect();
-    assert_eq!(rows.len(), 14, "{stdout}");
+    assert_eq!(rows.len(), 16, "{stdout}");
     for row in rows {
         let cols: Vec<&str> = row.split_whitespace().collect();
         let inputs: u64 = cols[1].parse().unwrap();
