@@ -328,6 +328,30 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
     let sampled =
         |backend| ok(&era(&["generate", "--model", m, "--prompt", "7+8=", "--samples", "4", "--backend", backend]));
     assert_eq!(sampled("ndarray"), sampled("fast"));
+    // --chat renders the prompt with the checkpoint's own template: here one that writes a system
+    // turn and the user's text in the tiny alphabet, so the continuation is that of the rendered text.
+    let no_template = era(&["generate", "--model", m, "--prompt", "7+8", "--chat"]);
+    refused(&no_template, "has no chat template", "--chat without a template");
+    let template = "{% for m in messages %}{{ m.content }}{% if m.role == 'system' %},{% endif %}{% endfor %}{% if add_generation_prompt %}={% endif %}";
+    std::fs::write(model.join("tokenizer_config.json"), serde_json::json!({ "chat_template": template }).to_string())
+        .unwrap();
+    let chat = ok(&era(&[
+        "generate",
+        "--model",
+        m,
+        "--prompt",
+        "7+8",
+        "--system",
+        "1",
+        "--chat",
+        "--greedy",
+        "--max-tokens",
+        "6",
+    ]));
+    let plain = ok(&era(&["generate", "--model", m, "--prompt", "1,7+8=", "--greedy", "--max-tokens", "6"]));
+    assert_eq!(chat, plain);
+    refused(&era(&["generate", "--model", m, "--prompt", "7", "--system", "1"]), "--chat", "--system without --chat");
+    std::fs::remove_file(model.join("tokenizer_config.json")).unwrap();
     // GRPO from a checkpoint: no warm-up unless asked for.
     let out = dir.path().join("runs");
     ok(&era(&strs(&train_args(&out, "from-dir", &["--model", m, "--warmup-steps", "0", "--steps", "2"]))));

@@ -212,9 +212,16 @@ pub struct GenerateArgs {
     /// A Hugging Face Qwen2 directory, or an `era train llm` run (its last checkpoint).
     #[arg(long, value_name = "DIR|RUN_DIR")]
     pub model: PathBuf,
-    /// The text to continue.
+    /// The text to continue (with --chat: the user's turn).
     #[arg(long)]
     pub prompt: String,
+    /// Send --prompt as a user turn through the model's own chat template (`chat_template` in its
+    /// tokenizer_config.json), with the generation prompt, as `era train llm` renders problems.
+    #[arg(long)]
+    pub chat: bool,
+    /// With --chat: a system turn before the user's.
+    #[arg(long, requires = "chat")]
+    pub system: Option<String>,
     /// Most tokens to generate.
     #[arg(long, default_value_t = 64)]
     pub max_tokens: usize,

@@ -341,7 +341,18 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     }
     let dir = model_dir(&args.model)?;
     let model = ModelSource::from_dir(&dir)?;
-    let prompt = model.tokenizer.encode(&args.prompt).map_err(|e| anyhow::anyhow!("--prompt: {e}"))?;
+    let text = if args.chat {
+        let Some(template) = era_shared::llm::chat::ChatTemplate::from_dir(&dir)? else {
+            anyhow::bail!(
+                "--chat: {} has no chat template (no `chat_template` in its tokenizer_config.json)",
+                dir.display()
+            );
+        };
+        template.render(args.system.as_deref(), &args.prompt).map_err(|e| anyhow::anyhow!("--chat: {e}"))?
+    } else {
+        args.prompt.clone()
+    };
+    let prompt = model.tokenizer.encode(&text).map_err(|e| anyhow::anyhow!("--prompt: {e}"))?;
     if prompt.is_empty() {
         anyhow::bail!("--prompt: no tokens");
     }
