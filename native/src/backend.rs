@@ -152,27 +152,19 @@ pub fn adapters() -> Vec<(String, bool)> {
 #[cfg(feature = "cuda")]
 pub fn cuda_answers() -> Result<(), String> {
     use burn::tensor::Tensor;
-    let quiet = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let probe = std::panic::catch_unwind(|| {
+    let probe = era_shared::panics::quietly(|| {
         let device = burn::backend::cuda::CudaDevice::default();
         Tensor::<burn::backend::Cuda, 1>::from_floats([1.0], &device).into_data().to_vec::<f32>().ok()
     });
-    std::panic::set_hook(quiet);
     match probe {
         Ok(Some(v)) if v == [1.0] => Ok(()),
         Ok(_) => Err("the CUDA device returned a wrong value".into()),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("no reason given");
+        Err(why) => {
             // The loading error itself is raised on the backend's own thread; what reaches here is
             // often only its consequence, so name the usual cause first.
             Err(format!(
                 "no NVIDIA GPU answers through CUDA (is an NVIDIA driver, libcuda.so, installed? the backend said: {})",
-                why.lines().next().unwrap_or(why)
+                why.lines().next().unwrap_or(&why)
             ))
         }
     }

@@ -30,6 +30,7 @@ pub mod lambert;
 pub mod llm;
 pub mod llm_scaling;
 pub mod metrics;
+pub mod panics;
 pub mod prob;
 pub mod real;
 pub mod runlog;

@@ -122,15 +122,8 @@ fn read_array(bytes: &[u8], shown: &str, fields: &Fields) -> Result<(Vec<Row>, S
 /// that are not UTF-8 skip the row (counted, the first named by its row number).
 fn read_parquet(file: std::fs::File, shown: &str, fields: &Fields) -> Result<(Vec<Row>, Skipped), TrainError> {
     // The parquet crate panics on some corrupt files (fuzzing found unwraps and overflows in its
-    // metadata and page decoders): such a panic is this file's error. Its message is kept off the
-    // terminal meanwhile; the lock keeps two readers from swapping the hook at once.
-    static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = QUIET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_rows(file, shown, fields)));
-    std::panic::set_hook(hook);
-    read.unwrap_or_else(|_| {
+    // metadata and page decoders): such a panic is this file's error.
+    crate::panics::quietly(|| parquet_rows(file, shown, fields)).unwrap_or_else(|_| {
         Err(TrainError::Config(format!(
             "{shown}: not a valid Parquet file (the Parquet reader failed on its contents)"
         )))

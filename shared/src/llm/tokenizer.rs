@@ -90,7 +90,7 @@ impl LlmTokenizer {
                 t.content.len()
             )));
         }
-        let inner: tokenizers::Tokenizer = std::panic::catch_unwind(|| text.parse::<tokenizers::Tokenizer>())
+        let inner: tokenizers::Tokenizer = crate::panics::quietly(|| text.parse::<tokenizers::Tokenizer>())
             .map_err(|_| bad("not a tokenizer (the tokenizers library could not read it)".into()))?
             .map_err(|e| bad(format!("not a tokenizer: {e}")))?;
         let stop = match stop {

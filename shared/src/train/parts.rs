@@ -27,11 +27,9 @@ pub(crate) fn load_record<B: Backend, R: Record<B>>(
 ) -> Result<R, TrainError> {
     let bytes = part(parts, name)?;
     // burn (and ndarray below it) panic on some corrupt records instead of returning an error.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        NamedMpkBytesRecorder::<FullPrecisionSettings>::default().load(bytes.to_vec(), device)
-    }))
-    .map_err(|_| TrainError::Checkpoint(format!("{name} is corrupt")))?
-    .map_err(|e| TrainError::Checkpoint(format!("{name} does not fit this agent: {e:?}")))
+    crate::panics::quietly(|| NamedMpkBytesRecorder::<FullPrecisionSettings>::default().load(bytes.to_vec(), device))
+        .map_err(|_| TrainError::Checkpoint(format!("{name} is corrupt")))?
+        .map_err(|e| TrainError::Checkpoint(format!("{name} does not fit this agent: {e:?}")))
 }
 
 /// `module` with the record in the part called `name` loaded into it. Burn loads a tensor of any
