@@ -191,6 +191,22 @@ mod tests {
         assert_eq!(share(&[2, 5], 0, 1), [2, 5]);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn pinning_restricts_the_cores_the_caller_and_what_it_execs_may_use() {
+        // On a thread of its own, so that the test process keeps its cores.
+        let all = cores();
+        let first = all[0];
+        let seen = std::thread::spawn(move || {
+            pin_to(&first.to_string()).unwrap();
+            cores()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(seen, [first]);
+        assert_eq!(cores(), all, "the other threads keep every core");
+    }
+
     #[test]
     fn this_process_has_cores_and_bad_lists_are_refused() {
         assert!(!cores().is_empty());

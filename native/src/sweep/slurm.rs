@@ -121,7 +121,7 @@ pub fn script(
 }
 
 /// `s` single-quoted for bash.
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
