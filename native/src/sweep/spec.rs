@@ -32,7 +32,7 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use toml::Spanned;
 
-/// The `era train` options a sweep sets itself, for every run.
+/// The `era train` options a sweep sets itself, for every run (and `tensorboard`, refused with its own reason).
 const RESERVED: [&str; 7] = ["out", "run-name", "resume", "from-step", "seeds", "print-config", "tensorboard"];
 
 /// A parsed spec: its runs, each with its full `era train` command line.
@@ -348,6 +348,11 @@ pub fn parse(text: &str, path: &Path, extra: &[String]) -> anyhow::Result<Spec> 
 }
 
 fn refuse_reserved(long: &str, place: &str) -> anyhow::Result<()> {
+    if long == "tensorboard" {
+        bail!(
+            "{place}: `tensorboard` is not for sweeps (a run the sweep continues would not continue its event files): export the sweep afterwards with `era export OUT --tensorboard DIR`"
+        );
+    }
     if RESERVED.contains(&long) {
         bail!(
             "{place}: `{long}` is set by the sweep for every run (runs go to OUT/seed-S/NAME; `era sweep --out` and `name` choose them)"
