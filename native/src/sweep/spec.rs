@@ -479,7 +479,11 @@ era = { sac-era = "on", sac = "off" }
     #[test]
     fn bad_specs_name_their_line() {
         // Each case: the spec, then what the message must say.
-        let cases: [(&str, &[&str]); 10] = [
+        let cases: [(&str, &[&str]); 11] = [
+            (
+                "train = \"control\"\n[options]\ntensorboard = \"tb\"\n",
+                &["grid.toml line 3", "era export OUT --tensorboard DIR"],
+            ),
             ("train = \"control\"\n[options]\nstepz = 3\n", &["grid.toml line 3", "unknown option `stepz`", "steps"]),
             ("train = \"control\"\n[grid]\nenv = []\n", &["grid.toml line 3", "`env` has no values"]),
             ("train = \"contrl\"\n", &["grid.toml line 1", "not a domain", "control, vision, llm"]),
