@@ -4,6 +4,7 @@ on the device at hand, to put era's figures beside a framework's on the same mac
     python3 native/peers/torch_peers.py resnet18 --batch 128 --steps 10 --repeats 3 [--device cuda|cpu]
     python3 native/peers/torch_peers.py small-cnn --batch 64 --steps 10 --repeats 3 [--device …]
     python3 native/peers/torch_peers.py qwen2 --shape qwen2.5-0.5b --rows 128 --width 40 --steps 3 [--device …]
+    python3 native/peers/torch_peers.py qwen2-generate --shape qwen2.5-0.5b --rows 16 --prompt-len 9 --new 24
 
 `resnet18`: ResNet-18 with the CIFAR stem (one 3×3 convolution, no pooling), as `era train vision
 --model resnet18` builds it, on random 3×32×32 images over 10 classes; SGD with momentum 0.9 and weight
@@ -14,7 +15,13 @@ CNN (two 3×3 "same" convolutions of 32 and 64 channels, each with ReLU and 2×2
 `qwen2`: the Qwen2 architecture (RMSNorm, grouped-query attention with RoPE and q/k/v biases, SwiGLU
 MLP, tied embeddings) of the named shape with random weights; one forward and backward of the mean
 token log-likelihood over `rows × width` random tokens and an AdamW step, as a GRPO update does on a
-packed rollout. Prints `<seconds> s/update` (median of the repeats).
+packed rollout. Prints `<seconds> s/update` (median of the repeats). `qwen2-generate`: the same model
+samples `--new` tokens (temperature 1, no stop) for each of `rows` random prompts of `--prompt-len`
+tokens at once, with a key/value cache grown by concatenation as Hugging Face's eager cache does, under
+`torch.inference_mode`. Prints `<rate> tokens/s` (median of the repeats).
+
+Before its figure each prints `peak_rss_mib <MiB>`: the process's peak resident memory (CPU; on a GPU
+the device's peak allocation is printed as `peak_gpu_mib`).
 
 `--compile` wraps the model in `torch.compile` (Inductor; on a CPU it needs a C++ compiler): the
 first, untimed calls compile it, so the figure is the compiled step's. `--json FILE` also writes the
@@ -26,6 +33,7 @@ torchvision, no transformers), so that a GPU server's own PyTorch runs it as it 
 
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -147,11 +155,12 @@ class RmsNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rope(x, theta):
-    # x: [batch, heads, time, head_dim]; rotates the two halves of each head (Qwen2's layout).
+def rope(x, theta, start=0):
+    # x: [batch, heads, time, head_dim], positions from `start`; rotates the two halves of each head
+    # (Qwen2's layout).
     t, d = x.shape[-2], x.shape[-1]
     inv = 1.0 / theta ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d)
-    angles = torch.outer(torch.arange(t, device=x.device, dtype=torch.float32), inv)
+    angles = torch.outer(torch.arange(start, start + t, device=x.device, dtype=torch.float32), inv)
     cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
     x1, x2 = x[..., : d // 2], x[..., d // 2 :]
     return x * cos + torch.cat([-x2, x1], -1) * sin
@@ -171,16 +180,24 @@ class Layer(nn.Module):
         self.down = nn.Linear(s["inter"], h, bias=False)
         self.norm1, self.norm2 = RmsNorm(h), RmsNorm(h)
 
-    def forward(self, x):
+    def forward(self, x, cache=None):
+        # `cache`: this layer's (keys, values) of the earlier positions, or None; when given, it is
+        # replaced by the grown one.
         b, t, h = x.shape
+        start = cache[0].shape[2] if cache else 0
         n = self.norm1(x)
         q = self.q(n).view(b, t, self.heads, self.hd).transpose(1, 2)
         k = self.k(n).view(b, t, self.kv, self.hd).transpose(1, 2)
         v = self.v(n).view(b, t, self.kv, self.hd).transpose(1, 2)
-        q, k = rope(q, self.theta), rope(k, self.theta)
+        q, k = rope(q, self.theta, start), rope(k, self.theta, start)
+        if cache is not None:
+            if start:
+                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
+            cache[:] = [k, v]
         rep = self.heads // self.kv
         k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
-        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        # One new position attends to every cached one; a prompt is causal.
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1)
         x = x + self.o(a.transpose(1, 2).reshape(b, t, h))
         n = self.norm2(x)
         return x + self.down(F.silu(self.gate(n)) * self.up(n))
@@ -194,15 +211,14 @@ class Qwen2(nn.Module):
         self.layers = nn.ModuleList(Layer(s) for _ in range(s["layers"]))
         self.norm = RmsNorm(s["hidden"])
 
-    def forward(self, ids):
+    def forward(self, ids, caches=None):
         x = self.embed(ids)
-        for layer in self.layers:
-            x = layer(x)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, None if caches is None else caches[i])
         return self.norm(x) @ self.embed.weight.T
 
 
-def qwen2(args, device):
-    torch.manual_seed(0)
+def shape(args):
     s = SHAPES[args.shape]
     if args.config:
         # A Hugging Face Qwen2 config.json (as `era bench llm --against torch` writes its model's).
@@ -211,6 +227,19 @@ def qwen2(args, device):
         s = dict(vocab=c["vocab_size"], hidden=c["hidden_size"], inter=c["intermediate_size"],
                  layers=c["num_hidden_layers"], heads=c["num_attention_heads"],
                  kv_heads=c["num_key_value_heads"], theta=c.get("rope_theta", 1e4))
+    return s
+
+
+def print_peak(device):
+    if device.type == "cuda":
+        print(f"peak_gpu_mib {torch.cuda.max_memory_allocated(device) / 2**20:.1f}")
+    else:
+        print(f"peak_rss_mib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+
+
+def qwen2(args, device):
+    torch.manual_seed(0)
+    s = shape(args)
     model = Qwen2(s).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
     model = compiled(model, args)
@@ -223,13 +252,36 @@ def qwen2(args, device):
         opt.step()
 
     seconds = seconds_per_step(step, args, device, warmup=1)
+    print_peak(device)
     print(f"{seconds:.6f} s/update")
     return {"update_time": {"value": seconds, "unit": "s/update"}}
 
 
+def qwen2_generate(args, device):
+    torch.manual_seed(0)
+    s = shape(args)
+    model = Qwen2(s).to(device).eval()
+    # Positions vary in number as the cache grows: compiled for dynamic shapes, not once per length.
+    model = torch.compile(model, dynamic=True) if args.compile else model
+    prompts = torch.randint(0, s["vocab"], (args.rows, args.prompt_len), device=device)
+
+    @torch.inference_mode()
+    def step():
+        caches = [[] for _ in range(s["layers"])]
+        logits = model(prompts, caches)[:, -1]
+        for _ in range(args.new):
+            token = torch.multinomial(F.softmax(logits, -1), 1)
+            logits = model(token, caches)[:, -1]
+
+    rate = args.rows * args.new / seconds_per_step(step, args, device, warmup=1)
+    print_peak(device)
+    print(f"{rate:.3f} tokens/s")
+    return {"generation": {"value": rate, "unit": "tokens/s"}}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", choices=["small-cnn", "resnet18", "qwen2"])
+    p.add_argument("model", choices=["small-cnn", "resnet18", "qwen2", "qwen2-generate"])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--repeats", type=int, default=3)
@@ -238,6 +290,8 @@ def main():
     p.add_argument("--config", help="qwen2: the shape from a Qwen2 config.json instead of --shape")
     p.add_argument("--rows", type=int, default=128)
     p.add_argument("--width", type=int, default=40)
+    p.add_argument("--prompt-len", type=int, default=9, help="qwen2-generate: tokens per prompt")
+    p.add_argument("--new", type=int, default=24, help="qwen2-generate: tokens sampled per prompt")
     p.add_argument("--compile", action="store_true", help="wrap the model in torch.compile")
     p.add_argument("--json", help="also write the figure as a gpu-check part to this file")
     args = p.parse_args()
@@ -245,7 +299,8 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     device = torch.device(args.device)
-    figures = {"small-cnn": small_cnn, "resnet18": resnet18, "qwen2": qwen2}[args.model](args, device)
+    models = {"small-cnn": small_cnn, "resnet18": resnet18, "qwen2": qwen2, "qwen2-generate": qwen2_generate}
+    figures = models[args.model](args, device)
     if args.json:
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         settings = {k: v for k, v in vars(args).items() if k not in ("json", "model")}

@@ -19,6 +19,7 @@ mod export;
 mod fuzz;
 mod input;
 mod llm;
+mod memory;
 mod overlay;
 mod peer;
 mod run_args;

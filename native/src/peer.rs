@@ -23,10 +23,10 @@ pub enum Framework {
 #[derive(Debug, clap::Args)]
 pub struct TorchPeerArgs {
     /// Also time the same model in PyTorch (f32; `torch` eager, `torch-compile` through
-    /// `torch.compile`), interleaved with era's measurements, and print the ratio (set it up with
-    /// `eval "$(scripts/setup-torch.sh)"`).
-    #[arg(long, value_enum, value_name = "torch|torch-compile")]
-    pub against: Option<Framework>,
+    /// `torch.compile`; both: `torch,torch-compile`), interleaved with era's measurements, and print
+    /// the ratios (set it up with `eval "$(scripts/setup-torch.sh)"`).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "torch|torch-compile")]
+    pub against: Vec<Framework>,
     /// The Python that has PyTorch, for `--against torch|torch-compile`.
     #[arg(long, env = "ERA_TORCH_PYTHON", default_value = "python3", value_name = "PATH")]
     pub python: std::path::PathBuf,
@@ -36,17 +36,22 @@ pub struct TorchPeerArgs {
 }
 
 impl TorchPeerArgs {
-    /// PyTorch, when `--against` asks for it.
-    pub fn peer(&self) -> Option<Peer<'_>> {
-        self.against.map(|f| match f {
-            Framework::Torch => Peer::torch(&self.python),
-            Framework::TorchCompile => Peer {
-                name: "torch-compile",
-                mode: "torch.compile",
-                extra: &["--compile"],
-                ..Peer::torch(&self.python)
-            },
-        })
+    /// PyTorch as `--against` asks for it, each mode once, in the order given.
+    pub fn peers(&self) -> Vec<Peer<'_>> {
+        let mut modes = self.against.clone();
+        modes.dedup();
+        modes
+            .into_iter()
+            .map(|f| match f {
+                Framework::Torch => Peer::torch(&self.python),
+                Framework::TorchCompile => Peer {
+                    name: "torch-compile",
+                    mode: "torch.compile",
+                    extra: &["--compile"],
+                    ..Peer::torch(&self.python)
+                },
+            })
+            .collect()
     }
 }
 
@@ -164,14 +169,26 @@ impl Peer<'_> {
 
     /// One measurement: the script run with `args`, its last line read as `<number> <unit>`.
     pub fn measure(&self, args: &[&str], unit: &str) -> anyhow::Result<f64> {
+        Ok(self.measure_with_peak(args, unit)?.0)
+    }
+
+    /// [`Peer::measure`], and the peak memory in MiB the script reported on a line
+    /// `peak_rss_mib <MiB>` (its process) or `peak_gpu_mib <MiB>` (its device), if it did.
+    pub fn measure_with_peak(&self, args: &[&str], unit: &str) -> anyhow::Result<(f64, Option<f64>)> {
         let out = self.python(&[&["-"], args, self.extra].concat(), Some(self.script))?;
         let line = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-        line.strip_suffix(&format!(" {unit}"))
+        let value = line
+            .strip_suffix(&format!(" {unit}"))
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|v| v.is_finite() && *v > 0.0)
             .with_context(|| {
                 format!("--against {}: expected `<number> {unit}` from the script, got {line:?}", self.name)
-            })
+            })?;
+        let peak = out.lines().find_map(|l| {
+            let v = l.strip_prefix("peak_rss_mib ").or_else(|| l.strip_prefix("peak_gpu_mib "))?;
+            v.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+        });
+        Ok((value, peak))
     }
 }
 
@@ -194,6 +211,9 @@ mod tests {
         };
         let ok = peer("import sys\nprint('warming up')\nprint(sys.argv[1] + ' images/s')\n");
         assert_eq!(ok.measure(&["12.5"], "images/s").unwrap(), 12.5);
+        assert_eq!(ok.measure_with_peak(&["12.5"], "images/s").unwrap(), (12.5, None));
+        let with_peak = peer("print('peak_rss_mib 812.5')\nprint('3 tokens/s')\n");
+        assert_eq!(with_peak.measure_with_peak(&[], "tokens/s").unwrap(), (3.0, Some(812.5)));
         let err = format!("{:#}", ok.measure(&["nan"], "images/s").unwrap_err());
         assert!(err.contains("expected `<number> images/s`"), "{err}");
         let failing = peer("import sys\nsys.stderr.write('broken\\n')\nsys.exit(3)\n");

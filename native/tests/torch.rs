@@ -37,7 +37,7 @@ fn the_small_cnn_step_is_measured_beside_pytorch() {
 }
 
 #[test]
-fn the_tiny_grpo_update_is_measured_beside_the_same_architecture_in_pytorch() {
+fn the_tiny_grpo_update_and_sampling_are_measured_beside_the_same_architecture_in_pytorch() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("l.json");
     let args = ["bench", "llm", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1"];
@@ -48,23 +48,39 @@ fn the_tiny_grpo_update_is_measured_beside_the_same_architecture_in_pytorch() {
     let (torch, era_time) = (figure(&v, "grpo_update_torch_time"), figure(&v, "grpo_update_plain_time"));
     assert!(torch > 0.0 && era_time > 0.0);
     assert!((figure(&v, "grpo_update_plain_vs_torch") - torch / era_time).abs() < 1e-9);
+    assert!((figure(&v, "grpo_update_era_vs_torch") - torch / figure(&v, "grpo_update_era_time")).abs() < 1e-9);
+    let (sampling, era_rate) = (figure(&v, "generation_torch"), figure(&v, "generation"));
+    assert!((figure(&v, "generation_vs_torch") - era_rate / sampling).abs() < 1e-9);
+    // Peak memory of both processes: PyTorch's holds its interpreter and libraries (hundreds of MiB);
+    // era's at least the tiny model's 4 MB of weights.
+    for key in ["peak_sampling_torch", "peak_update_torch"] {
+        assert!(figure(&v, key) > 100.0, "{key}: {v}");
+    }
+    for key in ["peak_sampling", "peak_update"] {
+        assert!(figure(&v, key) > 4.0, "{key}: {v}");
+    }
 }
 
 #[test]
-fn the_fast_grpo_update_is_measured_beside_burn_and_torch_compile() {
+fn the_fast_grpo_update_is_measured_beside_burn_and_pytorch_eager_and_compiled_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("f.json");
     let args =
         ["bench", "llm", "--backend", "fast", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1"];
-    let peer = ["--against", "torch-compile", "--python", &python(), "--json", json.to_str().unwrap()];
+    let peer = ["--against", "torch,torch-compile", "--python", &python(), "--json", json.to_str().unwrap()];
     let out = era(&[&args[..], &peer].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("torch.compile") && text.contains("fast path speed-up"), "{text}");
     let v = record(&json);
-    assert!(v["settings"]["torch"].as_str().unwrap().ends_with("(cpu, torch.compile)"), "{v}");
-    let (torch, era_time) = (figure(&v, "grpo_update_torch_time"), figure(&v, "grpo_update_plain_time"));
-    assert!((figure(&v, "grpo_update_plain_vs_torch") - torch / era_time).abs() < 1e-9);
+    assert!(v["settings"]["torch"].as_str().unwrap().ends_with("(cpu, eager)"), "{v}");
+    assert!(v["settings"]["torch-compile"].as_str().unwrap().ends_with("(cpu, torch.compile)"), "{v}");
+    let era_time = figure(&v, "grpo_update_plain_time");
+    for name in ["torch", "torch-compile"] {
+        let torch = figure(&v, &format!("grpo_update_{name}_time"));
+        assert!((figure(&v, &format!("grpo_update_plain_vs_{name}")) - torch / era_time).abs() < 1e-9);
+        assert!(figure(&v, &format!("generation_{name}")) > 0.0);
+    }
     let (burn, speedup) = (figure(&v, "grpo_update_ndarray_time"), figure(&v, "grpo_update_fast_speedup"));
     assert!((speedup - burn / era_time).abs() < 1e-9);
 }

@@ -391,6 +391,46 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
 }
 
 #[test]
+fn random_weights_of_a_published_shape_train_on_the_fast_path_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("runs");
+    // `random:tiny`: the tiny model's shape, random weights, no warm-up (as for a checkpoint).
+    let args: Vec<String> =
+        train_args(&out, "random", &["--model", "random:tiny", "--steps", "2", "--warmup-steps", "0"])
+            .into_iter()
+            .map(|a| if a == "ndarray" { "fast".into() } else { a })
+            .collect();
+    ok(&era(&strs(&args)));
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("random/checkpoints/step-000000000002/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((config["hidden_size"].as_u64(), config["num_hidden_layers"].as_u64()), (Some(128), Some(4)));
+    assert_eq!(settings(&out.join("random"))["model"], "random:tiny");
+    refused(&era(&["train", "llm", "--model", "random:qwen9"]), "unknown shape (known: tiny, qwen2.5-0.5b)", "shape");
+    // The bench leaves burn's reference out when told, and reports both processes' peaks.
+    let text = ok(&era(&[
+        "bench",
+        "llm",
+        "--model",
+        "random:tiny",
+        "--backend",
+        "fast",
+        "--ndarray",
+        "off",
+        "--prompts",
+        "2",
+        "--group",
+        "2",
+        "--steps",
+        "1",
+        "--repeats",
+        "1",
+    ]));
+    assert!(text.contains("ndarray      not timed") && text.contains("peak memory  sampling"), "{text}");
+}
+
+#[test]
 fn bench_reports_generation_and_the_era_update_ratio() {
     let text = ok(&era(&["bench", "llm", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1"]));
     for needle in ["tiny model", "generation", "tokens/s", "GRPO update", "µs/token", "ERA overhead"] {

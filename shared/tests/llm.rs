@@ -303,7 +303,7 @@ fn an_exported_run_is_a_checkpoint_directory_that_decodes_the_same() {
         ))
         .unwrap()
     };
-    assert_eq!(greedy(&model), greedy(&t.model()));
+    assert_eq!(greedy(&model), greedy(&t.model().unwrap()));
 }
 
 #[test]
@@ -336,7 +336,7 @@ fn a_grpo_update_moves_probability_towards_rewarded_responses() {
         // Summed log-probability of each response under the current policy.
         let scores = |t: &LlmTrainer<Train>| -> Vec<f64> {
             let (ids, inputs, mask) = rollout.packed.tensors::<Cpu>(&dev);
-            let lp = taken_log_probs(t.model().forward(inputs, &rollout.packed.pads, None), ids, None, None);
+            let lp = taken_log_probs(t.model().unwrap().forward(inputs, &rollout.packed.pads, None), ids, None, None);
             (lp * mask.float()).sum_dim(1).into_data().convert::<f64>().into_vec::<f64>().unwrap()
         };
         let before = scores(&t);
@@ -454,7 +454,7 @@ fn the_fast_update_follows_the_burn_update() {
                 .into_vec::<f32>()
                 .unwrap()
         };
-        let (x, y) = (logits(fast.model()), logits(burn.model()));
+        let (x, y) = (logits(fast.model().unwrap()), logits(burn.model().unwrap()));
         let gap = x.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         let top = y.iter().map(|v| v.abs()).fold(0.0, f32::max);
         assert!(gap / top < 1e-4, "{what}: logits after the update differ by {}", gap / top);

@@ -228,25 +228,6 @@ fn save(dir: &Path, target: &str, kind: &str, input: &[u8]) -> anyhow::Result<Pa
     Ok(path)
 }
 
-/// The process's peak resident memory so far (Linux), MiB; NaN where unknown.
-fn peak_rss_mib() -> f64 {
-    status_kib("VmHWM:").map_or(f64::NAN, |kb| kb as f64 / 1024.0)
-}
-
-/// A field of `/proc/self/status` in KiB (Linux), e.g. `VmRSS:`.
-fn status_kib(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix(key))?.trim().trim_end_matches("kB").trim().parse().ok()
-}
-
-/// Sets the process's peak resident memory back to what it holds now (Linux: writing 5 to
-/// `/proc/self/clear_refs`), so that the next `VmHWM` is the peak of what runs in between; returns
-/// the resident memory it started from, KiB, or `None` where the kernel does not offer this.
-fn reset_peak() -> Option<u64> {
-    std::fs::write("/proc/self/clear_refs", "5").ok()?;
-    status_kib("VmRSS:")
-}
-
 /// Values that break readers: huge, negative, non-finite, zero.
 const NASTY: &[&str] = &[
     "18446744073709551615",

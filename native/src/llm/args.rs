@@ -84,10 +84,11 @@ pub struct TrainLlmArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_chat_template: bool,
-    /// `tiny` (the embedded 0.99 M-parameter model, trained from scratch) or a Hugging Face Qwen2
-    /// directory (config.json, model.safetensors or shards, tokenizer.json) [default: tiny, or the
-    /// --config run's].
-    #[arg(long, value_name = "tiny|DIR")]
+    /// `tiny` (the embedded 0.99 M-parameter model, trained from scratch), a Hugging Face Qwen2
+    /// directory (config.json, model.safetensors or shards, tokenizer.json), or `random:SHAPE`
+    /// (random weights of a published shape such as `qwen2.5-0.5b` with the tiny model's tokenizer,
+    /// for measuring speed and memory at real sizes) [default: tiny, or the --config run's].
+    #[arg(long, value_name = "tiny|DIR|random:SHAPE")]
     #[serde(skip)]
     pub model: Option<String>,
     /// Start from a named set of settings instead of the defaults (the flags still override it):
@@ -270,7 +271,22 @@ pub struct BenchLlmArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Ndarray)]
     pub backend: BackendChoice,
+    /// With `--backend fast`: also time burn's update and sampler on ndarray (`auto`: for models up
+    /// to 50 M parameters).
+    #[arg(long, value_enum, default_value_t = NdarrayReference::Auto)]
+    pub ndarray: NdarrayReference,
     /// PyTorch beside era, and the JSON record.
     #[command(flatten)]
     pub peer: crate::peer::TorchPeerArgs,
+}
+
+/// `era bench llm --ndarray`: whether burn's ndarray reference is timed beside the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NdarrayReference {
+    /// For models up to 50 M parameters.
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
 }

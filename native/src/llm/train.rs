@@ -9,7 +9,7 @@ use era_shared::llm::config::LlmConfig;
 use era_shared::llm::fast::{FastDecoder, FastQwen2};
 use era_shared::llm::generate::{self as sampler, Sampling};
 use era_shared::llm::qwen2::Qwen2;
-use era_shared::llm::source::ModelSource;
+use era_shared::llm::source::{ModelSource, PUBLISHED_SHAPES};
 use era_shared::llm::trainer::{LlmTrainer, learner};
 use era_shared::metrics;
 use era_shared::runlog::{Domain, EraTargets, Header, RUN_LOG_FILE, StepUnit};
@@ -57,14 +57,19 @@ impl runs::SavedConfig for RunConfig {
     }
 }
 
-/// The model a run starts from: the tiny model initialised from the seed, or a checkpoint directory.
+/// The model a run starts from: the tiny model initialised from the seed, random weights of a
+/// published shape, or a checkpoint directory.
 fn source(model: &str, seed: u64) -> anyhow::Result<ModelSource> {
     if model == "tiny" {
         return Ok(ModelSource::tiny(seed));
     }
+    if let Some(shape) = model.strip_prefix("random:") {
+        return ModelSource::random(shape, seed)
+            .with_context(|| format!("--model {model}: unknown shape (known: {})", PUBLISHED_SHAPES.join(", ")));
+    }
     let dir = Path::new(model);
     if !dir.is_dir() {
-        anyhow::bail!("--model {model}: neither `tiny` nor a directory");
+        anyhow::bail!("--model {model}: neither `tiny`, `random:SHAPE` nor a directory");
     }
     Ok(ModelSource::from_dir(dir)?)
 }
@@ -130,11 +135,12 @@ fn new_jobs(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<(Vec<J
     let backend = args.run.backend_or(saved.as_ref().map(|s| s.backend));
     backend::ensure_available(backend)?;
     let asked = args.model.clone().or(saved.as_ref().map(|s| s.model.clone())).unwrap_or_else(|| "tiny".into());
-    if asked != "tiny" && !Path::new(&asked).is_dir() {
-        anyhow::bail!("--model {asked}: neither `tiny` nor a directory");
+    let named = asked == "tiny" || asked.starts_with("random:");
+    if !named && !Path::new(&asked).is_dir() {
+        anyhow::bail!("--model {asked}: neither `tiny`, `random:SHAPE` nor a directory");
     }
-    let model = if asked == "tiny" {
-        asked
+    let model = if named {
+        asked.clone()
     } else {
         std::path::absolute(&asked).unwrap_or_else(|_| PathBuf::from(&asked)).display().to_string()
     };
@@ -158,7 +164,8 @@ fn new_jobs(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<(Vec<J
             run_name: run_name.to_string(),
         })?;
     let jobs = created.into_iter().map(|(dir, config)| Job { dir, config, start: Start::Fresh }).collect();
-    Ok((jobs, top, (model != "tiny").then_some(checked)))
+    // The tiny model and random weights are drawn per seed; a checkpoint is read once.
+    Ok((jobs, top, (!named).then_some(checked)))
 }
 
 /// Training of every seed, one thread each, on one backend.

@@ -81,11 +81,11 @@ impl Task for Bench<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device, compute: Compute) -> anyhow::Result<BenchRecord> {
         let a = self.args;
         let mut record = BenchRecord::new("bench vision", compute);
-        let peer = a.peer.peer();
+        let peers = a.peer.peers();
         // On a GPU backend PyTorch takes its own default device (CUDA where it has one); else the CPU.
         let peer_device = if record.gpu { "default" } else { "cpu" };
-        if let Some(p) = &peer {
-            record.setting("torch", format!("{} ({}, {})", p.version()?, peer_device, p.mode));
+        for p in &peers {
+            record.setting(p.name, format!("{} ({}, {})", p.version()?, peer_device, p.mode));
         }
         record.setting("batch_size", a.batch_size);
         record.setting("steps", a.steps);
@@ -131,7 +131,7 @@ impl Task for Bench<'_> {
                 Ok((e.images as f64 / start.elapsed().as_secs_f64(), e.entropy_min))
             };
             let (mut train, mut infer) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
-            let mut peer_train = Vec::new();
+            let mut peer_train = vec![Vec::new(); peers.len()];
             // The floor, on the floored classifier's predictions after each round of training, as
             // `pred/entropy_min` checks it in a run.
             let mut floor_min = f64::INFINITY;
@@ -153,8 +153,8 @@ impl Task for Bench<'_> {
                 infer[0].push(rate);
                 floor_min = floor_min.min(entropy_min);
                 infer[1].push(infer_rate(&mut off)?.0);
-                if let Some(p) = &peer {
-                    peer_train.push(p.measure(&peer_args, "images/s")?);
+                for (p, times) in peers.iter().zip(&mut peer_train) {
+                    times.push(p.measure(&peer_args, "images/s")?);
                 }
             }
             let holds = floor_min >= h0 - 1e-4;
@@ -172,17 +172,17 @@ impl Task for Bench<'_> {
                 "  inference  ERA {i_on:>9.1} images/s   plain {i_off:>9.1} images/s   ERA overhead {:.3}×",
                 i_off / i_on
             );
-            if let Some(p) = &peer {
-                let torch = median(peer_train);
+            for (p, times) in peers.iter().zip(peer_train) {
+                let (torch, name) = (median(times), p.name);
                 println!(
                     "  PyTorch    training {torch:>9.1} images/s ({}, plain)   era plain / PyTorch {:.3}×   era ERA / PyTorch {:.3}×",
                     p.mode,
                     t_off / torch,
                     t_on / torch
                 );
-                record.figure(&format!("{model}/train_torch"), torch, "images/s");
-                record.figure(&format!("{model}/train_plain_vs_torch"), t_off / torch, "×");
-                record.figure(&format!("{model}/train_era_vs_torch"), t_on / torch, "×");
+                record.figure(&format!("{model}/train_{name}"), torch, "images/s");
+                record.figure(&format!("{model}/train_plain_vs_{name}"), t_off / torch, "×");
+                record.figure(&format!("{model}/train_era_vs_{name}"), t_on / torch, "×");
             }
             println!(
                 "  floor      smallest prediction entropy {floor_min:.5} nats, H0 {h0:.5}: {}",

@@ -72,6 +72,15 @@ impl ModelSource {
         Self { config, weights, tokenizer }
     }
 
+    /// Random weights (from `seed`) of a shape [`published_shape`] knows, with the tiny model's
+    /// tokenizer: a real-sized model without a download, for benchmarks and memory checks.
+    pub fn random(shape: &str, seed: u64) -> Option<Self> {
+        let config = published_shape(shape)?;
+        let (_, tokenizer) = tiny_model();
+        let weights = random_weights(&config, seed);
+        Some(Self { config, weights, tokenizer })
+    }
+
     /// A Hugging Face directory: `config.json`, `model.safetensors` (or shards), `tokenizer.json`.
     pub fn from_dir(dir: &std::path::Path) -> Result<Self, super::hf_weights::CheckpointError> {
         let config = Qwen2Config::from_dir(dir)?;

@@ -1,7 +1,8 @@
 //! The fast path as the LLM loop's [`Learner`]: updates (warm-up and GRPO) by hand on the CPU's
 //! matrix kernels, with the same losses, clipping and AdamW as [`BurnLearner`](crate::llm::trainer::learner::BurnLearner).
-//! Sampling uses the fast decoder; a burn copy of the model follows the fast weights after every
-//! update, for export and the KL reference.
+//! Sampling uses the fast decoder. The weights live here once: a burn copy (for export, checkpoints
+//! and the KL reference) is made from them when asked, so that a 0.5 B-parameter model is not held
+//! twice.
 
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::AutodiffBackend;
@@ -17,32 +18,29 @@ use crate::llm::trainer::learner::{FAST_OPTIM_PART as OPTIM_PART, GrpoBatch, Grp
 use crate::llm_scaling;
 use crate::train::{Engine, Part, Pending, Readback, TrainError, TrainRng, load_module, read, record_bytes, upload};
 
-/// The fast decoder and AdamW, with the burn model that follows their weights.
+/// The fast decoder and AdamW; burn copies of the model are made on `device` when asked.
 pub struct FastLearner<B: AutodiffBackend> {
     fast: FastUpdate,
-    model: Qwen2<B>,
     config: Qwen2Config,
     device: B::Device,
 }
 
 impl<B: AutodiffBackend> FastLearner<B> {
-    /// The fast path starting from `model`'s weights (`source`'s architecture); the burn copy lives
-    /// on `device`.
-    pub fn new(llm: &LlmConfig, source: &ModelSource, model: Qwen2<B>, device: &B::Device) -> Result<Self, TrainError> {
+    /// The fast path starting from `source`'s weights; burn copies live on `device`.
+    pub fn new(llm: &LlmConfig, source: &ModelSource, device: &B::Device) -> Result<Self, TrainError> {
         if llm.top_k_logprobs.is_some() {
             return Err(TrainError::Config(
                 "top_k_logprobs is not on the fast CPU path: use --backend ndarray (or leave top_k_logprobs unset)"
                     .into(),
             ));
         }
-        let fast = FastUpdate::new(FastQwen2::from_weights(&source.config, &model.valid().to_weights()?)?);
-        Ok(Self { fast, model, config: source.config.clone(), device: device.clone() })
+        let fast = FastUpdate::new(FastQwen2::from_weights(&source.config, &source.weights)?);
+        Ok(Self { fast, config: source.config.clone(), device: device.clone() })
     }
 
-    /// Rebuilds the burn model from the fast weights (after an update).
-    fn follow(&mut self) -> Result<(), TrainError> {
-        self.model = Qwen2::from_weights(&self.config, &self.fast.model.to_weights(), &self.device)?;
-        Ok(())
+    /// A burn copy of the fast weights.
+    fn burn<C: burn::tensor::backend::Backend<Device = B::Device>>(&self) -> Result<Qwen2<C>, TrainError> {
+        Qwen2::from_weights(&self.config, &self.fast.model.to_weights(), &self.device)
     }
 }
 
@@ -51,13 +49,12 @@ impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
         Engine::Fast
     }
 
-    fn model(&self) -> &Qwen2<B> {
-        &self.model
+    fn model(&self) -> Result<Qwen2<B::InnerBackend>, TrainError> {
+        self.burn()
     }
 
     fn likelihood_step(&mut self, packed: &Packed, lr: f64) -> Result<f64, TrainError> {
         let stats = self.fast.step(&Rows::of(packed), &Objective::Likelihood, lr)?;
-        self.follow()?;
         Ok(stats.loss)
     }
 
@@ -124,23 +121,22 @@ impl<B: AutodiffBackend> Learner<B> for FastLearner<B> {
                 let s = self.fast.step(&Rows::of(&mb), &objective, c.lr)?;
                 sums.add(s.policy, s.approx_kl, s.clip_frac, mb.ids.len());
             }
-            self.follow()?;
             Ok(sums.mean())
         })
     }
 
     fn save(&self) -> Result<Vec<Part>, TrainError> {
         Ok(vec![
-            record_bytes::<B, _>(self.model.clone().into_record(), "model.mpk")?,
+            record_bytes::<B, _>(self.burn::<B>()?.into_record(), "model.mpk")?,
             write_part(OPTIM_PART, &State::default().adam("decoder", &self.fast.adam))?,
         ])
     }
 
     fn load(&mut self, parts: &[Part]) -> Result<(), TrainError> {
-        self.model = load_module(self.model.clone(), parts, "model.mpk", &self.device)?;
+        let model: Qwen2<B> = load_module(self.burn()?, parts, "model.mpk", &self.device)?;
         let mut read = read_part(parts, OPTIM_PART, &State::default().adam("decoder", &self.fast.adam))?;
         self.fast.adam = read.adam("decoder", &self.fast.adam)?;
-        self.fast.model = FastQwen2::from_weights(&self.config, &self.model.valid().to_weights()?)?;
+        self.fast.model = FastQwen2::from_weights(&self.config, &model.valid().to_weights()?)?;
         Ok(())
     }
 }

@@ -51,11 +51,11 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     pub async fn evaluate_with(&self, problems: usize, samples: usize) -> Result<Evaluation, TrainError> {
         let test = self.task.test(problems);
         let mut rng = TrainRng::seed_from_u64(self.config.seed.wrapping_mul(0x9e37_79b9).wrapping_add(self.step));
-        let stop = self.source.tokenizer.stop_ids().to_vec();
+        let stop = self.tokenizer.stop_ids().to_vec();
         let prompts: Vec<Vec<u32>> = test.iter().map(|p| self.encode(&p.prompt())).collect::<Result<_, _>>()?;
         let text = |r: &[u32]| -> String {
             let ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
-            self.source.tokenizer.decode(&ids)
+            self.tokenizer.decode(&ids)
         };
         let greedy = self.sample(&prompts, &Sampling::greedy(), &mut rng).await?;
         let greedy_ok = greedy.iter().zip(&test).filter(|(r, p)| self.task.correct(p, &text(r))).count();

@@ -106,9 +106,9 @@ pub trait Learner<B: AutodiffBackend> {
     /// Which engine this is.
     fn engine(&self) -> Engine;
 
-    /// The policy as a burn model (generation on burn, export, the KL reference). On the fast path
-    /// it follows the fast weights after every update.
-    fn model(&self) -> &Qwen2<B>;
+    /// The policy as a burn model without autodiff (export, the KL reference, evaluation on burn).
+    /// On the fast path a copy of the fast weights, made when asked.
+    fn model(&self) -> Result<Qwen2<B::InnerBackend>, TrainError>;
 
     /// One likelihood step (the supervised warm-up) on `packed`'s response tokens at `lr`; its loss.
     fn likelihood_step(&mut self, packed: &Packed, lr: f64) -> Result<f64, TrainError>;
@@ -146,11 +146,13 @@ pub fn learner<B: AutodiffBackend>(
     source: &ModelSource,
     device: &B::Device,
 ) -> Result<Box<dyn Learner<B>>, TrainError> {
-    let model = Qwen2::from_weights(&source.config, &source.weights, device)?;
     match engine {
-        Engine::Burn => Ok(Box::new(BurnLearner { model, optim: adamw(), device: device.clone() })),
+        Engine::Burn => {
+            let model = Qwen2::from_weights(&source.config, &source.weights, device)?;
+            Ok(Box::new(BurnLearner { model, optim: adamw(), device: device.clone() }))
+        }
         #[cfg(feature = "fast")]
-        Engine::Fast => Ok(Box::new(crate::llm::fast::FastLearner::new(config, source, model, device)?)),
+        Engine::Fast => Ok(Box::new(crate::llm::fast::FastLearner::new(config, source, device)?)),
         #[cfg(not(feature = "fast"))]
         Engine::Fast => {
             let _ = config;
@@ -190,8 +192,8 @@ impl<B: AutodiffBackend> Learner<B> for BurnLearner<B> {
         Engine::Burn
     }
 
-    fn model(&self) -> &Qwen2<B> {
-        &self.model
+    fn model(&self) -> Result<Qwen2<B::InnerBackend>, TrainError> {
+        Ok(self.model.valid())
     }
 
     fn likelihood_step(&mut self, packed: &Packed, lr: f64) -> Result<f64, TrainError> {

@@ -6,7 +6,7 @@
 //! started afresh when GRPO begins. pass@k on the test split is measured after the warm-up, every
 //! `eval_every` GRPO steps and at the end, from its own generator (evaluating never changes training).
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use rand::SeedableRng;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::generate::Sampling;
 use super::grpo::{group_advantages, informative_groups};
-use super::qwen2::Qwen2;
+use super::qwen2::{Qwen2, Qwen2Config};
 use super::task::{Item, Task};
 use super::tokenizer::LlmTokenizer;
 use crate::llm_scaling::{self, LlmEra, Regime};
@@ -67,7 +67,9 @@ pub struct Rollout<B: Backend> {
 /// [`Learner`] of either engine.
 pub struct LlmTrainer<B: AutodiffBackend> {
     config: LlmConfig,
-    source: ModelSource,
+    /// The architecture (the weights live in the learner only).
+    model_config: Qwen2Config,
+    tokenizer: LlmTokenizer,
     task: Task,
     era: Option<LlmEra>,
     learner: Box<dyn Learner<B>>,
@@ -99,11 +101,14 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let task = config.task_for(&source.tokenizer, context)?;
         let max_new = config.max_new(&task, &source.tokenizer, context);
         let learner = learner::learner(engine, &config, &source, device)?;
+        // The starting weights are the learner's now; a second copy would double a large model's memory.
+        let ModelSource { config: model_config, tokenizer, .. } = source;
         Ok(Self {
             era: config.llm_era()?,
             rng: TrainRng::seed_from_u64(config.seed),
             config,
-            source,
+            model_config,
+            tokenizer,
             task,
             learner,
             reference: None,
@@ -123,6 +128,15 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     /// The settings.
     pub fn config(&self) -> &LlmConfig {
         &self.config
+    }
+
+    /// Turns ERA's scaling on or off from the next update, the policy and optimiser kept: what
+    /// `era bench llm` times both arms with, on one model's memory.
+    pub fn set_era(&mut self, on: bool) -> Result<(), TrainError> {
+        let config = LlmConfig { era: on, ..self.config.clone() };
+        self.era = config.llm_era()?;
+        self.config = config;
+        Ok(())
     }
 
     /// Steps taken (warm-up and GRPO).
@@ -152,7 +166,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
 
     /// The model's tokenizer.
     pub fn tokenizer(&self) -> &LlmTokenizer {
-        &self.source.tokenizer
+        &self.tokenizer
     }
 
     /// The task.
@@ -160,9 +174,9 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         &self.task
     }
 
-    /// The model, without autodiff.
-    pub fn model(&self) -> Qwen2<B::InnerBackend> {
-        self.learner.model().valid()
+    /// The model, without autodiff (on the fast path a burn copy of its weights, made when asked).
+    pub fn model(&self) -> Result<Qwen2<B::InnerBackend>, TrainError> {
+        self.learner.model()
     }
 
     /// The warm-up learning rate at (0-based) `step`: linear ramp over 10 %, then cosine to 10 %.
@@ -172,11 +186,11 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     }
 
     fn encode(&self, text: &str) -> Result<Vec<u32>, TrainError> {
-        self.source.tokenizer.encode(text).map_err(TrainError::Config)
+        self.tokenizer.encode(text).map_err(TrainError::Config)
     }
 
     fn stop(&self) -> u32 {
-        self.source.tokenizer.stop_ids()[0]
+        self.tokenizer.stop_ids()[0]
     }
 
     fn warmup_step(&mut self) -> Result<Vec<(&'static str, f64)>, TrainError> {
@@ -226,7 +240,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         sampling: &Sampling,
         rng: &mut TrainRng,
     ) -> Result<Vec<Vec<u32>>, TrainError> {
-        self.learner.sample(prompts, self.max_new, self.source.tokenizer.stop_ids(), sampling, rng).await
+        self.learner.sample(prompts, self.max_new, self.tokenizer.stop_ids(), sampling, rng).await
     }
 
     async fn grpo_step(&mut self) -> Result<Vec<(&'static str, f64)>, TrainError> {
@@ -234,7 +248,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             // GRPO starts: fresh Adam state, and the reference model for the KL term.
             self.learner.reset_optimizer();
             if self.config.kl_coef > 0.0 {
-                self.reference = Some(self.model());
+                self.reference = Some(self.model()?);
             }
         }
         let rollout = self.rollout().await?;
@@ -252,7 +266,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             prompts.extend(std::iter::repeat_n(ids, c.group));
         }
         let sampling = Sampling { temperature: c.temperature, ..Sampling::default() };
-        let stop = self.source.tokenizer.stop_ids().to_vec();
+        let stop = self.tokenizer.stop_ids().to_vec();
         let mut rng = self.rng.clone();
         let responses = self.sample(&prompts, &sampling, &mut rng).await?;
         self.rng = rng;
@@ -261,7 +275,7 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
             .enumerate()
             .map(|(i, r)| {
                 let text_ids: Vec<u32> = r.iter().copied().filter(|t| !stop.contains(t)).collect();
-                self.task.reward(&problems[i / c.group], &self.source.tokenizer.decode(&text_ids))
+                self.task.reward(&problems[i / c.group], &self.tokenizer.decode(&text_ids))
             })
             .collect();
         let packed = Packed::new(&prompts, &responses, self.stop());
@@ -342,16 +356,16 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
     /// `tokenizer.json`, and `tokenizer_config.json` with the chat template when the model has one):
     /// what `era generate --model` reads.
     pub fn export(&self) -> Result<Vec<Part>, TrainError> {
-        let weights = self.model().to_weights()?;
+        let weights = self.model()?.to_weights()?;
         let st = weights.to_safetensors().map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        let config = serde_json::to_vec_pretty(&self.source.config.to_hf_json())
+        let config = serde_json::to_vec_pretty(&self.model_config.to_hf_json())
             .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         let mut files = vec![
             ("config.json".into(), config),
             ("model.safetensors".into(), st),
-            ("tokenizer.json".into(), self.source.tokenizer.to_json().into_bytes()),
+            ("tokenizer.json".into(), self.tokenizer.to_json().into_bytes()),
         ];
-        if let Some(chat) = self.source.tokenizer.chat_template() {
+        if let Some(chat) = self.tokenizer.chat_template() {
             files.push((super::chat::TOKENIZER_CONFIG.into(), chat.to_tokenizer_config().into_bytes()));
         }
         Ok(files)
@@ -416,7 +430,7 @@ impl<B: AutodiffBackend> Trainer for LlmTrainer<B> {
         let state: LoopState = read_loop(parts, |s: &LoopState| s.step, Some(self.total_steps()))?;
         self.learner.load(parts)?;
         self.reference = match part(parts, "reference.mpk") {
-            Ok(_) => Some(load_module::<B::InnerBackend, _>(self.model(), parts, "reference.mpk", &self.device)?),
+            Ok(_) => Some(load_module::<B::InnerBackend, _>(self.model()?, parts, "reference.mpk", &self.device)?),
             Err(_) => None,
         };
         self.step = state.step;
