@@ -33,7 +33,6 @@ torchvision, no transformers), so that a GPU server's own PyTorch runs it as it 
 
 import argparse
 import json
-import resource
 import statistics
 import time
 
@@ -233,8 +232,12 @@ def shape(args):
 def print_peak(device):
     if device.type == "cuda":
         print(f"peak_gpu_mib {torch.cuda.max_memory_allocated(device) / 2**20:.1f}")
-    else:
-        print(f"peak_rss_mib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+        return
+    # The process's own high-water mark (VmHWM). Not getrusage's ru_maxrss: Linux carries that across
+    # fork and exec, so it would report the (larger) process that started this one.
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    print(f"peak_rss_mib {kib / 1024:.1f}")
 
 
 def qwen2(args, device):

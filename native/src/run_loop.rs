@@ -106,6 +106,9 @@ pub fn drive<T: Presented>(
         while !trainer.is_done() && !stopping() {
             let logged = pollster::block_on(trainer.advance())?;
             let wrote = !logged.is_empty();
+            // Before the `--quiet` lines, so that their ETA counts the steps just made (on a run of a
+            // few slow steps the bar would otherwise still stand at 0 and give an ETA of thousands of hours).
+            bar.set_position(trainer.position());
             for mut l in logged {
                 if trainer.rate_on(&l) {
                     let (t, done) = window;
@@ -138,7 +141,6 @@ pub fn drive<T: Presented>(
             if wrote && let Some(events) = &mut events {
                 events.flush()?;
             }
-            bar.set_position(trainer.position());
             bar.set_message(trainer.progress(&latest));
             let position = trainer.position();
             if position >= next_checkpoint || trainer.at_milestone() || trainer.is_done() || stopping() {

@@ -49,8 +49,9 @@ fn the_tiny_grpo_update_and_sampling_are_measured_beside_the_same_architecture_i
     assert!(torch > 0.0 && era_time > 0.0);
     assert!((figure(&v, "grpo_update_plain_vs_torch") - torch / era_time).abs() < 1e-9);
     assert!((figure(&v, "grpo_update_era_vs_torch") - torch / figure(&v, "grpo_update_era_time")).abs() < 1e-9);
-    let (sampling, era_rate) = (figure(&v, "generation_torch"), figure(&v, "generation"));
-    assert!((figure(&v, "generation_vs_torch") - era_rate / sampling).abs() < 1e-9);
+    let (sampling, era_rate) = (figure(&v, "generation_torch"), figure(&v, "sampling"));
+    assert!((figure(&v, "sampling_vs_torch") - era_rate / sampling).abs() < 1e-9);
+    assert!(era_rate >= figure(&v, "generation"), "sampling alone is part of a rollout: {v}");
     // Peak memory of both processes: PyTorch's holds its interpreter and libraries (hundreds of MiB);
     // era's at least the tiny model's 4 MB of weights.
     for key in ["peak_sampling_torch", "peak_update_torch"] {

@@ -56,8 +56,8 @@ fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
     let mut rows: Vec<String> = (0..24)
         .map(|i| serde_json::json!({"q": format!("{i}+{}=", i + 7), "a": (2 * i + 7).to_string()}).to_string())
         .collect();
-    // A space is outside the tiny model's alphabet; a row without an answer cannot be scored.
-    rows.push(r#"{"q": "1 + 1=", "a": "2"}"#.into());
+    // A row longer than the tiny model's context; a row without an answer cannot be scored.
+    rows.push(serde_json::json!({"q": format!("{}=", "1+".repeat(200)), "a": "2"}).to_string());
     rows.push(r#"{"q": "1+1="}"#.into());
     std::fs::write(&data, rows.join("\n")).unwrap();
     let d = data.to_str().unwrap();
@@ -83,12 +83,7 @@ fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
             "format_reward needs",
         ),
         (&["--data", "none.jsonl"], "none.jsonl: cannot read"),
-        // Parquet, as pyarrow writes it: read (English is outside the tiny model's alphabet), and a
-        // codec this build lacks named.
-        (
-            &["--data", PARQUET, "--prompt-field", "question"],
-            "leaving out 4 rows that do not fit (first: training row 0: character",
-        ),
+        // Parquet as pyarrow writes it is read (below); a codec this build lacks is named.
         (
             &["--data", &PARQUET.replace("problems", "problems-zstd"), "--prompt-field", "question"],
             "compressed with Zstandard",
@@ -104,6 +99,13 @@ fn a_problem_file_trains_with_a_reward_rule_and_bad_rows_are_counted() {
         refused(&o, needle, extra);
     }
     assert!(!dir.path().join("bad").exists());
+    // English problems: the tiny model is given the characters of the files (here pyarrow's Parquet
+    // fixture: its questions and worked answers).
+    let parquet = ["--data", PARQUET, "--prompt-field", "question", "--reward", "numeric"];
+    ok(&era(&strs(&train_args(dir.path(), "parquet", &parquet))));
+    let tokenizer =
+        std::fs::read_to_string(dir.path().join("parquet/checkpoints/step-000000000008/tokenizer.json")).unwrap();
+    assert!(tokenizer.contains("\"T\"") && tokenizer.contains("\"Ü\""), "the files' letters are in its vocabulary");
     // --no-chat-template is the config's switch.
     let printed =
         ok(&era(&train_args(dir.path(), "printed", &[&file[..], &["--no-chat-template", "--print-config"]].concat())

@@ -21,6 +21,7 @@ use era_shared::train::TrainRng;
 use rand::{Rng, SeedableRng};
 
 use crate::cli::FuzzArgs;
+use crate::memory::{peak_rss_mib, reset_peak, status_kib};
 use targets::TARGETS;
 #[cfg(test)]
 use targets::run_log_seeds;

@@ -57,11 +57,16 @@ impl runs::SavedConfig for RunConfig {
     }
 }
 
-/// The model a run starts from: the tiny model initialised from the seed, random weights of a
-/// published shape, or a checkpoint directory.
-fn source(model: &str, seed: u64) -> anyhow::Result<ModelSource> {
+/// The model a run with settings `c` starts from: the tiny model initialised from the seed (over the
+/// characters of the problem files when it trains on them), random weights of a published shape, or
+/// a checkpoint directory.
+fn source(model: &str, c: &LlmConfig) -> anyhow::Result<ModelSource> {
+    let seed = c.seed;
     if model == "tiny" {
-        return Ok(ModelSource::tiny(seed));
+        return Ok(match c.file_alphabet()? {
+            Some(alphabet) => ModelSource::tiny_text(&alphabet, seed),
+            None => ModelSource::tiny(seed),
+        });
     }
     if let Some(shape) = model.strip_prefix("random:") {
         return ModelSource::random(shape, seed)
@@ -147,7 +152,7 @@ fn new_jobs(args: &TrainLlmArgs, config: Option<&Path>) -> anyhow::Result<(Vec<J
     let base = saved.as_ref().map(|s| &s.llm);
     let first = llm_config(args, base, &model, args.run.first_seed(base.map(|b| b.seed)))?;
     // A bad setting or checkpoint fails before anything is written.
-    let checked = source(&model, first.seed)?;
+    let checked = source(&model, &first)?;
     let task = first.task_for(&checked.tokenizer, checked.config.max_position_embeddings)?;
     if let Some(s) = task.skipped() {
         // Kept going: the rest of the file trains; the count and the first reason say what was lost.
@@ -186,7 +191,7 @@ impl Task for Train {
         runs::in_parallel(&self.jobs, shown.quiet, |job, bar| {
             let start = match loaded {
                 Some(s) => s.clone(),
-                None => source(&job.config.model, job.config.llm.seed)?,
+                None => source(&job.config.model, &job.config.llm)?,
             };
             train_one::<B>(job, start, device.clone(), compute, bar, shown)
         })
@@ -295,7 +300,7 @@ impl Task for Eval {
             let c = &config.llm;
             // A checkpoint is read by the engine that wrote it (evaluation only generates).
             let engine = learner::written_by(&ckpt.parts);
-            let mut trainer = LlmTrainer::<B>::with_engine(c.clone(), source(&config.model, c.seed)?, &device, engine)?;
+            let mut trainer = LlmTrainer::<B>::with_engine(c.clone(), source(&config.model, c)?, &device, engine)?;
             trainer.load(&ckpt.parts).with_context(|| ckpt.dir.display().to_string())?;
             let prompts = self.prompts.unwrap_or(c.test_size);
             if prompts == 0 || prompts > c.test_size {

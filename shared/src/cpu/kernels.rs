@@ -7,7 +7,7 @@
 /// On the calling thread: at these sizes (a few hundred rows) splitting one product between threads
 /// costs more in synchronisation than it gains, so the agents split their work instead (twin critics,
 /// halves of a batch) and every product stays on one thread, which also keeps results independent of
-/// the pool's size.
+/// the pool's size. Inside [`with_product_threads`] it is split over that many threads.
 ///
 /// # Panics
 /// When a slice is shorter than its shape says (a programming error, not an input error).
@@ -23,6 +23,21 @@ pub fn matmul(
     let a_view = if ta { View::transposed(0, m) } else { View::rows(0, k) };
     let b_view = if tb { View::transposed(0, k) } else { View::rows(0, n) };
     matmul_view((c, View::rows(0, n)), (a, a_view), (b, b_view), (m, k, n), accumulate);
+}
+
+thread_local! {
+    /// Threads each matrix product on this thread may use (1: the calling thread alone).
+    static PRODUCT_THREADS: std::cell::Cell<usize> = const { std::cell::Cell::new(1) };
+}
+
+/// Runs `f` with the matrix products it makes on this thread split over `threads` of rayon's threads:
+/// for a large model on few rows, where splitting the rows between threads instead would have each
+/// thread read every weight (see `llm::fast::rows::split_for`).
+pub fn with_product_threads<T>(threads: usize, f: impl FnOnce() -> T) -> T {
+    let before = PRODUCT_THREADS.replace(threads.max(1));
+    let out = f();
+    PRODUCT_THREADS.set(before);
+    out
 }
 
 /// Where a matrix lies in a slice: the index of its first element and the steps between rows and
@@ -108,7 +123,10 @@ pub fn matmul_view(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            match PRODUCT_THREADS.get() {
+                1 => gemm::Parallelism::None,
+                n => gemm::Parallelism::Rayon(n),
+            },
         );
     }
 }

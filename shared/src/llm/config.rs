@@ -310,6 +310,19 @@ impl LlmConfig {
         Ok(Task::Prompts { prompts, reward: self.reward.clone(), format_weight: self.format_reward, skipped })
     }
 
+    /// The characters of a file task's prompts and answers (training and test rows), sorted: the
+    /// vocabulary the tiny model is given for the user's own problems. `None` for the arithmetic task.
+    pub fn file_alphabet(&self) -> Result<Option<String>, TrainError> {
+        let Task::Prompts { prompts, .. } = self.checked_task()? else { return Ok(None) };
+        let chars: std::collections::BTreeSet<char> = prompts
+            .train_rows()
+            .iter()
+            .chain(prompts.test())
+            .flat_map(|r| r.prompt.chars().chain(r.answer.chars()))
+            .collect();
+        Ok(Some(chars.into_iter().collect()))
+    }
+
     /// The longest response sampled: `max_new_tokens`, or when 0 the arithmetic task's longest worked
     /// answer plus 4 tokens, or for a file task [`FILE_MAX_NEW_TOKENS`] within half the `context`.
     pub fn max_new(&self, task: &Task, tokenizer: &LlmTokenizer, context: usize) -> usize {

@@ -62,8 +62,7 @@ impl Sampling {
         if self.greedy {
             return argmax();
         }
-        let mut order: Vec<usize> = (0..logits.len()).collect();
-        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        let mut order = descending(logits);
         if self.top_k > 0 {
             order.truncate(self.top_k);
         }
@@ -91,6 +90,25 @@ impl Sampling {
         }
         order[keep - 1] as u32
     }
+}
+
+/// The indices of `logits` from the largest to the smallest (IEEE total order), ties by index: each
+/// as one integer key (the value's order-preserving bits, inverted, above the index) sorted without
+/// a comparison closure, several times faster than sorting indices by a comparator over a
+/// 150 000-token vocabulary, and the same order.
+fn descending(logits: &[f32]) -> Vec<usize> {
+    let mut keys: Vec<u64> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            // `f32::total_cmp`'s mapping to ordered integers, then as unsigned (sign bit flipped).
+            let b = l.to_bits() as i32;
+            let ordered = ((b ^ (((b >> 31) as u32) >> 1) as i32) as u32) ^ 0x8000_0000;
+            (u64::from(!ordered) << 32) | i as u64
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|k| (k & 0xffff_ffff) as usize).collect()
 }
 
 /// Left-pads `rows` with `pad` into `[rows, width]` ids; returns them with each row's padding count.
@@ -215,6 +233,18 @@ pub async fn sample<D: Decoder>(
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn the_descending_order_is_the_comparators_with_ties_negatives_zeros_and_infinities() {
+        let mut rng = TrainRng::seed_from_u64(3);
+        let mut logits: Vec<f32> = (0..5000).map(|_| (rng.random::<f32>() - 0.5) * 40.0).collect();
+        // Ties, both zeros, infinities and values that differ in the last bit.
+        logits.extend([1.5, 1.5, 0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, -1.5, -1.5, f32::MIN_POSITIVE]);
+        logits.extend([1.0, f32::from_bits(1.0f32.to_bits() + 1), -7.25, -7.25]);
+        let mut by_comparator: Vec<usize> = (0..logits.len()).collect();
+        by_comparator.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        assert_eq!(descending(&logits), by_comparator);
+    }
 
     #[test]
     fn sampling_follows_temperature_top_k_and_top_p() {

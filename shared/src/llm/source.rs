@@ -26,6 +26,20 @@ pub fn tiny_model() -> (Qwen2Config, LlmTokenizer) {
     (config, tokenizer)
 }
 
+/// The context of [`tiny_text_model`], in characters: a word problem, its worked answer and room to spare.
+pub const TINY_TEXT_CONTEXT: usize = 256;
+
+/// The tiny model for the user's own problems: [`tiny_model`]'s shape over a character vocabulary of
+/// `alphabet` (the characters of a problem file, see
+/// [`LlmConfig::file_alphabet`](super::config::LlmConfig::file_alphabet)) with a context of
+/// [`TINY_TEXT_CONTEXT`] characters.
+pub fn tiny_text_model(alphabet: &str) -> (Qwen2Config, LlmTokenizer) {
+    let (tiny, _) = tiny_model();
+    let tokenizer = LlmTokenizer::char_level(alphabet);
+    let config = Qwen2Config { vocab_size: tokenizer.vocab_size(), max_position_embeddings: TINY_TEXT_CONTEXT, ..tiny };
+    (config, tokenizer)
+}
+
 /// Published Qwen2-architecture shapes, by name, for benchmarks with random weights (no download):
 /// `qwen2.5-0.5b` is the `config.json` of Qwen/Qwen2.5-0.5B (494 M parameters, tied embeddings).
 /// The tokenizer stays the tiny model's; only the vocabulary size of the embedding follows the shape.
@@ -72,6 +86,13 @@ impl ModelSource {
         Self { config, weights, tokenizer }
     }
 
+    /// [`tiny_text_model`] over `alphabet`, freshly initialised from `seed`.
+    pub fn tiny_text(alphabet: &str, seed: u64) -> Self {
+        let (config, tokenizer) = tiny_text_model(alphabet);
+        let weights = random_weights(&config, seed);
+        Self { config, weights, tokenizer }
+    }
+
     /// Random weights (from `seed`) of a shape [`published_shape`] knows, with the tiny model's
     /// tokenizer: a real-sized model without a download, for benchmarks and memory checks.
     pub fn random(shape: &str, seed: u64) -> Option<Self> {
@@ -98,6 +119,16 @@ impl ModelSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tiny_text_model_reads_every_character_of_its_alphabet_and_only_those() {
+        let (config, tokenizer) = tiny_text_model("\n #*+-=?AHaehnors0123456789");
+        // 28 characters and the end-of-sequence token.
+        assert_eq!((config.vocab_size, config.max_position_embeddings), (29, TINY_TEXT_CONTEXT));
+        let text = "Ana has 4+5=9?\n#### 9";
+        assert_eq!(tokenizer.decode(&tokenizer.encode(text).unwrap()), text);
+        assert!(tokenizer.encode("Ana has a cat.").is_err(), "c, t and . are not in the alphabet");
+    }
 
     #[test]
     fn the_published_qwen2_5_0_5b_shape_has_its_published_parameter_count() {

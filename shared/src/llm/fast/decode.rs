@@ -4,7 +4,8 @@
 use rayon::prelude::*;
 
 use super::model::{FastQwen2, Trace};
-use super::rows::{Rows, shards, vocabulary_ids};
+use super::rows::{Rows, shards, split_for, vocabulary_ids};
+use crate::cpu::kernels::with_product_threads;
 use crate::llm::generate::Decoder;
 use crate::train::TrainError;
 
@@ -34,7 +35,8 @@ impl Decoder for FastDecoder<'_> {
     type Cache = FastCache;
 
     fn cache(&self, rows: usize, capacity: usize) -> FastCache {
-        let shards = shards(rows, self.threads)
+        let (parts, _) = split_for(self.model.params.len(), self.threads);
+        let shards = shards(rows, parts)
             .into_iter()
             .map(|r| {
                 let mut t = Trace::default();
@@ -57,8 +59,9 @@ impl Decoder for FastDecoder<'_> {
             return Err(TrainError::Config(format!("{} tokens for {} rows of {len}", ids.len(), pads.len())));
         }
         let model = self.model;
+        let (_, products) = split_for(model.params.len(), self.threads);
         cache.shards.par_iter_mut().for_each(|(r, t)| {
-            model.decode(&ids[r.start * len..r.end * len], &pads[r.clone()], len, t);
+            with_product_threads(products, || model.decode(&ids[r.start * len..r.end * len], &pads[r.clone()], len, t));
         });
         Ok(cache.shards.iter().flat_map(|(_, t)| t.logits.iter().copied()).collect())
     }
@@ -68,10 +71,11 @@ impl Decoder for FastDecoder<'_> {
 pub fn logits(model: &FastQwen2, rows: &Rows<'_>, threads: usize) -> Result<Vec<f32>, TrainError> {
     let tokens = rows.inputs(model.config().vocab_size)?;
     let t = rows.width - 1;
+    let (split, products) = split_for(model.params.len(), threads);
     let mut parts: Vec<(std::ops::Range<usize>, Trace)> =
-        shards(rows.pads.len(), threads).into_iter().map(|r| (r, Trace::default())).collect();
+        shards(rows.pads.len(), split).into_iter().map(|r| (r, Trace::default())).collect();
     parts.par_iter_mut().for_each(|(r, tr)| {
-        model.forward(&tokens[r.start * t..r.end * t], &rows.pads[r.clone()], t, tr);
+        with_product_threads(products, || model.forward(&tokens[r.start * t..r.end * t], &rows.pads[r.clone()], t, tr));
     });
     Ok(parts.iter().flat_map(|(_, tr)| tr.logits.iter().copied()).collect())
 }

@@ -43,6 +43,17 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// Parameters from which a model's passes keep the rows together and split each matrix product over
+/// the cores instead: split by rows, every thread reads every weight (at 0.5 B parameters, 2 GB per
+/// thread per decoded token) and, in training, holds a gradient buffer as large as the model.
+pub(crate) const LARGE_MODEL: usize = 50_000_000;
+
+/// How `threads` cores share a pass of a model of `params` parameters: `(row shards, threads per
+/// matrix product)`.
+pub(crate) fn split_for(params: usize, threads: usize) -> (usize, usize) {
+    if params >= LARGE_MODEL { (1, threads.max(1)) } else { (threads.max(1), 1) }
+}
+
 /// `count` rows in at most `threads` contiguous shards.
 pub(crate) fn shards(count: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
     let n = threads.min(count).max(1);

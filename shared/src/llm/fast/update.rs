@@ -14,8 +14,9 @@
 use rayon::prelude::*;
 
 use super::model::{FastQwen2, Trace};
-use super::rows::{Rows, shards};
+use super::rows::{Rows, shards, split_for};
 use crate::cpu::adam::Adam;
+use crate::cpu::kernels::with_product_threads;
 use crate::llm::grpo::LossSettings;
 use crate::train::TrainError;
 
@@ -107,7 +108,7 @@ impl FastUpdate {
 
     /// Lays out one shard per thread over `count` rows.
     fn split(&mut self, count: usize) {
-        let ranges = shards(count, self.threads);
+        let ranges = shards(count, split_for(self.model.params.len(), self.threads).0);
         self.shards.resize_with(ranges.len(), Shard::default);
         for (s, r) in self.shards.iter_mut().zip(ranges) {
             s.rows = r;
@@ -142,14 +143,17 @@ impl FastUpdate {
         self.split(rows.count());
         let model = &self.model;
         let len = model.params.len();
+        let (_, products) = split_for(len, self.threads);
         self.shards.par_iter_mut().for_each(|s| {
-            let r = s.rows.clone();
-            model.forward(&tokens[r.start * t..r.end * t], &rows.pads[r.clone()], t, &mut s.trace);
-            s.trace.d_logits.resize(s.trace.logits.len(), 0.0);
-            s.stats = token_loss(&s.trace.logits, &mut s.trace.d_logits, rows, r, vocab, objective, count);
-            s.grads.clear();
-            s.grads.resize(len, 0.0);
-            model.backward(&mut s.trace, &mut s.grads);
+            with_product_threads(products, || {
+                let r = s.rows.clone();
+                model.forward(&tokens[r.start * t..r.end * t], &rows.pads[r.clone()], t, &mut s.trace);
+                s.trace.d_logits.resize(s.trace.logits.len(), 0.0);
+                s.stats = token_loss(&s.trace.logits, &mut s.trace.d_logits, rows, r, vocab, objective, count);
+                s.grads.clear();
+                s.grads.resize(len, 0.0);
+                model.backward(&mut s.trace, &mut s.grads);
+            })
         });
         // Shard 0 gathers the others' gradients, in shard order (deterministic for a thread count).
         let (first, rest) = self.shards.split_at_mut(1);

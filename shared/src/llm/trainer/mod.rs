@@ -61,6 +61,9 @@ pub struct Rollout<B: Backend> {
     pub entropy: Vec<(f64, f64)>,
     /// The rollout policy's logits `[responses, width − 1, vocab]`.
     pub logits: Tensor<B, 3>,
+    /// Seconds spent sampling the responses (the rest of a rollout is scoring them and the forward
+    /// pass for their log-probabilities and entropies), for throughput figures.
+    pub sampling_seconds: f64,
 }
 
 /// Trains one model on a task (arithmetic or the user's problems): the loop's state, with the policy and its optimiser in a
@@ -268,7 +271,9 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let sampling = Sampling { temperature: c.temperature, ..Sampling::default() };
         let stop = self.tokenizer.stop_ids().to_vec();
         let mut rng = self.rng.clone();
+        let began = std::time::Instant::now();
         let responses = self.sample(&prompts, &sampling, &mut rng).await?;
+        let sampling_seconds = began.elapsed().as_secs_f64();
         self.rng = rng;
         let rewards: Vec<f64> = responses
             .iter()
@@ -281,14 +286,14 @@ impl<B: AutodiffBackend> LlmTrainer<B> {
         let packed = Packed::new(&prompts, &responses, self.stop());
         let (entropy, logits) = self.rollout_stats(&packed).await?;
         self.tokens += packed.ids.len() as u64;
-        Ok(Rollout { responses, rewards, packed, entropy, logits })
+        Ok(Rollout { responses, rewards, packed, entropy, logits, sampling_seconds })
     }
 
     /// One GRPO update on `rollout`: advantages, dynamic sampling, ERA's scales, `epochs` passes.
     /// Returns the rollout's and the update's statistics.
     pub async fn update(&mut self, rollout: &Rollout<B::InnerBackend>) -> Result<Vec<(&'static str, f64)>, TrainError> {
         let c = self.config.clone();
-        let Rollout { responses, rewards, packed, entropy, logits } = rollout;
+        let Rollout { responses, rewards, packed, entropy, logits, .. } = rollout;
         let logits = logits.clone();
         let advantages: Vec<f64> =
             group_advantages(rewards, c.group).into_iter().map(|a| c.advantage_sign.apply(a)).collect();
