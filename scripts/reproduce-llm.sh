@@ -4,7 +4,7 @@
 # (`era compare`: final pass@k, second-half means of the rollout entropies, each ERA setting paired
 # with GRPO seed by seed) and draws the entropy curves.
 #
-#   scripts/reproduce-llm.sh [PART…]      PART: seeds (default: both), long
+#   scripts/reproduce-llm.sh [PART…]      PART: seeds, long (default: both), problems
 #
 #   seeds  3 seeds of each arm, ERA_LLM_STEPS GRPO steps (default 600, era's default):
 #            grpo-era           --era on (era's defaults)
@@ -12,6 +12,8 @@
 #            grpo-era-released  --era on with the authors' released script settings
 #                               (--era-ratio rollout --no-advantage-rescale --clip-low 1 --clip-high 1)
 #   long   one longer pair (ERA on and off), seed 0, ERA_LLM_LONG_STEPS GRPO steps (default 1800)
+#   problems  3 seeds of ERA on and off on the example problem file assets/problems/grade-school.jsonl
+#            (the tiny model over the file's characters, --reward numeric, the fast CPU path)
 #
 # Each run does its own warm-up; the warm-up does not depend on ERA's settings, so every arm's GRPO
 # starts from the same warm-up model at a seed (a test checks it). Each part is a sweep spec
@@ -34,8 +36,8 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(seeds long)
 for p in "${parts[@]}"; do
   case "$p" in
-    seeds | long) ;;
-    *) echo "reproduce-llm: unknown part '$p' (known: seeds, long)" >&2; exit 2 ;;
+    seeds | long | problems) ;;
+    *) echo "reproduce-llm: unknown part '$p' (known: seeds, long, problems)" >&2; exit 2 ;;
   esac
 done
 
@@ -49,7 +51,8 @@ mkdir -p "$out"
 # shellcheck source=lib/reproduce.sh
 . scripts/lib/reproduce.sh
 
-# The arms are assets/sweeps/llm-seeds.toml and llm-long.toml; the options here override the specs'.
+# The arms are assets/sweeps/llm-seeds.toml, llm-long.toml and llm-problems.toml; the options here
+# override the specs'.
 for p in "${parts[@]}"; do
   case "$p" in
     seeds)
@@ -61,6 +64,12 @@ for p in "${parts[@]}"; do
       sweep llm-long -- "${common[@]}" --steps "$long_steps"
       table "GRPO-ERA vs GRPO, one seed, $long_steps GRPO steps" llm-long.csv --score eval/pass@1 \
         --plot "$out/plots-long" "$out"/seed-0/grpo-era-long "$out"/seed-0/grpo-long
+      ;;
+    problems)
+      # The spec names the file and the backend; the arithmetic options above do not apply.
+      sweep llm-problems -- --steps "$steps" ${extra[@]+"${extra[@]}"}
+      table "GRPO-ERA vs GRPO on assets/problems/grade-school.jsonl ($steps GRPO steps, 3 seeds)" llm-problems.csv \
+        --score eval/pass@1 --plot "$out/plots-problems" "$out"/seed-*/grade-school-era "$out"/seed-*/grade-school
       ;;
   esac
 done

@@ -361,7 +361,7 @@ fn a_hugging_face_checkpoint_generates_and_trains_and_bad_input_is_named() {
     assert_eq!(l.final_step(), 2);
 
     let cases: [(&[&str], &str); 6] = [
-        (&["train", "llm", "--model", "nowhere"], "--model nowhere: neither `tiny` nor a directory"),
+        (&["train", "llm", "--model", "nowhere"], "--model nowhere: neither `tiny`, `random:SHAPE` nor a directory"),
         (&["train", "llm", "--omega-low", "2", "--omega-high", "1"], "omega_high"),
         (&["train", "llm", "--group", "1"], "group 1"),
         (&["generate", "--model", m, "--prompt", "7*8="], "--prompt: character '*'"),

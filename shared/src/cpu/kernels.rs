@@ -174,6 +174,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_product_split_over_threads_equals_the_one_made_on_one_thread() {
+        // The shapes of a decoded token of a large model: few rows, long sides.
+        let (m, k, n) = (16, 384, 1500);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0).collect();
+        let (mut one, mut split) = (vec![0.0; m * n], vec![0.0; m * n]);
+        matmul(&mut one, &a, false, &b, true, (m, k, n), false);
+        with_product_threads(4, || matmul(&mut split, &a, false, &b, true, (m, k, n), false));
+        let gap = one.iter().zip(&split).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(gap < 1e-4, "split products differ by {gap}");
+        // The setting is the caller's and ends with it.
+        assert_eq!(PRODUCT_THREADS.get(), 1);
+        assert_eq!(with_product_threads(3, || PRODUCT_THREADS.get()), 3);
+    }
+
+    #[test]
     fn matmul_golden_in_every_layout() {
         // A = [[1, 2, 3], [4, 5, 6]] (2×3), B = [[1, 0], [0, 1], [1, 1]] (3×2):
         // A·B = [[1+3, 2+3], [4+6, 5+6]] = [[4, 5], [10, 11]].

@@ -70,3 +70,16 @@ pub(crate) fn vocabulary_ids(ids: &[i64], vocab: usize) -> Result<Vec<usize>, Tr
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_models_keep_the_rows_together_and_split_the_products() {
+        // The tiny model (0.99 M): rows over the threads; Qwen2.5-0.5B (494 M): one part, 8 threads each product.
+        assert_eq!(split_for(987_136, 8), (8, 1));
+        assert_eq!(split_for(494_032_768, 8), (1, 8));
+        assert_eq!(split_for(LARGE_MODEL, 0), (1, 1));
+    }
+}
