@@ -151,6 +151,18 @@ fn train_args(out: &Path, name: &str, extra: &[&str]) -> Vec<String> {
     a
 }
 
+/// `args` (from [`train_args`]) with the fast CPU path instead of ndarray.
+fn on_fast_path(args: Vec<String>) -> Vec<String> {
+    args.into_iter().map(|a| if a == "ndarray" { "fast".into() } else { a }).collect()
+}
+
+/// `era bench llm` on the fast path at a test's size, with `extra` options; its output.
+fn fast_bench(extra: &[&str]) -> String {
+    let base =
+        ["bench", "llm", "--backend", "fast", "--prompts", "2", "--group", "2", "--steps", "1", "--repeats", "1"];
+    ok(&era(&[&base[..], extra].concat()))
+}
+
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -284,9 +296,7 @@ fn the_fast_path_trains_resumes_bit_exactly_evaluates_and_benches() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("runs");
     let extra = ["--steps", "6", "--checkpoint-every", "3", "--kl-coef", "0.05"];
-    let fast = |name: &str| -> Vec<String> {
-        train_args(&out, name, &extra).into_iter().map(|a| if a == "ndarray" { "fast".into() } else { a }).collect()
-    };
+    let fast = |name: &str| on_fast_path(train_args(&out, name, &extra));
     ok(&era(&strs(&fast("whole"))));
     let run = out.join("killed");
     kill_at_checkpoint(&fast("killed"), &run.join("checkpoints/step-000000000006/meta.json"));
@@ -297,20 +307,7 @@ fn the_fast_path_trains_resumes_bit_exactly_evaluates_and_benches() {
     assert_eq!(records(&a), records(&b), "the resumed run's log equals the uninterrupted one");
     let text = ok(&era(&["eval", "llm", "--run", run.to_str().unwrap(), "--backend", "ndarray"]));
     assert!(text.contains("pass@1"), "{text}");
-    let bench = ok(&era(&[
-        "bench",
-        "llm",
-        "--backend",
-        "fast",
-        "--prompts",
-        "2",
-        "--group",
-        "2",
-        "--steps",
-        "1",
-        "--repeats",
-        "1",
-    ]));
+    let bench = fast_bench(&[]);
     assert!(bench.contains("fast path speed-up"), "{bench}");
 }
 
@@ -397,12 +394,11 @@ fn random_weights_of_a_published_shape_train_on_the_fast_path_and_bench() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("runs");
     // `random:tiny`: the tiny model's shape, random weights, no warm-up (as for a checkpoint).
-    let args: Vec<String> =
-        train_args(&out, "random", &["--model", "random:tiny", "--steps", "2", "--warmup-steps", "0"])
-            .into_iter()
-            .map(|a| if a == "ndarray" { "fast".into() } else { a })
-            .collect();
-    ok(&era(&strs(&args)));
+    ok(&era(&strs(&on_fast_path(train_args(
+        &out,
+        "random",
+        &["--model", "random:tiny", "--steps", "2", "--warmup-steps", "0"],
+    )))));
     let config: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("random/checkpoints/step-000000000002/config.json")).unwrap(),
     )
@@ -411,24 +407,7 @@ fn random_weights_of_a_published_shape_train_on_the_fast_path_and_bench() {
     assert_eq!(settings(&out.join("random"))["model"], "random:tiny");
     refused(&era(&["train", "llm", "--model", "random:qwen9"]), "unknown shape (known: tiny, qwen2.5-0.5b)", "shape");
     // The bench leaves burn's reference out when told, and reports both processes' peaks.
-    let text = ok(&era(&[
-        "bench",
-        "llm",
-        "--model",
-        "random:tiny",
-        "--backend",
-        "fast",
-        "--ndarray",
-        "off",
-        "--prompts",
-        "2",
-        "--group",
-        "2",
-        "--steps",
-        "1",
-        "--repeats",
-        "1",
-    ]));
+    let text = fast_bench(&["--model", "random:tiny", "--ndarray", "off"]);
     assert!(text.contains("ndarray      not timed") && text.contains("peak memory  sampling"), "{text}");
 }
 
