@@ -9,7 +9,8 @@
 #   scripts/setup.sh         everything the tests use: the above, rustfmt and clippy, Mesa's software
 #                            Vulkan driver (lavapipe, so the wgpu backend runs without a GPU), Chromium
 #                            and playwright-core (the browser tests), Slurm, munge, slurmdbd and
-#                            MariaDB (the sweep test's cluster and its accounting)
+#                            MariaDB (the sweep test's cluster and its accounting), and a C++ compiler
+#                            (the MP4 encoder the tests build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,6 +75,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "$mode" = all ]; then
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing+=(mesa-vulkan-drivers)
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+  # A C++ compiler: the tests build era with MP4 videos, whose H.264 encoder (OpenH264) compiles from source.
+  command -v c++ >/dev/null 2>&1 || missing+=(g++)
   # A single-node Slurm on loopback for the `era sweep --slurm` test (scripts/slurm-local.sh).
   for tool in slurmctld slurmd; do
     [ -x "/usr/sbin/$tool" ] || missing+=("$tool")

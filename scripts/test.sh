@@ -46,10 +46,12 @@ eval "$(scripts/setup-jax.sh)"
 eval "$(scripts/setup-transformers.sh)"
 # tensorboard 2.21.0, for the test that reads era's event files back as TensorBoard does (PyPI only).
 eval "$(scripts/setup-tensorboard.sh)"
+# PyAV 18.1.0 (FFmpeg's decoders in its wheel), for the test that reads era's MP4 videos as players do (PyPI only).
+eval "$(scripts/setup-av.sh)"
 # EGL and Mesa's drivers, for MuJoCo's offscreen renderer (videos of MuJoCo tasks) on this headless machine.
 scripts/setup-render.sh
 # Everything below builds, lints and tests the MuJoCo tasks, their videos and the JAX comparison too.
-features=(--features era-shared/mujoco,era-native/mujoco,era-native/render,era-native/jax,era-native/fuzz)
+features=(--features era-shared/mujoco,era-native/mujoco,era-native/render,era-native/mp4,era-native/jax,era-native/fuzz)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,11 +1,19 @@
-//! `era eval control --video FILE.gif`: the first evaluation episode as an animated GIF.
+//! `era eval control --video FILE.gif|FILE.mp4`: the first evaluation episode as a video.
 //!
 //! Frames are what the task itself shows: the pure-Rust tasks' scenes (`era_shared::env::Scene`),
 //! painted with tiny-skia the way the explorer paints them on its canvas, and the MuJoCo tasks
 //! through MuJoCo's own offscreen renderer (EGL; on a machine without a GPU, Mesa's software
-//! rasteriser) when era is built with `--features render`, or else their side-view scene. GIF
-//! because a pure-Rust encoder writes it with no system library; frames are quantised to 256
-//! colours each (NeuQuant), which the flat colours of a scene survive unchanged.
+//! rasteriser) when era is built with `--features render`, or else their side-view scene.
+//!
+//! Two containers, chosen by the file's extension:
+//! - **GIF**, always: a pure-Rust encoder, no system library; frames are quantised to 256 colours
+//!   each (NeuQuant), which the flat colours of a scene survive unchanged.
+//! - **MP4** (H.264, 4:2:0, BT.601 limited range), with `--features mp4`: Cisco's OpenH264 encoder,
+//!   compiled from the source the `openh264` crate carries (a C++ compiler, no system library), in
+//!   an MP4 written by the `mp4` crate. A tenth of a GIF's size for MuJoCo's shaded frames, and
+//!   what slides and papers' supplementary pages take. A feature, not the default, because it compiles a
+//!   C++ codec and because H.264 is patent-encumbered: Cisco's patent licence covers the binaries
+//!   Cisco ships, not one compiled from source, so whoever distributes such a build answers for it.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -14,6 +22,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use era_shared::env::{Env, Role, Scene, Shape};
 use tiny_skia::{FillRule, LineCap, Paint, PathBuilder, Pixmap, Stroke, Transform};
+
+#[cfg(feature = "mp4")]
+mod mp4;
 
 /// How the frames of a video are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,7 +40,7 @@ pub enum Renderer {
 /// What `--video` asks for.
 #[derive(Debug, Clone)]
 pub struct VideoSpec {
-    /// The GIF to write.
+    /// The video to write: `.gif`, or `.mp4` with `--features mp4`.
     pub path: PathBuf,
     /// Frame width and height in pixels.
     pub size: (u32, u32),
@@ -42,7 +53,7 @@ pub struct VideoSpec {
 }
 
 impl VideoSpec {
-    /// Refuses sizes and rates a GIF cannot hold, naming the option.
+    /// Refuses sizes, rates and files the container cannot hold, naming the option.
     pub fn check(&self) -> anyhow::Result<()> {
         let (w, h) = self.size;
         if !(16..=4096).contains(&w) || !(16..=4096).contains(&h) {
@@ -54,11 +65,43 @@ impl VideoSpec {
         if self.every == 0 {
             bail!("--video-every 0: must be at least 1 (1 keeps every step)");
         }
-        if self.path.extension().is_none_or(|e| !e.eq_ignore_ascii_case("gif")) {
-            bail!("--video {}: era writes GIF files; name it FILE.gif", self.path.display());
+        match self.container()? {
+            Container::Gif => {}
+            Container::Mp4 if !cfg!(feature = "mp4") => return Err(no_mp4(&self.path)),
+            Container::Mp4 if w % 2 == 1 || h % 2 == 1 => {
+                bail!("--video-size {w}x{h}: an MP4 (H.264, 4:2:0) needs even sides, e.g. {}x{}", w + w % 2, h + h % 2)
+            }
+            Container::Mp4 => {}
         }
         Ok(())
     }
+
+    /// The container the file's extension names.
+    fn container(&self) -> anyhow::Result<Container> {
+        match self.path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).as_deref() {
+            Some("gif") => Ok(Container::Gif),
+            Some("mp4") => Ok(Container::Mp4),
+            _ => bail!("--video {}: era writes GIF or MP4 files; name it FILE.gif or FILE.mp4", self.path.display()),
+        }
+    }
+}
+
+/// Why an MP4 cannot be written by an era built without the `mp4` feature.
+fn no_mp4(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--video {}: this era was built without MP4 support; build it with --features mp4 \
+         (H.264 through OpenH264, compiled from source), or name the file FILE.gif",
+        path.display()
+    )
+}
+
+/// The video formats era writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    /// An animated GIF, looping.
+    Gif,
+    /// H.264 in MP4 (`--features mp4`).
+    Mp4,
 }
 
 /// Parses `WxH` (`--video-size 320x240`).
@@ -140,12 +183,25 @@ impl Recorder {
         }
     }
 
-    /// Writes the GIF; returns how many frames it holds.
+    /// Writes the video; returns how many frames it holds.
     pub fn finish(self) -> anyhow::Result<usize> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        write_gif(&self.spec.path, self.spec.size, self.spec.fps, &self.frames)?;
+        let VideoSpec { path, size, fps, .. } = &self.spec;
+        if self.frames.is_empty() {
+            bail!("--video {}: the episode gave no frame", path.display());
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("--video: cannot create {}", dir.display()))?;
+        }
+        match self.spec.container()? {
+            Container::Gif => write_gif(path, *size, *fps, &self.frames)?,
+            #[cfg(feature = "mp4")]
+            Container::Mp4 => mp4::write(path, *size, *fps, &self.frames)?,
+            #[cfg(not(feature = "mp4"))]
+            Container::Mp4 => return Err(no_mp4(path)),
+        }
         Ok(self.frames.len())
     }
 }
@@ -213,28 +269,31 @@ fn paint(pixmap: &mut Pixmap, scene: &Scene) {
 
 /// Writes RGB `frames` of `size` as a looping GIF at `fps`.
 fn write_gif(path: &Path, size: (u32, u32), fps: f64, frames: &[Vec<u8>]) -> anyhow::Result<()> {
-    if frames.is_empty() {
-        bail!("--video {}: the episode gave no frame", path.display());
-    }
     let (w, h) = (size.0 as u16, size.1 as u16);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("--video: cannot create {}", dir.display()))?;
-    }
     let file = File::create(path).with_context(|| format!("--video: cannot create {}", path.display()))?;
     let mut encoder = gif::Encoder::new(BufWriter::new(file), w, h, &[])
         .with_context(|| format!("--video: cannot write {}", path.display()))?;
     encoder.set_repeat(gif::Repeat::Infinite)?;
-    // Frame times are whole hundredths of a second; the rounding error is carried over, so the
-    // video keeps `fps` on average.
-    let mut carried = 0.0;
-    for rgb in frames {
+    // Frame times are whole hundredths of a second.
+    for (rgb, delay) in frames.iter().zip(durations(fps, 100)) {
         let mut frame = gif::Frame::from_rgb_speed(w, h, rgb, 10);
-        let exact = 100.0 / fps + carried;
-        frame.delay = exact.round().max(1.0) as u16;
-        carried = exact - f64::from(frame.delay);
+        frame.delay = delay as u16;
         encoder.write_frame(&frame).with_context(|| format!("--video: cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Frame after frame, how long each is shown in ticks of `1 / per_second` s: `per_second / fps`
+/// rounded, at least one tick, with the rounding error carried to the next frame so that the video
+/// keeps `fps` on average.
+fn durations(fps: f64, per_second: u32) -> impl Iterator<Item = u32> {
+    let mut carried = 0.0;
+    std::iter::repeat_with(move || {
+        let exact = f64::from(per_second) / fps + carried;
+        let ticks = exact.round().max(1.0);
+        carried = exact - ticks;
+        ticks as u32
+    })
 }
 
 #[cfg(test)]
@@ -251,7 +310,24 @@ mod tests {
         assert!(spec((8, 240), 30.0, 1, "a.gif").check().unwrap_err().to_string().contains("16 to 4096"));
         assert!(spec((320, 240), 0.5, 1, "a.gif").check().unwrap_err().to_string().contains("--video-fps"));
         assert!(spec((320, 240), 30.0, 0, "a.gif").check().unwrap_err().to_string().contains("--video-every"));
-        assert!(spec((320, 240), 30.0, 1, "a.mp4").check().unwrap_err().to_string().contains("GIF"));
+        assert!(spec((320, 240), 30.0, 1, "a.avi").check().unwrap_err().to_string().contains("FILE.gif or FILE.mp4"));
+        let mp4 = |size| spec(size, 30.0, 1, "a.MP4").check();
+        if cfg!(feature = "mp4") {
+            assert!(mp4((320, 240)).is_ok());
+            assert!(mp4((321, 240)).unwrap_err().to_string().contains("even sides, e.g. 322x240"));
+        } else {
+            assert!(mp4((320, 240)).unwrap_err().to_string().contains("--features mp4"));
+        }
+    }
+
+    #[test]
+    fn frame_durations_keep_the_rate_on_average() {
+        // 100 / 30 = 3.33…: 3 (⅓ carried), 3.67 → 4 (−⅓ carried), 3, and again.
+        assert_eq!(durations(30.0, 100).take(6).collect::<Vec<_>>(), [3, 4, 3, 3, 4, 3]);
+        // 100 fps is one hundredth each; never below one tick.
+        assert!(durations(100.0, 100).take(5).all(|d| d == 1));
+        let total: u32 = durations(7.0, 90_000).take(7).sum();
+        assert_eq!(total, 90_000, "7 frames at 7 per second last one second");
     }
 
     #[test]

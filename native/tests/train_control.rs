@@ -6,6 +6,8 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
+#[cfg(feature = "mp4")]
+use common::mp4_frames;
 use common::{
     changed, changes, era, gif_frames, kill_at_checkpoint, log, ok, records, refused, settings, signal_at_checkpoint,
     spawn_until, train_control_args,
@@ -567,7 +569,7 @@ fn eval_writes_the_first_episode_as_a_gif_of_the_size_asked_for() {
     assert!(frames[0].chunks(4).any(|p| p[..3] == era_shared::env::Role::Body.rgb()), "the rod is drawn");
 
     for (flags, needle) in [
-        (vec!["--video", "p.mp4"], "FILE.gif"),
+        (vec!["--video", "p.avi"], "FILE.gif or FILE.mp4"),
         (vec!["--video", v, "--video-size", "8x8"], "16 to 4096"),
         (vec!["--video", v, "--video-size", "big"], "WIDTHxHEIGHT"),
         (vec!["--video", v, "--video-every", "0"], "--video-every"),
@@ -577,4 +579,62 @@ fn eval_writes_the_first_episode_as_a_gif_of_the_size_asked_for() {
         args.extend(flags);
         refused(&era(&args), needle, &args);
     }
+}
+
+/// The same episode as a GIF and as an MP4: the MP4 holds as many frames, of the size asked for, at
+/// the rate asked for, and they are the GIF's pictures up to H.264's loss, read back both by
+/// OpenH264's decoder and by FFmpeg's, as players read it (needs `eval "$(scripts/setup-av.sh)"`).
+#[cfg(feature = "mp4")]
+#[test]
+fn eval_writes_the_first_episode_as_an_mp4_that_shows_what_the_gif_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&train(dir.path(), "p", &["--env", "Pendulum-v1", "--steps", "300", "--eval-every", "300"]));
+    let run = dir.path().join("p");
+    let video = |name: &str| {
+        let path = dir.path().join(name);
+        let args = ["eval", "control", "--run", run.to_str().unwrap(), "--episodes", "1"];
+        let more = ["--video", path.to_str().unwrap(), "--video-size", "160x120", "--video-fps", "25"];
+        ok(&era(&[&args[..], &more[..]].concat()));
+        path
+    };
+    let (gif, mp4) = (video("p.gif"), video("p.mp4"));
+    let (_, _, gif) = gif_frames(&gif);
+    let (w, h, seconds, samples, frames) = mp4_frames(&mp4);
+    // Pendulum's 200 steps and its reset: 201 frames at 25 a second.
+    assert_eq!((w, h, samples, frames.len()), (160, 120, 201, 201));
+    assert!((seconds - 201.0 / 25.0).abs() < 1e-3, "{seconds} s");
+    assert!(changes(&frames) >= 100, "the pendulum moves: {} of 200 frames changed", changes(&frames));
+    for (k, (rgb, rgba)) in frames.iter().zip(&gif).enumerate() {
+        let diff: u64 = rgb
+            .chunks(3)
+            .zip(rgba.chunks(4))
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| u64::from(x.abs_diff(*y))))
+            .sum();
+        let mean = diff as f64 / rgb.len() as f64;
+        // Flat colours over white: 4:2:0 chroma and H.264's quantisation blur the rod's edges only.
+        assert!(mean < 1.0, "frame {k}: mean difference {mean:.2} levels from the GIF's");
+    }
+
+    // What players see: FFmpeg's decoders (PyAV) read the same stream, and the same pictures.
+    let python =
+        std::env::var("ERA_AV_PYTHON").expect("ERA_AV_PYTHON is not set: run `eval \"$(scripts/setup-av.sh)\"` first");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/video_reference.py");
+    let (mp4, gif) = (dir.path().join("p.mp4"), dir.path().join("p.gif"));
+    let out = std::process::Command::new(python).arg(script).arg(&mp4).arg(&gif).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ffmpeg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let video = &ffmpeg[mp4.to_str().unwrap()];
+    assert_eq!((video["codec"].as_str(), video["profile"].as_str()), (Some("h264"), Some("Constrained Baseline")));
+    assert_eq!(
+        (video["width"].as_u64(), video["height"].as_u64(), video["frames"].as_u64()),
+        (Some(160), Some(120), Some(201))
+    );
+    assert_eq!(video["fps"].as_f64(), Some(25.0));
+    assert!((video["seconds"].as_f64().unwrap() - 201.0 / 25.0).abs() < 1e-3, "{video}");
+    let differences = ffmpeg["mean_difference"].as_array().unwrap();
+    assert_eq!(differences.len(), 201);
+    assert!(
+        differences.iter().all(|d| d.as_f64().unwrap() < 1.0),
+        "FFmpeg's frames against the GIF's: {differences:?}"
+    );
 }

@@ -142,6 +142,43 @@ pub fn gif_frames(path: &Path) -> (u16, u16, Vec<Vec<u8>>) {
     (w, h, frames)
 }
 
+/// An MP4 that `era … --video FILE.mp4` wrote: its track's width, height, duration in seconds and
+/// number of samples, and its frames decoded back to RGB by OpenH264's decoder (the `avcC` box's
+/// parameter sets first, every length-prefixed NAL unit given its Annex B start code).
+#[cfg(feature = "mp4")]
+pub fn mp4_frames(path: &Path) -> (u16, u16, f64, u32, Vec<Vec<u8>>) {
+    let bytes = std::fs::read(path).unwrap();
+    let len = bytes.len() as u64;
+    let mut reader = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), len).unwrap();
+    assert_eq!(reader.tracks().len(), 1, "one video track");
+    let track = reader.tracks().values().next().unwrap();
+    assert_eq!(track.media_type().unwrap(), mp4::MediaType::H264);
+    let (id, samples, w, h) = (track.track_id(), track.sample_count(), track.width(), track.height());
+    let mdhd = &track.trak.mdia.mdhd;
+    let seconds = mdhd.duration as f64 / f64::from(mdhd.timescale);
+    let annex_b = |nal: &[u8]| [&[0, 0, 0, 1][..], nal].concat();
+    let mut packet = annex_b(track.sequence_parameter_set().unwrap());
+    packet.extend(annex_b(track.picture_parameter_set().unwrap()));
+    let mut decoder = openh264::decoder::Decoder::new().unwrap();
+    let mut frames = Vec::new();
+    for i in 1..=samples {
+        let sample = reader.read_sample(id, i).unwrap().unwrap();
+        let mut rest = &sample.bytes[..];
+        while rest.len() >= 4 {
+            let n = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+            packet.extend(annex_b(&rest[4..4 + n]));
+            rest = &rest[4 + n..];
+        }
+        if let Some(yuv) = decoder.decode(&packet).unwrap() {
+            let mut rgb = vec![0; usize::from(w) * usize::from(h) * 3];
+            yuv.write_rgb8(&mut rgb);
+            frames.push(rgb);
+        }
+        packet.clear();
+    }
+    (w, h, seconds, samples, frames)
+}
+
 /// How many of `frames` differ from the one before.
 pub fn changes(frames: &[Vec<u8>]) -> usize {
     frames.windows(2).filter(|w| w[0] != w[1]).count()

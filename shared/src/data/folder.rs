@@ -6,9 +6,17 @@
 //!
 //! Images are decoded as batches ask for them ([`Stream`]), not all before training: opening a folder
 //! reads the file list and every file's header (in parallel, so a file that is not an image is named
-//! before training starts); a batch's images are then decoded on a pool of threads, the next batch's
-//! while the current one trains, and kept in a cache of bounded size. So the memory a run needs does not
-//! grow with the number of images, and a folder of any size trains.
+//! before training starts), and keeps decoded images in a cache of bounded size. So the memory a run
+//! needs does not grow with the number of images, and a folder of any size trains.
+//!
+//! Two kinds of thread decode. The next batch's images are decoded in the background while the
+//! current one trains, on threads of the lowest priority (`SCHED_IDLE` on Linux): they take only the
+//! cores that training leaves idle, which on a GPU is all of them and on the CPU the gaps between its
+//! parallel sections, and give a core back as soon as a training thread wakes. Whatever is still
+//! missing when a batch is due is decoded by the caller's own rayon threads, at normal priority, while
+//! training waits for it, as `--preload` would have decoded it. On a CPU that training keeps busy,
+//! decoding therefore never preempts a training thread halfway through a parallel section (which would
+//! stall every thread joining it), and streaming costs at most what decoding up front costs.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -68,7 +76,7 @@ pub fn open(dir: &Path, split: Split, size: u32, cache_mb: f64) -> Result<ImageD
     }
     let stream = Stream::new(paths, size, cache_mb)?;
     // Every header read up front: the first file that is not an image, in the folders' order.
-    stream.pool.install(|| stream.paths.par_iter().map(|p| check_header(p)).collect::<Result<Vec<()>, _>>())?;
+    stream.paths.par_iter().map(|p| check_header(p)).collect::<Result<Vec<()>, _>>()?;
     let side = size as usize;
     Ok(ImageDataset {
         images: Vec::new(),
@@ -87,9 +95,9 @@ pub fn open(dir: &Path, split: Split, size: u32, cache_mb: f64) -> Result<ImageD
 /// Reads one split of an image folder into memory, every image decoded and resized to `size × size`.
 pub fn load(dir: &Path, split: Split, size: u32) -> Result<ImageDataset, DataError> {
     let mut d = open(dir, split, size, 0.0)?;
-    let all: Vec<usize> = (0..d.len()).collect();
-    d.images = d.gather(&all)?;
-    d.files = None;
+    if let Some(stream) = d.files.take() {
+        d.images = stream.decode_all()?;
+    }
     Ok(d)
 }
 
@@ -129,6 +137,7 @@ impl Stream {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("era-decode-{i}"))
+            .start_handler(|_| lowest_priority())
             .build()
             .map_err(|e| DataError::Format { path: PathBuf::from("."), reason: format!("no decoding threads: {e}") })?;
         let cap = NonZeroUsize::new(images).unwrap_or(NonZeroUsize::MIN);
@@ -142,28 +151,45 @@ impl Stream {
 
     /// Image `i`, decoded, resized and channel-first.
     fn decode(&self, i: usize) -> Result<Arc<[u8]>, DataError> {
+        let mut out = vec![0; 3 * self.size as usize * self.size as usize];
+        self.decode_into(i, &mut out)?;
+        Ok(out.into())
+    }
+
+    /// Decodes image `i` into `out` (`3 × size × size` bytes), resized and channel-first.
+    fn decode_into(&self, i: usize, out: &mut [u8]) -> Result<(), DataError> {
         let path = &self.paths[i];
         let img = image::open(path)
             .map_err(|e| DataError::Format { path: path.clone(), reason: format!("cannot decode the image: {e}") })?;
         let rgb = image::imageops::resize(&img.to_rgb8(), self.size, self.size, FilterType::Triangle);
         // Channel-first: all red, then green, then blue.
-        let mut out = Vec::with_capacity(rgb.len());
-        for c in 0..3 {
-            out.extend(rgb.pixels().map(|p| p.0[c]));
+        let plane = rgb.len() / 3;
+        for (k, p) in rgb.pixels().enumerate() {
+            for c in 0..3 {
+                out[c * plane + k] = p.0[c];
+            }
         }
-        Ok(out.into())
+        Ok(())
     }
 
-    /// The images `indices`, one after the other: cached ones copied, the rest decoded in parallel
-    /// and cached.
+    /// Every image, decoded in parallel on the caller's rayon threads straight into one buffer (no
+    /// copy of each image is held beside it).
+    fn decode_all(&self) -> Result<Vec<u8>, DataError> {
+        let len = 3 * self.size as usize * self.size as usize;
+        let mut images = vec![0; self.paths.len() * len];
+        images.par_chunks_mut(len).enumerate().try_for_each(|(i, out)| self.decode_into(i, out))?;
+        Ok(images)
+    }
+
+    /// The images `indices`, one after the other: cached ones copied, the rest decoded in parallel on
+    /// the caller's rayon threads (at their priority, not the background's) and cached.
     pub fn gather(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
         let mut found: Vec<Option<Arc<[u8]>>> = {
             let mut cache = self.cache();
             indices.iter().map(|i| cache.get(i).cloned()).collect()
         };
         let missing: Vec<usize> = (0..indices.len()).filter(|&k| found[k].is_none()).collect();
-        let decoded: Vec<Arc<[u8]>> =
-            self.pool.install(|| missing.par_iter().map(|&k| self.decode(indices[k])).collect::<Result<_, _>>())?;
+        let decoded: Vec<Arc<[u8]>> = missing.par_iter().map(|&k| self.decode(indices[k])).collect::<Result<_, _>>()?;
         {
             let mut cache = self.cache();
             for (&k, image) in missing.iter().zip(decoded) {
@@ -186,21 +212,37 @@ impl Stream {
         }
     }
 
-    /// Starts decoding `indices` into the cache in the background (the next batch while this one
-    /// trains); a failure is left for [`Stream::gather`] to report.
+    /// Starts decoding `indices` into the cache in the background, on the lowest-priority threads (the
+    /// next batch while this one trains); a failure is left for [`Stream::gather`] to report.
     pub fn prefetch(self: &Arc<Self>, indices: Vec<usize>) {
         let stream = Arc::clone(self);
         self.pool.spawn(move || {
-            let missing: Vec<usize> = {
-                let cache = stream.cache();
-                indices.into_iter().filter(|i| !cache.contains(i)).collect()
-            };
-            missing.par_iter().for_each(|&i| {
+            indices.par_iter().for_each(|&i| {
+                // Checked image by image: `gather` may have decoded it meanwhile.
+                if stream.cache().contains(&i) {
+                    return;
+                }
                 if let Ok(image) = stream.decode(i) {
                     stream.cache().put(i, image);
                 }
             });
         });
+    }
+}
+
+/// Gives the calling thread the lowest scheduling priority there is, so that it runs only on a core
+/// nothing else wants (Linux: `SCHED_IDLE`, which any thread may choose for itself; elsewhere the
+/// thread keeps its priority).
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` is a valid `sched_param` for the call's duration; pid 0 is this thread.
+        // A refusal (none is expected) leaves the thread at its priority, which is only slower.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+        }
     }
 }
 
@@ -281,6 +323,21 @@ mod tests {
         assert_eq!(stream.cache().len(), 16);
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn background_decoding_runs_at_the_lowest_priority_and_gathering_at_the_callers() {
+        let dir = tempfile::tempdir().unwrap();
+        noise_folder(dir.path(), 2, 4);
+        let d = open(dir.path(), Split::Train, 4, 1.0).unwrap();
+        let stream = d.files.as_ref().unwrap();
+        // SAFETY: querying this thread's policy has no preconditions.
+        #[allow(unsafe_code)]
+        let policy = || unsafe { libc::sched_getscheduler(0) };
+        assert_eq!(stream.pool.install(policy), libc::SCHED_IDLE);
+        assert_eq!(rayon::scope(|_| policy()), libc::SCHED_OTHER);
+        assert_eq!(policy(), libc::SCHED_OTHER, "the caller's own priority is left alone");
+    }
+
     #[test]
     fn an_image_that_breaks_after_its_header_is_named_when_its_batch_is_read() {
         let dir = tempfile::tempdir().unwrap();
@@ -292,5 +349,7 @@ mod tests {
         assert!(d.gather(&[0, 1, 2]).is_ok());
         let e = d.gather(&[3, 4]).unwrap_err().to_string();
         assert!(e.contains("0001.png: cannot decode the image"), "{e}");
+        let e = load(dir.path(), Split::Train, 8).unwrap_err().to_string();
+        assert!(e.contains("0001.png: cannot decode the image"), "--preload names it too: {e}");
     }
 }
