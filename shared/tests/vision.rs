@@ -32,7 +32,7 @@ fn quadrants(n: usize) -> ImageDataset {
         labels.push(c as u16);
     }
     let class_names = (0..4).map(|c| format!("q{c}")).collect();
-    ImageDataset { images, labels, channels: 3, height: 8, width: 8, class_names, files: None }
+    ImageDataset { images: images.into(), labels, channels: 3, height: 8, width: 8, class_names, files: None }
 }
 
 fn run(trainer: &mut VisionTrainer<B>, steps: Option<usize>) -> Vec<Logged> {

@@ -64,7 +64,7 @@ fn floor_cost(batch: usize, h0: f64) -> f64 {
 fn synthetic(n: usize, [c, h, w]: [usize; 3]) -> ImageDataset {
     let mut rng = era_shared::train::TrainRng::seed_from_u64(0);
     ImageDataset {
-        images: (0..n * c * h * w).map(|_| rng.random()).collect(),
+        images: (0..n * c * h * w).map(|_| rng.random()).collect::<Vec<u8>>().into(),
         labels: (0..n).map(|_| rng.random_range(0..10)).collect(),
         channels: c,
         height: h,

@@ -7,6 +7,7 @@
 //! `cifar-100-binary/`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{DataError, ImageDataset, Split, find};
 
@@ -29,7 +30,13 @@ fn base(dir: &Path, sub: &str) -> PathBuf {
 }
 
 /// Appends the records of one file; `label_bytes` is 1 (CIFAR-10) or 2 (CIFAR-100, fine label second).
-fn read_records(path: &Path, label_bytes: usize, classes: usize, out: &mut ImageDataset) -> Result<(), DataError> {
+fn read_records(
+    path: &Path,
+    label_bytes: usize,
+    classes: usize,
+    images: &mut Vec<u8>,
+    out: &mut ImageDataset,
+) -> Result<(), DataError> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     let record = label_bytes + PIXELS;
     if bytes.is_empty() || bytes.len() % record != 0 {
@@ -47,7 +54,7 @@ fn read_records(path: &Path, label_bytes: usize, classes: usize, out: &mut Image
             });
         }
         out.labels.push(u16::from(label));
-        out.images.extend_from_slice(&r[label_bytes..]);
+        images.extend_from_slice(&r[label_bytes..]);
     }
     Ok(())
 }
@@ -72,7 +79,7 @@ pub fn load(dir: &Path, split: Split, hundred: bool) -> Result<ImageDataset, Dat
         CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect()
     };
     let mut out = ImageDataset {
-        images: Vec::new(),
+        images: Arc::default(),
         labels: Vec::new(),
         channels: 3,
         height: 32,
@@ -80,9 +87,11 @@ pub fn load(dir: &Path, split: Split, hundred: bool) -> Result<ImageDataset, Dat
         class_names,
         files: None,
     };
+    let mut images = Vec::new();
     for f in &files {
-        read_records(&find(&dir, &[f], hint)?, label_bytes, classes, &mut out)?;
+        read_records(&find(&dir, &[f], hint)?, label_bytes, classes, &mut images, &mut out)?;
     }
+    out.images = images.into();
     Ok(out)
 }
 

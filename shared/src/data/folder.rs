@@ -80,7 +80,7 @@ pub fn open(dir: &Path, split: Split, size: u32, cache_mb: f64) -> Result<ImageD
     stream.paths.par_iter().map(|p| check_header(p)).collect::<Result<Vec<()>, _>>()?;
     let side = size as usize;
     Ok(ImageDataset {
-        images: Vec::new(),
+        images: Arc::default(),
         labels,
         channels: 3,
         height: side,
@@ -97,7 +97,7 @@ pub fn open(dir: &Path, split: Split, size: u32, cache_mb: f64) -> Result<ImageD
 pub fn load(dir: &Path, split: Split, size: u32) -> Result<ImageDataset, DataError> {
     let mut d = open(dir, split, size, 0.0)?;
     if let Some(stream) = d.files.take() {
-        d.images = stream.decode_all()?;
+        d.images = stream.decode_all()?.into();
     }
     Ok(d)
 }
@@ -304,6 +304,8 @@ mod tests {
         }
         streamed.prefetch(&[1, 2, 3]);
         assert_eq!(streamed.gather(&[3, 2, 1]).unwrap(), loaded.gather(&[3, 2, 1]).unwrap());
+        // A run clones its datasets (the settings check, each seed's trainer): the pixels are shared.
+        assert!(Arc::ptr_eq(&loaded.clone().images, &loaded.images));
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn parse(
         return Err(bad(labels_name, format!("label {l} of image {i} is outside 0..{}", class_names.len())));
     }
     Ok(ImageDataset {
-        images: images[16..].to_vec(),
+        images: images[16..].into(),
         labels,
         channels: 1,
         height: rows,

@@ -110,7 +110,8 @@ pub enum Split {
 #[derive(Debug, Clone)]
 pub struct ImageDataset {
     /// Pixel bytes, image after image, each channel-first (empty when `files` holds the images).
-    pub images: Vec<u8>,
+    /// Shared, not copied, by the clones a run makes (its settings check and each seed's trainer).
+    pub images: Arc<[u8]>,
     /// One label per image, in `0..classes`.
     pub labels: Vec<u16>,
     /// Channels per image (1 or 3).

@@ -528,7 +528,7 @@ pub(crate) fn bands_of(n: usize, side: usize) -> ImageDataset {
         labels.push(c as u16);
     }
     ImageDataset {
-        images,
+        images: images.into(),
         labels,
         channels: 1,
         height: side,
