@@ -597,9 +597,9 @@ fn eval_writes_the_first_episode_as_an_mp4_that_shows_what_the_gif_shows() {
         ok(&era(&[&args[..], &more[..]].concat()));
         path
     };
-    let (gif, mp4) = (video("p.gif"), video("p.mp4"));
-    let (_, _, gif) = gif_frames(&gif);
-    let (w, h, seconds, samples, frames) = mp4_frames(&mp4);
+    let (gif_path, mp4_path) = (video("p.gif"), video("p.mp4"));
+    let (_, _, gif) = gif_frames(&gif_path);
+    let (w, h, seconds, samples, frames) = mp4_frames(&mp4_path);
     // Pendulum's 200 steps and its reset: 201 frames at 25 a second.
     assert_eq!((w, h, samples, frames.len()), (160, 120, 201, 201));
     assert!((seconds - 201.0 / 25.0).abs() < 1e-3, "{seconds} s");
@@ -619,11 +619,10 @@ fn eval_writes_the_first_episode_as_an_mp4_that_shows_what_the_gif_shows() {
     let python =
         std::env::var("ERA_AV_PYTHON").expect("ERA_AV_PYTHON is not set: run `eval \"$(scripts/setup-av.sh)\"` first");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/video_reference.py");
-    let (mp4, gif) = (dir.path().join("p.mp4"), dir.path().join("p.gif"));
-    let out = std::process::Command::new(python).arg(script).arg(&mp4).arg(&gif).output().unwrap();
+    let out = std::process::Command::new(python).arg(script).arg(&mp4_path).arg(&gif_path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ffmpeg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let video = &ffmpeg[mp4.to_str().unwrap()];
+    let video = &ffmpeg[mp4_path.to_str().unwrap()];
     assert_eq!((video["codec"].as_str(), video["profile"].as_str()), (Some("h264"), Some("Constrained Baseline")));
     assert_eq!(
         (video["width"].as_u64(), video["height"].as_u64(), video["frames"].as_u64()),
